@@ -1,0 +1,101 @@
+/* exec.h — workspaces in node-local scratch and the sandbox that runs
+ * generated code, tools and check programs. One interface, one file per
+ * backend (exec_bwrap.c, exec_rlimit.c); callers never ask which one ran
+ * except to record it.
+ *
+ * Paths: a workspace has a host path and a *view* path — the path the code
+ * sees. Under bubblewrap the workspace is /workspace, the data /data and (for
+ * check programs only) the reference outputs /reference; the rlimit backend
+ * uses host paths. Render prompts and commands with the view paths. */
+#ifndef LLM4HEP_EXEC_H
+#define LLM4HEP_EXEC_H
+
+#include "llm4hep/core.h"
+
+typedef struct l4h_sandbox l4h_sandbox;
+
+typedef struct l4h_workspace {
+    char *host;            /* <scratch>/llm4hep-<key>-<attempt>-<pid>, created */
+    char *view;            /* what code sees: /workspace (bwrap) or host */
+    char *data_host, *data_view;
+    char *ref_host, *ref_view;
+} l4h_workspace;
+
+/* Create a workspace under cfg->scratch for the task key with generated_code/,
+ * arrays/, plots/, logs/, and copy the step's `stage` files from the suite's
+ * reference dir (read-only). -1 (code 3) when scratch is not writable or a
+ * staged file is missing (named). */
+int l4h_workspace_create(const l4h_config *cfg, const l4h_sandbox *sb, const char *task_key,
+                         const l4h_step *step, l4h_workspace *ws, l4h_err *err);
+/* Placeholders for this workspace (view paths; {{inputs}}/{{files}} left NULL
+ * for the agent to fill). Borrowed pointers into ws and step. */
+void l4h_workspace_vars(const l4h_workspace *ws, const l4h_step *step, l4h_vars *vars,
+                        char number_buf[16]);
+/* Copy the workspace to dir (generated_code/, logs/, arrays/, plots/ and the
+ * rest). */
+int l4h_workspace_copy_out(const l4h_workspace *ws, const char *dir, l4h_err *err);
+/* Remove the workspace and free its strings. */
+void l4h_workspace_remove(l4h_workspace *ws);
+/* Free the strings only (keep the files, for debugging). */
+void l4h_workspace_release(l4h_workspace *ws);
+
+/* What to run. argv[0] "python" means the configured sandbox.python. */
+typedef struct l4h_exec_spec {
+    char *const *argv;       /* NULL-terminated, already rendered with view paths */
+    const char *stdin_data;  /* may be NULL */
+    size_t stdin_len;
+    double timeout_s;        /* 0 = limits.exec_timeout_s */
+    int see_reference;       /* 1 only for check programs: mount the reference dir */
+} l4h_exec_spec;
+
+typedef struct l4h_file_entry {
+    char *path;              /* relative to the workspace */
+    int64_t size;
+} l4h_file_entry;
+
+typedef struct l4h_exec_result {
+    int exit_code;           /* -1 when killed by a signal */
+    int signal;
+    int timed_out;
+    char limit[32];          /* "" or which limit stopped it: time, memory, cpu, fsize,
+                                nproc, workspace, output */
+    double wall_s, cpu_s;
+    int64_t max_rss_kb;
+    char *stdout_text, *stderr_text; /* head + "\n[... N bytes cut ...]\n" + tail; secrets redacted */
+    int truncated;
+    l4h_file_entry *files;   /* files in the workspace after the run, with sizes */
+    size_t n_files;
+    const char *isolation;   /* static: "bwrap" | "rlimit" */
+} l4h_exec_result;
+
+void l4h_exec_result_clear(l4h_exec_result *r);
+
+/* A backend (one file each). */
+typedef struct l4h_sandbox_ops {
+    const char *name;
+    /* 0 when this backend can run on this node (bwrap: a trial run). */
+    int (*probe)(const l4h_sandbox_cfg *cfg, l4h_err *err);
+    int (*run)(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec_spec *spec,
+               l4h_exec_result *res, l4h_err *err);
+    /* View paths for a workspace at host path (malloc'd). */
+    char *(*view_path)(const char *what /* "workspace"|"data"|"reference" */, const char *host);
+} l4h_sandbox_ops;
+
+/* Pick the backend per sandbox.isolation: auto → bwrap if it works, else
+ * refuse when network is false (code 3, saying to install bubblewrap or set
+ * isolation: rlimit), else rlimit. secrets: values to redact from output
+ * (borrowed, NULL-terminated, may be NULL). */
+l4h_sandbox *l4h_sandbox_open(const l4h_config *cfg, const char *const *secrets, l4h_err *err);
+void l4h_sandbox_free(l4h_sandbox *sb);
+const char *l4h_sandbox_isolation(const l4h_sandbox *sb);
+
+/* Run spec in ws. 0 when it ran (whatever its exit), -1 when the sandbox
+ * could not start it (error_sandbox, code 3). Waits for a per-node slot
+ * (sandbox.max_parallel_per_node, across processes) first. */
+int l4h_sandbox_run(l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec_spec *spec,
+                    l4h_exec_result *res, l4h_err *err);
+
+/* Make this process non-dumpable (its /proc/<pid>/environ unreadable by code). */
+void l4h_exec_harden_self(void);
+
+#endif

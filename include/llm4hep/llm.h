@@ -1,0 +1,126 @@
+/* llm.h — talking to language models. One provider interface (as IOR's
+ * aiori.h), one file per backend: HTTP (OpenAI-compatible chat completions
+ * over libcurl), scripted (DESIGN.md's YAML scripts, the embedded default),
+ * replay (answers recorded in an earlier results file). The agent loop calls
+ * l4h_llm_chat and never asks which backend answered.
+ *
+ * Secrets: API keys are read from the environment variable an endpoint names,
+ * sent only in the Authorization header, and never appear in a request text,
+ * a response text, an error message or a log line. */
+#ifndef LLM4HEP_LLM_H
+#define LLM4HEP_LLM_H
+
+#include "llm4hep/core.h"
+
+/* ------------------------------------------------------------ messages */
+
+typedef struct l4h_tool_call {
+    char *id;
+    char *name;
+    char *arguments;   /* the JSON string exactly as the model sent it (may be malformed) */
+} l4h_tool_call;
+
+typedef struct l4h_message {
+    char role[16];     /* "system" | "user" | "assistant" | "tool" */
+    char *content;     /* may be NULL (assistant with only tool calls) */
+    l4h_tool_call *tool_calls;
+    size_t n_tool_calls;
+    char *tool_call_id; /* role "tool" */
+} l4h_message;
+
+/* Who is asking: scripted and replay backends answer by this position; HTTP
+ * ignores it. */
+typedef struct l4h_call_position {
+    const char *supervisor, *coder, *step;
+    int trial;
+    const char *agent;  /* "supervisor" | "coder" | "annotator" */
+    int call;           /* 0-based index of this agent's call in the task */
+} l4h_call_position;
+
+typedef struct l4h_chat_request {
+    const char *model;              /* the model's name in the config */
+    const l4h_message *messages;
+    size_t n_messages;
+    const l4h_tool_spec *tools;     /* offered tools, may be NULL */
+    size_t n_tools;
+    double deadline;                /* l4h_monotonic() time to give up; 0 = none */
+    l4h_call_position pos;
+} l4h_chat_request;
+
+typedef struct l4h_chat_response {
+    char *content;                  /* may be NULL */
+    char *reasoning;                /* vLLM reasoning_content, may be NULL */
+    l4h_tool_call *tool_calls;
+    size_t n_tool_calls;
+    char finish_reason[24];         /* stop | length | tool_calls | content_filter | "" */
+    int64_t prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens;
+    double cost_usd;                /* NaN when the model has no price */
+    int http_status;                /* last attempt's status; 0 scripted / no answer */
+    int attempts;
+    double latency_s;               /* all attempts including waits */
+    char *request_json;             /* the exact body sent (no key) */
+    char *response_json;            /* the last raw body, or the error text */
+    char *attempt_log;              /* one line per attempt: status, latency, reason, wait */
+} l4h_chat_response;
+
+void l4h_chat_response_clear(l4h_chat_response *r);
+void l4h_message_clear(l4h_message *m);
+
+/* --------------------------------------------------------------- permits */
+
+/* Rate-limit permits and campaign spending. Local in `run` (one process),
+ * relayed to rank 0 in `sweep`. The client calls acquire before each HTTP
+ * attempt and release after it with the HTTP status (429 shrinks the
+ * endpoint's allowed concurrency; successes grow it back: AIMD). */
+typedef struct l4h_permits {
+    void *ctx;
+    /* Block until a permit for `endpoint` or until deadline (monotonic, 0 =
+     * none). 0 granted, -1 deadline passed or stopped. */
+    int (*acquire)(void *ctx, const char *endpoint, double deadline);
+    void (*release)(void *ctx, const char *endpoint, int http_status);
+    /* Report spending of one call; returns the campaign's cost so far (USD). */
+    double (*spend)(void *ctx, double usd, int64_t tokens);
+} l4h_permits;
+
+/* A limiter for one process honouring every endpoint's max_concurrency and
+ * requests_per_minute, thread-safe. Free with l4h_permits_local_free. */
+l4h_permits *l4h_permits_local_new(const l4h_config *cfg);
+void l4h_permits_local_free(l4h_permits *p);
+
+/* ----------------------------------------------------------- the client */
+
+/* A backend: one file each (llm_http.c, llm_scripted.c, llm_replay.c). */
+typedef struct l4h_provider_ops {
+    const char *name;  /* "http" | "scripted" | "replay" */
+    int (*open)(const l4h_config *cfg, const l4h_endpoint *ep, void **state, l4h_err *err);
+    /* One chat request; fills resp (usage, raw texts, attempts). 0 answered,
+     * -1 failed after retries (err code 3, resp still holds what was seen). */
+    int (*chat)(void *state, const l4h_model_resolved *model, const l4h_chat_request *req,
+                l4h_permits *permits, l4h_chat_response *resp, l4h_err *err);
+    /* Cheap check that the endpoint answers and serves the model. */
+    int (*check_model)(void *state, const l4h_model_resolved *model, l4h_err *err);
+    void (*close)(void *state);
+} l4h_provider_ops;
+
+typedef struct l4h_llm l4h_llm;
+
+/* A client for every endpoint of cfg. Borrows cfg and permits (may be NULL:
+ * no limits, no spending reports). Nothing is contacted yet. */
+l4h_llm *l4h_llm_new(const l4h_config *cfg, l4h_permits *permits, l4h_err *err);
+void l4h_llm_free(l4h_llm *llm);
+
+/* Send one chat request to req->model's endpoint (retries, permits, cost
+ * from prices). 0 answered, -1 failed (err says why; resp keeps the attempts). */
+int l4h_llm_chat(l4h_llm *llm, const l4h_chat_request *req, l4h_chat_response *resp,
+                 l4h_err *err);
+
+/* Pre-flight: the model's endpoint answers and serves it (GET /models when
+ * offered, else a one-token request). -1 with a message naming the endpoint
+ * and model. */
+int l4h_llm_check_model(l4h_llm *llm, const char *model, l4h_err *err);
+
+/* The body l4h_llm_chat would send for req (exactly), without sending it.
+ * Caller frees. Used to rebuild requests and by replay. */
+char *l4h_llm_request_json(l4h_llm *llm, const l4h_chat_request *req, l4h_err *err);
+
+#endif

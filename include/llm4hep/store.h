@@ -1,0 +1,87 @@
+/* store.h — the results: a journal (the truth: one self-checking, fsync'd
+ * record per finished task, run or annotation) and the HDF5 file of
+ * DESIGN.md's contract, brought up to date from the journal at checkpoints
+ * and rebuilt from it when it does not open. One writer (rank 0). Between
+ * checkpoints the HDF5 file is closed, so readers see a complete file. */
+#ifndef LLM4HEP_STORE_H
+#define LLM4HEP_STORE_H
+
+#include "llm4hep/core.h"
+
+#define L4H_FORMAT_VERSION 1
+
+/* One `sweep` invocation (a /runs row). Strings owned by the struct. */
+typedef struct l4h_run_info {
+    int run;                     /* 1, 2, ... assigned by the store */
+    double started_utc, ended_utc;
+    int exit_code;               /* -1 while running */
+    char slurm_job_id[32];
+    int slurm_restart_count;
+    int ranks;
+    char *hosts;                 /* comma-separated */
+    char *llm4hep_version, *git_commit;
+    char *config_text;
+    char *python_packages;       /* "numpy==1.24.2\nh5py==..." */
+} l4h_run_info;
+
+/* A post-hoc label (an /annotations row). */
+typedef struct l4h_annotation {
+    int64_t task_id;
+    char *source;                /* e.g. "llm:openai/gpt-5" */
+    char error_category[24];
+    char *text;
+} l4h_annotation;
+
+typedef struct l4h_store l4h_store;
+
+/* What the store knows about one task key (for resume). */
+typedef struct l4h_key_state {
+    int attempts;                /* rows so far */
+    int infra_attempts;          /* rows with an error_* status */
+    l4h_status last_status;
+} l4h_key_state;
+
+/* Open the results of a campaign for writing: output path from cfg, journal
+ * beside it (<output>.journal), a lock so one campaign holds it. Reads the
+ * journal (a torn last record is dropped and reported), rebuilds the HDF5 file
+ * when it does not open or lags. fresh: start over (old files renamed aside
+ * with a timestamp, never deleted). Refuses (code 2) a journal whose
+ * campaign's meaning differs (suite hash, prompts, max_iterations, limits)
+ * unless fresh. */
+int l4h_store_open(const l4h_config *cfg, int fresh, l4h_store **out, l4h_err *err);
+/* The key's state; returns 0 and zeroes *st when the key was never run. */
+int l4h_store_key_state(const l4h_store *st, const char *key, l4h_key_state *out);
+/* Begin a /runs row (info->run is set). */
+int l4h_store_begin_run(l4h_store *st, l4h_run_info *info, l4h_err *err);
+/* Journal a finished task attempt: assigns rec->task_id and rec->attempt,
+ * marks it final (and the key's earlier rows not final), fsyncs. The HDF5 file
+ * follows at the next checkpoint. */
+int l4h_store_add(l4h_store *st, l4h_task_rec *rec, l4h_err *err);
+/* Bring the HDF5 file up to date (open, append, close). */
+int l4h_store_checkpoint(l4h_store *st, l4h_err *err);
+/* End the run row with the exit code, checkpoint, release the lock, free. */
+int l4h_store_close(l4h_store *st, int exit_code, l4h_err *err);
+
+/* Add an annotation to a finished file (journal + HDF5). Refuses (code 2)
+ * while a campaign holds the file. */
+int l4h_store_annotate(const char *h5path, const l4h_annotation *a, l4h_err *err);
+
+/* ---------------------------------------------------------------- reading */
+
+typedef struct l4h_results {
+    char *path;
+    char *campaign;
+    l4h_task_rec *tasks;         /* every /tasks row; calls/execs/checks not loaded */
+    size_t n_tasks;
+    l4h_annotation *annotations;
+    size_t n_annotations;
+} l4h_results;
+
+/* Read /tasks (and /annotations) of a results file, without the text heap
+ * beyond error summaries. Fast: report on 10,000 tasks in well under 1 s. */
+int l4h_results_open(const char *h5path, l4h_results **out, l4h_err *err);
+/* Load one task's calls, execs and checks with their texts into a copy. */
+int l4h_results_task(const l4h_results *res, int64_t task_id, l4h_task_rec *out, l4h_err *err);
+void l4h_results_free(l4h_results *res);
+
+#endif
