@@ -90,6 +90,17 @@ void l4h_sha256_init(l4h_sha256 *s);
 void l4h_sha256_update(l4h_sha256 *s, const void *data, size_t len);
 void l4h_sha256_final(l4h_sha256 *s, char out[65]);
 
+/* Read a YAML file into JSON text: mappings become objects, sequences arrays,
+ * plain scalars are typed by the YAML 1.2 core schema (null, true/false,
+ * integers, floats), quoted scalars stay strings. A duplicate key or a syntax
+ * error is -1 (code 2) naming file:line:col. Caller frees *json. For the
+ * scripted models and other YAML that is not the config or the suite. */
+int l4h_yaml_file_to_json(const char *path, char **json, l4h_err *err);
+
+/* Expand ${VAR} and ${VAR:-default} in s. An unset variable without default
+ * is -1 (code 2) naming it. Caller frees *out. */
+int l4h_expand_env(const char *s, char **out, l4h_err *err);
+
 /* Wall clock (seconds since the epoch) and monotonic clock (seconds). */
 double l4h_now(void);
 double l4h_monotonic(void);
