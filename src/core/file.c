@@ -1,0 +1,220 @@
+/* file.c — whole-file read and atomic write, mkdir -p, rm -rf, path joins.
+ *
+ * Error codes: a path the user named that cannot be read (missing, not a
+ * file, no permission) is code 2 (bad input); a failed write, mkdir or
+ * removal is code 3 (infrastructure). Messages name the path and errno text. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "llm4hep/core.h"
+
+/* Read the whole file at path into *out (NUL-terminated, caller frees) and
+ * its length into *len (may be NULL). -1 with err on failure. */
+int l4h_read_file(const char *path, char **out, size_t *len, l4h_err *err)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return l4h_err_set(err, (e == ENOENT || e == EACCES || e == ENOTDIR || e == ELOOP) ? 2 : 3,
+                           "%s: cannot open: %s", path, strerror(e));
+    }
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        return l4h_err_set(err, 2, "%s: cannot read: is a directory, expected a file", path);
+    }
+    l4h_buf b = {0};
+    l4h_buf_add(&b, "", 0);
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            l4h_buf_free(&b);
+            return l4h_err_set(err, e == EISDIR ? 2 : 3, "%s: cannot read: %s", path, strerror(e));
+        }
+        if (n == 0)
+            break;
+        l4h_buf_add(&b, chunk, (size_t)n);
+    }
+    close(fd);
+    if (len)
+        *len = b.len;
+    *out = l4h_buf_take(&b);
+    return 0;
+}
+
+/* Write all n bytes to fd, retrying short writes. 0 or -1 (errno set). */
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Write a whole file atomically: a temp file beside it, fsync, rename over
+ * path, fsync the directory. Readers see the old file or the new one, never
+ * a partial one. -1 (code 3) on failure, the temp file removed. */
+int l4h_write_file(const char *path, const void *data, size_t len, l4h_err *err)
+{
+    static unsigned counter;
+    char *tmp;
+    l4h_buf b = {0};
+    l4h_buf_printf(&b, "%s.tmp.%ld.%u", path, (long)getpid(), counter++);
+    tmp = l4h_buf_take(&b);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int e = errno;
+        free(tmp);
+        return l4h_err_set(err, 3, "%s: cannot create: %s", path, strerror(e));
+    }
+    if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        return l4h_err_set(err, 3, "%s: cannot write: %s", path, strerror(e));
+    }
+    if (close(fd) < 0 || rename(tmp, path) < 0) {
+        int e = errno;
+        unlink(tmp);
+        free(tmp);
+        return l4h_err_set(err, 3, "%s: cannot write: %s", path, strerror(e));
+    }
+    free(tmp);
+    char *dir = l4h_path_dir(path);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd); /* best effort: some file systems refuse fsync on directories */
+        close(dfd);
+    }
+    free(dir);
+    return 0;
+}
+
+/* mkdir -p path with mode for the directories it creates. Existing
+ * directories are fine; an existing non-directory is -1 (code 3). */
+int l4h_mkdirs(const char *path, int mode, l4h_err *err)
+{
+    if (!path || !*path)
+        return l4h_err_set(err, 2, "cannot create a directory with an empty name");
+    char *p = l4h_xstrdup(path);
+    size_t n = strlen(p);
+    for (size_t i = 1; i <= n; i++) {
+        if (p[i] != '/' && p[i] != '\0')
+            continue;
+        char save = p[i];
+        p[i] = '\0';
+        if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST) {
+            int e = errno;
+            l4h_err_set(err, 3, "%s: cannot create directory: %s", p, strerror(e));
+            free(p);
+            return -1;
+        }
+        p[i] = save;
+    }
+    struct stat st;
+    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        free(p);
+        return l4h_err_set(err, 3, "%s: exists and is not a directory", path);
+    }
+    free(p);
+    return 0;
+}
+
+/* Remove the entry name in directory dfd, recursively. Never follows
+ * symlinks. Directories made read-only (staged inputs) are made writable
+ * first. 0 or -1 with err. */
+static int remove_at(int dfd, const char *name, const char *shown, l4h_err *err)
+{
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        return l4h_err_set(err, 3, "%s: cannot stat: %s", shown, strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+            return l4h_err_set(err, 3, "%s: cannot remove: %s", shown, strerror(errno));
+        return 0;
+    }
+    (void)fchmodat(dfd, name, 0700, 0);
+    int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0)
+        return l4h_err_set(err, 3, "%s: cannot open directory: %s", shown, strerror(errno));
+    DIR *d = fdopendir(sub);
+    if (!d) {
+        close(sub);
+        return l4h_err_set(err, 3, "%s: cannot open directory: %s", shown, strerror(errno));
+    }
+    int rc = 0;
+    struct dirent *de;
+    while (rc == 0 && (de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        char *child = l4h_path_join(shown, de->d_name);
+        rc = remove_at(dirfd(d), de->d_name, child, err);
+        free(child);
+    }
+    closedir(d);
+    if (rc == 0 && unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        return l4h_err_set(err, 3, "%s: cannot remove: %s", shown, strerror(errno));
+    return rc;
+}
+
+/* rm -rf path. 0 also when it does not exist; -1 (code 3) with err. */
+int l4h_remove_tree(const char *path, l4h_err *err)
+{
+    if (!path || !*path)
+        return l4h_err_set(err, 2, "cannot remove a path with an empty name");
+    return remove_at(AT_FDCWD, path, path, err);
+}
+
+/* dir + "/" + rel, or a copy of rel when it is absolute or dir is empty.
+ * Caller frees. */
+char *l4h_path_join(const char *dir, const char *rel)
+{
+    if (rel[0] == '/' || !dir || !*dir)
+        return l4h_xstrdup(rel);
+    l4h_buf b = {0};
+    l4h_buf_puts(&b, dir);
+    if (b.data[b.len - 1] != '/')
+        l4h_buf_puts(&b, "/");
+    l4h_buf_puts(&b, rel);
+    return l4h_buf_take(&b);
+}
+
+/* The directory part of path: "a/b/c" -> "a/b", "c" -> ".", "/c" -> "/".
+ * Caller frees. */
+char *l4h_path_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return l4h_xstrdup(".");
+    while (slash > path && slash[-1] == '/')
+        slash--;
+    if (slash == path)
+        return l4h_xstrdup("/");
+    size_t n = (size_t)(slash - path);
+    char *d = l4h_xmalloc(n + 1);
+    memcpy(d, path, n);
+    d[n] = '\0';
+    return d;
+}
