@@ -1,9 +1,32 @@
-/* cmd_task.c — `llm4hep task`: not built yet; its room's issue replaces this file. */
+/* cmd_task.c — `llm4hep task --fd N`: internal; the task child a sweep rank
+ * spawns. Not for people: it speaks a framed protocol on fd N. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llm4hep/core.h"
+#include "llm4hep/mpi.h"
 #include "verbs.h"
 
 int cmd_task(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_not_built("task");
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: llm4hep task --fd N\n\n"
+               "Internal: runs one task of a campaign for the sweep rank that spawned it,\n"
+               "speaking a framed protocol on file descriptor N. Use `llm4hep run` to run\n"
+               "one task by hand.\n");
+        return 0;
+    }
+    if (argc != 3 || strcmp(argv[1], "--fd") != 0) {
+        fprintf(stderr, "llm4hep task: expected --fd N (this verb is internal to sweep)\n");
+        return L4H_EXIT_USAGE;
+    }
+    char *end;
+    long fd = strtol(argv[2], &end, 10);
+    if (*end || fd < 0 || fd > 1024) {
+        fprintf(stderr, "llm4hep task: --fd: expected a file descriptor number, got '%s'\n",
+                argv[2]);
+        return L4H_EXIT_USAGE;
+    }
+    return l4h_task_child((int)fd);
 }

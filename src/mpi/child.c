@@ -1,0 +1,170 @@
+/* child.c — `llm4hep task --fd N`: one task in its own process, no MPI.
+ *
+ * The rank that spawned us holds the other end of the socket. We read our
+ * assignment, run the task with permits and spending relayed over the socket
+ * (the rank passes them on to rank 0, which holds the campaign's budgets),
+ * and send the record back. If we crash, the rank records error_internal. */
+#include <cjson/cJSON.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "llm4hep/agent.h"
+#include "llm4hep/exec.h"
+#include "llm4hep/llm.h"
+#include "internal.h"
+
+typedef struct relay {
+    int fd;
+    wire_reader rd;
+    int broken;
+} relay;
+
+/* Wait for one answer frame of the given type; -1 when the rank is gone. */
+static int relay_answer(relay *r, int want, char **payload)
+{
+    int type;
+    size_t len;
+    while (!r->broken) {
+        if (wire_recv(&r->rd, r->fd, &type, payload, &len) != 1) {
+            r->broken = 1;
+            return -1;
+        }
+        if (type == want)
+            return 0;
+        free(*payload);
+    }
+    return -1;
+}
+
+static int relay_acquire(void *ctx, const char *endpoint, double deadline)
+{
+    relay *r = ctx;
+    (void)deadline; /* the rank kills us at the campaign's deadline */
+    char *ans = NULL;
+    if (wire_send(r->fd, WIRE_PERMIT_REQ, endpoint, strlen(endpoint)) < 0 ||
+        relay_answer(r, WIRE_PERMIT_ANS, &ans) < 0)
+        return -1;
+    int granted = ans[0] == '1';
+    free(ans);
+    return granted ? 0 : -1;
+}
+
+static void relay_release(void *ctx, const char *endpoint, int http_status)
+{
+    relay *r = ctx;
+    char buf[512];
+    int n = snprintf(buf, sizeof buf, "%d %s", http_status, endpoint);
+    if (n > 0 && (size_t)n < sizeof buf)
+        wire_send(r->fd, WIRE_PERMIT_REL, buf, (size_t)n);
+}
+
+static double relay_spend(void *ctx, double usd, int64_t tokens)
+{
+    relay *r = ctx;
+    char buf[128], *ans = NULL;
+    int n = snprintf(buf, sizeof buf, "%.17g %lld", usd, (long long)tokens);
+    if (wire_send(r->fd, WIRE_SPEND, buf, (size_t)n) < 0 || relay_answer(r, WIRE_SPENT, &ans) < 0)
+        return 0.0;
+    double total = strtod(ans, NULL);
+    free(ans);
+    return total;
+}
+
+/* Values of every endpoint's API key variable: the sandbox redacts them. */
+static char **secret_values(const l4h_config *cfg)
+{
+    char **v = l4h_xcalloc(cfg->n_endpoints + 1, sizeof *v);
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->n_endpoints; i++) {
+        const char *env = cfg->endpoints[i].api_key_env;
+        const char *val = env ? getenv(env) : NULL;
+        if (val && *val)
+            v[n++] = (char *)val;
+    }
+    return v;
+}
+
+static void send_result(relay *r, l4h_task_rec *rec)
+{
+    char *json = l4h_rec_to_json(rec);
+    wire_send(r->fd, WIRE_RESULT, json, strlen(json));
+    free(json);
+}
+
+int l4h_task_child(int fd)
+{
+    /* Slurm's warning and the terminal's interrupt are for the ranks, which
+     * decide; if our rank dies we die with it. */
+    signal(SIGUSR1, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1)
+        return L4H_EXIT_INFRA;
+    l4h_exec_harden_self();
+
+    relay r = {.fd = fd};
+    char *assign = NULL;
+    if (relay_answer(&r, WIRE_ASSIGN, &assign) < 0) {
+        fprintf(stderr, "llm4hep task: no assignment on fd %d\n", fd);
+        return L4H_EXIT_INFRA;
+    }
+    cJSON *a = cJSON_Parse(assign);
+    free(assign);
+    const char *config_path = cJSON_GetStringValue(cJSON_GetObjectItem(a, "config"));
+    int index = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(a, "index"));
+    int attempt = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(a, "attempt"));
+    int run = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(a, "run"));
+    int rank = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(a, "rank"));
+
+    l4h_err err = {0};
+    l4h_config *cfg = NULL;
+    l4h_plan plan = {0};
+    if (!config_path || l4h_config_load(config_path, &cfg, &err) < 0 ||
+        l4h_plan_build(cfg, &plan, &err) < 0 || index < 0 || (size_t)index >= plan.n_tasks) {
+        fprintf(stderr, "llm4hep task: %s\n", err.msg[0] ? err.msg : "bad assignment");
+        cJSON_Delete(a);
+        l4h_config_free(cfg);
+        return L4H_EXIT_INFRA;
+    }
+    cJSON_Delete(a);
+    const l4h_task *task = &plan.tasks[index];
+
+    l4h_permits permits = {.ctx = &r, .acquire = relay_acquire, .release = relay_release,
+                           .spend = relay_spend};
+    char **secrets = secret_values(cfg);
+    l4h_task_rec rec = {0};
+    l4h_llm *llm = l4h_llm_new(cfg, &permits, &err);
+    l4h_sandbox *sb = llm ? l4h_sandbox_open(cfg, (const char *const *)secrets, &err) : NULL;
+    if (!llm || !sb) {
+        rec_identity(&rec, cfg, task);
+        rec.status = llm ? L4H_STATUS_ERROR_SANDBOX : L4H_STATUS_ERROR_INTERNAL;
+        rec.error_summary = l4h_xstrdup(err.msg);
+    } else {
+        l4h_task_env env = {.cfg = cfg, .llm = llm, .sandbox = sb, .permits = &permits,
+                            .attempt = attempt};
+        if (l4h_task_run(&env, task, &rec, &err) < 0) {
+            l4h_rec_clear(&rec);
+            rec_identity(&rec, cfg, task);
+            rec.status = L4H_STATUS_ERROR_INTERNAL;
+            rec.error_summary = l4h_xstrdup(err.msg);
+        }
+    }
+    rec.run = run;
+    rec.rank = rank;
+    rec.attempt = attempt;
+    send_result(&r, &rec);
+
+    l4h_rec_clear(&rec);
+    l4h_sandbox_free(sb);
+    l4h_llm_free(llm);
+    free(secrets);
+    l4h_plan_free(&plan);
+    l4h_config_free(cfg);
+    wire_reader_free(&r.rd);
+    return 0;
+}

@@ -1,0 +1,240 @@
+/* coord.c — rank 0: decides what a (resumed) campaign still has to run, hands
+ * tasks to idle slots one at a time in the plan's trial-interleaved order,
+ * journals every result before anything else, answers permit and spending
+ * messages, drains on a signal or a budget, and checkpoints the HDF5 file. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define CHECKPOINT_TASKS 10
+#define CHECKPOINT_SECONDS 10.0
+
+volatile sig_atomic_t l4h_sweep_drain_signal;
+volatile sig_atomic_t l4h_sweep_stop_now;
+
+static void enqueue(coord *c, int index)
+{
+    if (c->qlen == c->qcap) {
+        c->qcap = c->qcap ? 2 * c->qcap : 64;
+        c->queue = l4h_xrealloc(c->queue, c->qcap * sizeof *c->queue);
+    }
+    c->queue[c->qlen++] = index;
+}
+
+int coord_init(coord *c, l4h_err *err)
+{
+    (void)err;
+    size_t n = c->plan->n_tasks;
+    int nranks = c->first_slot + c->nslots;
+    c->busy = l4h_xcalloc((size_t)nranks, sizeof *c->busy);
+    c->idle = l4h_xcalloc((size_t)nranks, sizeof *c->idle);
+    for (int r = 0; r < nranks; r++)
+        c->busy[r] = -1;
+    c->tries_this_run = l4h_xcalloc(n ? n : 1, sizeof *c->tries_this_run);
+    c->infra_total = l4h_xcalloc(n ? n : 1, sizeof *c->infra_total);
+    c->attempts_before = l4h_xcalloc(n ? n : 1, sizeof *c->attempts_before);
+    c->lim = limiter_new(c->cfg);
+    size_t done = 0;
+    for (size_t i = 0; i < n; i++) {
+        l4h_key_state st;
+        l4h_store_key_state(c->store, c->plan->tasks[i].key, &st);
+        c->attempts_before[i] = st.attempts;
+        c->infra_total[i] = st.infra_attempts;
+        int redo;
+        if (st.attempts == 0 || st.last_status == L4H_STATUS_INTERRUPTED)
+            redo = 1;
+        else if (l4h_status_is_infra(st.last_status))
+            redo = st.infra_attempts <= c->cfg->infra_retries || c->opts->retry_infra;
+        else
+            redo = 0;
+        if (redo)
+            enqueue(c, (int)i);
+        else
+            done++;
+    }
+    c->prog.total = n;
+    c->prog.done_before = done;
+    c->prog.slots = c->nslots;
+    c->prog.started = l4h_monotonic();
+    c->prog.last_summary = c->prog.started;
+    c->last_checkpoint = l4h_monotonic();
+    return 0;
+}
+
+static void send_to(coord *c, int rank, int tag, const void *data, size_t len)
+{
+    link_send(c->link, 0, rank, tag, data, len);
+}
+
+static void start_drain(coord *c, const char *why)
+{
+    if (c->draining)
+        return;
+    c->draining = 1;
+    double grace = c->opts->grace_s > 0 ? c->opts->grace_s : 60;
+    c->drain_deadline = l4h_monotonic() + grace;
+    fprintf(c->prog.out,
+            "%s-- %s: no new tasks; %d running get %.0f s to finish, then count as interrupted\n",
+            c->prog.tty ? "\r\033[K" : "", why, c->in_flight, grace);
+    fflush(c->prog.out);
+    for (int r = c->first_slot; r < c->first_slot + c->nslots; r++)
+        if (c->busy[r] >= 0)
+            send_to(c, r, TAG_DRAIN, &grace, sizeof grace);
+}
+
+static void on_result(coord *c, const link_msg *m)
+{
+    l4h_task_rec rec = {0};
+    l4h_err err = {0};
+    int rank = m->from;
+    int index = c->busy[rank];
+    c->busy[rank] = -1;
+    c->in_flight--;
+    c->prog.in_flight = c->in_flight;
+    if (l4h_rec_from_json(m->data, m->len, &rec, &err) < 0) {
+        /* The rank sent something we cannot read: keep the campaign honest by
+         * recording the task as our own failure. */
+        if (index < 0)
+            return;
+        rec_identity(&rec, c->cfg, &c->plan->tasks[index]);
+        rec.status = L4H_STATUS_ERROR_INTERNAL;
+        rec.error_summary = l4h_xstrdup(err.msg);
+    }
+    rec.run = c->run;
+    rec.rank = c->link->serial ? 0 : rank;
+    if (l4h_store_add(c->store, &rec, &c->store_err) < 0) {
+        fprintf(stderr, "llm4hep sweep: cannot journal a result: %s\n", c->store_err.msg);
+        c->store_failed = 1;
+        start_drain(c, "the journal failed");
+        l4h_rec_clear(&rec);
+        return;
+    }
+    c->pending_checkpoint++;
+    progress_task(&c->prog, &rec);
+    if (index >= 0) {
+        if (rec.status == L4H_STATUS_INTERRUPTED) {
+            c->interrupted++;
+        } else if (l4h_status_is_infra(rec.status)) {
+            c->infra_total[index]++;
+            if (c->infra_total[index] <= c->cfg->infra_retries && !c->draining)
+                enqueue(c, index);
+        }
+    }
+    l4h_rec_clear(&rec);
+}
+
+void coord_handle(coord *c, const link_msg *m)
+{
+    switch (m->tag) {
+    case TAG_READY:
+        c->idle[m->from] = 1;
+        break;
+    case TAG_RESULT:
+        on_result(c, m);
+        break;
+    case TAG_PERMIT_REQ:
+        limiter_request(c->lim, c->link, m->from, m->data);
+        break;
+    case TAG_PERMIT_REL: {
+        char *sp = strchr(m->data, ' ');
+        if (sp)
+            limiter_release(c->lim, c->link, sp + 1, atoi(m->data));
+        break;
+    }
+    case TAG_SPEND: {
+        double usd = 0;
+        long long tok = 0;
+        sscanf(m->data, "%lf %lld", &usd, &tok);
+        if (isfinite(usd))
+            c->spent_usd += usd;
+        c->tokens += tok;
+        send_to(c, m->from, TAG_SPENT, &c->spent_usd, sizeof c->spent_usd);
+        if (c->cfg->limits.campaign_usd > 0 && c->spent_usd >= c->cfg->limits.campaign_usd) {
+            c->budget_stop = 1;
+            start_drain(c, "the campaign's cost limit (limits.campaign_usd) is reached");
+        }
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static void checkpoint(coord *c, int force)
+{
+    if (!c->pending_checkpoint && !force)
+        return;
+    double now = l4h_monotonic();
+    if (!force && c->pending_checkpoint < CHECKPOINT_TASKS &&
+        now - c->last_checkpoint < CHECKPOINT_SECONDS)
+        return;
+    l4h_err err = {0};
+    if (l4h_store_checkpoint(c->store, &err) < 0)
+        fprintf(stderr, "llm4hep sweep: checkpoint failed (the journal keeps every result; "
+                        "the file is rebuilt at the next one): %s\n", err.msg);
+    c->pending_checkpoint = 0;
+    c->last_checkpoint = now;
+}
+
+int coord_tick(coord *c)
+{
+    if (l4h_sweep_stop_now && !c->killed) {
+        c->killed = 1;
+        start_drain(c, "second interrupt");
+        for (int r = c->first_slot; r < c->first_slot + c->nslots; r++)
+            if (c->busy[r] >= 0)
+                send_to(c, r, TAG_KILL, "", 0);
+    }
+    if (l4h_sweep_drain_signal && !c->draining)
+        start_drain(c, "signal received");
+    limiter_tick(c->lim, c->link);
+    if (!c->draining) {
+        for (int r = c->first_slot; r < c->first_slot + c->nslots && c->qhead < c->qlen; r++) {
+            if (!c->idle[r])
+                continue;
+            int index = c->queue[c->qhead++];
+            int32_t v[2] = {index, c->attempts_before[index] + ++c->tries_this_run[index]};
+            c->idle[r] = 0;
+            c->busy[r] = index;
+            c->in_flight++;
+            send_to(c, r, TAG_TASK, v, sizeof v);
+        }
+    }
+    c->prog.in_flight = c->in_flight;
+    checkpoint(c, 0);
+    progress_summary(&c->prog, 0);
+    return c->in_flight == 0 && (c->draining || c->qhead == c->qlen);
+}
+
+void coord_release_slots(coord *c)
+{
+    for (int r = c->first_slot; r < c->first_slot + c->nslots; r++)
+        send_to(c, r, TAG_NOMORE, "", 0);
+    checkpoint(c, 1);
+    progress_summary(&c->prog, 1);
+}
+
+int coord_exit_code(const coord *c)
+{
+    if (c->store_failed)
+        return L4H_EXIT_INFRA;
+    if (c->qhead < c->qlen || c->interrupted > 0)
+        return L4H_EXIT_STOPPED;
+    return L4H_EXIT_OK;
+}
+
+void coord_free(coord *c)
+{
+    limiter_free(c->lim);
+    free(c->busy);
+    free(c->idle);
+    free(c->queue);
+    free(c->tries_this_run);
+    free(c->infra_total);
+    free(c->attempts_before);
+}

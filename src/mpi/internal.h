@@ -1,0 +1,159 @@
+/* internal.h — the pieces of the campaign runner, private to src/mpi/.
+ *
+ *   slot.c     a task slot: spawns `llm4hep task`, relays its permits and
+ *              spending, turns whatever became of it into a record
+ *   coord.c    rank 0: the queue, resume decisions, results into the store
+ *   limiter.c  rank 0: per-endpoint concurrency, requests per minute, AIMD
+ *   progress.c rank 0: a line per task and a summary every so often
+ *   child.c    the task child itself (no MPI)
+ *   sweep.c    MPI start-up, pre-flight, roles, the message loops
+ *
+ * Messages between a slot and the coordinator go through `l4h_link`: MPI
+ * sends between ranks, or a queue in memory when one rank runs the campaign
+ * serially — the slot and coordinator code is the same in both cases. */
+#ifndef LLM4HEP_MPI_INTERNAL_H
+#define LLM4HEP_MPI_INTERNAL_H
+
+#include <signal.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "llm4hep/core.h"
+#include "llm4hep/mpi.h"
+#include "llm4hep/store.h"
+#include "wire.h"
+
+/* ------------------------------------------------------------------ link */
+
+typedef struct link_msg {
+    int from, to, tag;
+    char *data;
+    size_t len;
+    struct link_msg *next;
+} link_msg;
+
+typedef struct l4h_link {
+    int serial;          /* 1: one rank, messages stay in memory */
+    link_msg *head, *tail;
+} l4h_link;
+
+/* Send bytes to rank `to` (MPI_Send, or queue in serial mode). Can't fail
+ * (MPI errors abort the job, which is MPI's own policy). */
+void link_send(l4h_link *ln, int from, int to, int tag, const void *data, size_t len);
+/* Next message addressed to `me`, without blocking: 1 and fills *m (data
+ * malloc'd, NUL-terminated, caller frees) or 0 when none. */
+int link_poll(l4h_link *ln, int me, link_msg *m);
+
+/* --------------------------------------------------------------- records */
+
+/* Fill the identity of a record for task (key, campaign, models, step, trial,
+ * host, started) — for records the rank must make itself (a crashed or killed
+ * child). Can't fail. */
+void rec_identity(l4h_task_rec *rec, const l4h_config *cfg, const l4h_task *task);
+
+/* --------------------------------------------------------------- slot */
+
+typedef struct slot {
+    int rank;
+    const l4h_config *cfg;
+    const l4h_plan *plan;
+    const char *config_path;   /* absolute, for the child */
+    const char *self_exe;      /* the llm4hep binary */
+    int run;
+    l4h_link *link;
+
+    pid_t child;               /* 0 when idle */
+    int fd;
+    wire_reader rd;
+    int task_index, attempt;
+    double started;            /* l4h_now() */
+    double kill_at;            /* l4h_monotonic() deadline, 0 = none */
+    char *result;              /* record JSON from the child */
+    int nomore;                /* coordinator has no more tasks */
+    int done;                  /* slot may leave its loop */
+    int tasks_run;
+} slot;
+
+/* Ready the slot and tell the coordinator it is idle. */
+void slot_init(slot *s);
+/* A message from the coordinator. */
+void slot_deliver(slot *s, const link_msg *m);
+/* Service the child for up to timeout_ms; returns 1 if anything happened. */
+int slot_poll(slot *s, int timeout_ms);
+/* Kill the child now (its process group) and report the task interrupted. */
+void slot_kill(slot *s, const char *why);
+void slot_free(slot *s);
+
+/* --------------------------------------------------------------- limiter */
+
+typedef struct limiter limiter;
+limiter *limiter_new(const l4h_config *cfg);
+/* Queue a permit request from rank for endpoint; grants go out via link. */
+void limiter_request(limiter *l, l4h_link *ln, int rank, const char *endpoint);
+void limiter_release(limiter *l, l4h_link *ln, const char *endpoint, int http_status);
+/* Grant what the rate allows now (call every loop). */
+void limiter_tick(limiter *l, l4h_link *ln);
+void limiter_free(limiter *l);
+
+/* --------------------------------------------------------------- progress */
+
+typedef struct progress {
+    FILE *out;
+    int tty;
+    size_t total, done_before, finished, success, infra, model_failures;
+    int64_t tokens;
+    double cost, started, last_summary, task_seconds;
+    int in_flight, slots;
+} progress;
+
+void progress_task(progress *p, const l4h_task_rec *rec);
+void progress_summary(progress *p, int force);
+
+/* ---------------------------------------------------------- coordinator */
+
+extern volatile sig_atomic_t l4h_sweep_drain_signal; /* SIGUSR1/SIGTERM/first SIGINT */
+extern volatile sig_atomic_t l4h_sweep_stop_now;     /* second SIGINT */
+
+typedef struct coord {
+    const l4h_config *cfg;
+    const l4h_plan *plan;
+    const l4h_sweep_opts *opts;
+    l4h_store *store;
+    l4h_link *link;
+    limiter *lim;
+    progress prog;
+    int run;
+    int nslots, first_slot;    /* slots are ranks first_slot .. first_slot+nslots-1 */
+    int *busy;                 /* per slot rank: plan index or -1 */
+    int *idle;                 /* per slot rank: waiting for a task */
+    int *queue;
+    size_t qhead, qlen, qcap;
+    int *tries_this_run;       /* per plan index */
+    int *infra_total;          /* per plan index: error_* rows so far */
+    int *attempts_before;      /* per plan index: rows before this run */
+    int interrupted;           /* interrupted results this run */
+    int in_flight;
+    double spent_usd;
+    int64_t tokens;
+    int draining, killed, budget_stop;
+    double drain_deadline;
+    size_t pending_checkpoint;
+    double last_checkpoint;
+    int store_failed;
+    l4h_err store_err;
+} coord;
+
+/* Decide what to run (resume), fill the queue. 0 or -1. */
+int coord_init(coord *c, l4h_err *err);
+/* One message from a slot. */
+void coord_handle(coord *c, const link_msg *m);
+/* Timers, signals, dispatch to idle slots; returns 1 when the campaign loop
+ * may end (nothing queued or draining, nothing in flight). */
+int coord_tick(coord *c);
+/* Tell every slot there is no more work. */
+void coord_release_slots(coord *c);
+/* The exit code for what happened. */
+int coord_exit_code(const coord *c);
+void coord_free(coord *c);
+
+#endif

@@ -1,0 +1,396 @@
+/* sweep.c — `llm4hep sweep CONFIG` under mpirun/srun: start-up, pre-flight,
+ * the coordinator's and the slots' loops, the /runs row, the exit code.
+ * With one rank, rank 0 is both coordinator and the only slot. */
+#include <limits.h>
+#include <mpi.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "llm4hep/agent.h"
+#include "llm4hep/exec.h"
+#include "llm4hep/llm.h"
+#include "internal.h"
+
+extern char **environ;
+
+#define MSG_LEN 1024
+
+static void on_drain(int sig)
+{
+    (void)sig;
+    l4h_sweep_drain_signal = 1;
+}
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    if (l4h_sweep_drain_signal)
+        l4h_sweep_stop_now = 1;
+    l4h_sweep_drain_signal = 1;
+}
+
+/* Rank 0 drains on SIGUSR1/SIGTERM (Slurm's warning), and on a first SIGINT;
+ * a second SIGINT stops at once. Slot ranks leave the decision to rank 0. */
+static void install_signals(int rank)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    if (rank == 0) {
+        sa.sa_handler = on_drain;
+        sigaction(SIGUSR1, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sa.sa_handler = on_interrupt;
+        sigaction(SIGINT, &sa, NULL);
+    } else {
+        sa.sa_handler = SIG_IGN;
+        sigaction(SIGUSR1, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+    }
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* Sleep a little when there was nothing to do; `idle` counts idle rounds so
+ * the wait grows from 20 us to 2 ms and work is picked up at once. */
+static void idle_wait(int *idle)
+{
+    long us = 20L << (*idle < 7 ? *idle : 7);
+    if (us > 2000)
+        us = 2000;
+    struct timespec ts = {0, us * 1000};
+    nanosleep(&ts, NULL);
+    (*idle)++;
+}
+
+/* Run argv and return what it printed (caller frees), NULL on failure. */
+static char *capture(char *const argv[])
+{
+    int fds[2];
+    if (pipe(fds) < 0)
+        return NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    if (rc != 0) {
+        close(fds[0]);
+        return NULL;
+    }
+    l4h_buf b = {0};
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fds[0], buf, sizeof buf)) > 0)
+        l4h_buf_add(&b, buf, (size_t)n);
+    close(fds[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    return l4h_buf_take(&b);
+}
+
+/* "numpy==1.24.2\nh5py==3.7.0\n..." for the suite's required modules. */
+static char *python_packages(const l4h_config *cfg)
+{
+    l4h_buf code = {0};
+    l4h_buf_puts(&code, "import importlib, sys\nprint('python==' + sys.version.split()[0])\n"
+                        "for m in sys.argv[1:]:\n"
+                        "    try:\n"
+                        "        v = getattr(importlib.import_module(m), '__version__', '?')\n"
+                        "    except Exception as e:\n"
+                        "        v = 'missing (' + type(e).__name__ + ')'\n"
+                        "    print(m + '==' + str(v))\n");
+    const l4h_suite *s = cfg->suite;
+    size_t n = s ? s->n_requires : 0;
+    char **argv = l4h_xcalloc(n + 4, sizeof *argv);
+    argv[0] = cfg->sandbox.python;
+    argv[1] = "-c";
+    argv[2] = code.data;
+    for (size_t i = 0; i < n; i++)
+        argv[3 + i] = s->requires[i];
+    char *out = capture(argv);
+    free(argv);
+    l4h_buf_free(&code);
+    return out ? out : l4h_xstrdup("");
+}
+
+/* This rank's part of the pre-flight: can the sandbox run here? */
+static void preflight_local(const l4h_config *cfg, char msg[MSG_LEN])
+{
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    l4h_err err = {0};
+    l4h_sandbox *sb = l4h_sandbox_open(cfg, NULL, &err);
+    if (sb)
+        snprintf(msg, MSG_LEN, "ok %s %s", host, l4h_sandbox_isolation(sb));
+    else
+        snprintf(msg, MSG_LEN, "fail node %s: %.700s", host, err.msg);
+    l4h_sandbox_free(sb);
+}
+
+/* Rank 0's part: the reference matches the suite and data; every endpoint
+ * answers and serves every model of the plan. */
+static int preflight_models(const l4h_config *cfg, const l4h_plan *plan, l4h_err *err)
+{
+    if (l4h_reference_verify(cfg->suite, err) < 0) {
+        err->code = L4H_EXIT_INFRA;
+        return -1;
+    }
+    l4h_llm *llm = l4h_llm_new(cfg, NULL, err);
+    if (!llm)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < plan->n_tasks && rc == 0; i++) {
+        const char *models[2] = {plan->tasks[i].supervisor, plan->tasks[i].coder};
+        for (int k = 0; k < 2 && rc == 0; k++) {
+            int seen = 0;
+            for (size_t j = 0; j < i && !seen; j++)
+                seen = !strcmp(plan->tasks[j].supervisor, models[k]) ||
+                       !strcmp(plan->tasks[j].coder, models[k]);
+            if (k == 1 && !strcmp(models[0], models[1]))
+                seen = 1;
+            if (!seen && l4h_llm_check_model(llm, models[k], err) < 0) {
+                err->code = L4H_EXIT_INFRA;
+                rc = -1;
+            }
+        }
+    }
+    l4h_llm_free(llm);
+    return rc;
+}
+
+static int agree(int rc)
+{
+    int worst = rc;
+    MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return worst;
+}
+
+static int run_coordinator(coord *c, slot *local)
+{
+    l4h_link *ln = c->link;
+    link_msg m;
+    int idle = 0;
+    if (local)
+        slot_init(local);
+    for (;;) {
+        int got = 0;
+        while (got < 4096 && link_poll(ln, 0, &m)) {
+            coord_handle(c, &m);
+            free(m.data);
+            got++;
+        }
+        if (local)
+            while (link_poll(ln, local->rank, &m)) {
+                slot_deliver(local, &m);
+                free(m.data);
+                got++;
+            }
+        if (coord_tick(c) && !ln->head)
+            break;
+        if (local && local->child)
+            got += slot_poll(local, got ? 0 : 2);
+        if (got)
+            idle = 0;
+        else
+            idle_wait(&idle);
+    }
+    coord_release_slots(c);
+    if (local)
+        while (link_poll(ln, local->rank, &m)) {
+            slot_deliver(local, &m);
+            free(m.data);
+        }
+    return coord_exit_code(c);
+}
+
+static void run_slot(slot *s)
+{
+    link_msg m;
+    int idle = 0;
+    slot_init(s);
+    while (!s->done) {
+        int got = 0;
+        while (link_poll(s->link, s->rank, &m)) {
+            slot_deliver(s, &m);
+            free(m.data);
+            got = 1;
+        }
+        if (s->child)
+            got |= slot_poll(s, got ? 0 : 2);
+        if (got)
+            idle = 0;
+        else if (!s->done)
+            idle_wait(&idle);
+    }
+}
+
+/* Gather host names; rank 0 gets "a,b,c" of the distinct ones. */
+static char *gather_hosts(int rank, int size)
+{
+    char me[MPI_MAX_PROCESSOR_NAME] = "";
+    int len = 0;
+    MPI_Get_processor_name(me, &len);
+    char *all = rank == 0 ? l4h_xcalloc((size_t)size, MPI_MAX_PROCESSOR_NAME) : NULL;
+    MPI_Gather(me, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0,
+               MPI_COMM_WORLD);
+    if (rank != 0)
+        return NULL;
+    l4h_buf b = {0};
+    for (int i = 0; i < size; i++) {
+        const char *h = all + (size_t)i * MPI_MAX_PROCESSOR_NAME;
+        int dup = 0;
+        for (int j = 0; j < i && !dup; j++)
+            dup = !strcmp(h, all + (size_t)j * MPI_MAX_PROCESSOR_NAME);
+        if (!dup)
+            l4h_buf_printf(&b, "%s%s", b.len ? "," : "", h);
+    }
+    free(all);
+    return l4h_buf_take(&b);
+}
+
+int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
+{
+    MPI_Init(argc, argv);
+    int rank = 0, size = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    install_signals(rank);
+
+    l4h_err err = {0};
+    l4h_config *cfg = NULL;
+    l4h_plan plan = {0};
+    char config_abs[PATH_MAX], self_exe[PATH_MAX];
+    int rc = 0;
+    ssize_t n = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
+    self_exe[n > 0 ? n : 0] = '\0';
+    if (!realpath(opts->config_path, config_abs))
+        snprintf(config_abs, sizeof config_abs, "%s", opts->config_path);
+    if (l4h_config_load(config_abs, &cfg, &err) < 0 || l4h_plan_build(cfg, &plan, &err) < 0)
+        rc = err.code ? err.code : L4H_EXIT_USAGE;
+    if (agree(rc)) {
+        if (rank == 0 && rc)
+            fprintf(stderr, "llm4hep sweep: %s\n", err.msg);
+        rc = agree(rc);
+        goto out;
+    }
+
+    /* Pre-flight: the sandbox on every slot's node, the reference and every model at rank 0. */
+    char msg[MSG_LEN] = "ok";
+    if (size == 1 || rank > 0)
+        preflight_local(cfg, msg);
+    char *msgs = rank == 0 ? l4h_xcalloc((size_t)size, MSG_LEN) : NULL;
+    MPI_Gather(msg, MSG_LEN, MPI_CHAR, msgs, MSG_LEN, MPI_CHAR, 0, MPI_COMM_WORLD);
+    char *hosts = gather_hosts(rank, size);
+    const char *isolation = "?";
+    if (rank == 0) {
+        for (int r = 0; r < size && !rc; r++) {
+            const char *mr = msgs + (size_t)r * MSG_LEN;
+            if (!strncmp(mr, "fail", 4)) {
+                fprintf(stderr, "llm4hep sweep: pre-flight: sandbox on %s\n", mr + 5);
+                rc = L4H_EXIT_INFRA;
+            } else if (r == (size == 1 ? 0 : 1)) {
+                const char *sp = strrchr(mr, ' ');
+                isolation = sp ? sp + 1 : "?";
+            }
+        }
+        if (!rc && preflight_models(cfg, &plan, &err) < 0) {
+            fprintf(stderr, "llm4hep sweep: pre-flight: %s\n", err.msg);
+            rc = err.code ? err.code : L4H_EXIT_INFRA;
+        }
+    }
+    rc = agree(rc);
+    if (rc) {
+        free(msgs);
+        free(hosts);
+        goto out;
+    }
+
+    /* The results: journal first, then the HDF5 file at checkpoints. */
+    l4h_store *store = NULL;
+    l4h_run_info info = {0};
+    if (rank == 0) {
+        if (l4h_store_open(cfg, opts->fresh, &store, &err) < 0) {
+            fprintf(stderr, "llm4hep sweep: %s\n", err.msg);
+            rc = err.code ? err.code : L4H_EXIT_INFRA;
+        } else {
+            info.started_utc = l4h_now();
+            info.exit_code = -1;
+            const char *job = getenv("SLURM_JOB_ID");
+            snprintf(info.slurm_job_id, sizeof info.slurm_job_id, "%s", job ? job : "");
+            const char *rs = getenv("SLURM_RESTART_COUNT");
+            info.slurm_restart_count = rs ? atoi(rs) : 0;
+            info.ranks = size;
+            info.hosts = l4h_xstrdup(hosts);
+            info.llm4hep_version = l4h_xstrdup(LLM4HEP_VERSION);
+            info.git_commit = l4h_xstrdup(LLM4HEP_GIT_COMMIT);
+            info.config_text = l4h_xstrdup(cfg->text);
+            info.python_packages = python_packages(cfg);
+            if (l4h_store_begin_run(store, &info, &err) < 0) {
+                fprintf(stderr, "llm4hep sweep: %s\n", err.msg);
+                rc = err.code ? err.code : L4H_EXIT_INFRA;
+            }
+        }
+    }
+    free(msgs);
+    free(hosts);
+    rc = agree(rc);
+    if (rc) {
+        if (store)
+            l4h_store_close(store, rc, &err);
+        goto out_run;
+    }
+    MPI_Bcast(&info.run, 1, MPI_INT, 0, MPI_COMM_WORLD);
+
+    l4h_link link = {.serial = size == 1};
+    slot s = {.rank = size == 1 ? 1 : rank, .cfg = cfg, .plan = &plan, .config_path = config_abs,
+              .self_exe = self_exe, .run = info.run, .link = &link, .fd = -1};
+    if (rank == 0) {
+        coord c = {.cfg = cfg, .plan = &plan, .opts = opts, .store = store, .link = &link,
+                   .run = info.run, .first_slot = 1, .nslots = size == 1 ? 1 : size - 1};
+        c.prog.out = stdout;
+        c.prog.tty = isatty(1);
+        coord_init(&c, &err);
+        printf("campaign %s: %zu tasks, %zu done before, %zu to run on %d slot%s (%s sandbox); "
+               "results %s\n",
+               cfg->name, plan.n_tasks, c.prog.done_before, c.qlen, c.nslots,
+               c.nslots == 1 ? "" : "s", isolation, cfg->output);
+        fflush(stdout);
+        rc = run_coordinator(&c, size == 1 ? &s : NULL);
+        coord_free(&c);
+        if (l4h_store_close(store, rc, &err) < 0) {
+            fprintf(stderr, "llm4hep sweep: %s\n", err.msg);
+            rc = L4H_EXIT_INFRA;
+        }
+        if (rc == L4H_EXIT_STOPPED)
+            printf("campaign %s stopped early: run the same command again to resume\n", cfg->name);
+        else if (rc == L4H_EXIT_OK)
+            printf("campaign %s complete: %s\n", cfg->name, cfg->output);
+    } else {
+        run_slot(&s);
+    }
+    slot_free(&s);
+    MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+
+out_run:
+    free(info.hosts);
+    free(info.llm4hep_version);
+    free(info.git_commit);
+    free(info.config_text);
+    free(info.python_packages);
+out:
+    l4h_plan_free(&plan);
+    l4h_config_free(cfg);
+    MPI_Finalize();
+    return rc;
+}
