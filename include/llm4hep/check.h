@@ -24,6 +24,8 @@ typedef struct l4h_npy {
     uint64_t count;         /* number of elements */
     long data_offset;
     char descr[16];         /* e.g. "<f8" */
+    void *scratch;          /* reader's private buffer (Fortran-order reads); freed by close */
+    size_t scratch_cap;
 } l4h_npy;
 
 /* Open and parse the header. -1 with the reason (not a .npy, bad header,
@@ -32,6 +34,14 @@ int l4h_npy_open(const char *path, l4h_npy *npy, l4h_err *err);
 /* Read up to n elements as double from element index `first` in C (row-major)
  * order whatever the file's order. Returns elements read, -1 on I/O error. */
 int64_t l4h_npy_read(l4h_npy *npy, uint64_t first, double *out, size_t n, l4h_err *err);
+/* The same in the file's storage order (Fortran files: first axis fastest).
+ * Cheapest way to stream a file whose order does not matter to the caller. */
+int64_t l4h_npy_read_storage(l4h_npy *npy, uint64_t first, double *out, size_t n, l4h_err *err);
+/* "float", "int" or "bool" (int covers signed and unsigned): the class that
+ * must agree between candidate and reference. Can't fail. */
+const char *l4h_npy_class_name(l4h_npy_class cls);
+/* "(1000, 46)" / "()" into out[cap]. Can't fail. */
+void l4h_npy_shape_string(const l4h_npy *npy, char *out, size_t cap);
 void l4h_npy_close(l4h_npy *npy);
 
 /* ------------------------------------------------------------ comparison */

@@ -1,0 +1,42 @@
+/* check_internal.h — shared between the files of src/check/ only. */
+#ifndef LLM4HEP_CHECK_INTERNAL_H
+#define LLM4HEP_CHECK_INTERNAL_H
+
+#include "llm4hep/check.h"
+
+/* The array tolerance for one (sig_digits, zero_floor): decade boundaries,
+ * half units per decade, and per binary exponent of the reference a lower
+ * bound of the tolerance that lets the hot loop accept most values with one
+ * table load. Decades d run from L4H_TOL_DMIN to L4H_TOL_DMAX. */
+#define L4H_TOL_DMIN (-330)
+#define L4H_TOL_DMAX 310
+#define L4H_TOL_ND (L4H_TOL_DMAX - L4H_TOL_DMIN + 1)
+
+typedef struct l4h_tol {
+    int sig_digits;
+    double zero_floor;
+    double pow10[L4H_TOL_ND];    /* nearest double to 10^d */
+    double half_unit[L4H_TOL_ND]; /* nearest double to 5 * 10^(d - sig_digits) */
+    double fast[2048];           /* by biased exponent; -1 = always take the exact path */
+} l4h_tol;
+
+/* Fill t for sig_digits (>= 1) and zero_floor (>= 0). Can't fail. */
+void l4h_tol_init(l4h_tol *t, int sig_digits, double zero_floor);
+/* The exact rule of DESIGN.md using t. Can't fail. */
+int l4h_tol_match(const l4h_tol *t, double c, double r);
+/* floor(log10 x) for finite x > 0: the largest d with x >= pow10[d]. */
+int l4h_tol_floor_log10(const l4h_tol *t, double x);
+
+/* l4h_check_array naming the files by `label` (the suite's relative path)
+ * in the report instead of the host paths. */
+int l4h_check_array_labeled(const char *cand_path, const char *ref_path, const char *label,
+                            int sig_digits, double zero_floor, l4h_check_rec *rec);
+
+/* Replace rec->report with text (taken). */
+void l4h_check_set_report(l4h_check_rec *rec, char *text);
+
+/* 1 when path (after resolving symlinks) lies inside dir; 0 otherwise (also
+ * when path does not exist: *missing is then set). */
+int l4h_path_inside(const char *dir, const char *path, int *missing);
+
+#endif
