@@ -1,0 +1,326 @@
+/* yget.c — typed access to YAML nodes with messages that name the file, the
+ * line and column, the key path, what was expected and what was found. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ytree.h"
+
+int yfail(const yctx *c, const ynode *n, const char *path, const char *fmt, ...)
+{
+    char msg[1536];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (path && *path)
+        return l4h_err_set(c->err, 2, "%s:%d:%d: key '%s': %s", c->file, n ? n->line : 1,
+                           n ? n->col : 1, path, msg);
+    return l4h_err_set(c->err, 2, "%s:%d:%d: %s", c->file, n ? n->line : 1, n ? n->col : 1, msg);
+}
+
+const char *ydescribe(const ynode *n, char *buf, size_t size)
+{
+    if (!n)
+        return "nothing";
+    if (n->kind == Y_SEQ)
+        return "a list";
+    if (n->kind == Y_MAP)
+        return "a mapping";
+    if (yis_null(n))
+        return "null";
+    if (strlen(n->value) > 60)
+        snprintf(buf, size, "'%.57s...'", n->value);
+    else
+        snprintf(buf, size, "'%s'", n->value);
+    return buf;
+}
+
+const char *ypath_key(char *buf, const char *parent, const char *key)
+{
+    if (parent && *parent)
+        snprintf(buf, 256, "%s.%s", parent, key);
+    else
+        snprintf(buf, 256, "%s", key);
+    return buf;
+}
+
+const char *ypath_index(char *buf, const char *parent, size_t i)
+{
+    snprintf(buf, 256, "%s[%zu]", parent, i);
+    return buf;
+}
+
+/* Levenshtein distance, for "did you mean". */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return (size_t)-1;
+    size_t prev[65], cur[65];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof *prev);
+    }
+    return prev[lb];
+}
+
+const char *yclosest(const char *word, const char *const *cands, size_t n)
+{
+    const char *best = NULL;
+    size_t bestd = (size_t)-1;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = edit_distance(word, cands[i]);
+        if (d < bestd)
+            bestd = d, best = cands[i];
+    }
+    size_t limit = strlen(word) / 3;
+    if (limit < 1)
+        limit = 1;
+    return bestd <= limit ? best : NULL;
+}
+
+int ycheck_keys(const yctx *c, const ynode *m, const char *path, const char *const *allowed)
+{
+    char got[80];
+    if (!m || m->kind != Y_MAP)
+        return yfail(c, m, path, "expected a mapping, got %s", ydescribe(m, got, sizeof got));
+    size_t na = 0;
+    while (allowed[na])
+        na++;
+    for (size_t i = 0; i < m->n; i++) {
+        const char *k = m->keys[i]->value;
+        size_t j = 0;
+        while (j < na && strcmp(k, allowed[j]))
+            j++;
+        if (j < na)
+            continue;
+        char kp[256];
+        ypath_key(kp, path, k);
+        const char *near = yclosest(k, allowed, na);
+        if (near)
+            return yfail(c, m->keys[i], kp, "unknown key; did you mean '%s'?", near);
+        l4h_buf b = {0};
+        for (j = 0; j < na; j++)
+            l4h_buf_printf(&b, "%s%s", j ? ", " : "", allowed[j]);
+        yfail(c, m->keys[i], kp, "unknown key: expected one of %s", b.data);
+        l4h_buf_free(&b);
+        return -1;
+    }
+    return 0;
+}
+
+int yexpand(const yctx *c, const ynode *n, const char *path, const char *s, char **out)
+{
+    l4h_err e = {0};
+    if (l4h_expand_env(s, out, &e) < 0)
+        return yfail(c, n, path, "%s", e.msg);
+    return 0;
+}
+
+int yget_str(const yctx *c, const ynode *n, const char *path, char **out)
+{
+    if (!n)
+        return 0;
+    char got[80];
+    if (n->kind != Y_SCALAR || yis_null(n))
+        return yfail(c, n, path, "expected a string, got %s", ydescribe(n, got, sizeof got));
+    char *v;
+    if (yexpand(c, n, path, n->value, &v) < 0)
+        return -1;
+    free(*out);
+    *out = v;
+    return 0;
+}
+
+int yget_path(const yctx *c, const ynode *n, const char *path, char **out)
+{
+    if (!n)
+        return 0;
+    char *v = NULL;
+    if (yget_str(c, n, path, &v) < 0)
+        return -1;
+    if (!*v) {
+        free(v);
+        return yfail(c, n, path, "expected a path, got ''");
+    }
+    free(*out);
+    *out = l4h_path_join(c->dir, v);
+    free(v);
+    return 0;
+}
+
+/* The expanded scalar text of n for a number, or -1 after reporting. */
+static int number_text(const yctx *c, const ynode *n, const char *path, const char *what,
+                       char **text)
+{
+    char got[80];
+    if (n->kind != Y_SCALAR || yis_null(n))
+        return yfail(c, n, path, "expected %s, got %s", what, ydescribe(n, got, sizeof got));
+    return yexpand(c, n, path, n->value, text);
+}
+
+int yget_int(const yctx *c, const ynode *n, const char *path, int64_t min, int64_t max,
+             int64_t *out)
+{
+    if (!n)
+        return 0;
+    char what[96];
+    if (max == INT64_MAX)
+        snprintf(what, sizeof what, "an integer >= %lld", (long long)min);
+    else
+        snprintf(what, sizeof what, "an integer from %lld to %lld", (long long)min, (long long)max);
+    char *t;
+    if (number_text(c, n, path, what, &t) < 0)
+        return -1;
+    char *end;
+    errno = 0;
+    long long x = strtoll(t, &end, 10);
+    int ok = end != t && !*end && !errno;
+    if (!ok) {
+        /* 1e3 or 2.0 are integers too when exact */
+        double d = strtod(t, &end);
+        if (end != t && !*end && isfinite(d) && d == floor(d) && fabs(d) < 9.2e18)
+            ok = 1, x = (long long)d;
+    }
+    if (!ok || x < min || x > max) {
+        yfail(c, n, path, "expected %s, got '%s'", what, t);
+        free(t);
+        return -1;
+    }
+    free(t);
+    *out = x;
+    return 0;
+}
+
+int yget_num(const yctx *c, const ynode *n, const char *path, double min, int min_excl,
+             double *out)
+{
+    if (!n)
+        return 0;
+    char what[96];
+    snprintf(what, sizeof what, "a number %s %g", min_excl ? ">" : ">=", min);
+    char *t;
+    if (number_text(c, n, path, what, &t) < 0)
+        return -1;
+    char *end;
+    double d = strtod(t, &end);
+    int ok = end != t && !*end && isfinite(d) && (min_excl ? d > min : d >= min);
+    if (!ok) {
+        yfail(c, n, path, "expected %s, got '%s'", what, t);
+        free(t);
+        return -1;
+    }
+    free(t);
+    *out = d;
+    return 0;
+}
+
+int yget_bool(const yctx *c, const ynode *n, const char *path, int *out)
+{
+    if (!n)
+        return 0;
+    char *t;
+    if (number_text(c, n, path, "true or false", &t) < 0)
+        return -1;
+    static const char *const yes[] = {"true", "True", "TRUE"}, *const no[] = {"false", "False", "FALSE"};
+    for (int i = 0; i < 3; i++) {
+        if (!strcmp(t, yes[i]) || !strcmp(t, no[i])) {
+            *out = !strcmp(t, yes[i]);
+            free(t);
+            return 0;
+        }
+    }
+    yfail(c, n, path, "expected true or false, got '%s'", t);
+    free(t);
+    return -1;
+}
+
+int yget_strlist(const yctx *c, const ynode *n, const char *path, char ***out, size_t *count)
+{
+    if (!n)
+        return 0;
+    char got[80];
+    if (n->kind != Y_SEQ)
+        return yfail(c, n, path, "expected a list of strings, got %s", ydescribe(n, got, sizeof got));
+    char **v = l4h_xcalloc(n->n + 1, sizeof *v);
+    for (size_t i = 0; i < n->n; i++) {
+        char ip[256];
+        ypath_index(ip, path, i);
+        if (yget_str(c, n->items[i], ip, &v[i]) < 0) {
+            l4h_strv_free(v);
+            return -1;
+        }
+    }
+    l4h_strv_free(*out);
+    *out = v;
+    *count = n->n;
+    return 0;
+}
+
+static const char *const placeholders[] = {"workspace", "data_dir", "reference_dir", "step",
+                                           "step_number", "inputs", "files"};
+#define N_PLACEHOLDERS (sizeof placeholders / sizeof placeholders[0])
+
+int ycheck_placeholders(const char *file, int line, int col, const char *text, const char *key,
+                        l4h_err *err)
+{
+    for (const char *p = text; *p; p++) {
+        if (p[0] == '{' && p[1] == '{') {
+            /* {{ name }}: a name of letters, digits and '_' with optional spaces */
+            const char *q = p + 2;
+            while (*q == ' ')
+                q++;
+            const char *name = q;
+            while ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+                   *q == '_')
+                q++;
+            size_t nlen = (size_t)(q - name);
+            while (*q == ' ')
+                q++;
+            if (nlen && q[0] == '}' && q[1] == '}') {
+                size_t i = 0;
+                while (i < N_PLACEHOLDERS &&
+                       !(strlen(placeholders[i]) == nlen && !strncmp(placeholders[i], name, nlen)))
+                    i++;
+                if (i == N_PLACEHOLDERS) {
+                    char nm[64];
+                    snprintf(nm, sizeof nm, "%.*s", (int)(nlen < 60 ? nlen : 60), name);
+                    const char *near = yclosest(nm, placeholders, N_PLACEHOLDERS);
+                    char keypart[300] = "";
+                    if (key)
+                        snprintf(keypart, sizeof keypart, "key '%s': ", key);
+                    if (near)
+                        return l4h_err_set(err, 2,
+                                           "%s:%d:%d: %sunknown placeholder '{{%s}}'; did you mean "
+                                           "'{{%s}}'?",
+                                           file, line, col, keypart, nm, near);
+                    return l4h_err_set(err, 2,
+                                       "%s:%d:%d: %sunknown placeholder '{{%s}}': expected one of "
+                                       "{{workspace}}, {{data_dir}}, {{reference_dir}}, {{step}}, "
+                                       "{{step_number}}, {{inputs}}, {{files}}",
+                                       file, line, col, keypart, nm);
+                }
+                int adv = (int)(q + 2 - p) - 1;
+                col += adv + 1;
+                p += adv;
+                continue;
+            }
+        }
+        if (*p == '\n')
+            line++, col = 1;
+        else if (((unsigned char)*p & 0xc0) != 0x80)
+            col++;
+    }
+    return 0;
+}
