@@ -1,0 +1,121 @@
+"""Helpers for campaign tests: a copy of the arith fixture suite in a temp
+directory, a config for it, `llm4hep sweep` under mpirun, and reading the
+results back with h5py. Not a test file itself (no test_ prefix)."""
+import os
+import shutil
+import signal
+import subprocess
+import textwrap
+
+import h5py
+import numpy as np
+
+SRC = os.environ.get("LLM4HEP_SOURCE_DIR",
+                     os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+BIN = os.environ.get("LLM4HEP_BIN", os.path.join(SRC, "build", "llm4hep"))
+FIXTURE = os.path.join(SRC, "tests", "fixtures", "campaign")
+
+
+def mpi_env(extra=None):
+    env = dict(os.environ)
+    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_mpi_yield_when_idle="1")
+    env.update(extra or {})
+    return env
+
+
+def make_campaign(tmp, models=("scripted/good",), trials=1, name="arith-test",
+                  endpoints=None, model_defaults=None, extra=""):
+    """Copy the arith suite into tmp, build its reference, write config.yml.
+    Returns the config path."""
+    root = os.path.join(str(tmp), "camp")
+    shutil.copytree(FIXTURE, root)
+    endpoints = endpoints or "demo: {provider: scripted, dir: scripted}"
+    model_defaults = model_defaults or "{endpoint: demo}"
+    cfg = os.path.join(root, "config.yml")
+    with open(cfg, "w") as f:
+        f.write(textwrap.dedent(f"""\
+            name: {name}
+            suite: suite.yml
+            output: results/{name}.h5
+            scratch: {root}/scratch
+            trials: {trials}
+            max_iterations: 3
+            models: [{", ".join(models)}]
+            endpoints:
+              {endpoints}
+            model_defaults: {model_defaults}
+            limits: {{exec_timeout_s: 60, task_wall_s: 300}}
+            """) + extra)
+    os.makedirs(os.path.join(root, "scratch"), exist_ok=True)
+    r = subprocess.run([BIN, "reference", os.path.join(root, "suite.yml")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return cfg
+
+
+def sweep_cmd(cfg, ranks, *args):
+    return ["mpirun", "-n", str(ranks), BIN, "sweep", cfg, *args]
+
+
+def run_sweep(cfg, ranks=4, *args, timeout=300, env=None):
+    return subprocess.run(sweep_cmd(cfg, ranks, *args), capture_output=True, text=True,
+                          timeout=timeout, env=mpi_env(env))
+
+
+def start_sweep(cfg, ranks=4, *args, env=None):
+    """Start a sweep in its own process group (so the whole job can be killed)."""
+    return subprocess.Popen(sweep_cmd(cfg, ranks, *args), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=mpi_env(env),
+                            start_new_session=True)
+
+
+def kill_job(p, sig=signal.SIGKILL):
+    try:
+        os.killpg(p.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def output_of(cfg):
+    return os.path.join(os.path.dirname(cfg), "results",
+                        open(cfg).read().split("name: ")[1].split()[0] + ".h5")
+
+
+def tasks(h5path):
+    with h5py.File(h5path, "r") as f:
+        return f["tasks"][:]
+
+
+def text(f, row, name):
+    off, n = int(row[name + "_off"]), int(row[name + "_len"])
+    return bytes(f["text"][off:off + n]).decode("utf-8") if n else ""
+
+
+def final_rows(h5path):
+    t = tasks(h5path)
+    return t[t["final"] == 1]
+
+
+def leftover_processes(marker):
+    """PIDs of processes whose command line contains marker (nothing of a
+    campaign may survive it)."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if marker in cmd:
+            out.append((int(pid), cmd))
+    return out
+
+
+def keys_unique(rows):
+    keys = [bytes(k) for k in rows["key"]]
+    return len(keys) == len(set(keys))
+
+
+__all__ = ["np"]
