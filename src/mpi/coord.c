@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -38,6 +39,8 @@ int coord_init(coord *c, l4h_err *err)
     c->tries_this_run = l4h_xcalloc(n ? n : 1, sizeof *c->tries_this_run);
     c->infra_total = l4h_xcalloc(n ? n : 1, sizeof *c->infra_total);
     c->attempts_before = l4h_xcalloc(n ? n : 1, sizeof *c->attempts_before);
+    c->dispatched_at = l4h_xcalloc(n ? n : 1, sizeof *c->dispatched_at);
+    c->loop_started = l4h_monotonic();
     c->lim = limiter_new(c->cfg);
     size_t done = 0;
     for (size_t i = 0; i < n; i++) {
@@ -115,6 +118,10 @@ static void on_result(coord *c, const link_msg *m)
         return;
     }
     c->pending_checkpoint++;
+    if (index >= 0) {
+        c->overhead_sum += l4h_monotonic() - c->dispatched_at[index] - rec.wall_s;
+        c->overhead_n++;
+    }
     progress_task(&c->prog, &rec);
     if (index >= 0) {
         if (rec.status == L4H_STATUS_INTERRUPTED) {
@@ -202,6 +209,7 @@ int coord_tick(coord *c)
             c->idle[r] = 0;
             c->busy[r] = index;
             c->in_flight++;
+            c->dispatched_at[index] = l4h_monotonic();
             send_to(c, r, TAG_TASK, v, sizeof v);
         }
     }
@@ -217,6 +225,23 @@ void coord_release_slots(coord *c)
         send_to(c, r, TAG_NOMORE, "", 0);
     checkpoint(c, 1);
     progress_summary(&c->prog, 1);
+}
+
+void coord_print_stats(const coord *c)
+{
+    double elapsed = l4h_monotonic() - c->loop_started;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+                 ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+    size_t n = c->prog.finished;
+    fprintf(c->prog.out,
+            "-- run figures: %zu tasks in %.2f s (%.0f tasks/s); overhead per task (spawn, "
+            "staging, storing) %.1f ms; rank 0: %.2f s CPU (%.0f%%), peak memory %.1f MB\n",
+            n, elapsed, elapsed > 0 ? (double)n / elapsed : 0.0,
+            c->overhead_n ? 1e3 * c->overhead_sum / (double)c->overhead_n : 0.0, cpu,
+            elapsed > 0 ? 100.0 * cpu / elapsed : 0.0, (double)ru.ru_maxrss / 1024.0);
+    fflush(c->prog.out);
 }
 
 int coord_exit_code(const coord *c)
@@ -237,4 +262,5 @@ void coord_free(coord *c)
     free(c->tries_this_run);
     free(c->infra_total);
     free(c->attempts_before);
+    free(c->dispatched_at);
 }

@@ -133,6 +133,10 @@ typedef struct coord {
     int *infra_total;          /* per plan index: error_* rows so far */
     int *attempts_before;      /* per plan index: rows before this run */
     int interrupted;           /* interrupted results this run */
+    double *dispatched_at;     /* per plan index: l4h_monotonic() when sent */
+    double overhead_sum;       /* dispatch -> journaled, minus the task's own wall time */
+    size_t overhead_n;
+    double loop_started;
     int in_flight;
     double spent_usd;
     int64_t tokens;
@@ -153,6 +157,8 @@ void coord_handle(coord *c, const link_msg *m);
 int coord_tick(coord *c);
 /* Tell every slot there is no more work. */
 void coord_release_slots(coord *c);
+/* Print the run's own figures: tasks/s, overhead per task, rank 0's CPU and memory. */
+void coord_print_stats(const coord *c);
 /* The exit code for what happened. */
 int coord_exit_code(const coord *c);
 void coord_free(coord *c);

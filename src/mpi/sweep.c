@@ -368,6 +368,7 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
                c.nslots == 1 ? "" : "s", isolation, cfg->output);
         fflush(stdout);
         rc = run_coordinator(&c, size == 1 ? &s : NULL);
+        coord_print_stats(&c);
         coord_free(&c);
         if (l4h_store_close(store, rc, &err) < 0) {
             fprintf(stderr, "llm4hep sweep: %s\n", err.msg);

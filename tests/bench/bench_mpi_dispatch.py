@@ -1,0 +1,80 @@
+"""Campaign runner benchmarks (issue 7), each against a baseline measured in
+the same run:
+
+  (b) rank 0's dispatch capacity: empty in-rank tasks, no child
+      (LLM4HEP_EMPTY_TASKS=1), against GNU parallel starting empty jobs;
+  (c) per-task overhead of spawn, staging and storing, real tasks of the arith
+      suite (the coordinator's own figure: dispatch -> journaled, minus the
+      task's wall time);
+  (d) rank 0's CPU share and peak memory while dispatching.
+
+Quick mode (default, CI): 2,000 empty tasks on 4 ranks, 12 real tasks.
+Full mode (LLM4HEP_BENCH_FULL=1): 10,002 empty tasks on 16 ranks, 60 real tasks.
+Prints figures and ratios; asserts only that the runs succeeded."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from campaign_util import make_campaign, run_sweep  # noqa: E402
+
+FULL = os.environ.get("LLM4HEP_BENCH_FULL") == "1"
+
+
+def figures(out):
+    m = re.search(r"run figures: (\d+) tasks in ([\d.]+) s \((\d+) tasks/s\); overhead per task "
+                  r"\(spawn, staging, storing\) ([\d.]+) ms; rank 0: ([\d.]+) s CPU \((\d+)%\), "
+                  r"peak memory ([\d.]+) MB", out)
+    assert m, out
+    return dict(tasks=int(m[1]), seconds=float(m[2]), rate=int(m[3]), overhead_ms=float(m[4]),
+                cpu_s=float(m[5]), cpu_pct=int(m[6]), rss_mb=float(m[7]))
+
+
+def gnu_parallel_rate(jobs):
+    if not shutil.which("parallel"):
+        return None
+    t0 = time.time()
+    subprocess.run(["parallel", "-j", "16", "true", ":::"] + [str(i) for i in range(jobs)],
+                   check=True, capture_output=True)
+    return jobs / (time.time() - t0)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="bench-mpi-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    try:
+        trials = 1667 if FULL else 334
+        ranks = 16 if FULL else 4
+        cfg = make_campaign(tmp + "/empty", ("scripted/good", "scripted/wrong", "scripted/slow"),
+                            trials=trials, name="bench-empty")
+        r = run_sweep(cfg, ranks, env={"LLM4HEP_EMPTY_TASKS": "1"}, timeout=900)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        f = figures(r.stdout)
+        base = gnu_parallel_rate(2000 if FULL else 300)
+        print(f"(b) dispatch: {f['tasks']} empty tasks on {ranks} ranks in {f['seconds']:.2f} s = "
+              f"{f['rate']} tasks/s (target >= 20,000)")
+        if base:
+            print(f"    GNU parallel, empty jobs -j 16, same machine: {base:.0f} jobs/s; "
+                  f"ratio {f['rate'] / base:.1f}x")
+        print(f"(d) rank 0 at {f['tasks']} tasks: {f['cpu_s']:.2f} s CPU ({f['cpu_pct']}% of the "
+              f"run), peak memory {f['rss_mb']:.1f} MB")
+
+        real_trials = 10 if FULL else 2
+        cfg = make_campaign(tmp + "/real", ("scripted/good", "scripted/wrong", "scripted/good"),
+                            trials=real_trials, name="bench-real")
+        t0 = time.time()
+        r = run_sweep(cfg, 4, timeout=900)
+        wall = time.time() - t0
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        f = figures(r.stdout)
+        print(f"(c) per-task overhead (spawn, staging, storing): {f['overhead_ms']:.1f} ms over "
+              f"{f['tasks']} real tasks (target <= 50 ms); whole sweep {wall:.1f} s")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
