@@ -84,4 +84,48 @@ int l4h_results_open(const char *h5path, l4h_results **out, l4h_err *err);
 int l4h_results_task(const l4h_results *res, int64_t task_id, l4h_task_rec *out, l4h_err *err);
 void l4h_results_free(l4h_results *res);
 
+/* ------------------------------------------------ operators and tests
+ * (docs/results-format.md describes the journal and the file exactly) */
+
+/* Bytes of a torn last journal record that l4h_store_open dropped (0 when
+ * the journal was whole). */
+int64_t l4h_store_dropped_bytes(const l4h_store *st);
+/* Number of task records journaled so far (the last task_id). */
+int64_t l4h_store_n_tasks(const l4h_store *st);
+
+/* Rebuild the HDF5 file h5path from its journal (temp file + atomic rename).
+ * Refuses (code 2) while a campaign holds the lock. */
+int l4h_store_rebuild(const char *h5path, l4h_err *err);
+
+/* CRC-32 (IEEE 802.3, zlib's crc32): start with crc = 0; chain calls to
+ * continue over more bytes. Can't fail. */
+uint32_t l4h_crc32(uint32_t crc, const void *data, size_t n);
+
+/* Journal record types. */
+enum {
+    L4H_J_HEADER = 'H',
+    L4H_J_RUN_BEGIN = 'R',
+    L4H_J_RUN_END = 'E',
+    L4H_J_TASK = 'T',
+    L4H_J_ANNOTATION = 'A'
+};
+
+/* Called for each valid journal record: its type, JSON payload (NUL-terminated,
+ * len bytes), its byte offset in the journal and its 0-based number counted
+ * from where the read began. Return 0
+ * to go on, -1 (with err set) to stop the scan with that error. */
+typedef int (*l4h_journal_fn)(int type, const char *payload, size_t len, int64_t offset,
+                              int64_t index, void *ctx, l4h_err *err);
+
+/* Read the journal at path from byte `from` (0, or the start of a record).
+ * *end: the byte just after the last valid record; *dropped: bytes of a torn
+ * tail (an incomplete or bad last record) that were ignored. A bad record
+ * followed by a valid one is corruption: -1 (code 3) naming the record and
+ * byte offset. A missing file reads as empty. end/dropped may be NULL. */
+int l4h_journal_read(const char *path, int64_t from, l4h_journal_fn fn, void *ctx,
+                     int64_t *end, int64_t *dropped, l4h_err *err);
+/* Append one record (header + payload + newline) to fd and fsync it. On a
+ * failed write the file is truncated back to where it was. -1 (code 3). */
+int l4h_journal_append(int fd, int type, const char *payload, size_t len, l4h_err *err);
+
 #endif

@@ -1,0 +1,255 @@
+/* store_int.h — private to src/store: the HDF5 tables' row structs and
+ * column descriptors, the heap helpers, the key map and secret redaction. */
+#ifndef L4H_STORE_INT_H
+#define L4H_STORE_INT_H
+
+#include <hdf5.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llm4hep/store.h"
+
+/* ------------------------------------------------------------- tables */
+
+typedef enum { COL_I64, COL_I32, COL_I8, COL_F64, COL_STR } col_kind;
+
+typedef struct col_desc {
+    const char *name;
+    col_kind kind;
+    size_t size;   /* bytes (COL_STR: the field width) */
+    size_t offset; /* in the row struct */
+} col_desc;
+
+typedef struct table_desc {
+    const char *name; /* dataset name under / */
+    const col_desc *cols;
+    size_t ncols;
+    size_t row_size;
+    hsize_t chunk_rows;
+} table_desc;
+
+typedef struct run_row {
+    int32_t run;
+    double started_utc, ended_utc;
+    int32_t exit_code;
+    char slurm_job_id[32];
+    int32_t slurm_restart_count, ranks;
+    char hosts[256];
+    char llm4hep_version[32];
+    char git_commit[48];
+    int64_t config_off, config_len, python_packages_off, python_packages_len;
+} run_row;
+
+typedef struct task_row {
+    int64_t task_id;
+    char key[16];
+    char campaign[64];
+    char supervisor[128], coder[128];
+    char step[64];
+    int32_t trial, attempt;
+    int8_t final;
+    char status[24];
+    int8_t success, approved;
+    int32_t iterations, api_calls;
+    int64_t prompt_tokens, completion_tokens;
+    double cost_usd, wall_s, llm_s, exec_s, started_utc;
+    int32_t run, rank;
+    char host[64];
+    char error_category[24];
+    char error_summary[256];
+    int64_t error_summary_off, error_summary_len;
+    int64_t calls_row;
+    int32_t n_calls;
+    int64_t execs_row;
+    int32_t n_execs;
+    int64_t checks_row;
+    int32_t n_checks;
+} task_row;
+
+typedef struct call_row {
+    int64_t task_id;
+    int32_t iteration;
+    char agent[16];
+    int32_t call;
+    char model[128];
+    int32_t http_status, attempts;
+    double latency_s;
+    int64_t prompt_tokens, completion_tokens;
+    double cost_usd;
+    char finish_reason[24];
+    int64_t request_off, request_len, response_off, response_len;
+} call_row;
+
+typedef struct exec_row {
+    int64_t task_id;
+    int32_t iteration;
+    char kind[16];
+    int32_t exit_code, signal;
+    int8_t timed_out;
+    double wall_s;
+    int64_t max_rss_kb;
+    char isolation[16];
+    int64_t code_off, code_len, stdout_off, stdout_len, stderr_off, stderr_len;
+    int8_t truncated;
+} exec_row;
+
+typedef struct check_row {
+    int64_t task_id;
+    char check[128];
+    int8_t passed;
+    int64_t n_bad;
+    double max_rel_diff;
+    int64_t report_off, report_len;
+} check_row;
+
+typedef struct annotation_row {
+    int64_t task_id;
+    char source[128];
+    char error_category[24];
+    double created_utc;
+    int64_t text_off, text_len;
+} annotation_row;
+
+extern const table_desc l4h_t_runs, l4h_t_tasks, l4h_t_calls, l4h_t_execs, l4h_t_checks,
+    l4h_t_annotations;
+/* The six tables in file order. */
+extern const table_desc *const l4h_tables[6];
+
+/* Memory type of a table's rows (caller closes). */
+hid_t l4h_table_memtype(const table_desc *t);
+/* Create the table as an empty chunked, extendible, deflated dataset. */
+int l4h_table_create(hid_t file, const table_desc *t, l4h_err *err);
+/* Rows in the table; -1 with err when it cannot be read. */
+int64_t l4h_table_rows(hid_t file, const char *name, l4h_err *err);
+/* Append n rows (row structs). */
+int l4h_table_append(hid_t file, const table_desc *t, const void *rows, size_t n, l4h_err *err);
+/* Read rows [first, first+n) into rows. */
+int l4h_table_read(hid_t file, const table_desc *t, int64_t first, size_t n, void *rows,
+                   l4h_err *err);
+/* Overwrite the named columns (a subset, in cols) of one row from the row
+ * struct src. */
+int l4h_table_update(hid_t file, const table_desc *t, const char *const *cols, size_t ncols,
+                     int64_t row, const void *src, l4h_err *err);
+
+/* Copy s into a fixed field of width w: NUL padded; cut on a UTF-8 boundary
+ * and ended with "..." when it does not fit. NULL is "". Can't fail. */
+void l4h_fix_set(char *dst, size_t w, const char *s);
+/* A NUL-terminated malloc'd copy of a fixed field of width w. */
+char *l4h_fix_get(const char *src, size_t w);
+/* The same into a char array of size n (n > 0). */
+void l4h_fix_copy(char *dst, size_t n, const char *src, size_t w);
+
+/* ------------------------------------------------------------ heap */
+
+/* Create /text (empty). */
+int l4h_heap_create(hid_t file, l4h_err *err);
+/* Bytes in /text. */
+int64_t l4h_heap_len(hid_t file, l4h_err *err);
+/* Append n bytes; *at gets the offset of the first. */
+int l4h_heap_append(hid_t file, const void *data, size_t n, l4h_err *err);
+/* Read [off, off+len) into a malloc'd NUL-terminated string (*out). A range
+ * outside the heap is an error naming it. */
+int l4h_heap_read(hid_t hdset, int64_t off, int64_t len, char **out, l4h_err *err);
+
+/* ------------------------------------------------------ HDF5 helpers */
+
+/* Turn off HDF5's automatic error printing (we report errors ourselves). */
+void l4h_h5_quiet(void);
+/* The innermost message of HDF5's error stack, into buf. */
+void l4h_h5_errmsg(char *buf, size_t n);
+/* Root attributes. */
+int l4h_attr_set_str(hid_t obj, const char *name, const char *value, l4h_err *err);
+int l4h_attr_set_i64(hid_t obj, const char *name, int64_t value, l4h_err *err);
+/* -1 when absent or unreadable (no err message; callers decide). */
+int l4h_attr_get_str(hid_t obj, const char *name, char **out);
+int l4h_attr_get_i64(hid_t obj, const char *name, int64_t *out);
+
+/* --------------------------------------------------------- key map */
+
+typedef struct key_entry {
+    char key[17];
+    int attempts, infra_attempts;
+    l4h_status last_status;
+    int64_t last_task_id;  /* newest T record in the journal */
+    int64_t file_task_id;  /* newest row already in the HDF5 file (0 = none) */
+} key_entry;
+
+typedef struct key_map {
+    key_entry *e;
+    size_t cap, n; /* open addressing; cap is a power of two */
+} key_map;
+
+/* The entry for key (created zeroed when absent and create != 0; else NULL). */
+key_entry *l4h_keymap_get(key_map *m, const char *key, int create);
+void l4h_keymap_free(key_map *m);
+
+/* ------------------------------------------------------- redaction */
+
+typedef struct secret {
+    char *name;  /* the environment variable */
+    char *value;
+} secret;
+
+typedef struct secrets {
+    secret *v;
+    size_t n;
+} secrets;
+
+/* Collect secret values: the variables named by cfg's endpoints (cfg may be
+ * NULL) and any variable whose name contains API_KEY, TOKEN or SECRET, with
+ * values of at least 8 bytes. Can't fail. */
+void l4h_secrets_collect(const l4h_config *cfg, secrets *s);
+void l4h_secrets_free(secrets *s);
+/* Replace every secret value in *text by "[redacted:NAME]" (reallocating).
+ * Returns the number of replacements. */
+size_t l4h_redact(const secrets *s, char **text);
+/* Redact every text of a task record. */
+size_t l4h_redact_rec(const secrets *s, l4h_task_rec *rec);
+
+/* ------------------------------------------------------ file writer */
+
+/* Paths of a campaign's companion files (caller frees). */
+char *l4h_journal_path(const char *h5path);
+char *l4h_lock_path(const char *h5path);
+
+/* Take the campaign lock on h5path (flock on <h5path>.lock, "host pid"
+ * written inside). Returns the lock fd, or -1 (code 2 naming the holder). */
+int l4h_lock_take(const char *h5path, const char *why, l4h_err *err);
+void l4h_lock_release(int fd);
+
+/* State of the HDF5 file reflecting a journal, built by the sync pass. */
+typedef struct sync_state {
+    key_map keys;
+    int64_t n_tasks;    /* T records seen (the last task_id) */
+    int64_t n_runs;     /* R records */
+    int64_t n_records;  /* all records */
+    int64_t end;        /* journal bytes covered */
+    int64_t file_end;   /* journal bytes the HDF5 file reflects */
+    int64_t file_records; /* journal records the HDF5 file reflects */
+    char *header_json;  /* payload of the H record, or NULL */
+} sync_state;
+
+/* Bring h5path up to date with the journal at jpath: append what it lacks,
+ * or rebuild it (temp + rename) when it does not open, was left mid-write,
+ * disagrees with the journal, or force_rebuild. Fills st (caller frees with
+ * l4h_sync_state_free). *dropped: torn tail bytes (may be NULL). A file
+ * held open by a reader is updated through a copy renamed over it. */
+int l4h_sync_file(const char *h5path, const char *jpath, int force_rebuild, sync_state *st,
+                  int64_t *dropped, l4h_err *err);
+void l4h_sync_state_free(sync_state *st);
+
+/* Apply the journal records from st->file_end on to an open file that
+ * reflects st (file_task_id fields, file_end, file_records); advances st.
+ * Marks the file `writing` first and `clean` (with the journal position)
+ * last. */
+int l4h_apply_journal(hid_t file, const char *jpath, sync_state *st, l4h_err *err);
+/* Create the groups-less skeleton of a results file: root attributes from
+ * the journal's H record (JSON), the six empty tables and /text. */
+int l4h_init_file(hid_t file, const char *header_json, l4h_err *err);
+/* Make the file reflect the journal up to st->end; see store.c. allow_copy:
+ * when a reader holds the file, update a copy and rename it over; else
+ * defer (*deferred = 1). Rebuilds when the file does not open. */
+int l4h_update_file(const char *h5path, const char *jpath, sync_state *st, int allow_copy,
+                    int *deferred, l4h_err *err);
+
+#endif
