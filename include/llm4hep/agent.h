@@ -29,7 +29,45 @@ typedef struct l4h_task_env {
     int keep_workspace;
     int attempt;                    /* 1-based */
     volatile sig_atomic_t *stop;    /* set → finish as interrupted; may be NULL */
+    int no_checks;                  /* 1: skip the hidden checks (`run` without --validate);
+                                       the status then reflects the loop alone, see below */
 } l4h_task_env;
+
+/* The conversation (deterministic; every request is recorded exactly):
+ *
+ * supervisor call 0 (iteration 0, the plan; its verdict is ignored):
+ *     [system: prompt_supervisor_first, user: step prompt]
+ * coder call (iteration i; call indices count every coder request):
+ *     [system: prompt_coder, user: supervisor's plan, assistant: answer 1,
+ *      (assistant tool_calls, tool results)..., user: supervisor's review 1, ...]
+ *     i.e. the coder sees its own history; each new user message is the
+ *     supervisor's latest message verbatim. Tool rounds: when an answer has
+ *     tool calls, each runs (step's tool command in the sandbox, JSON arguments
+ *     on stdin) and its output is a "tool" message; the coder is asked again,
+ *     at most L4H_TOOL_ROUNDS times per iteration. An unknown tool or arguments
+ *     that are not a JSON object give a tool message "tool error: ..." and an
+ *     exec record of kind "tool", exit_code 2, stderr "tool error: ...".
+ * supervisor call i (review of iteration i):
+ *     [system: prompt_supervisor, user: step prompt, assistant: plan,
+ *      user: review 1, assistant: verdict 1, ..., user: review i]
+ *     where review i is l4h_review_text(): the code, exit status, timing,
+ *     truncated stdout/stderr, the workspace's files, tool calls, and notes
+ *     (which code block was taken, a missing verdict line last time).
+ * Prompts are rendered with the workspace's view paths, {{inputs}} =
+ * l4h_inputs_text() and {{files}} = l4h_files_text().
+ *
+ * Code: generated_code/iter_N.py, run as {"python", <view path>}; its
+ * stdout/stderr also land in logs/iter_N.stdout and logs/iter_N.stderr.
+ *
+ * Status (DESIGN.md): interrupted (env->stop) > error_api (a call failed
+ * after retries) > error_sandbox (workspace or sandbox could not start) >
+ * after the checks: success (all passed) | failed_limit (stopped by
+ * task_wall_s, task_tokens or campaign_usd) | failed_execution (last code
+ * failed) | failed_validation; no code ran: failed_limit | failed_no_code.
+ * With env->no_checks the checks are skipped and, when code ran, success
+ * means the last code ran cleanly and the supervisor said DONE; otherwise
+ * failed_limit | failed_execution | failed_validation (not approved). */
+#define L4H_TOOL_ROUNDS 8
 
 /* Run one task and fill rec (zeroed by the caller) completely: status, counts,
  * every call, execution and check, error category. Returns 0 whenever a
@@ -46,10 +84,56 @@ char *l4h_extract_code(const char *text, const char **note);
  * when the last line was neither (counts as CONTINUE). */
 int l4h_parse_verdict(const char *text, int *well_formed);
 
+/* ------------------------------------------------ pieces, for tests too */
+
+/* One agent's messages in order; the strings are owned by the conversation. */
+typedef struct l4h_conv {
+    l4h_message *msgs;
+    size_t n, cap;
+} l4h_conv;
+
+/* Append a message with a copy of content (may be NULL). Can't fail. */
+l4h_message *l4h_conv_add(l4h_conv *c, const char *role, const char *content);
+/* Append the assistant's answer (content and deep-copied tool calls). */
+l4h_message *l4h_conv_add_answer(l4h_conv *c, const l4h_chat_response *resp);
+/* Append a "tool" message answering call id. */
+l4h_message *l4h_conv_add_tool(l4h_conv *c, const char *tool_call_id, const char *content);
+/* Replace the content of message i (the system prompt switch). */
+void l4h_conv_set(l4h_conv *c, size_t i, const char *content);
+void l4h_conv_free(l4h_conv *c);
+
+/* What the supervisor is told about one iteration. */
+typedef struct l4h_iteration_report {
+    int iteration;
+    const char *code;              /* NULL: the answer held no code */
+    const char *code_note;         /* l4h_extract_code's note, may be NULL */
+    const char *coder_text;        /* the coder's answer (shown when there is no code) */
+    const l4h_exec_result *res;    /* NULL when nothing ran */
+    const char *tools_text;        /* tool calls of the iteration, may be NULL */
+    const char *notes;             /* further notes (e.g. missing verdict), may be NULL */
+} l4h_iteration_report;
+
+/* The user message of the supervisor's review. Caller frees. Can't fail. */
+char *l4h_review_text(const l4h_iteration_report *r);
+
+/* {{inputs}}: every staged file (view path, size; dtype and shape for .npy),
+ * or a sentence saying there are none. Caller frees. Can't fail. */
+char *l4h_inputs_text(const l4h_workspace *ws, const l4h_step *step);
+/* {{files}}: the data directory's files, recursively, sorted, with sizes, as
+ * seen at data_view. Caller frees. Can't fail (an unreadable dir is said). */
+char *l4h_files_text(const char *data_host, const char *data_view);
+
 /* `llm4hep reference SUITE [--check]`: generate data if absent, run the
  * solution for every step into the reference dir, write the manifest. */
 int l4h_reference_build(const l4h_config *cfg, const l4h_suite *suite, int check, l4h_err *err);
-/* Does the manifest in the reference dir match the suite and data? 0 yes. */
+/* Does the manifest in the reference dir match the suite and data? 0 yes;
+ * -1 (code 2) naming what differs or that the manifest is missing.
+ * The manifest is <reference_dir>/manifest.json:
+ *   {"format": 1, "suite": name, "suite_sha256": hex, "created_utc": "...",
+ *    "data": [{"path": rel, "size": n, "sha256": hex}, ...],
+ *    "reference": [{"path": rel, "size": n, "sha256": hex}, ...]}
+ * (paths relative to data_dir / reference_dir, sorted). */
+#define L4H_MANIFEST "manifest.json"
 int l4h_reference_verify(const l4h_suite *suite, l4h_err *err);
 
 #endif

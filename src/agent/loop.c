@@ -1,0 +1,459 @@
+/* loop.c — one task: the supervisor plans, the coder writes Python, the
+ * sandbox runs it, the supervisor reviews, until DONE, max_iterations or a
+ * limit; then the hidden checks, the status and the error category. The
+ * message structure is documented in agent.h. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent_internal.h"
+#include "llm4hep/check.h"
+
+enum { SUP = 0, COD = 1 };
+static const char *const agent_name[2] = {"supervisor", "coder"};
+
+/* End the loop with an infrastructure status (the first one wins). */
+void l4h_loop_infra(l4h_loop *L, l4h_status st, const char *fmt, ...)
+{
+    L->stopped = 1;
+    if (L->infra)
+        return;
+    L->infra = 1;
+    L->infra_status = st;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(L->summary, sizeof L->summary, fmt, ap);
+    va_end(ap);
+}
+
+/* End the loop because a task or campaign limit was reached. */
+static void hit_limit(l4h_loop *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void hit_limit(l4h_loop *L, const char *fmt, ...)
+{
+    L->stopped = 1;
+    if (L->limit_hit || L->infra)
+        return;
+    L->limit_hit = 1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(L->summary, sizeof L->summary, fmt, ap);
+    va_end(ap);
+}
+
+/* 1 when the loop must not start anything new (stop flag, limits). */
+static int must_stop(l4h_loop *L)
+{
+    if (L->stopped)
+        return 1;
+    if (L->env->stop && *L->env->stop) {
+        l4h_loop_infra(L, L4H_STATUS_INTERRUPTED, "interrupted by a signal or the campaign's drain");
+        return 1;
+    }
+    const l4h_limits *lim = &L->cfg->limits;
+    if (L->deadline > 0 && l4h_monotonic() >= L->deadline) {
+        hit_limit(L, "task wall time limit reached (limits.task_wall_s = %g s)", lim->task_wall_s);
+        return 1;
+    }
+    if (lim->task_tokens > 0 && L->tokens >= lim->task_tokens) {
+        hit_limit(L, "task token limit reached (%lld of limits.task_tokens = %lld)",
+                  (long long)L->tokens, (long long)lim->task_tokens);
+        return 1;
+    }
+    return 0;
+}
+
+double l4h_loop_exec_timeout(const l4h_loop *L)
+{
+    double t = L->cfg->limits.exec_timeout_s;
+    if (L->deadline > 0) {
+        double left = L->deadline - l4h_monotonic();
+        if (left < 1)
+            left = 1;
+        if (t <= 0 || left < t)
+            t = left;
+    }
+    return t > 0 ? t : 0;
+}
+
+l4h_exec_rec *l4h_loop_record_exec(l4h_loop *L, int it, const char *kind, const char *code,
+                                   const l4h_exec_result *res)
+{
+    l4h_exec_rec *ex = l4h_rec_add_exec(L->rec);
+    ex->iteration = it;
+    snprintf(ex->kind, sizeof ex->kind, "%s", kind);
+    ex->exit_code = res->exit_code;
+    ex->signal = res->signal;
+    ex->timed_out = res->timed_out;
+    ex->wall_s = res->wall_s;
+    ex->max_rss_kb = res->max_rss_kb;
+    snprintf(ex->isolation, sizeof ex->isolation, "%s", res->isolation ? res->isolation : "");
+    ex->code = l4h_xstrdup(code ? code : "");
+    ex->stdout_text = l4h_xstrdup(res->stdout_text ? res->stdout_text : "");
+    ex->stderr_text = l4h_xstrdup(res->stderr_text ? res->stderr_text : "");
+    ex->truncated = res->truncated;
+    L->rec->exec_s += res->wall_s;
+    if (L->env->observer && L->env->observer->exec)
+        L->env->observer->exec(L->env->observer->ctx, it, ex);
+    return ex;
+}
+
+/* Ask agent a (SUP or COD) with its conversation; record the call. 0 answered;
+ * -1 the loop ends (interrupted, limit, or error_api — status set). */
+static int ask(l4h_loop *L, int a, int it, const l4h_conv *conv, l4h_chat_response *resp)
+{
+    if (must_stop(L))
+        return -1;
+    const char *model = a == SUP ? L->task->supervisor : L->task->coder;
+    l4h_chat_request req = {
+        .model = model,
+        .messages = conv->msgs,
+        .n_messages = conv->n,
+        .tools = a == COD && L->step->n_tools ? L->step->tools : NULL,
+        .n_tools = a == COD ? L->step->n_tools : 0,
+        .deadline = L->deadline,
+        .pos = {.supervisor = L->task->supervisor, .coder = L->task->coder,
+                .step = L->step->name, .trial = L->task->trial, .agent = agent_name[a],
+                .call = L->calls[a]},
+    };
+    l4h_err err = {0};
+    memset(resp, 0, sizeof *resp);
+    int rc = l4h_llm_chat(L->env->llm, &req, resp, &err);
+
+    l4h_call_rec *c = l4h_rec_add_call(L->rec);
+    c->iteration = it;
+    snprintf(c->agent, sizeof c->agent, "%s", agent_name[a]);
+    c->call = L->calls[a]++;
+    c->model = l4h_xstrdup(model);
+    c->http_status = resp->http_status;
+    c->attempts = resp->attempts;
+    c->latency_s = resp->latency_s;
+    c->prompt_tokens = resp->prompt_tokens;
+    c->completion_tokens = resp->completion_tokens;
+    c->cost_usd = resp->cost_usd;
+    snprintf(c->finish_reason, sizeof c->finish_reason, "%s", resp->finish_reason);
+    c->request = resp->request_json ? l4h_xstrdup(resp->request_json)
+                                    : l4h_llm_request_json(L->env->llm, &req, NULL);
+    if (!c->request)
+        c->request = l4h_xstrdup("");
+    c->response = l4h_xstrdup(resp->response_json ? resp->response_json
+                                                  : rc ? err.msg : "");
+
+    L->rec->api_calls++;
+    L->rec->prompt_tokens += resp->prompt_tokens;
+    L->rec->completion_tokens += resp->completion_tokens;
+    L->rec->llm_s += resp->latency_s;
+    L->tokens += resp->prompt_tokens + resp->completion_tokens;
+    if (isnan(resp->cost_usd))
+        L->cost_unknown = 1;
+    else
+        L->rec->cost_usd += resp->cost_usd;
+
+    if (rc != 0) {
+        if (L->env->stop && *L->env->stop)
+            l4h_loop_infra(L, L4H_STATUS_INTERRUPTED, "interrupted during a %s call", agent_name[a]);
+        else if (L->deadline > 0 && l4h_monotonic() >= L->deadline)
+            hit_limit(L, "task wall time limit reached during a %s call (limits.task_wall_s = %g s)",
+                      agent_name[a], L->cfg->limits.task_wall_s);
+        else
+            l4h_loop_infra(L, L4H_STATUS_ERROR_API, "%s call %d to %s failed: %s", agent_name[a],
+                           c->call, model, err.msg);
+        return -1;
+    }
+    /* The client reports each call's spending to the permits; a zero report
+     * reads the campaign's total so far. */
+    if (L->env->permits && L->env->permits->spend && L->cfg->limits.campaign_usd > 0) {
+        double total = L->env->permits->spend(L->env->permits->ctx, 0.0, 0);
+        if (total >= L->cfg->limits.campaign_usd)
+            hit_limit(L, "campaign cost limit reached ($%.2f of limits.campaign_usd = $%.2f)", total,
+                      L->cfg->limits.campaign_usd);
+    }
+    if (L->env->observer && L->env->observer->message)
+        L->env->observer->message(L->env->observer->ctx, agent_name[a], it,
+                                  resp->content ? resp->content : "");
+    return 0;
+}
+
+/* Write generated_code/iter_N.py, run it, record it, keep its logs. 0 ran
+ * (whatever its exit), -1 the sandbox failed or the loop must stop. */
+static int run_code(l4h_loop *L, int it, const char *code, l4h_exec_result *res)
+{
+    if (must_stop(L))
+        return -1;
+    char rel[64];
+    snprintf(rel, sizeof rel, "generated_code/iter_%d.py", it);
+    char *host = l4h_path_join(L->ws.host, rel);
+    char *view = l4h_path_join(L->ws.view, rel);
+    char *gdir = l4h_path_dir(host);
+    l4h_err err = {0};
+    int rc = l4h_mkdirs(gdir, 0755, &err);
+    if (rc == 0)
+        rc = l4h_write_file(host, code, strlen(code), &err);
+    free(gdir);
+    free(host);
+    if (rc != 0) {
+        free(view);
+        l4h_loop_infra(L, L4H_STATUS_ERROR_SANDBOX, "cannot write %s: %s", rel, err.msg);
+        return -1;
+    }
+    char *argv[] = {"python", view, NULL};
+    l4h_exec_spec spec = {.argv = argv, .timeout_s = l4h_loop_exec_timeout(L)};
+    rc = l4h_sandbox_run(L->env->sandbox, &L->ws, &spec, res, &err);
+    free(view);
+    if (rc != 0) {
+        l4h_loop_infra(L, L4H_STATUS_ERROR_SANDBOX, "the sandbox could not run %s: %s", rel, err.msg);
+        return -1;
+    }
+    l4h_loop_record_exec(L, it, "code", code, res);
+    L->code_runs++;
+    L->last_failed = res->exit_code != 0 || res->signal != 0 || res->timed_out || res->limit[0];
+    /* logs/iter_N.stdout|stderr: the outputs as the run produced them */
+    static const char *const ext[2] = {"stdout", "stderr"};
+    const char *text[2] = {res->stdout_text, res->stderr_text};
+    for (int k = 0; k < 2; k++) {
+        snprintf(rel, sizeof rel, "logs/iter_%d.%s", it, ext[k]);
+        char *p = l4h_path_join(L->ws.host, rel);
+        char *d = l4h_path_dir(p);
+        if (l4h_mkdirs(d, 0755, NULL) == 0)
+            l4h_write_file(p, text[k] ? text[k] : "", text[k] ? strlen(text[k]) : 0, NULL);
+        free(d);
+        free(p);
+    }
+    if (res->timed_out && L->deadline > 0 && l4h_monotonic() >= L->deadline)
+        hit_limit(L, "task wall time limit reached while code ran (limits.task_wall_s = %g s)",
+                  L->cfg->limits.task_wall_s);
+    return 0;
+}
+
+/* Render one template; failure ends the task as error_internal. */
+static char *render(l4h_loop *L, const char *what, const char *tmpl)
+{
+    char *out = NULL;
+    l4h_err err = {0};
+    if (l4h_render(tmpl ? tmpl : "", &L->vars, &out, &err) != 0) {
+        l4h_loop_infra(L, L4H_STATUS_ERROR_INTERNAL, "rendering %s: %s", what, err.msg);
+        return NULL;
+    }
+    return out;
+}
+
+/* Give every tool call an id (the scripted backend may send none), so the
+ * assistant message and its tool messages match. */
+static void name_tool_calls(l4h_chat_response *resp, int it)
+{
+    for (size_t i = 0; i < resp->n_tool_calls; i++) {
+        if (resp->tool_calls[i].id && resp->tool_calls[i].id[0])
+            continue;
+        char id[48];
+        snprintf(id, sizeof id, "call_%d_%zu", it, i);
+        free(resp->tool_calls[i].id);
+        resp->tool_calls[i].id = l4h_xstrdup(id);
+    }
+}
+
+/* The conversation itself. Returns when the loop ends (L->stopped or done). */
+static void converse(l4h_loop *L)
+{
+    char *sys_first = render(L, "the supervisor's first prompt", L->cfg->suite->prompt_supervisor_first);
+    char *sys_sup = render(L, "the supervisor's prompt", L->cfg->suite->prompt_supervisor);
+    char *sys_cod = render(L, "the coder's prompt", L->cfg->suite->prompt_coder);
+    char *task_text = render(L, "the step's prompt", L->step->prompt);
+    l4h_conv sup = {0}, cod = {0};
+    char *latest = NULL;  /* the supervisor's latest message, for the coder */
+    char *notes = NULL;   /* for the next review */
+    l4h_chat_response resp = {0};
+    if (L->stopped)
+        goto out;
+
+    l4h_conv_add(&sup, "system", sys_first);
+    l4h_conv_add(&sup, "user", task_text);
+    if (ask(L, SUP, 0, &sup, &resp) != 0)
+        goto out;
+    l4h_conv_add(&sup, "assistant", resp.content);
+    l4h_conv_set(&sup, 0, sys_sup);  /* reviews run under the supervisor's own prompt */
+    latest = l4h_xstrdup(resp.content ? resp.content : "");
+    l4h_chat_response_clear(&resp);
+    l4h_conv_add(&cod, "system", sys_cod);
+
+    for (int it = 1; it <= L->cfg->max_iterations; it++) {
+        L->rec->iterations = it;
+        l4h_conv_add(&cod, "user", *latest ? latest : "(the supervisor sent an empty message)");
+        l4h_buf tools = {0};
+        int rounds = 0, tools_exhausted = 0;
+        for (;;) {
+            if (ask(L, COD, it, &cod, &resp) != 0) {
+                l4h_buf_free(&tools);
+                goto out;
+            }
+            name_tool_calls(&resp, it);
+            l4h_conv_add_answer(&cod, &resp);
+            if (resp.n_tool_calls == 0)
+                break;
+            if (rounds == L4H_TOOL_ROUNDS) {
+                /* answer the calls (a request must not leave them open) but run nothing */
+                for (size_t i = 0; i < resp.n_tool_calls; i++)
+                    l4h_conv_add_tool(&cod, resp.tool_calls[i].id,
+                                      "not run: the limit of tool rounds in this iteration was reached");
+                tools_exhausted = 1;
+                break;
+            }
+            rounds++;
+            if (l4h_loop_run_tools(L, it, &resp, &cod, &tools) != 0) {
+                l4h_buf_free(&tools);
+                goto out;
+            }
+            l4h_chat_response_clear(&resp);
+        }
+        const char *note = NULL;
+        char *code = tools_exhausted ? NULL : l4h_extract_code(resp.content, &note);
+        if (tools_exhausted)
+            note = "the coder kept calling tools past the limit of rounds per iteration";
+        l4h_exec_result res = {0};
+        int ran = 0;
+        if (code) {
+            if (L->env->observer && L->env->observer->code)
+                L->env->observer->code(L->env->observer->ctx, it, code);
+            if (run_code(L, it, code, &res) != 0) {
+                free(code);
+                l4h_buf_free(&tools);
+                goto out;
+            }
+            ran = 1;
+        }
+        l4h_iteration_report rep = {.iteration = it, .code = code, .code_note = note,
+                                    .coder_text = resp.content, .res = ran ? &res : NULL,
+                                    .tools_text = tools.data, .notes = notes};
+        char *review = l4h_review_text(&rep);
+        free(code);
+        l4h_exec_result_clear(&res);
+        l4h_buf_free(&tools);
+        l4h_chat_response_clear(&resp);
+        free(notes);
+        notes = NULL;
+        l4h_conv_add(&sup, "user", review);
+        free(review);
+        if (ask(L, SUP, it, &sup, &resp) != 0)
+            goto out;
+        l4h_conv_add(&sup, "assistant", resp.content);
+        int well_formed = 0;
+        L->approved = l4h_parse_verdict(resp.content, &well_formed);
+        if (!well_formed) {
+            notes = l4h_xstrdup("your previous message did not end with a line `VERDICT: DONE` or "
+                                "`VERDICT: CONTINUE`; it counted as CONTINUE.");
+            if (L->env->observer && L->env->observer->message)
+                L->env->observer->message(L->env->observer->ctx, "llm4hep", it,
+                                          "no verdict line in the supervisor's message: counted as CONTINUE");
+        }
+        free(latest);
+        latest = l4h_xstrdup(resp.content ? resp.content : "");
+        l4h_chat_response_clear(&resp);
+        if (L->approved)
+            break;
+    }
+out:
+    l4h_chat_response_clear(&resp);
+    l4h_conv_free(&sup);
+    l4h_conv_free(&cod);
+    free(latest);
+    free(notes);
+    free(sys_first);
+    free(sys_sup);
+    free(sys_cod);
+    free(task_text);
+}
+
+/* The status after the loop and the checks (agent.h's table). */
+static l4h_status final_status(l4h_loop *L, int checks_ran, int failed_checks)
+{
+    if (L->infra)
+        return L->infra_status;
+    if (L->code_runs == 0)
+        return L->limit_hit ? L4H_STATUS_FAILED_LIMIT : L4H_STATUS_FAILED_NO_CODE;
+    if (checks_ran ? failed_checks == 0 : (!L->last_failed && L->approved && !L->limit_hit))
+        return L4H_STATUS_SUCCESS;
+    if (L->limit_hit)
+        return L4H_STATUS_FAILED_LIMIT;
+    return L->last_failed ? L4H_STATUS_FAILED_EXECUTION : L4H_STATUS_FAILED_VALIDATION;
+}
+
+static void fill_identity(const l4h_task_env *env, const l4h_task *task, l4h_task_rec *rec)
+{
+    const l4h_config *cfg = env->cfg;
+    rec->task_id = -1;
+    snprintf(rec->key, sizeof rec->key, "%s", task->key);
+    rec->campaign = l4h_xstrdup(cfg->name ? cfg->name : "");
+    rec->supervisor = l4h_xstrdup(task->supervisor);
+    rec->coder = l4h_xstrdup(task->coder);
+    rec->step = l4h_xstrdup(task->step->name);
+    rec->trial = task->trial;
+    rec->attempt = env->attempt > 0 ? env->attempt : 1;
+    rec->started_utc = l4h_now();
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) != 0)
+        snprintf(host, sizeof host, "unknown");
+    rec->host = l4h_xstrdup(host);
+}
+
+/* Run one task into rec (agent.h). Returns 0 whenever a record was made. */
+int l4h_task_run(const l4h_task_env *env, const l4h_task *task, l4h_task_rec *rec, l4h_err *err)
+{
+    if (!env || !env->cfg || !env->cfg->suite || !task || !task->step || !rec)
+        return l4h_err_set(err, L4H_EXIT_INFRA, "l4h_task_run: missing config, suite, task or record");
+    l4h_loop L = {.env = env, .cfg = env->cfg, .task = task, .step = task->step, .rec = rec};
+    L.t0 = l4h_monotonic();
+    if (env->cfg->limits.task_wall_s > 0)
+        L.deadline = L.t0 + env->cfg->limits.task_wall_s;
+    fill_identity(env, task, rec);
+
+    l4h_err e = {0};
+    if (l4h_workspace_create(env->cfg, env->sandbox, task->key, task->step, &L.ws, &e) != 0) {
+        l4h_loop_infra(&L, L4H_STATUS_ERROR_SANDBOX, "workspace: %s", e.msg);
+    } else {
+        L.have_ws = 1;
+        l4h_workspace_vars(&L.ws, task->step, &L.vars, L.number_buf);
+        L.inputs = l4h_inputs_text(&L.ws, task->step);
+        L.files = l4h_files_text(L.ws.data_host, L.ws.data_view);
+        L.vars.inputs = L.inputs;
+        L.vars.files = L.files;
+        converse(&L);
+    }
+
+    int checks_ran = 0, failed = 0;
+    if (!L.infra && L.code_runs > 0 && !env->no_checks) {
+        failed = l4h_checks_run(env->cfg, task->step, env->sandbox, &L.ws, rec, &e);
+        if (failed < 0)
+            l4h_loop_infra(&L, L4H_STATUS_ERROR_SANDBOX, "checks: %s", e.msg);
+        else
+            checks_ran = 1;
+        if (env->observer && env->observer->check)
+            for (size_t i = 0; i < rec->n_checks; i++)
+                env->observer->check(env->observer->ctx, &rec->checks[i]);
+    }
+    for (size_t i = 0; i < rec->n_execs; i++)
+        if (!strcmp(rec->execs[i].kind, "check"))
+            rec->exec_s += rec->execs[i].wall_s;
+
+    rec->status = final_status(&L, checks_ran, failed);
+    rec->success = rec->status == L4H_STATUS_SUCCESS;
+    rec->approved = L.approved;
+    if (L.cost_unknown)
+        rec->cost_usd = NAN;
+    if (L.summary[0])
+        rec->error_summary = l4h_xstrdup(L.summary);
+    l4h_classify(rec);
+    rec->wall_s = l4h_monotonic() - L.t0;
+
+    if (L.have_ws) {
+        if (env->out_dir && l4h_workspace_copy_out(&L.ws, env->out_dir, &e) != 0)
+            fprintf(stderr, "llm4hep: copying the workspace to %s: %s\n", env->out_dir, e.msg);
+        if (env->keep_workspace)
+            l4h_workspace_release(&L.ws);
+        else
+            l4h_workspace_remove(&L.ws);
+    }
+    free(L.inputs);
+    free(L.files);
+    return 0;
+}
