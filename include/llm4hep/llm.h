@@ -86,6 +86,11 @@ typedef struct l4h_permits {
  * requests_per_minute, thread-safe. Free with l4h_permits_local_free. */
 l4h_permits *l4h_permits_local_new(const l4h_config *cfg);
 void l4h_permits_local_free(l4h_permits *p);
+/* The local limiter's view of an endpoint: allowed concurrency now (0 =
+ * unlimited; shrinks on 429), requests in flight, 429s seen. -1 when the
+ * endpoint is unknown. Any out pointer may be NULL. For tests and logs. */
+int l4h_permits_local_state(l4h_permits *p, const char *endpoint, double *limit, int *in_flight,
+                            int *throttled);
 
 /* ----------------------------------------------------------- the client */
 

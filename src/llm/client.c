@@ -1,0 +1,176 @@
+/* client.c — the one entry point the agent loop uses: pick the model's
+ * endpoint and its backend (opened on first use), send, then price the
+ * answer and report spending to the permits. The retry policy lives in
+ * retry.c and is applied by the HTTP backend, the only one that can fail
+ * transiently. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llm_internal.h"
+
+typedef struct backend {
+    const l4h_endpoint *ep;
+    const l4h_provider_ops *ops;
+    void *state;
+    int opened;
+} backend;
+
+struct l4h_llm {
+    const l4h_config *cfg;
+    l4h_permits *permits;
+    pthread_mutex_t mu;      /* guards opening backends and the warned list */
+    backend *backends;       /* one per cfg endpoint */
+    size_t n_backends;
+    char **warned;           /* models already warned about a missing price */
+    size_t n_warned;
+};
+
+static const l4h_provider_ops *ops_for(l4h_provider_kind kind)
+{
+    switch (kind) {
+    case L4H_PROVIDER_SCRIPTED: return &l4h_llm_scripted_ops;
+    case L4H_PROVIDER_REPLAY: return &l4h_llm_replay_ops;
+    case L4H_PROVIDER_HTTP:
+    default: return &l4h_llm_http_ops;
+    }
+}
+
+l4h_llm *l4h_llm_new(const l4h_config *cfg, l4h_permits *permits, l4h_err *err)
+{
+    if (!cfg) {
+        l4h_err_set(err, L4H_EXIT_USAGE, "l4h_llm_new: no config");
+        return NULL;
+    }
+    l4h_llm *llm = l4h_xcalloc(1, sizeof *llm);
+    llm->cfg = cfg;
+    llm->permits = permits;
+    pthread_mutex_init(&llm->mu, NULL);
+    llm->n_backends = cfg->n_endpoints;
+    llm->backends = l4h_xcalloc(cfg->n_endpoints ? cfg->n_endpoints : 1, sizeof *llm->backends);
+    for (size_t i = 0; i < cfg->n_endpoints; i++) {
+        llm->backends[i].ep = &cfg->endpoints[i];
+        llm->backends[i].ops = ops_for(cfg->endpoints[i].provider);
+    }
+    return llm;
+}
+
+void l4h_llm_free(l4h_llm *llm)
+{
+    if (!llm)
+        return;
+    for (size_t i = 0; i < llm->n_backends; i++)
+        if (llm->backends[i].opened)
+            llm->backends[i].ops->close(llm->backends[i].state);
+    free(llm->backends);
+    for (size_t i = 0; i < llm->n_warned; i++)
+        free(llm->warned[i]);
+    free(llm->warned);
+    pthread_mutex_destroy(&llm->mu);
+    free(llm);
+}
+
+/* The backend serving ep, opened on first use; NULL with err when opening
+ * fails (it is tried again on the next call). */
+static backend *backend_for(l4h_llm *llm, const l4h_endpoint *ep, l4h_err *err)
+{
+    backend *b = NULL;
+    for (size_t i = 0; i < llm->n_backends; i++)
+        if (llm->backends[i].ep == ep || strcmp(llm->backends[i].ep->name, ep->name) == 0)
+            b = &llm->backends[i];
+    if (!b) {
+        l4h_err_set(err, L4H_EXIT_USAGE, "endpoint %s is not in the config", ep->name);
+        return NULL;
+    }
+    pthread_mutex_lock(&llm->mu);
+    if (!b->opened) {
+        if (b->ops->open(llm->cfg, b->ep, &b->state, err) == 0)
+            b->opened = 1;
+    }
+    int ok = b->opened;
+    pthread_mutex_unlock(&llm->mu);
+    return ok ? b : NULL;
+}
+
+/* Warn once per model (per client) that it has no price. */
+static void warn_no_price(l4h_llm *llm, const char *model)
+{
+    pthread_mutex_lock(&llm->mu);
+    for (size_t i = 0; i < llm->n_warned; i++) {
+        if (strcmp(llm->warned[i], model) == 0) {
+            pthread_mutex_unlock(&llm->mu);
+            return;
+        }
+    }
+    llm->warned = l4h_xrealloc(llm->warned, (llm->n_warned + 1) * sizeof *llm->warned);
+    llm->warned[llm->n_warned++] = l4h_xstrdup(model);
+    pthread_mutex_unlock(&llm->mu);
+    fprintf(stderr, "llm4hep: warning: no price for model %s in the config's prices; its cost is NaN\n",
+            model);
+}
+
+/* Cost of a response: tokens times the model's prices; scripted models
+ * without a price cost nothing; any other model without one is NaN. */
+static double price(l4h_llm *llm, const l4h_model_resolved *m, const l4h_chat_response *r)
+{
+    if (m->has_price)
+        return ((double)r->prompt_tokens * m->input_per_mtok +
+                (double)r->completion_tokens * m->output_per_mtok) / 1e6;
+    if (m->endpoint->provider == L4H_PROVIDER_SCRIPTED)
+        return 0.0;
+    warn_no_price(llm, m->name);
+    return NAN;
+}
+
+int l4h_llm_chat(l4h_llm *llm, const l4h_chat_request *req, l4h_chat_response *resp,
+                 l4h_err *err)
+{
+    l4h_chat_response_clear(resp);
+    resp->cost_usd = 0;
+    if (!req || !req->model)
+        return l4h_err_set(err, L4H_EXIT_USAGE, "chat request without a model");
+    l4h_model_resolved m;
+    if (l4h_config_model(llm->cfg, req->model, &m, err) < 0)
+        return -1;
+    backend *b = backend_for(llm, m.endpoint, err);
+    if (!b)
+        return -1;
+    int rc = b->ops->chat(b->state, &m, req, llm->permits, resp, err);
+    resp->cost_usd = price(llm, &m, resp);
+    if (rc == 0 && llm->permits && llm->permits->spend)
+        llm->permits->spend(llm->permits->ctx, resp->cost_usd,
+                            resp->prompt_tokens + resp->completion_tokens);
+    return rc;
+}
+
+int l4h_llm_check_model(l4h_llm *llm, const char *model, l4h_err *err)
+{
+    l4h_model_resolved m;
+    if (l4h_config_model(llm->cfg, model, &m, err) < 0)
+        return -1;
+    backend *b = backend_for(llm, m.endpoint, err);
+    if (!b)
+        return -1;
+    return b->ops->check_model(b->state, &m, err);
+}
+
+char *l4h_llm_request_json(l4h_llm *llm, const l4h_chat_request *req, l4h_err *err)
+{
+    if (!req || !req->model) {
+        l4h_err_set(err, L4H_EXIT_USAGE, "chat request without a model");
+        return NULL;
+    }
+    l4h_model_resolved m;
+    if (l4h_config_model(llm->cfg, req->model, &m, err) < 0)
+        return NULL;
+    cJSON *tree = l4h_llm_request_tree(&m, req, 0, err);
+    if (!tree)
+        return NULL;
+    char *s = cJSON_PrintUnformatted(tree);
+    cJSON_Delete(tree);
+    char *out = l4h_xstrdup(s);
+    cJSON_free(s);
+    return out;
+}

@@ -1,0 +1,576 @@
+/* llm_http.c — the OpenAI-compatible HTTP backend (CBORG/LiteLLM, OpenAI,
+ * vLLM, Ollama, llama.cpp): POST {base_url}/chat/completions over libcurl
+ * with retries, permits and every attempt logged.
+ *
+ * Connections: each endpoint keeps a small pool of curl easy handles; a
+ * request takes one (or makes one), and gives it back, so consecutive
+ * requests reuse the connection (keep-alive) and concurrent threads never
+ * share a handle. curl_global_init runs once (pthread_once).
+ *
+ * Secrets: the key is read from the endpoint's environment variable for each
+ * request, goes only into the Authorization header (wiped after use), and
+ * is redacted from every text this file returns and from curl's debug output
+ * (LLM4HEP_HTTP_DEBUG=1). Proxies: libcurl honours https_proxy, http_proxy
+ * and no_proxy from the environment by itself. */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "llm_internal.h"
+
+#define MAX_BODY_BYTES (64u << 20)
+
+typedef struct http_state {
+    const l4h_endpoint *ep;
+    const l4h_retry_cfg *retry; /* the config's, borrowed */
+    char *chat_url, *models_url;
+    int debug;               /* LLM4HEP_HTTP_DEBUG: curl's trace, redacted, on stderr */
+    pthread_mutex_t mu;      /* guards the idle handle pool */
+    CURL **idle;
+    size_t n_idle, cap_idle;
+} http_state;
+
+/* What one HTTP exchange produced. */
+typedef struct exchange {
+    CURLcode cc;
+    long status;
+    l4h_buf body;
+    int too_big;
+    char retry_after[96];
+    char curl_err[CURL_ERROR_SIZE];
+    double latency_s;
+} exchange;
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static int curl_init_rc;
+static void curl_init_once(void) { curl_init_rc = (int)curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+/* ---------------------------------------------------------- handle pool */
+
+static CURL *take_handle(http_state *st)
+{
+    CURL *h = NULL;
+    pthread_mutex_lock(&st->mu);
+    if (st->n_idle > 0)
+        h = st->idle[--st->n_idle];
+    pthread_mutex_unlock(&st->mu);
+    if (h)
+        curl_easy_reset(h); /* keeps the connection cache */
+    else
+        h = curl_easy_init();
+    return h;
+}
+
+static void give_handle(http_state *st, CURL *h)
+{
+    pthread_mutex_lock(&st->mu);
+    if (st->n_idle == st->cap_idle) {
+        st->cap_idle = st->cap_idle ? 2 * st->cap_idle : 4;
+        st->idle = l4h_xrealloc(st->idle, st->cap_idle * sizeof *st->idle);
+    }
+    st->idle[st->n_idle++] = h;
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* ------------------------------------------------------------ callbacks */
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    exchange *x = ud;
+    size_t bytes = size * n;
+    if (x->body.len + bytes > MAX_BODY_BYTES) {
+        x->too_big = 1;
+        return 0; /* makes curl fail with CURLE_WRITE_ERROR */
+    }
+    l4h_buf_add(&x->body, p, bytes);
+    return bytes;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    exchange *x = ud;
+    size_t bytes = size * n;
+    if (bytes > 5 && strncmp(p, "HTTP/", 5) == 0) {
+        x->retry_after[0] = '\0'; /* a new response (after 100 Continue, a redirect) */
+        x->body.len = 0;
+        if (x->body.data)
+            x->body.data[0] = '\0';
+    } else if (bytes > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
+        size_t len = bytes - 12;
+        const char *v = p + 12;
+        while (len > 0 && (*v == ' ' || *v == '\t'))
+            v++, len--;
+        while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
+            len--;
+        if (len >= sizeof x->retry_after)
+            len = sizeof x->retry_after - 1;
+        memcpy(x->retry_after, v, len);
+        x->retry_after[len] = '\0';
+    }
+    return bytes;
+}
+
+/* curl's trace on stderr with the Authorization header and the key hidden. */
+static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *ud)
+{
+    (void)h;
+    const char *key = ud;
+    if (type != CURLINFO_TEXT && type != CURLINFO_HEADER_IN && type != CURLINFO_HEADER_OUT)
+        return 0;
+    char *text = l4h_xmalloc(size + 1);
+    memcpy(text, data, size);
+    text[size] = '\0';
+    for (char *line = text; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        if (strncasecmp(line, "Authorization:", 14) == 0)
+            fprintf(stderr, "llm4hep http: Authorization: Bearer ***\n");
+        else {
+            l4h_llm_redact(line, key);
+            if (*line && !(line[0] == '\r' && line[1] == '\0'))
+                fprintf(stderr, "llm4hep http: %s%s\n", type == CURLINFO_HEADER_OUT ? "> " :
+                        type == CURLINFO_HEADER_IN ? "< " : "* ", line);
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    free(text);
+    return 0;
+}
+
+/* ------------------------------------------------------------- exchange */
+
+/* The API key of the endpoint, or NULL when it has none; -1 with err when
+ * the endpoint names a variable that is unset or empty. */
+static int api_key(const l4h_endpoint *ep, const char **key, l4h_err *err)
+{
+    *key = NULL;
+    if (!ep->api_key_env || !*ep->api_key_env)
+        return 0;
+    const char *v = getenv(ep->api_key_env);
+    if (!v || !*v)
+        return l4h_err_set(err, L4H_EXIT_USAGE,
+                           "endpoint %s: environment variable %s is not set (it should hold the API key)",
+                           ep->name, ep->api_key_env);
+    *key = v;
+    return 0;
+}
+
+/* Add "name: value" with CR/LF and other control bytes dropped. */
+static struct curl_slist *add_header(struct curl_slist *hl, const char *name, const char *value)
+{
+    char line[512];
+    int n = snprintf(line, sizeof line, "%s: ", name);
+    size_t o = n > 0 ? (size_t)n : 0;
+    for (const char *v = value; *v && o + 1 < sizeof line; v++)
+        if ((unsigned char)*v >= 0x20 && *v != 0x7f)
+            line[o++] = *v;
+    line[o] = '\0';
+    return curl_slist_append(hl, line);
+}
+
+/* Wipe the header strings (the bearer token) before freeing them. */
+static void free_headers(struct curl_slist *hl)
+{
+    for (struct curl_slist *p = hl; p; p = p->next)
+        memset(p->data, 0, strlen(p->data));
+    curl_slist_free_all(hl);
+}
+
+/* One request: POST body (or GET when body is NULL) to url within
+ * timeout_s. Fills x (the caller frees x->body). Can't fail as such: the
+ * outcome is in x->cc and x->status. */
+static void perform(http_state *st, const char *url, const char *body, const char *key,
+                    const l4h_call_position *pos, double timeout_s, exchange *x)
+{
+    memset(x, 0, sizeof *x);
+    CURL *h = take_handle(st);
+    if (!h) {
+        x->cc = CURLE_FAILED_INIT;
+        snprintf(x->curl_err, sizeof x->curl_err, "curl_easy_init failed");
+        return;
+    }
+    struct curl_slist *hl = NULL;
+    hl = curl_slist_append(hl, "Accept: application/json");
+    hl = curl_slist_append(hl, "Expect:");
+    if (body)
+        hl = curl_slist_append(hl, "Content-Type: application/json");
+    if (key) {
+        l4h_buf auth = {0};
+        l4h_buf_printf(&auth, "Bearer %s", key);
+        hl = add_header(hl, "Authorization", auth.data);
+        memset(auth.data, 0, auth.len);
+        l4h_buf_free(&auth);
+    }
+    if (pos && pos->step && pos->agent) {
+        char num[32];
+        hl = add_header(hl, "X-LLM4HEP-Step", pos->step);
+        hl = add_header(hl, "X-LLM4HEP-Agent", pos->agent);
+        snprintf(num, sizeof num, "%d", pos->trial);
+        hl = add_header(hl, "X-LLM4HEP-Trial", num);
+        snprintf(num, sizeof num, "%d", pos->call);
+        hl = add_header(hl, "X-LLM4HEP-Call", num);
+    }
+    long total_ms = (long)ceil(timeout_s * 1000.0);
+    if (total_ms < 1)
+        total_ms = 1;
+    long connect_ms = total_ms < 30000 ? total_ms : 30000;
+
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, total_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->curl_err);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "llm4hep/" LLM4HEP_VERSION);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""); /* whatever curl can decode */
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (body) {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+    } else {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    }
+    if (st->debug) {
+        curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+        curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
+        curl_easy_setopt(h, CURLOPT_DEBUGDATA, (void *)key);
+    }
+    double t0 = l4h_monotonic();
+    x->cc = curl_easy_perform(h);
+    x->latency_s = l4h_monotonic() - t0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &x->status);
+    if (x->cc != CURLE_OK && !x->curl_err[0])
+        snprintf(x->curl_err, sizeof x->curl_err, "%s", curl_easy_strerror(x->cc));
+    /* Forget the header list before it is freed: the handle outlives it. */
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    free_headers(hl);
+    if (x->cc != CURLE_OK && x->cc != CURLE_HTTP_RETURNED_ERROR) {
+        /* a broken connection is not worth keeping */
+        curl_easy_cleanup(h);
+    } else {
+        give_handle(st, h);
+    }
+    if (!x->body.data)
+        l4h_buf_puts(&x->body, "");
+}
+
+/* Whether a transport failure is worth retrying: timeouts, refused or reset
+ * connections, empty replies and bodies cut short; not bad URLs or TLS
+ * verification failures. */
+static int curl_retryable(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_BAD_CONTENT_ENCODING:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* ----------------------------------------------------------------- chat */
+
+static int http_open(const l4h_config *cfg, const l4h_endpoint *ep, void **state, l4h_err *err)
+{
+    pthread_once(&curl_once, curl_init_once);
+    if (curl_init_rc != 0)
+        return l4h_err_set(err, L4H_EXIT_INFRA, "endpoint %s: curl_global_init failed", ep->name);
+    if (!ep->base_url || !*ep->base_url)
+        return l4h_err_set(err, L4H_EXIT_USAGE, "endpoint %s: base_url is required for HTTP",
+                           ep->name);
+    http_state *st = l4h_xcalloc(1, sizeof *st);
+    st->ep = ep;
+    st->retry = cfg ? &cfg->retry : NULL;
+    size_t n = strlen(ep->base_url);
+    while (n > 0 && ep->base_url[n - 1] == '/')
+        n--;
+    l4h_buf b = {0};
+    l4h_buf_printf(&b, "%.*s/chat/completions", (int)n, ep->base_url);
+    st->chat_url = l4h_buf_take(&b);
+    l4h_buf_printf(&b, "%.*s/models", (int)n, ep->base_url);
+    st->models_url = l4h_buf_take(&b);
+    const char *dbg = getenv("LLM4HEP_HTTP_DEBUG");
+    st->debug = dbg && *dbg && strcmp(dbg, "0") != 0;
+    pthread_mutex_init(&st->mu, NULL);
+    *state = st;
+    return 0;
+}
+
+static void http_close(void *state)
+{
+    http_state *st = state;
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->n_idle; i++)
+        curl_easy_cleanup(st->idle[i]);
+    free(st->idle);
+    pthread_mutex_destroy(&st->mu);
+    free(st->chat_url);
+    free(st->models_url);
+    free(st);
+}
+
+/* Sleep s seconds (EINTR resumes). */
+static void sleep_s(double s)
+{
+    if (s <= 0)
+        return;
+    struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+}
+
+/* The chat loop shared by l4h chat and the one-token model check.
+ * max_tokens_override > 0 replaces max_tokens; max_attempts > 0 replaces
+ * retry.max_attempts. */
+static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_resolved *model,
+                     const l4h_chat_request *req, l4h_permits *permits, l4h_chat_response *resp,
+                     int max_tokens_override, int max_attempts, l4h_err *err)
+{
+    const l4h_endpoint *ep = st->ep;
+    const char *key;
+    if (api_key(ep, &key, err) < 0)
+        return -1;
+    cJSON *tree = l4h_llm_request_tree(model, req, max_tokens_override, err);
+    if (!tree)
+        return -1;
+    char *s = cJSON_PrintUnformatted(tree);
+    cJSON_Delete(tree);
+    free(resp->request_json);
+    resp->request_json = l4h_xstrdup(s);
+    cJSON_free(s);
+
+    if (max_attempts <= 0)
+        max_attempts = rc->max_attempts > 0 ? rc->max_attempts : 1;
+    double t_start = l4h_monotonic();
+    double timeout = model->request_timeout_s > 0 ? model->request_timeout_s : 600;
+    char reason[1200] = "";
+    int fatal = 0, answered = 0;
+    for (int attempt = 1; attempt <= max_attempts; attempt++) {
+        double now = l4h_monotonic();
+        if (req->deadline > 0 && now >= req->deadline) {
+            snprintf(reason, sizeof reason, "the caller's deadline passed before attempt %d", attempt);
+            fatal = 1;
+            break;
+        }
+        if (permits && permits->acquire(permits->ctx, ep->name, req->deadline) != 0) {
+            snprintf(reason, sizeof reason,
+                     "no rate-limit permit for endpoint %s before the deadline", ep->name);
+            fatal = 1;
+            break;
+        }
+        now = l4h_monotonic();
+        double limit = timeout;
+        if (req->deadline > 0 && req->deadline - now < limit)
+            limit = req->deadline - now;
+        exchange x;
+        perform(st, st->chat_url, resp->request_json, key, &req->pos, limit, &x);
+        if (permits)
+            permits->release(permits->ctx, ep->name, x.cc == CURLE_OK ? (int)x.status : 0);
+        resp->attempts = attempt;
+        resp->http_status = x.cc == CURLE_OK ? (int)x.status : 0;
+        free(resp->response_json);
+        resp->response_json = l4h_xstrdup(x.body.data);
+
+        int retry = 0;
+        double ra = -1;
+        if (x.cc != CURLE_OK) {
+            if (x.too_big)
+                snprintf(reason, sizeof reason, "response larger than %u bytes", MAX_BODY_BYTES);
+            else if (x.cc == CURLE_OPERATION_TIMEDOUT)
+                snprintf(reason, sizeof reason, "timeout after %.1f s: %s", x.latency_s, x.curl_err);
+            else
+                snprintf(reason, sizeof reason, "connection error: %s", x.curl_err);
+            retry = curl_retryable(x.cc) && !x.too_big;
+            free(resp->response_json);
+            resp->response_json = l4h_xstrdup(reason);
+        } else if (x.status == 200) {
+            int truncated = 0;
+            char why[600];
+            if (l4h_llm_parse_response(x.body.data, x.body.len, resp, &truncated, why,
+                                       sizeof why) == 0) {
+                answered = 1;
+                snprintf(reason, sizeof reason, "ok");
+            } else {
+                snprintf(reason, sizeof reason, "HTTP 200: %s", why);
+                retry = truncated;
+            }
+        } else {
+            char msg[900];
+            l4h_llm_error_message(x.body.data, x.body.len, msg, sizeof msg);
+            snprintf(reason, sizeof reason, "HTTP %ld: %s", x.status, msg);
+            retry = l4h_llm_status_retryable((int)x.status);
+            if (retry && x.retry_after[0])
+                ra = l4h_llm_retry_after_parse(x.retry_after, l4h_now());
+        }
+        l4h_buf_free(&x.body);
+        l4h_llm_redact(reason, key);
+
+        double wait = 0;
+        const char *verdict = answered ? "ok" : (retry && attempt < max_attempts ? "retry" : "fail");
+        if (!answered && retry && attempt < max_attempts)
+            wait = ra >= 0 ? ra : l4h_llm_backoff_s(rc, attempt, NULL, NULL);
+        l4h_llm_log_attempt(resp, "attempt=%d status=%d latency_s=%.3f result=%s wait_s=%.3f%s%s reason=%s",
+                            attempt, resp->http_status, x.latency_s, verdict, wait,
+                            ra >= 0 ? " retry_after=" : "", ra >= 0 ? x.retry_after : "", reason);
+        if (answered)
+            break;
+        if (!retry) {
+            fatal = 1;
+            break;
+        }
+        if (attempt == max_attempts)
+            break;
+        if (req->deadline > 0 && l4h_monotonic() + wait >= req->deadline) {
+            char tmp[1200];
+            snprintf(tmp, sizeof tmp, "%s; the caller's deadline leaves no time for a %.1f s wait",
+                     reason, wait);
+            memcpy(reason, tmp, sizeof reason);
+            fatal = 1;
+            break;
+        }
+        sleep_s(wait);
+    }
+    resp->latency_s = l4h_monotonic() - t_start;
+    l4h_llm_redact(resp->response_json, key);
+    l4h_llm_redact(resp->attempt_log, key);
+    if (answered)
+        return 0;
+    if (fatal)
+        l4h_err_set(err, L4H_EXIT_INFRA, "model %s at endpoint %s (%s): %s (attempt %d of %d)",
+                    model->name, ep->name, st->chat_url, reason, resp->attempts, max_attempts);
+    else
+        l4h_err_set(err, L4H_EXIT_INFRA, "model %s at endpoint %s (%s): gave up after %d attempts in %.1f s; last: %s",
+                    model->name, ep->name, st->chat_url, resp->attempts, resp->latency_s, reason);
+    l4h_llm_redact(err ? err->msg : NULL, key);
+    return -1;
+}
+
+/* The config's retry settings, or the documented defaults without one. */
+static const l4h_retry_cfg *retry_cfg(const http_state *st)
+{
+    static const l4h_retry_cfg defaults = {8, 2.0, 120.0};
+    return st->retry ? st->retry : &defaults;
+}
+
+static int http_chat(void *state, const l4h_model_resolved *model, const l4h_chat_request *req,
+                     l4h_permits *permits, l4h_chat_response *resp, l4h_err *err)
+{
+    return chat_loop(state, retry_cfg(state), model, req, permits, resp, 0, 0, err);
+}
+
+/* Is id in the "data" list of a /models body? 1 yes, 0 no (names a few
+ * served models in served[]), -1 not a model list. */
+static int models_has(const char *body, size_t len, const char *id, char *served, size_t n)
+{
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
+    if (!cJSON_IsArray(data)) {
+        cJSON_Delete(root);
+        return -1;
+    }
+    int found = 0, listed = 0;
+    size_t o = 0;
+    served[0] = '\0';
+    const cJSON *m;
+    cJSON_ArrayForEach(m, data) {
+        const cJSON *mid = cJSON_GetObjectItemCaseSensitive(m, "id");
+        if (!cJSON_IsString(mid) || !mid->valuestring)
+            continue;
+        if (strcmp(mid->valuestring, id) == 0)
+            found = 1;
+        if (listed < 8 && o + 1 < n) {
+            int w = snprintf(served + o, n - o, "%s%s", listed ? ", " : "", mid->valuestring);
+            if (w > 0)
+                o += (size_t)w < n - o ? (size_t)w : n - o - 1;
+            listed++;
+        }
+    }
+    if (!found && listed == 8 && o + 6 < n)
+        snprintf(served + o, n - o, ", ...");
+    cJSON_Delete(root);
+    return found;
+}
+
+static int http_check_model(void *state, const l4h_model_resolved *model, l4h_err *err)
+{
+    http_state *st = state;
+    const char *key;
+    if (api_key(st->ep, &key, err) < 0)
+        return -1;
+    double timeout = model->request_timeout_s > 0 && model->request_timeout_s < 30
+                         ? model->request_timeout_s : 30;
+    exchange x;
+    perform(st, st->models_url, NULL, key, NULL, timeout, &x);
+    if (x.cc != CURLE_OK) {
+        l4h_err_set(err, L4H_EXIT_INFRA, "endpoint %s (%s) does not answer: %s", st->ep->name,
+                    st->models_url, x.curl_err);
+        l4h_buf_free(&x.body);
+        return -1;
+    }
+    if (x.status == 401 || x.status == 403) {
+        char msg[900];
+        l4h_llm_error_message(x.body.data, x.body.len, msg, sizeof msg);
+        l4h_llm_redact(msg, key);
+        l4h_err_set(err, L4H_EXIT_INFRA, "endpoint %s (%s) refused the key in %s: HTTP %ld: %s",
+                    st->ep->name, st->models_url,
+                    st->ep->api_key_env ? st->ep->api_key_env : "(no key configured)", x.status, msg);
+        l4h_buf_free(&x.body);
+        return -1;
+    }
+    if (x.status == 200) {
+        char served[400];
+        int has = models_has(x.body.data, x.body.len, model->name, served, sizeof served);
+        l4h_buf_free(&x.body);
+        if (has == 1)
+            return 0;
+        if (has == 0) {
+            l4h_llm_redact(served, key);
+            return l4h_err_set(err, L4H_EXIT_INFRA, "endpoint %s (%s) does not serve model %s (it serves: %s)",
+                               st->ep->name, st->models_url, model->name, served[0] ? served : "nothing");
+        }
+    } else {
+        l4h_buf_free(&x.body);
+    }
+    /* No usable model list: ask for one token. */
+    l4h_message ping = {.role = "user", .content = "Reply with OK."};
+    l4h_chat_request req = {.model = model->name, .messages = &ping, .n_messages = 1};
+    l4h_chat_response resp = {0};
+    l4h_retry_cfg once = *retry_cfg(st);
+    int rc = chat_loop(st, &once, model, &req, NULL, &resp, 1, 2, err);
+    l4h_chat_response_clear(&resp);
+    if (rc < 0)
+        l4h_err_prefix(err, "model check (one-token request, %s gave no model list)", st->models_url);
+    return rc;
+}
+
+const l4h_provider_ops l4h_llm_http_ops = {
+    .name = "http",
+    .open = http_open,
+    .chat = http_chat,
+    .check_model = http_check_model,
+    .close = http_close,
+};

@@ -1,0 +1,100 @@
+/* llm_internal.h — what the files of src/llm share and the unit tests reach
+ * (tests include it by relative path). Nothing here is part of the public
+ * surface; other rooms use include/llm4hep/llm.h only. */
+#ifndef LLM4HEP_LLM_INTERNAL_H
+#define LLM4HEP_LLM_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "llm4hep/llm.h"
+
+/* The backends (one file each). */
+extern const l4h_provider_ops l4h_llm_http_ops;
+extern const l4h_provider_ops l4h_llm_scripted_ops;
+extern const l4h_provider_ops l4h_llm_replay_ops;
+
+/* ------------------------------------------------------------ request.c */
+
+/* The chat-completions body for req as model resolves it: model, messages,
+ * temperature / max_tokens / seed unless null or unset, tools with
+ * tool_choice "auto" when tools are offered. max_tokens_override > 0 replaces
+ * max_tokens (the one-token model check). Returns a cJSON tree the caller
+ * deletes, or NULL with err (code 2: a tool's parameters are not JSON). */
+cJSON *l4h_llm_request_tree(const l4h_model_resolved *model, const l4h_chat_request *req,
+                            int max_tokens_override, l4h_err *err);
+
+/* ------------------------------------------------------------ parse.c */
+
+/* Fill resp's answer fields (content, reasoning, tool calls, finish_reason,
+ * usage) from a chat-completions response body. Unknown fields are ignored.
+ * Returns 0, or -1 with a reason in why[]: the body is not JSON (quoting its
+ * first bytes), is truncated JSON (*truncated = 1), carries an error object,
+ * or has no choices. resp's answer fields are freed first. */
+int l4h_llm_parse_response(const char *body, size_t len, l4h_chat_response *resp,
+                           int *truncated, char *why, size_t why_size);
+
+/* The message of an error body {"error": {"message", "code", "type"}} (code
+ * may be a string, as LiteLLM sends it, or a number), or of {"detail": ...},
+ * or the first bytes of a non-JSON body (HTML from a proxy), as one line in
+ * out[]. Can't fail. */
+void l4h_llm_error_message(const char *body, size_t len, char *out, size_t out_size);
+
+/* First bytes of a body as one printable line (control bytes as '.', cut
+ * at max bytes, "..." appended when cut) into out[]. Can't fail. */
+void l4h_llm_quote_bytes(const char *body, size_t len, size_t max, char *out, size_t out_size);
+
+/* ------------------------------------------------------------ retry.c */
+
+/* A source of uniform numbers in [0, 1); tests inject a fixed one. */
+typedef double (*l4h_rng_fn)(void *ctx);
+
+/* The default RNG (thread-safe, seeded from the clock and pid). */
+double l4h_llm_rng_default(void *ctx);
+
+/* Full-jitter exponential backoff before retry number `retry` (1 = the wait
+ * after the first failed attempt): uniform in [0, min(max_s, base_s * 2^(retry-1))).
+ * Can't fail; never negative. */
+double l4h_llm_backoff_s(const l4h_retry_cfg *rc, int retry, l4h_rng_fn rng, void *rng_ctx);
+
+/* Parse a Retry-After value: delta seconds ("120", "1.5") or an HTTP date
+ * ("Fri, 27 Nov 2026 17:40:00 GMT", also the RFC 850 and asctime forms),
+ * relative to now_epoch. Returns seconds to wait (>= 0, a past date is 0) or
+ * -1 when the value is neither. */
+double l4h_llm_retry_after_parse(const char *value, double now_epoch);
+
+/* Whether an HTTP status is worth retrying: 408, 409, 425, 429 and 5xx yes;
+ * every other 4xx (400, 401, 403, 404, ...) no. */
+int l4h_llm_status_retryable(int status);
+
+/* -------------------------------------------------------------- util.c */
+
+/* Deep copy / free of tool calls. */
+l4h_tool_call *l4h_llm_tool_calls_dup(const l4h_tool_call *tc, size_t n);
+void l4h_llm_tool_calls_free(l4h_tool_call *tc, size_t n);
+
+/* Free resp's answer fields (content, reasoning, tool calls, finish reason,
+ * usage) but keep request_json, attempt_log and the attempt counters. */
+void l4h_llm_response_clear_answer(l4h_chat_response *r);
+
+/* Replace every occurrence of secret (if non-empty) in s by "***", in
+ * place (the string only shrinks or keeps its length). Can't fail. */
+void l4h_llm_redact(char *s, const char *secret);
+
+/* Append one line to resp->attempt_log. */
+void l4h_llm_log_attempt(l4h_chat_response *resp, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The file name part of a model name: what follows the last '/'. */
+const char *l4h_llm_model_basename(const char *model);
+
+/* Build an OpenAI-shaped chat-completions response body for an answer the
+ * scripted or replay backend made (id, model, one choice, usage). Caller
+ * frees. Can't fail. */
+char *l4h_llm_response_body(const char *model, const char *content,
+                            const l4h_tool_call *tc, size_t n_tc,
+                            int64_t prompt_tokens, int64_t completion_tokens);
+
+#endif
