@@ -1,0 +1,313 @@
+"""Read an llm4hep results file (HDF5) into pandas.
+
+    import sys; sys.path.insert(0, "scripts")
+    from llm4hep import open_results
+
+    r = open_results("results/hgg-2026-11.h5")
+    r.tasks                      # one row per task attempt (DataFrame)
+    r.final                      # the rows that count: one per (supervisor, coder, step, trial)
+    r.final.groupby(["coder", "step"]).success.mean()
+    r.calls, r.execs, r.checks, r.runs, r.annotations
+    print(r.transcript("openai/gpt-5/openai/gpt-5/create_numpy/1"))   # or a task id: r.transcript(17)
+    r.text(off, length)          # one text from the heap, e.g. a request body
+
+Strings come back as Python str (the file stores fixed-width UTF-8 bytes). A
+text column X is stored as two integer columns X_off, X_len into the byte heap
+/text; `r.text(row.X_off, row.X_len)` reads just that slice, and
+`r.with_text(frame, "X")` adds the texts of a (small) frame as a column. The
+full layout is docs/results-format.md.
+
+The file is opened only while something is read, never held open, so a
+campaign that is still running keeps updating it; the tables are read once
+and cached (call `refresh()` to see new rows).
+
+Needs only h5py, numpy and pandas. Runs as a script too:
+`python3 scripts/llm4hep.py RESULTS.h5 [TASK]` prints a summary or a transcript.
+"""
+
+import json
+import sys
+import types
+
+import h5py
+import numpy as np
+import pandas as pd
+
+TABLES = ("runs", "tasks", "calls", "execs", "checks", "annotations")
+_INFRA = ("error_api", "error_sandbox", "error_internal", "interrupted")
+
+
+def _decode(v):
+    return v.decode("utf-8", errors="replace") if isinstance(v, bytes) else v
+
+
+def _frame(arr):
+    """A DataFrame from a structured array, byte-string columns decoded to str."""
+    df = pd.DataFrame(arr)
+    for name in df.columns:
+        if arr.dtype[name].kind == "S":
+            df[name] = [_decode(v) for v in arr[name]]
+    return df
+
+
+class Results:
+    """The tables of one results file as DataFrames, plus text and transcripts."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self._cache = {}
+        with h5py.File(self.path, "r") as f:
+            if "format_version" not in f.attrs:
+                raise ValueError(f"{self.path}: not an llm4hep results file "
+                                 "(no format_version attribute)")
+            #: root attributes: campaign, created_utc, config_sha256, suite_sha256, ...
+            self.attrs = {k: _decode(v.item() if hasattr(v, "item") else v)
+                          for k, v in f.attrs.items()}
+        self.campaign = self.attrs.get("campaign", "")
+
+    # ----------------------------------------------------------- tables
+    def _table(self, name):
+        if name not in self._cache:
+            with h5py.File(self.path, "r") as f:
+                self._cache[name] = _frame(f[name][:])
+        return self._cache[name]
+
+    def refresh(self):
+        """Forget the cached tables (a running campaign may have added rows)."""
+        self._cache.clear()
+
+    @property
+    def runs(self):
+        """One row per `sweep` invocation."""
+        return self._table("runs")
+
+    @property
+    def tasks(self):
+        """One row per task attempt (reruns of a key included; see `final`)."""
+        return self._table("tasks")
+
+    @property
+    def final(self):
+        """The final attempt of every task key: the rows to analyse."""
+        t = self.tasks
+        return t[t.final == 1]
+
+    @property
+    def calls(self):
+        """One row per LLM request (texts: request_off/_len, response_off/_len)."""
+        return self._table("calls")
+
+    @property
+    def execs(self):
+        """One row per execution of code, a tool or a check program."""
+        return self._table("execs")
+
+    @property
+    def checks(self):
+        """One row per hidden check."""
+        return self._table("checks")
+
+    @property
+    def annotations(self):
+        """Post-hoc labels (e.g. from `llm4hep errors --llm`)."""
+        return self._table("annotations")
+
+    # ------------------------------------------------------------- text
+    def text(self, off, length):
+        """The text stored at (off, length) in the heap, as str. Reads only that slice."""
+        off, length = int(off), int(length)
+        if length <= 0:
+            return ""
+        with h5py.File(self.path, "r") as f:
+            return f["text"][off:off + length].tobytes().decode("utf-8", errors="replace")
+
+    def with_text(self, frame, name):
+        """A copy of `frame` with a column `name` holding the texts of name_off/name_len.
+
+        Meant for a selection (say, the calls of one task): each text is one slice read.
+        """
+        out = frame.copy()
+        with h5py.File(self.path, "r") as f:
+            heap = f["text"]
+            out[name] = [heap[o:o + n].tobytes().decode("utf-8", errors="replace") if n > 0 else ""
+                         for o, n in zip(frame[name + "_off"], frame[name + "_len"])]
+        return out
+
+    # ------------------------------------------------------------- tasks
+    def task(self, task):
+        """The /tasks row of a task id, or of "supervisor/coder/step/trial" (its final attempt).
+
+        Model names may contain slashes ("openai/gpt-5"); the name is matched against the
+        (supervisor, coder) pairs of the file. In sequential mode "model/step/trial" works too.
+        """
+        t = self.tasks
+        if isinstance(task, (int, np.integer)) or (isinstance(task, str) and task.isdigit()):
+            rows = t[t.task_id == int(task)]
+            if rows.empty:
+                raise KeyError(f"{self.path}: no task {task}")
+            return rows.iloc[0]
+        parts = str(task).rsplit("/", 2)
+        if len(parts) != 3 or not parts[2].isdigit():
+            raise KeyError(f"{task!r}: expected a task id or supervisor/coder/step/trial")
+        models, step, trial = parts[0], parts[1], int(parts[2])
+        sel = t[(t.step == step) & (t.trial == trial) & (t.final == 1)]
+        pair = sel.supervisor + "/" + sel.coder
+        rows = sel[(pair == models) | ((sel.supervisor == models) & (sel.coder == models))]
+        if rows.empty:
+            raise KeyError(f"{self.path}: no task {task!r}")
+        return rows.iloc[0]
+
+    def _task_rows(self, row):
+        """calls, execs, checks rows of one task (reads only its rows)."""
+        out = {}
+        with h5py.File(self.path, "r") as f:
+            for name, first, n in (("calls", row.calls_row, row.n_calls),
+                                   ("execs", row.execs_row, row.n_execs),
+                                   ("checks", row.checks_row, row.n_checks)):
+                first, n = int(first), int(n)
+                out[name] = _frame(f[name][first:first + n])
+            refs = []
+            for name, cols in (("calls", ("request", "response")),
+                               ("execs", ("code", "stdout", "stderr")), ("checks", ("report",))):
+                for c in cols:
+                    refs += [(int(o), int(n)) for o, n in
+                             zip(out[name][c + "_off"], out[name][c + "_len"]) if n > 0]
+            # One task's texts are one region of the heap: read it once.
+            region, lo = b"", 0
+            if refs:
+                lo = min(o for o, _ in refs)
+                hi = max(o + n for o, n in refs)
+                region = f["text"][lo:hi].tobytes()
+
+        def get(o, n):
+            o, n = int(o), int(n)
+            return region[o - lo:o - lo + n].decode("utf-8", errors="replace") if n > 0 else ""
+
+        return out, get
+
+    def transcript(self, task):
+        """The story of one task as text: what each agent was told and answered, each run
+        of code with its output, then the hidden checks. `task`: id or
+        "supervisor/coder/step/trial"."""
+        # attribute access without clashing with Series methods (rank, step, ...)
+        row = types.SimpleNamespace(**self.task(task).to_dict())
+        t, get = self._task_rows(row)
+        cost = "unknown" if np.isnan(row.cost_usd) else f"${row.cost_usd:.4f}"
+        lines = [
+            f"Task {row.task_id} (attempt {row.attempt}{', final' if row.final else ', superseded'})"
+            f" — supervisor {row.supervisor}, coder {row.coder}, step {row.step}, trial {row.trial}",
+            f"status {row.status}{' (infrastructure)' if row.status in _INFRA else ''}"
+            f" · approved {'yes' if row.approved else 'no'} · {row.iterations} iterations"
+            f" · {row.api_calls} calls · tokens {row.prompt_tokens:,} in / {row.completion_tokens:,}"
+            f" out · cost {cost} · wall {row.wall_s:.1f} s (LLM {row.llm_s:.1f} s,"
+            f" exec {row.exec_s:.1f} s) · run {row.run}, rank {row.rank} on {row.host}",
+        ]
+        if row.error_summary_len > 0:
+            lines.append(f"error ({row.error_category or 'uncategorised'}): "
+                         f"{self.text(row.error_summary_off, row.error_summary_len)}")
+        calls, execs = t["calls"], t["execs"]
+        iterations = sorted(set(calls.iteration) | set(execs.iteration))
+        for it in iterations:
+            lines.append(f"\n=== iteration {it} ===")
+            for c in calls[calls.iteration == it].itertuples():
+                cost = "" if np.isnan(c.cost_usd) else f", ${c.cost_usd:.4f}"
+                lines.append(f"--- {c.agent} call {c.call} ({c.model}, HTTP {c.http_status}, "
+                             f"{c.attempts} attempt(s), {c.latency_s:.1f} s, "
+                             f"{c.prompt_tokens}+{c.completion_tokens} tokens{cost}, "
+                             f"{c.finish_reason or '-'})")
+                lines.append(">>> sent (newest message):")
+                lines.append(_newest_message(get(c.request_off, c.request_len)))
+                lines.append("<<< answer:")
+                lines.append(_answer(get(c.response_off, c.response_len)))
+            for e in execs[(execs.iteration == it) & (execs.kind != "check")].itertuples():
+                lines += _exec_lines(e, get)
+        lines.append("\n=== checks ===")
+        for c in t["checks"].itertuples():
+            extra = "" if np.isnan(c.max_rel_diff) else f", max rel diff {c.max_rel_diff:.3g}"
+            lines.append(f"[{'PASS' if c.passed else 'FAIL'}] {c.check} ({c.n_bad} bad{extra})")
+            rep = get(c.report_off, c.report_len)
+            if rep:
+                lines.append(_indent(rep))
+        for e in execs[execs.kind == "check"].itertuples():
+            lines += _exec_lines(e, get)
+        ann = self.annotations
+        for a in ann[ann.task_id == row.task_id].itertuples():
+            lines.append(f"\n=== annotation by {a.source}: {a.error_category} ===")
+            lines.append(self.text(a.text_off, a.text_len))
+        return "\n".join(lines) + "\n"
+
+    def summary(self):
+        """Final rows by (supervisor, coder, step): tasks, successes, success rate."""
+        f = self.final
+        model = f[~f.status.isin(_INFRA)]
+        g = model.groupby(["supervisor", "coder", "step"]).success
+        return pd.DataFrame({"tasks": g.size(), "success": g.sum(), "rate": g.mean()})
+
+
+def _indent(s, pad="    "):
+    return "\n".join(pad + line for line in s.rstrip("\n").split("\n"))
+
+
+def _content(x):
+    if isinstance(x, str):
+        return x
+    if isinstance(x, list):  # content parts
+        return "\n".join(p.get("text", json.dumps(p)) if isinstance(p, dict) else str(p) for p in x)
+    return json.dumps(x)
+
+
+def _newest_message(request):
+    """The last message of an OpenAI-style request body (the whole body if not JSON)."""
+    try:
+        msg = json.loads(request)["messages"][-1]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return _indent(request)
+    head = f"[{msg.get('role', '?')}]"
+    return _indent(head + " " + _content(msg.get("content") or ""))
+
+
+def _answer(response):
+    """The answer text (and tool calls) of a response body (the body if not JSON)."""
+    try:
+        msg = json.loads(response)["choices"][0]["message"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return _indent(response)
+    out = _content(msg.get("content") or "")
+    for tc in msg.get("tool_calls") or []:
+        fn = tc.get("function", {})
+        out += f"\n[tool call] {fn.get('name')}({fn.get('arguments')})"
+    return _indent(out)
+
+
+def _exec_lines(e, get):
+    how = f"killed by signal {e.signal}" if e.signal else f"exit {e.exit_code}"
+    flags = (" TIMED OUT" if e.timed_out else "") + (" output truncated" if e.truncated else "")
+    out = [f"--- {e.kind} run ({how}, {e.wall_s:.1f} s, {e.max_rss_kb} kB, {e.isolation}){flags}"]
+    for label, o, n in (("code", e.code_off, e.code_len), ("stdout", e.stdout_off, e.stdout_len),
+                        ("stderr", e.stderr_off, e.stderr_len)):
+        if n > 0:
+            out += [f"[{label}]", _indent(get(o, n))]
+    return out
+
+
+def open_results(path):
+    """Open an llm4hep results file; returns a `Results` with DataFrames and transcripts."""
+    return Results(path)
+
+
+def main(argv):
+    if len(argv) < 2 or argv[1] in ("-h", "--help"):
+        print("usage: llm4hep.py RESULTS.h5 [TASK]   (TASK: id or supervisor/coder/step/trial)")
+        return 2
+    r = open_results(argv[1])
+    if len(argv) > 2:
+        sys.stdout.write(r.transcript(argv[2]))
+    else:
+        print(f"{r.path}: campaign {r.campaign}, {len(r.tasks)} attempts, "
+              f"{len(r.final)} final tasks")
+        print(r.summary().to_string())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,337 @@
+/* results.c — the reader: l4h_results_open reads /tasks and /annotations in
+ * one go (no heap beyond long error summaries and annotation texts);
+ * l4h_results_task loads one task's calls, execs and checks, reading only
+ * its region of /text. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store_int.h"
+
+/* The public struct plus where each task's rows are. */
+typedef struct results_impl {
+    l4h_results pub;
+    int64_t *calls_row, *execs_row, *checks_row;
+    int32_t *n_calls, *n_execs, *n_checks;
+} results_impl;
+
+/* Open path read-only with a clear error. */
+static hid_t open_ro(const char *path, l4h_err *err)
+{
+    l4h_h5_quiet();
+    if (access(path, R_OK) != 0)
+        return l4h_err_set(err, L4H_EXIT_USAGE, "%s: no such results file", path);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        char m[512];
+        l4h_h5_errmsg(m, sizeof m);
+        return l4h_err_set(err, L4H_EXIT_USAGE,
+                           "%s: does not open as HDF5 (%s); if a campaign wrote it, its journal "
+                           "rebuilds it: `llm4hep sweep` resumes and rebuilds", path, m);
+    }
+    int64_t v = 0;
+    if (l4h_attr_get_i64(f, "format_version", &v) != 0 || v < 1 || v > L4H_FORMAT_VERSION) {
+        H5Fclose(f);
+        if (v > L4H_FORMAT_VERSION)
+            return l4h_err_set(err, L4H_EXIT_USAGE,
+                               "%s: format_version %" PRId64 " is newer than this llm4hep reads "
+                               "(%d)", path, v, L4H_FORMAT_VERSION);
+        return l4h_err_set(err, L4H_EXIT_USAGE,
+                           "%s: not an llm4hep results file (no format_version attribute)", path);
+    }
+    return f;
+}
+
+/* Open /text with a chunk cache large enough for scattered small reads. */
+static hid_t open_heap(hid_t f)
+{
+    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    H5Pset_chunk_cache(dapl, 1009, 16u << 20, 1.0);
+    hid_t d = H5Dopen2(f, "text", dapl);
+    H5Pclose(dapl);
+    return d;
+}
+
+/* Fill a task record's scalars and strings from its row. */
+static void rec_from_row(const task_row *t, l4h_task_rec *r)
+{
+    memset(r, 0, sizeof *r);
+    r->task_id = t->task_id;
+    l4h_fix_copy(r->key, sizeof r->key, t->key, sizeof t->key);
+    r->campaign = l4h_fix_get(t->campaign, sizeof t->campaign);
+    r->supervisor = l4h_fix_get(t->supervisor, sizeof t->supervisor);
+    r->coder = l4h_fix_get(t->coder, sizeof t->coder);
+    r->step = l4h_fix_get(t->step, sizeof t->step);
+    r->trial = t->trial;
+    r->attempt = t->attempt;
+    r->final = t->final;
+    char status[25];
+    l4h_fix_copy(status, sizeof status, t->status, sizeof t->status);
+    int s = l4h_status_parse(status);
+    r->status = s < 0 ? L4H_STATUS_ERROR_INTERNAL : (l4h_status)s;
+    r->success = t->success;
+    r->approved = t->approved;
+    r->iterations = t->iterations;
+    r->api_calls = t->api_calls;
+    r->prompt_tokens = t->prompt_tokens;
+    r->completion_tokens = t->completion_tokens;
+    r->cost_usd = t->cost_usd;
+    r->wall_s = t->wall_s;
+    r->llm_s = t->llm_s;
+    r->exec_s = t->exec_s;
+    r->started_utc = t->started_utc;
+    r->run = t->run;
+    r->rank = t->rank;
+    r->host = l4h_fix_get(t->host, sizeof t->host);
+    l4h_fix_copy(r->error_category, sizeof r->error_category, t->error_category,
+                 sizeof t->error_category);
+    r->error_summary = l4h_fix_get(t->error_summary, sizeof t->error_summary);
+}
+
+int l4h_results_open(const char *h5path, l4h_results **out, l4h_err *err)
+{
+    *out = NULL;
+    hid_t f = open_ro(h5path, err);
+    if (f < 0)
+        return -1;
+    results_impl *ri = l4h_xcalloc(1, sizeof *ri);
+    l4h_results *res = &ri->pub;
+    res->path = l4h_xstrdup(h5path);
+    if (l4h_attr_get_str(f, "campaign", &res->campaign) != 0)
+        res->campaign = l4h_xstrdup("");
+    task_row *rows = NULL;
+    annotation_row *arows = NULL;
+    hid_t heap = -1;
+    int rc = -1;
+    int64_t n = l4h_table_rows(f, "tasks", err), na = l4h_table_rows(f, "annotations", err);
+    if (n < 0 || na < 0)
+        goto out;
+    rows = l4h_xmalloc((size_t)(n ? n : 1) * sizeof *rows);
+    if (l4h_table_read(f, &l4h_t_tasks, 0, (size_t)n, rows, err) != 0)
+        goto out;
+    heap = open_heap(f);
+    if (heap < 0) {
+        l4h_err_set(err, L4H_EXIT_USAGE, "%s: no /text heap", h5path);
+        goto out;
+    }
+    res->tasks = l4h_xcalloc((size_t)(n ? n : 1), sizeof *res->tasks);
+    ri->calls_row = l4h_xmalloc((size_t)(n ? n : 1) * 8);
+    ri->execs_row = l4h_xmalloc((size_t)(n ? n : 1) * 8);
+    ri->checks_row = l4h_xmalloc((size_t)(n ? n : 1) * 8);
+    ri->n_calls = l4h_xmalloc((size_t)(n ? n : 1) * 4);
+    ri->n_execs = l4h_xmalloc((size_t)(n ? n : 1) * 4);
+    ri->n_checks = l4h_xmalloc((size_t)(n ? n : 1) * 4);
+    for (int64_t i = 0; i < n; i++) {
+        const task_row *t = &rows[i];
+        l4h_task_rec *r = &res->tasks[i];
+        rec_from_row(t, r);
+        res->n_tasks++;
+        ri->calls_row[i] = t->calls_row;
+        ri->execs_row[i] = t->execs_row;
+        ri->checks_row[i] = t->checks_row;
+        ri->n_calls[i] = t->n_calls;
+        ri->n_execs[i] = t->n_execs;
+        ri->n_checks[i] = t->n_checks;
+        if (t->error_summary_len > (int64_t)strlen(r->error_summary)) { /* truncated inline */
+            free(r->error_summary);
+            if (l4h_heap_read(heap, t->error_summary_off, t->error_summary_len, &r->error_summary,
+                              err) != 0)
+                goto out;
+        }
+    }
+    arows = l4h_xmalloc((size_t)(na ? na : 1) * sizeof *arows);
+    if (l4h_table_read(f, &l4h_t_annotations, 0, (size_t)na, arows, err) != 0)
+        goto out;
+    res->annotations = l4h_xcalloc((size_t)(na ? na : 1), sizeof *res->annotations);
+    for (int64_t i = 0; i < na; i++) {
+        l4h_annotation *a = &res->annotations[i];
+        res->n_annotations++;
+        a->task_id = arows[i].task_id;
+        a->source = l4h_fix_get(arows[i].source, sizeof arows[i].source);
+        l4h_fix_copy(a->error_category, sizeof a->error_category, arows[i].error_category,
+                     sizeof arows[i].error_category);
+        if (l4h_heap_read(heap, arows[i].text_off, arows[i].text_len, &a->text, err) != 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    if (heap >= 0)
+        H5Dclose(heap);
+    H5Fclose(f);
+    free(rows);
+    free(arows);
+    if (rc) {
+        l4h_results_free(res);
+        return -1;
+    }
+    *out = res;
+    return 0;
+}
+
+/* A text ref into a region [lo, lo+len) already read into buf (or read it
+ * from the heap when buf is NULL). */
+static int get_text(hid_t heap, const char *buf, int64_t lo, int64_t off, int64_t len, char **out,
+                    l4h_err *err)
+{
+    if (buf && len > 0 && off >= lo) {
+        *out = l4h_xmalloc((size_t)len + 1);
+        memcpy(*out, buf + (off - lo), (size_t)len);
+        (*out)[len] = '\0';
+        return 0;
+    }
+    return l4h_heap_read(heap, len > 0 ? off : 0, len, out, err);
+}
+
+/* Update the span [lo, hi) and the total with one ref. */
+static void span(int64_t off, int64_t len, int64_t *lo, int64_t *hi, int64_t *sum)
+{
+    if (len <= 0)
+        return;
+    if (off < *lo)
+        *lo = off;
+    if (off + len > *hi)
+        *hi = off + len;
+    *sum += len;
+}
+
+int l4h_results_task(const l4h_results *res, int64_t task_id, l4h_task_rec *out, l4h_err *err)
+{
+    memset(out, 0, sizeof *out);
+    const results_impl *ri = (const results_impl *)res;
+    int64_t i = -1;
+    if (task_id >= 1 && (size_t)task_id <= res->n_tasks && res->tasks[task_id - 1].task_id == task_id)
+        i = task_id - 1;
+    for (size_t j = 0; i < 0 && j < res->n_tasks; j++)
+        if (res->tasks[j].task_id == task_id)
+            i = (int64_t)j;
+    if (i < 0)
+        return l4h_err_set(err, L4H_EXIT_USAGE, "%s: no task %" PRId64, res->path, task_id);
+    hid_t f = open_ro(res->path, err);
+    if (f < 0)
+        return -1;
+    size_t nc = (size_t)ri->n_calls[i], ne = (size_t)ri->n_execs[i], nk = (size_t)ri->n_checks[i];
+    call_row *cr = l4h_xcalloc(nc + 1, sizeof *cr);
+    exec_row *er = l4h_xcalloc(ne + 1, sizeof *er);
+    check_row *kr = l4h_xcalloc(nk + 1, sizeof *kr);
+    hid_t heap = -1;
+    char *buf = NULL;
+    int rc = -1;
+    if (l4h_table_read(f, &l4h_t_calls, ri->calls_row[i], nc, cr, err) ||
+        l4h_table_read(f, &l4h_t_execs, ri->execs_row[i], ne, er, err) ||
+        l4h_table_read(f, &l4h_t_checks, ri->checks_row[i], nk, kr, err))
+        goto out;
+    heap = open_heap(f);
+    if (heap < 0) {
+        l4h_err_set(err, L4H_EXIT_USAGE, "%s: no /text heap", res->path);
+        goto out;
+    }
+    /* One task's texts are one region of the heap: read it once. */
+    int64_t lo = INT64_MAX, hi = 0, sum = 0;
+    for (size_t k = 0; k < nc; k++) {
+        span(cr[k].request_off, cr[k].request_len, &lo, &hi, &sum);
+        span(cr[k].response_off, cr[k].response_len, &lo, &hi, &sum);
+    }
+    for (size_t k = 0; k < ne; k++) {
+        span(er[k].code_off, er[k].code_len, &lo, &hi, &sum);
+        span(er[k].stdout_off, er[k].stdout_len, &lo, &hi, &sum);
+        span(er[k].stderr_off, er[k].stderr_len, &lo, &hi, &sum);
+    }
+    for (size_t k = 0; k < nk; k++)
+        span(kr[k].report_off, kr[k].report_len, &lo, &hi, &sum);
+    if (sum > 0 && hi - lo <= 2 * sum + 65536 && l4h_heap_read(heap, lo, hi - lo, &buf, err) != 0)
+        goto out;
+
+    const l4h_task_rec *t = &res->tasks[i];
+    *out = *t;
+    out->campaign = l4h_xstrdup(t->campaign);
+    out->supervisor = l4h_xstrdup(t->supervisor);
+    out->coder = l4h_xstrdup(t->coder);
+    out->step = l4h_xstrdup(t->step);
+    out->host = l4h_xstrdup(t->host);
+    out->error_summary = l4h_xstrdup(t->error_summary);
+    out->calls = NULL;
+    out->execs = NULL;
+    out->checks = NULL;
+    out->n_calls = out->n_execs = out->n_checks = 0;
+    for (size_t k = 0; k < nc; k++) {
+        l4h_call_rec *c = l4h_rec_add_call(out);
+        c->iteration = cr[k].iteration;
+        l4h_fix_copy(c->agent, sizeof c->agent, cr[k].agent, sizeof cr[k].agent);
+        c->call = cr[k].call;
+        c->model = l4h_fix_get(cr[k].model, sizeof cr[k].model);
+        c->http_status = cr[k].http_status;
+        c->attempts = cr[k].attempts;
+        c->latency_s = cr[k].latency_s;
+        c->prompt_tokens = cr[k].prompt_tokens;
+        c->completion_tokens = cr[k].completion_tokens;
+        c->cost_usd = cr[k].cost_usd;
+        l4h_fix_copy(c->finish_reason, sizeof c->finish_reason, cr[k].finish_reason,
+                     sizeof cr[k].finish_reason);
+        if (get_text(heap, buf, lo, cr[k].request_off, cr[k].request_len, &c->request, err) ||
+            get_text(heap, buf, lo, cr[k].response_off, cr[k].response_len, &c->response, err))
+            goto out;
+    }
+    for (size_t k = 0; k < ne; k++) {
+        l4h_exec_rec *e = l4h_rec_add_exec(out);
+        e->iteration = er[k].iteration;
+        l4h_fix_copy(e->kind, sizeof e->kind, er[k].kind, sizeof er[k].kind);
+        e->exit_code = er[k].exit_code;
+        e->signal = er[k].signal;
+        e->timed_out = er[k].timed_out;
+        e->wall_s = er[k].wall_s;
+        e->max_rss_kb = er[k].max_rss_kb;
+        l4h_fix_copy(e->isolation, sizeof e->isolation, er[k].isolation, sizeof er[k].isolation);
+        e->truncated = er[k].truncated;
+        if (get_text(heap, buf, lo, er[k].code_off, er[k].code_len, &e->code, err) ||
+            get_text(heap, buf, lo, er[k].stdout_off, er[k].stdout_len, &e->stdout_text, err) ||
+            get_text(heap, buf, lo, er[k].stderr_off, er[k].stderr_len, &e->stderr_text, err))
+            goto out;
+    }
+    for (size_t k = 0; k < nk; k++) {
+        l4h_check_rec *c = l4h_rec_add_check(out);
+        c->check = l4h_fix_get(kr[k].check, sizeof kr[k].check);
+        c->passed = kr[k].passed;
+        c->n_bad = kr[k].n_bad;
+        c->max_rel_diff = kr[k].max_rel_diff;
+        if (get_text(heap, buf, lo, kr[k].report_off, kr[k].report_len, &c->report, err))
+            goto out;
+    }
+    rc = 0;
+out:
+    if (rc)
+        l4h_rec_clear(out);
+    if (heap >= 0)
+        H5Dclose(heap);
+    H5Fclose(f);
+    free(buf);
+    free(cr);
+    free(er);
+    free(kr);
+    return rc;
+}
+
+void l4h_results_free(l4h_results *res)
+{
+    if (!res)
+        return;
+    results_impl *ri = (results_impl *)res;
+    for (size_t i = 0; i < res->n_tasks; i++)
+        l4h_rec_clear(&res->tasks[i]);
+    for (size_t i = 0; i < res->n_annotations; i++) {
+        free(res->annotations[i].source);
+        free(res->annotations[i].text);
+    }
+    free(res->tasks);
+    free(res->annotations);
+    free(res->path);
+    free(res->campaign);
+    free(ri->calls_row);
+    free(ri->execs_row);
+    free(ri->checks_row);
+    free(ri->n_calls);
+    free(ri->n_execs);
+    free(ri->n_checks);
+    free(ri);
+}

@@ -1,0 +1,327 @@
+/* store_synth — write a synthetic campaign through the real store API
+ * (l4h_store_open / begin_run / add / checkpoint / close), for tests and
+ * benchmarks of the results file, the report and the plots.
+ *
+ *   store_synth OUT.h5 [--tasks N] [--seed S] [--checkpoint-every K]
+ *               [--sleep-ms MS] [--campaign NAME] [--text-kb KB] [--fresh]
+ *
+ * N task keys (default 100): 4 models x 5 steps x trials, in trial order.
+ * About one key in eight fails first with an infrastructure status and is
+ * redone once (two attempts). Every attempt's content (status, calls, execs,
+ * checks, texts, numbers, started_utc) is a deterministic function of
+ * (seed, key index, attempt), so a campaign killed and resumed must end
+ * with the same final rows as one run straight through. Run again on the
+ * same output, it resumes as `sweep` does: keys whose last attempt is not
+ * infrastructure are skipped, infrastructure ones are redone once.
+ * Prints "store_synth: A added, S skipped, T tasks in the journal". */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "llm4hep/store.h"
+
+static const char *const models[] = {"anthropic/claude-sonnet:latest", "openai/gpt-5",
+                                     "scripted/careful", "google/gemini-2.5-pro"};
+static const char *const steps[] = {"summarize_root", "create_numpy", "preprocess", "scores",
+                                    "categorization"};
+static const char *const words[] = {
+    "photon", "diphoton", "invariant", "mass", "histogram", "numpy", "array", "branch",
+    "signal", "background", "fit", "Higgs", "γγ", "→", "sideband", "score", "category",
+    "boundary", "significance", "event", "selection", "pt", "eta", "isolation", "weight"};
+
+typedef struct rng {
+    uint64_t s;
+} rng;
+
+/* splitmix64. */
+static uint64_t next(rng *r)
+{
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static int below(rng *r, int n)
+{
+    return (int)(next(r) % (uint64_t)n);
+}
+
+/* Append about n bytes of words to b; sentences end with a newline, or
+ * with "\\n" (an escaped newline, for JSON strings) when json. */
+static void prose_as(l4h_buf *b, rng *r, size_t n, int json)
+{
+    size_t start = b->len;
+    while (b->len - start < n) {
+        l4h_buf_puts(b, words[below(r, (int)(sizeof words / sizeof words[0]))]);
+        l4h_buf_puts(b, below(r, 12) ? " " : json ? ".\\n" : ".\n");
+    }
+}
+
+static void prose(l4h_buf *b, rng *r, size_t n)
+{
+    prose_as(b, r, n, 0);
+}
+
+static char *text(rng *r, const char *head, size_t n)
+{
+    l4h_buf b = {0};
+    l4h_buf_puts(&b, head);
+    prose(&b, r, n);
+    return l4h_buf_take(&b);
+}
+
+/* The key's identity (index i). */
+static void key_fields(int i, const char **model, const char **step, int *trial)
+{
+    *model = models[i % 4];
+    *step = steps[(i / 4) % 5];
+    *trial = i / 20 + 1;
+}
+
+static void make_key(const char *campaign, int i, char out[17])
+{
+    const char *m, *s;
+    int t;
+    key_fields(i, &m, &s, &t);
+    l4h_buf b = {0};
+    l4h_buf_printf(&b, "%s|%s|%s|%s|%d", campaign, m, m, s, t);
+    char hex[65];
+    l4h_sha256_hex(b.data, b.len, hex);
+    l4h_buf_free(&b);
+    memcpy(out, hex, 16);
+    out[16] = '\0';
+}
+
+/* Whether key i fails first with an infrastructure status. */
+static int infra_first(uint64_t seed, int i)
+{
+    rng r = {seed * 1000003u + (uint64_t)i};
+    return below(&r, 8) == 0;
+}
+
+/* Fill rec with attempt `attempt` of key i. */
+static void make_rec(uint64_t seed, const char *campaign, int i, int attempt, size_t text_kb,
+                     l4h_task_rec *rec)
+{
+    rng r = {seed * 7919u + (uint64_t)i * 131u + (uint64_t)attempt};
+    const char *m, *s;
+    int t;
+    key_fields(i, &m, &s, &t);
+    memset(rec, 0, sizeof *rec);
+    rec->task_id = -1;
+    make_key(campaign, i, rec->key);
+    rec->supervisor = l4h_xstrdup(m);
+    rec->coder = l4h_xstrdup(m);
+    rec->step = l4h_xstrdup(s);
+    rec->trial = t;
+    static const l4h_status model_st[] = {L4H_STATUS_SUCCESS,         L4H_STATUS_SUCCESS,
+                                          L4H_STATUS_SUCCESS,         L4H_STATUS_FAILED_VALIDATION,
+                                          L4H_STATUS_FAILED_VALIDATION, L4H_STATUS_FAILED_EXECUTION,
+                                          L4H_STATUS_FAILED_NO_CODE,  L4H_STATUS_FAILED_LIMIT};
+    static const l4h_status infra_st[] = {L4H_STATUS_ERROR_API, L4H_STATUS_ERROR_SANDBOX,
+                                          L4H_STATUS_ERROR_INTERNAL};
+    if (attempt == 1 && infra_first(seed, i))
+        rec->status = infra_st[below(&r, 3)];
+    else
+        rec->status = model_st[below(&r, 8)];
+    rec->success = rec->status == L4H_STATUS_SUCCESS;
+    rec->approved = rec->success || below(&r, 3) == 0;
+    rec->iterations = 1 + below(&r, 3);
+    rec->started_utc = 1.8e9 + i * 60.0 + attempt;
+    rec->rank = 1 + below(&r, 16);
+    rec->host = l4h_xstrdup(below(&r, 2) ? "nid001234" : "nid005678");
+    if (!rec->success) {
+        static const char *const cats[] = {"semantic", "function_calling", "file_not_found",
+                                           "wrong_branch", "api_error", "data_quality", "other"};
+        snprintf(rec->error_category, sizeof rec->error_category, "%s", cats[below(&r, 7)]);
+        l4h_buf b = {0};
+        l4h_buf_printf(&b, "synth key %d attempt %d: %s", i, attempt,
+                       l4h_status_name(rec->status));
+        if (below(&r, 4) == 0) /* a long one: truncated inline, full in /text */
+            prose(&b, &r, 400);
+        rec->error_summary = l4h_buf_take(&b);
+    }
+    size_t tb = text_kb * 1024;
+    for (int it = 1; it <= rec->iterations; it++) {
+        for (int a = 0; a < 2; a++) {
+            l4h_call_rec *c = l4h_rec_add_call(rec);
+            c->iteration = it;
+            snprintf(c->agent, sizeof c->agent, "%s", a ? "coder" : "supervisor");
+            c->call = it - 1;
+            c->model = l4h_xstrdup(m);
+            c->http_status = 200;
+            c->attempts = 1 + (below(&r, 10) == 0);
+            c->latency_s = 0.5 + below(&r, 3000) / 100.0;
+            c->prompt_tokens = 500 + below(&r, 5000);
+            c->completion_tokens = 100 + below(&r, 2000);
+            c->cost_usd = below(&r, 5) ? c->prompt_tokens * 1.25e-6 + c->completion_tokens * 1e-5
+                                       : NAN;
+            snprintf(c->finish_reason, sizeof c->finish_reason, "stop");
+            char head[160];
+            snprintf(head, sizeof head,
+                     "{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"synth key %d "
+                     "attempt %d call %d ", m, i, attempt, c->call);
+            l4h_buf b = {0};
+            l4h_buf_puts(&b, head);
+            prose_as(&b, &r, tb / 4, 1);
+            l4h_buf_puts(&b, "\"}]}");
+            c->request = l4h_buf_take(&b);
+            l4h_buf_puts(&b, "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"");
+            prose_as(&b, &r, tb / 8, 1);
+            l4h_buf_puts(&b, "\"}}]}");
+            c->response = l4h_buf_take(&b);
+            rec->prompt_tokens += c->prompt_tokens;
+            rec->completion_tokens += c->completion_tokens;
+            rec->cost_usd += c->cost_usd;
+            rec->llm_s += c->latency_s;
+            rec->api_calls++;
+        }
+        l4h_exec_rec *e = l4h_rec_add_exec(rec);
+        e->iteration = it;
+        snprintf(e->kind, sizeof e->kind, "code");
+        e->exit_code = below(&r, 4) ? 0 : 1;
+        e->wall_s = below(&r, 1000) / 10.0;
+        e->max_rss_kb = 20000 + below(&r, 500000);
+        snprintf(e->isolation, sizeof e->isolation, "bwrap");
+        e->code = text(&r, "import numpy as np\n# ", tb / 8);
+        char head[64];
+        snprintf(head, sizeof head, "synth key %d attempt %d exec %d\n", i, attempt, it);
+        e->stdout_text = text(&r, head, tb / 16);
+        e->stderr_text = e->exit_code ? text(&r, "Traceback (most recent call last):\n", 200) : NULL;
+        rec->exec_s += e->wall_s;
+    }
+    for (int k = 0; k < 2; k++) {
+        l4h_check_rec *c = l4h_rec_add_check(rec);
+        c->check = l4h_xstrdup(k ? "array:arrays/signal_raw.npy" : "array:arrays/data_raw.npy");
+        c->passed = rec->success || below(&r, 2);
+        c->n_bad = c->passed ? 0 : 1 + below(&r, 1000);
+        c->max_rel_diff = c->passed ? 0.0 : below(&r, 1000) / 1e4;
+        c->report = text(&r, c->passed ? "all values match\n" : "values differ: ", 120);
+    }
+    rec->wall_s = rec->llm_s + rec->exec_s + 1.0;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: store_synth OUT.h5 [--tasks N] [--seed S] [--checkpoint-every K] "
+                    "[--sleep-ms MS] [--campaign NAME] [--text-kb KB] [--fresh]\n");
+    exit(2);
+}
+
+/* A positive integer flag value. */
+static long num(const char *flag, const char *v)
+{
+    char *end;
+    errno = 0;
+    long x = v ? strtol(v, &end, 10) : -1;
+    if (!v || errno || *end || x < 0) {
+        fprintf(stderr, "store_synth: %s expects a non-negative integer, got '%s'\n", flag,
+                v ? v : "");
+        exit(2);
+    }
+    return x;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || argv[1][0] == '-')
+        usage();
+    const char *out = argv[1], *campaign = "synth";
+    long n = 100, seed = 1, every = 16, sleep_ms = 0, text_kb = 4;
+    int fresh = 0;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--tasks"))
+            n = num(argv[i], argv[i + 1]), i++;
+        else if (!strcmp(argv[i], "--seed"))
+            seed = num(argv[i], argv[i + 1]), i++;
+        else if (!strcmp(argv[i], "--checkpoint-every"))
+            every = num(argv[i], argv[i + 1]), i++;
+        else if (!strcmp(argv[i], "--sleep-ms"))
+            sleep_ms = num(argv[i], argv[i + 1]), i++;
+        else if (!strcmp(argv[i], "--text-kb"))
+            text_kb = num(argv[i], argv[i + 1]), i++;
+        else if (!strcmp(argv[i], "--campaign") && i + 1 < argc)
+            campaign = argv[++i];
+        else if (!strcmp(argv[i], "--fresh"))
+            fresh = 1;
+        else
+            usage();
+    }
+    const char *cfg_text = "name: synth\nsuite: ../reference/hgg/suite.yml\ntrials: 3\n"
+                           "max_iterations: 10\nendpoints: {cborg: {api_key_env: CBORG_API_KEY}}\n";
+    l4h_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.name = (char *)campaign;
+    cfg.output = (char *)out;
+    cfg.max_iterations = 10;
+    cfg.trials = 3;
+    cfg.limits = (l4h_limits){3600, 900, 8192, 4096, 16384, 2000000, 0};
+    cfg.infra_retries = 1;
+    l4h_sha256_hex(cfg_text, strlen(cfg_text), cfg.sha256);
+
+    l4h_err err = {0};
+    l4h_store *st;
+    if (l4h_store_open(&cfg, fresh, &st, &err) != 0) {
+        fprintf(stderr, "store_synth: %s\n", err.msg);
+        return err.code ? err.code : 3;
+    }
+    l4h_run_info run = {0};
+    run.ranks = 4;
+    run.hosts = "nid001234,nid005678";
+    run.llm4hep_version = LLM4HEP_VERSION;
+    run.git_commit = "synth";
+    run.config_text = (char *)cfg_text;
+    run.python_packages = "numpy==1.24.2\nh5py==3.7.0\n";
+    if (l4h_store_begin_run(st, &run, &err) != 0) {
+        fprintf(stderr, "store_synth: %s\n", err.msg);
+        return 3;
+    }
+    long added = 0, skipped = 0, since = 0;
+    for (int i = 0; i < n; i++) {
+        char key[17];
+        make_key(campaign, i, key);
+        int did = 0;
+        for (;;) {
+            l4h_key_state ks;
+            l4h_store_key_state(st, key, &ks);
+            int redo = ks.attempts == 0 ||
+                       (l4h_status_is_infra(ks.last_status) && ks.infra_attempts <= cfg.infra_retries);
+            if (!redo) {
+                skipped += !did;
+                break;
+            }
+            did = 1;
+            l4h_task_rec rec;
+            make_rec((uint64_t)seed, campaign, i, ks.attempts + 1, (size_t)text_kb, &rec);
+            if (l4h_store_add(st, &rec, &err) != 0) {
+                fprintf(stderr, "store_synth: %s\n", err.msg);
+                return 3;
+            }
+            l4h_rec_clear(&rec);
+            added++;
+            if (every && ++since >= every) {
+                since = 0;
+                if (l4h_store_checkpoint(st, &err) != 0) {
+                    fprintf(stderr, "store_synth: %s\n", err.msg);
+                    return 3;
+                }
+            }
+            if (sleep_ms) {
+                struct timespec ts = {sleep_ms / 1000, (sleep_ms % 1000) * 1000000L};
+                nanosleep(&ts, NULL);
+            }
+        }
+    }
+    int64_t total = l4h_store_n_tasks(st);
+    if (l4h_store_close(st, 0, &err) != 0) {
+        fprintf(stderr, "store_synth: %s\n", err.msg);
+        return 3;
+    }
+    printf("store_synth: %ld added, %ld skipped, %lld tasks in the journal\n", added, skipped,
+           (long long)total);
+    return 0;
+}
