@@ -170,7 +170,9 @@ static int ask(l4h_loop *L, int a, int it, const l4h_conv *conv, l4h_chat_respon
             hit_limit(L, "campaign cost limit reached ($%.2f of limits.campaign_usd = $%.2f)", total,
                       L->cfg->limits.campaign_usd);
     }
-    if (L->env->observer && L->env->observer->message)
+    /* an answer made only of tool calls is shown through the tool callback */
+    if (L->env->observer && L->env->observer->message &&
+        !(resp->n_tool_calls && (!resp->content || !*resp->content)))
         L->env->observer->message(L->env->observer->ctx, agent_name[a], it,
                                   resp->content ? resp->content : "");
     return 0;

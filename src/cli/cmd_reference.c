@@ -1,9 +1,61 @@
-/* cmd_reference.c — `llm4hep reference`: not built yet; its room's issue replaces this file. */
+/* cmd_reference.c — `llm4hep reference SUITE [--check]`: generate the data
+ * if absent, build the reference outputs and their manifest; --check: the
+ * reference passes every check of its own suite. Exit 0 done, 1 a check
+ * failed, 2 bad usage or suite, 3 a command or the sandbox failed. */
+#include <stdio.h>
+#include <string.h>
+
+#include "llm4hep/agent.h"
 #include "verbs.h"
+
+static const char usage[] =
+    "usage: llm4hep reference SUITE [--check]\n"
+    "\n"
+    "Generate the suite's data when its data_dir is absent, run the reference\n"
+    "solution of every step into reference_dir and write reference_dir/manifest.json\n"
+    "(suite and data hashes, sizes), which sweep and run require to match.\n"
+    "  --check   then run every step's checks on the reference outputs themselves\n"
+    "The generator and solution run directly with /usr/bin/python3 (trusted code);\n"
+    "checks run in the sandbox (isolation auto: bubblewrap, else refused).\n";
 
 int cmd_reference(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_not_built("reference");
+    if (cli_wants_help(argc, argv)) {
+        fputs(usage, stdout);
+        return L4H_EXIT_OK;
+    }
+    const char *suite_path = NULL;
+    int check = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--check")) {
+            check = 1;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "llm4hep reference: unknown flag %s; expected --check\n%s", argv[i], usage);
+            return L4H_EXIT_USAGE;
+        } else if (!suite_path) {
+            suite_path = argv[i];
+        } else {
+            fprintf(stderr, "llm4hep reference: one SUITE expected, got also '%s'\n%s", argv[i], usage);
+            return L4H_EXIT_USAGE;
+        }
+    }
+    if (!suite_path) {
+        fprintf(stderr, "llm4hep reference: SUITE (a suite.yml) is required\n%s", usage);
+        return L4H_EXIT_USAGE;
+    }
+    l4h_err err = {0};
+    l4h_suite *suite = NULL;
+    if (l4h_suite_load(suite_path, &suite, &err) != 0) {
+        fprintf(stderr, "llm4hep reference: %s\n", err.msg);
+        return err.code ? err.code : L4H_EXIT_USAGE;
+    }
+    l4h_config *cfg = l4h_config_defaults();
+    cfg->suite = suite; /* borrowed: staging and checks read the suite through the config */
+    int rc = l4h_reference_build(cfg, suite, check, &err);
+    if (rc != 0)
+        fprintf(stderr, "llm4hep reference: %s\n", err.msg);
+    cfg->suite = NULL;
+    l4h_config_free(cfg);
+    l4h_suite_free(suite);
+    return rc == 0 ? L4H_EXIT_OK : err.code ? err.code : L4H_EXIT_INFRA;
 }
