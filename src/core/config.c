@@ -1,0 +1,888 @@
+/* config.c — load a campaign config (config.yml, DESIGN.md's contract) and
+ * its suite. Every problem is exit code 2 with one message:
+ *     FILE:LINE:COL: key 'PATH': expected ..., got ...
+ * Defaults are those in core.h. */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ytree.h"
+
+static const char *const config_keys[] = {
+    "name",         "suite",          "output",        "scratch",  "trials",
+    "max_iterations", "steps",        "models",        "pairs",    "models_file",
+    "supervisors_file", "coders_file", "endpoints",    "model_defaults", "models_config",
+    "prices",       "limits",         "sandbox",       "retry",    "infra_retries", NULL};
+static const char *const endpoint_keys[] = {"provider", "base_url", "api_key_env", "dir", "file",
+                                            "max_concurrency", "requests_per_minute", NULL};
+static const char *const model_keys[] = {"endpoint", "temperature", "max_tokens",
+                                         "request_timeout_s", "seed", NULL};
+static const char *const price_keys[] = {"input_per_mtok", "output_per_mtok", NULL};
+static const char *const limit_keys[] = {"task_wall_s",  "exec_timeout_s", "exec_memory_mb",
+                                         "workspace_mb", "output_bytes",   "task_tokens",
+                                         "campaign_usd", NULL};
+static const char *const sandbox_keys[] = {"python", "isolation", "network",
+                                           "max_parallel_per_node", NULL};
+static const char *const retry_keys[] = {"max_attempts", "base_s", "max_s", NULL};
+static const char *const pair_keys[] = {"supervisor", "coder", "trials", NULL};
+
+static void model_opts_free(l4h_model_opts *o)
+{
+    free(o->endpoint);
+}
+
+/* Free a config, its suite and everything they own. NULL is fine. */
+void l4h_config_free(l4h_config *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->path);
+    free(cfg->dir);
+    free(cfg->text);
+    free(cfg->name);
+    free(cfg->suite_path);
+    free(cfg->output);
+    free(cfg->scratch);
+    l4h_strv_free(cfg->steps);
+    for (size_t i = 0; i < cfg->n_pairs; i++) {
+        free(cfg->pairs[i].supervisor);
+        free(cfg->pairs[i].coder);
+    }
+    free(cfg->pairs);
+    for (size_t i = 0; i < cfg->n_endpoints; i++) {
+        l4h_endpoint *e = &cfg->endpoints[i];
+        free(e->name);
+        free(e->base_url);
+        free(e->api_key_env);
+        free(e->dir);
+        free(e->file);
+    }
+    free(cfg->endpoints);
+    model_opts_free(&cfg->model_defaults);
+    for (size_t i = 0; i < cfg->n_models_config; i++) {
+        free(cfg->models_config[i].model);
+        model_opts_free(&cfg->models_config[i].opts);
+    }
+    free(cfg->models_config);
+    for (size_t i = 0; i < cfg->n_prices; i++)
+        free(cfg->prices[i].model);
+    free(cfg->prices);
+    l4h_suite_free(cfg->suite);
+    l4h_strv_free(cfg->files);
+    free(cfg);
+}
+
+/* A config holding only defaults (see core.h). Can't fail. */
+l4h_config *l4h_config_defaults(void)
+{
+    l4h_config *cfg = l4h_xcalloc(1, sizeof *cfg);
+    char cwd[4096];
+    cfg->dir = l4h_xstrdup(getcwd(cwd, sizeof cwd) ? cwd : ".");
+    cfg->path = l4h_xstrdup("");
+    cfg->text = l4h_xstrdup("");
+    l4h_sha256_hex("", 0, cfg->sha256);
+    cfg->name = l4h_xstrdup("");
+    cfg->trials = 1;
+    cfg->max_iterations = 10;
+    char *scratch = NULL;
+    if (l4h_expand_env("${TMPDIR:-/tmp}", &scratch, NULL) < 0 || !scratch)
+        scratch = l4h_xstrdup("/tmp");
+    cfg->scratch = scratch;
+    cfg->limits = (l4h_limits){.task_wall_s = 3600, .exec_timeout_s = 900, .exec_memory_mb = 8192,
+                               .workspace_mb = 4096, .output_bytes = 16384,
+                               .task_tokens = 2000000, .campaign_usd = 0};
+    cfg->sandbox.python = l4h_xstrdup("/usr/bin/python3");
+    cfg->sandbox.isolation = L4H_ISOLATION_AUTO;
+    cfg->sandbox.network = 0;
+    cfg->sandbox.max_parallel_per_node = 16;
+    cfg->retry = (l4h_retry_cfg){.max_attempts = 8, .base_s = 2, .max_s = 120};
+    cfg->infra_retries = 1;
+    cfg->files = l4h_xcalloc(1, sizeof *cfg->files);
+    return cfg;
+}
+
+/* Remember a file the config read; returns the stored copy (lives as long
+ * as cfg, for l4h_where.file). */
+static const char *add_file(l4h_config *cfg, const char *path)
+{
+    for (size_t i = 0; i < cfg->n_files; i++)
+        if (!strcmp(cfg->files[i], path))
+            return cfg->files[i];
+    cfg->files = l4h_xrealloc(cfg->files, (cfg->n_files + 2) * sizeof *cfg->files);
+    cfg->files[cfg->n_files] = l4h_xstrdup(path);
+    cfg->files[cfg->n_files + 1] = NULL;
+    return cfg->files[cfg->n_files++];
+}
+
+const l4h_endpoint *l4h_config_endpoint(const l4h_config *cfg, const char *name)
+{
+    for (size_t i = 0; cfg && name && i < cfg->n_endpoints; i++)
+        if (!strcmp(cfg->endpoints[i].name, name))
+            return &cfg->endpoints[i];
+    return NULL;
+}
+
+static const l4h_model_opts *model_config_of(const l4h_config *cfg, const char *model)
+{
+    for (size_t i = 0; i < cfg->n_models_config; i++)
+        if (!strcmp(cfg->models_config[i].model, model))
+            return &cfg->models_config[i].opts;
+    return NULL;
+}
+
+/* "a, b, c" of the endpoint names (for messages). Caller frees. */
+static char *endpoint_names(const l4h_config *cfg)
+{
+    l4h_buf b = {0};
+    l4h_buf_add(&b, "", 0);
+    for (size_t i = 0; i < cfg->n_endpoints; i++)
+        l4h_buf_printf(&b, "%s%s", i ? ", " : "", cfg->endpoints[i].name);
+    if (!cfg->n_endpoints)
+        l4h_buf_puts(&b, "none are defined");
+    return l4h_buf_take(&b);
+}
+
+/* An endpoint reference named at where (key path key) that is not defined. */
+static int endpoint_undefined(const l4h_config *cfg, const l4h_where *w, const char *key,
+                              const char *name, l4h_err *err)
+{
+    char *names = endpoint_names(cfg);
+    const char *cands[64];
+    size_t nc = 0;
+    for (size_t i = 0; i < cfg->n_endpoints && nc < 64; i++)
+        cands[nc++] = cfg->endpoints[i].name;
+    const char *near = yclosest(name, cands, nc);
+    if (near)
+        l4h_err_set(err, 2, "%s:%d:%d: key '%s': endpoint '%s' is not defined in endpoints; did "
+                            "you mean '%s'?",
+                    w->file, w->line, w->col, key, name, near);
+    else
+        l4h_err_set(err, 2, "%s:%d:%d: key '%s': expected an endpoint defined in endpoints (%s), "
+                            "got '%s'",
+                    w->file, w->line, w->col, key, names, name);
+    free(names);
+    return -1;
+}
+
+static l4h_opt_num layer(l4h_opt_num top, l4h_opt_num base)
+{
+    return top.state != L4H_OPT_UNSET ? top : base;
+}
+
+/* Resolve a model's options (see core.h). Errors name where the endpoint was
+ * (or should have been) set. */
+int l4h_config_model(const l4h_config *cfg, const char *model, l4h_model_resolved *out,
+                     l4h_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->name = model;
+    const l4h_model_opts *mc = model_config_of(cfg, model);
+    const l4h_model_opts *d = &cfg->model_defaults;
+    const char *ep = mc && mc->endpoint ? mc->endpoint : d->endpoint;
+    if (!ep) {
+        const char *file = cfg->files && cfg->n_files ? cfg->files[0] : cfg->path;
+        return l4h_err_set(err, 2,
+                           "%s:1:1: key 'model_defaults.endpoint': missing, model '%s' needs an "
+                           "endpoint (set model_defaults.endpoint or models_config.\"%s\".endpoint)",
+                           file, model, model);
+    }
+    out->endpoint = l4h_config_endpoint(cfg, ep);
+    if (!out->endpoint) {
+        char key[300];
+        if (mc && mc->endpoint)
+            snprintf(key, sizeof key, "models_config.%s.endpoint", model);
+        else
+            snprintf(key, sizeof key, "model_defaults.endpoint");
+        return endpoint_undefined(cfg, mc && mc->endpoint ? &mc->where : &d->where, key, ep, err);
+    }
+    l4h_model_opts none = {0};
+    if (!mc)
+        mc = &none;
+    out->temperature = layer(mc->temperature, d->temperature);
+    out->max_tokens = layer(mc->max_tokens, d->max_tokens);
+    out->seed = layer(mc->seed, d->seed);
+    l4h_opt_num t = layer(mc->request_timeout_s, d->request_timeout_s);
+    out->request_timeout_s = t.state == L4H_OPT_SET ? t.value : 600;
+    for (size_t i = 0; i < cfg->n_prices; i++)
+        if (!strcmp(cfg->prices[i].model, model)) {
+            out->has_price = 1;
+            out->input_per_mtok = cfg->prices[i].input_per_mtok;
+            out->output_per_mtok = cfg->prices[i].output_per_mtok;
+        }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ loading */
+
+typedef struct cload {
+    yctx c;
+    l4h_config *cfg;
+    l4h_where *pair_where; /* where each pair was first listed */
+} cload;
+
+/* A name of letters, digits, '.', '_', '-' (campaign, endpoints). */
+static int plain_name(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-' || *p == '.'))
+            return 0;
+    return 1;
+}
+
+/* A model name: non-empty, no whitespace or control characters. */
+static int model_name_ok(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= ' ' || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* Add trials to pair (sup, coder), merging a repeat. */
+static void add_pair(cload *L, const char *sup, const char *coder, int trials, l4h_where w)
+{
+    l4h_config *cfg = L->cfg;
+    for (size_t i = 0; i < cfg->n_pairs; i++)
+        if (!strcmp(cfg->pairs[i].supervisor, sup) && !strcmp(cfg->pairs[i].coder, coder)) {
+            cfg->pairs[i].trials += trials;
+            return;
+        }
+    cfg->pairs = l4h_xrealloc(cfg->pairs, (cfg->n_pairs + 1) * sizeof *cfg->pairs);
+    L->pair_where = l4h_xrealloc(L->pair_where, (cfg->n_pairs + 1) * sizeof *L->pair_where);
+    cfg->pairs[cfg->n_pairs] = (l4h_pair){l4h_xstrdup(sup), l4h_xstrdup(coder), trials};
+    L->pair_where[cfg->n_pairs] = w;
+    cfg->n_pairs++;
+}
+
+static l4h_where where_of(const cload *L, const ynode *n)
+{
+    return (l4h_where){L->c.file, n ? n->line : 1, n ? n->col : 1};
+}
+
+/* A model name from node n. */
+static int get_model(cload *L, const ynode *n, const char *key, char **out)
+{
+    if (yget_str(&L->c, n, key, out) < 0)
+        return -1;
+    if (!model_name_ok(*out))
+        return yfail(&L->c, n, key, "expected a model name without spaces, got '%s'", *out);
+    return 0;
+}
+
+/* A models file (one name a line, '#' comments, blank lines ignored): each
+ * name into names/positions. n is the config node that named it. */
+typedef struct namelist {
+    char **names;
+    l4h_where *where;
+    size_t n;
+} namelist;
+
+static void namelist_free(namelist *nl)
+{
+    for (size_t i = 0; i < nl->n; i++)
+        free(nl->names[i]);
+    free(nl->names);
+    free(nl->where);
+    memset(nl, 0, sizeof *nl);
+}
+
+static int read_models_file(cload *L, const ynode *n, const char *key, namelist *nl)
+{
+    char *path = NULL;
+    if (yget_path(&L->c, n, key, &path) < 0)
+        return -1;
+    char *text;
+    size_t len;
+    l4h_err e = {0};
+    if (l4h_read_file(path, &text, &len, &e) < 0) {
+        yfail(&L->c, n, key, "%s", e.msg);
+        free(path);
+        return -1;
+    }
+    const char *file = add_file(L->cfg, path);
+    free(path);
+    if (ycheck_utf8(file, text, len, L->c.err) < 0) {
+        free(text);
+        return -1;
+    }
+    int line = 1, rc = 0;
+    for (char *p = text; *p && rc == 0; line++) {
+        char *eol = strchr(p, '\n');
+        char *next = eol ? eol + 1 : p + strlen(p);
+        if (eol)
+            *eol = '\0';
+        char *hash = strchr(p, '#');
+        if (hash)
+            *hash = '\0';
+        char *s = p;
+        while (*s == ' ' || *s == '\t' || *s == '\r')
+            s++;
+        char *end = s + strlen(s);
+        while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+            *--end = '\0';
+        if (*s) {
+            int col = (int)(s - p) + 1;
+            if (!model_name_ok(s)) {
+                rc = l4h_err_set(L->c.err, 2, "%s:%d:%d: expected one model name a line, got '%s'",
+                                 file, line, col, s);
+                break;
+            }
+            nl->names = l4h_xrealloc(nl->names, (nl->n + 1) * sizeof *nl->names);
+            nl->where = l4h_xrealloc(nl->where, (nl->n + 1) * sizeof *nl->where);
+            nl->names[nl->n] = l4h_xstrdup(s);
+            nl->where[nl->n] = (l4h_where){file, line, col};
+            nl->n++;
+        }
+        p = next;
+    }
+    free(text);
+    if (rc == 0 && nl->n == 0)
+        rc = yfail(&L->c, n, key, "expected at least one model name in %s, got none", file);
+    return rc;
+}
+
+static int load_models(cload *L, const ynode *root)
+{
+    l4h_config *cfg = L->cfg;
+    char got[80], ip[256];
+    const ynode *m = ymap_get(root, "models");
+    if (m) {
+        if (m->kind != Y_SEQ)
+            return yfail(&L->c, m, "models", "expected a list of model names, got %s",
+                         ydescribe(m, got, sizeof got));
+        if (m->n == 0)
+            return yfail(&L->c, m, "models", "expected at least one model name, got an empty list");
+        for (size_t i = 0; i < m->n; i++) {
+            char *name = NULL;
+            if (get_model(L, m->items[i], ypath_index(ip, "models", i), &name) < 0) {
+                free(name);
+                return -1;
+            }
+            add_pair(L, name, name, cfg->trials, where_of(L, m->items[i]));
+            free(name);
+        }
+    }
+    const ynode *mf = ymap_get(root, "models_file");
+    if (mf) {
+        namelist nl = {0};
+        if (read_models_file(L, mf, "models_file", &nl) < 0) {
+            namelist_free(&nl);
+            return -1;
+        }
+        for (size_t i = 0; i < nl.n; i++)
+            add_pair(L, nl.names[i], nl.names[i], cfg->trials, nl.where[i]);
+        namelist_free(&nl);
+    }
+    const ynode *pr = ymap_get(root, "pairs");
+    if (pr) {
+        if (pr->kind != Y_SEQ)
+            return yfail(&L->c, pr, "pairs", "expected a list of {supervisor, coder}, got %s",
+                         ydescribe(pr, got, sizeof got));
+        if (pr->n == 0)
+            return yfail(&L->c, pr, "pairs", "expected at least one {supervisor, coder}, got an empty list");
+        for (size_t i = 0; i < pr->n; i++) {
+            const ynode *it = pr->items[i];
+            char kp[256];
+            ypath_index(ip, "pairs", i);
+            if (ycheck_keys(&L->c, it, ip, pair_keys) < 0)
+                return -1;
+            for (int k = 0; k < 2; k++)
+                if (!ymap_get(it, pair_keys[k]))
+                    return yfail(&L->c, it, ypath_key(kp, ip, pair_keys[k]), "missing required key");
+            char *sup = NULL, *coder = NULL;
+            int64_t trials = cfg->trials;
+            int rc = get_model(L, ymap_get(it, "supervisor"), ypath_key(kp, ip, "supervisor"), &sup);
+            if (rc == 0)
+                rc = get_model(L, ymap_get(it, "coder"), ypath_key(kp, ip, "coder"), &coder);
+            if (rc == 0)
+                rc = yget_int(&L->c, ymap_get(it, "trials"), ypath_key(kp, ip, "trials"), 1, 1000000,
+                              &trials);
+            if (rc == 0)
+                add_pair(L, sup, coder, (int)trials, where_of(L, it));
+            free(sup);
+            free(coder);
+            if (rc < 0)
+                return -1;
+        }
+    }
+    const ynode *sf = ymap_get(root, "supervisors_file"), *cf = ymap_get(root, "coders_file");
+    if (sf && !cf)
+        return yfail(&L->c, ymap_key(root, "supervisors_file"), "supervisors_file",
+                     "expected coders_file beside it (every supervisor x every coder), got none");
+    if (cf && !sf)
+        return yfail(&L->c, ymap_key(root, "coders_file"), "coders_file",
+                     "expected supervisors_file beside it (every supervisor x every coder), got none");
+    if (sf) {
+        namelist sups = {0}, coders = {0};
+        int rc = read_models_file(L, sf, "supervisors_file", &sups);
+        if (rc == 0)
+            rc = read_models_file(L, cf, "coders_file", &coders);
+        for (size_t i = 0; rc == 0 && i < sups.n; i++)
+            for (size_t j = 0; j < coders.n; j++)
+                add_pair(L, sups.names[i], coders.names[j], cfg->trials, sups.where[i]);
+        namelist_free(&sups);
+        namelist_free(&coders);
+        if (rc < 0)
+            return -1;
+    }
+    if (cfg->n_pairs == 0)
+        return yfail(&L->c, root, "models",
+                     "missing required key: expected models, models_file, pairs, or "
+                     "supervisors_file with coders_file");
+    return 0;
+}
+
+static int load_opt(cload *L, const ynode *n, const char *key, int is_int, double min, int excl,
+                    l4h_opt_num *out)
+{
+    if (!n)
+        return 0;
+    if (yis_null(n)) {
+        out->state = L4H_OPT_NULL;
+        return 0;
+    }
+    if (is_int) {
+        int64_t v;
+        if (yget_int(&L->c, n, key, (int64_t)min, INT64_MAX, &v) < 0)
+            return -1;
+        out->value = (double)v;
+    } else if (yget_num(&L->c, n, key, min, excl, &out->value) < 0) {
+        return -1;
+    }
+    out->state = L4H_OPT_SET;
+    return 0;
+}
+
+/* model_defaults or one models_config entry. */
+static int load_model_opts(cload *L, const ynode *n, const char *key, l4h_model_opts *o)
+{
+    char kp[256];
+    if (ycheck_keys(&L->c, n, key, model_keys) < 0)
+        return -1;
+    o->where = where_of(L, n);
+    const ynode *ep = ymap_get(n, "endpoint");
+    if (ep && !yis_null(ep)) {
+        if (yget_str(&L->c, ep, ypath_key(kp, key, "endpoint"), &o->endpoint) < 0)
+            return -1;
+        o->where = where_of(L, ep);
+    }
+    if (load_opt(L, ymap_get(n, "temperature"), ypath_key(kp, key, "temperature"), 0, 0, 0,
+                 &o->temperature) < 0 ||
+        load_opt(L, ymap_get(n, "max_tokens"), ypath_key(kp, key, "max_tokens"), 1, 1, 0,
+                 &o->max_tokens) < 0 ||
+        load_opt(L, ymap_get(n, "request_timeout_s"), ypath_key(kp, key, "request_timeout_s"), 0, 0,
+                 1, &o->request_timeout_s) < 0)
+        return -1;
+    const ynode *sd = ymap_get(n, "seed");
+    if (sd && yis_null(sd)) {
+        o->seed.state = L4H_OPT_NULL;
+    } else if (sd) {
+        int64_t v;
+        if (yget_int(&L->c, sd, ypath_key(kp, key, "seed"), INT64_MIN, INT64_MAX, &v) < 0)
+            return -1;
+        o->seed = (l4h_opt_num){L4H_OPT_SET, (double)v};
+    }
+    return 0;
+}
+
+static int load_endpoints(cload *L, const ynode *root)
+{
+    l4h_config *cfg = L->cfg;
+    const ynode *eps = ymap_get(root, "endpoints");
+    if (!eps)
+        return 0;
+    char got[80], kp[256], fp[256];
+    if (eps->kind != Y_MAP)
+        return yfail(&L->c, eps, "endpoints", "expected a mapping of endpoint names to settings, got %s",
+                     ydescribe(eps, got, sizeof got));
+    cfg->endpoints = l4h_xcalloc(eps->n ? eps->n : 1, sizeof *cfg->endpoints);
+    for (size_t i = 0; i < eps->n; i++) {
+        const ynode *n = eps->items[i];
+        const char *name = eps->keys[i]->value;
+        ypath_key(kp, "endpoints", name);
+        l4h_endpoint *e = &cfg->endpoints[cfg->n_endpoints++];
+        e->name = l4h_xstrdup(name);
+        e->where = where_of(L, eps->keys[i]);
+        if (!plain_name(name))
+            return yfail(&L->c, eps->keys[i], kp, "expected an endpoint name of letters, digits, "
+                                                  "'.', '_' or '-', got '%s'", name);
+        if (ycheck_keys(&L->c, n, kp, endpoint_keys) < 0)
+            return -1;
+        char *prov = NULL;
+        const ynode *pn = ymap_get(n, "provider");
+        if (yget_str(&L->c, pn, ypath_key(fp, kp, "provider"), &prov) < 0)
+            return -1;
+        if (!prov || !strcmp(prov, "http"))
+            e->provider = L4H_PROVIDER_HTTP;
+        else if (!strcmp(prov, "scripted"))
+            e->provider = L4H_PROVIDER_SCRIPTED;
+        else if (!strcmp(prov, "replay"))
+            e->provider = L4H_PROVIDER_REPLAY;
+        else {
+            yfail(&L->c, pn, fp, "expected http, scripted or replay, got '%s'", prov);
+            free(prov);
+            return -1;
+        }
+        free(prov);
+        int64_t mc = 0;
+        if (yget_str(&L->c, ymap_get(n, "base_url"), ypath_key(fp, kp, "base_url"), &e->base_url) < 0 ||
+            yget_str(&L->c, ymap_get(n, "api_key_env"), ypath_key(fp, kp, "api_key_env"),
+                     &e->api_key_env) < 0 ||
+            yget_path(&L->c, ymap_get(n, "dir"), ypath_key(fp, kp, "dir"), &e->dir) < 0 ||
+            yget_path(&L->c, ymap_get(n, "file"), ypath_key(fp, kp, "file"), &e->file) < 0 ||
+            yget_int(&L->c, ymap_get(n, "max_concurrency"), ypath_key(fp, kp, "max_concurrency"), 0,
+                     INT_MAX, &mc) < 0 ||
+            yget_num(&L->c, ymap_get(n, "requests_per_minute"),
+                     ypath_key(fp, kp, "requests_per_minute"), 0, 0, &e->requests_per_minute) < 0)
+            return -1;
+        e->max_concurrency = (int)mc;
+        if (e->base_url && strncmp(e->base_url, "http://", 7) && strncmp(e->base_url, "https://", 8))
+            return yfail(&L->c, ymap_get(n, "base_url"), ypath_key(fp, kp, "base_url"),
+                         "expected a URL starting with http:// or https://, got '%s'", e->base_url);
+        if (e->api_key_env) {
+            const char *v = e->api_key_env;
+            int ok = *v && !(*v >= '0' && *v <= '9');
+            for (; *v && ok; v++)
+                ok = (*v >= 'A' && *v <= 'Z') || (*v >= 'a' && *v <= 'z') || (*v >= '0' && *v <= '9') ||
+                     *v == '_';
+            if (!ok)
+                return yfail(&L->c, ymap_get(n, "api_key_env"), ypath_key(fp, kp, "api_key_env"),
+                             "expected the name of an environment variable (not the key itself), "
+                             "got a value that is not a variable name");
+        }
+        const char *need = NULL;
+        if (e->provider == L4H_PROVIDER_HTTP && !e->base_url)
+            need = "base_url";
+        if (e->provider == L4H_PROVIDER_SCRIPTED && !e->dir)
+            need = "dir";
+        if (e->provider == L4H_PROVIDER_REPLAY && !e->file)
+            need = "file";
+        if (need) {
+            static const char *const pname[] = {"http", "scripted", "replay"};
+            return yfail(&L->c, n, ypath_key(fp, kp, need), "missing required key for provider %s",
+                         pname[e->provider]);
+        }
+    }
+    return 0;
+}
+
+static int load_models_config(cload *L, const ynode *root)
+{
+    l4h_config *cfg = L->cfg;
+    const ynode *d = ymap_get(root, "model_defaults");
+    if (d && load_model_opts(L, d, "model_defaults", &cfg->model_defaults) < 0)
+        return -1;
+    const ynode *mc = ymap_get(root, "models_config");
+    char got[80], kp[256];
+    if (mc) {
+        if (mc->kind != Y_MAP)
+            return yfail(&L->c, mc, "models_config", "expected a mapping of model names to settings, "
+                                                     "got %s", ydescribe(mc, got, sizeof got));
+        cfg->models_config = l4h_xcalloc(mc->n ? mc->n : 1, sizeof *cfg->models_config);
+        for (size_t i = 0; i < mc->n; i++) {
+            l4h_named_opts *o = &cfg->models_config[cfg->n_models_config++];
+            o->model = l4h_xstrdup(mc->keys[i]->value);
+            if (load_model_opts(L, mc->items[i], ypath_key(kp, "models_config", o->model), &o->opts) < 0)
+                return -1;
+        }
+    }
+    const ynode *pr = ymap_get(root, "prices");
+    if (pr) {
+        if (pr->kind != Y_MAP)
+            return yfail(&L->c, pr, "prices", "expected a mapping of model names to "
+                                              "{input_per_mtok, output_per_mtok}, got %s",
+                         ydescribe(pr, got, sizeof got));
+        cfg->prices = l4h_xcalloc(pr->n ? pr->n : 1, sizeof *cfg->prices);
+        for (size_t i = 0; i < pr->n; i++) {
+            l4h_price *p = &cfg->prices[cfg->n_prices++];
+            p->model = l4h_xstrdup(pr->keys[i]->value);
+            char fp[256];
+            ypath_key(kp, "prices", p->model);
+            if (ycheck_keys(&L->c, pr->items[i], kp, price_keys) < 0)
+                return -1;
+            for (int k = 0; k < 2; k++)
+                if (!ymap_get(pr->items[i], price_keys[k]))
+                    return yfail(&L->c, pr->items[i], ypath_key(fp, kp, price_keys[k]),
+                                 "missing required key");
+            if (yget_num(&L->c, ymap_get(pr->items[i], "input_per_mtok"),
+                         ypath_key(fp, kp, "input_per_mtok"), 0, 0, &p->input_per_mtok) < 0 ||
+                yget_num(&L->c, ymap_get(pr->items[i], "output_per_mtok"),
+                         ypath_key(fp, kp, "output_per_mtok"), 0, 0, &p->output_per_mtok) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int load_limits(cload *L, const ynode *root)
+{
+    l4h_limits *l = &L->cfg->limits;
+    const ynode *n = ymap_get(root, "limits");
+    if (!n)
+        return 0;
+    if (ycheck_keys(&L->c, n, "limits", limit_keys) < 0)
+        return -1;
+    return yget_num(&L->c, ymap_get(n, "task_wall_s"), "limits.task_wall_s", 0, 1, &l->task_wall_s) ||
+                   yget_num(&L->c, ymap_get(n, "exec_timeout_s"), "limits.exec_timeout_s", 0, 1,
+                            &l->exec_timeout_s) ||
+                   yget_int(&L->c, ymap_get(n, "exec_memory_mb"), "limits.exec_memory_mb", 1,
+                            INT64_MAX, &l->exec_memory_mb) ||
+                   yget_int(&L->c, ymap_get(n, "workspace_mb"), "limits.workspace_mb", 1, INT64_MAX,
+                            &l->workspace_mb) ||
+                   yget_int(&L->c, ymap_get(n, "output_bytes"), "limits.output_bytes", 1, INT64_MAX,
+                            &l->output_bytes) ||
+                   yget_int(&L->c, ymap_get(n, "task_tokens"), "limits.task_tokens", 0, INT64_MAX,
+                            &l->task_tokens) ||
+                   yget_num(&L->c, ymap_get(n, "campaign_usd"), "limits.campaign_usd", 0, 0,
+                            &l->campaign_usd)
+               ? -1
+               : 0;
+}
+
+static int load_sandbox_retry(cload *L, const ynode *root)
+{
+    l4h_config *cfg = L->cfg;
+    const ynode *n = ymap_get(root, "sandbox");
+    if (n) {
+        if (ycheck_keys(&L->c, n, "sandbox", sandbox_keys) < 0)
+            return -1;
+        const ynode *py = ymap_get(n, "python");
+        if (py) {
+            char *v = NULL;
+            if (yget_str(&L->c, py, "sandbox.python", &v) < 0)
+                return -1;
+            free(cfg->sandbox.python);
+            /* a bare name (python3) is looked up on PATH; a relative path is the config's */
+            cfg->sandbox.python = strchr(v, '/') ? l4h_path_join(cfg->dir, v) : l4h_xstrdup(v);
+            free(v);
+            if (!*cfg->sandbox.python)
+                return yfail(&L->c, py, "sandbox.python", "expected a Python interpreter, got ''");
+        }
+        const ynode *iso = ymap_get(n, "isolation");
+        if (iso) {
+            char *v = NULL;
+            if (yget_str(&L->c, iso, "sandbox.isolation", &v) < 0)
+                return -1;
+            int k = !strcmp(v, "auto") ? L4H_ISOLATION_AUTO
+                    : !strcmp(v, "bwrap") ? L4H_ISOLATION_BWRAP
+                    : !strcmp(v, "rlimit") ? L4H_ISOLATION_RLIMIT : -1;
+            if (k < 0) {
+                yfail(&L->c, iso, "sandbox.isolation", "expected auto, bwrap or rlimit, got '%s'", v);
+                free(v);
+                return -1;
+            }
+            free(v);
+            cfg->sandbox.isolation = (l4h_isolation)k;
+        }
+        int64_t mp = cfg->sandbox.max_parallel_per_node;
+        if (yget_bool(&L->c, ymap_get(n, "network"), "sandbox.network", &cfg->sandbox.network) < 0 ||
+            yget_int(&L->c, ymap_get(n, "max_parallel_per_node"), "sandbox.max_parallel_per_node", 1,
+                     100000, &mp) < 0)
+            return -1;
+        cfg->sandbox.max_parallel_per_node = (int)mp;
+    }
+    n = ymap_get(root, "retry");
+    if (n) {
+        if (ycheck_keys(&L->c, n, "retry", retry_keys) < 0)
+            return -1;
+        int64_t ma = cfg->retry.max_attempts;
+        if (yget_int(&L->c, ymap_get(n, "max_attempts"), "retry.max_attempts", 1, 1000, &ma) < 0 ||
+            yget_num(&L->c, ymap_get(n, "base_s"), "retry.base_s", 0, 0, &cfg->retry.base_s) < 0 ||
+            yget_num(&L->c, ymap_get(n, "max_s"), "retry.max_s", 0, 0, &cfg->retry.max_s) < 0)
+            return -1;
+        cfg->retry.max_attempts = (int)ma;
+        if (cfg->retry.max_s < cfg->retry.base_s)
+            return yfail(&L->c, ymap_get(n, "max_s") ? ymap_get(n, "max_s") : n, "retry.max_s",
+                         "expected a number >= retry.base_s (%g), got '%g'", cfg->retry.base_s,
+                         cfg->retry.max_s);
+    }
+    int64_t ir = cfg->infra_retries;
+    if (yget_int(&L->c, ymap_get(root, "infra_retries"), "infra_retries", 0, 100, &ir) < 0)
+        return -1;
+    cfg->infra_retries = (int)ir;
+    return 0;
+}
+
+/* The suite named by the config; errors reading it name the config key. */
+static int load_config_suite(cload *L, const ynode *root)
+{
+    l4h_config *cfg = L->cfg;
+    const ynode *sn = ymap_get(root, "suite");
+    if (yget_path(&L->c, sn, "suite", &cfg->suite_path) < 0)
+        return -1;
+    char *probe;
+    l4h_err e = {0};
+    if (l4h_read_file(cfg->suite_path, &probe, NULL, &e) < 0)
+        return yfail(&L->c, sn, "suite", "%s", e.msg);
+    free(probe);
+    add_file(cfg, cfg->suite_path);
+    return l4h_suite_load(cfg->suite_path, &cfg->suite, L->c.err);
+}
+
+/* The steps to run: names (or numbers) of the suite's steps, each once. */
+static int load_steps(cload *L, const ynode *root)
+{
+    l4h_config *cfg = L->cfg;
+    const ynode *sn = ymap_get(root, "steps");
+    if (!sn)
+        return 0;
+    char got[80];
+    if (sn->kind != Y_SEQ || sn->n == 0)
+        return yfail(&L->c, sn, "steps", "expected a non-empty list of step names, got %s",
+                     sn->kind == Y_SEQ ? "an empty list" : ydescribe(sn, got, sizeof got));
+    char **given = NULL;
+    size_t n = 0;
+    if (yget_strlist(&L->c, sn, "steps", &given, &n) < 0)
+        return -1;
+    const l4h_suite *s = cfg->suite;
+    const char **cands = l4h_xcalloc(s->n_steps + 1, sizeof *cands);
+    for (size_t i = 0; i < s->n_steps; i++)
+        cands[i] = s->steps[i].name;
+    cfg->steps = l4h_xcalloc(n + 1, sizeof *cfg->steps);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char ip[256];
+        ypath_index(ip, "steps", i);
+        const l4h_step *st = l4h_suite_step(s, given[i]);
+        if (!st) {
+            const char *near = yclosest(given[i], cands, s->n_steps);
+            if (near) {
+                rc = yfail(&L->c, sn->items[i], ip, "expected a step of suite '%s', got '%s'; did "
+                                                    "you mean '%s'?", s->name, given[i], near);
+            } else {
+                l4h_buf b = {0};
+                for (size_t k = 0; k < s->n_steps; k++)
+                    l4h_buf_printf(&b, "%s%s", k ? ", " : "", cands[k]);
+                rc = yfail(&L->c, sn->items[i], ip, "expected a step of suite '%s' (%s), got '%s'",
+                           s->name, b.data, given[i]);
+                l4h_buf_free(&b);
+            }
+            break;
+        }
+        for (size_t k = 0; k < cfg->n_steps; k++)
+            if (!strcmp(cfg->steps[k], st->name))
+                rc = yfail(&L->c, sn->items[i], ip, "expected each step once, got '%s' again",
+                           st->name);
+        if (rc == 0)
+            cfg->steps[cfg->n_steps++] = l4h_xstrdup(st->name);
+    }
+    free(cands);
+    l4h_strv_free(given);
+    return rc;
+}
+
+/* Every endpoint reference must name a defined endpoint, and every model of
+ * the campaign must have one. */
+static int check_endpoints(cload *L)
+{
+    l4h_config *cfg = L->cfg;
+    const l4h_model_opts *d = &cfg->model_defaults;
+    if (d->endpoint && !l4h_config_endpoint(cfg, d->endpoint))
+        return endpoint_undefined(cfg, &d->where, "model_defaults.endpoint", d->endpoint, L->c.err);
+    for (size_t i = 0; i < cfg->n_models_config; i++) {
+        const l4h_named_opts *o = &cfg->models_config[i];
+        if (o->opts.endpoint && !l4h_config_endpoint(cfg, o->opts.endpoint)) {
+            char key[300];
+            snprintf(key, sizeof key, "models_config.%s.endpoint", o->model);
+            return endpoint_undefined(cfg, &o->opts.where, key, o->opts.endpoint, L->c.err);
+        }
+    }
+    for (size_t i = 0; i < cfg->n_pairs; i++) {
+        const char *who[2] = {cfg->pairs[i].supervisor, cfg->pairs[i].coder};
+        for (int k = 0; k < 2; k++) {
+            const l4h_model_opts *mc = model_config_of(cfg, who[k]);
+            if ((mc && mc->endpoint) || d->endpoint)
+                continue;
+            const l4h_where *w = &L->pair_where[i];
+            return l4h_err_set(L->c.err, 2,
+                               "%s:%d:%d: model '%s': expected an endpoint, got none (set "
+                               "model_defaults.endpoint or models_config.\"%s\".endpoint)",
+                               w->file, w->line, w->col, who[k], who[k]);
+        }
+    }
+    return 0;
+}
+
+static int load_tree(cload *L, const ynode *root)
+{
+    l4h_config *cfg = L->cfg;
+    if (!root)
+        return yfail(&L->c, NULL, NULL, "empty file: expected a campaign config with name, suite "
+                                        "and models");
+    if (ycheck_keys(&L->c, root, "", config_keys) < 0)
+        return -1;
+    const char *req[] = {"name", "suite"};
+    for (int i = 0; i < 2; i++)
+        if (!ymap_get(root, req[i]))
+            return yfail(&L->c, root, req[i], "missing required key");
+    const ynode *nm = ymap_get(root, "name");
+    if (yget_str(&L->c, nm, "name", &cfg->name) < 0)
+        return -1;
+    if (!plain_name(cfg->name))
+        return yfail(&L->c, nm, "name", "expected a campaign name of letters, digits, '.', '_' or "
+                                        "'-', got '%s'", cfg->name);
+    int64_t t = 1, mi = 10;
+    if (yget_int(&L->c, ymap_get(root, "trials"), "trials", 1, 1000000, &t) < 0 ||
+        yget_int(&L->c, ymap_get(root, "max_iterations"), "max_iterations", 1, 1000000, &mi) < 0)
+        return -1;
+    cfg->trials = (int)t;
+    cfg->max_iterations = (int)mi;
+    const ynode *out = ymap_get(root, "output");
+    if (out) {
+        if (yget_path(&L->c, out, "output", &cfg->output) < 0)
+            return -1;
+    } else {
+        char rel[512];
+        snprintf(rel, sizeof rel, "results/%s.h5", cfg->name);
+        cfg->output = l4h_path_join(cfg->dir, rel);
+    }
+    if (yget_path(&L->c, ymap_get(root, "scratch"), "scratch", &cfg->scratch) < 0)
+        return -1;
+    if (load_endpoints(L, root) < 0 || load_models_config(L, root) < 0 || load_models(L, root) < 0 ||
+        load_limits(L, root) < 0 || load_sandbox_retry(L, root) < 0 || check_endpoints(L) < 0 ||
+        load_config_suite(L, root) < 0 || load_steps(L, root) < 0)
+        return -1;
+    return 0;
+}
+
+/* Load a campaign config and its suite (see core.h). */
+int l4h_config_load(const char *path, l4h_config **out, l4h_err *err)
+{
+    *out = NULL;
+    char *text;
+    size_t len;
+    if (l4h_read_file(path, &text, &len, err) < 0)
+        return -1;
+    l4h_config *cfg = l4h_config_defaults();
+    free(cfg->path);
+    free(cfg->dir);
+    free(cfg->text);
+    free(cfg->name);
+    cfg->name = NULL;
+    cfg->path = l4h_xstrdup(path);
+    cfg->dir = l4h_path_dir(path);
+    cfg->text = text;
+    l4h_sha256_hex(text, len, cfg->sha256);
+    const char *file = add_file(cfg, path);
+    cload L = {.c = {.file = file, .dir = cfg->dir, .err = err}, .cfg = cfg};
+    ynode *root = NULL;
+    int rc = ytree_parse(file, text, len, &root, err);
+    if (rc == 0)
+        rc = load_tree(&L, root);
+    ytree_free(root);
+    free(L.pair_where);
+    if (rc < 0) {
+        l4h_config_free(cfg);
+        return -1;
+    }
+    *out = cfg;
+    return 0;
+}
