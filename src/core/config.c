@@ -46,6 +46,7 @@ void l4h_config_free(l4h_config *cfg)
     free(cfg->suite_path);
     free(cfg->output);
     free(cfg->scratch);
+    free(cfg->sandbox.python);
     l4h_strv_free(cfg->steps);
     for (size_t i = 0; i < cfg->n_pairs; i++) {
         free(cfg->pairs[i].supervisor);
