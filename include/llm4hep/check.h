@@ -53,18 +53,86 @@ int l4h_value_matches(double c, double r, int sig_digits, double zero_floor);
 /* Compare candidate and reference .npy files streaming (bounded memory) and
  * fill rec (passed, n_bad, max_rel_diff, report: per column mismatches, the
  * worst row side by side, a one-line summary). Always returns 0; a missing or
- * malformed file is a failed check with the reason in rec->report. */
+ * malformed file is a failed check with the reason in rec->report.
+ *
+ * Every check function here fills rec the same way: rec->check is set to
+ * "<type>:<label>" when it is NULL (else kept); rec->report (an old one is
+ * freed) starts with a one-line summary "PASS <label>: ..." or
+ * "FAIL <label>: ..."; n_bad counts the failed values / patterns /
+ * expectations, -1 when nothing could be compared (missing or unreadable
+ * file, shape or dtype-class mismatch, no JSON); max_rel_diff (arrays only,
+ * else NaN) is the largest |c - r| / max(|r|, zero_floor) over all values.
+ * Phrases the classifier relies on:
+ *   "the output was not written"        the file the check reads is missing
+ *   a line starting "data quality:"      NaN- or zero-filled output (in at
+ *                                        least half the rows of a column)
+ *                                        where the reference has numbers */
 int l4h_check_array(const char *cand_path, const char *ref_path, int sig_digits,
                     double zero_floor, l4h_check_rec *rec);
 
+/* A text check: the file exists and every pattern (POSIX extended regex,
+ * compiled with REG_NEWLINE: ^ and $ match at line boundaries) matches. The
+ * report names each pattern that did not match. Always returns 0. */
+int l4h_check_text(const char *path, char *const *patterns, size_t n_patterns, l4h_check_rec *rec);
+
+/* Judge a finished check program: it must exit 0 (no signal, no timeout)
+ * and print one JSON object on stdout (else its last non-empty line must be
+ * one; Python's NaN/Infinity read as null); each expect key must be present,
+ * a number (true/false count as 1/0) and within its min/max. The report
+ * lists every key with its value and quotes the output (or its first bytes
+ * when it is not JSON) and the end of stderr on a failure. Returns 0. */
+int l4h_check_command_result(const char *label, const l4h_exec_result *res,
+                             const l4h_expect *expect, size_t n_expect, l4h_check_rec *rec);
+
 /* Run every check of the step on the final workspace (command checks in the
  * sandbox with see_reference = 1), appending to rec->checks and execs of kind
- * "check". Returns the number of failed checks, -1 when the sandbox failed. */
+ * "check". Returns the number of failed checks, -1 when the sandbox failed.
+ *
+ * Array and text checks read ws->host/<file> in this process (a file that
+ * resolves outside the workspace, e.g. a symlink into the reference, fails)
+ * against ws->ref_host/<file> (cfg->suite->reference_dir when ref_host is
+ * NULL). Command checks render `run` with ws's view paths ({{workspace}},
+ * {{data_dir}}, {{reference_dir}}, {{step}}, {{step_number}}) and run in sb;
+ * their exec record has kind "check", iteration = rec->iterations, code = the
+ * rendered command line. sb may be NULL when the step has no command check
+ * (a command check then fails and the call returns -1). When the sandbox
+ * cannot start a program the check fails, the remaining checks still run,
+ * and the call returns -1 with err set (code 3): the task is error_sandbox. */
 int l4h_checks_run(const l4h_config *cfg, const l4h_step *step, l4h_sandbox *sb,
                    const l4h_workspace *ws, l4h_task_rec *rec, l4h_err *err);
 
 /* Set rec->error_category and rec->error_summary from the status, the last
- * traceback, tool-call errors and the check reports. Can't fail. */
+ * traceback, tool-call errors and the check reports. Can't fail.
+ *
+ * What it reads (the agent records these):
+ *   execs of kind "code"   the last one's exit_code / timed_out and the
+ *                          Python traceback at the end of its stderr_text
+ *   execs of kind "tool"   a tool call the agent refused or that failed: its
+ *                          stderr_text starts with "tool error:" (malformed
+ *                          JSON arguments, unknown tool name, arguments not
+ *                          matching the schema, the tool program failing);
+ *                          exit_code 2 by convention
+ *   calls                  the last call's http_status and response (api_error)
+ *   checks                 the reports' phrases documented at l4h_check_array
+ * Rules, first match wins:
+ *   success                                        -> "" (summary freed, NULL)
+ *   error_api                                      -> api_error
+ *   error_sandbox, error_internal, interrupted     -> other (what happened)
+ *   the last code failed with FileNotFoundError / "No such file or directory"
+ *                                                  -> file_not_found
+ *   the last code failed with KeyError, or a message naming a missing
+ *   branch / dataset / field / column / object     -> wrong_branch
+ *   the last tool exec is a "tool error:"          -> function_calling
+ *   a failed check's report has "data quality:"    -> data_quality
+ *   the last code failed otherwise (exception, time or memory limit)
+ *                                                  -> other
+ *   failed_no_code                                 -> other
+ *   every failed check is an output that "was not written"
+ *                                                  -> file_not_found
+ *   code ran cleanly and a check failed            -> semantic
+ *   anything else                                  -> other
+ * error_summary is one line (<= 300 bytes), e.g. "KeyError: 'ph_pt' (iter 2,
+ * line 14)" or the first failed check's summary line. */
 void l4h_classify(l4h_task_rec *rec);
 
 #endif

@@ -32,6 +32,10 @@ int l4h_tol_floor_log10(const l4h_tol *t, double x);
 int l4h_check_array_labeled(const char *cand_path, const char *ref_path, const char *label,
                             int sig_digits, double zero_floor, l4h_check_rec *rec);
 
+/* l4h_check_text naming the file by label in the report. */
+int l4h_check_text_labeled(const char *path, const char *label, char *const *patterns,
+                           size_t n_patterns, l4h_check_rec *rec);
+
 /* Replace rec->report with text (taken). */
 void l4h_check_set_report(l4h_check_rec *rec, char *text);
 

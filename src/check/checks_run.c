@@ -1,0 +1,189 @@
+/* checks_run.c — run every check of a step on a finished workspace and
+ * append the results (and the check programs' executions) to the record. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "check_internal.h"
+
+/* Make argv elements that name an existing file relative to the suite's
+ * directory absolute (checks/significance.py -> <suite dir>/checks/...),
+ * so check programs run from anywhere. (The agent room has the same rule
+ * for tools; rooms do not share private helpers.) */
+static void resolve_suite_paths(char **argv, const char *suite_dir)
+{
+    for (size_t i = 1; suite_dir && argv && argv[i]; i++) {
+        if (argv[i][0] == '/' || argv[i][0] == '-')
+            continue;
+        char *p = l4h_path_join(suite_dir, argv[i]);
+        struct stat st;
+        if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+            free(argv[i]);
+            argv[i] = p;
+        } else {
+            free(p);
+        }
+    }
+}
+
+/* The command line as one string for the exec record. Caller frees. */
+static char *join_argv(char *const *argv)
+{
+    l4h_buf b = {0};
+    for (size_t i = 0; argv[i]; i++) {
+        if (i)
+            l4h_buf_puts(&b, " ");
+        if (argv[i][0] && !strpbrk(argv[i], " \t\n'\"\\$`*?[]{}()<>|&;"))
+            l4h_buf_puts(&b, argv[i]);
+        else {
+            l4h_buf_puts(&b, "'");
+            for (const char *p = argv[i]; *p; p++) {
+                if (*p == '\'')
+                    l4h_buf_puts(&b, "'\\''");
+                else
+                    l4h_buf_add(&b, p, 1);
+            }
+            l4h_buf_puts(&b, "'");
+        }
+    }
+    if (!b.data)
+        l4h_buf_add(&b, "", 0);
+    return l4h_buf_take(&b);
+}
+
+static void fail_check(l4h_check_rec *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail_check(l4h_check_rec *c, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    c->passed = 0;
+    c->n_bad = -1;
+    c->max_rel_diff = NAN;
+    l4h_buf b = {0};
+    l4h_buf_printf(&b, "%s\n", msg);
+    l4h_check_set_report(c, l4h_buf_take(&b));
+}
+
+/* Host path of a workspace file, or NULL (and the check failed) when it
+ * resolves outside the workspace. A missing file is returned as is: the
+ * check itself reports "was not written". Caller frees. */
+static char *workspace_file(const l4h_workspace *ws, const l4h_check_spec *spec, l4h_check_rec *c)
+{
+    char *p = l4h_path_join(ws->host, spec->file);
+    int missing = 0;
+    if (!l4h_path_inside(ws->host, p, &missing) && !missing) {
+        fail_check(c, "FAIL %s: the file resolves outside the workspace (a symbolic link?); "
+                      "outputs must be real files in the workspace", spec->file);
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* One command check: render, run in the sandbox, record the exec, judge. */
+static int run_command(const l4h_config *cfg, const l4h_step *step, l4h_sandbox *sb,
+                       const l4h_workspace *ws, const l4h_check_spec *spec, l4h_task_rec *rec,
+                       size_t ci, l4h_err *err)
+{
+    const char *label = spec->name ? spec->name : "command";
+    if (!sb) {
+        fail_check(&rec->checks[ci], "FAIL %s: no sandbox to run the check program in", label);
+        return l4h_err_set(err, L4H_EXIT_INFRA, "check %s: no sandbox was opened", label);
+    }
+    l4h_vars vars;
+    char number[16];
+    l4h_workspace_vars(ws, step, &vars, number);
+    if (!vars.reference_dir)
+        vars.reference_dir = ws->ref_view;
+    char **argv = NULL;
+    l4h_err e = {0};
+    if (l4h_render_argv(spec->run, spec->n_run, &vars, &argv, &e) != 0) {
+        fail_check(&rec->checks[ci], "FAIL %s: the suite's command cannot be rendered: %s", label, e.msg);
+        return 0;
+    }
+    resolve_suite_paths(argv, cfg && cfg->suite ? cfg->suite->dir : NULL);
+    l4h_exec_spec es = {.argv = argv, .see_reference = 1};
+    l4h_exec_result res = {0};
+    int rc = l4h_sandbox_run(sb, ws, &es, &res, &e);
+    l4h_exec_rec *x = l4h_rec_add_exec(rec);
+    x->iteration = rec->iterations;
+    snprintf(x->kind, sizeof x->kind, "check");
+    x->code = join_argv(argv);
+    snprintf(x->isolation, sizeof x->isolation, "%s", res.isolation ? res.isolation : l4h_sandbox_isolation(sb));
+    if (rc != 0) {
+        x->exit_code = -1;
+        x->stdout_text = l4h_xstrdup("");
+        x->stderr_text = l4h_xstrdup(e.msg);
+        fail_check(&rec->checks[ci], "FAIL %s: the sandbox could not start the check program: %s", label,
+                   e.msg);
+        l4h_exec_result_clear(&res);
+        l4h_strv_free(argv);
+        return l4h_err_set(err, L4H_EXIT_INFRA, "check %s: %s", label, e.msg);
+    }
+    x->exit_code = res.exit_code;
+    x->signal = res.signal;
+    x->timed_out = res.timed_out;
+    x->wall_s = res.wall_s;
+    x->max_rss_kb = res.max_rss_kb;
+    x->stdout_text = l4h_xstrdup(res.stdout_text ? res.stdout_text : "");
+    x->stderr_text = l4h_xstrdup(res.stderr_text ? res.stderr_text : "");
+    x->truncated = res.truncated;
+    l4h_check_command_result(label, &res, spec->expect, spec->n_expect, &rec->checks[ci]);
+    l4h_exec_result_clear(&res);
+    l4h_strv_free(argv);
+    return 0;
+}
+
+int l4h_checks_run(const l4h_config *cfg, const l4h_step *step, l4h_sandbox *sb,
+                   const l4h_workspace *ws, l4h_task_rec *rec, l4h_err *err)
+{
+    int failed = 0, sandbox_failed = 0;
+    const char *ref_dir = ws->ref_host ? ws->ref_host
+                          : cfg && cfg->suite ? cfg->suite->reference_dir : NULL;
+    for (size_t i = 0; i < step->n_checks; i++) {
+        const l4h_check_spec *spec = &step->checks[i];
+        size_t ci = rec->n_checks;
+        l4h_check_rec *c = l4h_rec_add_check(rec);
+        c->check = l4h_xstrdup(spec->name ? spec->name : "check");
+        c->max_rel_diff = NAN;
+        switch (spec->kind) {
+        case L4H_CHECK_ARRAY: {
+            char *cand = workspace_file(ws, spec, c);
+            if (!cand)
+                break;
+            char *ref = l4h_path_join(ref_dir ? ref_dir : ".", spec->file);
+            l4h_check_array_labeled(cand, ref, spec->file, spec->sig_digits, spec->zero_floor, c);
+            free(ref);
+            free(cand);
+            break;
+        }
+        case L4H_CHECK_TEXT: {
+            char *path = workspace_file(ws, spec, c);
+            if (!path)
+                break;
+            l4h_check_text_labeled(path, spec->file, spec->patterns, spec->n_patterns, c);
+            free(path);
+            break;
+        }
+        case L4H_CHECK_COMMAND: {
+            l4h_err e = {0};
+            if (run_command(cfg, step, sb, ws, spec, rec, ci, &e) != 0) {
+                if (!sandbox_failed && err)
+                    *err = e;
+                sandbox_failed = 1;
+            }
+            break;
+        }
+        default:
+            fail_check(c, "FAIL %s: unknown check type %d", c->check, (int)spec->kind);
+        }
+        failed += !rec->checks[ci].passed;
+    }
+    return sandbox_failed ? -1 : failed;
+}
