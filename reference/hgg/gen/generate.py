@@ -15,7 +15,7 @@ File layout (the contract the prompts state):
     all events concatenated in event order; the per-event multiplicity is the
     scalar branch photon_n / lep_n / jet_n (also named in the dataset's
     attribute `counts`). Event i owns values[offsets[i]:offsets[i+1]] with
-    offsets = concatenate([0], cumsum(n)). Objects are in descending pT.
+    offsets = concatenate([0], cumsum(n as int64)). Objects in descending pT.
 
 Physics (plausible, not precise): background is a steeply falling diphoton
 mass spectrum with fake photons that fail tight ID and isolation; signal is a
