@@ -19,6 +19,8 @@ typedef struct l4h_workspace {
     char *view;            /* what code sees: /workspace (bwrap) or host */
     char *data_host, *data_view;
     char *ref_host, *ref_view;
+    char **staged;         /* staged inputs, relative paths (read-only for the code) */
+    size_t n_staged;
 } l4h_workspace;
 
 /* Create a workspace under cfg->scratch for the task key with generated_code/,

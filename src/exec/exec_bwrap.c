@@ -1,0 +1,330 @@
+/* exec_bwrap.c — the bubblewrap backend: the code sees only the system
+ * directories, the interpreter's installation, the data at /data
+ * (read-only), the workspace at /workspace (staged inputs read-only), a
+ * private tmpfs at /tmp, and — for check programs only — the reference
+ * outputs at /reference. No network (unless sandbox.network), own pid, ipc,
+ * uts, cgroup and user namespaces, every capability dropped, uid 65534, a
+ * new session, a read-only root. exec_internal.h explains the helper chain
+ * and the kill. */
+#define _GNU_SOURCE /* memfd_create */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "exec_internal.h"
+
+#define WS_VIEW "/workspace"
+#define DATA_VIEW "/data"
+#define REF_VIEW "/reference"
+
+/* System directories bound read-only (or recreated as the host's symlinks). */
+static const char *const sys_dirs[] = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
+                                       "/libx32"};
+/* The few files of /etc that programs need: the dynamic linker's cache,
+ * library alternatives (Debian's BLAS), name service switch, Python's and
+ * matplotlib's system configuration. Not hosts, not resolv.conf. */
+static const char *const etc_files[] = {
+    "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
+    "/etc/nsswitch.conf", "/etc/matplotlibrc", "/etc/python3", "/etc/python3.11",
+    "/etc/python3.12", "/etc/python3.13", "/etc/localtime"};
+
+/* Is path equal to or inside dir? */
+static int under(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/' || dir[n - 1] == '/');
+}
+
+/* Is path inside one of the bound system directories? */
+static int in_system(const char *path)
+{
+    for (size_t i = 0; i < sizeof sys_dirs / sizeof *sys_dirs; i++)
+        if (under(path, sys_dirs[i]))
+            return 1;
+    return 0;
+}
+
+/* View path of a workspace, data or reference dir (malloc'd). */
+static char *bwrap_view_path(const char *what, const char *host)
+{
+    (void)host;
+    if (strcmp(what, "workspace") == 0)
+        return l4h_xstrdup(WS_VIEW);
+    if (strcmp(what, "data") == 0)
+        return l4h_xstrdup(DATA_VIEW);
+    return l4h_xstrdup(REF_VIEW);
+}
+
+/* A memfd holding text, for --ro-bind-data. -1 on failure. */
+static int text_fd(const char *text)
+{
+    int fd = memfd_create("llm4hep-etc", MFD_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t n = strlen(text);
+    if (write(fd, text, n) != (ssize_t)n) {
+        close(fd);
+        return -1;
+    }
+    lseek(fd, 0, SEEK_SET);
+    return fd;
+}
+
+/* Mounts of the system directories, the interpreter, /etc, /proc, /dev, /tmp. */
+static void add_system(const l4h_sandbox *sb, l4h_argv *a)
+{
+    for (size_t i = 0; i < sizeof sys_dirs / sizeof *sys_dirs; i++) {
+        struct stat st;
+        if (lstat(sys_dirs[i], &st) != 0)
+            continue;
+        if (S_ISLNK(st.st_mode)) {
+            char target[4096];
+            ssize_t n = readlink(sys_dirs[i], target, sizeof target - 1);
+            if (n <= 0)
+                continue;
+            target[n] = '\0';
+            l4h__argv_add(a, "--symlink");
+            l4h__argv_add(a, target);
+        } else if (S_ISDIR(st.st_mode)) {
+            l4h__argv_add(a, "--ro-bind");
+            l4h__argv_add(a, sys_dirs[i]);
+        } else {
+            continue;
+        }
+        l4h__argv_add(a, sys_dirs[i]);
+    }
+    for (size_t i = 0; sb->python_dirs && sb->python_dirs[i]; i++) {
+        l4h__argv_add(a, "--ro-bind");
+        l4h__argv_add(a, sb->python_dirs[i]);
+        l4h__argv_add(a, sb->python_dirs[i]);
+    }
+    for (size_t i = 0; i < sizeof etc_files / sizeof *etc_files; i++) {
+        l4h__argv_add(a, "--ro-bind-try");
+        l4h__argv_add(a, etc_files[i]);
+        l4h__argv_add(a, etc_files[i]);
+    }
+    l4h__argv_add(a, "--ro-bind-data");
+    l4h__argv_add(a, "4");
+    l4h__argv_add(a, "/etc/passwd");
+    l4h__argv_add(a, "--ro-bind-data");
+    l4h__argv_add(a, "5");
+    l4h__argv_add(a, "/etc/group");
+    l4h__argv_add(a, "--proc");
+    l4h__argv_add(a, "/proc");
+    l4h__argv_add(a, "--dev");
+    l4h__argv_add(a, "/dev");
+    if (sb->limits.workspace_mb > 0) {
+        l4h__argv_add(a, "--size");
+        l4h__argv_addf(a, "%lld", (long long)sb->limits.workspace_mb * 1024 * 1024);
+    }
+    l4h__argv_add(a, "--tmpfs");
+    l4h__argv_add(a, "/tmp");
+}
+
+/* Bind the directory of every absolute argument that names a host file
+ * outside the views and the system dirs (a suite's tool or check program),
+ * read-only at the same path. Refuses (-1, code 3) a directory that would
+ * show the reference outputs to a run that must not see them. */
+static int add_program_dirs(const l4h_workspace *ws, const l4h_exec_spec *spec,
+                            const char *program, l4h_argv *a, l4h_err *err)
+{
+    l4h_argv seen = {0};
+    int rc = 0;
+    for (size_t i = 0; spec->argv[i]; i++) {
+        const char *arg = i == 0 ? program : spec->argv[i];
+        struct stat st;
+        if (arg[0] != '/' || under(arg, WS_VIEW) || under(arg, DATA_VIEW) ||
+            under(arg, REF_VIEW) || under(arg, "/tmp") || in_system(arg) ||
+            stat(arg, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        char *dir = l4h_path_dir(arg);
+        int dup = ws->host && under(dir, ws->host);
+        for (size_t k = 0; k < seen.n; k++)
+            dup |= strcmp(seen.v[k], dir) == 0;
+        if (!dup && ws->ref_host && !spec->see_reference &&
+            (under(dir, ws->ref_host) || under(ws->ref_host, dir))) {
+            rc = l4h_err_set(err, 3,
+                             "sandbox: %s would show the reference dir %s to a run that must "
+                             "not see it; put the program in a directory of its own",
+                             arg, ws->ref_host);
+            free(dir);
+            break;
+        }
+        if (!dup) {
+            l4h__argv_add(&seen, dir);
+            l4h__argv_add(a, "--ro-bind");
+            l4h__argv_add(a, dir);
+            l4h__argv_add(a, dir);
+        }
+        free(dir);
+    }
+    l4h__argv_free(&seen);
+    return rc;
+}
+
+/* The whole command line: [setpriv] bwrap ... -- prlimit ... -- program args. */
+static int build_argv(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec_spec *spec,
+                      double timeout_s, l4h_argv *a, l4h_err *err)
+{
+    l4h__exec_add_setpriv(sb, 0, a);
+    char *bwrap = l4h__exec_find_program("bwrap");
+    if (!bwrap)
+        return l4h_err_set(err, 3, "sandbox: bwrap (bubblewrap) not found; install it or set "
+                                   "sandbox.isolation: rlimit");
+    l4h__argv_add(a, bwrap);
+    free(bwrap);
+    l4h__argv_add(a, "--unshare-all");
+    if (sb->network)
+        l4h__argv_add(a, "--share-net");
+    l4h__argv_add(a, "--die-with-parent");
+    l4h__argv_add(a, "--new-session");
+    /* the code (after prlimit's exec) is the namespace's init: bwrap then
+     * reaps it itself, so its CPU time and peak memory reach our wait4 (with
+     * bwrap's own init in between they are lost); when it exits, the kernel
+     * kills whatever it left behind */
+    l4h__argv_add(a, "--as-pid-1");
+    l4h__argv_add(a, "--cap-drop");
+    l4h__argv_add(a, "ALL");
+    l4h__argv_add(a, "--uid");
+    l4h__argv_addf(a, "%d", L4H_SANDBOX_UID);
+    l4h__argv_add(a, "--gid");
+    l4h__argv_addf(a, "%d", L4H_SANDBOX_GID);
+    l4h__argv_add(a, "--hostname");
+    l4h__argv_add(a, "sandbox");
+    l4h__argv_add(a, "--info-fd");
+    l4h__argv_add(a, "3");
+    add_system(sb, a);
+    char *program = l4h__exec_program(sb, spec->argv[0]);
+    if (ws && ws->host) {
+        l4h__argv_add(a, "--bind");
+        l4h__argv_add(a, ws->host);
+        l4h__argv_add(a, WS_VIEW);
+        for (size_t i = 0; i < ws->n_staged; i++) {
+            char *h = l4h_path_join(ws->host, ws->staged[i]);
+            char *v = l4h_path_join(WS_VIEW, ws->staged[i]);
+            l4h__argv_add(a, "--ro-bind");
+            l4h__argv_add(a, h);
+            l4h__argv_add(a, v);
+            free(h);
+            free(v);
+        }
+        if (ws->data_host) {
+            l4h__argv_add(a, "--ro-bind");
+            l4h__argv_add(a, ws->data_host);
+            l4h__argv_add(a, DATA_VIEW);
+        }
+        if (spec->see_reference && ws->ref_host) {
+            l4h__argv_add(a, "--ro-bind");
+            l4h__argv_add(a, ws->ref_host);
+            l4h__argv_add(a, REF_VIEW);
+        }
+        if (add_program_dirs(ws, spec, program, a, err) != 0) {
+            free(program);
+            return -1;
+        }
+    }
+    l4h__argv_add(a, "--remount-ro");
+    l4h__argv_add(a, "/");
+    l4h__argv_add(a, "--chdir");
+    l4h__argv_add(a, ws && ws->host ? WS_VIEW : "/tmp");
+    l4h__argv_add(a, "--");
+    l4h__exec_add_prlimit(sb, timeout_s, a);
+    l4h__argv_add(a, program);
+    free(program);
+    for (size_t i = 1; spec->argv[i]; i++)
+        l4h__argv_add(a, spec->argv[i]);
+    return 0;
+}
+
+/* bwrap, prlimit and setpriv report their own failures as "name: ..." on
+ * stderr with status 1/126/127 before the code ever runs. */
+static int helper_failed(const l4h_exec_result *res)
+{
+    const char *e = res->stderr_text ? res->stderr_text : "";
+    if (res->signal || !(res->exit_code == 1 || res->exit_code == 126 || res->exit_code == 127))
+        return 0;
+    return strncmp(e, "bwrap: ", 7) == 0 || strncmp(e, "prlimit: ", 9) == 0 ||
+           strncmp(e, "setpriv: ", 9) == 0;
+}
+
+/* Run spec in ws under bubblewrap (l4h_sandbox_ops.run). */
+static int bwrap_run(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec_spec *spec,
+                     l4h_exec_result *res, l4h_err *err)
+{
+    double timeout = spec->timeout_s > 0 ? spec->timeout_s : sb->limits.exec_timeout_s;
+    l4h_argv a = {0};
+    int rc = -1, fdp = -1, fdg = -1;
+    char **env = NULL;
+    if (build_argv(sb, ws, spec, timeout, &a, err) != 0)
+        goto out;
+    char passwd[256];
+    snprintf(passwd, sizeof passwd, "nobody:x:%d:%d:llm4hep sandbox:%s/%s:/usr/sbin/nologin\n",
+             L4H_SANDBOX_UID, L4H_SANDBOX_GID, WS_VIEW, L4H_WS_HOME);
+    char group[64];
+    snprintf(group, sizeof group, "nogroup:x:%d:\n", L4H_SANDBOX_GID);
+    fdp = text_fd(passwd);
+    fdg = text_fd(group);
+    if (fdp < 0 || fdg < 0) {
+        l4h_err_set(err, 3, "sandbox: memfd_create: %s", strerror(errno));
+        goto out;
+    }
+    int have_ws = ws && ws->host;
+    env = l4h__exec_env(sb, have_ws ? WS_VIEW : NULL, have_ws && ws->data_host ? DATA_VIEW : NULL,
+                        have_ws && spec->see_reference && ws->ref_host ? REF_VIEW : NULL, NULL);
+    l4h_spawn sp = {.argv = a.v, .envp = env, .bwrap_info = 1, .extra_fds = {fdp, fdg, -1, -1},
+                    .ws_host = have_ws ? ws->host : NULL, .stdin_data = spec->stdin_data,
+                    .stdin_len = spec->stdin_len, .timeout_s = timeout};
+    if (l4h__spawn_supervise(sb, &sp, res, err) != 0)
+        goto out;
+    /* bwrap reports "killed by signal N" as exit status 128 + N */
+    if (!res->signal && res->exit_code > 128 && res->exit_code < 128 + 65) {
+        res->signal = res->exit_code - 128;
+        res->exit_code = -1;
+    }
+    if (helper_failed(res)) {
+        l4h_err_set(err, 3, "sandbox (bwrap) could not start the code: %.1500s",
+                    res->stderr_text);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (fdp >= 0)
+        close(fdp);
+    if (fdg >= 0)
+        close(fdg);
+    l4h_strv_free(env);
+    l4h__argv_free(&a);
+    return rc;
+}
+
+/* A trial run of the configured interpreter under bwrap: 0 when it works. */
+static int bwrap_probe(const l4h_sandbox_cfg *cfg, l4h_err *err)
+{
+    l4h_limits lim = {.exec_timeout_s = 20, .exec_memory_mb = 1024, .workspace_mb = 16,
+                      .output_bytes = 4096};
+    l4h_sandbox *sb = l4h__sandbox_new(cfg, &lim, NULL, err);
+    if (!sb)
+        return -1;
+    char *argv[] = {"python", "-c", "import sys; print('ok')", NULL};
+    l4h_exec_spec spec = {.argv = argv, .timeout_s = 20};
+    l4h_exec_result res;
+    memset(&res, 0, sizeof res);
+    int rc = bwrap_run(sb, NULL, &spec, &res, err);
+    if (rc == 0 && (res.exit_code != 0 || strcmp(res.stdout_text, "ok\n") != 0))
+        rc = l4h_err_set(err, 3, "sandbox: a trial run under bwrap failed (exit %d, signal %d): %.1500s",
+                         res.exit_code, res.signal, res.stderr_text);
+    l4h_exec_result_clear(&res);
+    l4h__sandbox_delete(sb);
+    return rc;
+}
+
+const l4h_sandbox_ops l4h__exec_bwrap_ops = {
+    .name = "bwrap",
+    .probe = bwrap_probe,
+    .run = bwrap_run,
+    .view_path = bwrap_view_path,
+};

@@ -1,0 +1,174 @@
+/* exec_env.c — the command line and the environment of a run: the helper
+ * words (setpriv, prlimit; see exec_internal.h for why), the program for
+ * argv[0], and the code's clean environment. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exec_internal.h"
+
+/* The PATH the code sees, after the interpreter's own bin directory. */
+#define SANDBOX_PATH "/usr/local/bin:/usr/bin:/bin"
+
+/* Append a copy of s. Can't fail. */
+void l4h__argv_add(l4h_argv *a, const char *s)
+{
+    if (a->n + 2 > a->cap) {
+        a->cap = a->cap ? 2 * a->cap : 32;
+        a->v = l4h_xrealloc(a->v, a->cap * sizeof *a->v);
+    }
+    a->v[a->n++] = l4h_xstrdup(s);
+    a->v[a->n] = NULL;
+}
+
+/* Append a formatted word. Can't fail. */
+void l4h__argv_addf(l4h_argv *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[512];
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof tmp) {
+        l4h__argv_add(a, tmp);
+        return;
+    }
+    va_start(ap, fmt);
+    char *big = l4h_xmalloc((size_t)n + 1);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    l4h__argv_add(a, big);
+    free(big);
+}
+
+/* Free the words and the array. */
+void l4h__argv_free(l4h_argv *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->v[i]);
+    free(a->v);
+    memset(a, 0, sizeof *a);
+}
+
+/* Search name in the system directories, then in $PATH (see header). */
+char *l4h__exec_find_program(const char *name)
+{
+    static const char *const sys[] = {"/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"};
+    for (size_t i = 0; i < sizeof sys / sizeof *sys; i++) {
+        char *p = l4h_path_join(sys[i], name);
+        if (access(p, X_OK) == 0)
+            return p;
+        free(p);
+    }
+    const char *path = getenv("PATH");
+    if (!path)
+        return NULL;
+    char *copy = l4h_xstrdup(path), *save = NULL;
+    for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        if (d[0] != '/')
+            continue;
+        char *p = l4h_path_join(d, name);
+        if (access(p, X_OK) == 0) {
+            free(copy);
+            return p;
+        }
+        free(p);
+    }
+    free(copy);
+    return NULL;
+}
+
+/* argv[0] → program path (see header). */
+char *l4h__exec_program(const l4h_sandbox *sb, const char *argv0)
+{
+    if (strcmp(argv0, "python") == 0 || strcmp(argv0, "python3") == 0)
+        return l4h_xstrdup(sb->python);
+    if (argv0[0] == '/')
+        return l4h_xstrdup(argv0);
+    char *copy = l4h_xstrdup(SANDBOX_PATH), *save = NULL;
+    for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        char *p = l4h_path_join(d, argv0);
+        if (access(p, X_OK) == 0) {
+            free(copy);
+            return p;
+        }
+        free(p);
+    }
+    free(copy);
+    return l4h_xstrdup(argv0); /* let the exec fail with a clear message */
+}
+
+/* "prlimit --as=.. --cpu=.. --fsize=.. --nproc=.. --nofile=.. --core=0 --".
+ * CPU time gets the wall timeout plus one second (soft; SIGXCPU), and one
+ * more second hard (SIGKILL). */
+void l4h__exec_add_prlimit(const l4h_sandbox *sb, double timeout_s, l4h_argv *a)
+{
+    long long as = (long long)sb->limits.exec_memory_mb * 1024 * 1024;
+    long long fsize = (long long)sb->limits.workspace_mb * 1024 * 1024;
+    long long cpu = (long long)ceil(timeout_s) + 1;
+    l4h__argv_add(a, sb->prlimit);
+    if (as > 0)
+        l4h__argv_addf(a, "--as=%lld", as);
+    l4h__argv_addf(a, "--cpu=%lld:%lld", cpu, cpu + 1);
+    if (fsize > 0)
+        l4h__argv_addf(a, "--fsize=%lld", fsize);
+    l4h__argv_addf(a, "--nproc=%d", L4H_SANDBOX_NPROC);
+    l4h__argv_addf(a, "--nofile=%d", L4H_SANDBOX_NOFILE);
+    l4h__argv_add(a, "--core=0");
+    l4h__argv_add(a, "--");
+}
+
+/* "setpriv [--reuid=.. --regid=.. --clear-groups] --nnp [--pdeathsig=KILL] --"
+ * when we are root or a parent-death signal is wanted; nothing otherwise. */
+void l4h__exec_add_setpriv(const l4h_sandbox *sb, int pdeathsig, l4h_argv *a)
+{
+    if (!sb->setpriv || (!sb->switch_uid && !pdeathsig))
+        return;
+    l4h__argv_add(a, sb->setpriv);
+    if (sb->switch_uid) {
+        l4h__argv_addf(a, "--reuid=%d", L4H_SANDBOX_UID);
+        l4h__argv_addf(a, "--regid=%d", L4H_SANDBOX_GID);
+        l4h__argv_add(a, "--clear-groups");
+    }
+    l4h__argv_add(a, "--nnp");
+    if (pdeathsig)
+        l4h__argv_add(a, "--pdeathsig=KILL");
+    l4h__argv_add(a, "--");
+}
+
+/* The code's environment (see exec.h's header comment and the issue): fixed
+ * PATH, HOME in the workspace, Agg backend, fixed hash seed, one OpenMP
+ * thread, UTC, unbuffered Python (so a killed run still returns its output),
+ * the view paths. Nothing of our own environment. */
+char **l4h__exec_env(const l4h_sandbox *sb, const char *ws_view, const char *data_view,
+                     const char *ref_view, const char *token)
+{
+    l4h_argv e = {0};
+    char *pydir = l4h_path_dir(sb->python);
+    l4h__argv_addf(&e, "PATH=%s:%s", pydir, SANDBOX_PATH);
+    free(pydir);
+    if (ws_view) {
+        l4h__argv_addf(&e, "HOME=%s/%s", ws_view, L4H_WS_HOME);
+        l4h__argv_addf(&e, "LLM4HEP_WORKSPACE=%s", ws_view);
+    } else {
+        l4h__argv_add(&e, "HOME=/tmp");
+    }
+    if (data_view)
+        l4h__argv_addf(&e, "LLM4HEP_DATA=%s", data_view);
+    if (ref_view)
+        l4h__argv_addf(&e, "LLM4HEP_REFERENCE=%s", ref_view);
+    l4h__argv_add(&e, "MPLBACKEND=Agg");
+    l4h__argv_add(&e, "PYTHONHASHSEED=0");
+    l4h__argv_add(&e, "PYTHONUNBUFFERED=1");
+    l4h__argv_add(&e, "PYTHONDONTWRITEBYTECODE=1");
+    l4h__argv_add(&e, "OMP_NUM_THREADS=1");
+    l4h__argv_add(&e, "TZ=UTC");
+    l4h__argv_add(&e, "LANG=C.UTF-8");
+    l4h__argv_add(&e, "TMPDIR=/tmp");
+    if (token)
+        l4h__argv_addf(&e, "LLM4HEP_EXEC_TOKEN=%s", token);
+    return e.v;
+}

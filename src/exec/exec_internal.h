@@ -1,0 +1,179 @@
+/* exec_internal.h — what the files of src/exec/ share and nobody else sees.
+ *
+ * How a run is started (the one place that explains it)
+ * -----------------------------------------------------
+ * We spawn with posix_spawn only (MPI ranks and task children must not
+ * fork), but posix_spawn cannot set rlimits, switch the uid or set a
+ * parent-death signal in the child. Those steps are done by two tiny
+ * util-linux programs found on every Linux node, each of which does its job
+ * and execs the next word of the command line (~1 ms each):
+ *
+ *   bwrap:  [setpriv --reuid=65534 --regid=65534 --clear-groups --nnp --]
+ *           bwrap <mounts, namespaces> -- prlimit <limits> -- python file.py
+ *   rlimit: setpriv [--reuid=65534 ...] --nnp --pdeathsig=KILL --
+ *           prlimit <limits> -- python file.py
+ *
+ * - setpriv switches to uid/gid 65534 only when we are root: the kernel does
+ *   not enforce RLIMIT_NPROC for uid 0, and bwrap run by root maps the
+ *   sandbox's uid back to 0 on the host (a fork bomb would be unbounded).
+ * - Under bwrap, prlimit runs inside the sandbox, after the user namespace
+ *   exists: the kernel counts RLIMIT_NPROC per user namespace, so every
+ *   sandbox has its own process budget instead of sharing one for uid 65534.
+ * - SIGUSR1 (Slurm's warning) is *blocked* in the child's signal mask
+ *   (posix_spawnattr_setsigmask); a blocked mask survives exec, so the
+ *   signal stays pending and never ends the code. Other signals are reset to
+ *   their defaults.
+ * - Every file descriptor but stdin/stdout/stderr and the few bwrap reads
+ *   is closed in the child (closefrom, or a scan of /proc/self/fd).
+ * - A self re-exec of llm4hep as the helper was measured and rejected: that
+ *   binary loads MPI, HDF5 and curl, ~7 ms per start against ~1 ms.
+ *
+ * Killing everything: under bwrap the code lives in its own pid namespace;
+ * we SIGKILL the namespace's init (its host pid comes from --info-fd) and
+ * bwrap; the kernel then kills every process of the namespace, setsid'd or
+ * not, and bwrap exits only after they are gone. Under rlimit the code runs
+ * in its own session; we SIGKILL the process group and then scan /proc for
+ * processes whose environment holds this run's LLM4HEP_EXEC_TOKEN (a setsid'd
+ * grandchild keeps it). Residual risk under rlimit: a process that re-execs
+ * itself with a different environment after leaving the session survives. */
+#ifndef LLM4HEP_EXEC_INTERNAL_H
+#define LLM4HEP_EXEC_INTERNAL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "llm4hep/exec.h"
+
+/* The uid/gid generated code runs as on the host when llm4hep runs as root. */
+#define L4H_SANDBOX_UID 65534
+#define L4H_SANDBOX_GID 65534
+/* Per-sandbox process (and thread) budget: RLIMIT_NPROC. */
+#define L4H_SANDBOX_NPROC 256
+/* Open files per process: RLIMIT_NOFILE. */
+#define L4H_SANDBOX_NOFILE 4096
+/* HOME of the code, relative to the workspace (caches; not listed). */
+#define L4H_WS_HOME ".home"
+
+struct l4h_sandbox {
+    const l4h_sandbox_ops *ops;
+    char *python;          /* configured interpreter (absolute, as given) */
+    char **python_dirs;    /* installation dirs to make visible (bwrap), NULL-terminated */
+    char *prlimit;         /* absolute paths of the helpers */
+    char *setpriv;         /* NULL when not needed */
+    int switch_uid;        /* 1: we are root, code runs as L4H_SANDBOX_UID */
+    int network;
+    l4h_limits limits;
+    int max_parallel;      /* 0 = no cap */
+    char *slot_dir;        /* node-local lock files of the per-node cap */
+    char **secrets;        /* redacted from output; NULL-terminated copies */
+};
+
+/* ------------------------------------------------------------- backends */
+
+/* A sandbox for cfg with these limits and secrets (copied), helpers found,
+ * no backend chosen yet (ops NULL). NULL (code 2 or 3) when the interpreter
+ * or a helper is missing. Free with l4h__sandbox_delete. */
+l4h_sandbox *l4h__sandbox_new(const l4h_sandbox_cfg *cfg, const l4h_limits *limits,
+                              const char *const *secrets, l4h_err *err);
+void l4h__sandbox_delete(l4h_sandbox *sb);
+
+extern const l4h_sandbox_ops l4h__exec_bwrap_ops;
+extern const l4h_sandbox_ops l4h__exec_rlimit_ops;
+
+/* ---------------------------------------------------------- helper paths */
+
+/* Absolute path of a system program (searched in /usr/bin, /bin, /usr/sbin,
+ * /sbin, /usr/local/bin, then $PATH), malloc'd; NULL when not found. */
+char *l4h__exec_find_program(const char *name);
+
+/* ----------------------------------------------------------- environment */
+
+/* The code's whole environment, "K=V" strings, NULL-terminated, malloc'd
+ * (free with l4h_strv_free). ws_view/data_view/ref_view may be NULL; token
+ * (rlimit kill marker) may be NULL. Can't fail. */
+char **l4h__exec_env(const l4h_sandbox *sb, const char *ws_view, const char *data_view,
+                     const char *ref_view, const char *token);
+
+/* A growable argv. */
+typedef struct l4h_argv {
+    char **v;
+    size_t n, cap;
+} l4h_argv;
+void l4h__argv_add(l4h_argv *a, const char *s);           /* copies s */
+void l4h__argv_addf(l4h_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void l4h__argv_free(l4h_argv *a);
+
+/* Append the prlimit words "prlimit --as=.. --cpu=.. ... --" for a run with
+ * this timeout. Can't fail. */
+void l4h__exec_add_prlimit(const l4h_sandbox *sb, double timeout_s, l4h_argv *a);
+/* Append "setpriv ... --" when needed (root: uid switch; pdeathsig: add
+ * --pdeathsig=KILL). Appends nothing when neither applies. */
+void l4h__exec_add_setpriv(const l4h_sandbox *sb, int pdeathsig, l4h_argv *a);
+/* The program to run for argv[0]: "python" → the configured interpreter,
+ * an absolute path as is, a bare name searched on the fixed PATH. malloc'd. */
+char *l4h__exec_program(const l4h_sandbox *sb, const char *argv0);
+
+/* --------------------------------------------------------------- capture */
+
+/* Head + tail of one output stream within a byte budget. */
+typedef struct l4h_capture {
+    size_t head_cap, tail_cap;
+    char *head;
+    size_t head_len;
+    char *tail;            /* ring buffer */
+    size_t tail_start, tail_len;
+    uint64_t total;
+} l4h_capture;
+
+void l4h__capture_init(l4h_capture *c, size_t budget);
+void l4h__capture_add(l4h_capture *c, const char *p, size_t n);
+/* The kept text: head + "\n[... N bytes cut ...]\n" + tail when the stream
+ * exceeded the budget (*truncated = 1), NUL bytes replaced by '?', every
+ * secret (>= 4 bytes, also a piece of one at a cut) replaced by
+ * "[redacted]". malloc'd; the capture is freed. */
+char *l4h__capture_finish(l4h_capture *c, char *const *secrets, int *truncated);
+/* Replace every occurrence of every secret in s (len bytes) by [redacted];
+ * returns a malloc'd NUL-terminated string. Can't fail. */
+char *l4h__redact(const char *s, size_t len, char *const *secrets);
+
+/* ------------------------------------------------------------- supervise */
+
+/* One spawn: what to run and how to watch it. */
+typedef struct l4h_spawn {
+    char **argv;           /* argv[0] absolute */
+    char **envp;
+    const char *cwd;       /* chdir for the child (rlimit); NULL = inherit */
+    int own_session;       /* setsid the child (rlimit) */
+    int bwrap_info;        /* pass a pipe as fd 3 for --info-fd */
+    int extra_fds[4];      /* readable fds passed as 4, 5, ... (bwrap --ro-bind-data); -1 ends */
+    const char *token;     /* rlimit: LLM4HEP_EXEC_TOKEN value to hunt escapees */
+    const char *ws_host;   /* watched for size; NULL = not watched */
+    const char *stdin_data;
+    size_t stdin_len;
+    double timeout_s;
+} l4h_spawn;
+
+/* Spawn, feed stdin, capture output within the budget, enforce the timeout,
+ * the workspace size and the output volume, kill everything on a limit,
+ * reap, and fill res (exit, signal, limit, times, output; not files or
+ * isolation). -1 (code 3) only when the spawn itself failed. */
+int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_result *res,
+                         l4h_err *err);
+
+/* ------------------------------------------------------------ workspace */
+
+/* Disk use of the tree at dir (st_blocks, not following symlinks) and its
+ * number of entries. Missing entries are skipped. Can't fail. */
+void l4h__tree_usage(const char *dir, int64_t *bytes, int64_t *entries);
+/* Regular files under dir with sizes, sorted by path, skipping the code's
+ * HOME (.home/). Caller frees with l4h__files_free. */
+void l4h__list_files(const char *dir, l4h_file_entry **files, size_t *n);
+void l4h__files_free(l4h_file_entry *files, size_t n);
+
+/* ---------------------------------------------------------------- slots */
+
+/* Wait for one of max slots of the per-node cap (lock files in dir, flock).
+ * Returns the locked fd (close it to free the slot), or -1 (code 3). */
+int l4h__slot_acquire(const char *dir, int max, l4h_err *err);
+
+#endif

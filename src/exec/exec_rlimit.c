@@ -1,0 +1,91 @@
+/* exec_rlimit.c — the weaker backend for nodes without working bubblewrap:
+ * host paths, no mount or network isolation, only resource limits (address
+ * space, CPU time, file size, processes, open files, no core files), an
+ * unprivileged uid when we are root, a clean environment, its own session.
+ *
+ * It cannot cut the network or hide files the uid may read, so
+ * `isolation: auto` picks it only when the config allows network access;
+ * `isolation: rlimit` accepts it explicitly. Killing: the session's process
+ * group, then every process carrying this run's LLM4HEP_EXEC_TOKEN (see
+ * exec_internal.h for the residual risk). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "exec_internal.h"
+
+/* View paths are host paths (malloc'd copy). */
+static char *rlimit_view_path(const char *what, const char *host)
+{
+    (void)what;
+    return l4h_xstrdup(host);
+}
+
+/* 32 random hex characters into out[33]. Can't fail (falls back to time
+ * and pid, which is unique enough for a kill marker). */
+static void random_token(char out[33])
+{
+    unsigned char b[16];
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+        double t = l4h_monotonic();
+        memcpy(b, &t, sizeof t);
+        pid_t p = getpid();
+        memcpy(b + 8, &p, sizeof p);
+    }
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/* Run spec in ws with rlimits only (l4h_sandbox_ops.run). */
+static int rlimit_run(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec_spec *spec,
+                      l4h_exec_result *res, l4h_err *err)
+{
+    double timeout = spec->timeout_s > 0 ? spec->timeout_s : sb->limits.exec_timeout_s;
+    char token[33];
+    random_token(token);
+    l4h_argv a = {0};
+    l4h__exec_add_setpriv(sb, 1, &a);
+    l4h__exec_add_prlimit(sb, timeout, &a);
+    char *program = l4h__exec_program(sb, spec->argv[0]);
+    l4h__argv_add(&a, program);
+    free(program);
+    for (size_t i = 1; spec->argv[i]; i++)
+        l4h__argv_add(&a, spec->argv[i]);
+    int have_ws = ws && ws->host;
+    char **env = l4h__exec_env(sb, have_ws ? ws->host : NULL, have_ws ? ws->data_host : NULL,
+                               have_ws && spec->see_reference ? ws->ref_host : NULL, token);
+    l4h_spawn sp = {.argv = a.v, .envp = env, .cwd = have_ws ? ws->host : "/tmp",
+                    .own_session = 1, .extra_fds = {-1, -1, -1, -1}, .token = token,
+                    .ws_host = have_ws ? ws->host : NULL, .stdin_data = spec->stdin_data,
+                    .stdin_len = spec->stdin_len, .timeout_s = timeout};
+    int rc = l4h__spawn_supervise(sb, &sp, res, err);
+    if (rc == 0 && !res->signal && (res->exit_code == 1 || res->exit_code == 127) &&
+        (strncmp(res->stderr_text, "prlimit: ", 9) == 0 ||
+         strncmp(res->stderr_text, "setpriv: ", 9) == 0))
+        rc = l4h_err_set(err, 3, "sandbox (rlimit) could not start the code: %.1500s",
+                         res->stderr_text);
+    l4h_strv_free(env);
+    l4h__argv_free(&a);
+    return rc;
+}
+
+/* The rlimit backend works wherever prlimit (util-linux) exists. */
+static int rlimit_probe(const l4h_sandbox_cfg *cfg, l4h_err *err)
+{
+    (void)cfg;
+    char *p = l4h__exec_find_program("prlimit");
+    if (!p)
+        return l4h_err_set(err, 3, "sandbox: prlimit (util-linux) not found");
+    free(p);
+    return 0;
+}
+
+const l4h_sandbox_ops l4h__exec_rlimit_ops = {
+    .name = "rlimit",
+    .probe = rlimit_probe,
+    .run = rlimit_run,
+    .view_path = rlimit_view_path,
+};

@@ -1,0 +1,213 @@
+/* sandbox.c — the one interface over the backends: choose bwrap or rlimit
+ * per sandbox.isolation, wait for a per-node slot, run, name the limit that
+ * stopped the code, list the files it left. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "exec_internal.h"
+
+/* Installation directories of the interpreter outside the system dirs:
+ * <prefix> of <prefix>/bin/python, for the path as given (a virtualenv) and
+ * for its real path (the base installation). NULL-terminated, malloc'd. */
+static char **python_dirs(const char *python)
+{
+    l4h_argv dirs = {0};
+    char real[PATH_MAX];
+    const char *paths[2] = {python, realpath(python, real) ? real : NULL};
+    for (int i = 0; i < 2; i++) {
+        if (!paths[i])
+            continue;
+        char *bin = l4h_path_dir(paths[i]);
+        char *prefix = l4h_path_dir(bin);
+        free(bin);
+        int skip = strcmp(prefix, "/") == 0 || strcmp(prefix, ".") == 0 ||
+                   (strncmp(prefix, "/usr", 4) == 0 && (prefix[4] == '\0' || prefix[4] == '/'));
+        for (size_t k = 0; k < dirs.n; k++)
+            skip |= strcmp(dirs.v[k], prefix) == 0;
+        if (!skip)
+            l4h__argv_add(&dirs, prefix);
+        free(prefix);
+    }
+    if (!dirs.v)
+        return l4h_xcalloc(1, sizeof(char *));
+    return dirs.v;
+}
+
+/* See exec_internal.h. */
+l4h_sandbox *l4h__sandbox_new(const l4h_sandbox_cfg *cfg, const l4h_limits *limits,
+                              const char *const *secrets, l4h_err *err)
+{
+    const char *python = cfg->python && cfg->python[0] ? cfg->python : "/usr/bin/python3";
+    if (python[0] != '/' || access(python, X_OK) != 0) {
+        l4h_err_set(err, 2, "sandbox.python: %s is not an executable file given by its "
+                            "absolute path (expected e.g. /usr/bin/python3)", python);
+        return NULL;
+    }
+    l4h_sandbox *sb = l4h_xcalloc(1, sizeof *sb);
+    sb->python = l4h_xstrdup(python);
+    sb->python_dirs = python_dirs(python);
+    sb->network = cfg->network;
+    sb->limits = *limits;
+    sb->max_parallel = cfg->max_parallel_per_node;
+    sb->switch_uid = geteuid() == 0;
+    sb->prlimit = l4h__exec_find_program("prlimit");
+    sb->setpriv = l4h__exec_find_program("setpriv");
+    if (!sb->prlimit || (sb->switch_uid && !sb->setpriv)) {
+        l4h_err_set(err, 3, "sandbox: %s (util-linux) not found; the sandbox needs it to set "
+                            "resource limits%s", sb->prlimit ? "setpriv" : "prlimit",
+                    sb->prlimit ? " and to leave uid 0" : "");
+        l4h__sandbox_delete(sb);
+        return NULL;
+    }
+    size_t n = 0;
+    while (secrets && secrets[n])
+        n++;
+    sb->secrets = l4h_xcalloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        sb->secrets[i] = l4h_xstrdup(secrets[i]);
+    return sb;
+}
+
+/* See exec_internal.h. NULL is fine. */
+void l4h__sandbox_delete(l4h_sandbox *sb)
+{
+    if (!sb)
+        return;
+    free(sb->python);
+    l4h_strv_free(sb->python_dirs);
+    free(sb->prlimit);
+    free(sb->setpriv);
+    free(sb->slot_dir);
+    l4h_strv_free(sb->secrets);
+    free(sb);
+}
+
+/* Pick and check the backend (see exec.h). */
+l4h_sandbox *l4h_sandbox_open(const l4h_config *cfg, const char *const *secrets, l4h_err *err)
+{
+    l4h_sandbox *sb = l4h__sandbox_new(&cfg->sandbox, &cfg->limits, secrets, err);
+    if (!sb)
+        return NULL;
+    const char *scratch = cfg->scratch && cfg->scratch[0] ? cfg->scratch : "/tmp";
+    char name[64];
+    snprintf(name, sizeof name, "llm4hep-slots-%d", (int)geteuid());
+    sb->slot_dir = l4h_path_join(scratch, name);
+
+    l4h_err probe_err = {0, ""};
+    switch (cfg->sandbox.isolation) {
+    case L4H_ISOLATION_BWRAP:
+        if (l4h__exec_bwrap_ops.probe(&cfg->sandbox, err) != 0)
+            goto fail;
+        sb->ops = &l4h__exec_bwrap_ops;
+        break;
+    case L4H_ISOLATION_RLIMIT:
+        if (l4h__exec_rlimit_ops.probe(&cfg->sandbox, err) != 0)
+            goto fail;
+        sb->ops = &l4h__exec_rlimit_ops;
+        break;
+    default: /* auto */
+        if (l4h__exec_bwrap_ops.probe(&cfg->sandbox, &probe_err) == 0) {
+            sb->ops = &l4h__exec_bwrap_ops;
+        } else if (!cfg->sandbox.network) {
+            l4h_err_set(err, 3,
+                        "sandbox: bubblewrap does not work on this node (%s); with "
+                        "sandbox.network: false the code must not reach the network, which "
+                        "only bubblewrap can enforce. Install bubblewrap (and allow user "
+                        "namespaces), or set sandbox.isolation: rlimit to accept a sandbox "
+                        "without network or file isolation",
+                        probe_err.msg);
+            goto fail;
+        } else if (l4h__exec_rlimit_ops.probe(&cfg->sandbox, err) != 0) {
+            goto fail;
+        } else {
+            sb->ops = &l4h__exec_rlimit_ops;
+        }
+    }
+    return sb;
+fail:
+    l4h__sandbox_delete(sb);
+    return NULL;
+}
+
+/* Free the sandbox. NULL is fine. */
+void l4h_sandbox_free(l4h_sandbox *sb)
+{
+    l4h__sandbox_delete(sb);
+}
+
+/* "bwrap" or "rlimit" (static). */
+const char *l4h_sandbox_isolation(const l4h_sandbox *sb)
+{
+    return sb && sb->ops ? sb->ops->name : "none";
+}
+
+/* Which limit stopped the code, when the supervisor did not already say:
+ * from the signal, then (best effort) from Python's last words. */
+static void name_limit(const l4h_sandbox *sb, double timeout_s, l4h_exec_result *res)
+{
+    if (res->limit[0] || (res->exit_code == 0 && !res->signal))
+        return;
+    const char *e = res->stderr_text ? res->stderr_text : "";
+    const char *tail = strlen(e) > 4096 ? e + strlen(e) - 4096 : e;
+    const char *what = "";
+    if (res->signal == SIGXCPU || (res->signal == SIGKILL && res->cpu_s >= timeout_s))
+        what = "cpu";
+    else if (res->signal == SIGXFSZ || strstr(tail, "[Errno 27]") || strstr(tail, "File too large"))
+        what = "fsize";
+    else if (strstr(tail, "MemoryError") || strstr(tail, "Unable to allocate") ||
+             strstr(tail, "Cannot allocate memory") || strstr(tail, "std::bad_alloc"))
+        what = "memory";
+    else if (strstr(tail, "Resource temporarily unavailable") ||
+             strstr(tail, "can't start new thread"))
+        what = "nproc";
+    (void)sb;
+    snprintf(res->limit, sizeof res->limit, "%s", what);
+}
+
+/* Run spec in ws (see exec.h). */
+int l4h_sandbox_run(l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec_spec *spec,
+                    l4h_exec_result *res, l4h_err *err)
+{
+    memset(res, 0, sizeof *res);
+    res->isolation = l4h_sandbox_isolation(sb);
+    if (!spec || !spec->argv || !spec->argv[0])
+        return l4h_err_set(err, 2, "sandbox: nothing to run (empty argv)");
+    int slot = -1;
+    if (sb->max_parallel > 0 && (slot = l4h__slot_acquire(sb->slot_dir, sb->max_parallel, err)) < 0)
+        return -1;
+    int rc = sb->ops->run(sb, ws, spec, res, err);
+    if (slot >= 0)
+        close(slot);
+    if (rc != 0) {
+        l4h_exec_result_clear(res);
+        return -1;
+    }
+    name_limit(sb, spec->timeout_s > 0 ? spec->timeout_s : sb->limits.exec_timeout_s, res);
+    if (ws && ws->host)
+        l4h__list_files(ws->host, &res->files, &res->n_files);
+    return 0;
+}
+
+/* Free what a result owns and zero it (isolation stays NULL). */
+void l4h_exec_result_clear(l4h_exec_result *r)
+{
+    if (!r)
+        return;
+    free(r->stdout_text);
+    free(r->stderr_text);
+    l4h__files_free(r->files, r->n_files);
+    memset(r, 0, sizeof *r);
+}
+
+/* Non-dumpable: /proc/<pid>/environ and friends become root's, so code
+ * running as our uid cannot read our environment (the API keys). */
+void l4h_exec_harden_self(void)
+{
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}

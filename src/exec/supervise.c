@@ -1,0 +1,417 @@
+/* supervise.c — spawn one sandboxed command and watch it to the end: feed
+ * stdin, capture stdout/stderr within the budget, enforce the wall-clock
+ * timeout, the workspace size and the output volume, kill everything it
+ * started, reap it. Both backends end here; exec_internal.h explains the
+ * helper chain and how "everything" is found. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exec_internal.h"
+
+/* How often the workspace size is measured while code runs (at least). */
+#define WS_CHECK_S 0.1
+/* More entries than this in the workspace is the workspace limit too. */
+#define WS_MAX_ENTRIES 200000
+/* After the command ended: how long to wait for the pipes to close. */
+#define DRAIN_S 2.0
+/* Output volume (stdout + stderr) at which the code is stopped: the budget
+ * keeps only head and tail, so more is pointless work. */
+#define OUTPUT_KILL_MIN (64LL * 1024 * 1024)
+
+/* Move fd to a number >= 10 (so dup2 onto 3.. in the child never collides),
+ * close-on-exec. Returns the new fd (the old one closed) or -1. */
+static int high_fd(int fd)
+{
+    if (fd < 0 || fd >= 10)
+        return fd;
+    int n = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+    close(fd);
+    return n;
+}
+
+static int make_pipe(int p[2])
+{
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return -1;
+    p[0] = high_fd(p[0]);
+    p[1] = high_fd(p[1]);
+    return (p[0] < 0 || p[1] < 0) ? -1 : 0;
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+/* stdin for the child: a memfd holding the data (no pipe, so no SIGPIPE
+ * and no deadlock whatever its size), or /dev/null. -1 on failure. */
+static int stdin_fd(const l4h_spawn *sp)
+{
+    if (!sp->stdin_data)
+        return high_fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    int fd = memfd_create("llm4hep-stdin", MFD_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t off = 0;
+    while (off < sp->stdin_len) {
+        ssize_t w = write(fd, sp->stdin_data + off, sp->stdin_len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            close(fd);
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    lseek(fd, 0, SEEK_SET);
+    return high_fd(fd);
+}
+
+/* Close every inherited descriptor >= from in the child. */
+static void close_from(posix_spawn_file_actions_t *fa, int from)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    posix_spawn_file_actions_addclosefrom_np(fa, from);
+#else
+    /* older glibc: close what is open now and not close-on-exec */
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        int fd = atoi(de->d_name);
+        if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd < from || fd == dirfd(d))
+            continue;
+        int fl = fcntl(fd, F_GETFD);
+        if (fl >= 0 && !(fl & FD_CLOEXEC))
+            posix_spawn_file_actions_addclose(fa, fd);
+    }
+    closedir(d);
+#endif
+}
+
+/* Kill every process whose environment holds LLM4HEP_EXEC_TOKEN=token
+ * (rlimit: children that left the process group). Rounds until one finds
+ * nothing (at most 50). */
+static void hunt_token(const char *token)
+{
+    char needle[96];
+    int nl = snprintf(needle, sizeof needle, "LLM4HEP_EXEC_TOKEN=%s", token);
+    pid_t self = getpid();
+    for (int round = 0; round < 50; round++) {
+        int found = 0;
+        DIR *d = opendir("/proc");
+        if (!d)
+            return;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+            if (de->d_name[0] < '1' || de->d_name[0] > '9')
+                continue;
+            pid_t pid = (pid_t)atol(de->d_name);
+            if (pid == self)
+                continue;
+            char path[64], buf[65536];
+            snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd < 0)
+                continue;
+            ssize_t n = read(fd, buf, sizeof buf);
+            close(fd);
+            if (n > 0 && memmem(buf, (size_t)n, needle, (size_t)nl) != NULL) {
+                kill(pid, SIGKILL);
+                found = 1;
+            }
+        }
+        closedir(d);
+        if (!found)
+            return;
+        struct timespec ts = {0, 5000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* 1 while pid exists and is not a zombie. */
+static int alive(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+/* State of one supervised run. */
+typedef struct run {
+    const l4h_spawn *sp;
+    pid_t pid;
+    pid_t ns_init;        /* bwrap: host pid of the namespace's init, 0 unknown */
+    int killed;
+    double killed_at;
+} run;
+
+/* Stop everything the run started (see exec_internal.h). */
+static void kill_all(run *r)
+{
+    if (r->ns_init > 0)
+        kill(r->ns_init, SIGKILL); /* the kernel kills the whole pid namespace */
+    else
+        kill(r->pid, SIGKILL);     /* bwrap's --die-with-parent takes the rest */
+    if (r->sp->own_session)
+        kill(-r->pid, SIGKILL);
+    if (r->sp->token)
+        hunt_token(r->sp->token);
+    if (!r->killed)
+        r->killed_at = l4h_monotonic();
+    r->killed = 1;
+}
+
+/* After the command ended: nothing of it may survive. */
+static void sweep_after_exit(run *r)
+{
+    if (r->sp->own_session)
+        kill(-r->pid, SIGKILL);
+    if (r->sp->token)
+        hunt_token(r->sp->token);
+    if (r->ns_init > 0) {
+        double until = l4h_monotonic() + 5.0;
+        while (alive(r->ns_init) && l4h_monotonic() < until) {
+            kill(r->ns_init, SIGKILL);
+            struct timespec ts = {0, 2000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+/* Parse "child-pid": N out of bwrap's --info-fd JSON (0 if absent). */
+static pid_t info_child_pid(const char *s)
+{
+    const char *p = strstr(s, "\"child-pid\"");
+    if (!p || !(p = strchr(p, ':')))
+        return 0;
+    return (pid_t)atol(p + 1);
+}
+
+/* Spawn and supervise (see exec_internal.h). */
+int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_result *res,
+                         l4h_err *err)
+{
+    int outp[2] = {-1, -1}, errp[2] = {-1, -1}, infop[2] = {-1, -1};
+    int in = -1, rc = -1, pidfd = -1, extra[4] = {-1, -1, -1, -1};
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    l4h_capture cout, cerr;
+    size_t budget = sb->limits.output_bytes > 0 ? (size_t)sb->limits.output_bytes : 16384;
+    l4h__capture_init(&cout, budget);
+    l4h__capture_init(&cerr, budget);
+    l4h_buf info = {0};
+
+    if (make_pipe(outp) || make_pipe(errp) || (sp->bwrap_info && make_pipe(infop)) ||
+        (in = stdin_fd(sp)) < 0) {
+        l4h_err_set(err, 3, "sandbox: cannot create pipes: %s", strerror(errno));
+        goto out;
+    }
+    posix_spawn_file_actions_adddup2(&fa, in, 0);
+    posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+    int next = 3;
+    if (sp->bwrap_info)
+        posix_spawn_file_actions_adddup2(&fa, infop[1], next++);
+    for (int i = 0; i < 4 && sp->extra_fds[i] >= 0; i++) {
+        /* a copy numbered >= 10, so that dup2 onto 4, 5.. can't clobber it */
+        extra[i] = fcntl(sp->extra_fds[i], F_DUPFD_CLOEXEC, 10);
+        posix_spawn_file_actions_adddup2(&fa, extra[i], next++);
+    }
+    close_from(&fa, next);
+    if (sp->cwd)
+        posix_spawn_file_actions_addchdir_np(&fa, sp->cwd);
+
+    sigset_t mask, def;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGUSR1);       /* Slurm's warning: pending forever */
+    sigfillset(&def);
+    sigdelset(&def, SIGUSR1);
+    posix_spawnattr_setsigmask(&at, &mask);
+    posix_spawnattr_setsigdefault(&at, &def);
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    if (sp->own_session)
+        flags |= POSIX_SPAWN_SETSID;
+    posix_spawnattr_setflags(&at, flags);
+
+    run r = {sp, 0, 0, 0, 0};
+    double t0 = l4h_monotonic();
+    int e = posix_spawn(&r.pid, sp->argv[0], &fa, &at, sp->argv, sp->envp);
+    if (e != 0) {
+        l4h_err_set(err, 3, "sandbox: cannot start %s: %s", sp->argv[0], strerror(e));
+        goto out;
+    }
+    close_fd(&outp[1]);
+    close_fd(&errp[1]);
+    close_fd(&infop[1]);
+    close_fd(&in);
+#ifdef SYS_pidfd_open
+    pidfd = (int)syscall(SYS_pidfd_open, r.pid, 0);
+#endif
+
+    double deadline = t0 + (sp->timeout_s > 0 ? sp->timeout_s : 900.0);
+    double ws_every = WS_CHECK_S, next_ws = t0 + ws_every;
+    long long out_kill = 16LL * (long long)budget;
+    if (out_kill < OUTPUT_KILL_MIN)
+        out_kill = OUTPUT_KILL_MIN;
+    int64_t ws_max = sb->limits.workspace_mb * 1024 * 1024;
+    int exited = 0, status = 0;
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    double drain_until = 0;
+    char chunk[65536];
+
+    for (;;) {
+        struct pollfd pf[4];
+        int np = 0, iout = -1, ierr = -1, iinfo = -1, ipid = -1;
+        if (outp[0] >= 0)
+            pf[iout = np++] = (struct pollfd){outp[0], POLLIN, 0};
+        if (errp[0] >= 0)
+            pf[ierr = np++] = (struct pollfd){errp[0], POLLIN, 0};
+        if (infop[0] >= 0)
+            pf[iinfo = np++] = (struct pollfd){infop[0], POLLIN, 0};
+        if (!exited && pidfd >= 0)
+            pf[ipid = np++] = (struct pollfd){pidfd, POLLIN, 0};
+        if (exited && outp[0] < 0 && errp[0] < 0)
+            break;
+        double now = l4h_monotonic(), until;
+        if (exited)
+            until = drain_until;
+        else if (r.killed)
+            until = now + 0.05;
+        else
+            until = deadline < next_ws ? deadline : next_ws;
+        int ms = (int)((until - now) * 1000.0) + 1;
+        if (ms < 0)
+            ms = 0;
+        if (!exited && pidfd < 0 && ms > 20)
+            ms = 20;
+        int pr = poll(pf, (nfds_t)np, ms);
+        if (pr < 0 && errno != EINTR) {
+            kill_all(&r);
+            break;
+        }
+        for (int k = 0; pr > 0 && k < np; k++) {
+            if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR)) || k == ipid)
+                continue;
+            ssize_t n = read(pf[k].fd, chunk, sizeof chunk);
+            if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (k == iout) {
+                if (n > 0)
+                    l4h__capture_add(&cout, chunk, (size_t)n);
+                else
+                    close_fd(&outp[0]);
+            } else if (k == ierr) {
+                if (n > 0)
+                    l4h__capture_add(&cerr, chunk, (size_t)n);
+                else
+                    close_fd(&errp[0]);
+            } else if (k == iinfo) {
+                if (n > 0 && info.len < 65536) {
+                    l4h_buf_add(&info, chunk, (size_t)n);
+                    r.ns_init = info_child_pid(info.data);
+                } else if (n <= 0) {
+                    close_fd(&infop[0]);
+                }
+            }
+        }
+        if (!exited && wait4(r.pid, &status, WNOHANG, &ru) == r.pid) {
+            exited = 1;
+            res->wall_s = l4h_monotonic() - t0;
+            sweep_after_exit(&r);
+            drain_until = l4h_monotonic() + DRAIN_S;
+            continue;
+        }
+        now = l4h_monotonic();
+        if (exited) {
+            if (now >= drain_until)
+                break;
+            continue;
+        }
+        if (r.killed) {
+            if (now - r.killed_at > 1.0) /* bwrap itself must go too */
+                kill(r.pid, SIGKILL);
+            continue;
+        }
+        if (now >= deadline) {
+            res->timed_out = 1;
+            snprintf(res->limit, sizeof res->limit, "time");
+            kill_all(&r);
+        } else if ((long long)(cout.total + cerr.total) > out_kill) {
+            snprintf(res->limit, sizeof res->limit, "output");
+            kill_all(&r);
+        } else if (sp->ws_host && ws_max > 0 && now >= next_ws) {
+            int64_t bytes, entries;
+            l4h__tree_usage(sp->ws_host, &bytes, &entries);
+            double took = l4h_monotonic() - now;
+            if (bytes > ws_max || entries > WS_MAX_ENTRIES) {
+                snprintf(res->limit, sizeof res->limit, "workspace");
+                kill_all(&r);
+            }
+            ws_every = took * 10 > WS_CHECK_S ? took * 10 : WS_CHECK_S;
+            next_ws = l4h_monotonic() + ws_every;
+        }
+    }
+    if (!exited) { /* poll failed: reap whatever happens */
+        wait4(r.pid, &status, 0, &ru);
+        res->wall_s = l4h_monotonic() - t0;
+        sweep_after_exit(&r);
+    }
+    if (WIFSIGNALED(status)) {
+        res->exit_code = -1;
+        res->signal = WTERMSIG(status);
+    } else {
+        res->exit_code = WEXITSTATUS(status);
+        res->signal = 0;
+    }
+    res->cpu_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+                 (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    res->max_rss_kb = (int64_t)ru.ru_maxrss;
+    rc = 0;
+out:
+    res->stdout_text = l4h__capture_finish(&cout, sb->secrets, &res->truncated);
+    res->stderr_text = l4h__capture_finish(&cerr, sb->secrets, &res->truncated);
+    close_fd(&outp[0]);
+    close_fd(&outp[1]);
+    close_fd(&errp[0]);
+    close_fd(&errp[1]);
+    close_fd(&infop[0]);
+    close_fd(&infop[1]);
+    close_fd(&in);
+    close_fd(&pidfd);
+    for (int i = 0; i < 4; i++)
+        close_fd(&extra[i]);
+    l4h_buf_free(&info);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    return rc;
+}
