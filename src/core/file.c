@@ -187,11 +187,11 @@ int l4h_remove_tree(const char *path, l4h_err *err)
     return remove_at(AT_FDCWD, path, path, err);
 }
 
-/* dir + "/" + rel, or a copy of rel when it is absolute or dir is empty.
- * Caller frees. */
+/* dir + "/" + rel, or a copy of rel when it is absolute or dir is empty or
+ * "." (so messages show "x.txt", not "./x.txt"). Caller frees. */
 char *l4h_path_join(const char *dir, const char *rel)
 {
-    if (rel[0] == '/' || !dir || !*dir)
+    if (rel[0] == '/' || !dir || !*dir || !strcmp(dir, "."))
         return l4h_xstrdup(rel);
     l4h_buf b = {0};
     l4h_buf_puts(&b, dir);

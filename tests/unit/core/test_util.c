@@ -153,7 +153,7 @@ static void test_paths(void **state)
 {
     (void)state;
     struct { const char *dir, *rel, *want; } j[] = {
-        {"a", "b", "a/b"}, {"a/", "b", "a/b"}, {"a", "/abs", "/abs"}, {"", "b", "b"}, {"/", "b", "/b"}};
+        {"a", "b", "a/b"}, {"a/", "b", "a/b"}, {"a", "/abs", "/abs"}, {"", "b", "b"}, {"/", "b", "/b"}, {".", "b", "b"}};
     for (size_t i = 0; i < sizeof j / sizeof j[0]; i++) {
         char *r = l4h_path_join(j[i].dir, j[i].rel);
         assert_string_equal(r, j[i].want);
