@@ -236,6 +236,21 @@ static int copy_file(const char *src, const char *dst, l4h_err *err)
     return 0;
 }
 
+/* A copy of h5path to update while a reader holds the original (caller
+ * renames it over, or unlinks it, and frees the name). NULL on error. */
+static char *copy_aside(const char *h5path, l4h_err *err)
+{
+    l4h_buf b = {0};
+    l4h_buf_printf(&b, "%s.update-%ld.tmp", h5path, (long)getpid());
+    char *tmp = l4h_buf_take(&b);
+    if (copy_file(h5path, tmp, err) != 0) {
+        unlink(tmp);
+        free(tmp);
+        return NULL;
+    }
+    return tmp;
+}
+
 int l4h_update_file(const char *h5path, const char *jpath, sync_state *st, int allow_copy,
                     int *deferred, l4h_err *err)
 {
@@ -253,17 +268,23 @@ int l4h_update_file(const char *h5path, const char *jpath, sync_state *st, int a
                 *deferred = 1;
             return 0;
         }
-        l4h_buf b = {0};
-        l4h_buf_printf(&b, "%s.update-%ld.tmp", h5path, (long)getpid());
-        tmp = l4h_buf_take(&b);
-        if (copy_file(h5path, tmp, err) != 0) {
-            unlink(tmp);
-            free(tmp);
+        if (!(tmp = copy_aside(h5path, err)))
             return -1;
-        }
         target = tmp;
     }
     hid_t f = H5Fopen(target, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (f < 0 && !tmp && file_busy(h5path)) { /* a reader came in just now */
+        H5Eclear2(H5E_DEFAULT);
+        if (!allow_copy) {
+            if (deferred)
+                *deferred = 1;
+            return 0;
+        }
+        if (!(tmp = copy_aside(h5path, err)))
+            return -1;
+        target = tmp;
+        f = H5Fopen(target, H5F_ACC_RDWR, H5P_DEFAULT);
+    }
     if (f < 0) { /* damaged: the journal has everything */
         H5Eclear2(H5E_DEFAULT);
         if (tmp) {
