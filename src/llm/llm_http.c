@@ -433,9 +433,10 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
         const char *verdict = answered ? "ok" : (retry && attempt < max_attempts ? "retry" : "fail");
         if (!answered && retry && attempt < max_attempts)
             wait = ra >= 0 ? ra : l4h_llm_backoff_s(rc, attempt, NULL, NULL);
-        l4h_llm_log_attempt(resp, "attempt=%d status=%d latency_s=%.3f result=%s wait_s=%.3f%s%s reason=%s",
+        l4h_llm_log_attempt(resp, "attempt=%d status=%d latency_s=%.3f result=%s wait_s=%.3f%s%s%s reason=%s",
                             attempt, resp->http_status, x.latency_s, verdict, wait,
-                            ra >= 0 ? " retry_after=" : "", ra >= 0 ? x.retry_after : "", reason);
+                            ra >= 0 ? " retry_after=\"" : "", ra >= 0 ? x.retry_after : "",
+                            ra >= 0 ? "\"" : "", reason);
         if (answered)
             break;
         if (!retry) {
@@ -456,6 +457,10 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
     }
     resp->latency_s = l4h_monotonic() - t_start;
     l4h_llm_redact(resp->response_json, key);
+    l4h_llm_redact(resp->content, key); /* a server echoing the key must not spread it */
+    l4h_llm_redact(resp->reasoning, key);
+    for (size_t i = 0; i < resp->n_tool_calls; i++)
+        l4h_llm_redact(resp->tool_calls[i].arguments, key);
     l4h_llm_redact(resp->attempt_log, key);
     if (answered)
         return 0;
