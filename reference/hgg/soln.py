@@ -276,11 +276,14 @@ def step_scores(out):
     ts, tb = train_rows(len(sig)), train_rows(len(bkg))
     x = np.concatenate([features(sig)[ts], features(bkg)[tb]])
     y = np.concatenate([np.ones(len(ts)), np.zeros(len(tb))])
-    clf = classifier().fit(x, y)
-    for name, a in (("scores_signal.npy", sig), ("scores_bkgd.npy", bkg)):
-        s = clf.predict_proba(features(a))[:, 1].astype(np.float64)
-        np.save(os.path.join(out, "arrays", name), s)
-        print(f"arrays/{name}: {s.shape}")
+    from threadpoolctl import threadpool_limits
+    clf = classifier()           # imports sklearn (and its OpenMP runtime) before limiting it
+    with threadpool_limits(1):   # OpenMP sums depend on the thread count: keep bytes node-independent
+        clf.fit(x, y)
+        for name, a in (("scores_signal.npy", sig), ("scores_bkgd.npy", bkg)):
+            s = clf.predict_proba(features(a))[:, 1].astype(np.float64)
+            np.save(os.path.join(out, "arrays", name), s)
+            print(f"arrays/{name}: {s.shape}")
 
 
 # ----------------------------------------------------------------- step 5
