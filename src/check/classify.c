@@ -89,6 +89,7 @@ static void parse_traceback(const char *err, traceback *tb)
         return;
     const char *last_exc = NULL, *last_nonempty = NULL, *last_frame = NULL;
     size_t last_exc_len = 0, last_nonempty_len = 0, last_frame_len = 0;
+    int last_frame_lib = 0;
     char type[96];
     for (const char *p = err; *p;) {
         const char *nl = strchr(p, '\n');
@@ -99,13 +100,27 @@ static void parse_traceback(const char *err, traceback *tb)
         if (k < len) {
             last_nonempty = p;
             last_nonempty_len = len;
-            if (k == 0 && exception_line(p, len, type, sizeof type)) {
+            if (k == 0 && !strncmp(p, "Traceback (most recent call last)", 33)) {
+                last_frame = NULL; /* a new (chained) traceback: its frames count */
+                last_frame_lib = 0;
+            } else if (k == 0 && exception_line(p, len, type, sizeof type)) {
                 last_exc = p;
                 last_exc_len = len;
                 snprintf(tb->type, sizeof tb->type, "%s", type);
             } else if (len - k > 6 && !strncmp(p + k, "File \"", 6)) {
-                last_frame = p + k;
-                last_frame_len = len - k;
+                /* the last frame in the model's code, not inside a library */
+                int library = 0;
+                for (const char *q = p + k; q < p + len && !library; q++)
+                    library = !strncmp(q, "-packages/", 10) || !strncmp(q, "/lib/python", 11) ||
+                              !strncmp(q, "File \"<frozen", 14);
+                if (!library || !last_frame) {
+                    last_frame = p + k;
+                    last_frame_len = len - k;
+                    last_frame_lib = library;
+                } else if (last_frame_lib) {
+                    last_frame = p + k;
+                    last_frame_len = len - k;
+                }
             }
         }
         if (!nl)

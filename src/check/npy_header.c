@@ -106,6 +106,10 @@ static int parse_shape(hdr_parser *p, l4h_npy *npy, l4h_err *err)
 static int parse_descr(const char *d, l4h_npy *npy, const char *path, l4h_err *err)
 {
     size_t len = strlen(d);
+    if (len >= 2 && d[1] == 'O')
+        return l4h_err_set(err, L4H_EXIT_USAGE,
+                           "%s: object dtype '%s' (a pickled array; save numbers with a numeric dtype)",
+                           path, d);
     if (len < 3 || len > 4)
         return l4h_err_set(err, L4H_EXIT_USAGE,
                            "%s: unsupported dtype '%s' (expected a float, integer or bool array)",
