@@ -23,7 +23,7 @@
 #include "exec_internal.h"
 
 /* How often the workspace size is measured while code runs (at least). */
-#define WS_CHECK_S 0.1
+#define WS_CHECK_S 0.025
 /* More entries than this in the workspace is the workspace limit too. */
 #define WS_MAX_ENTRIES 200000
 /* After the command ended: how long to wait for the pipes to close. */

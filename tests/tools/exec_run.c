@@ -9,6 +9,8 @@
  *            [--max-parallel N] [--python PATH] [--secret-env VAR]...
  *            [--stdin FILE] [--runs N] [--keep] [--plain] CODE.py [ARGS...]
  *
+ * --program PATH runs `python PATH ARGS...` instead (PATH a host file, e.g. a
+ * suite's tool; no CODE.py then).
  * --runs N runs the code N times in the same workspace ("runs" in the JSON);
  * --plain runs `python CODE.py` with plain posix_spawn, no sandbox, for the
  * start-up benchmark; --keep keeps the workspace (its host path is printed).
@@ -58,12 +60,13 @@ static cJSON *result_json(const l4h_exec_result *r)
 }
 
 /* Plain run: posix_spawn python file, wait, time it. */
-static cJSON *plain_run(const char *python, char **args, int nargs)
+static cJSON *plain_run(const char *python, const char *file, char **args, int nargs)
 {
-    char **argv = calloc((size_t)nargs + 2, sizeof(char *));
+    char **argv = calloc((size_t)nargs + 3, sizeof(char *));
     argv[0] = (char *)python;
+    argv[1] = (char *)file;
     for (int i = 0; i < nargs; i++)
-        argv[i + 1] = args[i];
+        argv[i + 2] = args[i];
     double t0 = l4h_monotonic();
     pid_t pid;
     int st = 0;
@@ -105,7 +108,7 @@ int main(int argc, char **argv)
     step.number = 1;
     char *stage[64], *secrets[64];
     size_t n_secrets = 0;
-    const char *stdin_file = NULL;
+    const char *stdin_file = NULL, *program = NULL;
     double timeout = 0;
     int see_ref = 0, runs = 1, keep = 0, plain = 0, i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
@@ -159,24 +162,26 @@ int main(int argc, char **argv)
             secrets[n_secrets++] = getenv(v);
         else if (strcmp(f, "--stdin") == 0)
             stdin_file = v;
+        else if (strcmp(f, "--program") == 0)
+            program = v;
         else if (strcmp(f, "--runs") == 0)
             runs = atoi(v);
         else if (strcmp(f, "--secret-env") != 0)
             return usage(f);
     }
     secrets[n_secrets] = NULL;
-    if (i >= argc)
+    if (i >= argc && !program)
         return usage("no code file given");
-    const char *code_file = argv[i];
-    char **extra = argv + i + 1;
-    int n_extra = argc - i - 1;
+    const char *code_file = program ? program : argv[i];
+    char **extra = program ? argv + i : argv + i + 1;
+    int n_extra = program ? argc - i : argc - i - 1;
     step.stage = stage;
     cJSON *out = cJSON_CreateObject();
 
     if (plain) {
         cJSON *rs = cJSON_AddArrayToObject(out, "runs");
         for (int k = 0; k < runs; k++)
-            cJSON_AddItemToArray(rs, plain_run(cfg.sandbox.python, argv + i, n_extra + 1));
+            cJSON_AddItemToArray(rs, plain_run(cfg.sandbox.python, code_file, extra, n_extra));
         char *s = cJSON_PrintUnformatted(out);
         puts(s);
         free(s);
@@ -198,16 +203,21 @@ int main(int argc, char **argv)
         l4h_sandbox_free(sb);
         return err.code ? err.code : 3;
     }
-    size_t code_len;
-    char *code = read_all(code_file, &code_len);
-    char *dst = l4h_path_join(ws.host, "generated_code/iter_1.py");
-    if (l4h_write_file(dst, code, code_len, &err) != 0) {
-        fprintf(stderr, "exec_run: %s\n", err.msg);
-        return 3;
+    char *view_code;
+    if (program) {
+        view_code = l4h_xstrdup(program);
+    } else {
+        size_t code_len;
+        char *code = read_all(code_file, &code_len);
+        char *dst = l4h_path_join(ws.host, "generated_code/iter_1.py");
+        if (l4h_write_file(dst, code, code_len, &err) != 0) {
+            fprintf(stderr, "exec_run: %s\n", err.msg);
+            return 3;
+        }
+        free(dst);
+        free(code);
+        view_code = l4h_path_join(ws.view, "generated_code/iter_1.py");
     }
-    free(dst);
-    free(code);
-    char *view_code = l4h_path_join(ws.view, "generated_code/iter_1.py");
     char **rargv = calloc((size_t)n_extra + 3, sizeof(char *));
     rargv[0] = "python";
     rargv[1] = view_code;
