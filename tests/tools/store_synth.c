@@ -4,6 +4,7 @@
  *
  *   store_synth OUT.h5 [--tasks N] [--seed S] [--checkpoint-every K]
  *               [--sleep-ms MS] [--campaign NAME] [--text-kb KB] [--fresh]
+ *               [--baseline]
  *
  * N task keys (default 100): 4 models x 5 steps x trials, in trial order.
  * About one key in eight fails first with an infrastructure status and is
@@ -13,13 +14,20 @@
  * with the same final rows as one run straight through. Run again on the
  * same output, it resumes as `sweep` does: keys whose last attempt is not
  * infrastructure are skipped, infrastructure ones are redone once.
- * Prints "store_synth: A added, S skipped, T tasks in the journal". */
+ * Prints "store_synth: A added, S skipped, T tasks in the journal, W s".
+ * W: seconds from before the first add to after the final close.
+ *
+ * --baseline: the benchmark's baseline — write the same records' JSON
+ * (l4h_rec_to_json) to OUT as a plain file, one line each, fsync after each;
+ * no store. Prints "store_synth: A written (baseline), W s". */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "llm4hep/store.h"
 
@@ -205,10 +213,41 @@ static void make_rec(uint64_t seed, const char *campaign, int i, int attempt, si
     rec->wall_s = rec->llm_s + rec->exec_s + 1.0;
 }
 
+/* The baseline: the same JSON, appended and fsync'd, no store. */
+static int baseline(const char *out, const char *campaign, long n, long seed, long text_kb)
+{
+    int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+    if (fd < 0) {
+        perror(out);
+        return 3;
+    }
+    double t0 = l4h_monotonic();
+    long written = 0;
+    for (int i = 0; i < n; i++) {
+        for (int attempt = 1; attempt <= 1 + infra_first((uint64_t)seed, i); attempt++) {
+            l4h_task_rec rec;
+            make_rec((uint64_t)seed, campaign, i, attempt, (size_t)text_kb, &rec);
+            char *js = l4h_rec_to_json(&rec);
+            size_t len = strlen(js);
+            js[len] = '\n'; /* replaces the NUL: write len + 1 bytes */
+            if (write(fd, js, len + 1) != (ssize_t)(len + 1) || fsync(fd) != 0) {
+                perror(out);
+                return 3;
+            }
+            free(js);
+            l4h_rec_clear(&rec);
+            written++;
+        }
+    }
+    close(fd);
+    printf("store_synth: %ld written (baseline), %.3f s\n", written, l4h_monotonic() - t0);
+    return 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: store_synth OUT.h5 [--tasks N] [--seed S] [--checkpoint-every K] "
-                    "[--sleep-ms MS] [--campaign NAME] [--text-kb KB] [--fresh]\n");
+                    "[--sleep-ms MS] [--campaign NAME] [--text-kb KB] [--fresh] [--baseline]\n");
     exit(2);
 }
 
@@ -232,7 +271,7 @@ int main(int argc, char **argv)
         usage();
     const char *out = argv[1], *campaign = "synth";
     long n = 100, seed = 1, every = 16, sleep_ms = 0, text_kb = 4;
-    int fresh = 0;
+    int fresh = 0, base = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--tasks"))
             n = num(argv[i], argv[i + 1]), i++;
@@ -248,9 +287,13 @@ int main(int argc, char **argv)
             campaign = argv[++i];
         else if (!strcmp(argv[i], "--fresh"))
             fresh = 1;
+        else if (!strcmp(argv[i], "--baseline"))
+            base = 1;
         else
             usage();
     }
+    if (base)
+        return baseline(out, campaign, n, seed, text_kb);
     const char *cfg_text = "name: synth\nsuite: ../reference/hgg/suite.yml\ntrials: 3\n"
                            "max_iterations: 10\nendpoints: {cborg: {api_key_env: CBORG_API_KEY}}\n";
     l4h_config cfg;
@@ -281,6 +324,7 @@ int main(int argc, char **argv)
         return 3;
     }
     long added = 0, skipped = 0, since = 0;
+    double t0 = l4h_monotonic();
     for (int i = 0; i < n; i++) {
         char key[17];
         make_key(campaign, i, key);
@@ -321,7 +365,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "store_synth: %s\n", err.msg);
         return 3;
     }
-    printf("store_synth: %ld added, %ld skipped, %lld tasks in the journal\n", added, skipped,
-           (long long)total);
+    printf("store_synth: %ld added, %ld skipped, %lld tasks in the journal, %.3f s\n", added,
+           skipped, (long long)total, l4h_monotonic() - t0);
     return 0;
 }
