@@ -48,7 +48,7 @@ l4h_wait_for() {
 l4h_pidfile_pid() {
     local pidfile=$1 comm=$2 needle=${3:-} pid
     [[ -r $pidfile ]] || return 1
-    read -r pid <"$pidfile" 2>/dev/null || return 1
+    read -r pid 2>/dev/null <"$pidfile" || return 1
     [[ $pid =~ ^[0-9]+$ ]] || return 1
     l4h_pid_is "$pid" "$comm" "$needle" || return 1
     printf '%s\n' "$pid"
@@ -59,7 +59,7 @@ l4h_pidfile_pid() {
 l4h_pid_is() {
     local pid=$1 comm=$2 needle=${3:-} name
     [[ -d /proc/$pid ]] || return 1
-    read -r name <"/proc/$pid/comm" 2>/dev/null || return 1
+    read -r name 2>/dev/null <"/proc/$pid/comm" || return 1
     [[ $name == "$comm" ]] || return 1
     [[ -z $needle ]] && return 0
     if { tr '\0' '\n' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qF -- "$needle"; then
@@ -79,7 +79,12 @@ l4h_stop_pid() {
     kill -KILL "$pid" 2>/dev/null || true
     l4h_wait_for 5 l4h__gone "$pid"
 }
-l4h__gone() { [[ ! -d /proc/$1 ]] || [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) == Z ]]; }
+l4h__gone() {
+    local line
+    read -r line 2>/dev/null <"/proc/$1/stat" || return 0
+    line=${line##*) }
+    [[ ${line%% *} == Z ]]
+}
 
 # l4h_descendants PID : print every descendant of PID, read from /proc.
 l4h_descendants() {
@@ -97,7 +102,7 @@ l4h_descendants() {
 l4h__ppids() {
     local s line rest ppid
     for s in /proc/[0-9]*/stat; do
-        read -r line <"$s" 2>/dev/null || continue
+        read -r line 2>/dev/null <"$s" || continue
         rest=${line##*) }
         ppid=${rest#* }
         printf '%s %s\n' "${line%% *}" "${ppid%% *}"
@@ -169,36 +174,6 @@ l4h_find_python_yaml() {
             return 0
         fi
     done
-    return 1
-}
-
-# l4h_find_repo_for_job : the llm4hep checkout a batch job was submitted from.
-# sbatch runs a copy of the script from the spool directory, so the copy's own
-# location says nothing; `scontrol show job` still names the submitted file.
-# Order: $LLM4HEP_HOME, the script's own directory (run directly), then the
-# job's Command. Prints the checkout, or returns 1.
-l4h_find_repo_for_job() {
-    local script_dir=${1:-} cmd
-    if [[ -n ${LLM4HEP_HOME:-} && -f $LLM4HEP_HOME/slurm/lib.sh ]]; then
-        printf '%s\n' "$LLM4HEP_HOME"
-        return 0
-    fi
-    if [[ -n $script_dir && -f $script_dir/lib.sh ]]; then
-        (cd "$script_dir/.." && pwd)
-        return 0
-    fi
-    if [[ -n ${SLURM_JOB_ID:-} ]] && command -v scontrol >/dev/null 2>&1; then
-        cmd=$(scontrol show job "$SLURM_JOB_ID" 2>/dev/null | sed -n 's/^ *Command=//p' | head -n 1)
-        # The value is "PATH ARGS..." unquoted: drop words from the right
-        # until what is left is a file (the path may hold spaces).
-        while [[ -n $cmd && ! -f $cmd && $cmd == *' '* ]]; do
-            cmd=${cmd% *}
-        done
-        if [[ -f $cmd && -f $(dirname "$cmd")/lib.sh ]]; then
-            (cd "$(dirname "$cmd")/.." && pwd)
-            return 0
-        fi
-    fi
     return 1
 }
 

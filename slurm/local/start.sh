@@ -69,6 +69,15 @@ if [[ -n $(ls -A "$dir") && ! -e $dir/.llm4hep-slurm ]]; then
     l4h_die 2 "$dir is not empty and was not made by slurm/local/start.sh; give an empty or new directory"
 fi
 touch "$dir/.llm4hep-slurm"
+# munged serves its socket only when every directory above it is searchable
+# by all (pytest's and mktemp's directories are mode 0700).
+d=$dir
+while [[ $d != / ]]; do
+    d=$(dirname "$d")
+    if [[ $(stat -c %A "$d") != ?????????[xt] ]]; then
+        l4h_die 2 "munged needs every directory above $dir to be searchable by all (o+x), and $d is mode $(stat -c %a "$d"); choose a directory under /tmp, or leave DIR out"
+    fi
+done
 
 print_env() {
     cat <<EOF

@@ -1,0 +1,193 @@
+"""The private single-node Slurm (slurm/local/) and the Slurm mechanics sweep.sh relies on.
+
+Real daemons (munged, slurmctld, slurmd as root in a private directory), real
+jobs: srun and a 4-rank MPI program, Perlmutter's directives, the time-limit
+signal, requeue with SLURM_RESTART_COUNT, clean stop.
+"""
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SRC = Path(os.environ.get("LLM4HEP_SOURCE_DIR") or Path(__file__).resolve().parents[2])
+sys.path.insert(0, str(SRC / "slurm" / "local"))
+from private_slurm import PrivateSlurm, exit_code  # noqa: E402
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the private Slurm runs as root")
+
+
+@pytest.fixture(scope="module")
+def slurm(request):
+    s = PrivateSlurm()
+    s.start()
+    yield s
+    if request.session.testsfailed:
+        sys.stderr.write(s.logs())
+    s.stop()
+
+
+def write(path, text, mode=0o755):
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+def daemon_pids(directory):
+    pids = {}
+    for name in ("munged", "slurmctld", "slurmd"):
+        f = Path(directory) / "run" / (name + ".pid")
+        if f.exists():
+            pids[name] = int(f.read_text().split()[0])
+    return pids
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as fh:
+            return fh.read().rsplit(") ", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_node_idle_with_cpu_feature(slurm):
+    p = slurm.run(["sinfo", "-h", "-o", "%T %c %f"])
+    assert p.returncode == 0, p.stderr
+    state, cpus, features = p.stdout.split()
+    assert state == "idle" and int(cpus) >= 16 and "cpu" in features.split(",")
+
+
+def test_start_is_idempotent(slurm):
+    before = daemon_pids(slurm.dir)
+    p = subprocess.run([str(SRC / "slurm/local/start.sh"), slurm.dir], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "already running" in p.stderr
+    assert p.stdout.splitlines()[0] == "export SLURM_CONF=%s/slurm.conf" % slurm.dir
+    assert daemon_pids(slurm.dir) == before
+
+
+def test_sbatch_wait_srun_hostname_16_tasks(slurm, tmp_path):
+    script = write(tmp_path / "job.sh", "#!/bin/bash\nsrun hostname\n")
+    out = tmp_path / "out.txt"
+    t0 = time.monotonic()
+    p = slurm.run(["sbatch", "--wait", "-n", "16", "-o", str(out), str(script)], cwd=tmp_path)
+    assert p.returncode == 0, p.stderr + out.read_text()
+    lines = out.read_text().split()
+    assert len(lines) == 16 and len(set(lines)) == 1
+    assert time.monotonic() - t0 < 30
+
+
+def test_perlmutter_directives_accepted(slurm, tmp_path):
+    script = write(tmp_path / "job.sh", "#!/bin/bash\n#SBATCH -C cpu -q regular -A m0000\n"
+                   "echo ok $SLURM_JOB_ACCOUNT\n")
+    out = tmp_path / "out.txt"
+    p = slurm.run(["sbatch", "--wait", "-n", "4", "-o", str(out), str(script)], cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert out.read_text().strip() == "ok m0000"
+
+
+def test_sbatch_wait_returns_exit_code(slurm, tmp_path):
+    script = write(tmp_path / "job.sh", "#!/bin/bash\nexit 4\n")
+    p = slurm.run(["sbatch", "--wait", "-o", "/dev/null", str(script)], cwd=tmp_path)
+    assert p.returncode == 4
+
+
+MPI_HELLO = r"""
+#include <mpi.h>
+#include <stdio.h>
+int main(int argc, char **argv) {
+    int rank, size, sum = 0;
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    MPI_Reduce(&rank, &sum, 1, MPI_INT, MPI_SUM, 0, MPI_COMM_WORLD);
+    if (rank == 0) printf("size=%d sum=%d\n", size, sum);
+    MPI_Finalize();
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("launcher", ["srun", "mpirun"])
+def test_mpi_program_4_ranks(slurm, tmp_path, launcher):
+    (tmp_path / "hello.c").write_text(MPI_HELLO)
+    subprocess.run(["mpicc", "-o", str(tmp_path / "hello"), str(tmp_path / "hello.c")], check=True)
+    launch = "srun" if launcher == "srun" else "mpirun -np $SLURM_NTASKS"
+    script = write(tmp_path / "job.sh", "#!/bin/bash\n%s %s/hello\n" % (launch, tmp_path))
+    out = tmp_path / "out.txt"
+    env = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+    p = slurm.run(["sbatch", "--wait", "-n", "4", "-o", str(out), str(script)], env=env, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr + out.read_text()
+    assert "size=4 sum=6" in out.read_text()
+
+
+SIGNAL_JOB = r"""#!/bin/bash
+#SBATCH -t 1 --signal=USR1@55 --requeue --open-mode=append
+echo "run restart=${SLURM_RESTART_COUNT:-0}"
+if [[ ${SLURM_RESTART_COUNT:-0} == 0 ]]; then
+    srun bash -c 'trap "echo rank $SLURM_PROCID got USR1; exit 4" USR1; sleep 90 & wait'
+    echo "srun exit $?"
+    scontrol requeue $SLURM_JOB_ID
+    exit 4
+fi
+echo "second run"
+"""
+
+
+def test_signal_reaches_ranks_and_requeue_reruns(slurm, tmp_path):
+    script = write(tmp_path / "job.sh", SIGNAL_JOB)
+    out = tmp_path / "out.txt"
+    t0 = time.monotonic()
+    job = slurm.sbatch(["-n", "2", "-o", str(out), str(script)], cwd=tmp_path)
+    info = slurm.wait(job, timeout=120)
+    text = out.read_text()
+    assert info["JobState"] == "COMPLETED" and exit_code(info) == 0, text
+    assert "rank 0 got USR1" in text and "rank 1 got USR1" in text
+    assert "srun exit 4" in text
+    assert "run restart=0" in text and "run restart=1" in text and "second run" in text
+    assert info.get("Restarts") == "1"
+    assert time.monotonic() - t0 < 100
+
+
+def test_stop_kills_jobs_and_daemons_then_idempotent(tmp_path):
+    s = PrivateSlurm(cpus=4)
+    s.start()
+    pids = daemon_pids(s.dir)
+    assert set(pids) == {"munged", "slurmctld", "slurmd"} and all(alive(p) for p in pids.values())
+    marker = tmp_path / "running"
+    job = s.sbatch(["-n", "2", "-o", "/dev/null", "--wrap",
+                    "srun bash -c 'touch %s; exec sleep 300'" % marker])
+    deadline = time.monotonic() + 30
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert marker.exists(), s.job(job)
+    s.stop()
+    assert not any(alive(p) for p in pids.values())
+    assert not Path(s.dir).exists()
+    ps = subprocess.run(["ps", "-eo", "args"], stdout=subprocess.PIPE, text=True).stdout
+    assert "sleep 300" not in ps
+    p = subprocess.run([str(SRC / "slurm/local/stop.sh"), s.dir], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=30)
+    assert p.returncode == 0 and "nothing to stop" in p.stderr
+
+
+def test_start_refuses_foreign_directory(tmp_path):
+    (tmp_path / "precious.txt").write_text("keep me")
+    p = subprocess.run([str(SRC / "slurm/local/start.sh"), str(tmp_path)], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=30)
+    assert p.returncode == 2 and "not made by slurm/local/start.sh" in p.stderr
+    p = subprocess.run([str(SRC / "slurm/local/stop.sh"), str(tmp_path)], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=30)
+    assert p.returncode == 2
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_start_explains_unsearchable_parent(tmp_path):
+    # pytest's tmp_path sits under a 0700 directory: munged would refuse it.
+    p = subprocess.run([str(SRC / "slurm/local/start.sh"), str(tmp_path / "cluster")],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+    assert p.returncode == 2 and "searchable by all" in p.stderr, p.stderr
+    assert p.stdout == ""
