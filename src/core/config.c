@@ -224,18 +224,6 @@ typedef struct cload {
     l4h_where *pair_where; /* where each pair was first listed */
 } cload;
 
-/* A name of letters, digits, '.', '_', '-' (campaign, endpoints). */
-static int plain_name(const char *s)
-{
-    if (!*s)
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '_' || *p == '-' || *p == '.'))
-            return 0;
-    return 1;
-}
-
 /* A model name: non-empty, no whitespace or control characters. */
 static int model_name_ok(const char *s)
 {
@@ -301,19 +289,10 @@ static int read_models_file(cload *L, const ynode *n, const char *key, namelist 
     if (yget_path(&L->c, n, key, &path) < 0)
         return -1;
     char *text;
-    size_t len;
-    l4h_err e = {0};
-    if (l4h_read_file(path, &text, &len, &e) < 0) {
-        yfail(&L->c, n, key, "%s", e.msg);
-        free(path);
-        return -1;
-    }
     const char *file = add_file(L->cfg, path);
     free(path);
-    if (ycheck_utf8(file, text, len, L->c.err) < 0) {
-        free(text);
+    if (yread_named(&L->c, n, key, file, &text, NULL) < 0)
         return -1;
-    }
     int line = 1, rc = 0;
     for (char *p = text; *p && rc == 0; line++) {
         char *eol = strchr(p, '\n');
@@ -353,14 +332,11 @@ static int read_models_file(cload *L, const ynode *n, const char *key, namelist 
 static int load_models(cload *L, const ynode *root)
 {
     l4h_config *cfg = L->cfg;
-    char got[80], ip[256];
+    char ip[256];
     const ynode *m = ymap_get(root, "models");
     if (m) {
-        if (m->kind != Y_SEQ)
-            return yfail(&L->c, m, "models", "expected a list of model names, got %s",
-                         ydescribe(m, got, sizeof got));
-        if (m->n == 0)
-            return yfail(&L->c, m, "models", "expected at least one model name, got an empty list");
+        if (yget_list(&L->c, m, "models", "model names") < 0)
+            return -1;
         for (size_t i = 0; i < m->n; i++) {
             char *name = NULL;
             if (get_model(L, m->items[i], ypath_index(ip, "models", i), &name) < 0) {
@@ -384,11 +360,8 @@ static int load_models(cload *L, const ynode *root)
     }
     const ynode *pr = ymap_get(root, "pairs");
     if (pr) {
-        if (pr->kind != Y_SEQ)
-            return yfail(&L->c, pr, "pairs", "expected a list of {supervisor, coder}, got %s",
-                         ydescribe(pr, got, sizeof got));
-        if (pr->n == 0)
-            return yfail(&L->c, pr, "pairs", "expected at least one {supervisor, coder}, got an empty list");
+        if (yget_list(&L->c, pr, "pairs", "{supervisor, coder}") < 0)
+            return -1;
         for (size_t i = 0; i < pr->n; i++) {
             const ynode *it = pr->items[i];
             char kp[256];
@@ -512,7 +485,7 @@ static int load_endpoints(cload *L, const ynode *root)
         l4h_endpoint *e = &cfg->endpoints[cfg->n_endpoints++];
         e->name = l4h_xstrdup(name);
         e->where = where_of(L, eps->keys[i]);
-        if (!plain_name(name))
+        if (!yname_ok(name, 1))
             return yfail(&L->c, eps->keys[i], kp, "expected an endpoint name of letters, digits, "
                                                   "'.', '_' or '-', got '%s'", name);
         if (ycheck_keys(&L->c, n, kp, endpoint_keys) < 0)
@@ -735,10 +708,8 @@ static int load_steps(cload *L, const ynode *root)
     const ynode *sn = ymap_get(root, "steps");
     if (!sn)
         return 0;
-    char got[80];
-    if (sn->kind != Y_SEQ || sn->n == 0)
-        return yfail(&L->c, sn, "steps", "expected a non-empty list of step names, got %s",
-                     sn->kind == Y_SEQ ? "an empty list" : ydescribe(sn, got, sizeof got));
+    if (yget_list(&L->c, sn, "steps", "step names") < 0)
+        return -1;
     char **given = NULL;
     size_t n = 0;
     if (yget_strlist(&L->c, sn, "steps", &given, &n) < 0)
@@ -827,7 +798,7 @@ static int load_tree(cload *L, const ynode *root)
     const ynode *nm = ymap_get(root, "name");
     if (yget_str(&L->c, nm, "name", &cfg->name) < 0)
         return -1;
-    if (!plain_name(cfg->name))
+    if (!yname_ok(cfg->name, 1))
         return yfail(&L->c, nm, "name", "expected a campaign name of letters, digits, '.', '_' or "
                                         "'-', got '%s'", cfg->name);
     int64_t t = 1, mi = 10;

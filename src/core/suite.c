@@ -131,13 +131,9 @@ static int load_prompt(sload *L, const ynode *n, const char *key, char **path, c
     if (yget_path(&L->c, n, key, &p) < 0 || yget_str(&L->c, n, key, &rel) < 0)
         goto fail;
     size_t len;
-    l4h_err e = {0};
-    if (l4h_read_file(p, text, &len, &e) < 0) {
-        yfail(&L->c, n, key, "%s", e.msg);
+    if (yread_named(&L->c, n, key, p, text, &len) < 0)
         goto fail;
-    }
-    if (ycheck_utf8(p, *text, len, L->c.err) < 0 ||
-        ycheck_placeholders(p, 1, 1, *text, NULL, L->c.err) < 0) {
+    if (ycheck_placeholders(p, 1, 1, *text, NULL, L->c.err) < 0) {
         free(*text);
         *text = NULL;
         goto fail;
@@ -190,18 +186,6 @@ static int load_relpath(sload *L, const ynode *n, const char *key, char **out)
     return 0;
 }
 
-/* A name of letters, digits, '_', '-', '.' (steps, tools). */
-static int valid_name(const char *s, int allow_dot)
-{
-    if (!*s)
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '_' || *p == '-' || (allow_dot && *p == '.')))
-            return 0;
-    return 1;
-}
-
 static int load_tool(sload *L, const ynode *n, const char *key, l4h_tool_spec *t)
 {
     char kp[256];
@@ -214,7 +198,7 @@ static int load_tool(sload *L, const ynode *n, const char *key, l4h_tool_spec *t
     const ynode *nm = ymap_get(n, "name");
     if (yget_str(&L->c, nm, ypath_key(kp, key, "name"), &t->name) < 0)
         return -1;
-    if (!valid_name(t->name, 0) || strlen(t->name) > 64)
+    if (!yname_ok(t->name, 0) || strlen(t->name) > 64)
         return yfail(&L->c, nm, kp, "expected a tool name of 1 to 64 letters, digits, '_' or '-', "
                                     "got '%s'", t->name);
     if (yget_str(&L->c, ymap_get(n, "description"), ypath_key(kp, key, "description"),
@@ -310,9 +294,8 @@ static int load_check(sload *L, const ynode *n, const char *key, l4h_step *st, l
         ypath_key(kp, key, "patterns");
         if (!pn)
             return yfail(&L->c, n, kp, "missing required key for a text check");
-        if (pn->kind == Y_SEQ && pn->n == 0)
-            return yfail(&L->c, pn, kp, "expected at least one pattern, got an empty list");
-        if (yget_strlist(&L->c, pn, kp, &c->patterns, &c->n_patterns) < 0)
+        if (yget_list(&L->c, pn, kp, "regular expressions") < 0 ||
+            yget_strlist(&L->c, pn, kp, &c->patterns, &c->n_patterns) < 0)
             return -1;
         for (size_t i = 0; i < c->n_patterns; i++) {
             regex_t re;
@@ -372,7 +355,7 @@ static int load_step(sload *L, const ynode *n, const char *key, l4h_suite *s, l4
     if (yget_str(&L->c, nm, ypath_key(kp, key, "name"), &st->name) < 0)
         return -1;
     int digits = strspn(st->name, "0123456789") == strlen(st->name);
-    if (!valid_name(st->name, 1) || digits)
+    if (!yname_ok(st->name, 1) || digits)
         return yfail(&L->c, nm, kp, "expected a step name of letters, digits, '_', '-' or '.' "
                                     "(not only digits), got '%s'", st->name);
     for (size_t i = 0; i + 1 < s->n_steps; i++)
@@ -420,9 +403,8 @@ static int load_step(sload *L, const ynode *n, const char *key, l4h_suite *s, l4
     ypath_key(kp, key, "checks");
     if (!ck)
         return yfail(&L->c, n, kp, "missing required key: a step needs at least one hidden check");
-    if (ck->kind != Y_SEQ || ck->n == 0)
-        return yfail(&L->c, ck, kp, "expected a non-empty list of checks, got %s",
-                     ck->kind == Y_SEQ ? "an empty list" : ydescribe(ck, got, sizeof got));
+    if (yget_list(&L->c, ck, kp, "checks") < 0)
+        return -1;
     st->checks = l4h_xcalloc(ck->n, sizeof *st->checks);
     for (size_t i = 0; i < ck->n; i++) {
         char ip[256];
@@ -436,7 +418,6 @@ static int load_step(sload *L, const ynode *n, const char *key, l4h_suite *s, l4
 /* Fill s from the parsed root. */
 static int load_suite_tree(sload *L, const ynode *root, l4h_suite *s)
 {
-    char got[80];
     if (!root)
         return yfail(&L->c, NULL, NULL, "empty file: expected a suite mapping with name, data_dir, "
                                         "reference_dir, prompts and steps");
@@ -449,7 +430,7 @@ static int load_suite_tree(sload *L, const ynode *root, l4h_suite *s)
     const ynode *nm = ymap_get(root, "name");
     if (yget_str(&L->c, nm, "name", &s->name) < 0)
         return -1;
-    if (!valid_name(s->name, 1))
+    if (!yname_ok(s->name, 1))
         return yfail(&L->c, nm, "name", "expected a suite name of letters, digits, '_', '-' or '.', "
                                         "got '%s'", s->name);
     if (yget_path(&L->c, ymap_get(root, "data_dir"), "data_dir", &s->data_dir) < 0 ||
@@ -477,9 +458,8 @@ static int load_suite_tree(sload *L, const ynode *root, l4h_suite *s)
             return -1;
     }
     const ynode *st = ymap_get(root, "steps");
-    if (st->kind != Y_SEQ || st->n == 0)
-        return yfail(&L->c, st, "steps", "expected a non-empty list of steps, got %s",
-                     st->kind == Y_SEQ ? "an empty list" : ydescribe(st, got, sizeof got));
+    if (yget_list(&L->c, st, "steps", "steps") < 0)
+        return -1;
     s->steps = l4h_xcalloc(st->n, sizeof *s->steps);
     for (size_t i = 0; i < st->n; i++) {
         char ip[256];

@@ -120,6 +120,43 @@ int ycheck_keys(const yctx *c, const ynode *m, const char *path, const char *con
     return 0;
 }
 
+int yget_list(const yctx *c, const ynode *n, const char *path, const char *what)
+{
+    char got[80];
+    if (n->kind != Y_SEQ || n->n == 0)
+        return yfail(c, n, path, "expected a non-empty list of %s, got %s", what,
+                     n->kind == Y_SEQ ? "an empty list" : ydescribe(n, got, sizeof got));
+    return 0;
+}
+
+int yread_named(const yctx *c, const ynode *n, const char *path, const char *file, char **text,
+                size_t *len)
+{
+    l4h_err e = {0};
+    size_t n_read = 0;
+    if (l4h_read_file(file, text, &n_read, &e) < 0)
+        return yfail(c, n, path, "%s", e.msg);
+    if (ycheck_utf8(file, *text, n_read, c->err) < 0) {
+        free(*text);
+        *text = NULL;
+        return -1;
+    }
+    if (len)
+        *len = n_read;
+    return 0;
+}
+
+int yname_ok(const char *s, int allow_dot)
+{
+    if (!*s)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-' || (allow_dot && *p == '.')))
+            return 0;
+    return 1;
+}
+
 int yexpand(const yctx *c, const ynode *n, const char *path, const char *s, char **out)
 {
     l4h_err e = {0};

@@ -78,6 +78,14 @@ int yget_num(const yctx *c, const ynode *n, const char *path, double min, int mi
 int yget_bool(const yctx *c, const ynode *n, const char *path, int *out);
 /* A list of strings (argv, requires, stage...). *out is NULL-terminated. */
 int yget_strlist(const yctx *c, const ynode *n, const char *path, char ***out, size_t *count);
+/* n must be a non-empty list: else "expected a non-empty list of WHAT, got ...". */
+int yget_list(const yctx *c, const ynode *n, const char *path, const char *what);
+/* Read the file named by node n (already resolved to `file`): UTF-8 checked;
+ * a missing file is reported at n under key path. *text is the caller's. */
+int yread_named(const yctx *c, const ynode *n, const char *path, const char *file, char **text,
+                size_t *len);
+/* 1 when s is a name of letters, digits, '_', '-' (and '.' when allow_dot). */
+int yname_ok(const char *s, int allow_dot);
 /* Expand ${VAR} in s on behalf of node n; error positioned there. */
 int yexpand(const yctx *c, const ynode *n, const char *path, const char *s, char **out);
 
