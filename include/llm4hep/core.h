@@ -94,11 +94,17 @@ void l4h_sha256_final(l4h_sha256 *s, char out[65]);
  * plain scalars are typed by the YAML 1.2 core schema (null, true/false,
  * integers, floats), quoted scalars stay strings. A duplicate key or a syntax
  * error is -1 (code 2) naming file:line:col. Caller frees *json. For the
- * scripted models and other YAML that is not the config or the suite. */
+ * scripted models and other YAML that is not the config or the suite.
+ * JSON has no infinity or NaN: .inf/.nan stay the strings ".inf"/".nan".
+ * Aliases are copied (at most 1e6 nodes); one document per file; no ${VAR}
+ * expansion here. */
 int l4h_yaml_file_to_json(const char *path, char **json, l4h_err *err);
 
 /* Expand ${VAR} and ${VAR:-default} in s. An unset variable without default
- * is -1 (code 2) naming it. Caller frees *out. */
+ * is -1 (code 2) naming it. Caller frees *out. As in the shell, the default
+ * is used when VAR is unset or empty and may itself hold ${...}; "$$" is a
+ * literal "$"; a "$" not followed by "{" is kept. The config and the suite
+ * expand every string value (not keys, not prompt files). */
 int l4h_expand_env(const char *s, char **out, l4h_err *err);
 
 /* Wall clock (seconds since the epoch) and monotonic clock (seconds). */
@@ -238,7 +244,12 @@ typedef struct l4h_config {
 } l4h_config;
 
 /* Load and validate a campaign config and its suite. Every problem is exit
- * code 2 with file:line:col, the key and what was expected. */
+ * code 2 with one message "FILE:LINE:COL: key 'PATH': expected ..., got ..."
+ * (PATH dotted: "limits.task_wall_s", "steps[1]"). Required: name, suite, and
+ * models by one of models / models_file / pairs / supervisors_file with
+ * coders_file (merged; a repeated pair adds its trials). output defaults to
+ * results/<name>.h5 beside the config, scratch to ${TMPDIR:-/tmp},
+ * max_iterations to 10. Every endpoint reference must be defined. */
 int l4h_config_load(const char *path, l4h_config **out, l4h_err *err);
 void l4h_config_free(l4h_config *cfg);
 
@@ -331,7 +342,10 @@ const l4h_step *l4h_suite_step(const l4h_suite *suite, const char *name_or_numbe
 /* ---------------------------------------------------------- placeholders */
 
 /* {{workspace}} {{data_dir}} {{reference_dir}} {{step}} {{step_number}}
- * {{inputs}} {{files}} — the only names a template may use. */
+ * {{inputs}} {{files}} — the only names a template may use. A placeholder is
+ * "{{" NAME "}}" (spaces allowed inside the braces), NAME letters, digits and
+ * '_'; any other "{{" (f"{{x!r}}", JSON in a prompt) is plain text. The
+ * suite loader rejects unknown names in prompts and commands up front. */
 typedef struct l4h_vars {
     const char *workspace, *data_dir, *reference_dir, *step, *step_number, *inputs, *files;
 } l4h_vars;
@@ -361,10 +375,14 @@ typedef struct l4h_plan {
 } l4h_plan;
 
 /* Expand config x suite into tasks, interleaved by trial: every pair x step of
- * trial 1, then trial 2, ... Borrowed pointers stay valid while cfg lives. */
+ * trial 1, then trial 2, ... Within a trial the steps are the outer loop and
+ * the pairs (in config order) the inner one; a pair with fewer trials drops
+ * out of later rounds. Borrowed pointers stay valid while cfg lives. */
 int l4h_plan_build(const l4h_config *cfg, l4h_plan *plan, l4h_err *err);
 void l4h_plan_free(l4h_plan *plan);
-/* The stable task key (16 hex chars + NUL). Can't fail. */
+/* The stable task key (16 hex chars + NUL): the first 16 hex characters of
+ * sha256(campaign "\0" supervisor "\0" coder "\0" step "\0" trial), trial in
+ * decimal ("3"). Nothing else enters it. Can't fail. */
 void l4h_task_key(const char *campaign, const char *supervisor, const char *coder,
                   const char *step, int trial, char out[17]);
 
@@ -465,9 +483,13 @@ l4h_check_rec *l4h_rec_add_check(l4h_task_rec *rec);
 void l4h_rec_clear(l4h_task_rec *rec);
 
 /* Serialise a record to JSON (the journal and the MPI wire use this).
- * Returns a malloc'd NUL-terminated string. Can't fail. */
+ * Returns a malloc'd NUL-terminated string. Can't fail. Exact round trip:
+ * doubles printed %.17g; NaN/+Inf/-Inf as the strings "NaN", "Infinity",
+ * "-Infinity"; int64 beyond +-2^53 as decimal strings; NULL strings as null.
+ * Strings may hold any bytes but NUL (non-UTF-8 bytes pass through raw). */
 char *l4h_rec_to_json(const l4h_task_rec *rec);
-/* Parse what l4h_rec_to_json wrote into a zeroed rec. -1 on malformed input. */
+/* Parse what l4h_rec_to_json wrote into a zeroed rec. -1 on malformed input
+ * (rec cleared). Missing fields read as zero/NULL, unknown ones are ignored. */
 int l4h_rec_from_json(const char *json, size_t len, l4h_task_rec *rec, l4h_err *err);
 
 #endif
