@@ -111,8 +111,9 @@ static void warn_no_price(l4h_llm *llm, const char *model)
             model);
 }
 
-/* Cost of a response: tokens times the model's prices; scripted models
- * without a price cost nothing; any other model without one is NaN. */
+/* Cost of a response: tokens times the model's prices; without a price,
+ * scripted models cost nothing, replayed calls keep their recorded cost, and
+ * any other model is NaN (with one warning per model). */
 static double price(l4h_llm *llm, const l4h_model_resolved *m, const l4h_chat_response *r)
 {
     if (m->has_price)
@@ -120,6 +121,8 @@ static double price(l4h_llm *llm, const l4h_model_resolved *m, const l4h_chat_re
                 (double)r->completion_tokens * m->output_per_mtok) / 1e6;
     if (m->endpoint->provider == L4H_PROVIDER_SCRIPTED)
         return 0.0;
+    if (m->endpoint->provider == L4H_PROVIDER_REPLAY)
+        return r->cost_usd; /* what the recorded call cost */
     warn_no_price(llm, m->name);
     return NAN;
 }

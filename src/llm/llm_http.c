@@ -447,8 +447,8 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
             break;
         if (req->deadline > 0 && l4h_monotonic() + wait >= req->deadline) {
             char tmp[1200];
-            snprintf(tmp, sizeof tmp, "%s; the caller's deadline leaves no time for a %.1f s wait",
-                     reason, wait);
+            snprintf(tmp, sizeof tmp, "%.1000s; the caller's deadline leaves no time for a %.1f s wait",
+                     reason, wait > 1e9 ? 1e9 : wait);
             memcpy(reason, tmp, sizeof reason);
             fatal = 1;
             break;

@@ -17,12 +17,25 @@ CHAT = os.path.join(TOOLS, "llm_chat")
 SCRIPTED = os.path.join(SRC, "tests", "fixtures", "llm", "scripted")
 VALGRIND = shutil.which("valgrind")
 
-pytestmark = pytest.mark.skipif(VALGRIND is None, reason="valgrind is not installed")
+BUILD = os.environ.get("LLM4HEP_BUILD_DIR", "")
 
 
-def grind(args, expect_rc=0):
+def sanitized_build():
+    """valgrind cannot run binaries built with AddressSanitizer."""
+    try:
+        with open(os.path.join(BUILD, "CMakeCache.txt")) as fh:
+            return "LLM4HEP_SANITIZE:BOOL=ON" in fh.read()
+    except OSError:
+        return False
+
+
+pytestmark = [pytest.mark.skipif(VALGRIND is None, reason="valgrind is not installed"),
+              pytest.mark.skipif(sanitized_build(), reason="an ASan build; the sanitizers check leaks there")]
+
+
+def grind(args, expect_rc=0, program=CHAT):
     cmd = [VALGRIND, "--leak-check=full", "--show-leak-kinds=definite,indirect",
-           "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99", "-q", CHAT] + args
+           "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99", "-q", program] + args
     e = dict(os.environ, LLM4HEP_VG_KEY="sk-valgrind-key")
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=e)
     assert p.returncode == expect_rc, p.stderr[-4000:]
@@ -52,3 +65,10 @@ def test_scripted_backend_has_no_leaks():
            "--agent", "coder", "--count", "3"])
     grind(["--scripted-dir", SCRIPTED, "--model", "scripted/demo", "--step", "nope",
            "--agent", "coder"], expect_rc=3)
+
+
+@pytest.mark.parametrize("name", ["llm_test_scripted", "llm_test_replay", "llm_test_parse", "llm_test_retry"])
+def test_unit_programs_have_no_leaks(name):
+    program = os.path.join(BUILD, "tests", name)
+    assert os.path.exists(program), f"{program} is not built"
+    grind([], program=program)

@@ -9,7 +9,7 @@
  *            [--max-attempts N] [--base-s S] [--max-s S] [--timeout S]
  *            [--temperature X|null] [--max-tokens N|null] [--seed N]
  *            [--price IN,OUT] [--system TEXT] [--message TEXT] [--tool NAME=SCHEMA]
- *            [--step S] [--agent A] [--trial N] [--call K]
+ *            [--step S] [--agent A] [--trial N] [--call K] [--supervisor M] [--coder M]
  *            [--count N] [--threads T] [--deadline S] [--check] [--request-json] [--quiet]
  *
  * Exit: 0 every call answered, 3 a call failed (its error is in its line),
@@ -26,7 +26,7 @@
 
 typedef struct opts {
     const char *config, *base_url, *scripted_dir, *api_key_env, *model;
-    const char *system, *message, *step, *agent;
+    const char *system, *message, *step, *agent, *supervisor, *coder;
     int max_concurrency, max_attempts, trial, call, count, threads, check, request_only, quiet;
     double rpm, base_s, max_s, timeout, deadline;
     l4h_opt_num temperature, max_tokens, seed;
@@ -88,6 +88,8 @@ static int parse(int argc, char **argv, opts *o)
         else if (ARG("--message")) o->message = v;
         else if (ARG("--step")) o->step = v;
         else if (ARG("--agent")) o->agent = v;
+        else if (ARG("--supervisor")) o->supervisor = v;
+        else if (ARG("--coder")) o->coder = v;
         else if (ARG("--trial")) o->trial = atoi(v);
         else if (ARG("--call")) o->call = atoi(v);
         else if (ARG("--count")) o->count = atoi(v);
@@ -225,7 +227,8 @@ static void one_call(run *r, int i)
     msgs[n++].content = (char *)o->message;
     l4h_chat_request req = {.model = o->model, .messages = msgs, .n_messages = n,
                             .tools = o->n_tools ? o->tools : NULL, .n_tools = o->n_tools};
-    req.pos = (l4h_call_position){.supervisor = o->model, .coder = o->model, .step = o->step,
+    req.pos = (l4h_call_position){.supervisor = o->supervisor ? o->supervisor : o->model,
+                                  .coder = o->coder ? o->coder : o->model, .step = o->step,
                                   .trial = o->trial, .agent = o->agent, .call = o->call + i};
     if (o->deadline > 0)
         req.deadline = l4h_monotonic() + o->deadline;
