@@ -151,7 +151,7 @@ static void report_worst(l4h_buf *b, cmp_ctx *x, l4h_npy *cand, l4h_npy *ref, in
         c0 = x->worst_idx >= 3 ? x->worst_idx - 3 : 0;
         c1 = x->worst_idx + 4 < cand->count ? x->worst_idx + 4 : cand->count;
         l4h_buf_printf(b, "worst element: index %llu\n", (unsigned long long)x->worst_idx);
-        l4h_buf_printf(b, "  %-10s %-20s %-20s %s\n", "index", "candidate", "reference", "");
+        l4h_buf_printf(b, "  %-10s %-20s %s\n", "index", "candidate", "reference");
     } else {
         if (x->L <= ROW_WINDOW) {
             c0 = 0;
@@ -164,7 +164,7 @@ static void report_worst(l4h_buf *b, cmp_ctx *x, l4h_npy *cand, l4h_npy *ref, in
         c1 += row * x->L;
         l4h_buf_printf(b, "worst row %llu (column %llu)%s:\n", (unsigned long long)row,
                        (unsigned long long)col, x->L > ROW_WINDOW ? ", the columns around it" : "");
-        l4h_buf_printf(b, "  %-10s %-20s %-20s %s\n", "column", "candidate", "reference", "");
+        l4h_buf_printf(b, "  %-10s %-20s %s\n", "column", "candidate", "reference");
     }
     size_t n = (size_t)(c1 - c0);
     double *cv = l4h_xmalloc(n * sizeof *cv), *rv = l4h_xmalloc(n * sizeof *rv);
@@ -197,8 +197,10 @@ static void report_worst(l4h_buf *b, cmp_ctx *x, l4h_npy *cand, l4h_npy *ref, in
             fmt_value(rs, sizeof rs, rv[i]);
             uint64_t label = ndim < 2 ? c0 + i : (c0 + i) % x->L;
             int ok = l4h_tol_match(&x->tol, cv[i], rv[i]);
-            l4h_buf_printf(b, "  %-10llu %-20s %-20s %s\n", (unsigned long long)label, cs, rs,
-                           ok ? "" : "<-- differs");
+            if (ok)
+                l4h_buf_printf(b, "  %-10llu %-20s %s\n", (unsigned long long)label, cs, rs);
+            else
+                l4h_buf_printf(b, "  %-10llu %-20s %-20s <-- differs\n", (unsigned long long)label, cs, rs);
         }
         free(show);
     }

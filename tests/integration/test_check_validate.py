@@ -1,0 +1,278 @@
+"""`llm4hep validate SUITE --step S --out-dir DIR` end to end: array, text and
+command checks (the check program runs in the real sandbox and sees the
+reference), the report, and the exit codes 0 pass / 1 fail / 2 usage / 3
+infrastructure. A small suite made here, plus the H->gamma gamma suite's own
+reference validated against itself.
+
+Run: /usr/bin/python3 -m pytest -q tests/integration/test_check_validate.py
+"""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+import numpy as np
+import pytest
+from pathlib import Path
+
+BIN = os.environ.get("LLM4HEP_BIN", "llm4hep")
+SRC = os.environ.get("LLM4HEP_SOURCE_DIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+
+SUITE = """\
+name: mini
+data_dir: data
+reference_dir: ref
+prompts: {supervisor_first: p.txt, supervisor: p.txt, coder: p.txt}
+steps:
+  - name: arrays
+    prompt: p.txt
+    checks:
+      - {type: array, file: arrays/x.npy, sig_digits: 4, zero_floor: 1.0e-9}
+      - {type: text, file: summary.txt, patterns: ['^total: [0-9]+$', 'mini']}
+  - name: judged
+    prompt: p.txt
+    checks:
+      - {type: command,
+         run: [python, checks/judge.py, "{{workspace}}", "{{reference_dir}}", "{{step}}", "{{step_number}}"],
+         expect: {ratio: {min: 0.95}, ok: {min: 1}}}
+"""
+
+JUDGE = """\
+import json, os, sys
+ws, ref = sys.argv[1], sys.argv[2]
+cand = json.load(open(os.path.join(ws, "result.json")))
+want = json.load(open(os.path.join(ref, "result.json")))
+mode = cand.get("mode", "")
+if mode == "nojson":
+    print("ratio looks fine to me")
+    sys.exit(0)
+if mode == "exit3":
+    print(json.dumps({"error": "reference unreadable"}))
+    sys.exit(3)
+out = {"ratio": cand["value"] / want["value"], "ok": 1, "argv": sys.argv[1:]}
+if mode == "nan":
+    out["ratio"] = float("nan")
+print("scoring...")
+print(json.dumps(out))
+"""
+
+
+# The sandbox runs check programs as an unprivileged user, so everything it
+# mounts must be reachable by others (pytest's own tmp_path is 0700).
+@pytest.fixture(scope="module")
+def base():
+    d = tempfile.mkdtemp(prefix="l4h_validate_")
+    os.chmod(d, 0o755)
+    yield Path(d)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def tmp_path(base, request):
+    d = Path(tempfile.mkdtemp(prefix=request.node.name[:40] + "_", dir=base))
+    os.chmod(d, 0o755)
+    return d
+
+
+@pytest.fixture(scope="module")
+def suite(base):
+    d = base / "mini_suite"
+    d.mkdir()
+    (d / "suite.yml").write_text(SUITE)
+    (d / "p.txt").write_text("Do the step {{step}}.\n")
+    (d / "checks").mkdir()
+    (d / "checks" / "judge.py").write_text(JUDGE)
+    (d / "data").mkdir()
+    (d / "data" / "events.txt").write_text("1 2 3\n")
+    ref = d / "ref"
+    (ref / "arrays").mkdir(parents=True)
+    x = np.arange(60, dtype=np.float64).reshape(20, 3) * 1.5 + 100.0
+    np.save(ref / "arrays" / "x.npy", x)
+    (ref / "summary.txt").write_text("mini summary\ntotal: 60\n")
+    (ref / "result.json").write_text(json.dumps({"value": 2.0}))
+    return d
+
+
+def workspace(suite, tmp_path, name="ws"):
+    ws = tmp_path / name
+    shutil.copytree(suite / "ref", ws)
+    return ws
+
+
+def validate(*args, env=None):
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([BIN, "validate", *map(str, args)], capture_output=True, text=True,
+                          env=e, timeout=300)
+
+
+def test_help():
+    p = validate("--help")
+    assert p.returncode == 0
+    assert "usage: llm4hep validate SUITE --step S --out-dir DIR" in p.stdout
+    assert "Exit 0" in p.stdout
+
+
+def test_bad_usage(suite, tmp_path):
+    ws = workspace(suite, tmp_path)
+    y = suite / "suite.yml"
+    cases = [
+        ((), "SUITE (a suite.yml) is required"),
+        ((y, "--out-dir", ws), "--step S is required"),
+        ((y, "--step", "1"), "--out-dir DIR is required"),
+        ((y, "--step", "1", "--out-dir", ws, "--frobnicate"), "unknown flag --frobnicate"),
+        ((y, "--step", "1", "--out-dir", tmp_path / "absent"), "not a directory"),
+        ((y, "--step", "nope", "--out-dir", ws), "no such step in"),
+        ((y, "--step"), "--step needs a value"),
+        ((tmp_path / "absent.yml", "--step", "1", "--out-dir", ws), "absent.yml"),
+    ]
+    for args, msg in cases:
+        p = validate(*args)
+        assert p.returncode == 2, (args, p.stdout, p.stderr)
+        assert msg in p.stderr, (args, p.stderr)
+    p = validate(y, "--step", "nope", "--out-dir", ws)
+    assert "1=arrays 2=judged" in p.stderr
+
+
+def test_array_and_text_pass(suite, tmp_path):
+    ws = workspace(suite, tmp_path)
+    # within half a unit of the 4th significant digit
+    x = np.load(ws / "arrays" / "x.npy")
+    np.save(ws / "arrays" / "x.npy", x * (1 + 4e-5))
+    y = suite / "suite.yml"
+    for args in ([y, "--step", "arrays", "--out-dir", ws], [y, "--step", "1", "--out-dir", ws],
+                 ["--step=1", f"--out-dir={ws}", y]):
+        p = validate(*args)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert "pass array:arrays/x.npy" in p.stdout
+        assert "pass text:summary.txt" in p.stdout
+        assert "2 of 2 checks passed — PASS" in p.stdout
+
+
+def test_array_and_text_fail(suite, tmp_path):
+    ws = workspace(suite, tmp_path)
+    x = np.load(ws / "arrays" / "x.npy")
+    x[7, 2] *= 1.001   # 4th digit
+    x[:, 1] = np.nan   # a NaN-filled column
+    np.save(ws / "arrays" / "x.npy", x)
+    (ws / "summary.txt").write_text("mini summary\ntotal: sixty\n")
+    p = validate(suite / "suite.yml", "--step", "arrays", "--out-dir", ws)
+    assert p.returncode == 1, p.stdout + p.stderr
+    out = p.stdout
+    assert "FAIL array:arrays/x.npy" in out
+    assert "21 of 60 values (35%) differ beyond 4 significant digits" in out
+    assert "column 1: 20 of 20 rows differ, first at row 0" in out
+    assert "column 2: 1 of 20 rows differ, first at row 7" in out
+    assert "data quality: the candidate is NaN where the reference has numbers in column 1" in out
+    assert "worst row 0" in out and "<-- differs" in out
+    assert "FAIL text:summary.txt" in out
+    assert "pattern 1 '^total: [0-9]+$' not found" in out
+    assert "0 of 2 checks passed — FAIL" in out
+
+
+def test_shape_dtype_missing_and_escape(suite, tmp_path):
+    ws = workspace(suite, tmp_path)
+    np.save(ws / "arrays" / "x.npy", np.zeros((20, 2)))
+    os.remove(ws / "summary.txt")
+    p = validate(suite / "suite.yml", "--step", "1", "--out-dir", ws)
+    assert p.returncode == 1
+    assert "shape mismatch: candidate (20, 2), reference (20, 3) (1 column missing)" in p.stdout
+    assert "summary.txt: the output was not written" in p.stdout
+
+    np.save(ws / "arrays" / "x.npy", np.zeros((20, 3), dtype=np.int32))
+    p = validate(suite / "suite.yml", "--step", "1", "--out-dir", ws)
+    assert "dtype class mismatch: candidate int (<i4), reference float (<f8)" in p.stdout
+
+    # a candidate that is a link to the reference itself does not pass
+    os.remove(ws / "arrays" / "x.npy")
+    os.symlink(suite / "ref" / "arrays" / "x.npy", ws / "arrays" / "x.npy")
+    p = validate(suite / "suite.yml", "--step", "1", "--out-dir", ws)
+    assert p.returncode == 1
+    assert "resolves outside the workspace" in p.stdout
+
+
+def test_missing_reference_is_infrastructure(suite, tmp_path):
+    d = tmp_path / "copy"
+    shutil.copytree(suite, d)
+    ws = workspace(d, tmp_path)
+    os.remove(d / "ref" / "arrays" / "x.npy")
+    p = validate(d / "suite.yml", "--step", "1", "--out-dir", ws)
+    assert p.returncode == 3, p.stdout + p.stderr
+    assert "reference output" in p.stderr and "llm4hep reference" in p.stderr
+    shutil.rmtree(d / "ref")
+    p = validate(d / "suite.yml", "--step", "1", "--out-dir", ws)
+    assert p.returncode == 3
+    assert "no reference outputs" in p.stderr
+
+
+def command(suite, ws, result):
+    (ws / "result.json").write_text(json.dumps(result))
+    return validate(suite / "suite.yml", "--step", "judged", "--out-dir", ws)
+
+
+def test_command_check_pass(suite, tmp_path):
+    ws = workspace(suite, tmp_path)
+    p = command(suite, ws, {"value": 1.98})
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "pass command:checks/judge.py" in p.stdout or "pass command:" in p.stdout
+    assert "1 of 1 checks passed — PASS" in p.stdout
+
+
+def test_command_check_sees_rendered_paths(suite, tmp_path):
+    ws = workspace(suite, tmp_path)
+    p = command(suite, ws, {"value": 1.0})
+    assert p.returncode == 1, p.stdout + p.stderr
+    out = p.stdout
+    assert "ratio = 0.5, below the minimum 0.95  <-- fails" in out
+    assert "ok = 1 (>= 1)" in out
+    # {{step}} and {{step_number}} rendered; the workspace and reference are the sandbox's views
+    line = next(l for l in out.splitlines() if l.strip().startswith("output"))
+    assert '\\"judged\\",\\"2\\"' in line or '"judged","2"' in line, line
+    assert ("/workspace" in line and "/reference" in line) or str(ws) in line, line
+
+
+def test_command_check_failures(suite, tmp_path):
+    ws = workspace(suite, tmp_path)
+    p = command(suite, ws, {"mode": "nojson"})
+    assert p.returncode == 1
+    assert "printed no JSON object on stdout; it began: 'ratio looks fine to me\\n'" in p.stdout
+    p = command(suite, ws, {"value": 2.0, "mode": "nan"})
+    assert p.returncode == 1
+    assert "ratio: null (or NaN), expected a number" in p.stdout
+    p = command(suite, ws, {"mode": "exit3"})
+    assert p.returncode == 3, p.stdout + p.stderr
+    assert "could not judge" in p.stderr
+    assert "reference unreadable" in p.stdout
+
+
+@pytest.fixture(scope="module")
+def hgg(base):
+    d = base / "hgg"
+    d.mkdir()
+    env = {"LLM4HEP_HGG_DATA": str(d / "data"), "LLM4HEP_HGG_REF": str(d / "ref"),
+           "LLM4HEP_HGG_SIZE": "tiny"}
+    e = dict(os.environ, **env)
+    p = subprocess.run([BIN, "reference", os.path.join(SRC, "reference", "hgg", "suite.yml")],
+                       capture_output=True, text=True, env=e, timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return d, env
+
+
+def test_hgg_reference_validates_against_itself(hgg, tmp_path):
+    d, env = hgg
+    suite = os.path.join(SRC, "reference", "hgg", "suite.yml")
+    for step in ("summarize_root", "create_numpy", "preprocess", "scores"):
+        p = validate(suite, "--step", step, "--out-dir", d / "ref", env=env)
+        assert p.returncode == 0, step + "\n" + p.stdout + p.stderr
+        assert "— PASS" in p.stdout
+    ws = tmp_path / "cand"
+    shutil.copytree(d / "ref", ws)
+    sig = np.load(ws / "arrays" / "signal.npy")
+    sig[:, 32] = 0.0  # weights lost
+    np.save(ws / "arrays" / "signal.npy", sig)
+    p = validate(suite, "--step", "preprocess", "--out-dir", ws, env=env)
+    assert p.returncode == 1
+    assert "data quality: the candidate is 0 where the reference is not in column 32" in p.stdout
+    assert "pass array:arrays/bkgd.npy" in p.stdout
