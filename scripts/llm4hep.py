@@ -27,6 +27,7 @@ Needs only h5py, numpy and pandas. Runs as a script too:
 
 import json
 import sys
+import time
 import types
 
 import h5py
@@ -35,6 +36,18 @@ import pandas as pd
 
 TABLES = ("runs", "tasks", "calls", "execs", "checks", "annotations")
 _INFRA = ("error_api", "error_sandbox", "error_internal", "interrupted")
+
+
+def _open(path):
+    """h5py.File(path, "r"), waiting (up to 10 s) while a checkpoint holds the file."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            return h5py.File(path, "r")
+        except OSError as e:
+            if "lock" not in str(e).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _decode(v):
@@ -56,7 +69,7 @@ class Results:
     def __init__(self, path):
         self.path = str(path)
         self._cache = {}
-        with h5py.File(self.path, "r") as f:
+        with _open(self.path) as f:
             if "format_version" not in f.attrs:
                 raise ValueError(f"{self.path}: not an llm4hep results file "
                                  "(no format_version attribute)")
@@ -68,7 +81,7 @@ class Results:
     # ----------------------------------------------------------- tables
     def _table(self, name):
         if name not in self._cache:
-            with h5py.File(self.path, "r") as f:
+            with _open(self.path) as f:
                 self._cache[name] = _frame(f[name][:])
         return self._cache[name]
 
@@ -118,7 +131,7 @@ class Results:
         off, length = int(off), int(length)
         if length <= 0:
             return ""
-        with h5py.File(self.path, "r") as f:
+        with _open(self.path) as f:
             return f["text"][off:off + length].tobytes().decode("utf-8", errors="replace")
 
     def with_text(self, frame, name):
@@ -127,7 +140,7 @@ class Results:
         Meant for a selection (say, the calls of one task): each text is one slice read.
         """
         out = frame.copy()
-        with h5py.File(self.path, "r") as f:
+        with _open(self.path) as f:
             heap = f["text"]
             out[name] = [heap[o:o + n].tobytes().decode("utf-8", errors="replace") if n > 0 else ""
                          for o, n in zip(frame[name + "_off"], frame[name + "_len"])]
@@ -160,7 +173,7 @@ class Results:
     def _task_rows(self, row):
         """calls, execs, checks rows of one task (reads only its rows)."""
         out = {}
-        with h5py.File(self.path, "r") as f:
+        with _open(self.path) as f:
             for name, first, n in (("calls", row.calls_row, row.n_calls),
                                    ("execs", row.execs_row, row.n_execs),
                                    ("checks", row.checks_row, row.n_checks)):

@@ -57,7 +57,11 @@ int l4h_store_begin_run(l4h_store *st, l4h_run_info *info, l4h_err *err);
  * marks it final (and the key's earlier rows not final), fsyncs. The HDF5 file
  * follows at the next checkpoint. */
 int l4h_store_add(l4h_store *st, l4h_task_rec *rec, l4h_err *err);
-/* Bring the HDF5 file up to date (open, append, close). */
+/* Bring the HDF5 file up to date (open, append, close); cheap when nothing
+ * is pending. Call it every few tasks or seconds and right after
+ * begin_run. While a reader (h5py, report) holds the file open the update
+ * is deferred, up to 60 s; then (and at close) a copy is updated and
+ * renamed over the file, so readers never block the campaign. */
 int l4h_store_checkpoint(l4h_store *st, l4h_err *err);
 /* End the run row with the exit code, checkpoint, release the lock, free. */
 int l4h_store_close(l4h_store *st, int exit_code, l4h_err *err);
@@ -80,7 +84,10 @@ typedef struct l4h_results {
 /* Read /tasks (and /annotations) of a results file, without the text heap
  * beyond error summaries. Fast: report on 10,000 tasks in well under 1 s. */
 int l4h_results_open(const char *h5path, l4h_results **out, l4h_err *err);
-/* Load one task's calls, execs and checks with their texts into a copy. */
+/* Load one task's calls, execs and checks with their texts into a copy
+ * (free with l4h_rec_clear). In records read back every text is non-NULL
+ * ("" when absent), in tasks[] too; task_id n is tasks[n - 1]. Both
+ * functions wait (up to 10 s) for a checkpoint that holds the file. */
 int l4h_results_task(const l4h_results *res, int64_t task_id, l4h_task_rec *out, l4h_err *err);
 void l4h_results_free(l4h_results *res);
 

@@ -2,10 +2,14 @@
  * one go (no heap beyond long error summaries and annotation texts);
  * l4h_results_task loads one task's calls, execs and checks, reading only
  * its region of /text. */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store_int.h"
@@ -17,13 +21,31 @@ typedef struct results_impl {
     int32_t *n_calls, *n_execs, *n_checks;
 } results_impl;
 
-/* Open path read-only with a clear error. */
+/* 1 when a writer holds the file (a checkpoint is running right now). */
+static int writer_holds(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    int held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+}
+
+/* Open path read-only with a clear error; waits (up to 10 s) for a
+ * checkpoint that holds the file to finish. */
 static hid_t open_ro(const char *path, l4h_err *err)
 {
     l4h_h5_quiet();
     if (access(path, R_OK) != 0)
         return l4h_err_set(err, L4H_EXIT_USAGE, "%s: no such results file", path);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    for (int tries = 0; f < 0 && tries < 200 && writer_holds(path); tries++) {
+        H5Eclear2(H5E_DEFAULT);
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+        f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    }
     if (f < 0) {
         char m[512];
         l4h_h5_errmsg(m, sizeof m);
