@@ -122,11 +122,8 @@ static int stage_inputs(const l4h_sandbox *sb, const l4h_step *step, l4h_workspa
             ws->staged[ws->n_staged++] = l4h_xstrdup(rel);
         else
             rc = -1;
-        if (rc == 0 && sb && sb->switch_uid) {
-            chmod(dir, 01777); /* root's, sticky: inputs can't be removed */
-            if (chown(dst, 0, 0) != 0) { /* already root's: created by us */
-            }
-        }
+        if (rc == 0 && sb && sb->switch_uid && chown(dir, 0, 0) == 0)
+            chmod(dir, 01777); /* root's and sticky: the code adds files, can't remove inputs */
         free(src);
         free(dst);
         free(dir);

@@ -1,0 +1,138 @@
+"""Hostile payloads against the sandbox's limits, under both backends (issue 5,
+Done-when): an infinite loop, a 50 GB allocation, a fork bomb, a 10 GB file
+write, more than workspace_mb of files, 1 GB of stdout, and children that
+detach with setsid and sleep forever. Each must be stopped by its limit (small
+limits here so that every case ends in seconds), its partial output must come
+back, nothing it started may be left running, and the next task must run
+normally.
+"""
+import os
+
+import pytest
+
+from test_exec_sandbox import SMALL, Box, check_next_run_works, leftovers, new_marker
+
+TIMEOUT = 5.0  # SMALL's --timeout
+SLACK = 3.0    # start-up, kill and reap on a loaded 2-core machine
+
+
+@pytest.fixture(scope="module", params=["bwrap", "rlimit"])
+def box(request):
+    b = Box(request.param)
+    yield b
+    b.close()
+
+
+def run_payload(box, code, marker, *flags):
+    """Run code with the marker as its argument; check the common promises."""
+    out = box.run(code, *SMALL, *flags, args=[marker])
+    res = out["result"]
+    assert res["isolation"] == box.isolation
+    assert res["wall_s"] < TIMEOUT + SLACK, res
+    assert leftovers(marker) == []
+    assert res["stdout"].startswith("start\n"), res["stdout"][:200]  # partial output is back
+    check_next_run_works(box)
+    return res
+
+
+def test_infinite_loop_is_stopped_by_the_timeout(box):
+    res = run_payload(box, "print('start')\nwhile True:\n    pass\n", new_marker())
+    assert res["timed_out"] and res["limit"] == "time"
+    assert res["signal"] == 9 and res["exit_code"] == -1
+    assert res["wall_s"] >= TIMEOUT
+
+
+def test_50_gb_allocation_fails_with_memory_error(box):
+    res = run_payload(box, "print('start')\nb = bytearray(50 * 1024**3)\n", new_marker())
+    assert res["limit"] == "memory" and res["exit_code"] == 1
+    assert "MemoryError" in res["stderr"]
+    assert not res["timed_out"]
+
+
+def test_fork_bomb_is_bounded_and_fully_killed(box):
+    code = "import os\nprint('start')\nwhile True:\n    os.fork()\n"
+    res = run_payload(box, code, new_marker())
+    assert res["limit"] in ("nproc", "time"), res["limit"]
+    if res["limit"] == "nproc":
+        assert "Resource temporarily unavailable" in res["stderr"]
+
+
+def test_fork_bomb_that_survives_its_errors_is_killed_at_the_timeout(box):
+    code = ("import os\nprint('start')\nwhile True:\n    try:\n        os.fork()\n"
+            "    except OSError:\n        pass\n")
+    res = run_payload(box, code, new_marker())
+    assert res["timed_out"] and res["limit"] == "time"
+
+
+def test_10_gb_file_write_stops_at_the_file_size_limit(box):
+    code = ("print('start')\nchunk = b'x' * 2**20\nwith open('arrays/big.bin', 'wb') as f:\n"
+            "    for i in range(10 * 1024):\n        f.write(chunk)\n")
+    res = run_payload(box, code, new_marker())
+    # RLIMIT_FSIZE is workspace_mb, so the file hits it just as the whole
+    # workspace (code, staged input) crosses workspace_mb: either may win
+    assert res["limit"] in ("fsize", "workspace"), res["limit"]
+    if res["limit"] == "fsize":
+        assert res["exit_code"] == 1 and "File too large" in res["stderr"]
+    sizes = {f["path"]: f["size"] for f in res["files"]}
+    assert sizes["arrays/big.bin"] <= 64 * 2**20  # --workspace-mb 64
+
+
+def test_more_than_workspace_mb_of_files_is_stopped(box):
+    code = ("import time\nprint('start')\nchunk = b'x' * (4 * 2**20)\n"
+            "for i in range(500):\n    open(f'arrays/f{i}.bin', 'wb').write(chunk)\n"
+            "print('wrote 2 GB')\ntime.sleep(1000)\n")
+    res = run_payload(box, code, new_marker())
+    assert res["limit"] == "workspace" and res["signal"] == 9
+    assert not res["timed_out"] and "wrote 2 GB" not in res["stdout"]
+    assert len(res["files"]) > 16  # the files written so far are listed
+
+
+def test_1_gb_of_stdout_is_cut_and_stopped(box):
+    code = ("import sys\nprint('start')\nline = 'x' * 1023 + '\\n'\n"
+            "for i in range(1024 * 1024):\n    sys.stdout.write(line)\nprint('end')\n")
+    res = run_payload(box, code, new_marker())
+    assert res["limit"] == "output" and res["signal"] == 9
+    assert res["truncated"] and "bytes cut ...]" in res["stdout"]
+    assert len(res["stdout"]) < 4096 + 100  # --output-bytes 4096 plus the cut marker
+
+
+def test_detached_sleeper_is_killed_when_the_code_exits(box):
+    marker = new_marker()
+    code = ("import subprocess, sys\nprint('start')\n"
+            "p = subprocess.Popen(['sleep', sys.argv[1]], start_new_session=True)\n"
+            "print('detached', p.pid)\n")
+    res = run_payload(box, code, marker)
+    assert res["exit_code"] == 0 and "detached" in res["stdout"]
+
+
+def test_detached_sleeper_is_killed_at_the_timeout(box):
+    marker = new_marker()
+    code = ("import os, sys, time\nprint('start')\n"
+            "if os.fork() == 0:\n    os.setsid()\n    os.execvp('sleep', ['sleep', sys.argv[1]])\n"
+            "time.sleep(1000)\n")
+    res = run_payload(box, code, marker)
+    assert res["timed_out"] and res["limit"] == "time"
+
+
+def test_sigusr1_does_not_reach_the_code(box):
+    code = ("import os, time\nprint('start')\nos.kill(os.getpid(), 10)\ntime.sleep(0.2)\n"
+            "print('survived SIGUSR1')\n")
+    res = run_payload(box, code, new_marker())
+    assert res["exit_code"] == 0 and "survived SIGUSR1" in res["stdout"]
+
+
+def test_environment_is_clean(box):
+    code = ("import json, os\nprint('start')\nprint(json.dumps(dict(os.environ)))\n")
+    res = run_payload(box, code, new_marker())
+    env = __import__("json").loads(res["stdout"].split("\n", 1)[1])
+    env.pop("PWD", None)
+    env.pop("LLM4HEP_EXEC_TOKEN", None)  # rlimit's kill marker
+    ws = env["LLM4HEP_WORKSPACE"]
+    assert env.pop("HOME") == ws + "/.home"
+    assert env.pop("LLM4HEP_DATA") == ("/data" if box.isolation == "bwrap" else box.data)
+    assert env.pop("PATH").endswith(":/usr/local/bin:/usr/bin:/bin")
+    assert env == {"LLM4HEP_WORKSPACE": ws, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0",
+                   "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
+                   "OMP_NUM_THREADS": "1", "TZ": "UTC", "LANG": "C.UTF-8", "TMPDIR": "/tmp"}
+    if os.geteuid() == 0:
+        assert res["stdout"]  # ran as the unprivileged uid: see test_exec_rlimit / sandbox
