@@ -21,20 +21,17 @@ l4h_die() {
 
 # ---------------------------------------------------------------- processes
 
-# l4h_now_s : seconds since the epoch with decimals (bash 5 EPOCHREALTIME).
-l4h_now_s() { printf '%s\n' "${EPOCHREALTIME:-$(date +%s)}"; }
-
 # l4h_wait_for TIMEOUT_S COMMAND... : run COMMAND every 0.1 s until it succeeds
 # (return 0) or TIMEOUT_S seconds pass (return 1).
 l4h_wait_for() {
     local timeout=$1
     shift
-    local deadline=$((SECONDS + timeout))
+    local deadline=$((${EPOCHREALTIME/./} + timeout * 1000000))
     while :; do
         if "$@" >/dev/null 2>&1; then
             return 0
         fi
-        if ((SECONDS >= deadline)); then
+        if ((${EPOCHREALTIME/./} >= deadline)); then
             return 1
         fi
         sleep 0.1
@@ -392,6 +389,7 @@ l4h_launch_cmd() {
         [[ -n ${LLM4HEP_SRUN_MPI:-} ]] && printf '%s\n' "--mpi=$LLM4HEP_SRUN_MPI"
         ((gpu)) && printf '%s\n' --gpu-bind=none
         ((vllm)) && printf '%s\n' --overlap
+        return 0
         ;;
     mpirun)
         printf '%s\n' mpirun -np "${SLURM_NTASKS:-1}"
