@@ -294,7 +294,10 @@ static int read_models_file(cload *L, const ynode *n, const char *key, namelist 
     if (yread_named(&L->c, n, key, file, &text, NULL) < 0)
         return -1;
     int line = 1, rc = 0;
-    for (char *p = text; *p && rc == 0; line++) {
+    char *start = text;
+    if (!strncmp(start, "\xef\xbb\xbf", 3)) /* a byte-order mark from an editor */
+        start += 3;
+    for (char *p = start; *p && rc == 0; line++) {
         char *eol = strchr(p, '\n');
         char *next = eol ? eol + 1 : p + strlen(p);
         if (eol)
@@ -507,6 +510,12 @@ static int load_endpoints(cload *L, const ynode *root)
         }
         free(prov);
         int64_t mc = 0;
+        const ynode *ak = ymap_get(n, "api_key_env");
+        if (ak && ak->kind == Y_SCALAR && strstr(ak->value, "${"))
+            /* expanding it would put the key itself here (and maybe in a message) */
+            return yfail(&L->c, ak, ypath_key(fp, kp, "api_key_env"),
+                         "expected the name of an environment variable (like CBORG_API_KEY), "
+                         "got a ${...} reference");
         if (yget_str(&L->c, ymap_get(n, "base_url"), ypath_key(fp, kp, "base_url"), &e->base_url) < 0 ||
             yget_str(&L->c, ymap_get(n, "api_key_env"), ypath_key(fp, kp, "api_key_env"),
                      &e->api_key_env) < 0 ||

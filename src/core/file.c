@@ -77,7 +77,8 @@ int l4h_write_file(const char *path, const void *data, size_t len, l4h_err *err)
     static unsigned counter;
     char *tmp;
     l4h_buf b = {0};
-    l4h_buf_printf(&b, "%s.tmp.%ld.%u", path, (long)getpid(), counter++);
+    l4h_buf_printf(&b, "%s.tmp.%ld.%u", path, (long)getpid(),
+                   __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED)); /* threads write too */
     tmp = l4h_buf_take(&b);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {

@@ -248,7 +248,7 @@ static void test_models_files(void **state)
 {
     (void)state;
     put("sups.txt", "# supervisors\nopenai/o3\n\nopenai/o3\n");
-    put("coders.txt", "a/one\nb/two"); /* no final newline */
+    put("coders.txt", "\xef\xbb\xbf" "a/one\nb/two"); /* BOM, no final newline */
     put("models.txt", "\n\n# only one\n   m/x   \n");
     const char *p = put("files.yml", "name: f\n"
                                      "suite: " SUITE "/suite.yml\n"
