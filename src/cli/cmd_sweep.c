@@ -1,4 +1,4 @@
-/* cmd_sweep.c — `llm4hep sweep CONFIG [--fresh] [--dry-run] [--retry-infra]`.
+/* cmd_sweep.c — `llm4hep sweep CONFIG [--fresh] [--dry-run] [--retry-infra] [--grace S]`.
  * --help and --dry-run are handled here without MPI or network; the real run
  * is the mpi room's l4h_sweep(). */
 #include <stdio.h>
@@ -6,12 +6,13 @@
 #include <string.h>
 
 #include "llm4hep/core.h"
+#include "llm4hep/mpi.h"
 #include "verbs.h"
 
 static void sweep_usage(FILE *fp)
 {
     fprintf(fp,
-            "usage: llm4hep sweep CONFIG [--fresh] [--dry-run] [--retry-infra]\n"
+            "usage: llm4hep sweep CONFIG [--fresh] [--dry-run] [--retry-infra] [--grace S]\n"
             "\n"
             "Run a whole campaign: every (supervisor, coder, step, trial) task of CONFIG,\n"
             "dispatched in trial-interleaved order, results in one HDF5 file (CONFIG's\n"
@@ -26,6 +27,9 @@ static void sweep_usage(FILE *fp)
             "  --fresh        start over: ignore (and replace) the existing results file\n"
             "  --retry-infra  grant one more round of reruns to tasks that ended in an\n"
             "                 infrastructure error (error_api, error_sandbox, error_internal)\n"
+            "  --grace S      after SIGUSR1/SIGTERM (Slurm's warning) or a first Ctrl-C, running\n"
+            "                 tasks get S seconds to finish before they count as interrupted\n"
+            "                 (default 60); a second Ctrl-C stops at once\n"
             "  -h, --help     this text\n"
             "\n"
             "exit codes: 0 campaign complete, 2 bad usage or bad config (FILE:LINE:COL\n"
@@ -67,16 +71,26 @@ int cmd_sweep(int argc, char **argv)
     }
     const char *config = NULL;
     int dry = 0, fresh = 0, retry_infra = 0;
+    double grace = 60;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--dry-run"))
+        if (!strcmp(argv[i], "--grace")) {
+            char *end = NULL;
+            grace = i + 1 < argc ? strtod(argv[i + 1], &end) : -1;
+            if (i + 1 >= argc || *end || !(grace >= 0 && grace <= 86400)) {
+                fprintf(stderr, "llm4hep sweep: --grace: expected seconds between 0 and 86400, "
+                                "got '%s'\n", i + 1 < argc ? argv[i + 1] : "");
+                return L4H_EXIT_USAGE;
+            }
+            i++;
+        } else if (!strcmp(argv[i], "--dry-run"))
             dry = 1;
         else if (!strcmp(argv[i], "--fresh"))
             fresh = 1;
         else if (!strcmp(argv[i], "--retry-infra"))
             retry_infra = 1;
         else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "llm4hep sweep: unknown option '%s': expected --dry-run, --fresh or "
-                            "--retry-infra (llm4hep sweep --help)\n", argv[i]);
+            fprintf(stderr, "llm4hep sweep: unknown option '%s': expected --dry-run, --fresh, "
+                            "--retry-infra or --grace S (llm4hep sweep --help)\n", argv[i]);
             return L4H_EXIT_USAGE;
         } else if (config) {
             fprintf(stderr, "llm4hep sweep: a second CONFIG '%s': expected one config file "
@@ -92,14 +106,7 @@ int cmd_sweep(int argc, char **argv)
     }
     if (dry)
         return dry_run(config);
-    /* The real run goes here, once the mpi room lands (include/llm4hep/mpi.h):
-     *     l4h_sweep_opts opts = {.config_path = config, .fresh = fresh,
-     *                            .retry_infra = retry_infra, .grace_s = 60};
-     *     return l4h_sweep(&argc, &argv, &opts);
-     */
-    (void)fresh;
-    (void)retry_infra;
-    fprintf(stderr, "llm4hep sweep: the campaign runner is not built yet in this version; "
-                    "--dry-run works (see the README's status)\n");
-    return L4H_EXIT_USAGE;
+    l4h_sweep_opts opts = {.config_path = config, .fresh = fresh, .retry_infra = retry_infra,
+                           .grace_s = grace};
+    return l4h_sweep(&argc, &argv, &opts);
 }
