@@ -2,6 +2,7 @@
  * close, l4h_store_annotate and l4h_store_rebuild. The journal is written
  * first (fsync'd); the HDF5 file follows at checkpoints (sync.c). */
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -142,6 +143,30 @@ static int move_aside(const char *path, const char *stamp, l4h_err *err)
     return rc;
 }
 
+/* Remove temp files that a writer killed mid-update left beside h5path
+ * (<name>.rebuild-PID.tmp, <name>.update-PID.tmp). Call with the lock held. */
+static void remove_stale_temps(const char *h5path)
+{
+    char *dir = l4h_path_dir(h5path);
+    const char *base = strrchr(h5path, '/') ? strrchr(h5path, '/') + 1 : h5path;
+    size_t bl = strlen(base);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        const char *n = e->d_name;
+        size_t nl = strlen(n);
+        if (nl <= bl + 4 || strncmp(n, base, bl) != 0 || strcmp(n + nl - 4, ".tmp") != 0 ||
+            (strncmp(n + bl, ".rebuild-", 9) != 0 && strncmp(n + bl, ".update-", 8) != 0))
+            continue;
+        char *p = l4h_path_join(dir, n);
+        unlink(p);
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+}
+
 /* Free everything the store holds (not the lock's release semantics). */
 static void store_free(l4h_store *st)
 {
@@ -175,6 +200,7 @@ int l4h_store_open(const l4h_config *cfg, int fresh, l4h_store **out, l4h_err *e
     st->lock_fd = l4h_lock_take(st->h5path, "opening it for another campaign", err);
     if (st->lock_fd < 0)
         goto fail;
+    remove_stale_temps(st->h5path);
     if (fresh) {
         char stamp[32];
         time_t t = time(NULL);

@@ -262,28 +262,22 @@ int l4h_update_file(const char *h5path, const char *jpath, sync_state *st, int a
         return 0;
     char *tmp = NULL;
     const char *target = h5path;
-    if (file_busy(h5path)) {
-        if (!allow_copy) {
-            if (deferred)
-                *deferred = 1;
-            return 0;
+    hid_t f = -1;
+    /* Twice: a reader may come in between the check and the open. */
+    for (int round = 0; round < 2 && f < 0; round++) {
+        if (!tmp && file_busy(h5path)) {
+            if (!allow_copy) {
+                if (deferred)
+                    *deferred = 1;
+                return 0;
+            }
+            if (!(tmp = copy_aside(h5path, err)))
+                return -1;
+            target = tmp;
         }
-        if (!(tmp = copy_aside(h5path, err)))
-            return -1;
-        target = tmp;
-    }
-    hid_t f = H5Fopen(target, H5F_ACC_RDWR, H5P_DEFAULT);
-    if (f < 0 && !tmp && file_busy(h5path)) { /* a reader came in just now */
-        H5Eclear2(H5E_DEFAULT);
-        if (!allow_copy) {
-            if (deferred)
-                *deferred = 1;
-            return 0;
-        }
-        if (!(tmp = copy_aside(h5path, err)))
-            return -1;
-        target = tmp;
         f = H5Fopen(target, H5F_ACC_RDWR, H5P_DEFAULT);
+        if (f < 0 && (tmp || !file_busy(h5path)))
+            break;
     }
     if (f < 0) { /* damaged: the journal has everything */
         H5Eclear2(H5E_DEFAULT);

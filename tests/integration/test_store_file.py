@@ -251,6 +251,7 @@ def test_kill_9_and_resume_lose_and_duplicate_nothing(tmp_path):
     assert kills >= 4
     r = synth(out, "--tasks", 150, "--seed", 3)
     assert "skipped" in r.stdout
+    assert not any(n.endswith(".tmp") for n in os.listdir(tmp_path))  # stale temps removed
     frames = check_file(out, n_keys=150)
     want = check_file(ref, n_keys=150)
     cols = ["key", "attempt", "status", "iterations", "prompt_tokens", "completion_tokens",
