@@ -43,8 +43,10 @@ static void hit_limit(l4h_loop *L, const char *fmt, ...)
     va_end(ap);
 }
 
-/* 1 when the loop must not start anything new (stop flag, limits). */
-static int must_stop(l4h_loop *L)
+/* 1 when the loop must not start anything new: the stop flag, the wall
+ * time, and (before a model call, tokens) the token limit; running code
+ * costs no tokens, so the code of an answer that crossed it still runs. */
+static int must_stop(l4h_loop *L, int tokens)
 {
     if (L->stopped)
         return 1;
@@ -57,7 +59,7 @@ static int must_stop(l4h_loop *L)
         hit_limit(L, "task wall time limit reached (limits.task_wall_s = %g s)", lim->task_wall_s);
         return 1;
     }
-    if (lim->task_tokens > 0 && L->tokens >= lim->task_tokens) {
+    if (tokens && lim->task_tokens > 0 && L->tokens >= lim->task_tokens) {
         hit_limit(L, "task token limit reached (%lld of limits.task_tokens = %lld)",
                   (long long)L->tokens, (long long)lim->task_tokens);
         return 1;
@@ -104,7 +106,7 @@ l4h_exec_rec *l4h_loop_record_exec(l4h_loop *L, int it, const char *kind, const 
  * -1 the loop ends (interrupted, limit, or error_api — status set). */
 static int ask(l4h_loop *L, int a, int it, const l4h_conv *conv, l4h_chat_response *resp)
 {
-    if (must_stop(L))
+    if (must_stop(L, 1))
         return -1;
     const char *model = a == SUP ? L->task->supervisor : L->task->coder;
     l4h_chat_request req = {
@@ -182,7 +184,7 @@ static int ask(l4h_loop *L, int a, int it, const l4h_conv *conv, l4h_chat_respon
  * (whatever its exit), -1 the sandbox failed or the loop must stop. */
 static int run_code(l4h_loop *L, int it, const char *code, l4h_exec_result *res)
 {
-    if (must_stop(L))
+    if (must_stop(L, 0))
         return -1;
     char rel[64];
     snprintf(rel, sizeof rel, "generated_code/iter_%d.py", it);

@@ -4,9 +4,13 @@ a temp dir, through the scripted backend and through the HTTP test server
 (tests/server/llm_server.py). Real sandbox (isolation auto), real checks."""
 import json
 import os
+import pathlib
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 
 import pytest
 
@@ -15,7 +19,8 @@ SRC = os.environ.get("LLM4HEP_SOURCE_DIR", os.getcwd())
 PY = os.environ.get("LLM4HEP_PYTHON", "/usr/bin/python3")
 SUITE = os.path.join(SRC, "reference", "hgg", "suite.yml")
 SCRIPTED = os.path.join(SRC, "reference", "hgg", "scripted")
-SERVER = os.path.join(SRC, "tests", "server", "llm_server.py")
+sys.path.insert(0, os.path.join(SRC, "tests", "server"))
+from llm_testkit import LLMServer  # noqa: E402
 STEPS = ["summarize_root", "create_numpy", "preprocess", "scores", "categorization"]
 
 # The demo models (reference/hgg/scripted/*.yml): one fixes its mistake, one
@@ -29,40 +34,48 @@ def run(args, env, timeout=600):
     return subprocess.run([BIN] + args, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """Tiny data, the reference (built and self-checked once) and two configs."""
-    tmp = tmp_path_factory.mktemp("agent")
-    env = dict(os.environ)
-    env.update(LLM4HEP_HGG_DATA=str(tmp / "data"), LLM4HEP_HGG_REF=str(tmp / "ref"),
-               LLM4HEP_HGG_SIZE="tiny", NO_COLOR="1")
-    r = run(["reference", SUITE, "--check"], env, timeout=900)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert (tmp / "ref" / "manifest.json").is_file()
-    assert "every check passes" in r.stdout
+def write_config(tmp, name, endpoint, limits="exec_timeout_s: 300, task_wall_s: 900"):
+    path = tmp / ("%s.yml" % name)
+    path.write_text(
+        "name: agent-test-%s\n"
+        "suite: %s\n"
+        "output: %s\n"
+        "scratch: %s\n"
+        "max_iterations: 4\n"
+        "models: [%s, %s, %s]\n"
+        "endpoints: {demo: %s}\n"
+        "model_defaults: {endpoint: demo, temperature: 0}\n"
+        "limits: {%s}\n"
+        "retry: {max_attempts: 2, base_s: 0.1, max_s: 0.2}\n"
+        % (name, SUITE, tmp / ("%s.h5" % name), tmp / "scratch", CAREFUL, STUBBORN, CLUMSY,
+           endpoint, limits))
+    return str(path)
 
-    server = subprocess.Popen([PY, SERVER, "--port", "0", "--scripted-dir", SCRIPTED],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    port = int(server.stdout.readline().strip())
-    configs = {}
-    for kind, endpoint in (("scripted", "{provider: scripted, dir: %s}" % SCRIPTED),
-                           ("http", "{base_url: 'http://127.0.0.1:%d/v1'}" % port)):
-        path = tmp / ("%s.yml" % kind)
-        path.write_text(
-            "name: agent-test-%s\n"
-            "suite: %s\n"
-            "output: %s\n"
-            "scratch: %s\n"
-            "max_iterations: 4\n"
-            "endpoints: {demo: %s}\n"
-            "model_defaults: {endpoint: demo, temperature: 0}\n"
-            "limits: {exec_timeout_s: 300, task_wall_s: 900}\n"
-            "retry: {max_attempts: 2, base_s: 0.1, max_s: 0.2}\n"
-            % (kind, SUITE, tmp / ("%s.h5" % kind), tmp / "scratch", endpoint))
-        configs[kind] = str(path)
-    yield {"tmp": tmp, "env": env, "configs": configs, "port": port}
-    server.terminate()
-    server.wait(timeout=10)
+
+@pytest.fixture(scope="module")
+def world():
+    """Tiny data, the reference (built and self-checked once), the HTTP test
+    server and a config per backend. The temp dir is searchable by others:
+    under bubblewrap the code runs as uid 65534."""
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="llm4hep-agent-"))
+    tmp.chmod(0o755)
+    try:
+        (tmp / "scratch").mkdir()
+        env = dict(os.environ)
+        env.update(LLM4HEP_HGG_DATA=str(tmp / "data"), LLM4HEP_HGG_REF=str(tmp / "ref"),
+                   LLM4HEP_HGG_SIZE="tiny", NO_COLOR="1")
+        r = run(["reference", SUITE], env, timeout=900)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert (tmp / "ref" / "manifest.json").is_file()
+
+        with LLMServer(scripted_dir=SCRIPTED) as srv:
+            configs = {
+                "scripted": write_config(tmp, "scripted", "{provider: scripted, dir: %s}" % SCRIPTED),
+                "http": write_config(tmp, "http", "{base_url: '%s'}" % srv.base_url),
+            }
+            yield {"tmp": tmp, "env": env, "configs": configs, "server": srv}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def run_task(world, backend, step, model, validate=True, extra=()):
@@ -126,14 +139,21 @@ def test_malformed_tool_arguments_are_a_function_calling_failure(world, backend)
     assert r.returncode == 1, r.stdout + r.stderr
     assert rec["status"].startswith("failed_")
     assert rec["error_category"] == "function_calling"
-    tool_errors = [e for e in rec["execs"] if e["kind"] == "tool" and e["exit_code"] == 2]
-    assert tool_errors and tool_errors[0]["stderr_text"].startswith("tool error:")
-    # the error went back to the coder as a tool message, and the coder was asked again
+    tools = {e["code"]: e for e in rec["execs"] if e["kind"] == "tool"}
+    # the malformed call never ran: exit code 2 and "tool error: ..." (what the classifier reads)
+    bad = tools['{"boundaries": [0.4,']
+    assert bad["exit_code"] == 2 and bad["stderr_text"].startswith("tool error:")
+    # the call with a wrong argument name ran, and the tool itself refused it
+    ran = tools['{"boundary": 0.4}']
+    assert ran["exit_code"] != 0 and not ran["stderr_text"].startswith("tool error:")
+    # each went back to the coder as a tool message answering the assistant's
+    # tool call, and the coder was asked again
     coder_calls = [c for c in rec["calls"] if c["agent"] == "coder"]
-    assert len(coder_calls) >= 2
-    msgs = json.loads(coder_calls[1]["request"])["messages"]
-    assert msgs[-1]["role"] == "tool" and msgs[-1]["content"].startswith("tool error:")
-    assert msgs[-2]["role"] == "assistant" and msgs[-2]["tool_calls"]
+    assert len(coder_calls) >= 3
+    last = json.loads(coder_calls[2]["request"])["messages"]
+    assert [m["role"] for m in last] == ["system", "user", "assistant", "tool", "assistant", "tool"]
+    assert last[2]["tool_calls"][0]["id"] == last[3]["tool_call_id"]
+    assert any(m["content"].startswith("tool error:") for m in (last[3], last[5]))
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -191,3 +211,76 @@ def test_run_refuses_a_reference_that_does_not_match(world):
         assert m["data"][0]["path"] in r.stderr
     finally:
         manifest.write_text(saved)
+
+
+def test_reference_passes_its_own_checks(world):
+    r = run(["reference", SUITE, "--check"], world["env"], timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "data present" in r.stdout  # not generated again
+    assert "every check passes" in r.stdout
+    manifest = json.loads((world["tmp"] / "ref" / "manifest.json").read_text())
+    paths = [f["path"] for f in manifest["reference"]]
+    assert "arrays/data_raw.npy" in paths and "manifest.json" not in paths
+    assert len(manifest["data"]) == 9 and all(len(f["sha256"]) == 64 for f in manifest["data"])
+
+
+def test_http_requests_are_recorded_exactly_as_sent(world):
+    srv = world["server"]
+    since = max([q["seq"] for q in srv.requests()] or [0])
+    r, rec, _ = run_task(world, "http", "create_numpy", CAREFUL)
+    assert r.returncode == 0, r.stdout + r.stderr
+    sent = [q for q in srv.requests(since) if q["path"].endswith("/chat/completions")]
+    assert len(sent) == len(rec["calls"]) == 5
+    for q, c in zip(sent, rec["calls"]):
+        assert q["body"] == c["request"]
+        assert q["headers"].get("X-LLM4HEP-Agent") == c["agent"]
+        assert int(q["headers"].get("X-LLM4HEP-Call")) == c["call"]
+
+
+def test_a_model_that_keeps_failing_is_error_api(world):
+    srv = world["server"]
+    srv.faults([], default={"fault": "status", "status": 500})
+    try:
+        r, rec, _ = run_task(world, "http", "create_numpy", CAREFUL)
+    finally:
+        srv.faults([], default={"fault": "normal"})
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert rec["status"] == "error_api"
+    assert rec["calls"] and rec["calls"][0]["attempts"] == 2
+    assert rec["checks"] == [] and rec["execs"] == []
+
+
+def test_a_signal_interrupts_the_task(world):
+    srv = world["server"]
+    srv.configure(latency="fixed:2")
+    out = world["tmp"] / "out-interrupted"
+    try:
+        p = subprocess.Popen([BIN, "run", world["configs"]["http"], "--step", "create_numpy",
+                              "--model", CAREFUL, "--validate", "--out-dir", str(out)],
+                             env=world["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        time.sleep(1.0)
+        p.send_signal(signal.SIGINT)
+        stdout, stderr = p.communicate(timeout=60)
+    finally:
+        srv.configure(latency="none")
+    assert p.returncode == 3, stdout + stderr
+    rec = json.loads((out / "task.json").read_text())
+    assert rec["status"] == "interrupted"
+    assert "status: interrupted" in stdout
+
+
+def test_the_token_limit_stops_the_loop(world):
+    # plan 1900 tokens + coder 1900 = 3800 >= 3000: the first code still runs
+    # (its tokens were spent), then the loop stops before the review.
+    cfg = write_config(world["tmp"], "tokens", "{provider: scripted, dir: %s}" % SCRIPTED,
+                       "task_tokens: 3000")
+    out = world["tmp"] / "out-tokens"
+    r = run(["run", cfg, "--step", "create_numpy", "--model", CAREFUL, "--validate",
+             "--out-dir", str(out)], world["env"])
+    rec = json.loads((out / "task.json").read_text())
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert rec["status"] == "failed_limit"
+    assert [c["agent"] for c in rec["calls"]] == ["supervisor", "coder"]
+    assert len([e for e in rec["execs"] if e["kind"] == "code"]) == 1
+    assert "task_tokens" in rec["error_summary"] or rec["error_category"]
