@@ -1,8 +1,10 @@
 """Helpers for campaign tests: a copy of the arith fixture suite in a temp
 directory, a config for it, `llm4hep sweep` under mpirun, and reading the
 results back with h5py. Not a test file itself (no test_ prefix)."""
+import atexit
 import os
 import shutil
+import tempfile
 import signal
 import subprocess
 import textwrap
@@ -28,7 +30,7 @@ def make_campaign(tmp, models=("scripted/good",), trials=1, name="arith-test",
                   endpoints=None, model_defaults=None, extra=""):
     """Copy the arith suite into tmp, build its reference, write config.yml.
     Returns the config path."""
-    root = os.path.join(str(tmp), "camp")
+    root = os.path.join(sandbox_tmp(), "camp")
     shutil.copytree(FIXTURE, root)
     endpoints = endpoints or "demo: {provider: scripted, dir: scripted}"
     model_defaults = model_defaults or "{endpoint: demo}"
@@ -52,6 +54,24 @@ def make_campaign(tmp, models=("scripted/good",), trials=1, name="arith-test",
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     return cfg
+
+
+_made = []
+
+
+def sandbox_tmp():
+    """A fresh directory under /tmp that the sandbox's unprivileged uid can
+    search (pytest's own tmp_path sits in a 0700 folder), removed at exit."""
+    d = tempfile.mkdtemp(prefix="llm4hep-test-", dir="/dev/shm" if os.path.isdir("/dev/shm") else "/tmp")
+    os.chmod(d, 0o755)
+    _made.append(d)
+    return d
+
+
+@atexit.register
+def _cleanup():
+    for d in _made:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def sweep_cmd(cfg, ranks, *args):
