@@ -37,7 +37,7 @@ typedef struct l4h_store l4h_store;
 /* What the store knows about one task key (for resume). */
 typedef struct l4h_key_state {
     int attempts;                /* rows so far */
-    int infra_attempts;          /* rows with an error_* status */
+    int infra_attempts;          /* rows with an error_* status (not interrupted) */
     l4h_status last_status;
 } l4h_key_state;
 

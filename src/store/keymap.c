@@ -61,3 +61,13 @@ void l4h_keymap_free(key_map *m)
     free(m->e);
     memset(m, 0, sizeof *m);
 }
+
+/* error_* rows use up infra_retries; `interrupted` never does (DESIGN). */
+void l4h_key_note(key_entry *k, l4h_status status, int64_t task_id)
+{
+    k->attempts++;
+    if (l4h_status_is_infra(status) && status != L4H_STATUS_INTERRUPTED)
+        k->infra_attempts++;
+    k->last_status = status;
+    k->last_task_id = task_id;
+}

@@ -368,11 +368,7 @@ int l4h_store_add(l4h_store *st, l4h_task_rec *rec, l4h_err *err)
         return -1;
     }
     st->sync.n_tasks++;
-    k->attempts++;
-    if (l4h_status_is_infra(rec->status))
-        k->infra_attempts++;
-    k->last_status = rec->status;
-    k->last_task_id = rec->task_id;
+    l4h_key_note(k, rec->status, rec->task_id);
     return 0;
 }
 

@@ -182,6 +182,8 @@ typedef struct key_map {
 /* The entry for key (created zeroed when absent and create != 0; else NULL). */
 key_entry *l4h_keymap_get(key_map *m, const char *key, int create);
 void l4h_keymap_free(key_map *m);
+/* Count one more attempt of the key (status, task id). Can't fail. */
+void l4h_key_note(key_entry *k, l4h_status status, int64_t task_id);
 
 /* ------------------------------------------------------- redaction */
 

@@ -79,11 +79,7 @@ static int pass_record(int type, const char *payload, size_t len, int64_t offset
         st->n_tasks++;
         key_entry *k = l4h_keymap_get(&st->keys, r.key, 1);
         if (k) {
-            k->attempts++;
-            if (l4h_status_is_infra(r.status))
-                k->infra_attempts++;
-            k->last_status = r.status;
-            k->last_task_id = r.task_id;
+            l4h_key_note(k, r.status, r.task_id);
             if (before_x)
                 k->file_task_id = r.task_id;
         }

@@ -261,11 +261,27 @@ static void final_flags_and_attempts(void **state)
     assert_int_equal(ks.last_status, L4H_STATUS_FAILED_EXECUTION);
     l4h_store_key_state(st, "ffffffffffffffff", &ks);
     assert_int_equal(ks.attempts, 0);
+    add_ok(st, 9, L4H_STATUS_INTERRUPTED); /* never uses up infra_retries */
+    snprintf(key, sizeof key, "%016x", 0xabc000 + 9);
+    l4h_store_key_state(st, key, &ks);
+    assert_int_equal(ks.attempts, 1);
+    assert_int_equal(ks.infra_attempts, 0);
+    assert_int_equal(ks.last_status, L4H_STATUS_INTERRUPTED);
+    close_ok(st);
+    st = open_ok(&t, 0); /* the same state read back from the journal */
+    snprintf(key, sizeof key, "%016x", 0xabc000 + 7);
+    l4h_store_key_state(st, key, &ks);
+    assert_int_equal(ks.attempts, 3);
+    assert_int_equal(ks.infra_attempts, 2);
+    assert_int_equal(ks.last_status, L4H_STATUS_FAILED_EXECUTION);
+    snprintf(key, sizeof key, "%016x", 0xabc000 + 9);
+    l4h_store_key_state(st, key, &ks);
+    assert_int_equal(ks.infra_attempts, 0);
     close_ok(st);
     l4h_results *res = results_ok(t.out);
-    assert_int_equal(res->n_tasks, 4);
-    int attempts[] = {1, 1, 2, 3}, finals[] = {0, 1, 0, 1};
-    for (int i = 0; i < 4; i++) {
+    assert_int_equal(res->n_tasks, 5);
+    int attempts[] = {1, 1, 2, 3, 1}, finals[] = {0, 1, 0, 1, 1};
+    for (int i = 0; i < 5; i++) {
         assert_int_equal(res->tasks[i].attempt, attempts[i]);
         assert_int_equal(res->tasks[i].final, finals[i]);
     }
