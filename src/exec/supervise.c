@@ -31,6 +31,10 @@
 /* Output volume (stdout + stderr) at which the code is stopped: the budget
  * keeps only head and tail, so more is pointless work. */
 #define OUTPUT_KILL_MIN (64LL * 1024 * 1024)
+/* Bound on the wait for killed processes to be gone. */
+#define SWEEP_S 60.0
+/* After a kill, how long bwrap gets to notice before it is killed too. */
+#define MONITOR_GRACE_S 10.0
 
 /* Move fd to a number >= 10 (so dup2 onto 3.. in the child never collides),
  * close-on-exec. Returns the new fd (the old one closed) or -1. */
@@ -107,14 +111,16 @@ static void close_from(posix_spawn_file_actions_t *fa, int from)
 }
 
 /* Kill every process whose environment holds LLM4HEP_EXEC_TOKEN=token
- * (rlimit: children that left the process group). Rounds until one finds
- * nothing (at most 50). */
-static void hunt_token(const char *token)
+ * (rlimit: children that left the process group). With patience > 0, keep
+ * going until none is left alive (a killed process still needs CPU time to
+ * die on a loaded node), at most that many seconds; else one pass. */
+static void hunt_token(const char *token, double patience)
 {
     char needle[96];
     int nl = snprintf(needle, sizeof needle, "LLM4HEP_EXEC_TOKEN=%s", token);
     pid_t self = getpid();
-    for (int round = 0; round < 50; round++) {
+    double until = l4h_monotonic() + patience;
+    for (;;) {
         int found = 0;
         DIR *d = opendir("/proc");
         if (!d)
@@ -139,7 +145,7 @@ static void hunt_token(const char *token)
             }
         }
         closedir(d);
-        if (!found)
+        if (!found || l4h_monotonic() >= until)
             return;
         struct timespec ts = {0, 5000000L};
         nanosleep(&ts, NULL);
@@ -182,24 +188,27 @@ static void kill_all(run *r)
     if (r->sp->own_session)
         kill(-r->pid, SIGKILL);
     if (r->sp->token)
-        hunt_token(r->sp->token);
+        hunt_token(r->sp->token, 0);
     if (!r->killed)
         r->killed_at = l4h_monotonic();
     r->killed = 1;
 }
 
-/* After the command ended: nothing of it may survive. */
+/* After the command ended: nothing of it may survive. The kernel kills a
+ * pid namespace when its init dies, but 256 spinning processes need CPU
+ * time to die on a loaded node: wait (bounded) until the init is gone, which
+ * happens only once every process of the namespace is. */
 static void sweep_after_exit(run *r)
 {
     if (r->sp->own_session)
         kill(-r->pid, SIGKILL);
     if (r->sp->token)
-        hunt_token(r->sp->token);
+        hunt_token(r->sp->token, SWEEP_S);
     if (r->ns_init > 0) {
-        double until = l4h_monotonic() + 5.0;
+        double until = l4h_monotonic() + SWEEP_S;
         while (alive(r->ns_init) && l4h_monotonic() < until) {
             kill(r->ns_init, SIGKILL);
-            struct timespec ts = {0, 2000000L};
+            struct timespec ts = {0, 5000000L};
             nanosleep(&ts, NULL);
         }
     }
@@ -346,7 +355,8 @@ int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_re
         }
         if (!exited && wait4(r.pid, &status, WNOHANG, &ru) == r.pid) {
             exited = 1;
-            res->wall_s = l4h_monotonic() - t0;
+            /* the code's time: until it ended or we stopped it */
+            res->wall_s = (r.killed ? r.killed_at : l4h_monotonic()) - t0;
             sweep_after_exit(&r);
             drain_until = l4h_monotonic() + DRAIN_S;
             continue;
@@ -358,7 +368,8 @@ int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_re
             continue;
         }
         if (r.killed) {
-            if (now - r.killed_at > 1.0) /* bwrap itself must go too */
+            /* bwrap exits once its namespace is empty; kill it only if stuck */
+            if (now - r.killed_at > MONITOR_GRACE_S)
                 kill(r.pid, SIGKILL);
             continue;
         }
@@ -383,7 +394,7 @@ int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_re
     }
     if (!exited) { /* poll failed: reap whatever happens */
         wait4(r.pid, &status, 0, &ru);
-        res->wall_s = l4h_monotonic() - t0;
+        res->wall_s = (r.killed ? r.killed_at : l4h_monotonic()) - t0;
         sweep_after_exit(&r);
     }
     if (WIFSIGNALED(status)) {

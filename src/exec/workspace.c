@@ -174,9 +174,12 @@ int l4h_workspace_create(const l4h_config *cfg, const l4h_sandbox *sb, const cha
         ws->data_view = ops ? ops->view_path("data", ws->data_host) : l4h_xstrdup(ws->data_host);
     if (ws->ref_host)
         ws->ref_view = ops ? ops->view_path("reference", ws->ref_host) : l4h_xstrdup(ws->ref_host);
+    struct stat st;
     if (sb && sb->switch_uid &&
         (reachable("workspace", ws->host, err) != 0 ||
-         (ws->data_host && reachable("data_dir", ws->data_host, err) != 0)))
+         (ws->data_host && reachable("data_dir", ws->data_host, err) != 0) ||
+         (ws->ref_host && stat(ws->ref_host, &st) == 0 &&
+          reachable("reference_dir", ws->ref_host, err) != 0)))
         goto fail;
     if (step && stage_inputs(sb, step, ws, err) != 0)
         goto fail;
