@@ -409,7 +409,9 @@ l4h_rank_exec() {
     mkdir -p "${TMPDIR:-/tmp}"
     if [[ ${L4H_GPU:-0} == 1 ]]; then
         n=$(l4h_gpu_count)
-        localid=${SLURM_LOCALID:-${OMPI_COMM_WORLD_LOCAL_RANK:-${PMI_LOCAL_RANK:-0}}}
+        # mpirun's own variables first: under mpirun, SLURM_LOCALID is the
+        # batch shell's (0) for every rank.
+        localid=${OMPI_COMM_WORLD_LOCAL_RANK:-${MPI_LOCALRANKID:-${SLURM_LOCALID:-0}}}
         if ((n > 0)); then
             CUDA_VISIBLE_DEVICES=$(l4h_gpu_for_rank "$localid" "$n" "${CUDA_VISIBLE_DEVICES:-}")
             export CUDA_VISIBLE_DEVICES

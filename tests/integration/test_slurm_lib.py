@@ -146,7 +146,7 @@ def test_stop_pid_kills_a_process_that_ignores_term():
 
 
 def test_descendants():
-    p = sh("sleep 5 >/dev/null & a=$!; (sleep 5; :) >/dev/null & b=$!; sleep 0.2; "
+    p = sh("sleep 5 >/dev/null 2>&1 & a=$!; (sleep 5; :) >/dev/null 2>&1 & b=$!; sleep 0.2; "
            "l4h_descendants $$ | sort -n; kill $a $b")
     kids = set(p.stdout.split())
     assert len(kids) >= 3  # the two sleeps and the subshell (and its sleep)
@@ -430,6 +430,11 @@ def test_rank_exec_makes_tmpdir_and_picks_gpu(tmp_path):
            env={"TMPDIR": str(tmp), "L4H_GPU": "1", "SLURM_LOCALID": "5",
                 "CUDA_VISIBLE_DEVICES": "0,1,2,3"})
     assert p.stdout.strip() == "tmp=yes gpu=1"
+    # Under mpirun every rank inherits the batch shell's SLURM_LOCALID=0.
+    p = sh('l4h_rank_exec bash -c \'echo "gpu=$CUDA_VISIBLE_DEVICES"\'',
+           env={"TMPDIR": str(tmp), "L4H_GPU": "1", "SLURM_LOCALID": "0",
+                "OMPI_COMM_WORLD_LOCAL_RANK": "3", "SLURM_GPUS_ON_NODE": "4"})
+    assert p.stdout.strip() == "gpu=3"
     p = sh('unset CUDA_VISIBLE_DEVICES; l4h_rank_exec bash -c \'echo "gpu=${CUDA_VISIBLE_DEVICES-unset}"\'',
            env={"TMPDIR": str(tmp), "L4H_GPU": "0", "SLURM_LOCALID": "5", "SLURM_GPUS_ON_NODE": "4"})
     assert p.stdout.strip() == "gpu=unset"
