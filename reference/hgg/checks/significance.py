@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Hidden check of step 5 (categorization).
 
-    significance.py WORKSPACE REFERENCE_DIR
+    significance.py WORKSPACE REFERENCE_DIR [TOOL]
 
 Reads WORKSPACE/categories.json ({"boundaries": [...], "z": Z}) and
 recomputes Z of those boundaries on the reference arrays with the tool's
-definitions (../tools/significance.py). Prints one JSON object:
+definitions, loaded from TOOL (default ../tools/significance.py; the suite
+passes it so that the sandbox shows the tool's directory too). Prints one
+JSON object:
   boundaries_valid  1 when the boundaries are 0-4 numbers strictly inside
                     (0, 1), strictly increasing, every category with >= 10
                     bkgd events; else 0
@@ -23,20 +25,24 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def tool():
-    spec = importlib.util.spec_from_file_location(
-        "hgg_significance", os.path.join(HERE, "..", "tools", "significance.py"))
+def tool(path):
+    spec = importlib.util.spec_from_file_location("hgg_significance", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
 
 def main(argv):
-    if len(argv) != 3:
-        print(json.dumps({"error": "usage: significance.py WORKSPACE REFERENCE_DIR"}))
+    if len(argv) not in (3, 4):
+        print(json.dumps({"error": "usage: significance.py WORKSPACE REFERENCE_DIR [TOOL]"}))
         return 2
     ws, ref = argv[1], argv[2]
-    sig = tool()
+    path = argv[3] if len(argv) == 4 else os.path.join(HERE, "..", "tools", "significance.py")
+    try:
+        sig = tool(path)
+    except OSError as e:
+        print(json.dumps({"error": f"cannot load the tool {path}: {e}"}))
+        return 3
     try:
         data = sig.load(ref)
         with open(os.path.join(ref, "categories.json")) as fh:
