@@ -387,7 +387,8 @@ def staged_workspace(tmp_path, suite, step_name, ref):
 def run_answer(tmp_path, suite, tiny, step, answer):
     ws = staged_workspace(tmp_path, suite, step, tiny["ref"])
     p = run([PY, os.path.join(ANSWERS, answer)], check=False, env={
-        "LLM4HEP_DATA": tiny["data"], "LLM4HEP_WORKSPACE": ws, "PYTHONDONTWRITEBYTECODE": "1"})
+        "LLM4HEP_DATA": tiny["data"], "LLM4HEP_WORKSPACE": ws, "PYTHONDONTWRITEBYTECODE": "1",
+        "OMP_NUM_THREADS": "1"})    # OpenMP spin-waits collapse on a loaded machine
     return p, ws
 
 
@@ -414,3 +415,54 @@ def test_wrong_answers_run_but_fail_validation(tmp_path, suite, tiny, step, answ
     assert p.returncode == 0, p.stderr
     results = run_checks(suite, step, ws, tiny["ref"])
     assert not all(ok for _, ok, _ in results), results
+
+
+# ------------------------------------------------------------- end to end
+
+BIN = os.environ.get("LLM4HEP_BIN", "")
+
+
+@pytest.mark.skipif(not (BIN and os.access(BIN, os.X_OK)), reason="LLM4HEP_BIN not set (run under CTest)")
+def test_scripted_stories_end_to_end():
+    """`llm4hep reference --check` (generating the data) and `run --validate`
+    with the demo models. The sandbox runs code as an unprivileged user, so
+    this uses its own searchable directory instead of pytest's (mode 700)."""
+    import tempfile
+    from pathlib import Path
+    tmp_path = Path(tempfile.mkdtemp(prefix="llm4hep-hgg-e2e-"))
+    try:
+        os.chmod(tmp_path, 0o755)
+        stories_end_to_end(tmp_path)
+    finally:
+        shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def stories_end_to_end(tmp_path):
+    env = {**os.environ, "LLM4HEP_HGG_DATA": str(tmp_path / "data"), "LLM4HEP_HGG_REF": str(tmp_path / "ref"),
+           "LLM4HEP_HGG_SIZE": "tiny"}
+    p = subprocess.run([BIN, "reference", SUITE, "--check"], capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert len(glob.glob(str(tmp_path / "data" / "*" / "*.h5"))) == 9
+    cfg = tmp_path / "config.yml"
+    cfg.write_text(f"""name: hgg-e2e
+suite: {SUITE}
+output: {tmp_path}/results.h5
+scratch: {tmp_path}
+max_iterations: 3
+models: [scripted/careful]
+endpoints:
+  demo: {{provider: scripted, dir: {os.path.join(SUITE_DIR, 'scripted')}}}
+model_defaults: {{endpoint: demo}}
+""")
+    stories = [("careful", "create_numpy", 1, "success", None, "2"),
+               ("stubborn", "create_numpy", 1, "failed_execution", "wrong_branch", "3"),
+               ("variable", "preprocess", 2, "failed_validation", "semantic", "1"),
+               ("clumsy", "categorization", 1, "failed_validation", "function_calling", "3")]
+    for model, step, trial, status, category, iterations in stories:
+        p = subprocess.run([BIN, "run", str(cfg), "--validate", "--step", step, "--model", f"scripted/{model}",
+                            "--trial", str(trial)], capture_output=True, text=True, env=env, timeout=300)
+        out = p.stdout + p.stderr
+        assert re.search(rf"^status: {status}$", out, re.M), (model, out[-3000:])
+        assert re.search(rf"^iterations: {iterations}\b", out, re.M), (model, out[-3000:])
+        if category:
+            assert re.search(rf"^error_category: {category}$", out, re.M), (model, out[-3000:])
