@@ -440,3 +440,13 @@ def test_a_dead_slot_holder_frees_its_slot(box):
         assert json.loads(out)["result"]["stdout"] == "got the slot\n"
     finally:
         holder.kill()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the check applies when llm4hep runs as root")
+def test_scratch_the_sandbox_uid_cannot_reach_is_named(box):
+    private = os.path.join(box.base, "private")
+    os.mkdir(private)
+    os.chmod(private, 0o700)
+    p = box.run("print('x')", *SMALL, "--scratch", os.path.join(private, "scratch"), expect_rc=3)
+    assert f"directory {private} is not searchable by uid 65534" in p.stderr
+    assert "chmod o+x" in p.stderr

@@ -200,12 +200,14 @@ int main(int argc, char **argv)
     l4h_sandbox *sb = l4h_sandbox_open(&cfg, (const char *const *)secrets, &err);
     if (!sb) {
         fprintf(stderr, "exec_run: %s\n", err.msg);
+        cJSON_Delete(out);
         return err.code ? err.code : 3;
     }
     l4h_workspace ws;
     if (l4h_workspace_create(&cfg, sb, "exectest", step.n_stage ? &step : NULL, &ws, &err) != 0) {
         fprintf(stderr, "exec_run: %s\n", err.msg);
         l4h_sandbox_free(sb);
+        cJSON_Delete(out);
         return err.code ? err.code : 3;
     }
     char *view_code;
