@@ -91,37 +91,26 @@ char *l4h__redact(const char *s, size_t len, char *const *secrets)
     return l4h_buf_take(&out);
 }
 
-/* Length of the longest suffix of s[0..len) that is a proper prefix of a
- * secret (>= MIN_SECRET bytes): a secret cut in two by the head/tail cut. */
-static size_t secret_prefix_at_end(const char *s, size_t len, char *const *secrets)
+/* A secret cut in two by the head/tail cut leaves a piece on each side.
+ * at_end = 1: length of the longest suffix of s[0..len) that is a proper
+ * prefix of a secret (the head's end); at_end = 0: of the longest prefix of
+ * s that is a proper suffix of a secret (the tail's start). Pieces shorter
+ * than MIN_SECRET are not counted. */
+static size_t secret_piece(const char *s, size_t len, char *const *secrets, int at_end)
 {
     size_t best = 0;
     for (size_t k = 0; secrets && secrets[k]; k++) {
         size_t sl = strlen(secrets[k]);
         if (sl <= MIN_SECRET)
             continue;
-        for (size_t m = sl - 1; m >= MIN_SECRET && m > best; m--)
-            if (m <= len && memcmp(s + len - m, secrets[k], m) == 0) {
+        for (size_t m = sl - 1; m >= MIN_SECRET && m > best; m--) {
+            const char *text = at_end ? s + len - m : s;
+            const char *piece = at_end ? secrets[k] : secrets[k] + sl - m;
+            if (m <= len && memcmp(text, piece, m) == 0) {
                 best = m;
                 break;
             }
-    }
-    return best;
-}
-
-/* Length of the longest prefix of s that is a proper suffix of a secret. */
-static size_t secret_suffix_at_start(const char *s, size_t len, char *const *secrets)
-{
-    size_t best = 0;
-    for (size_t k = 0; secrets && secrets[k]; k++) {
-        size_t sl = strlen(secrets[k]);
-        if (sl <= MIN_SECRET)
-            continue;
-        for (size_t m = sl - 1; m >= MIN_SECRET && m > best; m--)
-            if (m <= len && memcmp(s, secrets[k] + sl - m, m) == 0) {
-                best = m;
-                break;
-            }
+        }
     }
     return best;
 }
@@ -155,8 +144,8 @@ char *l4h__capture_finish(l4h_capture *c, char *const *secrets, int *truncated)
         *truncated = 1;
         size_t hl = c->head_len, t0 = 0;
         if (has_secrets(secrets)) {
-            hl -= secret_prefix_at_end(c->head, c->head_len, secrets);
-            t0 = secret_suffix_at_start(tail, c->tail_len, secrets);
+            hl -= secret_piece(c->head, c->head_len, secrets, 1);
+            t0 = secret_piece(tail, c->tail_len, secrets, 0);
         }
         char *h = l4h__redact(c->head, hl, secrets);
         char *t = l4h__redact(tail + t0, c->tail_len - t0, secrets);

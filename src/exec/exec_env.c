@@ -53,32 +53,29 @@ void l4h__argv_free(l4h_argv *a)
     memset(a, 0, sizeof *a);
 }
 
+/* The first executable dir/name for dir in the colon-separated list (only
+ * absolute dirs), malloc'd; NULL if none. */
+static char *search(const char *list, const char *name)
+{
+    char *copy = l4h_xstrdup(list), *save = NULL, *found = NULL;
+    for (char *d = strtok_r(copy, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+        char *p = l4h_path_join(d, name);
+        if (d[0] == '/' && access(p, X_OK) == 0)
+            found = p;
+        else
+            free(p);
+    }
+    free(copy);
+    return found;
+}
+
 /* Search name in the system directories, then in $PATH (see header). */
 char *l4h__exec_find_program(const char *name)
 {
-    static const char *const sys[] = {"/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"};
-    for (size_t i = 0; i < sizeof sys / sizeof *sys; i++) {
-        char *p = l4h_path_join(sys[i], name);
-        if (access(p, X_OK) == 0)
-            return p;
-        free(p);
-    }
-    const char *path = getenv("PATH");
-    if (!path)
-        return NULL;
-    char *copy = l4h_xstrdup(path), *save = NULL;
-    for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        if (d[0] != '/')
-            continue;
-        char *p = l4h_path_join(d, name);
-        if (access(p, X_OK) == 0) {
-            free(copy);
-            return p;
-        }
-        free(p);
-    }
-    free(copy);
-    return NULL;
+    char *p = search("/usr/bin:/bin:/usr/sbin:/sbin:/usr/local/bin", name);
+    if (!p && getenv("PATH"))
+        p = search(getenv("PATH"), name);
+    return p;
 }
 
 /* argv[0] → program path (see header). */
@@ -88,17 +85,8 @@ char *l4h__exec_program(const l4h_sandbox *sb, const char *argv0)
         return l4h_xstrdup(sb->python);
     if (argv0[0] == '/')
         return l4h_xstrdup(argv0);
-    char *copy = l4h_xstrdup(SANDBOX_PATH), *save = NULL;
-    for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        char *p = l4h_path_join(d, argv0);
-        if (access(p, X_OK) == 0) {
-            free(copy);
-            return p;
-        }
-        free(p);
-    }
-    free(copy);
-    return l4h_xstrdup(argv0); /* let the exec fail with a clear message */
+    char *p = search(SANDBOX_PATH, argv0);
+    return p ? p : l4h_xstrdup(argv0); /* let the exec fail with a clear message */
 }
 
 /* "prlimit --as=.. --cpu=.. --fsize=.. --nproc=.. --nofile=.. --core=0 --".
