@@ -6,7 +6,36 @@
  * Paths: a workspace has a host path and a *view* path — the path the code
  * sees. Under bubblewrap the workspace is /workspace, the data /data and (for
  * check programs only) the reference outputs /reference; the rlimit backend
- * uses host paths. Render prompts and commands with the view paths. */
+ * uses host paths. Render prompts and commands with the view paths.
+ *
+ * What the code gets (both backends):
+ * - environment, nothing inherited: PATH=<python's bin>:/usr/local/bin:/usr/bin:/bin,
+ *   HOME=<workspace>/.home (caches; not listed in files, not copied out),
+ *   LLM4HEP_WORKSPACE, LLM4HEP_DATA (view paths), LLM4HEP_REFERENCE (check
+ *   programs only), MPLBACKEND=Agg, PYTHONHASHSEED=0, PYTHONUNBUFFERED=1 (a
+ *   killed run still returns its output), PYTHONDONTWRITEBYTECODE=1,
+ *   OMP_NUM_THREADS=1, TZ=UTC, LANG=C.UTF-8, TMPDIR=/tmp (rlimit adds
+ *   LLM4HEP_EXEC_TOKEN, its kill marker);
+ * - limits: wall clock exec_timeout_s (or spec.timeout_s); CPU time that +1 s
+ *   per process; address space exec_memory_mb; any one file workspace_mb
+ *   (RLIMIT_FSIZE); the whole workspace workspace_mb, measured every >= 25 ms
+ *   while the code runs; 256 processes/threads; 4096 open files; no core
+ *   files; output: head + tail of output_bytes per stream, and the code is
+ *   stopped once it printed max(64 MiB, 16 x output_bytes);
+ * - SIGUSR1 blocked (Slurm's warning never reaches it); its own session;
+ *   everything it started is killed when it ends or is stopped;
+ * - when llm4hep runs as root, the code runs as uid/gid 65534: the workspace
+ *   is given to that uid, and scratch, data_dir and reference_dir must be
+ *   searchable by it (l4h_workspace_create says which directory is not).
+ * bwrap only: the system dirs, the interpreter's installation, a private
+ * /tmp (tmpfs of workspace_mb), no network unless sandbox.network, its own
+ * pid/ipc/uts/user namespaces, no capabilities, read-only root, staged
+ * inputs bind-mounted read-only. A program outside all that (a suite's tool
+ * or check program: argv[0], or argv[1] when argv[0] is python) is made
+ * visible read-only with its directory, at its host path — unless that
+ * directory holds the reference dir and the run is not a check program
+ * (then l4h_sandbox_run refuses, code 3). LLM4HEP_BWRAP names the bubblewrap
+ * binary to use (default: bwrap from the system directories). */
 #ifndef LLM4HEP_EXEC_H
 #define LLM4HEP_EXEC_H
 
@@ -56,12 +85,15 @@ typedef struct l4h_file_entry {
 } l4h_file_entry;
 
 typedef struct l4h_exec_result {
-    int exit_code;           /* -1 when killed by a signal */
+    int exit_code;           /* -1 when killed by a signal (under bwrap an exit status
+                                129..192 is read as signal status - 128) */
     int signal;
     int timed_out;
     char limit[32];          /* "" or which limit stopped it: time, memory, cpu, fsize,
-                                nproc, workspace, output */
-    double wall_s, cpu_s;
+                                nproc, workspace, output (time, workspace and output
+                                are certain; the others are read from the signal and
+                                Python's last words, best effort) */
+    double wall_s, cpu_s;    /* wall: start to exit, or to the kill when stopped */
     int64_t max_rss_kb;
     char *stdout_text, *stderr_text; /* head + "\n[... N bytes cut ...]\n" + tail; secrets redacted */
     int truncated;
