@@ -1,6 +1,7 @@
 /* check_array.c — compare a candidate .npy with the reference, streaming
- * both files in chunks of whole rows (bounded memory: two 8 MB buffers plus
- * the readers' 4 MB scratch and per-column counters), and write a report a
+ * both files in chunks of whole rows (bounded memory: two buffers of 1 MB,
+ * up to 16 MB for very wide rows, plus the readers' 4 MB scratch and the
+ * per-column counters), and write a report a
  * person can act on:
  *
  *   FAIL arrays/x.npy: 1234 of 4600000 values (0.027%) differ beyond 4 significant digits ...
@@ -18,7 +19,9 @@
 
 #include "check_internal.h"
 
-#define CHUNK_ELEMS ((size_t)1 << 20)   /* 8 MB of doubles per file */
+#define CHUNK_ELEMS ((size_t)1 << 17)   /* 1 MB of doubles per file: read and compared while in cache */
+#define CHUNK_MAX_ELEMS ((size_t)1 << 21) /* wide rows: up to 16 MB per file */
+#define CHUNK_MIN_ROWS 512               /* long column blocks when a file is in Fortran order */
 #define MAX_TRACKED_COLS ((uint64_t)1 << 20)
 #define MAX_LISTED_COLS 20
 #define ROW_WINDOW 48                   /* full row when the last axis is this short */
@@ -270,6 +273,8 @@ static void compare_files(cmp_ctx *x, l4h_npy *cand, l4h_npy *ref, const char *l
     if (ndim >= 2 && x->L <= MAX_TRACKED_COLS)
         x->cols = l4h_xcalloc((size_t)x->L, sizeof *x->cols);
     size_t chunk = CHUNK_ELEMS;
+    if (ndim >= 2 && x->L * CHUNK_MIN_ROWS > chunk)
+        chunk = x->L * CHUNK_MIN_ROWS < CHUNK_MAX_ELEMS ? (size_t)(x->L * CHUNK_MIN_ROWS) : CHUNK_MAX_ELEMS;
     if (!x->storage_fortran && ndim >= 2 && x->L <= chunk)
         chunk = chunk / x->L * x->L; /* whole rows: column blocks of Fortran files stay long */
     double *cb = l4h_xmalloc(chunk * sizeof *cb), *rb = l4h_xmalloc(chunk * sizeof *rb);

@@ -5,8 +5,9 @@
  * Fortran-order files in C order: the first axis is the fastest in storage,
  * so for a block of C rows [r0, r1] and one index t of the trailing axes the
  * values are contiguous on disk. A 2-D (N, M) file is read as M column
- * blocks per request; neighbouring blocks separated by a small gap are read
- * in one go (so a (2, 10^8) file does not become 10^8 tiny reads). */
+ * blocks per request, gathered into a scratch buffer and transposed tile by
+ * tile; short blocks separated by small gaps are read in one go (so a
+ * (2, 10^8) file does not become 10^8 tiny reads). */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -242,6 +243,65 @@ static int flush_group(l4h_npy *npy, const fortran_req *q, uint64_t tg0, uint64_
     return 0;
 }
 
+#define TILE_ROWS 64
+#define MAX_BATCH 1024
+
+/* Long column blocks: read up to MAX_BATCH of them (at most the scratch
+ * buffer) one pread each (merged when adjacent on disk), then write them
+ * into out tile by tile, TILE_ROWS rows at a time, so the strided writes stay
+ * in cache instead of sweeping the whole output once per column. */
+static int gather_batches(l4h_npy *npy, const fortran_req *q, uint64_t t0, uint64_t t1, double *out)
+{
+    size_t isz = (size_t)npy->itemsize;
+    int fd = fileno(npy->fp);
+    uint64_t cap = SCRATCH_BYTES / isz;
+    unsigned char *buf = scratch(npy, SCRATCH_BYTES);
+    uint64_t bt[MAX_BATCH], brs[MAX_BATCH], bre[MAX_BATCH], boff[MAX_BATCH];
+    uint64_t t = t0;
+    while (t < t1) {
+        size_t nb = 0;
+        uint64_t used = 0, pend_fo = 0, pend_len = 0, pend_off = 0;
+        for (; t < t1 && nb < MAX_BATCH; t++) {
+            uint64_t rs, re;
+            if (!run_rows(q, t, &rs, &re))
+                continue;
+            uint64_t len = re - rs + 1, fo = rs + q->a * trailing_fortran_index(npy, t);
+            if (used + len > cap)
+                break; /* runs are at most `cap` long (the caller checked) */
+            if (pend_len && fo == pend_fo + pend_len) {
+                pend_len += len;
+            } else {
+                if (pend_len && pread_all(fd, buf + pend_off * isz, (size_t)(pend_len * isz),
+                                          (off_t)(npy->data_offset + pend_fo * isz)) < 0)
+                    return -1;
+                pend_fo = fo;
+                pend_len = len;
+                pend_off = used;
+            }
+            bt[nb] = t;
+            brs[nb] = rs;
+            bre[nb] = re;
+            boff[nb] = used;
+            nb++;
+            used += len;
+        }
+        if (pend_len && pread_all(fd, buf + pend_off * isz, (size_t)(pend_len * isz),
+                                  (off_t)(npy->data_offset + pend_fo * isz)) < 0)
+            return -1;
+        for (uint64_t r0 = q->rA; r0 <= q->rB; r0 += TILE_ROWS) {
+            uint64_t r1 = r0 + TILE_ROWS - 1 < q->rB ? r0 + TILE_ROWS - 1 : q->rB;
+            for (size_t k = 0; k < nb; k++) {
+                uint64_t lo = r0 > brs[k] ? r0 : brs[k], hi = r1 < bre[k] ? r1 : bre[k];
+                if (lo > hi)
+                    continue;
+                convert(npy, buf + (boff[k] + lo - brs[k]) * isz, (size_t)(hi - lo + 1),
+                        out + (lo * q->L + bt[k] - q->first), (size_t)q->L);
+            }
+        }
+    }
+    return 0;
+}
+
 static int64_t read_fortran_as_c(l4h_npy *npy, uint64_t first, double *out, size_t n, l4h_err *err)
 {
     fortran_req q = {.first = first, .n = n, .a = npy->shape[0]};
@@ -253,9 +313,18 @@ static int64_t read_fortran_as_c(l4h_npy *npy, uint64_t first, double *out, size
     size_t isz = (size_t)npy->itemsize;
     uint64_t t0 = q.rA == q.rB ? q.tA : 0, t1 = q.rA == q.rB ? q.tB + 1 : q.L;
     uint64_t max_win = SCRATCH_BYTES / isz;
+    errno = 0;
+    uint64_t rows = q.rB - q.rA + 1;
+    if (rows * isz >= 4096 && rows <= max_win) {
+        if (gather_batches(npy, &q, t0, t1, out) < 0)
+            return io_error(npy, err);
+        return (int64_t)n;
+    }
+    /* Short column blocks (few rows per request, e.g. a (2, 10^8) array) or
+     * blocks longer than the scratch buffer: read windows that span several
+     * blocks and the small gaps between them. */
     uint64_t tg0 = t0, w0 = 0, w1 = 0;
     int open_group = 0;
-    errno = 0;
     for (uint64_t t = t0; t < t1; t++) {
         uint64_t rs, re;
         if (!run_rows(&q, t, &rs, &re))
