@@ -136,7 +136,7 @@ typedef struct coord {
     double *dispatched_at;     /* per plan index: l4h_monotonic() when sent */
     double overhead_sum;       /* dispatch -> journaled, minus the task's own wall time */
     size_t overhead_n;
-    double loop_started;
+    double loop_started, loop_cpu_started;
     int in_flight;
     double spent_usd;
     int64_t tokens;

@@ -26,10 +26,11 @@ def mpi_env(extra=None):
     return env
 
 
-def make_campaign(tmp, models=("scripted/good",), trials=1, name="arith-test",
+def make_campaign(_unused=None, models=("scripted/good",), trials=1, name="arith-test",
                   endpoints=None, model_defaults=None, extra=""):
-    """Copy the arith suite into tmp, build its reference, write config.yml.
-    Returns the config path."""
+    """Copy the arith suite into a fresh sandbox-searchable temp dir, build its
+    reference, write config.yml there. Returns the config path. (The first
+    argument is ignored; callers pass pytest's tmp_path out of habit.)"""
     root = os.path.join(sandbox_tmp(), "camp")
     shutil.copytree(FIXTURE, root)
     endpoints = endpoints or "demo: {provider: scripted, dir: scripted}"

@@ -127,3 +127,39 @@ def test_bad_config_is_exit_2(tmp_path):
     r = run_sweep(cfg, 2)
     assert r.returncode == 2
     assert "trails" in r.stderr
+
+
+def test_four_ranks_http_server_no_key_in_file(tmp_path):
+    """The same campaign against the loopback OpenAI-compatible server, with
+    an API key: statuses as expected, requests rebuildable, the key nowhere."""
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "server"))
+    from llm_testkit import LLMServer
+    key = "sk-campaign-test-0123456789abcdefXYZ"
+    fixture = os.path.join(os.path.dirname(__file__), "..", "fixtures", "campaign", "scripted")
+    with LLMServer(scripted_dir=fixture, api_key=key) as srv:
+        cfg = make_campaign(tmp_path, MODELS, trials=2,
+                            endpoints=f"srv: {{base_url: '{srv.base_url}', api_key_env: ARITH_KEY}}",
+                            model_defaults="{endpoint: srv}")
+        r = run_sweep(cfg, 4, env={"ARITH_KEY": key})
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert key not in r.stdout + r.stderr
+        reqs = srv.requests()
+        assert reqs and all(q["headers"].get("Authorization") == f"Bearer {key}"
+                            for q in reqs if q["path"].endswith("/chat/completions"))
+    out = output_of(cfg)
+    rows = final_rows(out)
+    assert len(rows) == 8 and keys_unique(rows)
+    for row in rows:
+        model, step = row["supervisor"].decode(), row["step"].decode()
+        assert row["status"].decode() == expected_status(model, step)
+    with h5py.File(out, "r") as f:
+        for c in f["calls"][:]:
+            assert c["http_status"] == 200
+            body = json.loads(text(f, c, "request"))
+            assert body["model"] == c["model"].decode() and body["messages"]
+    with h5py.File(out, "r") as f:  # the heap is deflated: search its decompressed bytes
+        assert key.encode() not in bytes(f["text"][:])
+        for name in ("tasks", "calls", "execs", "checks", "runs"):
+            assert key.encode() not in f[name][:].tobytes()
+    assert key.encode() not in open(out + ".journal", "rb").read()
