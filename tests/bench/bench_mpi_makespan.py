@@ -49,7 +49,7 @@ def main():
         cfg = make_campaign(None, models, trials=trials, name="bench-makespan",
                             endpoints=f"srv: {{base_url: '{srv.base_url}'}}",
                             model_defaults="{endpoint: srv}",
-                            extra="max_iterations: 1\n")
+                            max_iterations=1)
         t0 = time.time()
         r = run_sweep(cfg, ranks, timeout=3600)
         sweep_wall = time.time() - t0

@@ -27,7 +27,7 @@ def mpi_env(extra=None):
 
 
 def make_campaign(_unused=None, models=("scripted/good",), trials=1, name="arith-test",
-                  endpoints=None, model_defaults=None, extra=""):
+                  endpoints=None, model_defaults=None, extra="", max_iterations=3):
     """Copy the arith suite into a fresh sandbox-searchable temp dir, build its
     reference, write config.yml there. Returns the config path. (The first
     argument is ignored; callers pass pytest's tmp_path out of habit.)"""
@@ -43,7 +43,7 @@ def make_campaign(_unused=None, models=("scripted/good",), trials=1, name="arith
             output: results/{name}.h5
             scratch: {root}/scratch
             trials: {trials}
-            max_iterations: 3
+            max_iterations: {max_iterations}
             models: [{", ".join(models)}]
             endpoints:
               {endpoints}
