@@ -62,6 +62,7 @@ class ServerState:
         self.call_counters = {}     # (model, step, agent, trial) -> next call index
         self.scripts = {}           # file path -> (mtime, parsed)
         self.echo_usage = tuple(int(x) for x in args.echo_usage.split(","))
+        self.echo_any = args.echo_any
 
     def set_faults(self, faults, append=False):
         checked = [check_fault(f) for f in faults]
@@ -461,6 +462,9 @@ class Handler(BaseHTTPRequestHandler):
     def answer_models(self, entry, fault):
         if fault and fault["fault"] in ("status", "error_body"):
             return self.apply_fault(entry, fault, {"object": "list", "data": []})
+        if self.state.echo_any:  # any name is served: no list, as servers without /models
+            entry["status"] = 404
+            return self.send(404, error_body("this server offers no model list", 404))
         ids = ["echo", "test/echo"]
         if self.state.scripted_dir and os.path.isdir(self.state.scripted_dir):
             for f in sorted(os.listdir(self.state.scripted_dir)):
@@ -481,7 +485,7 @@ class Handler(BaseHTTPRequestHandler):
             path = script_path(self.state, model)
             if path:
                 content, calls, usage = scripted_answer(self.state, path, model, self.headers)
-            elif model.rsplit("/", 1)[-1] == "echo":
+            elif model.rsplit("/", 1)[-1] == "echo" or self.state.echo_any:
                 last = ""
                 for m in req.get("messages") or []:
                     if isinstance(m, dict) and m.get("role") == "user" and isinstance(m.get("content"), str):
@@ -605,6 +609,8 @@ def main(argv=None):
     ap.add_argument("--api-key", help="require 'Authorization: Bearer KEY' (else 401)")
     ap.add_argument("--api-key-env", help="like --api-key, read from this environment variable")
     ap.add_argument("--echo-usage", default="11,7", help="usage of the echo model: PROMPT,COMPLETION")
+    ap.add_argument("--echo-any", action="store_true",
+                    help="answer every model without a script as the echo model; GET /models is then 404")
     ap.add_argument("--log", help="access log file (default: none)")
     args = ap.parse_args(argv)
 
