@@ -29,10 +29,14 @@ typedef struct l4h_npy {
 } l4h_npy;
 
 /* Open and parse the header. -1 with the reason (not a .npy, bad header,
- * unsupported dtype, truncated data) — never a crash on a malformed file. */
+ * unsupported dtype, truncated data; a FIFO, device or directory is refused
+ * without blocking) — never a crash on a malformed file. The file stays open
+ * until l4h_npy_close; *npy is zeroed on failure. */
 int l4h_npy_open(const char *path, l4h_npy *npy, l4h_err *err);
 /* Read up to n elements as double from element index `first` in C (row-major)
- * order whatever the file's order. Returns elements read, -1 on I/O error. */
+ * order whatever the file's order. Returns elements read (fewer at the end
+ * of the array, 0 from `count` on), -1 on I/O error. Random access is fine;
+ * Fortran files are cheapest read in blocks of whole rows. */
 int64_t l4h_npy_read(l4h_npy *npy, uint64_t first, double *out, size_t n, l4h_err *err);
 /* The same in the file's storage order (Fortran files: first axis fastest).
  * Cheapest way to stream a file whose order does not matter to the caller. */
@@ -47,7 +51,11 @@ void l4h_npy_close(l4h_npy *npy);
 /* ------------------------------------------------------------ comparison */
 
 /* |c - r| <= 0.5 * 10^(floor(log10|r|) - sig_digits + 1); |r| < zero_floor:
- * |c - r| <= zero_floor; NaN matches NaN only. Can't fail. */
+ * |c - r| <= zero_floor; NaN matches NaN only; equal values (also equal
+ * infinities) match. floor(log10|r|) is the largest d with |r| >= the double
+ * nearest 10^d, the half unit the double nearest 5 * 10^(d - sig_digits), so
+ * decimal inputs behave as written (1000.5 matches 1000 at 4 digits,
+ * 1000.5000001 does not). Can't fail. */
 int l4h_value_matches(double c, double r, int sig_digits, double zero_floor);
 
 /* Compare candidate and reference .npy files streaming (bounded memory) and
