@@ -16,9 +16,12 @@ TIMEOUT = 5.0  # SMALL's --timeout
 SLACK = 3.0    # start-up, kill and reap on a loaded 2-core machine
 
 
-@pytest.fixture(scope="module", params=["bwrap", "rlimit"])
+# "user": the driver runs as an ordinary uid (as on a cluster), not root
+@pytest.fixture(scope="module", params=["bwrap", "rlimit"] + (
+    ["bwrap-user", "rlimit-user"] if os.geteuid() == 0 else []))
 def box(request):
-    b = Box(request.param)
+    iso, _, user = request.param.partition("-")
+    b = Box(iso, user=4242 if user else None)
     yield b
     b.close()
 
@@ -134,5 +137,3 @@ def test_environment_is_clean(box):
     assert env == {"LLM4HEP_WORKSPACE": ws, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0",
                    "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
                    "OMP_NUM_THREADS": "1", "TZ": "UTC", "LANG": "C.UTF-8", "TMPDIR": "/tmp"}
-    if os.geteuid() == 0:
-        assert res["stdout"]  # ran as the unprivileged uid: see test_exec_rlimit / sandbox

@@ -102,3 +102,14 @@ def test_rlimit_key_is_out_of_reach(box):
     assert res["exit_code"] == 0, res
     found = json.loads(res["stdout"])
     assert found["found"] == [] and found["proxies"] == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the check applies when llm4hep runs as root")
+def test_scratch_the_sandbox_uid_cannot_reach_is_named(box):
+    private = os.path.join(box.base, "private")
+    os.mkdir(private)
+    os.chmod(private, 0o700)
+    box.isolation = "bwrap"
+    p = box.run("print('x')", *SMALL, "--scratch", os.path.join(private, "scratch"), expect_rc=3)
+    assert f"directory {private} is not searchable by uid 65534" in p.stderr
+    assert "chmod o+x" in p.stderr
