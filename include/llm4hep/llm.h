@@ -115,7 +115,30 @@ l4h_llm *l4h_llm_new(const l4h_config *cfg, l4h_permits *permits, l4h_err *err);
 void l4h_llm_free(l4h_llm *llm);
 
 /* Send one chat request to req->model's endpoint (retries, permits, cost
- * from prices). 0 answered, -1 failed (err says why; resp keeps the attempts). */
+ * from prices). 0 answered, -1 failed (err says why; resp keeps the attempts).
+ *
+ * Conventions (src/llm):
+ * - resp must be zeroed or hold an earlier response: it is cleared first.
+ * - Thread-safe: threads may share one l4h_llm; each HTTP request takes its
+ *   own curl handle from the endpoint's pool (connections are kept alive).
+ * - retry.max_attempts counts every attempt, the first included. Retried:
+ *   408, 409, 425, 429, 5xx, connection errors, timeouts, truncated bodies;
+ *   the wait is Retry-After (seconds or HTTP date) when the server sends it,
+ *   else uniform in [0, min(max_s, base_s * 2^(n-1))). Not retried: other
+ *   4xx, a 200 whose body is not JSON or has no choices.
+ * - attempt_log: one line per attempt, "attempt=N status=S latency_s=T
+ *   result=ok|retry|fail wait_s=W [retry_after="..."] reason=TEXT"; replay
+ *   adds "replay: request differs ..." lines.
+ * - Each attempt's timeout is min(request_timeout_s, deadline - now); the
+ *   connect timeout at most 30 s. A deadline that leaves no time for the
+ *   next wait ends the call at once.
+ * - Cost: tokens x prices; without a price, scripted models cost 0, replayed
+ *   calls keep their recorded cost, other models are NaN with one warning
+ *   per model on stderr. Spending goes to permits->spend after each answer.
+ * - HTTP requests with a position carry X-LLM4HEP-Step, -Agent, -Trial and
+ *   -Call headers (the test server answers scripted models by them).
+ * - LLM4HEP_HTTP_DEBUG=1 prints curl's trace on stderr, key redacted.
+ *   Proxies: libcurl's https_proxy / http_proxy / no_proxy. */
 int l4h_llm_chat(l4h_llm *llm, const l4h_chat_request *req, l4h_chat_response *resp,
                  l4h_err *err);
 

@@ -44,6 +44,7 @@ typedef struct exchange {
     l4h_buf body;
     int too_big;
     char retry_after[96];
+    char retry_after_ms[32]; /* OpenAI's finer-grained retry-after-ms */
     char curl_err[CURL_ERROR_SIZE];
     double latency_s;
 } exchange;
@@ -98,21 +99,26 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     exchange *x = ud;
     size_t bytes = size * n;
     if (bytes > 5 && strncmp(p, "HTTP/", 5) == 0) {
-        x->retry_after[0] = '\0'; /* a new response (after 100 Continue, a redirect) */
+        x->retry_after[0] = x->retry_after_ms[0] = '\0'; /* a new response (100 Continue, redirect) */
         x->body.len = 0;
         if (x->body.data)
             x->body.data[0] = '\0';
-    } else if (bytes > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
-        size_t len = bytes - 12;
-        const char *v = p + 12;
+    } else if ((bytes > 12 && strncasecmp(p, "Retry-After:", 12) == 0) ||
+               (bytes > 15 && strncasecmp(p, "Retry-After-Ms:", 15) == 0)) {
+        int ms = p[11] != ':';
+        size_t skip = ms ? 15 : 12;
+        char *dst = ms ? x->retry_after_ms : x->retry_after;
+        size_t cap = ms ? sizeof x->retry_after_ms : sizeof x->retry_after;
+        size_t len = bytes - skip;
+        const char *v = p + skip;
         while (len > 0 && (*v == ' ' || *v == '\t'))
             v++, len--;
         while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
             len--;
-        if (len >= sizeof x->retry_after)
-            len = sizeof x->retry_after - 1;
-        memcpy(x->retry_after, v, len);
-        x->retry_after[len] = '\0';
+        if (len >= cap)
+            len = cap - 1;
+        memcpy(dst, v, len);
+        dst[len] = '\0';
     }
     return bytes;
 }
@@ -423,7 +429,14 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
             l4h_llm_error_message(x.body.data, x.body.len, msg, sizeof msg);
             snprintf(reason, sizeof reason, "HTTP %ld: %s", x.status, msg);
             retry = l4h_llm_status_retryable((int)x.status);
-            if (retry && x.retry_after[0])
+            if (retry && x.retry_after_ms[0]) {
+                double ms = l4h_llm_retry_after_parse(x.retry_after_ms, 0);
+                if (ms >= 0 && !strchr(x.retry_after_ms, ',')) { /* a number, not a date */
+                    ra = ms / 1000.0;
+                    snprintf(x.retry_after, sizeof x.retry_after, "%s ms", x.retry_after_ms);
+                }
+            }
+            if (retry && ra < 0 && x.retry_after[0])
                 ra = l4h_llm_retry_after_parse(x.retry_after, l4h_now());
         }
         l4h_buf_free(&x.body);

@@ -191,6 +191,27 @@ def test_429_retry_after_http_date(srv):
     assert reqs[1]["time"] - reqs[0]["time"] >= 1.0
 
 
+def test_429_retry_after_ms_is_preferred(srv):
+    srv.faults([{"fault": "status", "status": 429, "retry_after": 30, "retry_after_ms": 250}])
+    t0 = time.monotonic()
+    calls, _, err, rc = run_chat(srv, "--max-attempts", 3)
+    assert rc == 0, err
+    assert time.monotonic() - t0 < 5
+    first = log_fields(calls[0]["attempt_log"][0])
+    assert float(first["wait_s"]) == 0.25 and first["retry_after"] == "250 ms"
+
+
+def test_fault_plan_file(tmp_path):
+    plan = tmp_path / "plan.yml"
+    plan.write_text("faults:\n  - {fault: status, status: 503, count: 2}\n"
+                    "default: {fault: normal, content: from the plan}\n")
+    with LLMServer(faults_file=str(plan)) as s:
+        calls, _, err, rc = run_chat(s, "--max-attempts", 4, "--base-s", "0.01")
+        assert rc == 0, err
+        assert calls[0]["attempts"] == 3 and calls[0]["content"] == "from the plan"
+        assert [r["fault"] for r in s.requests()] == ["status", "status", "normal"]
+
+
 @pytest.mark.parametrize("status,body", [(500, "json"), (502, "html"), (503, "text"), (504, "json"),
                                          (408, "json"), (409, "json")])
 def test_retryable_statuses_then_success(srv, status, body):

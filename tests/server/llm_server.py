@@ -550,6 +550,8 @@ class Handler(BaseHTTPRequestHandler):
             extra = {}
             if "retry_after" in fault:
                 extra["Retry-After"] = str(fault["retry_after"])
+            if "retry_after_ms" in fault:
+                extra["retry-after-ms"] = str(fault["retry_after_ms"])
             if "retry_after_date" in fault:
                 extra["Retry-After"] = email.utils.formatdate(
                     time.time() + float(fault["retry_after_date"]), usegmt=True)
