@@ -21,6 +21,7 @@ typedef struct l4h_loop {
     double t0, deadline;        /* monotonic; deadline 0 = none */
     int calls[2];               /* next call index: [0] supervisor, [1] coder */
     int64_t tokens;
+    double campaign_usd;        /* the campaign's spending after the last call */
     int cost_unknown;           /* some call had no price */
 
     int stopped;                /* the loop must end now */

@@ -44,9 +44,10 @@ static void hit_limit(l4h_loop *L, const char *fmt, ...)
 }
 
 /* 1 when the loop must not start anything new: the stop flag, the wall
- * time, and (before a model call, tokens) the token limit; running code
- * costs no tokens, so the code of an answer that crossed it still runs. */
-static int must_stop(l4h_loop *L, int tokens)
+ * time, and (before_call: before a model call) the token and campaign cost
+ * limits; running code costs nothing, so the code of an answer that crossed
+ * them still runs. */
+static int must_stop(l4h_loop *L, int before_call)
 {
     if (L->stopped)
         return 1;
@@ -59,9 +60,14 @@ static int must_stop(l4h_loop *L, int tokens)
         hit_limit(L, "task wall time limit reached (limits.task_wall_s = %g s)", lim->task_wall_s);
         return 1;
     }
-    if (tokens && lim->task_tokens > 0 && L->tokens >= lim->task_tokens) {
+    if (before_call && lim->task_tokens > 0 && L->tokens >= lim->task_tokens) {
         hit_limit(L, "task token limit reached (%lld of limits.task_tokens = %lld)",
                   (long long)L->tokens, (long long)lim->task_tokens);
+        return 1;
+    }
+    if (before_call && lim->campaign_usd > 0 && L->campaign_usd >= lim->campaign_usd) {
+        hit_limit(L, "campaign cost limit reached ($%.2f of limits.campaign_usd = $%.2f)",
+                  L->campaign_usd, lim->campaign_usd);
         return 1;
     }
     return 0;
@@ -166,12 +172,8 @@ static int ask(l4h_loop *L, int a, int it, const l4h_conv *conv, l4h_chat_respon
     }
     /* The client reports each call's spending to the permits; a zero report
      * reads the campaign's total so far. */
-    if (L->env->permits && L->env->permits->spend && L->cfg->limits.campaign_usd > 0) {
-        double total = L->env->permits->spend(L->env->permits->ctx, 0.0, 0);
-        if (total >= L->cfg->limits.campaign_usd)
-            hit_limit(L, "campaign cost limit reached ($%.2f of limits.campaign_usd = $%.2f)", total,
-                      L->cfg->limits.campaign_usd);
-    }
+    if (L->env->permits && L->env->permits->spend && L->cfg->limits.campaign_usd > 0)
+        L->campaign_usd = L->env->permits->spend(L->env->permits->ctx, 0.0, 0);
     /* an answer made only of tool calls is shown through the tool callback */
     if (L->env->observer && L->env->observer->message &&
         !(resp->n_tool_calls && (!resp->content || !*resp->content)))
@@ -410,6 +412,8 @@ int l4h_task_run(const l4h_task_env *env, const l4h_task *task, l4h_task_rec *re
     if (env->cfg->limits.task_wall_s > 0)
         L.deadline = L.t0 + env->cfg->limits.task_wall_s;
     fill_identity(env, task, rec);
+    if (env->permits && env->permits->spend && env->cfg->limits.campaign_usd > 0)
+        L.campaign_usd = env->permits->spend(env->permits->ctx, 0.0, 0); /* spent before this task */
 
     l4h_err e = {0};
     if (l4h_workspace_create(env->cfg, env->sandbox, task->key, task->step, &L.ws, &e) != 0) {

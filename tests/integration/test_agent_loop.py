@@ -166,3 +166,25 @@ def test_trials_reach_the_scripted_model(world):
     assert rec2["trial"] == 2 and rec2["key"] != rec1["key"]
     assert rec2["status"] == "failed_validation" and rec2["approved"] == 1
     assert rec2["error_category"] == "semantic"
+
+
+def test_the_campaign_cost_limit_stops_the_loop(world):
+    # 1.9 USD a call: after the plan 1.9, after the first coder answer 3.8 >= 3;
+    # that answer's code still runs, then no further call is made
+    cfg = world["tmp"] / "cost.yml"
+    cfg.write_text(
+        "name: agent-cost\nsuite: %s\noutput: %s\nscratch: %s\nmodels: [scripted/careful]\n"
+        "endpoints: {demo: {provider: scripted, dir: %s}}\nmodel_defaults: {endpoint: demo}\n"
+        "prices: {scripted/careful: {input_per_mtok: 1000, output_per_mtok: 1000}}\n"
+        "limits: {campaign_usd: 3}\n"
+        % (SUITE, world["tmp"] / "cost.h5", world["tmp"] / "scratch", DEMO))
+    out = world["tmp"] / "out-cost"
+    r = run(["run", str(cfg), "--step", "create_numpy", "--model", "scripted/careful",
+             "--validate", "--out-dir", str(out)], world["env"])
+    rec = json.loads((out / "task.json").read_text())
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert rec["status"] == "failed_limit"
+    assert [c["agent"] for c in rec["calls"]] == ["supervisor", "coder"]
+    assert abs(rec["cost_usd"] - 3.8) < 1e-9
+    assert len([e for e in rec["execs"] if e["kind"] == "code"]) == 1
+    assert "campaign cost limit" in rec["error_summary"]
