@@ -168,12 +168,5 @@ char *l4h_llm_request_json(l4h_llm *llm, const l4h_chat_request *req, l4h_err *e
     l4h_model_resolved m;
     if (l4h_config_model(llm->cfg, req->model, &m, err) < 0)
         return NULL;
-    cJSON *tree = l4h_llm_request_tree(&m, req, 0, err);
-    if (!tree)
-        return NULL;
-    char *s = cJSON_PrintUnformatted(tree);
-    cJSON_Delete(tree);
-    char *out = l4h_xstrdup(s);
-    cJSON_free(s);
-    return out;
+    return l4h_llm_request_body(&m, req, 0, err);
 }

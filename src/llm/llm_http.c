@@ -360,14 +360,11 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
     const char *key;
     if (api_key(ep, &key, err) < 0)
         return -1;
-    cJSON *tree = l4h_llm_request_tree(model, req, max_tokens_override, err);
-    if (!tree)
+    char *body = l4h_llm_request_body(model, req, max_tokens_override, err);
+    if (!body)
         return -1;
-    char *s = cJSON_PrintUnformatted(tree);
-    cJSON_Delete(tree);
     free(resp->request_json);
-    resp->request_json = l4h_xstrdup(s);
-    cJSON_free(s);
+    resp->request_json = body;
 
     if (max_attempts <= 0)
         max_attempts = rc->max_attempts > 0 ? rc->max_attempts : 1;

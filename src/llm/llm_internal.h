@@ -26,6 +26,11 @@ extern const l4h_provider_ops l4h_llm_replay_ops;
 cJSON *l4h_llm_request_tree(const l4h_model_resolved *model, const l4h_chat_request *req,
                             int max_tokens_override, l4h_err *err);
 
+/* The same body as compact JSON text (what is sent and recorded), or NULL
+ * with err. Caller frees. */
+char *l4h_llm_request_body(const l4h_model_resolved *model, const l4h_chat_request *req,
+                           int max_tokens_override, l4h_err *err);
+
 /* ------------------------------------------------------------ parse.c */
 
 /* Fill resp's answer fields (content, reasoning, tool calls, finish_reason,

@@ -170,13 +170,9 @@ static int replay_chat(void *state, const l4h_model_resolved *model, const l4h_c
     (void)permits;
     replay_state *st = state;
     const l4h_call_position *pos = &req->pos;
-    cJSON *tree = l4h_llm_request_tree(model, req, 0, err);
-    if (!tree)
+    resp->request_json = l4h_llm_request_body(model, req, 0, err);
+    if (!resp->request_json)
         return -1;
-    char *body = cJSON_PrintUnformatted(tree);
-    cJSON_Delete(tree);
-    resp->request_json = l4h_xstrdup(body);
-    cJSON_free(body);
     resp->attempts = 1;
     resp->cost_usd = 0;
     if (!pos->supervisor || !pos->coder || !pos->step || !pos->agent)

@@ -301,13 +301,9 @@ static int scripted_chat(void *state, const l4h_model_resolved *model, const l4h
         err = &local;
     double t0 = l4h_monotonic();
     const char *name = req->model ? req->model : model->name;
-    cJSON *tree = l4h_llm_request_tree(model, req, 0, err);
-    if (!tree)
+    resp->request_json = l4h_llm_request_body(model, req, 0, err);
+    if (!resp->request_json)
         return -1;
-    char *body = cJSON_PrintUnformatted(tree);
-    cJSON_Delete(tree);
-    resp->request_json = l4h_xstrdup(body);
-    cJSON_free(body);
     resp->attempts = 1;
     const l4h_call_position *pos = &req->pos;
     if (!pos->step || !pos->agent) {

@@ -98,3 +98,16 @@ cJSON *l4h_llm_request_tree(const l4h_model_resolved *model, const l4h_chat_requ
     }
     return root;
 }
+
+char *l4h_llm_request_body(const l4h_model_resolved *model, const l4h_chat_request *req,
+                           int max_tokens_override, l4h_err *err)
+{
+    cJSON *tree = l4h_llm_request_tree(model, req, max_tokens_override, err);
+    if (!tree)
+        return NULL;
+    char *s = cJSON_PrintUnformatted(tree);
+    cJSON_Delete(tree);
+    char *out = l4h_xstrdup(s);
+    cJSON_free(s);
+    return out;
+}
