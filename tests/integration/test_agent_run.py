@@ -284,3 +284,25 @@ def test_the_token_limit_stops_the_loop(world):
     assert [c["agent"] for c in rec["calls"]] == ["supervisor", "coder"]
     assert len([e for e in rec["execs"] if e["kind"] == "code"]) == 1
     assert "task_tokens" in rec["error_summary"] or rec["error_category"]
+
+
+def test_the_task_wall_time_limit_stops_the_loop(world):
+    # every answer takes 1.5 s and the task may take 2 s: the coder's call is
+    # cut at the deadline, which is the task's limit, not an API failure
+    srv = world["server"]
+    cfg = write_config(world["tmp"], "wall", "{base_url: '%s'}" % srv.base_url, "task_wall_s: 2")
+    out = world["tmp"] / "out-wall"
+    srv.configure(latency="fixed:1.5")
+    try:
+        t0 = time.monotonic()
+        r = run(["run", cfg, "--step", "create_numpy", "--model", CAREFUL, "--validate",
+                 "--out-dir", str(out)], world["env"])
+        took = time.monotonic() - t0
+    finally:
+        srv.configure(latency="none")
+    rec = json.loads((out / "task.json").read_text())
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert rec["status"] == "failed_limit"
+    assert "task_wall_s" in rec["error_summary"]
+    assert rec["calls"][0]["agent"] == "supervisor" and len(rec["calls"]) == 2
+    assert took < 30
