@@ -2,6 +2,8 @@
 #ifndef LLM4HEP_CHECK_INTERNAL_H
 #define LLM4HEP_CHECK_INTERNAL_H
 
+#include <sys/types.h>
+
 #include "llm4hep/check.h"
 
 /* The array tolerance for one (sig_digits, zero_floor): decade boundaries,
@@ -35,6 +37,10 @@ int l4h_check_array_labeled(const char *cand_path, const char *ref_path, const c
 /* l4h_check_text naming the file by label in the report. */
 int l4h_check_text_labeled(const char *path, const char *label, char *const *patterns,
                            size_t n_patterns, l4h_check_rec *rec);
+
+/* pread exactly n bytes at off (retrying short reads and EINTR). -1 on an
+ * error or end of file (errno set, or 0 at end of file). */
+int l4h_check_pread(int fd, void *buf, size_t n, off_t off);
 
 /* Replace rec->report with text (taken). */
 void l4h_check_set_report(l4h_check_rec *rec, char *text);

@@ -181,8 +181,9 @@ static int exec_failed(const l4h_exec_rec *x)
     return x->exit_code != 0 || x->signal != 0 || x->timed_out;
 }
 
-/* The first line of a report without its "FAIL " prefix. Caller frees. */
-static char *report_summary(const l4h_check_rec *c)
+/* The first line of a report without its "FAIL " prefix, then " (and
+ * <others>)" when others is not NULL. Caller frees. */
+static char *report_summary(const l4h_check_rec *c, const char *others)
 {
     const char *r = c->report ? c->report : "";
     if (!strncmp(r, "FAIL ", 5))
@@ -190,6 +191,8 @@ static char *report_summary(const l4h_check_rec *c)
     const char *nl = strchr(r, '\n');
     l4h_buf b = {0};
     l4h_buf_add(&b, r, nl ? (size_t)(nl - r) : strlen(r));
+    if (others)
+        l4h_buf_printf(&b, " (and %s)", others);
     return l4h_buf_take(&b);
 }
 
@@ -326,19 +329,11 @@ void l4h_classify(l4h_task_rec *rec)
         return;
     }
     if (first_failed && all_missing) {
-        char *s = report_summary(first_failed);
-        l4h_buf b = {0};
-        l4h_buf_printf(&b, "%s%s", s, n_failed > 1 ? " (and other outputs)" : "");
-        free(s);
-        set_result(rec, "file_not_found", l4h_buf_take(&b));
+        set_result(rec, "file_not_found", report_summary(first_failed, n_failed > 1 ? "other outputs" : NULL));
         return;
     }
     if (first_failed && code) {
-        char *s = report_summary(first_failed);
-        l4h_buf b = {0};
-        l4h_buf_printf(&b, "%s%s", s, n_failed > 1 ? " (and other checks)" : "");
-        free(s);
-        set_result(rec, "semantic", l4h_buf_take(&b));
+        set_result(rec, "semantic", report_summary(first_failed, n_failed > 1 ? "other checks" : NULL));
         return;
     }
     if (rec->status == L4H_STATUS_FAILED_LIMIT) {

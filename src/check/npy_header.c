@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "llm4hep/check.h"
+#include "check_internal.h"
 
 #define NPY_MAX_HEADER (1u << 20) /* numpy itself refuses headers above 10000 bytes by default */
 
@@ -215,23 +215,6 @@ static int parse_dict(const char *s, const char *end, l4h_npy *npy, const char *
     return 0;
 }
 
-/* Read exactly n bytes at off. -1 on error or short read. */
-static int pread_full(int fd, void *buf, size_t n, off_t off)
-{
-    char *p = buf;
-    while (n > 0) {
-        ssize_t k = pread(fd, p, n, off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        p += k;
-        n -= (size_t)k;
-        off += k;
-    }
-    return 0;
-}
-
 /* Open without following a FIFO into a hang: O_NONBLOCK, then insist on a
  * regular file. */
 static FILE *open_regular(const char *path, off_t *size, l4h_err *err)
@@ -270,7 +253,7 @@ int l4h_npy_open(const char *path, l4h_npy *npy, l4h_err *err)
     int fd = fileno(fp);
     unsigned char pre[12];
     char *hdr = NULL;
-    if (size < 10 || pread_full(fd, pre, 10, 0) < 0 || memcmp(pre, "\x93NUMPY", 6) != 0) {
+    if (size < 10 || l4h_check_pread(fd, pre, 10, 0) < 0 || memcmp(pre, "\x93NUMPY", 6) != 0) {
         l4h_err_set(err, L4H_EXIT_USAGE, "%s: not a .npy file (no \\x93NUMPY magic)", path);
         goto fail;
     }
@@ -280,7 +263,7 @@ int l4h_npy_open(const char *path, l4h_npy *npy, l4h_err *err)
         hlen = (uint64_t)pre[8] | (uint64_t)pre[9] << 8;
         pre_len = 10;
     } else if (major == 2 || major == 3) {
-        if (size < 12 || pread_full(fd, pre, 12, 0) < 0) {
+        if (size < 12 || l4h_check_pread(fd, pre, 12, 0) < 0) {
             l4h_err_set(err, L4H_EXIT_USAGE, "%s: truncated .npy header", path);
             goto fail;
         }
@@ -303,7 +286,7 @@ int l4h_npy_open(const char *path, l4h_npy *npy, l4h_err *err)
         goto fail;
     }
     hdr = l4h_xmalloc(hlen + 1);
-    if (pread_full(fd, hdr, hlen, (off_t)pre_len) < 0) {
+    if (l4h_check_pread(fd, hdr, hlen, (off_t)pre_len) < 0) {
         l4h_err_set(err, L4H_EXIT_USAGE, "%s: cannot read the .npy header", path);
         goto fail;
     }

@@ -14,12 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "llm4hep/check.h"
+#include "check_internal.h"
 
 #define SCRATCH_BYTES ((size_t)4 << 20)
 
-/* Read exactly n bytes at off. -1 on error or short read. */
-static int pread_all(int fd, void *buf, size_t n, off_t off)
+int l4h_check_pread(int fd, void *buf, size_t n, off_t off)
 {
     char *p = buf;
     while (n > 0) {
@@ -139,14 +138,14 @@ int64_t l4h_npy_read_storage(l4h_npy *npy, uint64_t first, double *out, size_t n
     int fd = fileno(npy->fp);
     errno = 0;
     if (npy->cls == L4H_NPY_FLOAT && isz == 8 && npy->big_endian == host_big_endian()) {
-        if (pread_all(fd, out, n * 8, off) < 0)
+        if (l4h_check_pread(fd, out, n * 8, off) < 0)
             return io_error(npy, err);
         return (int64_t)n;
     }
     /* Read the raw bytes into the tail of out and widen in place, front to back:
      * item i sits at byte n*(8-isz) + i*isz >= 8*i, so nothing unread is overwritten. */
     unsigned char *raw = (unsigned char *)out + n * (8 - isz);
-    if (pread_all(fd, raw, n * isz, off) < 0)
+    if (l4h_check_pread(fd, raw, n * isz, off) < 0)
         return io_error(npy, err);
     convert(npy, raw, n, out, 1);
     return (int64_t)n;
@@ -213,7 +212,7 @@ static int flush_group(l4h_npy *npy, const fortran_req *q, uint64_t tg0, uint64_
     int fd = fileno(npy->fp);
     if ((w1 - w0) * isz <= SCRATCH_BYTES) {
         unsigned char *buf = scratch(npy, SCRATCH_BYTES);
-        if (pread_all(fd, buf, (size_t)((w1 - w0) * isz), (off_t)(npy->data_offset + w0 * isz)) < 0)
+        if (l4h_check_pread(fd, buf, (size_t)((w1 - w0) * isz), (off_t)(npy->data_offset + w0 * isz)) < 0)
             return -1;
         for (uint64_t t = tg0; t < tg1; t++) {
             uint64_t rs, re;
@@ -235,7 +234,7 @@ static int flush_group(l4h_npy *npy, const fortran_req *q, uint64_t tg0, uint64_
         uint64_t fo = rs + q->a * trailing_fortran_index(npy, t);
         for (uint64_t r = rs; r <= re; r += per) {
             uint64_t m = re - r + 1 < per ? re - r + 1 : per;
-            if (pread_all(fd, buf, (size_t)(m * isz), (off_t)(npy->data_offset + (fo + r - rs) * isz)) < 0)
+            if (l4h_check_pread(fd, buf, (size_t)(m * isz), (off_t)(npy->data_offset + (fo + r - rs) * isz)) < 0)
                 return -1;
             convert(npy, buf, (size_t)m, out + (r * q->L + t - q->first), (size_t)q->L);
         }
@@ -271,7 +270,7 @@ static int gather_batches(l4h_npy *npy, const fortran_req *q, uint64_t t0, uint6
             if (pend_len && fo == pend_fo + pend_len) {
                 pend_len += len;
             } else {
-                if (pend_len && pread_all(fd, buf + pend_off * isz, (size_t)(pend_len * isz),
+                if (pend_len && l4h_check_pread(fd, buf + pend_off * isz, (size_t)(pend_len * isz),
                                           (off_t)(npy->data_offset + pend_fo * isz)) < 0)
                     return -1;
                 pend_fo = fo;
@@ -285,7 +284,7 @@ static int gather_batches(l4h_npy *npy, const fortran_req *q, uint64_t t0, uint6
             nb++;
             used += len;
         }
-        if (pend_len && pread_all(fd, buf + pend_off * isz, (size_t)(pend_len * isz),
+        if (pend_len && l4h_check_pread(fd, buf + pend_off * isz, (size_t)(pend_len * isz),
                                   (off_t)(npy->data_offset + pend_fo * isz)) < 0)
             return -1;
         for (uint64_t r0 = q->rA; r0 <= q->rB; r0 += TILE_ROWS) {

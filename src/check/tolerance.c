@@ -71,7 +71,9 @@ int l4h_tol_floor_log10(const l4h_tol *t, double x)
     return d;
 }
 
-int l4h_tol_match(const l4h_tol *t, double c, double r)
+/* The rule. With t, the decade and half unit come from its tables; without,
+ * they are computed for this one value (the same numbers). */
+static int rule(const l4h_tol *t, double c, double r, int sig_digits, double zero_floor)
 {
     if (isnan(r) || isnan(c))
         return isnan(r) && isnan(c);
@@ -80,38 +82,27 @@ int l4h_tol_match(const l4h_tol *t, double c, double r)
     double ar = fabs(r);
     if (isinf(ar) || isinf(c))
         return 0;
-    double diff = fabs(c - r);
-    if (ar < t->zero_floor)
-        return diff <= t->zero_floor;
-    if (ar == 0)
-        return 0; /* zero_floor 0: only an exact zero matches zero */
-    int d = l4h_tol_floor_log10(t, ar);
-    return diff <= t->half_unit[d - L4H_TOL_DMIN];
-}
-
-int l4h_value_matches(double c, double r, int sig_digits, double zero_floor)
-{
-    /* The same rule as the table path, computing only the two entries needed. */
-    if (isnan(r) || isnan(c))
-        return isnan(r) && isnan(c);
-    if (c == r)
-        return 1;
-    double ar = fabs(r);
-    if (isinf(ar) || isinf(c))
-        return 0;
-    if (sig_digits < 1)
-        sig_digits = 1;
-    if (!(zero_floor >= 0))
-        zero_floor = 0;
     double diff = fabs(c - r);
     if (ar < zero_floor)
         return diff <= zero_floor;
     if (ar == 0)
-        return 0;
+        return 0; /* zero_floor 0: only an exact zero matches zero */
+    if (t)
+        return diff <= t->half_unit[l4h_tol_floor_log10(t, ar) - L4H_TOL_DMIN];
     int e2;
     (void)frexp(ar, &e2);
     int d = floor_log10_pow2(e2 - 1);
     if (ar >= decimal(1, d + 1))
         d++;
     return diff <= decimal(5, d - sig_digits);
+}
+
+int l4h_tol_match(const l4h_tol *t, double c, double r)
+{
+    return rule(t, c, r, t->sig_digits, t->zero_floor);
+}
+
+int l4h_value_matches(double c, double r, int sig_digits, double zero_floor)
+{
+    return rule(NULL, c, r, sig_digits < 1 ? 1 : sig_digits, zero_floor >= 0 ? zero_floor : 0);
 }

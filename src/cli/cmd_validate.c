@@ -67,17 +67,6 @@ static void workspace_over(const char *dir, const l4h_suite *suite, const l4h_sa
     ws->ref_view = l4h_xstrdup(bwrap ? "/reference" : suite->reference_dir);
 }
 
-static void workspace_free(l4h_workspace *ws)
-{
-    free(ws->host);
-    free(ws->view);
-    free(ws->data_host);
-    free(ws->data_view);
-    free(ws->ref_host);
-    free(ws->ref_view);
-    memset(ws, 0, sizeof *ws);
-}
-
 /* Reference files the array checks need; the first missing one, or NULL. */
 static char *missing_reference(const l4h_suite *suite, const l4h_step *step)
 {
@@ -227,7 +216,7 @@ int cmd_validate(int argc, char **argv)
             rc = nbad > 0 ? L4H_EXIT_FAILED : L4H_EXIT_OK;
         }
         l4h_rec_clear(&rec);
-        workspace_free(&ws);
+        l4h_workspace_release(&ws); /* frees the strings, keeps DIR */
     }
     l4h_sandbox_free(sb);
     cfg->suite = NULL;

@@ -14,24 +14,8 @@
 #include <cmocka.h>
 
 #include "llm4hep/check.h"
+#include "check_test_util.h"
 #include "npy_write.h"
-
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/l4h_test_cmp_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
 
 static char *tpath(const char *name)
 {
@@ -197,12 +181,6 @@ static void rec_free(l4h_check_rec *rec)
 {
     free(rec->check);
     free(rec->report);
-}
-
-static void assert_contains(const char *hay, const char *needle)
-{
-    if (!hay || !strstr(hay, needle))
-        fail_msg("expected '%s' in:\n%s", needle, hay ? hay : "(null)");
 }
 
 static void array_exact_tolerance(void **state)
@@ -442,5 +420,5 @@ int main(void)
         cmocka_unit_test(array_data_quality),
         cmocka_unit_test(array_chunks_and_orders),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

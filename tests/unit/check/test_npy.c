@@ -13,8 +13,8 @@
 #include <cmocka.h>
 
 #include "llm4hep/check.h"
+#include "check_test_util.h"
 
-static char tmpdir[256];
 
 /* Writes, for each case, NAME.npy and NAME.f8 (the expected values as raw
  * little-endian float64 in C order) and a line "NAME VERSION ndim shape..."
@@ -68,9 +68,8 @@ static const char *GEN =
 
 static int setup(void **state)
 {
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/l4h_test_npy_XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
+    if (tmpdir_setup(state) != 0)
+        return -1;
     char script[512];
     snprintf(script, sizeof script, "%s/gen.py", tmpdir);
     FILE *fp = fopen(script, "w");
@@ -81,14 +80,6 @@ static int setup(void **state)
     snprintf(cmd, sizeof cmd, "%s %s %s", LLM4HEP_PYTHON, script, tmpdir);
     assert_int_equal(system(cmd), 0);
     return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
 }
 
 static double *read_expected(const char *name, size_t *n)
@@ -299,41 +290,30 @@ static void malformed_files(void **state)
     write_bytes(path, "", 0);
     expect_open_error(path, "not a .npy file");
 
-    size_t n = make_v1(buf, sizeof buf, "{'descr': '|O', 'fortran_order': False, 'shape': (3,), }", 24);
-    write_bytes(path, buf, n);
-    expect_open_error(path, "object dtype");
-
-    n = make_v1(buf, sizeof buf, "{'descr': '<c16', 'fortran_order': False, 'shape': (3,), }", 48);
-    write_bytes(path, buf, n);
-    expect_open_error(path, "unsupported");
-
-    n = make_v1(buf, sizeof buf, "{'descr': '<U5', 'fortran_order': False, 'shape': (3,), }", 60);
-    write_bytes(path, buf, n);
-    expect_open_error(path, "unsupported dtype");
-
-    n = make_v1(buf, sizeof buf, "{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (3,), }", 24);
-    write_bytes(path, buf, n);
-    expect_open_error(path, "structured");
-
-    n = make_v1(buf, sizeof buf, "{'descr': '<f8', 'shape': (3,), }", 24);
-    write_bytes(path, buf, n);
-    expect_open_error(path, "missing 'fortran_order'");
-
-    n = make_v1(buf, sizeof buf, "{'descr': '<f8', 'fortran_order': Maybe, 'shape': (3,), }", 24);
-    write_bytes(path, buf, n);
-    expect_open_error(path, "fortran_order");
-
-    n = make_v1(buf, sizeof buf, "{'descr': '<f8', 'fortran_order': False, 'shape': (3, -1), }", 24);
-    write_bytes(path, buf, n);
-    expect_open_error(path, "shape");
-
-    n = make_v1(buf, sizeof buf, "{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296), }", 24);
-    write_bytes(path, buf, n);
-    expect_open_error(path, "overflows");
-
-    n = make_v1(buf, sizeof buf, "{'descr': '<f8', 'fortran_order': False, 'shape': (100,), }", 24);
-    write_bytes(path, buf, n);
-    expect_open_error(path, "truncated data");
+    static const struct {
+        const char *dict;
+        size_t data;
+        const char *needle;
+    } cases[] = {
+        {"{'descr': '|O', 'fortran_order': False, 'shape': (3,), }", 24, "object dtype"},
+        {"{'descr': '<c16', 'fortran_order': False, 'shape': (3,), }", 48, "unsupported"},
+        {"{'descr': '<U5', 'fortran_order': False, 'shape': (3,), }", 60, "unsupported dtype"},
+        {"{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (3,), }", 24, "structured"},
+        {"{'descr': '<f8', 'shape': (3,), }", 24, "missing 'fortran_order'"},
+        {"{'descr': '<f8', 'fortran_order': Maybe, 'shape': (3,), }", 24, "fortran_order"},
+        {"{'descr': '<f8', 'fortran_order': False, 'shape': (3, -1), }", 24, "shape"},
+        {"{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296), }", 24,
+         "overflows"},
+        {"{'descr': '<f8', 'fortran_order': False, 'shape': (100,), }", 24, "truncated data"},
+        {"{'descr': '<f8', 'fortran_order': False, 'shape': (3,), 'extra': 1, }", 24, "unknown key 'extra'"},
+        {"['descr', '<f8']", 24, "not a dict"},
+    };
+    size_t n;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        n = make_v1(buf, sizeof buf, cases[i].dict, cases[i].data);
+        write_bytes(path, buf, n);
+        expect_open_error(path, cases[i].needle);
+    }
 
     n = make_v1(buf, sizeof buf, "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", 24);
     buf[6] = 4;
@@ -440,5 +420,5 @@ int main(void)
         cmocka_unit_test(fuzz_truncate_and_corrupt),
         cmocka_unit_test(empty_array),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, tmpdir_teardown);
 }

@@ -12,29 +12,7 @@
 #include <cmocka.h>
 
 #include "llm4hep/check.h"
-
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/l4h_test_txt_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void assert_contains(const char *hay, const char *needle)
-{
-    if (!hay || !strstr(hay, needle))
-        fail_msg("expected '%s' in:\n%s", needle, hay ? hay : "(null)");
-}
+#include "check_test_util.h"
 
 static void rec_free(l4h_check_rec *rec)
 {
@@ -225,5 +203,5 @@ int main(void)
         cmocka_unit_test(command_expectations),
         cmocka_unit_test(command_failures),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
