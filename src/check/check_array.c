@@ -55,6 +55,18 @@ void l4h_check_set_report(l4h_check_rec *rec, char *text)
     rec->report = text;
 }
 
+void l4h_check_begin(l4h_check_rec *rec, const char *type, const char *label)
+{
+    if (!rec->check) {
+        l4h_buf b = {0};
+        l4h_buf_printf(&b, "%s:%s", type, label);
+        rec->check = l4h_buf_take(&b);
+    }
+    rec->passed = 0;
+    rec->n_bad = -1;
+    rec->max_rel_diff = NAN;
+}
+
 /* C flat index of storage index i. */
 static uint64_t c_index(const cmp_ctx *x, uint64_t i)
 {
@@ -369,10 +381,7 @@ int l4h_check_array_labeled(const char *cand_path, const char *ref_path, const c
     l4h_npy cand = {0}, ref = {0};
     l4h_err err = {0};
     l4h_buf b = {0};
-    if (!rec->check) {
-        l4h_buf_printf(&b, "array:%s", label);
-        rec->check = l4h_buf_take(&b);
-    }
+    l4h_check_begin(rec, "array", label);
     if (l4h_npy_open(ref_path, &ref, &err) < 0) {
         l4h_buf_printf(&b, "FAIL %s: the reference cannot be read (run `llm4hep reference`?): %s\n",
                        label, err.msg);

@@ -139,13 +139,7 @@ int l4h_check_command_result(const char *label, const l4h_exec_result *res,
                              const l4h_expect *expect, size_t n_expect, l4h_check_rec *rec)
 {
     l4h_buf b = {0}, body = {0};
-    if (!rec->check) {
-        l4h_buf_printf(&b, "command:%s", label);
-        rec->check = l4h_buf_take(&b);
-    }
-    rec->max_rel_diff = NAN;
-    rec->passed = 0;
-    rec->n_bad = -1;
+    l4h_check_begin(rec, "command", label);
     int ran_ok = res->exit_code == 0 && !res->timed_out && res->signal == 0;
     const char *why = NULL;
     char whybuf[128];

@@ -42,6 +42,10 @@ int l4h_check_text_labeled(const char *path, const char *label, char *const *pat
  * error or end of file (errno set, or 0 at end of file). */
 int l4h_check_pread(int fd, void *buf, size_t n, off_t off);
 
+/* Start filling rec: name it "<type>:<label>" unless it has a name, and
+ * mark it failed with nothing compared until the check says otherwise. */
+void l4h_check_begin(l4h_check_rec *rec, const char *type, const char *label);
+
 /* Replace rec->report with text (taken). */
 void l4h_check_set_report(l4h_check_rec *rec, char *text);
 

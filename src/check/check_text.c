@@ -81,13 +81,7 @@ int l4h_check_text_labeled(const char *path, const char *label, char *const *pat
                            size_t n_patterns, l4h_check_rec *rec)
 {
     l4h_buf b = {0};
-    if (!rec->check) {
-        l4h_buf_printf(&b, "text:%s", label);
-        rec->check = l4h_buf_take(&b);
-    }
-    rec->max_rel_diff = NAN;
-    rec->passed = 0;
-    rec->n_bad = -1;
+    l4h_check_begin(rec, "text", label);
     char *text = NULL;
     size_t len = 0;
     int e = read_text(path, TEXT_MAX_BYTES, &text, &len);
