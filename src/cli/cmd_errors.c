@@ -1,9 +1,72 @@
-/* cmd_errors.c — `llm4hep errors`: not built yet; its room's issue replaces this file. */
+/* cmd_errors.c — `llm4hep errors RESULTS.h5 [--llm MODEL --config CONFIG]`
+ * (src/report/errors.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llm4hep/report.h"
 #include "verbs.h"
+
+static const char usage[] =
+    "usage: llm4hep errors RESULTS.h5... [--format table|markdown|json]\n"
+    "       llm4hep errors RESULTS.h5 --llm MODEL --config CONFIG [--prompt FILE]\n"
+    "\n"
+    "Count the error categories of the final failures (every status but success) by\n"
+    "model and step: the rule-based column error_category, then one table per\n"
+    "annotation source in the file (e.g. llm:openai/gpt-5).\n"
+    "With --llm, MODEL (an entry of CONFIG: its endpoint, options and price) reads\n"
+    "each final failed_* task's transcript with prompts/error_analysis.txt (or\n"
+    "--prompt FILE) and names a category (semantic, function_calling, file_not_found,\n"
+    "wrong_branch, api_error, data_quality, other); the answers are stored in\n"
+    "/annotations and the journal as source llm:MODEL. The rule-based column is never\n"
+    "changed. Tasks already annotated by that source are skipped, so a re-run asks\n"
+    "only about the rest. Refused while a campaign holds the file. Requests carry the\n"
+    "task's position with agent \"annotator\", call 0 (scripted models answer there).\n"
+    "Exit 0, 2 bad usage or input, 3 a model call failed (the others are kept).\n";
 
 int cmd_errors(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_not_built("errors");
+    if (cli_wants_help(argc, argv)) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    const char *model = NULL, *config = NULL, *prompt = NULL, *format = "table";
+    char **paths = calloc((size_t)argc, sizeof *paths);
+    size_t n = 0;
+    int rc = L4H_EXIT_USAGE;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char **dst = !strcmp(a, "--llm") ? &model : !strcmp(a, "--config") ? &config
+                           : !strcmp(a, "--prompt") ? &prompt : !strcmp(a, "--format") ? &format
+                           : NULL;
+        if (dst && i + 1 < argc) {
+            *dst = argv[++i];
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "llm4hep errors: %s %s\n%s", a,
+                    dst ? "needs a value" : "is not an option", usage);
+            goto out;
+        } else {
+            paths[n++] = argv[i];
+        }
+    }
+    l4h_report_format fmt = !strcmp(format, "json") ? L4H_FMT_JSON
+                            : !strcmp(format, "markdown") ? L4H_FMT_MARKDOWN : L4H_FMT_TABLE;
+    if (n == 0 || (!model != !config) || (model && n != 1) ||
+        (strcmp(format, "json") && strcmp(format, "markdown") && strcmp(format, "table"))) {
+        fprintf(stderr, "llm4hep errors: expected RESULTS.h5 (one with --llm), --llm and "
+                        "--config together, --format table|markdown|json\n%s", usage);
+        goto out;
+    }
+    l4h_err err = {0};
+    int r = model ? l4h_errors_llm(paths[0], model, config, prompt, stdout, &err)
+                  : l4h_errors_print(paths, n, fmt, stdout, &err);
+    if (r != 0) {
+        fprintf(stderr, "llm4hep errors: %s\n", err.msg);
+        rc = err.code ? err.code : L4H_EXIT_INFRA;
+        goto out;
+    }
+    rc = 0;
+out:
+    free(paths);
+    return rc;
 }

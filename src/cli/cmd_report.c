@@ -1,9 +1,98 @@
-/* cmd_report.c — `llm4hep report`: not built yet; its room's issue replaces this file. */
+/* cmd_report.c — `llm4hep report RESULTS.h5...`: the table of success by
+ * model and step with intervals, pass@k and paired comparisons
+ * (src/report/report.c does the work). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llm4hep/report.h"
 #include "verbs.h"
+
+static const char usage[] =
+    "usage: llm4hep report RESULTS.h5... [--by model,step] [--csv FILE]\n"
+    "                      [--format table|markdown|json] [--include-infra] [--compare A,B]\n"
+    "\n"
+    "Over the final row of every task (several files are merged; a task final in two\n"
+    "files counts once, from the first): per model and step the successes/trials,\n"
+    "the success rate with its 95% Wilson interval, mean iterations and API calls per\n"
+    "task, tokens in and out, total cost, mean wall time per task; totals per model,\n"
+    "per step and overall. Infrastructure outcomes (error_*, interrupted) are listed\n"
+    "apart and left out of every number unless --include-infra counts them as failures.\n"
+    "Then pass@k for every k up to the trials run (unbiased estimator: at least one of k\n"
+    "trials succeeds) and pass^k (all k succeed), per model and step and averaged over\n"
+    "steps; then paired comparisons of models on the tasks both ran (same step and\n"
+    "trial): successes only A / only B and the two-sided exact McNemar p-value, with\n"
+    "Holm's adjustment when several pairs are compared.\n"
+    "  --by D[,D]       group by one or two of model, supervisor, coder, step, file\n"
+    "                   (default model,step); a pair's model is \"supervisor+coder\"\n"
+    "  --compare A,B    compare these two models only; without it every pair of models\n"
+    "                   is compared when there are at most 10 models\n"
+    "  --csv FILE       also write results_summary.csv (the original framework's columns:\n"
+    "                   supervisor,coder,step,success,iterations,duration,API_calls,tokens,\n"
+    "                   errors,error_descriptions), one row per final task\n"
+    "  --format F       table (default), markdown, or json\n"
+    "  --include-infra  count infrastructure outcomes as failed trials\n"
+    "A file a running campaign writes is read as of its last checkpoint.\n"
+    "Exit 0, 2 bad usage or unreadable file, 3 the CSV could not be written.\n";
+
+/* "table" | "markdown" | "json" -> format; -1 for anything else. */
+static int parse_format(const char *s)
+{
+    return !strcmp(s, "table") ? L4H_FMT_TABLE
+           : !strcmp(s, "markdown") || !strcmp(s, "md") ? L4H_FMT_MARKDOWN
+           : !strcmp(s, "json") ? L4H_FMT_JSON : -1;
+}
 
 int cmd_report(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_not_built("report");
+    if (cli_wants_help(argc, argv)) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    l4h_report_opts o = {0};
+    char **paths = calloc((size_t)argc, sizeof *paths);
+    size_t n = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char **dst = !strcmp(a, "--by") ? &o.by : !strcmp(a, "--csv") ? &o.csv_path
+                           : !strcmp(a, "--compare") ? &o.compare : NULL;
+        if (dst || !strcmp(a, "--format")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "llm4hep report: %s needs a value\n%s", a, usage);
+                free(paths);
+                return L4H_EXIT_USAGE;
+            }
+            const char *v = argv[++i];
+            if (dst) {
+                *dst = v;
+            } else if (parse_format(v) < 0) {
+                fprintf(stderr, "llm4hep report: --format %s: expected table, markdown or json\n", v);
+                free(paths);
+                return L4H_EXIT_USAGE;
+            } else {
+                o.format = (l4h_report_format)parse_format(v);
+            }
+        } else if (!strcmp(a, "--include-infra")) {
+            o.include_infra = 1;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "llm4hep report: unknown option %s\n%s", a, usage);
+            free(paths);
+            return L4H_EXIT_USAGE;
+        } else {
+            paths[n++] = argv[i];
+        }
+    }
+    if (n == 0) {
+        fprintf(stderr, "llm4hep report: expected at least one RESULTS.h5\n%s", usage);
+        free(paths);
+        return L4H_EXIT_USAGE;
+    }
+    l4h_err err = {0};
+    int rc = l4h_report_print(paths, n, &o, stdout, &err);
+    free(paths);
+    if (rc != 0) {
+        fprintf(stderr, "llm4hep report: %s\n", err.msg);
+        return err.code ? err.code : L4H_EXIT_INFRA;
+    }
+    return 0;
 }

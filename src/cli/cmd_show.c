@@ -1,9 +1,38 @@
-/* cmd_show.c — `llm4hep show`: not built yet; its room's issue replaces this file. */
+/* cmd_show.c — `llm4hep show RESULTS.h5 TASK`: one task's story in reading
+ * order (src/report/show.c). */
+#include <stdio.h>
+
+#include "llm4hep/report.h"
 #include "verbs.h"
+
+static const char usage[] =
+    "usage: llm4hep show RESULTS.h5 TASK\n"
+    "\n"
+    "Print one task's story in reading order: its outcome, the prompts, every\n"
+    "supervisor and coder message (what each was newly sent, what it answered, tool\n"
+    "calls and the supervisor's verdicts), each code version with a unified diff to\n"
+    "the previous one, each execution's output, the hidden checks' reports and any\n"
+    "annotations.\n"
+    "TASK is a task id (1, 2, ...; the /tasks column task_id) or\n"
+    "supervisor/coder/step/trial, e.g. openai/gpt-5/openai/gpt-5/create_numpy/1 (model\n"
+    "names may hold '/'; in sequential mode model/step/trial works too); that key's\n"
+    "final attempt is shown.\n"
+    "Exit 0, 2 bad usage, no such task or unreadable file.\n";
 
 int cmd_show(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_not_built("show");
+    if (cli_wants_help(argc, argv)) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (argc != 3) {
+        fprintf(stderr, "llm4hep show: expected RESULTS.h5 TASK\n%s", usage);
+        return L4H_EXIT_USAGE;
+    }
+    l4h_err err = {0};
+    if (l4h_show(argv[1], argv[2], stdout, &err) != 0) {
+        fprintf(stderr, "llm4hep show: %s\n", err.msg);
+        return err.code ? err.code : L4H_EXIT_INFRA;
+    }
+    return 0;
 }

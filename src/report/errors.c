@@ -1,0 +1,344 @@
+/* errors.c — `llm4hep errors`: error categories of the final failures by
+ * model and step, from the rule-based column and from each annotation
+ * source; `--llm` asks a model to categorise every failure again and stores
+ * its answers as annotations (never touching the rule-based column). */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "llm4hep/llm.h"
+#include "report_int.h"
+
+static int category_index(const char *c)
+{
+    for (int i = 0; i < L4H_N_CATEGORIES; i++)
+        if (!strcmp(c, l4h_categories[i]))
+            return i;
+    return -1; /* "" or unknown: uncategorised */
+}
+
+/* Counts [model][step][category + uncategorised] for one source. */
+typedef struct counts {
+    char *source;
+    int64_t *n;  /* (nm * ns) * (L4H_N_CATEGORIES + 2): ..., uncategorised, failures */
+} counts;
+
+#define NC (L4H_N_CATEGORIES + 2)
+
+static void count(counts *c, size_t cell, const char *category)
+{
+    int i = category_index(category);
+    c->n[cell * NC + (i < 0 ? L4H_N_CATEGORIES : (size_t)i)]++;
+    c->n[cell * NC + L4H_N_CATEGORIES + 1]++;
+}
+
+static void print_counts(const counts *c, char **models, size_t nm, char **steps, size_t ns,
+                         l4h_report_format fmt, FILE *out)
+{
+    rtable t;
+    rt_init(&t, "llrrrrrrrrr", "model", "step", "failures", "semantic", "function_calling",
+            "file_not_found", "wrong_branch", "api_error", "data_quality", "other",
+            "uncategorised");
+    int64_t tot[NC] = {0};
+    for (size_t m = 0; m < nm; m++)
+        for (size_t s = 0; s < ns; s++) {
+            const int64_t *v = &c->n[(m * ns + s) * NC];
+            if (!v[NC - 1])
+                continue;
+            rt_cell(&t, "%s", models[m]);
+            rt_cell(&t, "%s", steps[s]);
+            rt_cell(&t, "%lld", (long long)v[NC - 1]);
+            for (int i = 0; i < NC - 1; i++) {
+                rt_cell(&t, "%lld", (long long)v[i]);
+                tot[i] += v[i];
+            }
+            tot[NC - 1] += v[NC - 1];
+        }
+    rt_cell(&t, "(all)");
+    rt_cell(&t, "(all)");
+    rt_cell(&t, "%lld", (long long)tot[NC - 1]);
+    for (int i = 0; i < NC - 1; i++)
+        rt_cell(&t, "%lld", (long long)tot[i]);
+    if (fmt == L4H_FMT_MARKDOWN)
+        fprintf(out, "\n## Error categories: %s\n\n", c->source);
+    else
+        fprintf(out, "\nError categories of the final failures: %s\n", c->source);
+    rt_print(&t, fmt, out);
+    rt_free(&t);
+}
+
+static void json_counts(l4h_buf *b, const counts *c, char **models, size_t nm, char **steps,
+                        size_t ns, int first)
+{
+    l4h_buf_puts(b, first ? "\n    {\"source\": " : ",\n    {\"source\": ");
+    json_str(b, c->source);
+    l4h_buf_puts(b, ", \"counts\": [");
+    int f = 1;
+    for (size_t m = 0; m < nm; m++)
+        for (size_t s = 0; s < ns; s++) {
+            const int64_t *v = &c->n[(m * ns + s) * NC];
+            if (!v[NC - 1])
+                continue;
+            l4h_buf_puts(b, f ? "\n      {\"model\": " : ",\n      {\"model\": ");
+            f = 0;
+            json_str(b, models[m]);
+            l4h_buf_puts(b, ", \"step\": ");
+            json_str(b, steps[s]);
+            l4h_buf_printf(b, ", \"failures\": %lld", (long long)v[NC - 1]);
+            for (int i = 0; i < L4H_N_CATEGORIES; i++)
+                l4h_buf_printf(b, ", \"%s\": %lld", l4h_categories[i], (long long)v[i]);
+            l4h_buf_printf(b, ", \"uncategorised\": %lld}", (long long)v[L4H_N_CATEGORIES]);
+        }
+    l4h_buf_puts(b, "]}");
+}
+
+int l4h_errors_print(char *const *paths, size_t n_paths, l4h_report_format fmt, FILE *out,
+                     l4h_err *err)
+{
+    rowset rs;
+    if (rowset_open(&rs, paths, n_paths, err) != 0)
+        return -1;
+    char **models = NULL, **steps = NULL;
+    size_t nm = 0, ns = 0;
+    size_t *rm = l4h_xcalloc(rs.n_rows ? rs.n_rows : 1, sizeof *rm);
+    size_t *rsx = l4h_xcalloc(rs.n_rows ? rs.n_rows : 1, sizeof *rsx);
+    char label[300];
+    for (size_t i = 0; i < rs.n_rows; i++) {
+        l4h_report_model_label(rs.rows[i]->supervisor, rs.rows[i]->coder, label, sizeof label);
+        rm[i] = intern(&models, &nm, label);
+        rsx[i] = intern(&steps, &ns, rs.rows[i]->step);
+    }
+    size_t cells = nm * ns > 0 ? nm * ns : 1;
+    counts *src = l4h_xcalloc(1, sizeof *src);
+    size_t n_src = 1;
+    src[0].source = l4h_xstrdup("rules (the error_category column)");
+    src[0].n = l4h_xcalloc(cells * NC, sizeof(int64_t));
+    for (size_t i = 0; i < rs.n_rows; i++) {
+        const l4h_task_rec *t = rs.rows[i];
+        if (t->status == L4H_STATUS_SUCCESS)
+            continue;
+        size_t cell = rm[i] * ns + rsx[i];
+        count(&src[0], cell, t->error_category);
+        /* annotations of this task, the newest per source */
+        const l4h_results *res = rs.files[rs.row_file[i]];
+        for (size_t a = res->n_annotations; a-- > 0;) {
+            const l4h_annotation *an = &res->annotations[a];
+            if (an->task_id != t->task_id)
+                continue;
+            int newer = 0;
+            for (size_t b = a + 1; b < res->n_annotations; b++)
+                if (res->annotations[b].task_id == t->task_id &&
+                    !strcmp(res->annotations[b].source, an->source))
+                    newer = 1;
+            if (newer)
+                continue;
+            size_t k = 1;
+            while (k < n_src && strcmp(src[k].source, an->source))
+                k++;
+            if (k == n_src) {
+                src = l4h_xrealloc(src, ++n_src * sizeof *src);
+                src[k].source = l4h_xstrdup(an->source);
+                src[k].n = l4h_xcalloc(cells * NC, sizeof(int64_t));
+            }
+            count(&src[k], cell, an->error_category);
+        }
+    }
+    if (fmt == L4H_FMT_JSON) {
+        l4h_buf b = {0};
+        l4h_buf_printf(&b, "{\n  \"final_tasks\": %zu,\n  \"sources\": [", rs.n_rows);
+        for (size_t k = 0; k < n_src; k++)
+            json_counts(&b, &src[k], models, nm, steps, ns, k == 0);
+        l4h_buf_puts(&b, "\n  ]\n}\n");
+        fputs(b.data, out);
+        l4h_buf_free(&b);
+    } else {
+        fprintf(out, "%zu final task(s) in %zu file(s); failures of every status but success "
+                     "(infrastructure ones included)\n", rs.n_rows, rs.n_files);
+        for (size_t k = 0; k < n_src; k++)
+            print_counts(&src[k], models, nm, steps, ns, fmt, out);
+    }
+    for (size_t k = 0; k < n_src; k++) {
+        free(src[k].source);
+        free(src[k].n);
+    }
+    free(src);
+    for (size_t i = 0; i < nm; i++)
+        free(models[i]);
+    for (size_t i = 0; i < ns; i++)
+        free(steps[i]);
+    free(models);
+    free(steps);
+    free(rm);
+    free(rsx);
+    rowset_free(&rs);
+    return 0;
+}
+
+/* Refuse (code 2) before spending anything when a campaign holds path's
+ * lock or the file has no journal to record annotations in. (The store
+ * checks again when it writes.) */
+static int can_annotate(const char *path, l4h_err *err)
+{
+    l4h_buf b = {0};
+    l4h_buf_printf(&b, "%s.journal", path);
+    if (access(b.data, F_OK) != 0) {
+        l4h_err_set(err, L4H_EXIT_USAGE,
+                    "%s has no journal beside it (%s): annotations go to the journal too, so "
+                    "`errors --llm` needs the campaign's output with its journal", path, b.data);
+        l4h_buf_free(&b);
+        return -1;
+    }
+    l4h_buf_free(&b);
+    l4h_buf_printf(&b, "%s.lock", path);
+    int fd = open(b.data, O_RDONLY | O_CLOEXEC);
+    int rc = 0;
+    if (fd >= 0) {
+        if (flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+            char holder[256] = "";
+            ssize_t n = pread(fd, holder, sizeof holder - 1, 0);
+            holder[n > 0 ? n : 0] = '\0';
+            holder[strcspn(holder, "\n")] = '\0';
+            rc = l4h_err_set(err, L4H_EXIT_USAGE,
+                             "%s is held by a running campaign (%s); `errors --llm` refused — "
+                             "run it when the campaign has finished", path,
+                             holder[0] ? holder : "holder unknown");
+        }
+        close(fd);
+    }
+    l4h_buf_free(&b);
+    return rc;
+}
+
+static int annotated(const l4h_results *res, int64_t task_id, const char *source)
+{
+    for (size_t i = 0; i < res->n_annotations; i++)
+        if (res->annotations[i].task_id == task_id && !strcmp(res->annotations[i].source, source))
+            return 1;
+    return 0;
+}
+
+int l4h_errors_llm(const char *path, const char *model, const char *config_path,
+                   const char *prompt_path, FILE *out, l4h_err *err)
+{
+    l4h_results *res = NULL;
+    l4h_config *cfg = NULL;
+    l4h_llm *llm = NULL;
+    char *prompt = NULL;
+    int rc = -1;
+    if (l4h_results_open(path, &res, err) != 0)
+        return -1;
+    if (can_annotate(path, err) != 0 || annotator_prompt(prompt_path, "error_analysis.txt", &prompt, err) != 0)
+        goto out;
+    if (l4h_config_load(config_path, &cfg, err) != 0)
+        goto out;
+    l4h_model_resolved mr;
+    if (l4h_config_model(cfg, model, &mr, err) != 0) {
+        l4h_err_prefix(err, "--llm %s", model);
+        goto out;
+    }
+    llm = l4h_llm_new(cfg, NULL, err);
+    if (!llm)
+        goto out;
+    l4h_buf source = {0};
+    l4h_buf_printf(&source, "llm:%s", model);
+    size_t asked = 0, skipped = 0, failed = 0;
+    int64_t tokens = 0;
+    double cost = 0;
+    l4h_err last = {0};
+    for (size_t i = 0; i < res->n_tasks; i++) {
+        const l4h_task_rec *t = &res->tasks[i];
+        if (!t->final || t->status == L4H_STATUS_SUCCESS || l4h_status_is_infra(t->status))
+            continue;
+        if (annotated(res, t->task_id, source.data)) {
+            skipped++;
+            continue;
+        }
+        char *ans = NULL;
+        l4h_err e = {0};
+        if (annotator_ask(llm, res, t->task_id, model, prompt, 0, &ans, &tokens, &cost, &e) != 0) {
+            fprintf(stderr, "llm4hep errors: task %lld: %s\n", (long long)t->task_id, e.msg);
+            last = e;
+            failed++;
+            continue;
+        }
+        l4h_annotation a = {.task_id = t->task_id, .source = source.data, .text = ans};
+        snprintf(a.error_category, sizeof a.error_category, "%s", l4h_category_parse(ans));
+        int arc = l4h_store_annotate(path, &a, &e);
+        free(ans);
+        if (arc != 0) { /* a campaign took the file, or it cannot be written: stop */
+            *err = e;
+            l4h_buf_free(&source);
+            goto out;
+        }
+        asked++;
+        fprintf(out, "task %lld %s/%s/%s/%d: rules %s, %s %s\n", (long long)t->task_id,
+                t->supervisor, t->coder, t->step, t->trial,
+                t->error_category[0] ? t->error_category : "uncategorised", source.data,
+                a.error_category);
+    }
+    fprintf(out, "%zu task(s) categorised by %s, %zu already annotated by it (skipped), %zu "
+                 "failed; %lld tokens, $%.4f\n", asked, source.data, skipped, failed,
+            (long long)tokens, cost);
+    l4h_buf_free(&source);
+    if (failed) {
+        l4h_err_set(err, last.code ? last.code : L4H_EXIT_INFRA,
+                    "%zu task(s) could not be categorised (last: %s); run again to retry them",
+                    failed, last.msg);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(prompt);
+    l4h_llm_free(llm);
+    l4h_config_free(cfg);
+    l4h_results_free(res);
+    return rc;
+}
+
+int l4h_explain(const char *path, const char *task, const char *model, const char *config_path,
+                const char *prompt_path, FILE *out, l4h_err *err)
+{
+    l4h_results *res = NULL;
+    l4h_config *cfg = NULL;
+    l4h_llm *llm = NULL;
+    char *prompt = NULL, *ans = NULL;
+    int rc = -1;
+    if (l4h_results_open(path, &res, err) != 0)
+        return -1;
+    int64_t id = l4h_task_find(res, task, err);
+    if (id < 0 || annotator_prompt(prompt_path, "explain.txt", &prompt, err) != 0)
+        goto out;
+    if (l4h_config_load(config_path, &cfg, err) != 0)
+        goto out;
+    l4h_model_resolved mr;
+    if (l4h_config_model(cfg, model, &mr, err) != 0) {
+        l4h_err_prefix(err, "--llm %s", model);
+        goto out;
+    }
+    llm = l4h_llm_new(cfg, NULL, err);
+    if (!llm)
+        goto out;
+    int64_t tokens = 0;
+    double cost = 0;
+    if (annotator_ask(llm, res, id, model, prompt, 1, &ans, &tokens, &cost, err) != 0)
+        goto out;
+    const l4h_task_rec *t = &res->tasks[id - 1];
+    fprintf(out, "Task %lld %s/%s/%s/%d: %s%s%s — explained by %s (%lld tokens, $%.4f)\n\n",
+            (long long)id, t->supervisor, t->coder, t->step, t->trial, l4h_status_name(t->status),
+            t->error_category[0] ? ", " : "", t->error_category, model, (long long)tokens, cost);
+    fputs(ans, out);
+    if (!*ans || ans[strlen(ans) - 1] != '\n')
+        fputc('\n', out);
+    rc = 0;
+out:
+    free(ans);
+    free(prompt);
+    l4h_llm_free(llm);
+    l4h_config_free(cfg);
+    l4h_results_free(res);
+    return rc;
+}

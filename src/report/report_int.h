@@ -1,0 +1,71 @@
+/* report_int.h — what the report room's files share: a text table that
+ * prints aligned, as markdown or as JSON rows; the merged set of final rows
+ * of several results files; the annotator's request. */
+#ifndef LLM4HEP_REPORT_INT_H
+#define LLM4HEP_REPORT_INT_H
+
+#include <stdio.h>
+
+#include "llm4hep/report.h"
+
+/* --------------------------------------------------------------- tables */
+
+typedef struct rtable {
+    size_t ncols;
+    char **head;     /* ncols names */
+    char *align;     /* ncols of 'l' or 'r' */
+    char **cells;    /* nrows * ncols, owned */
+    size_t nrows, ncells, cap;
+} rtable;
+
+/* A table with the given header; align is one 'l'/'r' per column. */
+void rt_init(rtable *t, const char *align, ...); /* header names, NULL-terminated */
+/* Append the next cell (rows fill left to right). Can't fail. */
+void rt_cell(rtable *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print as aligned text (a rule under the header) or markdown. */
+void rt_print(const rtable *t, l4h_report_format fmt, FILE *out);
+void rt_free(rtable *t);
+
+/* ------------------------------------------------------------ row sets */
+
+/* Final rows of one or more files, merged. */
+typedef struct rowset {
+    l4h_results **files;
+    size_t n_files;
+    const l4h_task_rec **rows;  /* borrowed from files */
+    size_t *row_file;           /* index into files */
+    size_t n_rows;
+    size_t n_attempts;          /* every row of every file */
+    size_t n_duplicates;        /* keys final in more than one file (first kept) */
+} rowset;
+
+/* Open paths and merge their final rows. -1 with err (code 2). */
+int rowset_open(rowset *rs, char *const *paths, size_t n, l4h_err *err);
+void rowset_free(rowset *rs);
+
+/* Interned names: index of s in *v (appended when new). */
+size_t intern(char ***v, size_t *n, const char *s);
+
+/* A JSON string literal of s (quotes and escapes) appended to b. */
+void json_str(l4h_buf *b, const char *s);
+/* A JSON number, or null for NaN/inf. */
+void json_num(l4h_buf *b, double x);
+
+/* The taxonomy (DESIGN.md): semantic ... other. */
+extern const char *const l4h_categories[];
+#define L4H_N_CATEGORIES 7
+
+/* ----------------------------------------------------------- annotator */
+
+/* Ask model (through cfg's endpoints) about task: system = the prompt file's
+ * text, user = the task's transcript. call: the annotator position's call
+ * index. *answer: the model's text (caller frees); usage added to *tokens,
+ * cost to *cost (NaN-safe). -1 with err. */
+struct l4h_llm;
+int annotator_ask(struct l4h_llm *llm, const l4h_results *res, int64_t task_id, const char *model,
+                  const char *prompt, int call, char **answer, int64_t *tokens, double *cost,
+                  l4h_err *err);
+/* Read a prompt file (default name under l4h_prompt_path when path NULL). */
+int annotator_prompt(const char *path, const char *default_name, char **text, l4h_err *err);
+
+#endif

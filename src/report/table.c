@@ -1,0 +1,131 @@
+/* table.c — a small text table: cells added row by row, printed aligned
+ * for a terminal or as a markdown table. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report_int.h"
+
+void rt_init(rtable *t, const char *align, ...)
+{
+    memset(t, 0, sizeof *t);
+    t->ncols = strlen(align);
+    t->align = l4h_xstrdup(align);
+    t->head = l4h_xcalloc(t->ncols, sizeof *t->head);
+    va_list ap;
+    va_start(ap, align);
+    for (size_t i = 0; i < t->ncols; i++) {
+        const char *h = va_arg(ap, const char *);
+        t->head[i] = l4h_xstrdup(h ? h : "");
+    }
+    va_end(ap);
+}
+
+void rt_cell(rtable *t, const char *fmt, ...)
+{
+    if (t->ncells == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 64;
+        t->cells = l4h_xrealloc(t->cells, t->cap * sizeof *t->cells);
+    }
+    l4h_buf b = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    char small[256];
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof small) {
+        l4h_buf_puts(&b, small);
+    } else {
+        char *big = l4h_xmalloc((size_t)n + 1);
+        va_start(ap, fmt);
+        vsnprintf(big, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        l4h_buf_puts(&b, big);
+        free(big);
+    }
+    t->cells[t->ncells++] = l4h_buf_take(&b);
+    t->nrows = (t->ncells + t->ncols - 1) / t->ncols;
+}
+
+/* Display width of UTF-8 text: code points, not bytes. */
+static size_t width(const char *s)
+{
+    size_t w = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            w++;
+    return w;
+}
+
+static void pad(FILE *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fputc(' ', out);
+}
+
+static const char *cell(const rtable *t, size_t r, size_t c)
+{
+    size_t i = r * t->ncols + c;
+    return i < t->ncells ? t->cells[i] : "";
+}
+
+void rt_print(const rtable *t, l4h_report_format fmt, FILE *out)
+{
+    size_t *w = l4h_xcalloc(t->ncols, sizeof *w);
+    for (size_t c = 0; c < t->ncols; c++) {
+        w[c] = width(t->head[c]);
+        for (size_t r = 0; r < t->nrows; r++)
+            if (width(cell(t, r, c)) > w[c])
+                w[c] = width(cell(t, r, c));
+    }
+    int md = fmt == L4H_FMT_MARKDOWN;
+    for (size_t r = 0; r < t->nrows + 2; r++) {
+        if (md)
+            fputs("| ", out);
+        for (size_t c = 0; c < t->ncols; c++) {
+            const char *s;
+            if (r == 1) { /* the rule */
+                if (md) {
+                    fputs(t->align[c] == 'r' ? "" : ":", out);
+                    for (size_t i = 0; i < (w[c] > 2 ? w[c] - 1 : 1); i++)
+                        fputc('-', out);
+                    fputs(t->align[c] == 'r' ? ":" : "", out);
+                } else {
+                    for (size_t i = 0; i < w[c]; i++)
+                        fputc('-', out);
+                }
+                fputs(c + 1 < t->ncols ? (md ? " | " : "  ") : "", out);
+                continue;
+            }
+            s = r == 0 ? t->head[c] : cell(t, r - 2, c);
+            size_t sw = width(s);
+            int last = c + 1 == t->ncols;
+            if (t->align[c] == 'r')
+                pad(out, w[c] - sw);
+            if (md) { /* a '|' inside a cell would split it */
+                for (const char *p = s; *p; p++)
+                    fputs(*p == '|' ? "\\|" : (char[2]){*p, 0}, out);
+            } else {
+                fputs(s, out);
+            }
+            if (t->align[c] != 'r' && (!last || md))
+                pad(out, w[c] - sw);
+            if (!last)
+                fputs(md ? " | " : "  ", out);
+        }
+        fputs(md ? " |\n" : "\n", out);
+    }
+    free(w);
+}
+
+void rt_free(rtable *t)
+{
+    for (size_t i = 0; i < t->ncols; i++)
+        free(t->head[i]);
+    for (size_t i = 0; i < t->ncells; i++)
+        free(t->cells[i]);
+    free(t->head);
+    free(t->cells);
+    free(t->align);
+    memset(t, 0, sizeof *t);
+}
