@@ -33,6 +33,8 @@
 #define OUTPUT_KILL_MIN (64LL * 1024 * 1024)
 /* Bound on the wait for killed processes to be gone. */
 #define SWEEP_S 60.0
+/* Bound on the wait for killed processes' zombies to be reaped by init. */
+#define REAP_S 10.0
 /* After a kill, how long bwrap gets to notice before it is killed too. */
 #define MONITOR_GRACE_S 10.0
 
@@ -110,11 +112,19 @@ static void close_from(posix_spawn_file_actions_t *fa, int from)
 #endif
 }
 
+/* Pids killed by hunt_token (bounded: the sweep waits for them to be
+ * reaped, so that their zombies do not hold the uid's process budget). */
+typedef struct pidset {
+    pid_t v[4096];
+    size_t n;
+} pidset;
+
 /* Kill every process whose environment holds LLM4HEP_EXEC_TOKEN=token
- * (rlimit: children that left the process group). With patience > 0, keep
- * going until none is left alive (a killed process still needs CPU time to
- * die on a loaded node), at most that many seconds; else one pass. */
-static void hunt_token(const char *token, double patience)
+ * (rlimit: children that left the process group), noting them in killed
+ * (may be NULL). With patience > 0, keep going until none is left alive (a
+ * killed process still needs CPU time to die on a loaded node), at most that
+ * many seconds; else one pass. */
+static void hunt_token(const char *token, double patience, pidset *killed)
 {
     char needle[96];
     int nl = snprintf(needle, sizeof needle, "LLM4HEP_EXEC_TOKEN=%s", token);
@@ -142,6 +152,8 @@ static void hunt_token(const char *token, double patience)
             if (n > 0 && memmem(buf, (size_t)n, needle, (size_t)nl) != NULL) {
                 kill(pid, SIGKILL);
                 found = 1;
+                if (killed && killed->n < sizeof killed->v / sizeof *killed->v)
+                    killed->v[killed->n++] = pid;
             }
         }
         closedir(d);
@@ -188,7 +200,7 @@ static void kill_all(run *r)
     if (r->sp->own_session)
         kill(-r->pid, SIGKILL);
     if (r->sp->token)
-        hunt_token(r->sp->token, 0);
+        hunt_token(r->sp->token, 0, NULL);
     if (!r->killed)
         r->killed_at = l4h_monotonic();
     r->killed = 1;
@@ -202,8 +214,22 @@ static void sweep_after_exit(run *r)
 {
     if (r->sp->own_session)
         kill(-r->pid, SIGKILL);
-    if (r->sp->token)
-        hunt_token(r->sp->token, SWEEP_S);
+    if (r->sp->token) {
+        /* a fork bomb's zombies count against the uid's RLIMIT_NPROC until
+         * init reaps them: wait (bounded) until the killed are gone */
+        pidset *killed = l4h_xcalloc(1, sizeof *killed);
+        hunt_token(r->sp->token, SWEEP_S, killed);
+        double until = l4h_monotonic() + REAP_S;
+        for (size_t i = 0; i < killed->n; i++) {
+            char path[64];
+            snprintf(path, sizeof path, "/proc/%d", (int)killed->v[i]);
+            while (access(path, F_OK) == 0 && l4h_monotonic() < until) {
+                struct timespec ts = {0, 5000000L};
+                nanosleep(&ts, NULL);
+            }
+        }
+        free(killed);
+    }
     if (r->ns_init > 0) {
         double until = l4h_monotonic() + SWEEP_S;
         while (alive(r->ns_init) && l4h_monotonic() < until) {
@@ -212,6 +238,23 @@ static void sweep_after_exit(run *r)
             nanosleep(&ts, NULL);
         }
     }
+}
+
+/* The parent pid of pid from /proc (0 when it is gone). */
+static pid_t parent_of(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* ") S ppid ..." */
+    return p && strlen(p) > 4 ? (pid_t)atol(p + 4) : 0;
 }
 
 /* Parse "child-pid": N out of bwrap's --info-fd JSON (0 if absent). */
@@ -345,12 +388,15 @@ int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_re
                 else
                     close_fd(&errp[0]);
             } else if (k == iinfo) {
-                if (n > 0 && info.len < 65536) {
+                /* keep draining (closing early would SIGPIPE bwrap); parse
+                 * the first pid, trusted only as bwrap's own child */
+                if (n > 0 && info.len < 65536)
                     l4h_buf_add(&info, chunk, (size_t)n);
-                    r.ns_init = info_child_pid(info.data);
-                } else if (n <= 0) {
+                pid_t p = n > 0 && !r.ns_init ? info_child_pid(info.data) : 0;
+                if (p > 0 && parent_of(p) == r.pid)
+                    r.ns_init = p;
+                if (n <= 0)
                     close_fd(&infop[0]);
-                }
             }
         }
         if (!exited && wait4(r.pid, &status, WNOHANG, &ru) == r.pid) {
