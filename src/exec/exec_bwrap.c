@@ -128,7 +128,9 @@ static void add_system(const l4h_sandbox *sb, l4h_argv *a)
 /* Make the program visible: when the program (argv[0]) or, for an
  * interpreter, its script (argv[1]) is a host file outside the views and the
  * system dirs (a suite's tool or check program), bind its directory
- * read-only at the same path. Other arguments are never bound. Refuses (-1,
+ * read-only at the same path. Other arguments are bound the same way only for
+ * check programs (see_reference: trusted code of the suite, e.g. a check that
+ * loads the suite's tool to recompute a model's answer). Refuses (-1,
  * code 3) a directory that would show the reference outputs to a run that
  * must not see them. */
 static int add_program_dirs(const l4h_workspace *ws, const l4h_exec_spec *spec,
@@ -138,6 +140,8 @@ static int add_program_dirs(const l4h_workspace *ws, const l4h_exec_spec *spec,
     int rc = 0;
     const char *base = strrchr(program, '/') ? strrchr(program, '/') + 1 : program;
     size_t n = strncmp(base, "python", 6) == 0 ? 2 : 1; /* the script of an interpreter */
+    if (spec->see_reference)
+        n = (size_t)-1;
     for (size_t i = 0; i < n && spec->argv[i]; i++) {
         const char *arg = i == 0 ? program : spec->argv[i];
         struct stat st;
