@@ -2,8 +2,8 @@
  * per endpoint at most max_concurrency requests in flight and
  * requests_per_minute, evenly spaced (one slot every 60/rpm seconds, no
  * bursts, so a server enforcing the same rate never has to refuse). A 429
- * halves the allowed concurrency; each success adds 1/limit back (AIMD, as
- * TCP). Thread-safe: one mutex and condition variable for all endpoints.
+ * halves the allowed concurrency, once per window of requests already in
+ * flight; each success adds 1/limit back (AIMD, as TCP). Thread-safe: one mutex and condition variable for all endpoints.
  * `sweep` relays the same interface to rank 0 (src/mpi). */
 #include <math.h>
 #include <pthread.h>
@@ -13,6 +13,10 @@
 
 #include "llm_internal.h"
 
+/* An endpoint without max_concurrency that was throttled is unlimited again
+ * once its AIMD limit grows past this (about 2000 successes from 1). */
+#define UNLIMITED_AGAIN 64
+
 typedef struct ep_limit {
     char *name;
     int max_concurrency;   /* 0 = unlimited */
@@ -21,6 +25,7 @@ typedef struct ep_limit {
     double interval_s;     /* 60 / requests_per_minute; 0 = unlimited */
     double next_slot;      /* monotonic time of the next free start slot */
     int throttled;         /* 429s seen */
+    int window;            /* releases left before another 429 may shrink the limit */
 } ep_limit;
 
 typedef struct local_permits {
@@ -123,15 +128,24 @@ static void local_release(void *ctx, const char *endpoint, int http_status)
     ep_limit *e = find_ep(lp, endpoint);
     if (e->in_flight > 0)
         e->in_flight--;
+    int in_window = e->window > 0;
+    if (in_window)
+        e->window--;
     if (http_status == 429) {
         e->throttled++;
-        double base = e->limit > 0 ? e->limit : (double)(e->in_flight + 1);
-        e->limit = base / 2 < 1 ? 1 : base / 2;
+        /* Halve once per window, as TCP does: the requests already in flight
+         * when the limit shrank were sent under the old limit, and their
+         * 429s say nothing new. */
+        if (!in_window) {
+            double base = e->limit > 0 ? e->limit : (double)(e->in_flight + 1);
+            e->limit = base / 2 < 1 ? 1 : base / 2;
+            e->window = e->in_flight;
+        }
     } else if (http_status >= 200 && http_status < 300 && e->limit > 0) {
         e->limit += 1.0 / e->limit;
         if (e->max_concurrency > 0 && e->limit > e->max_concurrency)
             e->limit = e->max_concurrency;
-        else if (e->max_concurrency == 0 && e->limit > 1024)
+        else if (e->max_concurrency == 0 && e->limit > UNLIMITED_AGAIN)
             e->limit = 0; /* recovered: unlimited again */
     }
     pthread_cond_broadcast(&lp->cv);

@@ -100,17 +100,38 @@ static void test_permits_aimd(void **s)
     assert_float_equal(limit, 4, 0);
     assert_int_equal(inflight, 7);
     assert_int_equal(thr, 1);
+    /* the other 7 were in flight under the old limit: their 429s do not shrink it again */
     p->release(p->ctx, "cborg", 429);
     p->release(p->ctx, "cborg", 429);
     p->release(p->ctx, "cborg", 429);
-    l4h_permits_local_state(p, "cborg", &limit, &inflight, NULL);
-    assert_float_equal(limit, 1, 0); /* never below one */
-    /* 4 in flight with limit 1: no new permit until they drain */
-    assert_int_equal(p->acquire(p->ctx, "cborg", l4h_monotonic() - 1), -1);
+    l4h_permits_local_state(p, "cborg", &limit, &inflight, &thr);
+    assert_float_equal(limit, 4, 0);
+    assert_int_equal(inflight, 4);
+    assert_int_equal(thr, 4);
+    for (int i = 0; i < 4; i++) /* the window closes */
+        p->release(p->ctx, "cborg", 500);
     for (int i = 0; i < 4; i++)
-        p->release(p->ctx, "cborg", 200);
+        assert_int_equal(p->acquire(p->ctx, "cborg", 0), 0);
+    /* 4 in flight with limit 4: no new permit until one is back */
+    assert_int_equal(p->acquire(p->ctx, "cborg", l4h_monotonic() - 1), -1);
+    p->release(p->ctx, "cborg", 429); /* a new window: 4 -> 2 */
+    p->release(p->ctx, "cborg", 429); /* in it: ignored */
+    l4h_permits_local_state(p, "cborg", &limit, NULL, NULL);
+    assert_float_equal(limit, 2, 0);
+    p->release(p->ctx, "cborg", 200); /* successes grow it: 2 -> 2.5 */
+    p->release(p->ctx, "cborg", 200); /* 2.5 -> 2.9, and the window closes */
+    assert_int_equal(p->acquire(p->ctx, "cborg", 0), 0);
+    p->release(p->ctx, "cborg", 429); /* 2.9 -> 1.45 */
+    assert_int_equal(p->acquire(p->ctx, "cborg", 0), 0);
+    p->release(p->ctx, "cborg", 429); /* 1.45 -> 1 (never below one) */
     l4h_permits_local_state(p, "cborg", &limit, &inflight, NULL);
+    assert_float_equal(limit, 1, 0);
     assert_int_equal(inflight, 0);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(p->acquire(p->ctx, "cborg", 0), 0);
+        p->release(p->ctx, "cborg", 200);
+    }
+    l4h_permits_local_state(p, "cborg", &limit, &inflight, NULL);
     /* additive increase: 1 -> 2 -> 2.5 -> 2.9 -> 3.24 */
     assert_float_equal(limit, 1 + 1 + 0.5 + 0.4 + 1 / 2.9, 1e-9);
     for (int i = 0; i < 500; i++) {
