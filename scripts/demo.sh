@@ -37,7 +37,7 @@ if [ $rc -ne 0 ]; then
   exit $rc
 fi
 
-out=$("$bin" sweep "$config" --dry-run | sed -n 's/^output: *//p' | head -1)
+out=$("$bin" sweep "$config" --dry-run | sed -n "s/^output  *\([^ ]*\).*/\1/p" | head -1)
 echo "== report"
 "$bin" report "$out"
 echo
