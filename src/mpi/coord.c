@@ -245,7 +245,7 @@ void coord_print_stats(const coord *c)
     getrusage(RUSAGE_SELF, &ru);
     size_t n = c->prog.finished;
     fprintf(c->prog.out,
-            "-- run figures: %zu tasks in %.2f s (%.0f tasks/s); overhead per task (spawn, "
+            "-- run figures: %zu tasks in %.2f s (%.1f tasks/s); overhead per task (spawn, "
             "staging, storing) %.1f ms; rank 0: %.3f s CPU in the loop (%.0f%%, %.1f us per "
             "task), peak memory %.1f MB\n",
             n, elapsed, elapsed > 0 ? (double)n / elapsed : 0.0,

@@ -26,11 +26,11 @@ FULL = os.environ.get("LLM4HEP_BENCH_FULL") == "1"
 
 
 def figures(out):
-    m = re.search(r"run figures: (\d+) tasks in ([\d.]+) s \((\d+) tasks/s\); overhead per task "
+    m = re.search(r"run figures: (\d+) tasks in ([\d.]+) s \(([\d.]+) tasks/s\); overhead per task "
                   r"\(spawn, staging, storing\) ([\d.]+) ms; rank 0: ([\d.]+) s CPU in the loop "
                   r"\((\d+)%, ([\d.]+) us per task\), peak memory ([\d.]+) MB", out)
     assert m, out
-    return dict(tasks=int(m[1]), seconds=float(m[2]), rate=int(m[3]), overhead_ms=float(m[4]),
+    return dict(tasks=int(m[1]), seconds=float(m[2]), rate=float(m[3]), overhead_ms=float(m[4]),
                 cpu_s=float(m[5]), cpu_pct=int(m[6]), us_per_task=float(m[7]),
                 rss_mb=float(m[8]))
 
@@ -56,7 +56,7 @@ def main():
         f = figures(r.stdout)
         base = gnu_parallel_rate(2000 if FULL else 300)
         print(f"(b) dispatch: {f['tasks']} empty tasks on {ranks} ranks in {f['seconds']:.2f} s = "
-              f"{f['rate']} tasks/s achieved; rank 0 spends {f['us_per_task']:.1f} us CPU per "
+              f"{f['rate']:.0f} tasks/s achieved; rank 0 spends {f['us_per_task']:.1f} us CPU per "
               f"task, a capacity of {1e6 / max(f['us_per_task'], 1e-3):.0f} tasks/s "
               f"(target >= 20,000)")
         if base:
