@@ -39,6 +39,12 @@ typedef struct l4h_loop {
 void l4h_loop_infra(l4h_loop *L, l4h_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* 1 when the loop must not start anything new: the stop flag (→ interrupted),
+ * the wall time, and with before_call (before a model call) the token and
+ * campaign cost limits; running code costs nothing, so the code of an answer
+ * that crossed them still runs. Sets the status. */
+int l4h_loop_must_stop(l4h_loop *L, int before_call);
+
 /* Record one execution into the task record (copies the texts) and tell the
  * observer. Returns the record. Can't fail. */
 l4h_exec_rec *l4h_loop_record_exec(l4h_loop *L, int iteration, const char *kind,
@@ -50,7 +56,8 @@ double l4h_loop_exec_timeout(const l4h_loop *L);
 
 /* Run the tool calls of one coder answer: append a "tool" message per call to
  * coder, an exec record of kind "tool" each, and a line each to summary.
- * Returns 0, -1 when the sandbox could not start (status set). */
+ * Returns 0, -1 when the sandbox could not start or the loop must stop
+ * (status set). */
 int l4h_loop_run_tools(l4h_loop *L, int iteration, const l4h_chat_response *resp,
                        l4h_conv *coder, l4h_buf *summary);
 

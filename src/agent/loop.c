@@ -47,7 +47,7 @@ static void hit_limit(l4h_loop *L, const char *fmt, ...)
  * time, and (before_call: before a model call) the token and campaign cost
  * limits; running code costs nothing, so the code of an answer that crossed
  * them still runs. */
-static int must_stop(l4h_loop *L, int before_call)
+int l4h_loop_must_stop(l4h_loop *L, int before_call)
 {
     if (L->stopped)
         return 1;
@@ -112,7 +112,7 @@ l4h_exec_rec *l4h_loop_record_exec(l4h_loop *L, int it, const char *kind, const 
  * -1 the loop ends (interrupted, limit, or error_api — status set). */
 static int ask(l4h_loop *L, int a, int it, const l4h_conv *conv, l4h_chat_response *resp)
 {
-    if (must_stop(L, 1))
+    if (l4h_loop_must_stop(L, 1))
         return -1;
     const char *model = a == SUP ? L->task->supervisor : L->task->coder;
     l4h_chat_request req = {
@@ -186,7 +186,7 @@ static int ask(l4h_loop *L, int a, int it, const l4h_conv *conv, l4h_chat_respon
  * (whatever its exit), -1 the sandbox failed or the loop must stop. */
 static int run_code(l4h_loop *L, int it, const char *code, l4h_exec_result *res)
 {
-    if (must_stop(L, 0))
+    if (l4h_loop_must_stop(L, 0))
         return -1;
     char rel[64];
     snprintf(rel, sizeof rel, "generated_code/iter_%d.py", it);

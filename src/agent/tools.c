@@ -128,7 +128,8 @@ static int run_one(l4h_loop *L, int it, const l4h_tool_call *tc, const char *id,
     return 0;
 }
 
-/* Run every tool call of resp. 0, or -1 when the sandbox failed (status set). */
+/* Run every tool call of resp. 0, or -1 when the sandbox failed or the loop
+ * must stop (status set). */
 int l4h_loop_run_tools(l4h_loop *L, int it, const l4h_chat_response *resp, l4h_conv *coder,
                        l4h_buf *summary)
 {
@@ -140,6 +141,8 @@ int l4h_loop_run_tools(l4h_loop *L, int it, const l4h_chat_response *resp, l4h_c
             snprintf(idbuf, sizeof idbuf, "call_%d_%zu", it, i);
             id = idbuf;
         }
+        if (l4h_loop_must_stop(L, 0))
+            return -1;
         char *why = call_error(L->step, tc);
         if (why) {
             refuse(L, it, tc, id, why, coder, summary);
