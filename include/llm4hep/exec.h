@@ -34,7 +34,9 @@
  * or check program: argv[0], or argv[1] when argv[0] is python) is made
  * visible read-only with its directory, at its host path — unless that
  * directory holds the reference dir and the run is not a check program
- * (then l4h_sandbox_run refuses, code 3). LLM4HEP_BWRAP names the bubblewrap
+ * (then l4h_sandbox_run refuses, code 3). Check programs (see_reference)
+ * also see the suite's directory read-only at its host path, so that they
+ * can load the suite's tools and helpers. LLM4HEP_BWRAP names the bubblewrap
  * binary to use (default: bwrap from the system directories). */
 #ifndef LLM4HEP_EXEC_H
 #define LLM4HEP_EXEC_H

@@ -133,11 +133,20 @@ static void add_system(const l4h_sandbox *sb, l4h_argv *a)
  * loads the suite's tool to recompute a model's answer). Refuses (-1,
  * code 3) a directory that would show the reference outputs to a run that
  * must not see them. */
-static int add_program_dirs(const l4h_workspace *ws, const l4h_exec_spec *spec,
-                            const char *program, l4h_argv *a, l4h_err *err)
+static int add_program_dirs(const l4h_sandbox *sb, const l4h_workspace *ws,
+                            const l4h_exec_spec *spec, const char *program, l4h_argv *a,
+                            l4h_err *err)
 {
     l4h_argv seen = {0};
     int rc = 0;
+    /* check programs see the whole suite (they load its tools, as
+     * checks/significance.py does) — they see the reference anyway */
+    const char *suite = spec->see_reference ? sb->suite_dir : NULL;
+    if (suite) {
+        l4h__argv_add(a, "--ro-bind");
+        l4h__argv_add(a, suite);
+        l4h__argv_add(a, suite);
+    }
     const char *base = strrchr(program, '/') ? strrchr(program, '/') + 1 : program;
     size_t n = strncmp(base, "python", 6) == 0 ? 2 : 1; /* the script of an interpreter */
     if (spec->see_reference)
@@ -150,7 +159,7 @@ static int add_program_dirs(const l4h_workspace *ws, const l4h_exec_spec *spec,
             stat(arg, &st) != 0 || !S_ISREG(st.st_mode))
             continue;
         char *dir = l4h_path_dir(arg);
-        int dup = ws->host && under(dir, ws->host);
+        int dup = (ws->host && under(dir, ws->host)) || (suite && under(dir, suite));
         for (size_t k = 0; k < seen.n; k++)
             dup |= strcmp(seen.v[k], dir) == 0;
         if (!dup && ws->ref_host && !spec->see_reference &&
@@ -236,7 +245,7 @@ static int build_argv(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_
             l4h__argv_add(a, ws->ref_host);
             l4h__argv_add(a, REF_VIEW);
         }
-        if (add_program_dirs(ws, spec, program, a, err) != 0) {
+        if (add_program_dirs(sb, ws, spec, program, a, err) != 0) {
             free(program);
             return -1;
         }

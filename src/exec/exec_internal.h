@@ -65,6 +65,8 @@ struct l4h_sandbox {
     l4h_limits limits;
     int max_parallel;      /* 0 = no cap */
     char *slot_dir;        /* node-local lock files of the per-node cap */
+    char *suite_dir;       /* check programs see it read-only (they load the suite's
+                              tools and helpers); NULL without a suite */
     char **secrets;        /* redacted from output; NULL-terminated copies */
 };
 

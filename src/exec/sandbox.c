@@ -84,6 +84,7 @@ void l4h__sandbox_delete(l4h_sandbox *sb)
     free(sb->prlimit);
     free(sb->setpriv);
     free(sb->slot_dir);
+    free(sb->suite_dir);
     l4h_strv_free(sb->secrets);
     free(sb);
 }
@@ -98,6 +99,8 @@ l4h_sandbox *l4h_sandbox_open(const l4h_config *cfg, const char *const *secrets,
     char name[64];
     snprintf(name, sizeof name, "llm4hep-slots-%d", (int)geteuid());
     sb->slot_dir = l4h_path_join(scratch, name);
+    if (cfg->suite && cfg->suite->dir)
+        sb->suite_dir = l4h_xstrdup(cfg->suite->dir);
 
     l4h_err probe_err = {0, ""};
     switch (cfg->sandbox.isolation) {

@@ -277,6 +277,25 @@ def test_tool_program_outside_the_workspace_runs_with_stdin(box):
     assert json.loads(out["stdout"]) == {"sum": 0.75}
 
 
+def test_check_program_sees_the_suite_but_generated_code_does_not(box):
+    suite = os.path.join(box.base, "suite")
+    for d in ("checks", "tools"):
+        os.makedirs(os.path.join(suite, d), exist_ok=True)
+        os.chmod(os.path.join(suite, d), 0o755)
+    os.chmod(suite, 0o755)
+    with open(os.path.join(suite, "tools", "helper.py"), "w") as f:
+        f.write("VALUE = 7\n")
+    check = os.path.join(suite, "checks", "check.py")
+    with open(check, "w") as f:
+        f.write("import os, sys\nsys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tools'))\n"
+                "import helper\nprint(helper.VALUE)\n")
+    out = box.run("", *SMALL, "--suite-dir", suite, "--see-reference", "--program", check)["result"]
+    assert out["exit_code"] == 0 and out["stdout"] == "7\n", out
+    code = f"import os\nprint(os.path.exists({suite!r}))\n"
+    out = box.run(code, *SMALL, "--suite-dir", suite)["result"]
+    assert out["stdout"] == "False\n"
+
+
 def test_a_program_whose_directory_holds_the_reference_is_refused(box):
     # box.base contains the reference dir: binding it would show the answers
     tool = os.path.join(box.base, "peek.py")

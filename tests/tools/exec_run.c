@@ -4,7 +4,8 @@
  * and print the l4h_exec_result as JSON on stdout.
  *
  *   exec_run [--isolation auto|bwrap|rlimit] [--network 0|1] [--scratch DIR]
- *            [--data DIR] [--reference DIR] [--stage REL]... [--see-reference]
+ *            [--data DIR] [--reference DIR] [--suite-dir DIR] [--stage REL]...
+ *            [--see-reference]
  *            [--timeout S] [--memory-mb N] [--workspace-mb N] [--output-bytes N]
  *            [--max-parallel N] [--python PATH] [--secret-env VAR]...
  *            [--stdin FILE] [--runs N] [--keep] [--plain] CODE.py [ARGS...]
@@ -149,6 +150,8 @@ int main(int argc, char **argv)
             suite.data_dir = (char *)v;
         else if (strcmp(f, "--reference") == 0)
             suite.reference_dir = (char *)v;
+        else if (strcmp(f, "--suite-dir") == 0)
+            suite.dir = (char *)v;
         else if (strcmp(f, "--stage") == 0 && step.n_stage < 64)
             stage[step.n_stage++] = (char *)v;
         else if (strcmp(f, "--timeout") == 0)
@@ -194,7 +197,7 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    if (suite.data_dir || suite.reference_dir)
+    if (suite.data_dir || suite.reference_dir || suite.dir)
         cfg.suite = &suite;
     l4h_err err = {0, ""};
     l4h_sandbox *sb = l4h_sandbox_open(&cfg, (const char *const *)secrets, &err);
