@@ -104,8 +104,10 @@ int l4h_check_command_result(const char *label, const l4h_exec_result *res,
  * their exec record has kind "check", iteration = rec->iterations, code = the
  * rendered command line. sb may be NULL when the step has no command check
  * (a command check then fails and the call returns -1). When the sandbox
- * cannot start a program the check fails, the remaining checks still run,
- * and the call returns -1 with err set (code 3): the task is error_sandbox. */
+ * cannot start a program, or a check program exits with status 3 (its "I
+ * cannot judge": reference unreadable, a suite bug — not the model's fault),
+ * that check fails, the remaining checks still run, and the call returns -1
+ * with err set (code 3, naming the check): the task is error_sandbox. */
 int l4h_checks_run(const l4h_config *cfg, const l4h_step *step, l4h_sandbox *sb,
                    const l4h_workspace *ws, l4h_task_rec *rec, l4h_err *err);
 

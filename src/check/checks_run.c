@@ -135,15 +135,23 @@ static int run_command(const l4h_config *cfg, const l4h_step *step, l4h_sandbox 
     x->stderr_text = l4h_xstrdup(res.stderr_text ? res.stderr_text : "");
     x->truncated = res.truncated;
     l4h_check_command_result(label, &res, spec->expect, spec->n_expect, &rec->checks[ci]);
+    int cannot_judge = res.exit_code == L4H_EXIT_INFRA && !res.timed_out && !res.signal;
+    if (cannot_judge) {
+        /* exit 3: the check program's "cannot judge" (reference unreadable...):
+         * not the model's failure */
+        const char *why = res.stdout_text && *res.stdout_text ? res.stdout_text
+                          : res.stderr_text ? res.stderr_text : "";
+        l4h_err_set(err, L4H_EXIT_INFRA, "check %s could not judge (exit 3): %.300s", label, why);
+    }
     l4h_exec_result_clear(&res);
     l4h_strv_free(argv);
-    return 0;
+    return cannot_judge ? -1 : 0;
 }
 
 int l4h_checks_run(const l4h_config *cfg, const l4h_step *step, l4h_sandbox *sb,
                    const l4h_workspace *ws, l4h_task_rec *rec, l4h_err *err)
 {
-    int failed = 0, sandbox_failed = 0;
+    int failed = 0, infra_failed = 0;
     const char *ref_dir = ws->ref_host ? ws->ref_host
                           : cfg && cfg->suite ? cfg->suite->reference_dir : NULL;
     for (size_t i = 0; i < step->n_checks; i++) {
@@ -174,9 +182,9 @@ int l4h_checks_run(const l4h_config *cfg, const l4h_step *step, l4h_sandbox *sb,
         case L4H_CHECK_COMMAND: {
             l4h_err e = {0};
             if (run_command(cfg, step, sb, ws, spec, rec, ci, &e) != 0) {
-                if (!sandbox_failed && err)
+                if (!infra_failed && err)
                     *err = e;
-                sandbox_failed = 1;
+                infra_failed = 1;
             }
             break;
         }
@@ -185,5 +193,5 @@ int l4h_checks_run(const l4h_config *cfg, const l4h_step *step, l4h_sandbox *sb,
         }
         failed += !rec->checks[ci].passed;
     }
-    return sandbox_failed ? -1 : failed;
+    return infra_failed ? -1 : failed;
 }

@@ -196,21 +196,12 @@ int cmd_validate(int argc, char **argv)
         l4h_task_rec rec = {0};
         int nbad = l4h_checks_run(cfg, step, sb, &ws, &rec, &err);
         print_report(&rec, suite, step, dir);
-        int cannot_judge = 0;
-        for (size_t i = 0; i < rec.n_execs; i++)
-            if (!strcmp(rec.execs[i].kind, "check") && rec.execs[i].exit_code == L4H_EXIT_INFRA) {
-                fprintf(stderr, "llm4hep validate: check program `%s` could not judge (exit 3)\n",
-                        rec.execs[i].code);
-                cannot_judge = 1;
-            }
         if (nbad < 0) {
             fprintf(stderr, "llm4hep validate: %s\n", err.msg);
             if (strstr(err.msg, "Permission denied"))
                 fprintf(stderr, "llm4hep validate: check programs run as an unprivileged user: "
                                 "%s, the data and the reference outputs must be readable (and "
                                 "their parent directories searchable) by others\n", dir);
-            rc = L4H_EXIT_INFRA;
-        } else if (cannot_judge) {
             rc = L4H_EXIT_INFRA;
         } else {
             rc = nbad > 0 ? L4H_EXIT_FAILED : L4H_EXIT_OK;
