@@ -99,6 +99,31 @@ static const char *file_label(const report *r, size_t f)
     return r->rs.files[f]->path;
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Model names in alphabetical order (steps keep the order they first
+ * appear in, the plan's; files the command line's): remap the rows. */
+static void sort_dim(report *r, int d)
+{
+    size_t n = r->n_vals[d];
+    char **sorted = l4h_xmalloc((n ? n : 1) * sizeof *sorted);
+    memcpy(sorted, r->vals[d], n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, str_cmp);
+    size_t *map = l4h_xmalloc((n ? n : 1) * sizeof *map);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            if (sorted[j] == r->vals[d][i])
+                map[i] = j;
+    for (size_t i = 0; i < r->rs.n_rows; i++)
+        r->row_val[d][i] = map[r->row_val[d][i]];
+    free(r->vals[d]);
+    r->vals[d] = sorted;
+    free(map);
+}
+
 /* Per-row dimension values, interned. */
 static void index_rows(report *r)
 {
@@ -119,6 +144,9 @@ static void index_rows(report *r)
                 r->row_val[d][i] = intern(&r->vals[d], &r->n_vals[d], v[d]);
         }
     }
+    sort_dim(r, DIM_MODEL);
+    sort_dim(r, DIM_SUPERVISOR);
+    sort_dim(r, DIM_CODER);
 }
 
 /* Pairs to compare: o->compare's two models, or every pair when there are
