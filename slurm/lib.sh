@@ -374,6 +374,22 @@ l4h_resubmit_args() {
     return 0
 }
 
+# l4h_drain_grace LEAD_S : the seconds `llm4hep sweep --grace` gives running
+# tasks after the time-limit signal, when Slurm sends it LEAD_S seconds before
+# the end (--signal=USR1@LEAD_S): LEAD_S less 15 s for the final checkpoint.
+# Slurm checks time limits on a 30 s tick: the signal comes up to a tick early
+# (measured: never late), and the time-limit kill lands on a tick too.
+l4h_drain_grace() {
+    local lead=$1 g
+    if ((lead >= 30)); then
+        g=$((lead - 15))
+    else
+        g=$((lead / 2))
+    fi
+    ((g < 5)) && g=5
+    printf '%s\n' "$g"
+}
+
 # ---------------------------------------------------------------- launch
 
 # l4h_launch_cmd LAUNCHER GPU VLLM : the launcher part of the command line,

@@ -25,10 +25,11 @@
 #                                                 the config's `local` endpoint at it (implies --gpu)
 #   --preflight-only                              run the checks and stop (fine on a login node)
 #   --no-preflight
-#   -- SWEEP-ARGS           passed to `llm4hep sweep` on the first run only (e.g. --fresh)
+#   -- SWEEP-ARGS           passed to `llm4hep sweep` (--fresh on the first run only)
 # Also: LLM4HEP_BIN (else `llm4hep` on PATH, else build/llm4hep of this
 # checkout), LLM4HEP_HOME (this checkout, when Slurm cannot tell), LLM4HEP_GRACE
-# (seconds, for --launcher mpirun: default 300, as --signal below),
+# (the lead of the time-limit signal in seconds, default 300 as --signal below:
+# set it when you change --signal; running tasks get it less 15 s, --grace),
 # LLM4HEP_PREFLIGHT_TIMEOUT (seconds per endpoint try, default 8), LLM4HEP_VLLM_*
 # (see slurm/README.md). Exit codes are those of `llm4hep sweep`: 0 complete,
 # 2 bad input, 3 infrastructure, 4 stopped early and resumable.
@@ -138,6 +139,8 @@ done
 [[ -f $config ]] || l4h_die 2 "config file $config not found (relative paths are from $PWD)"
 config=$(cd "$(dirname "$config")" && pwd)/$(basename "$config")
 [[ $launcher == srun || $launcher == mpirun ]] || l4h_die 2 "--launcher must be srun or mpirun, not '$launcher'"
+grace=${LLM4HEP_GRACE:-300}
+[[ $grace =~ ^[0-9]+$ ]] || l4h_die 2 "LLM4HEP_GRACE must be a number of seconds, not '$grace'"
 [[ $max_requeues =~ ^[0-9]+$ ]] || l4h_die 2 "--max-requeues must be a number, not '$max_requeues'"
 [[ $restart_mode =~ ^(requeue|resubmit|none)$ ]] || l4h_die 2 "--restart must be requeue, resubmit or none, not '$restart_mode'"
 [[ -n $vllm_model ]] && gpu=1
@@ -198,7 +201,7 @@ trap 'forward INT' INT
 
 # ------------------------------------------------------------------ pre-flight
 bin=$(l4h_find_bin "$repo") || l4h_die 3 "no llm4hep binary (set LLM4HEP_BIN)"
-if ! "$bin" sweep --help >/dev/null 2>&1; then
+if ! sweep_help=$("$bin" sweep --help 2>&1); then
     l4h_die 3 "$bin has no working 'sweep' verb ('$bin sweep --help' failed)"
 fi
 l4h_log "binary $bin"
@@ -241,10 +244,17 @@ mapfile -t cmd < <(l4h_launch_cmd "$launcher" "$gpu" "$([[ -n $vllm_model ]] && 
 # shellcheck disable=SC2016 # expanded by the rank's bash
 cmd+=(bash -c 'source "$1" && shift && l4h_rank_exec "$@"' llm4hep-rank "$repo/slurm/lib.sh"
     "$bin" sweep "$config")
-if ((restarts == 0)); then
-    cmd+=("${sweep_args[@]}")
-elif ((${#sweep_args[@]} > 0)); then
-    l4h_log "run $((restarts + 1)): not passing '${sweep_args[*]}' again (first run only)"
+for a in "${sweep_args[@]}"; do
+    if [[ $a == --fresh ]] && ((restarts > 0)); then
+        l4h_log "run $((restarts + 1)): not passing --fresh again (it would discard the runs before)"
+        continue
+    fi
+    cmd+=("$a")
+done
+# Running tasks get the time-limit signal's lead less a checkpoint margin;
+# LLM4HEP_GRACE is that lead (--signal=USR1@300).
+if [[ $sweep_help == *--grace* && " ${sweep_args[*]} " != *" --grace "* ]]; then
+    cmd+=(--grace "$(l4h_drain_grace "$grace")")
 fi
 l4h_log "running: ${cmd[*]}"
 "${cmd[@]}" &
@@ -255,9 +265,9 @@ child=$!
 if [[ $launcher == mpirun ]]; then
     end=$(squeue -h -j "$SLURM_JOB_ID" -o %e 2>/dev/null)
     if end_s=$(date -d "$end" +%s 2>/dev/null); then
-        delay=$((end_s - ${LLM4HEP_GRACE:-300} - $(date +%s)))
+        delay=$((end_s - grace - $(date +%s)))
         ((delay < 0)) && delay=0
-        l4h_log "mpirun: SIGUSR1 to the ranks in $delay s (LLM4HEP_GRACE=${LLM4HEP_GRACE:-300} s before the time limit)"
+        l4h_log "mpirun: SIGUSR1 to the ranks in $delay s (LLM4HEP_GRACE=$grace s before the time limit)"
         (
             sleep "$delay"
             kill -USR1 "$child" 2>/dev/null

@@ -145,6 +145,7 @@ while :; do
     attempt=$((attempt + 1))
     mapfile -t ports < <(l4h_free_ports 2)
     ((${#ports[@]} == 2)) || l4h_die 3 "could not find two free TCP ports"
+    first_job_id=$((ports[0] * 1000))
     cat >"$conf" <<EOF
 # Private single-node Slurm written by slurm/local/start.sh; stop with slurm/local/stop.sh $dir
 ClusterName=llm4hep
@@ -167,7 +168,7 @@ SlurmdDebug=info
 PlugStackConfig=$dir/plugstack.conf
 MpiDefault=pmix
 ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
+TaskPlugin=${LLM4HEP_SLURM_TASK_PLUGIN:-task/affinity}
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 SlurmdParameters=config_overrides
@@ -177,6 +178,10 @@ AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 ReturnToService=2
+# Job ids in a range of this cluster's own (from its port): two private
+# clusters on one machine never share a job id, so never a TMPDIR
+# (/tmp/\$USER/\$SLURM_JOB_ID) nor a PMIx directory (/tmp/spmix_appdir_UID_JOB.STEP).
+FirstJobId=$first_job_id
 MailProg=/bin/true
 InactiveLimit=0
 KillWait=5

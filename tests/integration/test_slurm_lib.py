@@ -385,6 +385,11 @@ def test_resubmit_args_repeat_the_job_shape(tmp_path):
         "--gpus-per-node=4"]
 
 
+@pytest.mark.parametrize("lead,grace", [(300, 285), (120, 105), (60, 45), (30, 15), (8, 5)])
+def test_drain_grace(lead, grace):
+    assert sh("l4h_drain_grace %d" % lead).stdout.strip() == str(grace)
+
+
 # ------------------------------------------------------------------ launch, GPU
 
 @pytest.mark.parametrize("args,env,want", [
