@@ -231,6 +231,8 @@ int coord_tick(coord *c)
 
 void coord_release_slots(coord *c)
 {
+    c->loop_ended = l4h_monotonic();
+    c->loop_cpu_ended = cpu_seconds();
     for (int r = c->first_slot; r < c->first_slot + c->nslots; r++)
         send_to(c, r, TAG_NOMORE, "", 0);
     checkpoint(c, 1);
@@ -239,8 +241,8 @@ void coord_release_slots(coord *c)
 
 void coord_print_stats(const coord *c)
 {
-    double elapsed = l4h_monotonic() - c->loop_started;
-    double cpu = cpu_seconds() - c->loop_cpu_started;
+    double elapsed = c->loop_ended - c->loop_started;
+    double cpu = c->loop_cpu_ended - c->loop_cpu_started;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     size_t n = c->prog.finished;

@@ -136,7 +136,8 @@ typedef struct coord {
     double *dispatched_at;     /* per plan index: l4h_monotonic() when sent */
     double overhead_sum;       /* dispatch -> journaled, minus the task's own wall time */
     size_t overhead_n;
-    double loop_started, loop_cpu_started;
+    double loop_started, loop_cpu_started;  /* the dispatch loop, for the run figures */
+    double loop_ended, loop_cpu_ended;
     int in_flight;
     double spent_usd;
     int64_t tokens;
