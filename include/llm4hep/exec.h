@@ -22,7 +22,8 @@
  *   while the code runs; 256 processes/threads; 4096 open files; no core
  *   files; output: head + tail of output_bytes per stream, and the code is
  *   stopped once it printed max(64 MiB, 16 x output_bytes);
- * - SIGUSR1 blocked (Slurm's warning never reaches it); its own session;
+ * - SIGUSR1 blocked (Slurm's warning never reaches it); no terminal it can
+ *   reach (rlimit: its own session; bwrap: no tty in its minimal /dev);
  *   everything it started is killed when it ends or is stopped;
  * - when llm4hep runs as root, the code runs as uid/gid 65534: the workspace
  *   is given to that uid, and scratch, data_dir and reference_dir must be

@@ -14,7 +14,9 @@
  * suite's tool; no CODE.py then).
  * --runs N runs the code N times in the same workspace ("runs" in the JSON);
  * --plain runs `python CODE.py` with plain posix_spawn, no sandbox, for the
- * start-up benchmark; --keep keeps the workspace (its host path is printed).
+ * start-up benchmark; --with-plain precedes every sandboxed run by a plain
+ * one (its time is "plain_wall_s" in that run's JSON: a pair under the same
+ * machine load); --keep keeps the workspace (its host path is printed).
  * Exit 0 when the code ran (whatever its exit), 2 on bad flags, 3 when the
  * sandbox refused or failed (message on stderr). */
 #include <cjson/cJSON.h>
@@ -116,7 +118,7 @@ int main(int argc, char **argv)
     size_t n_secrets = 0;
     const char *stdin_file = NULL, *program = NULL;
     double timeout = 0;
-    int see_ref = 0, runs = 1, keep = 0, plain = 0, i = 1;
+    int see_ref = 0, runs = 1, keep = 0, plain = 0, with_plain = 0, i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
         const char *f = argv[i];
         if (strcmp(f, "--") == 0) {
@@ -133,6 +135,10 @@ int main(int argc, char **argv)
         }
         if (strcmp(f, "--plain") == 0) {
             plain = 1;
+            continue;
+        }
+        if (strcmp(f, "--with-plain") == 0) {
+            with_plain = 1;
             continue;
         }
         if (i + 1 >= argc)
@@ -244,17 +250,24 @@ int main(int argc, char **argv)
     cJSON *rs = cJSON_AddArrayToObject(out, "runs");
     int rc = 0;
     for (int k = 0; k < runs; k++) {
+        cJSON *pj = with_plain ? plain_run(cfg.sandbox.python, code_file, extra, n_extra) : NULL;
         l4h_exec_result res;
         double t0 = l4h_monotonic();
         int ran = l4h_sandbox_run(sb, &ws, &spec, &res, &err);
         double call_s = l4h_monotonic() - t0;
         if (ran != 0) {
+            cJSON_Delete(pj);
             fprintf(stderr, "exec_run: %s\n", err.msg);
             rc = err.code ? err.code : 3;
             break;
         }
         cJSON *j = result_json(&res);
         cJSON_AddNumberToObject(j, "call_s", call_s); /* the whole l4h_sandbox_run */
+        if (pj) {
+            cJSON_AddNumberToObject(j, "plain_wall_s",
+                                    cJSON_GetObjectItem(pj, "wall_s")->valuedouble);
+            cJSON_Delete(pj);
+        }
         cJSON_AddItemToArray(rs, j);
         if (k == runs - 1)
             cJSON_AddItemReferenceToObject(out, "result", j);
