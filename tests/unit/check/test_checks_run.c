@@ -1,0 +1,116 @@
+/* test_checks_run.c — l4h_checks_run over a workspace without a sandbox:
+ * array and text checks read the workspace against the reference, a file
+ * that escapes the workspace fails, and a command check with no sandbox is
+ * an infrastructure failure (-1) while the other checks still run. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "llm4hep/check.h"
+#include "check_test_util.h"
+#include "npy_write.h"
+
+static char *tp(const char *rel)
+{
+    static char buf[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, rel);
+    return buf[k];
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+static void layout(void)
+{
+    mkdir(tp("ws"), 0755);
+    mkdir(tp("ws/arrays"), 0755);
+    mkdir(tp("ref"), 0755);
+    mkdir(tp("ref/arrays"), 0755);
+    double r[6] = {1, 2, 3, 4, 5, 6}, c[6] = {1, 2, 3, 4, 5, 6.01};
+    npy_write_f8(tp("ref/arrays/a.npy"), r, 2, 3);
+    npy_write_f8(tp("ref/arrays/b.npy"), r, 2, 3);
+    npy_write_f8(tp("ws/arrays/a.npy"), r, 2, 3);
+    npy_write_f8(tp("ws/arrays/b.npy"), c, 2, 3);
+    write_text(tp("ws/summary.txt"), "tree mini\n");
+}
+
+static void run_without_sandbox(void **state)
+{
+    (void)state;
+    layout();
+    char *text_patterns[] = {"mini", "photon_pt"};
+    char *run[] = {"python", "checks/x.py", "{{workspace}}"};
+    l4h_check_spec specs[5] = {
+        {.kind = L4H_CHECK_ARRAY, .name = "array:arrays/a.npy", .file = "arrays/a.npy", .sig_digits = 4, .zero_floor = 1e-9},
+        {.kind = L4H_CHECK_ARRAY, .name = "array:arrays/b.npy", .file = "arrays/b.npy", .sig_digits = 4, .zero_floor = 1e-9},
+        {.kind = L4H_CHECK_TEXT, .name = "text:summary.txt", .file = "summary.txt", .patterns = text_patterns, .n_patterns = 2},
+        {.kind = L4H_CHECK_COMMAND, .name = "command:checks/x.py", .run = run, .n_run = 3},
+        {.kind = L4H_CHECK_ARRAY, .name = "array:../ref/arrays/a.npy", .file = "../ref/arrays/a.npy", .sig_digits = 4, .zero_floor = 1e-9},
+    };
+    l4h_step step = {.name = "s", .number = 1, .checks = specs, .n_checks = 5};
+    char wsdir[512], refdir[512];
+    snprintf(wsdir, sizeof wsdir, "%s", tp("ws"));
+    snprintf(refdir, sizeof refdir, "%s", tp("ref"));
+    l4h_workspace ws = {.host = wsdir, .view = wsdir, .ref_host = refdir, .ref_view = refdir};
+    l4h_task_rec rec = {0};
+    rec.iterations = 3;
+    l4h_err err = {0};
+    int rc = l4h_checks_run(NULL, &step, NULL, &ws, &rec, &err);
+    assert_int_equal(rc, -1); /* the command check had no sandbox */
+    assert_int_equal(err.code, L4H_EXIT_INFRA);
+    assert_non_null(strstr(err.msg, "command:checks/x.py"));
+    assert_int_equal(rec.n_checks, 5);
+    assert_string_equal(rec.checks[0].check, "array:arrays/a.npy");
+    assert_true(rec.checks[0].passed);
+    assert_false(rec.checks[1].passed);
+    assert_int_equal(rec.checks[1].n_bad, 1);
+    assert_non_null(strstr(rec.checks[1].report, "FAIL arrays/b.npy: 1 of 6 values"));
+    assert_false(rec.checks[2].passed);
+    assert_non_null(strstr(rec.checks[2].report, "pattern 2 'photon_pt' not found"));
+    assert_false(rec.checks[3].passed);
+    assert_non_null(strstr(rec.checks[3].report, "no sandbox"));
+    assert_false(rec.checks[4].passed);
+    assert_non_null(strstr(rec.checks[4].report, "resolves outside the workspace"));
+    l4h_rec_clear(&rec);
+
+    /* a symbolic link to the reference does not pass as an output */
+    unlink(tp("ws/arrays/b.npy"));
+    assert_int_equal(symlink(tp("ref/arrays/b.npy"), tp("ws/arrays/b.npy")), 0);
+    step.n_checks = 2;
+    rc = l4h_checks_run(NULL, &step, NULL, &ws, &rec, &err);
+    assert_int_equal(rc, 1);
+    assert_true(rec.checks[0].passed);
+    assert_false(rec.checks[1].passed);
+    assert_non_null(strstr(rec.checks[1].report, "resolves outside the workspace"));
+    assert_int_equal(rec.n_execs, 0);
+    l4h_rec_clear(&rec);
+
+    /* a link inside the workspace is fine */
+    unlink(tp("ws/arrays/b.npy"));
+    assert_int_equal(symlink(tp("ws/arrays/a.npy"), tp("ws/arrays/b.npy")), 0);
+    rc = l4h_checks_run(NULL, &step, NULL, &ws, &rec, &err);
+    assert_int_equal(rc, 0);
+    l4h_rec_clear(&rec);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(run_without_sandbox),
+    };
+    return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
+}
