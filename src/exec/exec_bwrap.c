@@ -107,6 +107,15 @@ static void add_system(const l4h_sandbox *sb, l4h_argv *a)
         l4h__argv_add(a, etc_files[i]);
         l4h__argv_add(a, etc_files[i]);
     }
+    if (sb->network) { /* network allowed: name resolution and certificates too */
+        static const char *const net_files[] = {"/etc/resolv.conf", "/etc/hosts", "/etc/ssl",
+                                                "/etc/ca-certificates", "/etc/pki"};
+        for (size_t i = 0; i < sizeof net_files / sizeof *net_files; i++) {
+            l4h__argv_add(a, "--ro-bind-try");
+            l4h__argv_add(a, net_files[i]);
+            l4h__argv_add(a, net_files[i]);
+        }
+    }
     l4h__argv_add(a, "--ro-bind-data");
     l4h__argv_add(a, "4");
     l4h__argv_add(a, "/etc/passwd");

@@ -399,7 +399,12 @@ int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_re
                     close_fd(&infop[0]);
             }
         }
-        if (!exited && wait4(r.pid, &status, WNOHANG, &ru) == r.pid) {
+        pid_t w = exited ? 0 : wait4(r.pid, &status, WNOHANG, &ru);
+        if (w < 0 && errno == ECHILD) { /* someone else reaped it (SIGCHLD ignored?) */
+            status = 0;
+            res->signal = -1; /* unknown: reported as exit -1 below */
+        }
+        if (w == r.pid || (w < 0 && errno == ECHILD)) {
             exited = 1;
             /* the code's time: until it ended or we stopped it */
             res->wall_s = (r.killed ? r.killed_at : l4h_monotonic()) - t0;
@@ -439,11 +444,15 @@ int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_re
         }
     }
     if (!exited) { /* poll failed: reap whatever happens */
-        wait4(r.pid, &status, 0, &ru);
+        while (wait4(r.pid, &status, 0, &ru) < 0 && errno == EINTR) {
+        }
         res->wall_s = (r.killed ? r.killed_at : l4h_monotonic()) - t0;
         sweep_after_exit(&r);
     }
-    if (WIFSIGNALED(status)) {
+    if (res->signal == -1) {
+        res->exit_code = -1;
+        res->signal = 0;
+    } else if (WIFSIGNALED(status)) {
         res->exit_code = -1;
         res->signal = WTERMSIG(status);
     } else {

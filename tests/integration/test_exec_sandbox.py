@@ -470,3 +470,15 @@ def test_a_dead_slot_holder_frees_its_slot(box):
     finally:
         holder.kill()
 
+
+
+def test_network_true_is_honoured(box):
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    try:
+        out = box.run(NET, *SMALL, "--network", "1", args=[str(srv.getsockname()[1])])["result"]
+        res = json.loads(out["stdout"])
+        assert res["connect"] == "connected"
+    finally:
+        srv.close()
