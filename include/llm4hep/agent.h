@@ -123,8 +123,15 @@ char *l4h_inputs_text(const l4h_workspace *ws, const l4h_step *step);
  * seen at data_view. Caller frees. Can't fail (an unreadable dir is said). */
 char *l4h_files_text(const char *data_host, const char *data_view);
 
-/* `llm4hep reference SUITE [--check]`: generate data if absent, run the
- * solution for every step into the reference dir, write the manifest. */
+/* `llm4hep reference SUITE [--check]`: generate data if absent (into
+ * <data_dir>.partial-<pid>, renamed when complete), run the solution for every
+ * step in order into the reference dir, write the manifest. The generator and
+ * solution are the suite's trusted code: they run directly (argv[0] "python"
+ * = cfg->sandbox.python, working directory the suite's dir), not sandboxed.
+ * check: then run every step's checks (in the sandbox) on a workspace holding
+ * the reference outputs. cfg->suite must be the suite (staging reads it).
+ * Progress and check reports go to stdout. 0 done; -1 with err: code 1 a
+ * check failed, 2 bad suite (no data and no generate), 3 a command failed. */
 int l4h_reference_build(const l4h_config *cfg, const l4h_suite *suite, int check, l4h_err *err);
 /* Does the manifest in the reference dir match the suite and data? 0 yes;
  * -1 (code 2) naming what differs or that the manifest is missing.
