@@ -27,6 +27,17 @@ static inline int tmpdir_teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* tmpdir/rel in one of four rotating static buffers (copy it to keep it
+ * across more than three further calls). */
+static inline char *tpath(const char *rel)
+{
+    static char buf[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, rel);
+    return buf[k];
+}
+
 /* Fail the test unless needle occurs in hay, showing hay. */
 static inline void assert_contains(const char *hay, const char *needle)
 {

@@ -17,15 +17,6 @@
 #include "check_test_util.h"
 #include "npy_write.h"
 
-static char *tp(const char *rel)
-{
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, rel);
-    return buf[k];
-}
-
 static void write_text(const char *path, const char *text)
 {
     FILE *fp = fopen(path, "w");
@@ -36,16 +27,16 @@ static void write_text(const char *path, const char *text)
 
 static void layout(void)
 {
-    mkdir(tp("ws"), 0755);
-    mkdir(tp("ws/arrays"), 0755);
-    mkdir(tp("ref"), 0755);
-    mkdir(tp("ref/arrays"), 0755);
+    mkdir(tpath("ws"), 0755);
+    mkdir(tpath("ws/arrays"), 0755);
+    mkdir(tpath("ref"), 0755);
+    mkdir(tpath("ref/arrays"), 0755);
     double r[6] = {1, 2, 3, 4, 5, 6}, c[6] = {1, 2, 3, 4, 5, 6.01};
-    npy_write_f8(tp("ref/arrays/a.npy"), r, 2, 3);
-    npy_write_f8(tp("ref/arrays/b.npy"), r, 2, 3);
-    npy_write_f8(tp("ws/arrays/a.npy"), r, 2, 3);
-    npy_write_f8(tp("ws/arrays/b.npy"), c, 2, 3);
-    write_text(tp("ws/summary.txt"), "tree mini\n");
+    npy_write_f8(tpath("ref/arrays/a.npy"), r, 2, 3);
+    npy_write_f8(tpath("ref/arrays/b.npy"), r, 2, 3);
+    npy_write_f8(tpath("ws/arrays/a.npy"), r, 2, 3);
+    npy_write_f8(tpath("ws/arrays/b.npy"), c, 2, 3);
+    write_text(tpath("ws/summary.txt"), "tree mini\n");
 }
 
 static void run_without_sandbox(void **state)
@@ -63,8 +54,8 @@ static void run_without_sandbox(void **state)
     };
     l4h_step step = {.name = "s", .number = 1, .checks = specs, .n_checks = 5};
     char wsdir[512], refdir[512];
-    snprintf(wsdir, sizeof wsdir, "%s", tp("ws"));
-    snprintf(refdir, sizeof refdir, "%s", tp("ref"));
+    snprintf(wsdir, sizeof wsdir, "%s", tpath("ws"));
+    snprintf(refdir, sizeof refdir, "%s", tpath("ref"));
     l4h_workspace ws = {.host = wsdir, .view = wsdir, .ref_host = refdir, .ref_view = refdir};
     l4h_task_rec rec = {0};
     rec.iterations = 3;
@@ -88,8 +79,8 @@ static void run_without_sandbox(void **state)
     l4h_rec_clear(&rec);
 
     /* a symbolic link to the reference does not pass as an output */
-    unlink(tp("ws/arrays/b.npy"));
-    assert_int_equal(symlink(tp("ref/arrays/b.npy"), tp("ws/arrays/b.npy")), 0);
+    unlink(tpath("ws/arrays/b.npy"));
+    assert_int_equal(symlink(tpath("ref/arrays/b.npy"), tpath("ws/arrays/b.npy")), 0);
     step.n_checks = 2;
     rc = l4h_checks_run(NULL, &step, NULL, &ws, &rec, &err);
     assert_int_equal(rc, 1);
@@ -100,8 +91,8 @@ static void run_without_sandbox(void **state)
     l4h_rec_clear(&rec);
 
     /* a link inside the workspace is fine */
-    unlink(tp("ws/arrays/b.npy"));
-    assert_int_equal(symlink(tp("ws/arrays/a.npy"), tp("ws/arrays/b.npy")), 0);
+    unlink(tpath("ws/arrays/b.npy"));
+    assert_int_equal(symlink(tpath("ws/arrays/a.npy"), tpath("ws/arrays/b.npy")), 0);
     rc = l4h_checks_run(NULL, &step, NULL, &ws, &rec, &err);
     assert_int_equal(rc, 0);
     l4h_rec_clear(&rec);

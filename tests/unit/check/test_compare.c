@@ -17,15 +17,6 @@
 #include "check_test_util.h"
 #include "npy_write.h"
 
-static char *tpath(const char *name)
-{
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
-
 /* ------------------------------------------------------------ the rule */
 
 static void at_and_beyond_tolerance(void **state)
