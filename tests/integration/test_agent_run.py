@@ -197,20 +197,37 @@ def test_bad_usage_names_the_flag(world):
     assert r.returncode == 2 and "SUITE" in r.stderr
 
 
-def test_run_refuses_a_reference_that_does_not_match(world):
+@pytest.mark.parametrize("change,message", [
+    ("data_hash", "changed since the reference was built"),
+    ("suite_hash", "built for another version of the suite"),
+    ("extra_file", "is not in the manifest"),
+    ("no_manifest", "no reference manifest"),
+])
+def test_run_refuses_a_reference_that_does_not_match(world, change, message):
     manifest = world["tmp"] / "ref" / "manifest.json"
+    extra = world["tmp"] / "ref" / "arrays" / "stray.npy"
     saved = manifest.read_text()
     try:
         m = json.loads(saved)
-        m["data"][0]["sha256"] = "0" * 64
+        if change == "data_hash":
+            m["data"][0]["sha256"] = "0" * 64
+        elif change == "suite_hash":
+            m["suite_sha256"] = "f" * 64
+        elif change == "extra_file":
+            extra.write_bytes(b"x")
         manifest.write_text(json.dumps(m))
+        if change == "no_manifest":
+            manifest.unlink()
         r = run(["run", world["configs"]["scripted"], "--step", "create_numpy", "--model", CAREFUL,
                  "--validate"], world["env"])
-        assert r.returncode == 2
-        assert "changed since the reference was built" in r.stderr
-        assert m["data"][0]["path"] in r.stderr
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert message in r.stderr
+        if change == "data_hash":
+            assert m["data"][0]["path"] in r.stderr
     finally:
         manifest.write_text(saved)
+        if extra.exists():
+            extra.unlink()
 
 
 def test_reference_passes_its_own_checks(world):
