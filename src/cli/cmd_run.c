@@ -37,10 +37,16 @@ static const char usage[] =
 
 static volatile sig_atomic_t stop_flag;
 
+/* First SIGINT/SIGTERM: finish as interrupted at the next model call or run
+ * (SA_RESETHAND: a second one ends the process; bubblewrap's
+ * --die-with-parent takes the running code with it). */
 static void on_signal(int sig)
 {
     (void)sig;
+    static const char msg[] = "\nllm4hep run: stopping at the next step (again to abort now)\n";
     stop_flag = 1;
+    ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)n;
 }
 
 /* ------------------------------------------------------------- printing */
@@ -328,7 +334,7 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     l4h_exec_harden_self();
-    struct sigaction sa = {.sa_handler = on_signal};
+    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESETHAND};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
