@@ -222,6 +222,9 @@ typedef struct cload {
     yctx c;
     l4h_config *cfg;
     l4h_where *pair_where; /* where each pair was first listed */
+    size_t pair_cap;
+    size_t *slots;         /* hash index of pairs: pair index + 1, 0 = empty */
+    size_t n_slots;        /* a power of two, > 2 x n_pairs */
 } cload;
 
 /* A model name: non-empty, no whitespace or control characters. */
@@ -235,20 +238,58 @@ static int model_name_ok(const char *s)
     return 1;
 }
 
-/* Add trials to pair (sup, coder), merging a repeat. */
+/* FNV-1a over "sup\0coder". */
+static size_t pair_hash(const char *sup, const char *coder)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = sup;; p++) {
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        if (!*p)
+            break;
+    }
+    for (const char *p = coder; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return (size_t)h;
+}
+
+/* The slot holding (sup, coder), or the empty slot where it would go. */
+static size_t *pair_slot(const cload *L, const char *sup, const char *coder)
+{
+    size_t i = pair_hash(sup, coder) & (L->n_slots - 1);
+    for (;; i = (i + 1) & (L->n_slots - 1)) {
+        size_t k = L->slots[i];
+        if (!k || (!strcmp(L->cfg->pairs[k - 1].supervisor, sup) &&
+                   !strcmp(L->cfg->pairs[k - 1].coder, coder)))
+            return &L->slots[i];
+    }
+}
+
+/* Add trials to pair (sup, coder), merging a repeat. Hashed, so a
+ * supervisors_file x coders_file of 1000 x 1000 loads in a second. */
 static void add_pair(cload *L, const char *sup, const char *coder, int trials, l4h_where w)
 {
     l4h_config *cfg = L->cfg;
-    for (size_t i = 0; i < cfg->n_pairs; i++)
-        if (!strcmp(cfg->pairs[i].supervisor, sup) && !strcmp(cfg->pairs[i].coder, coder)) {
-            cfg->pairs[i].trials += trials;
-            return;
-        }
-    cfg->pairs = l4h_xrealloc(cfg->pairs, (cfg->n_pairs + 1) * sizeof *cfg->pairs);
-    L->pair_where = l4h_xrealloc(L->pair_where, (cfg->n_pairs + 1) * sizeof *L->pair_where);
+    if (2 * (cfg->n_pairs + 1) > L->n_slots) {
+        free(L->slots);
+        L->n_slots = L->n_slots ? 2 * L->n_slots : 64;
+        L->slots = l4h_xcalloc(L->n_slots, sizeof *L->slots);
+        for (size_t i = 0; i < cfg->n_pairs; i++)
+            *pair_slot(L, cfg->pairs[i].supervisor, cfg->pairs[i].coder) = i + 1;
+    }
+    size_t *slot = pair_slot(L, sup, coder);
+    if (*slot) {
+        l4h_pair *p = &cfg->pairs[*slot - 1];
+        p->trials = p->trials > INT_MAX - trials ? INT_MAX : p->trials + trials;
+        return;
+    }
+    if (cfg->n_pairs == L->pair_cap) {
+        L->pair_cap = L->pair_cap ? 2 * L->pair_cap : 16;
+        cfg->pairs = l4h_xrealloc(cfg->pairs, L->pair_cap * sizeof *cfg->pairs);
+        L->pair_where = l4h_xrealloc(L->pair_where, L->pair_cap * sizeof *L->pair_where);
+    }
     cfg->pairs[cfg->n_pairs] = (l4h_pair){l4h_xstrdup(sup), l4h_xstrdup(coder), trials};
     L->pair_where[cfg->n_pairs] = w;
-    cfg->n_pairs++;
+    *slot = ++cfg->n_pairs;
 }
 
 static l4h_where where_of(const cload *L, const ynode *n)
@@ -860,6 +901,7 @@ int l4h_config_load(const char *path, l4h_config **out, l4h_err *err)
         rc = load_tree(&L, root);
     ytree_free(root);
     free(L.pair_where);
+    free(L.slots);
     if (rc < 0) {
         l4h_config_free(cfg);
         return -1;

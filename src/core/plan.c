@@ -122,6 +122,24 @@ static void pair_label(char *buf, size_t size, const char *sup, const char *code
 
 #define PLAN_SHOW_TASKS 30
 
+typedef struct named {
+    const char *name;
+    size_t order;
+} named;
+
+static int by_name_then_order(const void *a, const void *b)
+{
+    const named *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+static int by_order(const void *a, const void *b)
+{
+    const named *x = a, *y = b;
+    return (x->order > y->order) - (x->order < y->order);
+}
+
 /* Print the dry-run plan (see core.h). Contacts nothing. */
 void l4h_plan_print(const l4h_config *cfg, const l4h_plan *plan, void *out)
 {
@@ -145,8 +163,11 @@ void l4h_plan_print(const l4h_config *cfg, const l4h_plan *plan, void *out)
         if ((int)strlen(steps[k]->name) > sw)
             sw = (int)strlen(steps[k]->name);
 
-    fprintf(fp, "campaign %s: %zu tasks (%zu %s x %zu steps x %s%d trial%s)\n", cfg->name,
-            plan->n_tasks, cfg->n_pairs, cfg->n_pairs == 1 ? "model" : "models", ns,
+    int paired = 0;
+    for (size_t p = 0; p < cfg->n_pairs && !paired; p++)
+        paired = strcmp(cfg->pairs[p].supervisor, cfg->pairs[p].coder) != 0;
+    fprintf(fp, "campaign %s: %zu tasks (%zu %s%s x %zu steps x %s%d trial%s)\n", cfg->name,
+            plan->n_tasks, cfg->n_pairs, paired ? "pair" : "model", cfg->n_pairs == 1 ? "" : "s", ns,
             max_trials > 1 ? "up to " : "", max_trials, max_trials == 1 ? "" : "s");
     fprintf(fp, "config   %s (sha256 %.16s)\n", cfg->path, cfg->sha256);
     if (s)
@@ -166,43 +187,43 @@ void l4h_plan_print(const l4h_config *cfg, const l4h_plan *plan, void *out)
     for (size_t p = 0; p < cfg->n_pairs; p++) {
         char lab[512];
         pair_label(lab, sizeof lab, cfg->pairs[p].supervisor, cfg->pairs[p].coder);
-        size_t n = 0;
-        for (size_t i = 0; i < plan->n_tasks; i++)
-            n += !strcmp(plan->tasks[i].supervisor, cfg->pairs[p].supervisor) &&
-                 !strcmp(plan->tasks[i].coder, cfg->pairs[p].coder);
+        /* every pair runs every step once per trial */
+        size_t n = (size_t)cfg->pairs[p].trials * ns;
         fprintf(fp, "  %-*s  %6d  %5zu\n", (int)width, lab, cfg->pairs[p].trials, n);
     }
 
     fprintf(fp, "\ntasks by step:\n");
     for (size_t k = 0; k < ns; k++) {
         size_t n = 0;
-        for (size_t i = 0; i < plan->n_tasks; i++)
-            n += plan->tasks[i].step == steps[k];
+        for (size_t p = 0; p < cfg->n_pairs; p++)
+            n += (size_t)cfg->pairs[p].trials;
         fprintf(fp, "  %2d %-*s  %5zu\n", steps[k]->number, sw, steps[k]->name, n);
     }
     fprintf(fp, "  %2s %-*s  %5zu\n", "", sw, "total", plan->n_tasks);
 
-    /* every model once, supervisors and coders alike, in order of listing */
-    const char **models = l4h_xcalloc(2 * cfg->n_pairs + 1, sizeof *models);
-    size_t nm = 0;
+    /* every model once, supervisors and coders alike, in order of listing
+     * (sorted by name to find repeats, then back in listing order) */
+    size_t nm = 2 * cfg->n_pairs;
+    named *models = l4h_xcalloc(nm + 1, sizeof *models);
     for (size_t p = 0; p < cfg->n_pairs; p++) {
-        const char *who[2] = {cfg->pairs[p].supervisor, cfg->pairs[p].coder};
-        for (int w = 0; w < 2; w++) {
-            size_t q = 0;
-            while (q < nm && strcmp(models[q], who[w]))
-                q++;
-            if (q == nm)
-                models[nm++] = who[w];
-        }
+        models[2 * p] = (named){cfg->pairs[p].supervisor, 2 * p};
+        models[2 * p + 1] = (named){cfg->pairs[p].coder, 2 * p + 1};
     }
+    qsort(models, nm, sizeof *models, by_name_then_order);
+    size_t u = 0;
+    for (size_t i = 0; i < nm; i++)
+        if (!u || strcmp(models[u - 1].name, models[i].name))
+            models[u++] = models[i];
+    nm = u;
+    qsort(models, nm, sizeof *models, by_order);
     fprintf(fp, "\nendpoints used:\n");
     for (size_t e = 0; e < cfg->n_endpoints; e++) {
         const l4h_endpoint *ep = &cfg->endpoints[e];
         l4h_buf names = {0};
         for (size_t q = 0; q < nm; q++) {
             l4h_model_resolved m;
-            if (l4h_config_model(cfg, models[q], &m, NULL) == 0 && m.endpoint == ep)
-                l4h_buf_printf(&names, "%s%s", names.len ? ", " : "", models[q]);
+            if (l4h_config_model(cfg, models[q].name, &m, NULL) == 0 && m.endpoint == ep)
+                l4h_buf_printf(&names, "%s%s", names.len ? ", " : "", models[q].name);
         }
         if (names.len) {
             if (ep->provider == L4H_PROVIDER_HTTP)

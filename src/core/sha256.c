@@ -82,18 +82,18 @@ void l4h_sha256_update(l4h_sha256 *s, const void *data, size_t len)
 void l4h_sha256_final(l4h_sha256 *s, char out[65])
 {
     uint64_t bits = s->nbytes * 8;
-    unsigned char pad = 0x80;
-    unsigned char zero = 0;
-    /* update() counts bytes; save the count, pad, then append the length. */
-    uint64_t saved = s->nbytes;
-    l4h_sha256_update(s, &pad, 1);
-    while (s->used != 56)
-        l4h_sha256_update(s, &zero, 1);
-    unsigned char len[8];
+    /* pad in place: 0x80, zeros up to 56 mod 64, then the length in bits */
+    s->block[s->used++] = 0x80;
+    if (s->used > 56) {
+        memset(s->block + s->used, 0, 64 - s->used);
+        compress(s->h, s->block);
+        s->used = 0;
+    }
+    memset(s->block + s->used, 0, 56 - s->used);
     for (int i = 0; i < 8; i++)
-        len[i] = (unsigned char)(bits >> (56 - 8 * i));
-    l4h_sha256_update(s, len, 8);
-    s->nbytes = saved;
+        s->block[56 + i] = (unsigned char)(bits >> (56 - 8 * i));
+    compress(s->h, s->block);
+    s->used = 0;
     static const char hex[] = "0123456789abcdef";
     for (int i = 0; i < 8; i++)
         for (int j = 0; j < 4; j++) {

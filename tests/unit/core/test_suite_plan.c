@@ -265,7 +265,7 @@ static void test_plan_uneven(void **state)
     fclose(fp);
     char *text;
     assert_int_equal(l4h_read_file(out, &text, NULL, &err), 0);
-    assert_non_null(strstr(text, "campaign uneven: 10 tasks (3 models x 2 steps x up to 3 trials)\n"));
+    assert_non_null(strstr(text, "campaign uneven: 10 tasks (3 pairs x 2 steps x up to 3 trials)\n"));
     assert_non_null(strstr(text, "  s -> c       3      6\n"));
     assert_non_null(strstr(text, "   4 scores              5\n"));
     assert_non_null(strstr(text, "   1 summarize_root      5\n"));
