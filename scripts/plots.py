@@ -87,7 +87,9 @@ def load(paths, errors_from=None):
             cat = [by_task.get(t, c) for t, c in zip(f.task_id, cat)]
         f["category"] = cat
         frames.append(f)
-    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    df = pd.concat(frames, ignore_index=True)
+    if df.empty:
+        return df, results
     df = df.drop_duplicates(["campaign", "key"], keep="first")
     df["model"] = np.where(df.supervisor == df.coder, df.supervisor,
                            df.supervisor + "+" + df.coder)

@@ -16,6 +16,9 @@ int64_t l4h_task_find(const l4h_results *res, const char *task, l4h_err *err)
     size_t len = strlen(task);
     if (len && strspn(task, "0123456789") == len) {
         int64_t id = strtoll(task, NULL, 10);
+        if (res->n_tasks == 0)
+            return l4h_err_set(err, L4H_EXIT_USAGE, "%s: no task %s (the file holds no tasks yet)",
+                               res->path, task);
         if (id < 1 || (size_t)id > res->n_tasks)
             return l4h_err_set(err, L4H_EXIT_USAGE, "%s: no task %s (task ids run 1 to %zu)",
                                res->path, task, res->n_tasks);

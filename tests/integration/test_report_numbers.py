@@ -390,3 +390,48 @@ def test_report_while_a_campaign_writes(tmp_path):
             w.kill()
     assert len(seen) >= 3 and seen == sorted(seen), seen
     assert report_json(out)["final_tasks"] == 200
+
+
+def test_show_tool_calls_in_order():
+    """A coder that calls a suite tool, reads its result, then writes code:
+    the call, the tool's run and output, the result sent back, then the code."""
+    cfg = make_campaign(None, ("scripted/tooly",), trials=1, name="tool-test")
+    d = os.path.dirname(cfg)
+    suite = os.path.join(d, "suite.yml")
+    s = open(suite).read().replace("    prompt: prompts/double.txt\n", """\
+    prompt: prompts/double.txt
+    tools:
+      - name: add_one
+        description: Adds one to x
+        parameters: {type: object, properties: {x: {type: number}}, required: [x]}
+        command: [python, tools/add_one.py]
+""", 1)
+    open(suite, "w").write(s)
+    os.makedirs(os.path.join(d, "tools"))
+    with open(os.path.join(d, "tools", "add_one.py"), "w") as f:
+        f.write("import json, sys\nprint(json.dumps({'y': json.load(sys.stdin)['x'] + 1}))\n")
+    with open(os.path.join(d, "scripted", "tooly.yml"), "w") as f:
+        f.write("""steps:
+  double:
+    supervisor: ["Go.\\nVERDICT: CONTINUE", "Good.\\nVERDICT: DONE"]
+    coder: [{tool_calls: [{name: add_one, arguments: '{"x": 41}'}]},
+            {text: "Now the code.", code_file: answers/double.py}]
+  square:
+    supervisor: ["Go.\\nVERDICT: CONTINUE", "Good.\\nVERDICT: DONE"]
+    coder: [{code_file: answers/square.py}]
+""")
+    r = subprocess.run([BIN, "reference", suite], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    r = run_sweep(cfg, 2)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = subprocess.run([BIN, "show", output_of(cfg), "scripted/tooly/double/1"],
+                         capture_output=True, text=True).stdout
+    assert "status success" in out, out
+    steps = ["[tool call] add_one({\"x\": 41})", "~~~ tool run: exit 0", "  [arguments]\n    {\"x\": 41}",
+             "  [stdout]\n    {\"y\": 42}", ">>> to the coder (call 1):",
+             "  [tool result for call_coder_0_0]\n    {\"y\": 42}", "Now the code.",
+             "~~~ code version 1:", "~~~ ran: exit 0", "    wrote 42", ">>> to the supervisor (call 1):",
+             "verdict: DONE", "[PASS] text:answer.txt"]
+    at = [out.find(p) for p in steps]
+    assert all(a >= 0 for a in at), [p for p, a in zip(steps, at) if a < 0]
+    assert at == sorted(at), list(zip(steps, at))
