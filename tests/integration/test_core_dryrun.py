@@ -124,8 +124,8 @@ def test_usage_errors():
                         "(llm4hep sweep --help)\n")
     r = sweep(str(FOUR), "--dry-rn")
     assert r.returncode == 2
-    assert r.stderr == ("llm4hep sweep: unknown option '--dry-rn': expected --dry-run, --fresh or "
-                        "--retry-infra (llm4hep sweep --help)\n")
+    assert r.stderr == ("llm4hep sweep: unknown option '--dry-rn': expected --dry-run, --fresh, "
+                        "--retry-infra or --grace S (llm4hep sweep --help)\n")
     r = sweep(str(FOUR), str(FOUR), "--dry-run")
     assert r.returncode == 2
     assert "a second CONFIG" in r.stderr
@@ -134,5 +134,5 @@ def test_usage_errors():
 def test_help():
     r = sweep("--help")
     assert r.returncode == 0
-    for opt in ("--dry-run", "--fresh", "--retry-infra", "--help", "exit codes"):
+    for opt in ("--dry-run", "--fresh", "--retry-infra", "--grace S", "--help", "exit codes"):
         assert opt in r.stdout
