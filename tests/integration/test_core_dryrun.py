@@ -136,3 +136,23 @@ def test_help():
     assert r.returncode == 0
     for opt in ("--dry-run", "--fresh", "--retry-infra", "--grace S", "--help", "exit codes"):
         assert opt in r.stdout
+
+
+EXAMPLES = sorted((SRC / "examples").glob("*.yml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_examples_plan(path):
+    """Every shipped example loads and plans offline (no key, no data needed)."""
+    r = sweep(str(path), "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert re.match(r"campaign \S+: \d+ tasks", r.stdout)
+
+
+def test_demo_plan():
+    r = sweep(str(SRC / "examples" / "demo.yml"), "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("campaign demo: 30 tasks (3 models x 5 steps x up to 2 trials)\n")
+    assert "  demo: scripted %s\n" % (SRC / "examples" / ".." / "reference" / "hgg" / "scripted") \
+        in r.stdout
+    assert "    models: scripted/careful, scripted/stubborn, scripted/variable\n" in r.stdout
