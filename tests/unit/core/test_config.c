@@ -35,6 +35,26 @@ static const l4h_pair *find_pair(const l4h_config *c, const char *sup, const cha
     return NULL;
 }
 
+/* limits, sandbox, retry and infra_retries are exactly these. */
+static void assert_settings(const l4h_config *c, l4h_limits l, l4h_sandbox_cfg sb, l4h_retry_cfg r,
+                            int infra_retries)
+{
+    assert_true(c->limits.task_wall_s == l.task_wall_s);
+    assert_true(c->limits.exec_timeout_s == l.exec_timeout_s);
+    assert_int_equal(c->limits.exec_memory_mb, l.exec_memory_mb);
+    assert_int_equal(c->limits.workspace_mb, l.workspace_mb);
+    assert_int_equal(c->limits.output_bytes, l.output_bytes);
+    assert_int_equal(c->limits.task_tokens, l.task_tokens);
+    assert_true(c->limits.campaign_usd == l.campaign_usd);
+    assert_string_equal(c->sandbox.python, sb.python);
+    assert_int_equal(c->sandbox.isolation, sb.isolation);
+    assert_int_equal(c->sandbox.network, sb.network);
+    assert_int_equal(c->sandbox.max_parallel_per_node, sb.max_parallel_per_node);
+    assert_int_equal(c->retry.max_attempts, r.max_attempts);
+    assert_true(c->retry.base_s == r.base_s && c->retry.max_s == r.max_s);
+    assert_int_equal(c->infra_retries, infra_retries);
+}
+
 static void test_full(void **state)
 {
     (void)state;
@@ -99,20 +119,9 @@ static void test_full(void **state)
     assert_int_equal(c->n_prices, 1);
     assert_true(c->prices[0].input_per_mtok == 1.25 && c->prices[0].output_per_mtok == 10.0);
 
-    assert_true(c->limits.task_wall_s == 1800);
-    assert_true(c->limits.exec_timeout_s == 300);
-    assert_int_equal(c->limits.exec_memory_mb, 4096);
-    assert_int_equal(c->limits.workspace_mb, 2048);
-    assert_int_equal(c->limits.output_bytes, 8192);
-    assert_int_equal(c->limits.task_tokens, 0);
-    assert_true(c->limits.campaign_usd == 500);
-    assert_string_equal(c->sandbox.python, "/usr/bin/python3");
-    assert_int_equal(c->sandbox.isolation, L4H_ISOLATION_RLIMIT);
-    assert_int_equal(c->sandbox.network, 0);
-    assert_int_equal(c->sandbox.max_parallel_per_node, 8);
-    assert_int_equal(c->retry.max_attempts, 5);
-    assert_true(c->retry.base_s == 1.5 && c->retry.max_s == 60);
-    assert_int_equal(c->infra_retries, 2);
+    assert_settings(c, (l4h_limits){1800, 300, 4096, 2048, 8192, 0, 500},
+                    (l4h_sandbox_cfg){"/usr/bin/python3", L4H_ISOLATION_RLIMIT, 0, 8},
+                    (l4h_retry_cfg){5, 1.5, 60}, 2);
 
     /* every file read is in the table */
     int saw_models = 0;
@@ -173,20 +182,10 @@ static void test_defaults(void **state)
     assert_int_equal(c->n_pairs, 0);
     assert_null(c->suite);
     assert_int_equal(c->n_endpoints, 0);
-    assert_true(c->limits.task_wall_s == 3600);
-    assert_true(c->limits.exec_timeout_s == 900);
-    assert_int_equal(c->limits.exec_memory_mb, 8192);
-    assert_int_equal(c->limits.workspace_mb, 4096);
-    assert_int_equal(c->limits.output_bytes, 16384);
-    assert_int_equal(c->limits.task_tokens, 2000000);
-    assert_true(c->limits.campaign_usd == 0);
-    assert_string_equal(c->sandbox.python, "/usr/bin/python3");
-    assert_int_equal(c->sandbox.isolation, L4H_ISOLATION_AUTO);
-    assert_int_equal(c->sandbox.network, 0);
-    assert_int_equal(c->sandbox.max_parallel_per_node, 16);
-    assert_int_equal(c->retry.max_attempts, 8);
-    assert_true(c->retry.base_s == 2 && c->retry.max_s == 120);
-    assert_int_equal(c->infra_retries, 1);
+    /* the defaults core.h promises */
+    assert_settings(c, (l4h_limits){3600, 900, 8192, 4096, 16384, 2000000, 0},
+                    (l4h_sandbox_cfg){"/usr/bin/python3", L4H_ISOLATION_AUTO, 0, 16},
+                    (l4h_retry_cfg){8, 2, 120}, 1);
     l4h_config_free(c);
     l4h_config_free(NULL);
 }
