@@ -263,7 +263,7 @@ def hgg(base):
 def test_hgg_reference_validates_against_itself(hgg, tmp_path):
     d, env = hgg
     suite = os.path.join(SRC, "reference", "hgg", "suite.yml")
-    for step in ("summarize_root", "create_numpy", "preprocess", "scores"):
+    for step in ("summarize_root", "create_numpy", "preprocess", "scores", "categorization"):
         p = validate(suite, "--step", step, "--out-dir", d / "ref", env=env)
         assert p.returncode == 0, step + "\n" + p.stdout + p.stderr
         assert "— PASS" in p.stdout
