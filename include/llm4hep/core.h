@@ -76,6 +76,10 @@ int l4h_remove_tree(const char *path, l4h_err *err);
 char *l4h_path_join(const char *dir, const char *rel);
 /* Directory part of a path ("." when none). Caller frees. */
 char *l4h_path_dir(const char *path);
+/* The directory of path made absolute and normalised (realpath), so that
+ * paths resolved against it hold whatever the working directory; the plain
+ * directory when it cannot be resolved. Caller frees. */
+char *l4h_path_dir_abs(const char *path);
 
 /* SHA-256 of bytes as 64 lowercase hex chars + NUL. Can't fail. */
 void l4h_sha256_hex(const void *data, size_t len, char out[65]);

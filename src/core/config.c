@@ -890,7 +890,7 @@ int l4h_config_load(const char *path, l4h_config **out, l4h_err *err)
     free(cfg->name);
     cfg->name = NULL;
     cfg->path = l4h_xstrdup(path);
-    cfg->dir = l4h_path_dir(path);
+    cfg->dir = l4h_path_dir_abs(path);
     cfg->text = text;
     l4h_sha256_hex(text, len, cfg->sha256);
     const char *file = add_file(cfg, path);

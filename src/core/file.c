@@ -204,6 +204,16 @@ char *l4h_path_join(const char *dir, const char *rel)
 
 /* The directory part of path: "a/b/c" -> "a/b", "c" -> ".", "/c" -> "/".
  * Caller frees. */
+char *l4h_path_dir_abs(const char *path)
+{
+    char *dir = l4h_path_dir(path);
+    char *abs = realpath(dir, NULL);
+    if (!abs)
+        return dir;
+    free(dir);
+    return abs;
+}
+
 char *l4h_path_dir(const char *path)
 {
     const char *slash = strrchr(path, '/');

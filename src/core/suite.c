@@ -481,7 +481,7 @@ int l4h_suite_load(const char *path, l4h_suite **out, l4h_err *err)
         return -1;
     l4h_suite *s = l4h_xcalloc(1, sizeof *s);
     s->path = l4h_xstrdup(path);
-    s->dir = l4h_path_dir(path);
+    s->dir = l4h_path_dir_abs(path);
     sload L = {.c = {.file = s->path, .dir = s->dir, .err = err}};
     l4h_sha256_init(&L.hash);
     l4h_sha256_update(&L.hash, text, len);
