@@ -279,7 +279,7 @@ l4h_check_endpoint() {
             --connect-timeout "$(((max + 1) / 2))" --max-time "$max" "$url" 2>"$err") || true
         if [[ -n $code && ${code%% *} != 000 ]]; then
             rm -f "$err"
-            l4h_log "pre-flight: endpoint '$name' ($url) answered HTTP ${code%% *} in ${code#* } s${proxy:+ through proxy $(l4h_redact_url "$proxy")}"
+            l4h_log "pre-flight: endpoint '$name' ($url) answered HTTP ${code%% *} in $(printf '%.2f' "${code#* }") s${proxy:+ through proxy $(l4h_redact_url "$proxy")}"
             return 0
         fi
         if ((try == 1)); then

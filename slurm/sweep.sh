@@ -9,8 +9,9 @@
 # a quick pre-flight: the API key variables the config's endpoints name are
 # set (never printed), the results directory is writable, the sandbox Python
 # imports the suite's `requires`, every endpoint answers from this node. When
-# the time limit nears, Slurm sends SIGUSR1 to the ranks (--signal), the
-# campaign drains and exits 4; this script then requeues itself (same job id,
+# the time limit nears, Slurm sends SIGUSR1 to this script (--signal=B:...),
+# which passes it to the ranks through srun or mpirun (even if it came before
+# they started); the campaign drains and exits 4; this script then requeues itself (same job id,
 # up to --max-requeues times) and the next run resumes the same results file,
 # until `sweep` exits 0. In the debug QOS it never requeues nor resubmits.
 #
@@ -40,7 +41,7 @@
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=32
 #SBATCH --time=04:00:00
-#SBATCH --signal=USR1@300
+#SBATCH --signal=B:USR1@300
 #SBATCH --requeue
 #SBATCH --open-mode=append
 #SBATCH --output=llm4hep-%j.out
@@ -168,17 +169,12 @@ export L4H_GPU=$gpu
 
 # ------------------------------------------------------------------ cleanup and signals
 child=
-watcher=
+pending_sig=
 L4H_VLLM_PID=
 cleaned=0
 cleanup() {
     ((cleaned)) && return 0
     cleaned=1
-    if [[ -n $watcher ]]; then
-        local -a pids
-        mapfile -t pids < <(l4h_descendants "$watcher")
-        kill "${pids[@]}" "$watcher" 2>/dev/null || true
-    fi
     l4h_vllm_stop "$L4H_VLLM_PID"
     if [[ -n ${SLURM_JOB_ID:-} && -n ${TMPDIR:-} && $TMPDIR == /tmp/*/"$SLURM_JOB_ID" ]]; then
         if ((${SLURM_JOB_NUM_NODES:-1} > 1)); then
@@ -189,10 +185,21 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
+# The time-limit warning (--signal=B:USR1@N) comes to this shell, which
+# passes it to the launcher; srun and mpirun pass it to every rank. Before the
+# ranks run it is kept and passed on once they do; SIGTERM then just ends the job.
 # shellcheck disable=SC2317 # called by the traps below
 forward() {
-    l4h_log "got SIG$1$([[ -n $child ]] && echo "; passing it to the launcher ($child)")"
-    [[ -n $child ]] && kill -s "$1" "$child" 2>/dev/null
+    if [[ -n $child ]]; then
+        l4h_log "got SIG$1: passing it to the ranks (launcher pid $child)"
+        kill -s "$1" "$child" 2>/dev/null
+    elif [[ $1 == USR1 ]]; then
+        l4h_log "got SIGUSR1 before the ranks started: passing it on once they run"
+        pending_sig=USR1
+    else
+        l4h_log "got SIG$1 before the ranks started: stopping"
+        exit 143
+    fi
     return 0
 }
 trap 'forward USR1' USR1
@@ -260,20 +267,11 @@ l4h_log "running: ${cmd[*]}"
 "${cmd[@]}" &
 child=$!
 
-# mpirun runs inside the batch step, which --signal (without B:) does not
-# reach: send the drain signal ourselves, LLM4HEP_GRACE seconds before the end.
-if [[ $launcher == mpirun ]]; then
-    end=$(squeue -h -j "$SLURM_JOB_ID" -o %e 2>/dev/null)
-    if end_s=$(date -d "$end" +%s 2>/dev/null); then
-        delay=$((end_s - grace - $(date +%s)))
-        ((delay < 0)) && delay=0
-        l4h_log "mpirun: SIGUSR1 to the ranks in $delay s (LLM4HEP_GRACE=$grace s before the time limit)"
-        (
-            sleep "$delay"
-            kill -USR1 "$child" 2>/dev/null
-        ) &
-        watcher=$!
-    fi
+if [[ -n $pending_sig ]]; then
+    # Give the ranks time to start and install their handlers first.
+    sleep "${LLM4HEP_PENDING_SIGNAL_DELAY:-5}"
+    l4h_log "passing the early SIG$pending_sig to the ranks"
+    kill -s "$pending_sig" "$child" 2>/dev/null
 fi
 
 while :; do

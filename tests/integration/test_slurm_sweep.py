@@ -82,6 +82,8 @@ def endpoint():
     """An OpenAI-shaped endpoint on loopback that answers every GET."""
     class H(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
+            if self.path.startswith("/slow"):
+                time.sleep(4)
             body = b'{"object": "list", "data": []}'
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
@@ -128,7 +130,7 @@ exit4-first) ((first)) && exit 4; exit 0 ;;
 drain)
     if ((first)); then
         trap 'echo usr1 >>"$f"; kill $pid 2>/dev/null; exit 4' USR1
-        sleep 150 & pid=$!
+        setsid sleep 150 & pid=$!   # not in the rank's process group: only bash gets USR1
         wait $pid
         echo "no signal" >>"$f"
         exit 1
@@ -350,21 +352,52 @@ def test_resubmit_mode_chains_a_new_job(slurm, tmp_path, stub, endpoint):
     assert "campaign complete" in job_log(tmp_path, job)
 
 
+def wait_for_files(state, n, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(list(state.iterdir())) >= n:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def test_mpirun_launcher_gets_the_drain_signal(slurm, tmp_path, stub, endpoint):
-    """mpirun runs in the batch step, which --signal does not reach: sweep.sh
-    sends USR1 itself LLM4HEP_GRACE seconds before the end; cap 0: no requeue."""
+    """The time-limit warning goes to the batch shell (B:), which passes it to
+    mpirun, which passes it to the ranks; cap 0: no requeue."""
     cfg = write_config(tmp_path, endpoint)
-    t0 = time.monotonic()
-    job = submit(slurm, tmp_path, ["--ntasks-per-node=2", "-t", "1"],
-                 ["--launcher", "mpirun", "--max-requeues", "0", str(cfg)],
-                 stub_env(stub, "drain", LLM4HEP_GRACE="50"))
-    info = slurm.wait(job, timeout=90)
+    job = submit(slurm, tmp_path, ["--ntasks-per-node=2", "-t", "5"],
+                 ["--launcher", "mpirun", "--max-requeues", "0", str(cfg)], stub_env(stub, "drain"))
+    assert wait_for_files(stub[1], 2), job_log(tmp_path, job)
+    time.sleep(1)
+    p = slurm.run(["scancel", "--batch", "--signal=USR1", job])
+    assert p.returncode == 0, p.stderr
+    info = slurm.wait(job, timeout=60)
     log = job_log(tmp_path, job)
     assert exit_code(info) == 4 and info.get("Restarts") == "0", log
     files = rank_files(stub[1])
+    assert sorted(files) == ["job%s-restart0-resubmit0-rank%d" % (job, r) for r in range(2)], log
+    assert all(t.count("usr1") == 1 for t in files.values()), (files, log)
+    assert "passing it to the ranks" in log and "requeue cap (0) is reached" in log
+
+
+def test_signal_before_ranks_start_is_passed_on(slurm, tmp_path, stub, endpoint):
+    """A warning that comes during the pre-flight (here: a slow endpoint) is
+    kept and passed to the ranks once they run."""
+    cfg = write_config(tmp_path, endpoint.replace("/v1", "/slow/v1"))
+    job = submit(slurm, tmp_path, ["--ntasks-per-node=2", "-t", "5"],
+                 ["--max-requeues", "0", str(cfg)],
+                 stub_env(stub, "drain", LLM4HEP_PENDING_SIGNAL_DELAY="2"))
+    deadline = time.monotonic() + 20
+    while "pre-flight: /usr/bin/python3 imports" not in job_log(tmp_path, job):
+        assert time.monotonic() < deadline, job_log(tmp_path, job)
+        time.sleep(0.1)
+    assert slurm.run(["scancel", "--batch", "--signal=USR1", job]).returncode == 0
+    info = slurm.wait(job, timeout=60)
+    log = job_log(tmp_path, job)
+    assert exit_code(info) == 4, log
+    assert "before the ranks started" in log and "passing the early SIGUSR1" in log
+    files = rank_files(stub[1])
     assert len(files) == 2 and all("usr1" in t for t in files.values()), (files, log)
-    assert "requeue cap (0) is reached" in log
-    assert time.monotonic() - t0 < 45
 
 
 FAKE_VLLM = r"""#!/usr/bin/python3
