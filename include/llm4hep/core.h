@@ -361,6 +361,11 @@ int l4h_render(const char *tmpl, const l4h_vars *vars, char **out, l4h_err *err)
  * the caller frees with l4h_strv_free. */
 int l4h_render_argv(char *const *tmpl, size_t n, const l4h_vars *vars, char ***out, l4h_err *err);
 void l4h_strv_free(char **v);
+/* In a rendered suite command (tool, check, solution), make each argument
+ * after the first that names an existing file relative to the suite's
+ * directory absolute (checks/auc.py -> <suite dir>/checks/auc.py), so the
+ * command runs from any working directory. NULL suite_dir: no change. Can't fail. */
+void l4h_suite_resolve_argv(char **argv, const char *suite_dir);
 
 /* ------------------------------------------------------------------ plan */
 

@@ -63,7 +63,6 @@ int l4h_loop_run_tools(l4h_loop *L, int iteration, const l4h_chat_response *resp
 
 /* Resolve relative script paths of a suite command (argv elements that name
  * an existing file relative to suite_dir become absolute). In place. */
-void l4h_resolve_suite_paths(char **argv, const char *suite_dir);
 
 /* A regular file under some root. */
 typedef struct l4h_fentry {

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 
 #include "agent_internal.h"
 
@@ -51,23 +51,6 @@ static char *call_error(const l4h_step *step, const l4h_tool_call *tc)
     return b.data ? l4h_buf_take(&b) : NULL;
 }
 
-/* Make argv elements naming a file relative to suite_dir absolute. */
-void l4h_resolve_suite_paths(char **argv, const char *suite_dir)
-{
-    for (size_t i = 1; argv && argv[i]; i++) {
-        if (argv[i][0] == '/' || argv[i][0] == '-' || !suite_dir)
-            continue;
-        char *p = l4h_path_join(suite_dir, argv[i]);
-        struct stat st;
-        if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
-            free(argv[i]);
-            argv[i] = p;
-        } else {
-            free(p);
-        }
-    }
-}
-
 /* A failed tool call: tell the model, record it, show it. */
 static void refuse(l4h_loop *L, int it, const l4h_tool_call *tc, const char *id, const char *why,
                    l4h_conv *coder, l4h_buf *summary)
@@ -96,7 +79,7 @@ static int run_one(l4h_loop *L, int it, const l4h_tool_call *tc, const char *id,
         l4h_loop_infra(L, L4H_STATUS_ERROR_INTERNAL, "tool %s: %s", tool->name, err.msg);
         return -1;
     }
-    l4h_resolve_suite_paths(argv, L->cfg->suite ? L->cfg->suite->dir : NULL);
+    l4h_suite_resolve_argv(argv, L->cfg->suite ? L->cfg->suite->dir : NULL);
     l4h_exec_spec spec = {.argv = argv, .stdin_data = tc->arguments,
                           .stdin_len = strlen(tc->arguments),
                           .timeout_s = l4h_loop_exec_timeout(L)};

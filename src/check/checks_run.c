@@ -9,26 +9,6 @@
 
 #include "check_internal.h"
 
-/* Make argv elements that name an existing file relative to the suite's
- * directory absolute (checks/significance.py -> <suite dir>/checks/...),
- * so check programs run from anywhere. (The agent room has the same rule
- * for tools; rooms do not share private helpers.) */
-static void resolve_suite_paths(char **argv, const char *suite_dir)
-{
-    for (size_t i = 1; suite_dir && argv && argv[i]; i++) {
-        if (argv[i][0] == '/' || argv[i][0] == '-')
-            continue;
-        char *p = l4h_path_join(suite_dir, argv[i]);
-        struct stat st;
-        if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
-            free(argv[i]);
-            argv[i] = p;
-        } else {
-            free(p);
-        }
-    }
-}
-
 /* The command line as one string for the exec record. Caller frees. */
 static char *join_argv(char *const *argv)
 {
@@ -107,7 +87,7 @@ static int run_command(const l4h_config *cfg, const l4h_step *step, l4h_sandbox 
         fail_check(&rec->checks[ci], "FAIL %s: the suite's command cannot be rendered: %s", label, e.msg);
         return 0;
     }
-    resolve_suite_paths(argv, cfg && cfg->suite ? cfg->suite->dir : NULL);
+    l4h_suite_resolve_argv(argv, cfg && cfg->suite ? cfg->suite->dir : NULL);
     l4h_exec_spec es = {.argv = argv, .see_reference = 1};
     l4h_exec_result res = {0};
     int rc = l4h_sandbox_run(sb, ws, &es, &res, &e);

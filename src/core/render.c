@@ -3,6 +3,7 @@
  * and '_'; any other "{{" is ordinary text (so code in prompts survives). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "llm4hep/core.h"
 
@@ -93,4 +94,20 @@ int l4h_render_argv(char *const *tmpl, size_t n, const l4h_vars *vars, char ***o
     }
     *out = v;
     return 0;
+}
+
+void l4h_suite_resolve_argv(char **argv, const char *suite_dir)
+{
+    for (size_t i = 1; suite_dir && argv && argv[i]; i++) {
+        if (argv[i][0] == '/' || argv[i][0] == '-')
+            continue;
+        char *p = l4h_path_join(suite_dir, argv[i]);
+        struct stat st;
+        if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+            free(argv[i]);
+            argv[i] = p;
+        } else {
+            free(p);
+        }
+    }
 }

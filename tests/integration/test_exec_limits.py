@@ -105,7 +105,7 @@ def test_detached_sleeper_is_killed_when_the_code_exits(box):
             "p = subprocess.Popen(['sleep', sys.argv[1]], start_new_session=True)\n"
             "print('detached', p.pid)\n")
     res = run_payload(box, code, marker)
-    assert res["exit_code"] == 0 and "detached" in res["stdout"]
+    assert res["exit_code"] == 0 and "detached" in res["stdout"], res["stderr"]
 
 
 def test_detached_sleeper_is_killed_at_the_timeout(box):
