@@ -246,13 +246,18 @@ def _failures(df):
     return df[df.status != "success"]
 
 
+def _category_counts(fails, by, index):
+    """Failures counted by `by` (model or step) x error category."""
+    return pd.crosstab(fails[by], fails.category).reindex(index=index, columns=CATEGORIES,
+                                                           fill_value=0)
+
+
 def fig_error_distribution(df, out):
     fails = _failures(df)
     models = sorted(df.model.unique())
     fig, ax = plt.subplots(figsize=(9, max(3.0, 1.2 + 0.5 * len(models))))
     if len(fails):
-        t = pd.crosstab(fails.model, fails.category).reindex(index=models, columns=CATEGORIES,
-                                                              fill_value=0)
+        t = _category_counts(fails, "model", models)
         frac = t.div(t.sum(axis=1).replace(0, np.nan), axis=0).fillna(0)
         left = np.zeros(len(frac))
         cmap = plt.get_cmap("tab10")
@@ -275,8 +280,7 @@ def fig_error_heatmap(df, out):
     models = sorted(df.model.unique())
     fig, ax = plt.subplots(figsize=_size(len(models), len(CATEGORIES)))
     if len(fails):
-        t = pd.crosstab(fails.model, fails.category).reindex(index=models, columns=CATEGORIES,
-                                                              fill_value=0)
+        t = _category_counts(fails, "model", models)
         im = ax.imshow(t.to_numpy(), cmap="Reds", aspect="auto")
         for i in range(t.shape[0]):
             for j in range(t.shape[1]):
@@ -295,8 +299,7 @@ def fig_errors_by_step(df, out):
     steps = order(df.step)
     fig, ax = plt.subplots(figsize=_size(5, len(steps)))
     if len(fails):
-        t = pd.crosstab(fails.step, fails.category).reindex(index=steps, columns=CATEGORIES,
-                                                             fill_value=0)
+        t = _category_counts(fails, "step", steps)
         bottom = np.zeros(len(t))
         cmap = plt.get_cmap("tab10")
         for i, c in enumerate(CATEGORIES):

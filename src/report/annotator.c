@@ -33,6 +33,20 @@ int annotator_prompt(const char *path, const char *default_name, char **text, l4
     return rc;
 }
 
+int annotator_client(const char *config_path, const char *model, l4h_config **cfg,
+                     struct l4h_llm **llm, l4h_err *err)
+{
+    *cfg = NULL;
+    *llm = NULL;
+    if (l4h_config_load(config_path, cfg, err) != 0)
+        return -1;
+    l4h_model_resolved mr;
+    if (l4h_config_model(*cfg, model, &mr, err) != 0)
+        return l4h_err_prefix(err, "--llm %s", model);
+    *llm = l4h_llm_new(*cfg, NULL, err);
+    return *llm ? 0 : -1;
+}
+
 /* Start of the line holding s[i] (or the next line start after it). */
 static size_t line_start_after(const char *s, size_t i)
 {

@@ -231,17 +231,9 @@ int l4h_errors_llm(const char *path, const char *model, const char *config_path,
     int rc = -1;
     if (l4h_results_open(path, &res, err) != 0)
         return -1;
-    if (can_annotate(path, err) != 0 || annotator_prompt(prompt_path, "error_analysis.txt", &prompt, err) != 0)
-        goto out;
-    if (l4h_config_load(config_path, &cfg, err) != 0)
-        goto out;
-    l4h_model_resolved mr;
-    if (l4h_config_model(cfg, model, &mr, err) != 0) {
-        l4h_err_prefix(err, "--llm %s", model);
-        goto out;
-    }
-    llm = l4h_llm_new(cfg, NULL, err);
-    if (!llm)
+    if (can_annotate(path, err) != 0 ||
+        annotator_prompt(prompt_path, "error_analysis.txt", &prompt, err) != 0 ||
+        annotator_client(config_path, model, &cfg, &llm, err) != 0)
         goto out;
     l4h_buf source = {0};
     l4h_buf_printf(&source, "llm:%s", model);
@@ -310,17 +302,8 @@ int l4h_explain(const char *path, const char *task, const char *model, const cha
     if (l4h_results_open(path, &res, err) != 0)
         return -1;
     int64_t id = l4h_task_find(res, task, err);
-    if (id < 0 || annotator_prompt(prompt_path, "explain.txt", &prompt, err) != 0)
-        goto out;
-    if (l4h_config_load(config_path, &cfg, err) != 0)
-        goto out;
-    l4h_model_resolved mr;
-    if (l4h_config_model(cfg, model, &mr, err) != 0) {
-        l4h_err_prefix(err, "--llm %s", model);
-        goto out;
-    }
-    llm = l4h_llm_new(cfg, NULL, err);
-    if (!llm)
+    if (id < 0 || annotator_prompt(prompt_path, "explain.txt", &prompt, err) != 0 ||
+        annotator_client(config_path, model, &cfg, &llm, err) != 0)
         goto out;
     int64_t tokens = 0;
     double cost = 0;

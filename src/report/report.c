@@ -110,7 +110,8 @@ static void sort_dim(report *r, int d)
 {
     size_t n = r->n_vals[d];
     char **sorted = l4h_xmalloc((n ? n : 1) * sizeof *sorted);
-    memcpy(sorted, r->vals[d], n * sizeof *sorted);
+    if (n)
+        memcpy(sorted, r->vals[d], n * sizeof *sorted);
     qsort(sorted, n, sizeof *sorted, str_cmp);
     size_t *map = l4h_xmalloc((n ? n : 1) * sizeof *map);
     for (size_t i = 0; i < n; i++)
@@ -437,6 +438,15 @@ static void print_infra(const report *r, FILE *out)
     rt_free(&t);
 }
 
+/* A probability with three decimals, '-' when undefined (NaN). */
+static void prob_cell(rtable *t, double v)
+{
+    if (isnan(v))
+        rt_cell(t, "-");
+    else
+        rt_cell(t, "%.3f", v);
+}
+
 static void print_pass(const report *r, FILE *out)
 {
     size_t nm = r->n_vals[DIM_MODEL], ns = r->n_vals[DIM_STEP];
@@ -480,26 +490,16 @@ static void print_pass(const report *r, FILE *out)
             rt_cell(&t, "%lld", (long long)a->n);
             rt_cell(&t, "%lld", (long long)a->k);
             for (int hat = 0; hat < 2; hat++)
-                for (int64_t k = 1; k <= shown; k++) {
-                    double v = hat ? l4h_pass_hat_k(a->n, a->k, k) : l4h_pass_at_k(a->n, a->k, k);
-                    if (isnan(v))
-                        rt_cell(&t, "-");
-                    else
-                        rt_cell(&t, "%.3f", v);
-                }
+                for (int64_t k = 1; k <= shown; k++)
+                    prob_cell(&t, hat ? l4h_pass_hat_k(a->n, a->k, k) : l4h_pass_at_k(a->n, a->k, k));
         }
         rt_cell(&t, "%s", r->vals[DIM_MODEL][m]);
         rt_cell(&t, "(mean of steps)");
         rt_cell(&t, "%lld", (long long)n);
         rt_cell(&t, "%lld", (long long)c);
         for (int hat = 0; hat < 2; hat++)
-            for (int64_t k = 1; k <= shown; k++) {
-                double v = model_pass(r, m, k, hat);
-                if (isnan(v))
-                    rt_cell(&t, "-");
-                else
-                    rt_cell(&t, "%.3f", v);
-            }
+            for (int64_t k = 1; k <= shown; k++)
+                prob_cell(&t, model_pass(r, m, k, hat));
     }
     print_title(out, r->o->format,
                 "pass@k (unbiased estimator: at least one of k trials succeeds) and pass^k "
@@ -601,15 +601,11 @@ static void json_group(l4h_buf *b, const report *r, const char *v1, const char *
 {
     l4h_buf_puts(b, *first ? "\n    {" : ",\n    {");
     *first = 0;
-    l4h_buf_printf(b, "\"%s\": ", dim_names[r->dims[0]]);
-    if (v1)
-        json_str(b, v1);
-    else
-        l4h_buf_puts(b, "null");
-    if (r->n_dims == 2) {
-        l4h_buf_printf(b, ", \"%s\": ", dim_names[r->dims[1]]);
-        if (v2)
-            json_str(b, v2);
+    for (size_t d = 0; d < r->n_dims; d++) {
+        const char *v = d ? v2 : v1;
+        l4h_buf_printf(b, "%s\"%s\": ", d ? ", " : "", dim_names[r->dims[d]]);
+        if (v)
+            json_str(b, v);
         else
             l4h_buf_puts(b, "null");
     }

@@ -65,6 +65,11 @@ struct l4h_llm;
 int annotator_ask(struct l4h_llm *llm, const l4h_results *res, int64_t task_id, const char *model,
                   const char *prompt, int call, char **answer, int64_t *tokens, double *cost,
                   l4h_err *err);
+/* Load config_path and a client for its endpoints, checking that model
+ * resolves there. -1 with err naming --llm or the config; *cfg and *llm
+ * (caller frees both, also on error) are NULL or valid. */
+int annotator_client(const char *config_path, const char *model, l4h_config **cfg,
+                     struct l4h_llm **llm, l4h_err *err);
 /* Read a prompt file (default name under l4h_prompt_path when path NULL). */
 int annotator_prompt(const char *path, const char *default_name, char **text, l4h_err *err);
 
