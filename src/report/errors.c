@@ -63,10 +63,11 @@ static void print_counts(const counts *c, char **models, size_t nm, char **steps
     rt_cell(&t, "%lld", (long long)tot[NC - 1]);
     for (int i = 0; i < NC - 1; i++)
         rt_cell(&t, "%lld", (long long)tot[i]);
+    const char *what = strcmp(c->source, "rules") ? c->source : "rules (the error_category column)";
     if (fmt == L4H_FMT_MARKDOWN)
-        fprintf(out, "\n## Error categories: %s\n\n", c->source);
+        fprintf(out, "\n## Error categories: %s\n\n", what);
     else
-        fprintf(out, "\nError categories of the final failures: %s\n", c->source);
+        fprintf(out, "\nError categories of the final failures: %s\n", what);
     rt_print(&t, fmt, out);
     rt_free(&t);
 }
@@ -96,6 +97,33 @@ static void json_counts(l4h_buf *b, const counts *c, char **models, size_t nm, c
     l4h_buf_puts(b, "]}");
 }
 
+/* A file's annotations ordered by task, then by their order in the file
+ * (so the last of a source is its newest). */
+typedef struct ann_index {
+    struct ann_entry {
+        int64_t task_id;
+        size_t pos;
+    } *e;
+    size_t n;
+} ann_index;
+
+static int ann_cmp(const void *x, const void *y)
+{
+    const struct ann_entry *a = x, *b = y;
+    if (a->task_id != b->task_id)
+        return a->task_id < b->task_id ? -1 : 1;
+    return (a->pos > b->pos) - (a->pos < b->pos);
+}
+
+static void index_annotations(const l4h_results *res, ann_index *ix)
+{
+    ix->n = res->n_annotations;
+    ix->e = l4h_xcalloc(ix->n ? ix->n : 1, sizeof *ix->e);
+    for (size_t i = 0; i < ix->n; i++)
+        ix->e[i] = (struct ann_entry){res->annotations[i].task_id, i};
+    qsort(ix->e, ix->n, sizeof *ix->e, ann_cmp);
+}
+
 int l4h_errors_print(char *const *paths, size_t n_paths, l4h_report_format fmt, FILE *out,
                      l4h_err *err)
 {
@@ -113,9 +141,12 @@ int l4h_errors_print(char *const *paths, size_t n_paths, l4h_report_format fmt, 
         rsx[i] = intern(&steps, &ns, rs.rows[i]->step);
     }
     size_t cells = nm * ns > 0 ? nm * ns : 1;
+    ann_index *idx = l4h_xcalloc(rs.n_files ? rs.n_files : 1, sizeof *idx);
+    for (size_t f = 0; f < rs.n_files; f++)
+        index_annotations(rs.files[f], &idx[f]);
     counts *src = l4h_xcalloc(1, sizeof *src);
     size_t n_src = 1;
-    src[0].source = l4h_xstrdup("rules (the error_category column)");
+    src[0].source = l4h_xstrdup("rules");
     src[0].n = l4h_xcalloc(cells * NC, sizeof(int64_t));
     for (size_t i = 0; i < rs.n_rows; i++) {
         const l4h_task_rec *t = rs.rows[i];
@@ -124,16 +155,24 @@ int l4h_errors_print(char *const *paths, size_t n_paths, l4h_report_format fmt, 
         size_t cell = rm[i] * ns + rsx[i];
         count(&src[0], cell, t->error_category);
         /* annotations of this task, the newest per source */
+        const ann_index *ix = &idx[rs.row_file[i]];
         const l4h_results *res = rs.files[rs.row_file[i]];
-        for (size_t a = res->n_annotations; a-- > 0;) {
-            const l4h_annotation *an = &res->annotations[a];
-            if (an->task_id != t->task_id)
-                continue;
+        size_t lo = 0, hi = ix->n;
+        while (lo < hi) { /* first entry of this task */
+            size_t mid = (lo + hi) / 2;
+            if (ix->e[mid].task_id < t->task_id)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        size_t end = lo;
+        while (end < ix->n && ix->e[end].task_id == t->task_id)
+            end++;
+        for (size_t a = lo; a < end; a++) {
+            const l4h_annotation *an = &res->annotations[ix->e[a].pos];
             int newer = 0;
-            for (size_t b = a + 1; b < res->n_annotations; b++)
-                if (res->annotations[b].task_id == t->task_id &&
-                    !strcmp(res->annotations[b].source, an->source))
-                    newer = 1;
+            for (size_t b = a + 1; b < end; b++)
+                newer |= !strcmp(res->annotations[ix->e[b].pos].source, an->source);
             if (newer)
                 continue;
             size_t k = 1;
@@ -174,6 +213,9 @@ int l4h_errors_print(char *const *paths, size_t n_paths, l4h_report_format fmt, 
     free(steps);
     free(rm);
     free(rsx);
+    for (size_t f = 0; f < rs.n_files; f++)
+        free(idx[f].e);
+    free(idx);
     rowset_free(&rs);
     return 0;
 }

@@ -97,7 +97,7 @@ def test_scripted_annotator_categorises_each_failure_once(campaign):
     src = {s["source"]: s["counts"] for s in js["sources"]}
     llm = {c["step"]: c for c in src["llm:scripted/annotator"]}
     assert llm["double"]["wrong_branch"] == 1 and llm["square"]["function_calling"] == 1
-    rule = {c["step"]: c for c in src["rules (the error_category column)"]}
+    rule = {c["step"]: c for c in src["rules"]}
     assert rule["double"]["semantic"] == 1 and rule["double"]["failures"] == 1
     # show prints the annotation
     r = run("show", out, "scripted/wrong/double/1")
