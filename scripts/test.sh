@@ -59,6 +59,14 @@ if cmake -S "$repo" -B "$repo/build-mpich" -DLLM4HEP_PYTHON=/usr/bin/python3 -DL
       -DMPI_C_COMPILER=/usr/bin/mpicc.mpich >/dev/null && cmake --build "$repo/build-mpich" -j2 >/dev/null; then
   if ldd "$repo/build-mpich/llm4hep" | grep -q libmpich; then
     echo "MPICH build: ok (linked against libmpich)"; passed=$((passed + 1))
+    # The same campaign tests, launched by MPICH's mpiexec.
+    if LLM4HEP_BIN="$repo/build-mpich/llm4hep" LLM4HEP_MPIEXEC=mpiexec.mpich LLM4HEP_SOURCE_DIR="$repo" \
+        /usr/bin/python3 -m pytest -q -p no:cacheprovider "$repo/tests/integration/test_mpi_campaign.py" \
+        -k "four_ranks_scripted or sigusr1 or one_rank"; then
+      passed=$((passed + 1))
+    else
+      echo "test.sh: the campaign under MPICH failed"; failed=$((failed + 1))
+    fi
   else
     echo "test.sh: MPICH build did not link libmpich"; failed=$((failed + 1))
   fi

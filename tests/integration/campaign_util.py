@@ -75,8 +75,13 @@ def _cleanup():
         shutil.rmtree(d, ignore_errors=True)
 
 
+# The MPI launcher: Open MPI's mpirun by default; test.sh runs the campaign
+# tests once more with MPICH's (LLM4HEP_MPIEXEC=mpiexec.mpich).
+MPIEXEC = os.environ.get("LLM4HEP_MPIEXEC", "mpirun")
+
+
 def sweep_cmd(cfg, ranks, *args):
-    return ["mpirun", "-n", str(ranks), BIN, "sweep", cfg, *args]
+    return [MPIEXEC, "-n", str(ranks), BIN, "sweep", cfg, *args]
 
 
 def run_sweep(cfg, ranks=4, *args, timeout=300, env=None):
