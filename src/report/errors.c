@@ -271,7 +271,7 @@ int l4h_errors_llm(const char *path, const char *model, const char *config_path,
     l4h_llm *llm = NULL;
     char *prompt = NULL;
     int rc = -1;
-    if (l4h_results_open(path, &res, err) != 0)
+    if (results_open_wait(path, &res, err) != 0)
         return -1;
     if (can_annotate(path, err) != 0 ||
         annotator_prompt(prompt_path, "error_analysis.txt", &prompt, err) != 0 ||
@@ -341,7 +341,7 @@ int l4h_explain(const char *path, const char *task, const char *model, const cha
     l4h_llm *llm = NULL;
     char *prompt = NULL, *ans = NULL;
     int rc = -1;
-    if (l4h_results_open(path, &res, err) != 0)
+    if (results_open_wait(path, &res, err) != 0)
         return -1;
     int64_t id = l4h_task_find(res, task, err);
     if (id < 0 || annotator_prompt(prompt_path, "explain.txt", &prompt, err) != 0 ||

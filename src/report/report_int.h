@@ -39,6 +39,11 @@ typedef struct rowset {
     size_t n_duplicates;        /* keys final in more than one file (first kept) */
 } rowset;
 
+/* l4h_results_open / l4h_results_task, retried (up to 10 s) while HDF5
+ * reports the file locked by a checkpoint. err must not be NULL. */
+int results_open_wait(const char *path, l4h_results **out, l4h_err *err);
+int results_task_wait(const l4h_results *res, int64_t task_id, l4h_task_rec *out, l4h_err *err);
+
 /* Open paths and merge their final rows. -1 with err (code 2). */
 int rowset_open(rowset *rs, char *const *paths, size_t n, l4h_err *err);
 void rowset_free(rowset *rs);

@@ -5,8 +5,46 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "report_int.h"
+
+#define LOCK_WAIT_S 10.0
+
+/* 1 when err says HDF5 found the file locked (a checkpoint is writing it). */
+static int locked(const l4h_err *err)
+{
+    return strstr(err->msg, "unable to lock file") != NULL;
+}
+
+static void nap(void)
+{
+    struct timespec ts = {0, 50 * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* The store's reader waits while it sees a checkpoint's lock, but a
+ * checkpoint that ends between its open and its look at the lock still
+ * fails the open; retrying here until LOCK_WAIT_S closes that gap. */
+int results_open_wait(const char *path, l4h_results **out, l4h_err *err)
+{
+    double until = l4h_monotonic() + LOCK_WAIT_S;
+    int rc;
+    while ((rc = l4h_results_open(path, out, err)) != 0 && err && locked(err) &&
+           l4h_monotonic() < until)
+        nap();
+    return rc;
+}
+
+int results_task_wait(const l4h_results *res, int64_t task_id, l4h_task_rec *out, l4h_err *err)
+{
+    double until = l4h_monotonic() + LOCK_WAIT_S;
+    int rc;
+    while ((rc = l4h_results_task(res, task_id, out, err)) != 0 && err && locked(err) &&
+           l4h_monotonic() < until)
+        nap();
+    return rc;
+}
 
 const char *const l4h_categories[L4H_N_CATEGORIES] = {
     "semantic", "function_calling", "file_not_found", "wrong_branch",
@@ -37,7 +75,7 @@ int rowset_open(rowset *rs, char *const *paths, size_t n, l4h_err *err)
     rs->files = l4h_xcalloc(n ? n : 1, sizeof *rs->files);
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
-        if (l4h_results_open(paths[i], &rs->files[i], err) != 0) {
+        if (results_open_wait(paths[i], &rs->files[i], err) != 0) {
             rowset_free(rs);
             return -1;
         }

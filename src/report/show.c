@@ -278,7 +278,7 @@ static void header(l4h_buf *b, const l4h_task_rec *t)
 int l4h_transcript(const l4h_results *res, int64_t task_id, l4h_buf *out, l4h_err *err)
 {
     l4h_task_rec t = {0};
-    if (l4h_results_task(res, task_id, &t, err) != 0)
+    if (results_task_wait(res, task_id, &t, err) != 0)
         return -1;
     header(out, &t);
     int max_it = 0;
@@ -373,7 +373,7 @@ int l4h_transcript(const l4h_results *res, int64_t task_id, l4h_buf *out, l4h_er
 int l4h_show(const char *path, const char *task, FILE *out, l4h_err *err)
 {
     l4h_results *res;
-    if (l4h_results_open(path, &res, err) != 0)
+    if (results_open_wait(path, &res, err) != 0)
         return -1;
     int64_t id = l4h_task_find(res, task, err);
     l4h_buf b = {0};

@@ -382,6 +382,9 @@ def test_report_while_a_campaign_writes(tmp_path):
                     seen.append(js["final_tasks"])
                     # the groups cover every final row of that checkpoint
                     assert sum(g["trials"] + g["infra"] for g in js["groups"]) == js["final_tasks"]
+                    if js["final_tasks"]:  # one task's story reads during checkpoints too
+                        s = subprocess.run([BIN, "show", out, "1"], capture_output=True, text=True)
+                        assert s.returncode == 0 and s.stdout.startswith("Task 1 "), s.stderr
                 else:  # only "not yet created" is acceptable before the first checkpoint
                     assert not seen, r.stderr
         assert w.wait(timeout=120) == 0, w.stderr.read()
