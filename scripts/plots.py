@@ -27,7 +27,8 @@ annotation source (`llm4hep errors --llm MODEL`) where a task has one.
 --html FILE: one HTML file holding the figures (PNG, base64), the summary
 table and the list of tasks; each entry opens (a <details> element) onto the
 task's transcript. No network, no external file: mail it, open it anywhere.
-`FILE#task-17` opens task 17 directly.
+`FILE#task-17` opens task 17 directly. --llm4hep BIN takes each transcript
+from `BIN show` (code versions as diffs) instead of the Python reader.
 
 Model names: a pair's model is "supervisor+coder"; in sequential mode the
 model's own name (as `llm4hep report`).
@@ -40,6 +41,7 @@ import html
 import io
 import math
 import os
+import subprocess
 import sys
 
 import matplotlib
@@ -404,7 +406,19 @@ def _status_class(status):
     return "st-success" if status == "success" else "st-infra" if status in INFRA else "st-fail"
 
 
-def task_list(df, results, max_transcripts):
+def _transcript(results, r, show_bin):
+    """The task's story: `llm4hep show` (code diffs included) when show_bin
+    is given, else the Python reader's transcript."""
+    if show_bin:
+        p = subprocess.run([show_bin, "show", r.file, str(int(r.task_id))], capture_output=True,
+                           text=True, timeout=300)
+        if p.returncode != 0:
+            raise RuntimeError(p.stderr.strip())
+        return p.stdout
+    return results[r.file].transcript(int(r.task_id))
+
+
+def task_list(df, results, max_transcripts, show_bin=None):
     items = []
     for n, r in enumerate(df.sort_values(["model", "step", "trial"]).itertuples()):
         anchor = f"task-{r.task_id}" if len(results) == 1 else \
@@ -414,7 +428,7 @@ def task_list(df, results, max_transcripts):
                 + (f" ({html.escape(r.category)})" if r.status != "success" else ""))
         if n < max_transcripts:
             try:
-                text = results[r.file].transcript(int(r.task_id))
+                text = _transcript(results, r, show_bin)
             except Exception as e:  # a damaged task must not hide the others
                 text = f"(transcript unavailable: {e})"
         else:
@@ -426,7 +440,8 @@ def task_list(df, results, max_transcripts):
     return "<ul id=\"tasks\">\n" + "\n".join(items) + "\n</ul>"
 
 
-def write_html(path, df, results, s, figdir, max_transcripts=1000, include_infra=False):
+def write_html(path, df, results, s, figdir, max_transcripts=1000, include_infra=False,
+               show_bin=None):
     figs = []
     for name in FIGURES:
         with open(os.path.join(figdir, f"{name}.png"), "rb") as f:
@@ -454,7 +469,7 @@ def write_html(path, df, results, s, figdir, max_transcripts=1000, include_infra
 {summary_table(s)}
 <h2>Tasks</h2>
 <p>Click a task to read its transcript. <input id="filter" placeholder="filter: model, step, status..."></p>
-{task_list(df, results, max_transcripts)}
+{task_list(df, results, max_transcripts, show_bin)}
 </body></html>
 """
     tmp = path + ".tmp"
@@ -476,6 +491,9 @@ def main(argv=None):
                     help="error categories from this annotation source (e.g. llm:openai/gpt-5)")
     ap.add_argument("--max-transcripts", type=int, default=1000,
                     help="transcripts embedded in the HTML at most (default 1000)")
+    ap.add_argument("--llm4hep", metavar="BIN",
+                    help="take each transcript from `BIN show` (with code diffs) instead of the "
+                         "Python reader's")
     a = ap.parse_args(argv)
     for p in a.results:
         if not os.path.exists(p):
@@ -490,7 +508,7 @@ def main(argv=None):
     s.to_csv(csv, index=False)
     written.append(csv)
     if a.html:
-        write_html(a.html, df, results, s, a.out, a.max_transcripts, a.include_infra)
+        write_html(a.html, df, results, s, a.out, a.max_transcripts, a.include_infra, a.llm4hep)
         written.append(a.html)
     print(f"plots.py: {len(df)} final tasks; wrote {len(written)} files in {a.out}"
           + (f" and {a.html}" if a.html else ""))

@@ -150,6 +150,12 @@ def test_merged_files_infra_and_annotation_source(campaign, tmp_path):
     text = page.read_text()
     assert text.count('<details id="task-') == 128
     assert text.count("(not embedded: more than 5 tasks") == 123
+    # transcripts from `llm4hep show`: code versions of the 6 tasks that wrote code
+    r = subprocess.run([PY, PLOTS, campaign, "--out", out, "--html", page, "--llm4hep", BIN],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    text = page.read_text()
+    assert text.count("~~~ code version 1:") == 6 and text.count("&gt;&gt;&gt; to the coder") >= 8
     r = subprocess.run([PY, PLOTS, str(tmp_path / "missing.h5"), "--out", out],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "missing.h5" in r.stderr
