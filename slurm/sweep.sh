@@ -251,7 +251,9 @@ mapfile -t cmd < <(l4h_launch_cmd "$launcher" "$gpu" "$([[ -n $vllm_model ]] && 
 # shellcheck disable=SC2016 # expanded by the rank's bash
 cmd+=(bash -c 'source "$1" && shift && l4h_rank_exec "$@"' llm4hep-rank "$repo/slurm/lib.sh"
     "$bin" sweep "$config")
+kept_args=() # what a later run passes on
 for a in "${sweep_args[@]}"; do
+    [[ $a == --fresh ]] || kept_args+=("$a")
     if [[ $a == --fresh ]] && ((restarts > 0)); then
         l4h_log "run $((restarts + 1)): not passing --fresh again (it would discard the runs before)"
         continue
@@ -287,7 +289,10 @@ l4h_log "llm4hep sweep exited $rc after $((SECONDS - t_start)) s"
 
 # ------------------------------------------------------------------ what next
 decision=$(l4h_restart_decision "$rc" "$qos" "$restarts" "$max_requeues" "$restart_mode")
-resume_hint="resume with: sbatch ${SLURM_JOB_ACCOUNT:+-A $SLURM_JOB_ACCOUNT }$repo/slurm/sweep.sh $config"
+# resume_hint [SBATCH-OPTION...] : how to go on by hand.
+resume_hint() {
+    echo "resume with: sbatch ${SLURM_JOB_ACCOUNT:+-A $SLURM_JOB_ACCOUNT }${*:+$* }$repo/slurm/sweep.sh $config"
+}
 case $decision in
 done)
     l4h_log "campaign complete: $output"
@@ -298,42 +303,41 @@ requeue)
     if scontrol requeue "$SLURM_JOB_ID"; then
         l4h_log "drained; requeued job $SLURM_JOB_ID (run $((restarts + 2)) of at most $((max_requeues + 1))): it resumes $output"
     else
-        l4h_warn "scontrol requeue $SLURM_JOB_ID failed; $resume_hint"
+        l4h_warn "scontrol requeue $SLURM_JOB_ID failed; $(resume_hint)"
     fi
     exit 4
     ;;
 resubmit)
     cleanup
     mapfile -t opts < <(l4h_resubmit_args)
-    script=$(scontrol show job "$SLURM_JOB_ID" | sed -n 's/^ *Command=//p' | head -n 1)
-    script=${script%% *}
-    [[ -f $script ]] || script=$repo/slurm/sweep.sh
     next_args=(--max-requeues "$max_requeues" --restart resubmit --launcher "$launcher")
     ((gpu)) && next_args+=(--gpu)
     [[ -n $vllm_model ]] && next_args+=(--vllm "$vllm_model")
+    next_args+=("$config")
+    ((${#kept_args[@]} > 0)) && next_args+=(-- "${kept_args[@]}")
     if new=$(LLM4HEP_RESUBMIT_COUNT=$((${LLM4HEP_RESUBMIT_COUNT:-0} + 1)) \
-        sbatch --parsable --export=ALL "${opts[@]}" "$script" "${next_args[@]}" "$config"); then
+        sbatch --parsable --export=ALL "${opts[@]}" "$repo/slurm/sweep.sh" "${next_args[@]}"); then
         l4h_log "drained; submitted job $new to resume $output after this one"
     else
-        l4h_warn "resubmission failed; $resume_hint"
+        l4h_warn "resubmission failed; $(resume_hint)"
     fi
     exit 4
     ;;
 stop)
     if [[ $qos == debug* ]]; then
-        l4h_log "drained in the debug QOS, which allows no job chaining: not requeued; $resume_hint -q regular"
+        l4h_log "drained in the debug QOS, which allows no job chaining: not requeued; $(resume_hint -q regular)"
     elif [[ $restart_mode == none ]]; then
-        l4h_log "drained; restarts are off (--restart none); $resume_hint"
+        l4h_log "drained; restarts are off (--restart none); $(resume_hint)"
     else
-        l4h_log "drained; the requeue cap ($max_requeues) is reached; $resume_hint"
+        l4h_log "drained; the requeue cap ($max_requeues) is reached; $(resume_hint)"
     fi
     exit 4
     ;;
 *)
     case $rc in
     2) l4h_log "bad input (message above); fix the config and resubmit" ;;
-    3) l4h_log "infrastructure failure (message above); $resume_hint" ;;
-    *) l4h_log "the campaign failed with exit $rc; $resume_hint" ;;
+    3) l4h_log "infrastructure failure (message above); $(resume_hint)" ;;
+    *) l4h_log "the campaign failed with exit $rc; $(resume_hint)" ;;
     esac
     exit "$rc"
     ;;

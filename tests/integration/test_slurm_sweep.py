@@ -338,7 +338,8 @@ def test_time_limit_drains_requeues_and_resumes(slurm, tmp_path, stub, endpoint)
 def test_resubmit_mode_chains_a_new_job(slurm, tmp_path, stub, endpoint):
     cfg = write_config(tmp_path, endpoint)
     job = submit(slurm, tmp_path, ["--ntasks-per-node=2", "-t", "7"],
-                 ["--restart", "resubmit", str(cfg)], stub_env(stub, "exit4-first"))
+                 ["--restart", "resubmit", str(cfg), "--", "--fresh", "--retry-infra"],
+                 stub_env(stub, "exit4-first"))
     info = slurm.wait(job, timeout=60)
     log = job_log(tmp_path, job)
     assert exit_code(info) == 4, log
@@ -347,7 +348,9 @@ def test_resubmit_mode_chains_a_new_job(slurm, tmp_path, stub, endpoint):
     info2 = slurm.wait(new, timeout=60)
     assert info2["JobState"] == "COMPLETED" and exit_code(info2) == 0, job_log(tmp_path, job)
     assert info2["TimeLimit"] == "00:07:00" and info2["NumTasks"] == "2" and info2["Features"] == "cpu"
-    assert "job%s-restart0-resubmit1-rank1" % new in rank_files(stub[1])
+    files = rank_files(stub[1])
+    assert "args=%s --fresh --retry-infra --grace 285\n" % cfg in files["job%s-restart0-resubmit0-rank0" % job]
+    assert "args=%s --retry-infra --grace 285\n" % cfg in files["job%s-restart0-resubmit1-rank1" % new]
     # The follow-up job appends to the first job's log.
     assert "campaign complete" in job_log(tmp_path, job)
 
