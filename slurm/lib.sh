@@ -493,6 +493,10 @@ l4h_vllm_start() {
     local -a cmd launch=()
     port=${LLM4HEP_VLLM_PORT:-$(l4h_free_ports 1 8100 8999)} || return 1
     host=${LLM4HEP_VLLM_HOST:-$(hostname)}
+    if ! getent hosts "$host" >/dev/null 2>&1; then
+        l4h_warn "host name $host does not resolve; the vLLM URL uses 127.0.0.1 (single node only; set LLM4HEP_VLLM_HOST)"
+        host=127.0.0.1
+    fi
     tp=${LLM4HEP_VLLM_TP:-$((gpus > 0 ? gpus : 1))}
     mapfile -t cmd < <(l4h_vllm_cmd "$model" "$port" "$tp")
     if [[ -n ${SLURM_JOB_ID:-} && ${LLM4HEP_VLLM_SRUN:-1} != 0 ]]; then
