@@ -57,7 +57,7 @@ fi
 echo "== build against MPICH"
 if cmake -S "$repo" -B "$repo/build-mpich" -DLLM4HEP_PYTHON=/usr/bin/python3 -DLLM4HEP_TESTS=OFF \
       -DMPI_C_COMPILER=/usr/bin/mpicc.mpich >/dev/null && cmake --build "$repo/build-mpich" -j2 >/dev/null; then
-  if ldd "$repo/build-mpich/llm4hep" | grep -q libmpich; then
+  if ldd "$repo/build-mpich/llm4hep" | grep libmpich >/dev/null; then
     echo "MPICH build: ok (linked against libmpich)"; passed=$((passed + 1))
     # The same campaign tests, launched by MPICH's mpiexec.
     if LLM4HEP_BIN="$repo/build-mpich/llm4hep" LLM4HEP_MPIEXEC=mpiexec.mpich LLM4HEP_SOURCE_DIR="$repo" \
