@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -34,7 +35,7 @@
 /* Bound on the wait for killed processes to be gone. */
 #define SWEEP_S 60.0
 /* Bound on the wait for killed processes' zombies to be reaped by init. */
-#define REAP_S 10.0
+#define REAP_S 30.0
 /* After a kill, how long bwrap gets to notice before it is killed too. */
 #define MONITOR_GRACE_S 10.0
 
@@ -181,6 +182,60 @@ static int alive(pid_t pid)
     return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
+/* Start time of pid in clock ticks since boot (field 22 of its stat), 0
+ * when it is gone. */
+static unsigned long long start_ticks(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    for (int field = 2; p && field < 22; field++) /* ")" ends field 2 */
+        p = strchr(p + 1, ' ');
+    return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+/* 1 while a zombie of uid started at or after `since` (ticks) exists: the
+ * remains of a run's processes that init has not reaped yet. */
+static int zombies_of(uid_t uid, unsigned long long since)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    struct dirent *de;
+    int found = 0;
+    while (!found && (de = readdir(d))) {
+        if (de->d_name[0] < '1' || de->d_name[0] > '9')
+            continue;
+        struct stat st;
+        char path[64], buf[1024];
+        pid_t pid = (pid_t)atol(de->d_name);
+        snprintf(path, sizeof path, "/proc/%d", (int)pid);
+        if (stat(path, &st) != 0 || st.st_uid != uid)
+            continue;
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        const char *p = strrchr(buf, ')');
+        found = p && p[1] == ' ' && p[2] == 'Z' && start_ticks(pid) >= since;
+    }
+    closedir(d);
+    return found;
+}
+
 /* State of one supervised run. */
 typedef struct run {
     const l4h_spawn *sp;
@@ -188,6 +243,8 @@ typedef struct run {
     pid_t ns_init;        /* bwrap: host pid of the namespace's init, 0 unknown */
     int killed;
     double killed_at;
+    uid_t code_uid;       /* the uid the code runs as on the host */
+    unsigned long long started; /* the child's start time, clock ticks */
 } run;
 
 /* Stop everything the run started (see exec_internal.h). */
@@ -229,6 +286,13 @@ static void sweep_after_exit(run *r)
             }
         }
         free(killed);
+        /* processes that died on their own were not found above: wait for
+         * init to reap every zombie of the code's uid born during the run */
+        until = l4h_monotonic() + REAP_S;
+        while (r->started && zombies_of(r->code_uid, r->started) && l4h_monotonic() < until) {
+            struct timespec ts = {0, 10000000L};
+            nanosleep(&ts, NULL);
+        }
     }
     if (r->ns_init > 0) {
         double until = l4h_monotonic() + SWEEP_S;
@@ -314,13 +378,14 @@ int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_re
         flags |= POSIX_SPAWN_SETSID;
     posix_spawnattr_setflags(&at, flags);
 
-    run r = {sp, 0, 0, 0, 0};
+    run r = {sp, 0, 0, 0, 0, sb->switch_uid ? (uid_t)L4H_SANDBOX_UID : getuid(), 0};
     double t0 = l4h_monotonic();
     int e = posix_spawn(&r.pid, sp->argv[0], &fa, &at, sp->argv, sp->envp);
     if (e != 0) {
         l4h_err_set(err, 3, "sandbox: cannot start %s: %s", sp->argv[0], strerror(e));
         goto out;
     }
+    r.started = start_ticks(r.pid);
     close_fd(&outp[1]);
     close_fd(&errp[1]);
     close_fd(&infop[1]);
