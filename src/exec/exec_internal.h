@@ -28,14 +28,19 @@
  * - A self re-exec of llm4hep as the helper was measured and rejected: that
  *   binary loads MPI, HDF5 and curl, ~7 ms per start against ~1 ms.
  *
- * Killing everything: under bwrap the code lives in its own pid namespace;
- * we SIGKILL the namespace's init (its host pid comes from --info-fd) and
- * bwrap; the kernel then kills every process of the namespace, setsid'd or
- * not, and bwrap exits only after they are gone. Under rlimit the code runs
- * in its own session; we SIGKILL the process group and then scan /proc for
- * processes whose environment holds this run's LLM4HEP_EXEC_TOKEN (a setsid'd
- * grandchild keeps it). Residual risk under rlimit: a process that re-execs
- * itself with a different environment after leaving the session survives. */
+ * Killing everything: under bwrap the code is the init of its own pid
+ * namespace (--as-pid-1); we SIGKILL it (its host pid comes from --info-fd,
+ * trusted only as bwrap's child); the kernel then kills every process of the
+ * namespace, setsid'd or not, and bwrap exits only after they are gone (we
+ * wait for that, bounded: 256 spinning processes need CPU time to die).
+ * Under rlimit the code runs in its own session; we SIGKILL the process
+ * group, then scan /proc for processes whose environment holds this run's
+ * LLM4HEP_EXEC_TOKEN (a setsid'd grandchild keeps it) until none is alive,
+ * and wait (bounded) until init has reaped the zombies of the code's uid born
+ * during the run (they hold that uid's RLIMIT_NPROC budget). Residual risks
+ * under rlimit: a process that re-execs itself with a different environment
+ * after leaving the session survives; RLIMIT_NPROC counts every process of
+ * the uid on the node, so parallel rlimit runs share one budget. */
 #ifndef LLM4HEP_EXEC_INTERNAL_H
 #define LLM4HEP_EXEC_INTERNAL_H
 
