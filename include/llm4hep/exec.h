@@ -68,6 +68,16 @@ void l4h_workspace_vars(const l4h_workspace *ws, const l4h_step *step, l4h_vars 
 /* Copy the workspace to dir (generated_code/, logs/, arrays/, plots/ and the
  * rest). */
 int l4h_workspace_copy_out(const l4h_workspace *ws, const char *dir, l4h_err *err);
+/* Open the file rel (relative to the workspace) for reading without
+ * following any symbolic link: the code may have planted
+ * `arrays/x.npy -> /root/.cborg_api_key` (or a linked directory) to make
+ * our host-side readers (checks, listings) read what it cannot. Every
+ * component is opened beneath the workspace with O_NOFOLLOW. Returns a
+ * close-on-exec fd (caller closes), or -1: code 1 when the file is missing,
+ * is a link, or is not a regular file (the code's doing; the message says
+ * which), code 2 when rel is absolute or has "..", code 3 on other I/O
+ * errors. */
+int l4h_workspace_open(const l4h_workspace *ws, const char *rel, l4h_err *err);
 /* Remove the workspace and free its strings. */
 void l4h_workspace_remove(l4h_workspace *ws);
 /* Free the strings only (keep the files, for debugging). */
@@ -123,6 +133,13 @@ typedef struct l4h_sandbox_ops {
  * isolation: rlimit), else rlimit. secrets: values to redact from output
  * (borrowed, NULL-terminated, may be NULL). */
 l4h_sandbox *l4h_sandbox_open(const l4h_config *cfg, const char *const *secrets, l4h_err *err);
+/* As l4h_sandbox_open, but trust that the backend named by isolation
+ * ("bwrap" | "rlimit", what l4h_sandbox_isolation returned) was already
+ * chosen and tried on this node — by a sweep rank's pre-flight — and skip the
+ * trial run (tens of milliseconds per task child). Any other name falls back
+ * to l4h_sandbox_open. */
+l4h_sandbox *l4h_sandbox_open_probed(const l4h_config *cfg, const char *const *secrets,
+                                     const char *isolation, l4h_err *err);
 void l4h_sandbox_free(l4h_sandbox *sb);
 const char *l4h_sandbox_isolation(const l4h_sandbox *sb);
 

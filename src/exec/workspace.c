@@ -255,6 +255,55 @@ int l4h_workspace_copy_out(const l4h_workspace *ws, const char *dir, l4h_err *er
     return 0;
 }
 
+/* Open rel beneath the workspace, no link followed (see exec.h). */
+int l4h_workspace_open(const l4h_workspace *ws, const char *rel, l4h_err *err)
+{
+    if (!rel || !rel[0] || rel[0] == '/')
+        return l4h_err_set(err, 2, "workspace file '%s': expected a relative path", rel ? rel : "");
+    char *copy = l4h_xstrdup(rel), *save = NULL;
+    int dfd = open(ws->host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        free(copy);
+        return l4h_err_set(err, 3, "workspace %s: cannot open: %s", ws->host, strerror(errno));
+    }
+    int rc = -1;
+    char *part = strtok_r(copy, "/", &save);
+    while (part) {
+        char *next = strtok_r(NULL, "/", &save);
+        if (strcmp(part, "..") == 0) {
+            l4h_err_set(err, 2, "workspace file '%s': expected a path inside the workspace", rel);
+            break;
+        }
+        int fd = openat(dfd, part, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (next ? O_DIRECTORY : 0));
+        if (fd < 0) {
+            int e = errno;
+            l4h_err_set(err, e == ENOENT || e == ELOOP || e == ENOTDIR ? 1 : 3,
+                        "workspace file %s: %s", rel,
+                        e == ELOOP    ? "is a symbolic link (not followed)"
+                        : e == ENOTDIR ? "a part of the path is a symbolic link or not a directory"
+                        : e == ENOENT ? "not found"
+                                      : strerror(e));
+            break;
+        }
+        close(dfd);
+        dfd = fd;
+        if (!next) {
+            struct stat st;
+            if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+                l4h_err_set(err, 1, "workspace file %s: not a regular file", rel);
+                break;
+            }
+            rc = fd;
+            dfd = -1;
+        }
+        part = next;
+    }
+    if (dfd >= 0)
+        close(dfd);
+    free(copy);
+    return rc;
+}
+
 /* Make every directory under path writable by us again (the code may have
  * chmod'ed some 0500), so that removal can proceed. */
 static void unlock_tree(const char *path)

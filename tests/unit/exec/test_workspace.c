@@ -149,6 +149,49 @@ static void create_stage_vars_list_copy_remove(void **state)
         free(paths[i]);
 }
 
+static void workspace_open_refuses_planted_links(void **state)
+{
+    (void)state;
+    l4h_config cfg;
+    l4h_suite suite;
+    char *paths[3];
+    config(&cfg, &suite, paths);
+    l4h_workspace ws;
+    l4h_err err = {0, ""};
+    assert_int_equal(l4h_workspace_create(&cfg, NULL, "k", NULL, &ws, &err), 0);
+    char p[1024], secret[1024];
+    snprintf(secret, sizeof secret, "%s/secret.txt", base);
+    write_text(secret, "sk-secret");
+    snprintf(p, sizeof p, "%s/arrays/ok.txt", ws.host);
+    write_text(p, "fine");
+    snprintf(p, sizeof p, "%s/arrays/link.txt", ws.host);
+    assert_int_equal(symlink(secret, p), 0);
+    snprintf(p, sizeof p, "%s/dirlink", ws.host);
+    assert_int_equal(symlink(base, p), 0);
+
+    int fd = l4h_workspace_open(&ws, "arrays/ok.txt", &err);
+    assert_true(fd >= 0);
+    char buf[16] = "";
+    assert_int_equal(read(fd, buf, sizeof buf), 4);
+    close(fd);
+    assert_int_equal(l4h_workspace_open(&ws, "arrays/link.txt", &err), -1);
+    assert_int_equal(err.code, 1);
+    assert_non_null(strstr(err.msg, "symbolic link"));
+    assert_int_equal(l4h_workspace_open(&ws, "dirlink/secret.txt", &err), -1);
+    assert_int_equal(err.code, 1);
+    assert_int_equal(l4h_workspace_open(&ws, "arrays/none.npy", &err), -1);
+    assert_non_null(strstr(err.msg, "not found"));
+    assert_int_equal(l4h_workspace_open(&ws, "arrays", &err), -1);
+    assert_non_null(strstr(err.msg, "not a regular file"));
+    assert_int_equal(l4h_workspace_open(&ws, "../secret.txt", &err), -1);
+    assert_int_equal(err.code, 2);
+    assert_int_equal(l4h_workspace_open(&ws, secret, &err), -1);
+    assert_int_equal(err.code, 2);
+    l4h_workspace_remove(&ws);
+    for (int i = 0; i < 3; i++)
+        free(paths[i]);
+}
+
 static void missing_staged_input_is_named(void **state)
 {
     (void)state;
@@ -191,6 +234,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(create_stage_vars_list_copy_remove),
+        cmocka_unit_test(workspace_open_refuses_planted_links),
         cmocka_unit_test(missing_staged_input_is_named),
         cmocka_unit_test(slots_are_exclusive_and_freed_on_close),
     };
