@@ -89,8 +89,8 @@ void l4h__sandbox_delete(l4h_sandbox *sb)
     free(sb);
 }
 
-/* Pick and check the backend (see exec.h). */
-l4h_sandbox *l4h_sandbox_open(const l4h_config *cfg, const char *const *secrets, l4h_err *err)
+/* A sandbox for cfg with its per-node slot directory, backend not chosen yet. */
+static l4h_sandbox *sandbox_for(const l4h_config *cfg, const char *const *secrets, l4h_err *err)
 {
     l4h_sandbox *sb = l4h__sandbox_new(&cfg->sandbox, &cfg->limits, secrets, err);
     if (!sb)
@@ -99,6 +99,32 @@ l4h_sandbox *l4h_sandbox_open(const l4h_config *cfg, const char *const *secrets,
     char name[64];
     snprintf(name, sizeof name, "llm4hep-slots-%d", (int)geteuid());
     sb->slot_dir = l4h_path_join(scratch, name);
+    return sb;
+}
+
+/* See exec.h. */
+l4h_sandbox *l4h_sandbox_open_probed(const l4h_config *cfg, const char *const *secrets,
+                                     const char *isolation, l4h_err *err)
+{
+    const l4h_sandbox_ops *ops = NULL;
+    if (isolation && !strcmp(isolation, l4h__exec_bwrap_ops.name))
+        ops = &l4h__exec_bwrap_ops;
+    else if (isolation && !strcmp(isolation, l4h__exec_rlimit_ops.name))
+        ops = &l4h__exec_rlimit_ops;
+    if (!ops)
+        return l4h_sandbox_open(cfg, secrets, err);
+    l4h_sandbox *sb = sandbox_for(cfg, secrets, err);
+    if (sb)
+        sb->ops = ops;
+    return sb;
+}
+
+/* Pick and check the backend (see exec.h). */
+l4h_sandbox *l4h_sandbox_open(const l4h_config *cfg, const char *const *secrets, l4h_err *err)
+{
+    l4h_sandbox *sb = sandbox_for(cfg, secrets, err);
+    if (!sb)
+        return NULL;
     if (cfg->suite && cfg->suite->dir)
         sb->suite_dir = l4h_xstrdup(cfg->suite->dir);
 

@@ -1,7 +1,8 @@
 /* child.c — `llm4hep task --fd N`: one task in its own process, no MPI.
  *
  * The rank that spawned us holds the other end of the socket. We read our
- * assignment, run the task with permits and spending relayed over the socket
+ * assignment (with the sandbox backend the rank's pre-flight tried on this
+ * node, so we need not try it again), run the task with permits and spending relayed over the socket
  * (the rank passes them on to rank 0, which holds the campaign's budgets),
  * and send the record back. If we crash, the rank records error_internal. */
 #include <cjson/cJSON.h>
@@ -120,6 +121,9 @@ int l4h_task_child(int fd)
     int attempt = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(a, "attempt"));
     int run = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(a, "run"));
     int rank = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(a, "rank"));
+    const char *iso = cJSON_GetStringValue(cJSON_GetObjectItem(a, "isolation"));
+    char isolation[16] = "";
+    snprintf(isolation, sizeof isolation, "%s", iso ? iso : "");
 
     l4h_err err = {0};
     l4h_config *cfg = NULL;
@@ -139,7 +143,8 @@ int l4h_task_child(int fd)
     char **secrets = secret_values(cfg);
     l4h_task_rec rec = {0};
     l4h_llm *llm = l4h_llm_new(cfg, &permits, &err);
-    l4h_sandbox *sb = llm ? l4h_sandbox_open(cfg, (const char *const *)secrets, &err) : NULL;
+    l4h_sandbox *sb =
+        llm ? l4h_sandbox_open_probed(cfg, (const char *const *)secrets, isolation, &err) : NULL;
     if (!llm || !sb) {
         rec_identity(&rec, cfg, task);
         rec.status = llm ? L4H_STATUS_ERROR_SANDBOX : L4H_STATUS_ERROR_INTERNAL;

@@ -72,6 +72,7 @@ typedef struct slot {
     int nomore;                /* coordinator has no more tasks */
     int done;                  /* slot may leave its loop */
     int tasks_run;
+    char isolation[16];        /* sandbox backend the pre-flight tried on this node */
     int empty_tasks;           /* benchmark: no child, instant success (LLM4HEP_EMPTY_TASKS=1) */
 } slot;
 

@@ -153,6 +153,7 @@ static void start(slot *s, int index, int attempt)
     cJSON_AddNumberToObject(a, "attempt", attempt);
     cJSON_AddNumberToObject(a, "run", s->run);
     cJSON_AddNumberToObject(a, "rank", s->rank);
+    cJSON_AddStringToObject(a, "isolation", s->isolation);
     char *txt = cJSON_PrintUnformatted(a);
     cJSON_Delete(a);
     if (wire_send(s->fd, WIRE_ASSIGN, txt, strlen(txt)) < 0)

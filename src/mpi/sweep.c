@@ -356,6 +356,9 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
     slot s = {.rank = size == 1 ? 1 : rank, .cfg = cfg, .plan = &plan, .config_path = config_abs,
               .self_exe = self_exe, .run = info.run, .link = &link, .fd = -1,
               .empty_tasks = getenv("LLM4HEP_EMPTY_TASKS") && !strcmp(getenv("LLM4HEP_EMPTY_TASKS"), "1")};
+    /* "ok <host> <backend>": the backend this rank's pre-flight chose. */
+    const char *backend = strrchr(msg, ' ');
+    snprintf(s.isolation, sizeof s.isolation, "%s", !strncmp(msg, "ok ", 3) && backend ? backend + 1 : "");
     if (rank == 0) {
         coord c = {.cfg = cfg, .plan = &plan, .opts = opts, .store = store, .link = &link,
                    .run = info.run, .first_slot = 1, .nslots = size == 1 ? 1 : size - 1};
