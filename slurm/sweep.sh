@@ -160,6 +160,7 @@ l4h_log "config $config; checkout $repo"
 export HDF5_USE_FILE_LOCKING=FALSE  # CFS/DVS has no flock
 export OMPI_MCA_mpi_yield_when_idle=1 # Open MPI: waiting ranks yield the core
 export CXI_FORK_SAFE=1 CXI_FORK_SAFE_HP=1 # Slingshot: ranks spawn task children
+orig_tmpdir=${TMPDIR-} # for a follow-up job (slurmstepd makes the TMPDIR a job inherits)
 if [[ -n ${SLURM_JOB_ID:-} ]]; then
     TMPDIR=/tmp/${USER:-$(id -un)}/$SLURM_JOB_ID # node-local scratch; the config's `scratch`
     export TMPDIR
@@ -315,7 +316,7 @@ resubmit)
     [[ -n $vllm_model ]] && next_args+=(--vllm "$vllm_model")
     next_args+=("$config")
     ((${#kept_args[@]} > 0)) && next_args+=(-- "${kept_args[@]}")
-    if new=$(LLM4HEP_RESUBMIT_COUNT=$((${LLM4HEP_RESUBMIT_COUNT:-0} + 1)) \
+    if new=$(LLM4HEP_RESUBMIT_COUNT=$((${LLM4HEP_RESUBMIT_COUNT:-0} + 1)) TMPDIR=$orig_tmpdir \
         sbatch --parsable --export=ALL "${opts[@]}" "$repo/slurm/sweep.sh" "${next_args[@]}"); then
         l4h_log "drained; submitted job $new to resume $output after this one"
     else

@@ -353,6 +353,9 @@ def test_resubmit_mode_chains_a_new_job(slurm, tmp_path, stub, endpoint):
     assert "args=%s --retry-infra --grace 285\n" % cfg in files["job%s-restart0-resubmit1-rank1" % new]
     # The follow-up job appends to the first job's log.
     assert "campaign complete" in job_log(tmp_path, job)
+    # Neither job's node-local scratch is left behind (the second job must not
+    # inherit the first one's TMPDIR: slurmstepd would make it again).
+    assert not Path("/tmp/root/%s" % job).exists() and not Path("/tmp/root/%s" % new).exists()
 
 
 def wait_for_files(state, n, timeout=30):
