@@ -248,12 +248,13 @@ void coord_print_stats(const coord *c)
     size_t n = c->prog.finished;
     fprintf(c->prog.out,
             "-- run figures: %zu tasks in %.2f s (%.1f tasks/s); overhead per task (spawn, "
-            "staging, storing) %.1f ms; rank 0: %.3f s CPU in the loop (%.0f%%, %.1f us per "
-            "task), peak memory %.1f MB\n",
+            "staging, storing) %.1f ms; rank 0: %.1f us handling per task (capacity %.0f "
+            "tasks/s), %.3f s CPU in the loop (%.0f%%), peak memory %.1f MB\n",
             n, elapsed, elapsed > 0 ? (double)n / elapsed : 0.0,
-            c->overhead_n ? 1e3 * c->overhead_sum / (double)c->overhead_n : 0.0, cpu,
-            elapsed > 0 ? 100.0 * cpu / elapsed : 0.0, n ? 1e6 * cpu / (double)n : 0.0,
-            (double)ru.ru_maxrss / 1024.0);
+            c->overhead_n ? 1e3 * c->overhead_sum / (double)c->overhead_n : 0.0,
+            n ? 1e6 * c->busy_s / (double)n : 0.0,
+            c->busy_s > 0 ? (double)n / c->busy_s : 0.0, cpu,
+            elapsed > 0 ? 100.0 * cpu / elapsed : 0.0, (double)ru.ru_maxrss / 1024.0);
     fflush(c->prog.out);
 }
 

@@ -139,6 +139,7 @@ typedef struct coord {
     size_t overhead_n;
     double loop_started, loop_cpu_started;  /* the dispatch loop, for the run figures */
     double loop_ended, loop_cpu_ended;
+    double busy_s;             /* wall time spent handling slots' messages */
     int in_flight;
     double spent_usd;
     int64_t tokens;

@@ -185,6 +185,7 @@ static int run_coordinator(coord *c, slot *local)
         slot_init(local);
     for (;;) {
         int got = 0;
+        double t0 = l4h_monotonic();
         while (got < 4096 && link_poll(ln, 0, &m)) {
             coord_handle(c, &m);
             free(m.data);
@@ -196,7 +197,10 @@ static int run_coordinator(coord *c, slot *local)
                 free(m.data);
                 got++;
             }
-        if (coord_tick(c) && !ln->head)
+        int finished = coord_tick(c);
+        if (got) /* handling the messages and the dispatch that follows them */
+            c->busy_s += l4h_monotonic() - t0;
+        if (finished && !ln->head)
             break;
         if (local && local->child)
             got += slot_poll(local, got ? 0 : 2);
