@@ -167,6 +167,30 @@ typedef struct l4h_spawn {
 int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_result *res,
                          l4h_err *err);
 
+/* ------------------------------------------------------------ /proc */
+
+/* Pids killed by l4h__proc_kill_token (bounded). */
+typedef struct l4h_pidset {
+    pid_t v[4096];
+    size_t n;
+} l4h_pidset;
+
+/* 1 while pid exists and is neither a zombie nor dead. */
+int l4h__proc_alive(pid_t pid);
+/* Parent pid of pid, 0 when it is gone. */
+pid_t l4h__proc_parent(pid_t pid);
+/* Start time of pid in clock ticks since boot, 0 when it is gone. */
+unsigned long long l4h__proc_start(pid_t pid);
+/* 1 while a zombie of uid started at or after `since` (ticks) exists: the
+ * remains of a run's processes that init has not reaped yet. */
+int l4h__proc_zombies(uid_t uid, unsigned long long since);
+/* SIGKILL every process whose environment holds LLM4HEP_EXEC_TOKEN=token
+ * (rlimit: children that left the process group), noting them in killed
+ * (may be NULL). With patience > 0, rescan until none is left alive (a killed
+ * process still needs CPU time to die on a loaded node), at most that many
+ * seconds; else one pass. Only processes whose environ we may read are seen. */
+void l4h__proc_kill_token(const char *token, double patience, l4h_pidset *killed);
+
 /* ------------------------------------------------------------ workspace */
 
 /* Disk use of the tree at dir (st_blocks, not following symlinks) and its

@@ -4,7 +4,7 @@
  * started, reap it. Both backends end here; exec_internal.h explains the
  * helper chain and how "everything" is found. */
 #define _GNU_SOURCE
-#include <dirent.h>
+#include <dirent.h> /* close_from's fallback */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -113,129 +113,6 @@ static void close_from(posix_spawn_file_actions_t *fa, int from)
 #endif
 }
 
-/* Pids killed by hunt_token (bounded: the sweep waits for them to be
- * reaped, so that their zombies do not hold the uid's process budget). */
-typedef struct pidset {
-    pid_t v[4096];
-    size_t n;
-} pidset;
-
-/* Kill every process whose environment holds LLM4HEP_EXEC_TOKEN=token
- * (rlimit: children that left the process group), noting them in killed
- * (may be NULL). With patience > 0, keep going until none is left alive (a
- * killed process still needs CPU time to die on a loaded node), at most that
- * many seconds; else one pass. */
-static void hunt_token(const char *token, double patience, pidset *killed)
-{
-    char needle[96];
-    int nl = snprintf(needle, sizeof needle, "LLM4HEP_EXEC_TOKEN=%s", token);
-    pid_t self = getpid();
-    double until = l4h_monotonic() + patience;
-    for (;;) {
-        int found = 0;
-        DIR *d = opendir("/proc");
-        if (!d)
-            return;
-        struct dirent *de;
-        while ((de = readdir(d))) {
-            if (de->d_name[0] < '1' || de->d_name[0] > '9')
-                continue;
-            pid_t pid = (pid_t)atol(de->d_name);
-            if (pid == self)
-                continue;
-            char path[64], buf[65536];
-            snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
-            int fd = open(path, O_RDONLY | O_CLOEXEC);
-            if (fd < 0)
-                continue;
-            ssize_t n = read(fd, buf, sizeof buf);
-            close(fd);
-            if (n > 0 && memmem(buf, (size_t)n, needle, (size_t)nl) != NULL) {
-                kill(pid, SIGKILL);
-                found = 1;
-                if (killed && killed->n < sizeof killed->v / sizeof *killed->v)
-                    killed->v[killed->n++] = pid;
-            }
-        }
-        closedir(d);
-        if (!found || l4h_monotonic() >= until)
-            return;
-        struct timespec ts = {0, 5000000L};
-        nanosleep(&ts, NULL);
-    }
-}
-
-/* 1 while pid exists and is not a zombie. */
-static int alive(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')');
-    return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
-}
-
-/* Start time of pid in clock ticks since boot (field 22 of its stat), 0
- * when it is gone. */
-static unsigned long long start_ticks(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    for (int field = 2; p && field < 22; field++) /* ")" ends field 2 */
-        p = strchr(p + 1, ' ');
-    return p ? strtoull(p + 1, NULL, 10) : 0;
-}
-
-/* 1 while a zombie of uid started at or after `since` (ticks) exists: the
- * remains of a run's processes that init has not reaped yet. */
-static int zombies_of(uid_t uid, unsigned long long since)
-{
-    DIR *d = opendir("/proc");
-    if (!d)
-        return 0;
-    struct dirent *de;
-    int found = 0;
-    while (!found && (de = readdir(d))) {
-        if (de->d_name[0] < '1' || de->d_name[0] > '9')
-            continue;
-        struct stat st;
-        char path[64], buf[1024];
-        pid_t pid = (pid_t)atol(de->d_name);
-        snprintf(path, sizeof path, "/proc/%d", (int)pid);
-        if (stat(path, &st) != 0 || st.st_uid != uid)
-            continue;
-        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (n <= 0)
-            continue;
-        buf[n] = '\0';
-        const char *p = strrchr(buf, ')');
-        found = p && p[1] == ' ' && p[2] == 'Z' && start_ticks(pid) >= since;
-    }
-    closedir(d);
-    return found;
-}
-
 /* State of one supervised run. */
 typedef struct run {
     const l4h_spawn *sp;
@@ -257,7 +134,7 @@ static void kill_all(run *r)
     if (r->sp->own_session)
         kill(-r->pid, SIGKILL);
     if (r->sp->token)
-        hunt_token(r->sp->token, 0, NULL);
+        l4h__proc_kill_token(r->sp->token, 0, NULL);
     if (!r->killed)
         r->killed_at = l4h_monotonic();
     r->killed = 1;
@@ -274,8 +151,8 @@ static void sweep_after_exit(run *r)
     if (r->sp->token) {
         /* a fork bomb's zombies count against the uid's RLIMIT_NPROC until
          * init reaps them: wait (bounded) until the killed are gone */
-        pidset *killed = l4h_xcalloc(1, sizeof *killed);
-        hunt_token(r->sp->token, SWEEP_S, killed);
+        l4h_pidset *killed = l4h_xcalloc(1, sizeof *killed);
+        l4h__proc_kill_token(r->sp->token, SWEEP_S, killed);
         double until = l4h_monotonic() + REAP_S;
         for (size_t i = 0; i < killed->n; i++) {
             char path[64];
@@ -289,36 +166,19 @@ static void sweep_after_exit(run *r)
         /* processes that died on their own were not found above: wait for
          * init to reap every zombie of the code's uid born during the run */
         until = l4h_monotonic() + REAP_S;
-        while (r->started && zombies_of(r->code_uid, r->started) && l4h_monotonic() < until) {
+        while (r->started && l4h__proc_zombies(r->code_uid, r->started) && l4h_monotonic() < until) {
             struct timespec ts = {0, 10000000L};
             nanosleep(&ts, NULL);
         }
     }
     if (r->ns_init > 0) {
         double until = l4h_monotonic() + SWEEP_S;
-        while (alive(r->ns_init) && l4h_monotonic() < until) {
+        while (l4h__proc_alive(r->ns_init) && l4h_monotonic() < until) {
             kill(r->ns_init, SIGKILL);
             struct timespec ts = {0, 5000000L};
             nanosleep(&ts, NULL);
         }
     }
-}
-
-/* The parent pid of pid from /proc (0 when it is gone). */
-static pid_t parent_of(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')'); /* ") S ppid ..." */
-    return p && strlen(p) > 4 ? (pid_t)atol(p + 4) : 0;
 }
 
 /* Parse "child-pid": N out of bwrap's --info-fd JSON (0 if absent). */
@@ -385,7 +245,7 @@ int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_re
         l4h_err_set(err, 3, "sandbox: cannot start %s: %s", sp->argv[0], strerror(e));
         goto out;
     }
-    r.started = start_ticks(r.pid);
+    r.started = l4h__proc_start(r.pid);
     close_fd(&outp[1]);
     close_fd(&errp[1]);
     close_fd(&infop[1]);
@@ -458,7 +318,7 @@ int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_re
                 if (n > 0 && info.len < 65536)
                     l4h_buf_add(&info, chunk, (size_t)n);
                 pid_t p = n > 0 && !r.ns_init ? info_child_pid(info.data) : 0;
-                if (p > 0 && parent_of(p) == r.pid)
+                if (p > 0 && l4h__proc_parent(p) == r.pid)
                     r.ns_init = p;
                 if (n <= 0)
                     close_fd(&infop[0]);
