@@ -15,8 +15,8 @@
  * --runs N runs the code N times in the same workspace ("runs" in the JSON);
  * --plain runs `python CODE.py` with plain posix_spawn, no sandbox, for the
  * start-up benchmark; --with-plain precedes every sandboxed run by a plain
- * one (its time is "plain_wall_s" in that run's JSON: a pair under the same
- * machine load); --keep keeps the workspace (its host path is printed).
+ * one (its times are "plain_wall_s" and "plain_cpu_s" in that run's JSON: a
+ * pair under the same machine load); --keep keeps the workspace (its host path is printed).
  * Exit 0 when the code ran (whatever its exit), 2 on bad flags, 3 when the
  * sandbox refused or failed (message on stderr). */
 #include <cjson/cJSON.h>
@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,11 +78,15 @@ static cJSON *plain_run(const char *python, const char *file, char **args, int n
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
     if (posix_spawn(&pid, python, &fa, NULL, argv, environ) == 0)
-        waitpid(pid, &st, 0);
+        wait4(pid, &st, 0, &ru);
     posix_spawn_file_actions_destroy(&fa);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "wall_s", l4h_monotonic() - t0);
+    cJSON_AddNumberToObject(o, "cpu_s", (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+                                            (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
     cJSON_AddNumberToObject(o, "exit_code", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
     free(argv);
     return o;
@@ -266,6 +271,7 @@ int main(int argc, char **argv)
         if (pj) {
             cJSON_AddNumberToObject(j, "plain_wall_s",
                                     cJSON_GetObjectItem(pj, "wall_s")->valuedouble);
+            cJSON_AddNumberToObject(j, "plain_cpu_s", cJSON_GetObjectItem(pj, "cpu_s")->valuedouble);
             cJSON_Delete(pj);
         }
         cJSON_AddItemToArray(rs, j);
