@@ -69,6 +69,7 @@ typedef struct slot {
     double started;            /* l4h_now() */
     double kill_at;            /* l4h_monotonic() deadline, 0 = none */
     char *result;              /* record JSON from the child */
+    int awaiting;              /* answers from the coordinator the child waits for */
     int nomore;                /* coordinator has no more tasks */
     int done;                  /* slot may leave its loop */
     int tasks_run;

@@ -65,6 +65,7 @@ static void finish(slot *s, const char *killed_why)
     s->fd = -1;
     s->child = 0;
     s->kill_at = 0;
+    s->awaiting = 0;
     s->tasks_run++;
     if (killed_why) {
         free(s->result);
@@ -198,6 +199,8 @@ void slot_deliver(slot *s, const link_msg *m)
         slot_kill(s, "stopped at once (second interrupt)");
         break;
     case TAG_PERMIT_ANS: {
+        if (s->awaiting > 0)
+            s->awaiting--;
         int32_t g = 0;
         if (m->len == sizeof g)
             memcpy(&g, m->data, sizeof g);
@@ -206,6 +209,8 @@ void slot_deliver(slot *s, const link_msg *m)
         break;
     }
     case TAG_SPENT: {
+        if (s->awaiting > 0)
+            s->awaiting--;
         double total = 0;
         if (m->len == sizeof total)
             memcpy(&total, m->data, sizeof total);
@@ -239,12 +244,14 @@ int slot_poll(slot *s, int timeout_ms)
     while (wire_next(&s->rd, &type, &payload, &len)) {
         switch (type) {
         case WIRE_PERMIT_REQ:
+            s->awaiting++;
             up(s, TAG_PERMIT_REQ, payload, len);
             break;
         case WIRE_PERMIT_REL:
             up(s, TAG_PERMIT_REL, payload, len);
             break;
         case WIRE_SPEND:
+            s->awaiting++;
             up(s, TAG_SPEND, payload, len);
             break;
         case WIRE_RESULT:

@@ -59,12 +59,12 @@ static void install_signals(int rank)
 }
 
 /* Sleep a little when there was nothing to do; `idle` counts idle rounds so
- * the wait grows from 20 us to 2 ms and work is picked up at once. */
-static void idle_wait(int *idle)
+ * the wait grows from 20 us to max_us and work is picked up at once. */
+static void idle_wait(int *idle, long max_us)
 {
     long us = 20L << (*idle < 7 ? *idle : 7);
-    if (us > 2000)
-        us = 2000;
+    if (us > max_us)
+        us = max_us;
     struct timespec ts = {0, us * 1000};
     nanosleep(&ts, NULL);
     (*idle)++;
@@ -203,11 +203,11 @@ static int run_coordinator(coord *c, slot *local)
         if (finished && !ln->head)
             break;
         if (local && local->child)
-            got += slot_poll(local, got ? 0 : 2);
+            got += slot_poll(local, got || local->awaiting ? 0 : 2);
         if (got)
             idle = 0;
-        else
-            idle_wait(&idle);
+        else /* a slot may be waiting for a permit: answer within a quarter millisecond */
+            idle_wait(&idle, 250);
     }
     coord_release_slots(c);
     if (local)
@@ -231,11 +231,11 @@ static void run_slot(slot *s)
             got = 1;
         }
         if (s->child)
-            got |= slot_poll(s, got ? 0 : 2);
+            got |= slot_poll(s, got || s->awaiting ? 0 : 2);
         if (got)
             idle = 0;
-        else if (!s->done)
-            idle_wait(&idle);
+        else if (!s->done) /* waiting for the coordinator's answer: look again soon */
+            idle_wait(&idle, s->awaiting ? 50 : 2000);
     }
 }
 

@@ -27,7 +27,8 @@ def mpi_env(extra=None):
 
 
 def make_campaign(_unused=None, models=("scripted/good",), trials=1, name="arith-test",
-                  endpoints=None, model_defaults=None, extra="", max_iterations=3):
+                  endpoints=None, model_defaults=None, extra="", max_iterations=3,
+                  limits="{exec_timeout_s: 60, task_wall_s: 300}"):
     """Copy the arith suite into a fresh sandbox-searchable temp dir, build its
     reference, write config.yml there. Returns the config path. (The first
     argument is ignored; callers pass pytest's tmp_path out of habit.)"""
@@ -48,7 +49,7 @@ def make_campaign(_unused=None, models=("scripted/good",), trials=1, name="arith
             endpoints:
               {endpoints}
             model_defaults: {model_defaults}
-            limits: {{exec_timeout_s: 60, task_wall_s: 300}}
+            limits: {limits}
             """) + extra)
     os.makedirs(os.path.join(root, "scratch"), exist_ok=True)
     r = subprocess.run([BIN, "reference", os.path.join(root, "suite.yml")],

@@ -163,3 +163,27 @@ def test_four_ranks_http_server_no_key_in_file(tmp_path):
         for name in ("tasks", "calls", "execs", "checks", "runs"):
             assert key.encode() not in f[name][:].tobytes()
     assert key.encode() not in open(out + ".journal", "rb").read()
+
+
+def test_campaign_cost_limit_drains(tmp_path):
+    """limits.campaign_usd is a campaign-wide budget held by rank 0: once the
+    tasks' spending (relayed from every task child) reaches it, the campaign
+    stops dispatching and exits 4; the spending in the file adds up."""
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "server"))
+    from llm_testkit import LLMServer
+    with LLMServer(extra_args=["--echo-any", "--echo-usage", "1000000,0"]) as srv:
+        # each call costs $1 (1M prompt tokens at $1/Mtok); the budget is $10
+        cfg = make_campaign(tmp_path, ("paid/a", "paid/b"), trials=10,
+                            endpoints=f"srv: {{base_url: '{srv.base_url}'}}",
+                            model_defaults="{endpoint: srv}", max_iterations=1,
+                            extra="prices: {\"paid/a\": {input_per_mtok: 1.0, output_per_mtok: 0}, "
+                                  "\"paid/b\": {input_per_mtok: 1.0, output_per_mtok: 0}}\n",
+                            limits="{campaign_usd: 10, exec_timeout_s: 60}")
+        r = run_sweep(cfg, 3)
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert "cost limit" in r.stdout
+    rows = final_rows(output_of(cfg))
+    assert 0 < len(rows) < 40
+    total = float(sum(rows["cost_usd"]))
+    assert 10 <= total <= 10 + 2 * 3 * 2, total  # at most the calls in flight overshoot
