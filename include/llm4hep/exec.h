@@ -19,7 +19,8 @@
  * - limits: wall clock exec_timeout_s (or spec.timeout_s); CPU time that +1 s
  *   per process; address space exec_memory_mb; any one file workspace_mb
  *   (RLIMIT_FSIZE); the whole workspace workspace_mb, measured every >= 25 ms
- *   while the code runs; 256 processes/threads; 4096 open files; no core
+ *   while the code runs (a workspace already over it stops the code only if
+ *   it grows further, so the next code can clean up); 256 processes/threads; 4096 open files; no core
  *   files; output: head + tail of output_bytes per stream, and the code is
  *   stopped once it printed max(64 MiB, 16 x output_bytes);
  * - SIGUSR1 blocked (Slurm's warning never reaches it); no terminal it can

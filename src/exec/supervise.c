@@ -238,6 +238,12 @@ int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_re
         flags |= POSIX_SPAWN_SETSID;
     posix_spawnattr_setflags(&at, flags);
 
+    /* a workspace already over the limit (the last run filled it) stops the
+     * code only if it grows further: the next code must be able to clean up */
+    int64_t ws_bytes0 = 0, ws_entries0 = 0;
+    if (sp->ws_host && sb->limits.workspace_mb > 0)
+        l4h__tree_usage(sp->ws_host, &ws_bytes0, &ws_entries0);
+
     run r = {sp, 0, 0, 0, 0, sb->switch_uid ? (uid_t)L4H_SANDBOX_UID : getuid(), 0};
     double t0 = l4h_monotonic();
     int e = posix_spawn(&r.pid, sp->argv[0], &fa, &at, sp->argv, sp->envp);
@@ -360,7 +366,8 @@ int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_re
             int64_t bytes, entries;
             l4h__tree_usage(sp->ws_host, &bytes, &entries);
             double took = l4h_monotonic() - now;
-            if (bytes > ws_max || entries > WS_MAX_ENTRIES) {
+            if ((bytes > ws_max && bytes > ws_bytes0) ||
+                (entries > WS_MAX_ENTRIES && entries > ws_entries0)) {
                 snprintf(res->limit, sizeof res->limit, "workspace");
                 kill_all(&r);
             }

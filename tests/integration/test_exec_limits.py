@@ -137,3 +137,15 @@ def test_environment_is_clean(box):
     assert env == {"LLM4HEP_WORKSPACE": ws, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0",
                    "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
                    "OMP_NUM_THREADS": "1", "TZ": "UTC", "LANG": "C.UTF-8", "TMPDIR": "/tmp"}
+
+
+def test_the_next_run_in_a_full_workspace_can_clean_up(box):
+    code = ("import glob, os, time\nbig = glob.glob('arrays/f*.bin')\nif big:\n"
+            "    for f in big:\n        os.unlink(f)\n    print('cleaned', len(big))\nelse:\n"
+            "    c = b'x' * (4 * 2**20)\n    for i in range(500):\n"
+            "        open(f'arrays/f{i}.bin', 'wb').write(c)\n    time.sleep(1000)\n")
+    first, second = box.run(code, *SMALL, "--runs", "2")["runs"]
+    assert first["limit"] == "workspace"
+    assert second["exit_code"] == 0 and second["limit"] == "", second
+    assert second["stdout"].startswith("cleaned")
+    assert not any(f["path"].startswith("arrays/f") for f in second["files"])
