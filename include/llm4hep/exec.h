@@ -20,9 +20,10 @@
  *   per process; address space exec_memory_mb; any one file workspace_mb
  *   (RLIMIT_FSIZE); the whole workspace workspace_mb, measured every >= 25 ms
  *   while the code runs (a workspace already over it stops the code only if
- *   it grows further, so the next code can clean up); 256 processes/threads; 4096 open files; no core
- *   files; output: head + tail of output_bytes per stream, and the code is
- *   stopped once it printed max(64 MiB, 16 x output_bytes);
+ *   it grows further, so the next code can clean up); 256 processes and
+ *   threads; 4096 open files; no core files; output: head + tail of
+ *   output_bytes per stream, and the code is stopped once it printed
+ *   max(64 MiB, 16 x output_bytes);
  * - SIGUSR1 blocked (Slurm's warning never reaches it); no terminal it can
  *   reach (rlimit: its own session; bwrap: no tty in its minimal /dev);
  *   everything it started is killed when it ends or is stopped;
@@ -48,7 +49,7 @@
 typedef struct l4h_sandbox l4h_sandbox;
 
 typedef struct l4h_workspace {
-    char *host;            /* <scratch>/llm4hep-<key>-<attempt>-<pid>, created */
+    char *host;            /* <scratch>/llm4hep-<key>-<pid>-XXXXXX (mkdtemp), created */
     char *view;            /* what code sees: /workspace (bwrap) or host */
     char *data_host, *data_view;
     char *ref_host, *ref_view;
