@@ -180,7 +180,7 @@ class Results:
                 first, n = int(first), int(n)
                 out[name] = _frame(f[name][first:first + n])
             refs = []
-            for name, cols in (("calls", ("request", "response")),
+            for name, cols in (("calls", ("request", "response", "attempt_log")),
                                ("execs", ("code", "stdout", "stderr")), ("checks", ("report",))):
                 for c in cols:
                     refs += [(int(o), int(n)) for o, n in
@@ -230,6 +230,9 @@ class Results:
                              f"{c.finish_reason or '-'})")
                 lines.append(">>> sent (newest message):")
                 lines.append(_newest_message(get(c.request_off, c.request_len)))
+                if c.attempts > 1:
+                    lines.append("... attempts:")
+                    lines.append(_indent(get(c.attempt_log_off, c.attempt_log_len)))
                 lines.append("<<< answer:")
                 lines.append(_answer(get(c.response_off, c.response_len)))
             for e in execs[(execs.iteration == it) & (execs.kind != "check")].itertuples():

@@ -431,6 +431,8 @@ typedef struct l4h_call_rec {
     char finish_reason[24];
     char *request;           /* the exact JSON body sent (no secrets) */
     char *response;          /* the raw body received, or the error */
+    char *attempt_log;       /* one line per HTTP attempt (status, latency, result, wait,
+                                reason): the retries behind this call; may be NULL */
 } l4h_call_rec;
 
 /* One execution of generated code, a tool or a check program (an /execs row). */

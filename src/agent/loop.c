@@ -148,6 +148,7 @@ static int ask(l4h_loop *L, int a, int it, const l4h_conv *conv, l4h_chat_respon
         c->request = l4h_xstrdup("");
     c->response = l4h_xstrdup(resp->response_json ? resp->response_json
                                                   : rc ? err.msg : "");
+    c->attempt_log = l4h_xstrdup(resp->attempt_log);
 
     L->rec->api_calls++;
     L->rec->prompt_tokens += resp->prompt_tokens;

@@ -107,7 +107,8 @@ static const field call_fields[] = {
     FS(l4h_call_rec, model), FI(l4h_call_rec, http_status), FI(l4h_call_rec, attempts),
     FD(l4h_call_rec, latency_s), FL(l4h_call_rec, prompt_tokens),
     FL(l4h_call_rec, completion_tokens), FD(l4h_call_rec, cost_usd),
-    FF(l4h_call_rec, finish_reason), FS(l4h_call_rec, request), FS(l4h_call_rec, response)};
+    FF(l4h_call_rec, finish_reason), FS(l4h_call_rec, request), FS(l4h_call_rec, response),
+    FS(l4h_call_rec, attempt_log)};
 
 static const field exec_fields[] = {
     FI(l4h_exec_rec, iteration), FF(l4h_exec_rec, kind), FI(l4h_exec_rec, exit_code),

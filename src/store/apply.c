@@ -133,6 +133,7 @@ static void task_rows(const l4h_task_rec *r, task_row *t, l4h_buf *text, int64_t
         l4h_fix_set(row->finish_reason, sizeof row->finish_reason, c->finish_reason);
         text_ref(text, base, c->request, &row->request_off, &row->request_len);
         text_ref(text, base, c->response, &row->response_off, &row->response_len);
+        text_ref(text, base, c->attempt_log, &row->attempt_log_off, &row->attempt_log_len);
     }
     for (size_t i = 0; i < r->n_execs; i++) {
         const l4h_exec_rec *e = &r->execs[i];

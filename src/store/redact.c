@@ -83,7 +83,8 @@ size_t l4h_redact_rec(const secrets *s, l4h_task_rec *r)
         return 0;
     size_t n = l4h_redact(s, &r->error_summary) + l4h_redact(s, &r->host);
     for (size_t i = 0; i < r->n_calls; i++)
-        n += l4h_redact(s, &r->calls[i].request) + l4h_redact(s, &r->calls[i].response);
+        n += l4h_redact(s, &r->calls[i].request) + l4h_redact(s, &r->calls[i].response) +
+             l4h_redact(s, &r->calls[i].attempt_log);
     for (size_t i = 0; i < r->n_execs; i++)
         n += l4h_redact(s, &r->execs[i].code) + l4h_redact(s, &r->execs[i].stdout_text) +
              l4h_redact(s, &r->execs[i].stderr_text);

@@ -254,6 +254,7 @@ int l4h_results_task(const l4h_results *res, int64_t task_id, l4h_task_rec *out,
     for (size_t k = 0; k < nc; k++) {
         span(cr[k].request_off, cr[k].request_len, &lo, &hi, &sum);
         span(cr[k].response_off, cr[k].response_len, &lo, &hi, &sum);
+        span(cr[k].attempt_log_off, cr[k].attempt_log_len, &lo, &hi, &sum);
     }
     for (size_t k = 0; k < ne; k++) {
         span(er[k].code_off, er[k].code_len, &lo, &hi, &sum);
@@ -292,7 +293,9 @@ int l4h_results_task(const l4h_results *res, int64_t task_id, l4h_task_rec *out,
         l4h_fix_copy(c->finish_reason, sizeof c->finish_reason, cr[k].finish_reason,
                      sizeof cr[k].finish_reason);
         if (get_text(heap, buf, lo, cr[k].request_off, cr[k].request_len, &c->request, err) ||
-            get_text(heap, buf, lo, cr[k].response_off, cr[k].response_len, &c->response, err))
+            get_text(heap, buf, lo, cr[k].response_off, cr[k].response_len, &c->response, err) ||
+            get_text(heap, buf, lo, cr[k].attempt_log_off, cr[k].attempt_log_len, &c->attempt_log,
+                     err))
             goto out;
     }
     for (size_t k = 0; k < ne; k++) {

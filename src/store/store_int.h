@@ -78,6 +78,7 @@ typedef struct call_row {
     double cost_usd;
     char finish_reason[24];
     int64_t request_off, request_len, response_off, response_len;
+    int64_t attempt_log_off, attempt_log_len;
 } call_row;
 
 typedef struct exec_row {

@@ -40,7 +40,8 @@ static const col_desc call_cols[] = {
     C_I32(call_row, attempts), C_F64(call_row, latency_s), C_I64(call_row, prompt_tokens),
     C_I64(call_row, completion_tokens), C_F64(call_row, cost_usd),
     C_STR(call_row, finish_reason), C_I64(call_row, request_off), C_I64(call_row, request_len),
-    C_I64(call_row, response_off), C_I64(call_row, response_len)};
+    C_I64(call_row, response_off), C_I64(call_row, response_len),
+    C_I64(call_row, attempt_log_off), C_I64(call_row, attempt_log_len)};
 
 static const col_desc exec_cols[] = {
     C_I64(exec_row, task_id), C_I32(exec_row, iteration), C_STR(exec_row, kind),
