@@ -187,3 +187,28 @@ def test_campaign_cost_limit_drains(tmp_path):
     assert 0 < len(rows) < 40
     total = float(sum(rows["cost_usd"]))
     assert 10 <= total <= 10 + 2 * 3 * 2, total  # at most the calls in flight overshoot
+
+
+def test_retries_reach_the_file(tmp_path):
+    """A transient 503 is retried by the client inside the task; the call's
+    row says 2 attempts and its attempt_log shows both."""
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "server"))
+    from llm_testkit import LLMServer
+    fixture = os.path.join(os.path.dirname(__file__), "..", "fixtures", "campaign", "scripted")
+    with LLMServer(scripted_dir=fixture) as srv:
+        cfg = make_campaign(tmp_path, ("scripted/good",), trials=1,
+                            endpoints=f"srv: {{base_url: '{srv.base_url}'}}",
+                            model_defaults="{endpoint: srv}",
+                            extra="retry: {max_attempts: 3, base_s: 0.05, max_s: 0.1}\n")
+        # after the pre-flight's model check, the first chat request fails once
+        srv.faults([{"fault": "status", "status": 503}])
+        r = run_sweep(cfg, 2, "--fresh")
+    assert r.returncode == 0, r.stdout + r.stderr
+    with h5py.File(output_of(cfg), "r") as f:
+        calls = f["calls"][:]
+        retried = [c for c in calls if c["attempts"] == 2]
+        assert len(retried) == 1, calls["attempts"]
+        log = text(f, retried[0], "attempt_log").splitlines()
+        assert len(log) == 2 and "status=503" in log[0] and "result=retry" in log[0]
+        assert "status=200" in log[1]
