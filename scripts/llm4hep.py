@@ -183,6 +183,8 @@ class Results:
             for name, cols in (("calls", ("request", "response", "attempt_log")),
                                ("execs", ("code", "stdout", "stderr")), ("checks", ("report",))):
                 for c in cols:
+                    if c + "_off" not in out[name]:  # a column a file of an older build lacks
+                        continue
                     refs += [(int(o), int(n)) for o, n in
                              zip(out[name][c + "_off"], out[name][c + "_len"]) if n > 0]
             # One task's texts are one region of the heap: read it once.
@@ -230,7 +232,7 @@ class Results:
                              f"{c.finish_reason or '-'})")
                 lines.append(">>> sent (newest message):")
                 lines.append(_newest_message(get(c.request_off, c.request_len)))
-                if c.attempts > 1:
+                if c.attempts > 1 and hasattr(c, "attempt_log_off"):
                     lines.append("... attempts:")
                     lines.append(_indent(get(c.attempt_log_off, c.attempt_log_len)))
                 lines.append("<<< answer:")
