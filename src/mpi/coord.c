@@ -107,7 +107,8 @@ static void on_result(coord *c, const link_msg *m)
     int rank = m->from;
     int index = c->busy[rank];
     c->busy[rank] = -1;
-    c->in_flight--;
+    if (index >= 0)
+        c->in_flight--;
     c->prog.in_flight = c->in_flight;
     if (l4h_rec_from_json(m->data, m->len, &rec, &err) < 0) {
         /* The rank sent something we cannot read: keep the campaign honest by

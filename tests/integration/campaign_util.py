@@ -97,11 +97,39 @@ def start_sweep(cfg, ranks=4, *args, env=None):
                             start_new_session=True)
 
 
+def _descendants(pid):
+    """Every process below pid (by parent links in /proc), deepest last."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                stat = open(f"/proc/{d}/stat").read()
+            except OSError:
+                continue
+            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
 def kill_job(p, sig=signal.SIGKILL):
+    """Signal the whole job: the launcher's process group and, for SIGKILL,
+    every process below it (as Slurm's process tracking does; Open MPI puts
+    ranks in process groups of their own)."""
+    victims = _descendants(p.pid) if sig == signal.SIGKILL else []
     try:
         os.killpg(p.pid, sig)
     except ProcessLookupError:
         pass
+    for pid in victims:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
 
 
 def output_of(cfg):
@@ -138,6 +166,18 @@ def leftover_processes(marker):
         if marker in cmd:
             out.append((int(pid), cmd))
     return out
+
+
+def wait_no_leftovers(marker, seconds=10):
+    """Wait until nothing whose command line names marker runs; return what
+    still does after `seconds` (an empty list is the good answer)."""
+    import time
+    end = time.time() + seconds
+    left = leftover_processes(marker)
+    while left and time.time() < end:
+        time.sleep(0.1)
+        left = leftover_processes(marker)
+    return left
 
 
 def keys_unique(rows):

@@ -11,7 +11,7 @@ import h5py
 import pytest
 
 from campaign_util import (BIN, final_rows, keys_unique, kill_job, make_campaign, output_of,
-                           run_sweep, start_sweep, tasks, text)
+                           run_sweep, start_sweep, tasks, text, wait_no_leftovers)
 
 MODELS = ("scripted/good", "scripted/wrong")
 
@@ -69,6 +69,8 @@ def test_sigusr1_drains_then_resume_completes(tmp_path):
     assert p.returncode == 4, out
     assert time.time() - t0 < 15, "drain must respect the grace deadline"
     assert "stopped early" in out
+    root = os.path.dirname(cfg)
+    assert wait_no_leftovers(root) == [], "nothing of a drained task may keep running"
     r = run_sweep(cfg, 3)
     assert r.returncode == 0, r.stdout + r.stderr
     rows = final_rows(output_of(cfg))
@@ -87,6 +89,7 @@ def test_kill9_ten_times_then_resume(tmp_path):
         time.sleep(rng.uniform(0.5, 3.0))
         kill_job(p)
         p.wait(timeout=30)
+        assert wait_no_leftovers(os.path.dirname(cfg)) == [], "kill -9 of the job leaves nothing"
     r = run_sweep(cfg, 4, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     out = output_of(cfg)
