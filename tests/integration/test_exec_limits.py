@@ -149,3 +149,19 @@ def test_the_next_run_in_a_full_workspace_can_clean_up(box):
     assert second["exit_code"] == 0 and second["limit"] == "", second
     assert second["stdout"].startswith("cleaned")
     assert not any(f["path"].startswith("arrays/f") for f in second["files"])
+
+
+def test_processes_are_capped_at_256(box):
+    # children that stay alive until the parent is done: the fork that fails
+    # is the one past the per-sandbox budget (RLIMIT_NPROC 256, threads too)
+    code = ("import os, sys, time\nprint('start')\nn = 0\nwhile n < 1000:\n    try:\n"
+            "        pid = os.fork()\n    except OSError as e:\n        print('refused after', n, e.errno)\n"
+            "        break\n    if pid == 0:\n        time.sleep(30)\n        os._exit(0)\n    n += 1\n")
+    res = run_payload(box, code, new_marker())
+    assert res["exit_code"] == 0, res["stderr"]
+    n = int(res["stdout"].split("refused after ")[1].split()[0])
+    assert n < 256 and res["stdout"].rstrip().endswith(" 11")  # EAGAIN
+    if box.isolation == "bwrap":
+        # the budget is the sandbox's own (counted per user namespace); under
+        # rlimit it is shared by every process of the uid on the node
+        assert n >= 250, n
