@@ -367,7 +367,11 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
         coord c = {.cfg = cfg, .plan = &plan, .opts = opts, .store = store, .link = &link,
                    .run = info.run, .first_slot = 1, .nslots = size == 1 ? 1 : size - 1};
         c.prog.out = stdout;
-        c.prog.tty = isatty(1);
+        /* A live line only for a person at a terminal: under mpirun rank 0's
+         * stdout is a pseudo-terminal even when the job's output goes to a
+         * file, so launched campaigns always print plain lines. */
+        c.prog.tty = isatty(1) && size == 1 && !getenv("OMPI_COMM_WORLD_SIZE") &&
+                     !getenv("PMI_RANK") && !getenv("SLURM_STEP_ID");
         coord_init(&c, &err);
         printf("campaign %s: %zu tasks, %zu done before, %zu to run on %d slot%s (%s sandbox); "
                "results %s\n",
