@@ -447,35 +447,52 @@ static void prob_cell(rtable *t, double v)
         rt_cell(t, "%.3f", v);
 }
 
+/* The k shown in the table: every k up to 10 trials; beyond, 1 2 3 5 10 20
+ * 50 100 ... and the largest (the JSON output has every k). Returns how many. */
+static size_t ks_shown(int64_t K, int64_t *ks, size_t cap)
+{
+    size_t n = 0;
+    if (K <= 10) {
+        for (int64_t k = 1; k <= K && n < cap; k++)
+            ks[n++] = k;
+        return n;
+    }
+    static const int64_t first[] = {1, 2, 3, 5};
+    for (size_t i = 0; i < 4; i++)
+        ks[n++] = first[i];
+    static const int64_t mant[] = {1, 2, 5};
+    for (int64_t dec = 10; dec < K && n + 4 < cap; dec *= 10)
+        for (size_t i = 0; i < 3; i++)
+            if (dec * mant[i] < K)
+                ks[n++] = dec * mant[i];
+    ks[n++] = K;
+    return n;
+}
+
 static void print_pass(const report *r, FILE *out)
 {
     size_t nm = r->n_vals[DIM_MODEL], ns = r->n_vals[DIM_STEP];
     int64_t K = r->kmax;
     if (K < 1)
         return;
-    char align[64 + 4 * 64];
-    size_t na = 0;
-    align[na++] = 'l';
-    align[na++] = 'l';
-    align[na++] = 'r';
-    align[na++] = 'r';
-    int64_t shown = K > 64 ? 64 : K;
-    for (int64_t k = 0; k < 2 * shown; k++)
-        align[na++] = 'r';
-    align[na] = '\0';
+    int64_t ks[64];
+    size_t nk = ks_shown(K, ks, 64);
+    char align[4 + 2 * 64 + 1] = "llrr";
+    memset(align + 4, 'r', 2 * nk);
+    align[4 + 2 * nk] = '\0';
     rtable t;
     rt_init(&t, "llrr", "model", "step", "trials", "successes");
     /* rt_init takes a fixed header list: add the pass columns by hand */
-    t.ncols = na;
+    t.ncols = 4 + 2 * nk;
     free(t.align);
     t.align = l4h_xstrdup(align);
-    t.head = l4h_xrealloc(t.head, na * sizeof *t.head);
-    for (int64_t k = 1; k <= shown; k++) {
+    t.head = l4h_xrealloc(t.head, t.ncols * sizeof *t.head);
+    for (size_t i = 0; i < nk; i++) {
         char h[32];
-        snprintf(h, sizeof h, "pass@%lld", (long long)k);
-        t.head[3 + k] = l4h_xstrdup(h);
-        snprintf(h, sizeof h, "pass^%lld", (long long)k);
-        t.head[3 + shown + k] = l4h_xstrdup(h);
+        snprintf(h, sizeof h, "pass@%lld", (long long)ks[i]);
+        t.head[4 + i] = l4h_xstrdup(h);
+        snprintf(h, sizeof h, "pass^%lld", (long long)ks[i]);
+        t.head[4 + nk + i] = l4h_xstrdup(h);
     }
     for (size_t m = 0; m < nm; m++) {
         int64_t n = 0, c = 0;
@@ -490,20 +507,24 @@ static void print_pass(const report *r, FILE *out)
             rt_cell(&t, "%lld", (long long)a->n);
             rt_cell(&t, "%lld", (long long)a->k);
             for (int hat = 0; hat < 2; hat++)
-                for (int64_t k = 1; k <= shown; k++)
-                    prob_cell(&t, hat ? l4h_pass_hat_k(a->n, a->k, k) : l4h_pass_at_k(a->n, a->k, k));
+                for (size_t i = 0; i < nk; i++)
+                    prob_cell(&t, hat ? l4h_pass_hat_k(a->n, a->k, ks[i])
+                                      : l4h_pass_at_k(a->n, a->k, ks[i]));
         }
         rt_cell(&t, "%s", r->vals[DIM_MODEL][m]);
         rt_cell(&t, "(mean of steps)");
         rt_cell(&t, "%lld", (long long)n);
         rt_cell(&t, "%lld", (long long)c);
         for (int hat = 0; hat < 2; hat++)
-            for (int64_t k = 1; k <= shown; k++)
-                prob_cell(&t, model_pass(r, m, k, hat));
+            for (size_t i = 0; i < nk; i++)
+                prob_cell(&t, model_pass(r, m, ks[i], hat));
     }
     print_title(out, r->o->format,
-                "pass@k (unbiased estimator: at least one of k trials succeeds) and pass^k "
-                "(all k succeed), per model and step; '-' where fewer than k trials ran");
+                K <= 10 ? "pass@k (unbiased estimator: at least one of k trials succeeds) and pass^k "
+                          "(all k succeed), per model and step; '-' where fewer than k trials ran"
+                        : "pass@k (unbiased estimator: at least one of k trials succeeds) and pass^k "
+                          "(all k succeed), per model and step; '-' where fewer than k trials ran; "
+                          "a selection of k (--format json gives every k)");
     rt_print(&t, r->o->format, out);
     rt_free(&t);
 }

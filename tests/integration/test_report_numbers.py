@@ -289,6 +289,13 @@ def test_by_and_merge_and_infra(campaign, synth, tmp_path):
     # the synthetic file: superseded attempts, every status, unknown prices
     assert (sdf.final == 0).any() and sdf[sdf.final == 1].cost_usd.isna().any()
     check_groups(report_json(synth), sdf)
+    # 15 trials per model and step: the table shows a selection of k, the JSON every k
+    out = report(synth).stdout.split("pass@k")[1]
+    head = out.splitlines()[1].split()
+    assert [h for h in head if h.startswith("pass@")] == \
+        ["pass@1", "pass@2", "pass@3", "pass@5", "pass@10", "pass@15"], head
+    js = report_json(synth)
+    assert all(len(p["pass_at_k"]) == p.get("trials", 15) for p in js["pass_at_k"])
     # infrastructure finals in the table's own section
     out = report(campaign).stdout.split("Infrastructure outcomes")[1].split("pass@k")[0]
     rows = [l.split() for l in out.splitlines()]
