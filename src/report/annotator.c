@@ -3,6 +3,7 @@
  * as the user message, position agent "annotator" so scripted models and
  * the test server can answer; and reading a category out of the answer. */
 #include <ctype.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,14 @@ int annotator_client(const char *config_path, const char *model, l4h_config **cf
         return l4h_err_prefix(err, "--llm %s", model);
     *llm = l4h_llm_new(*cfg, NULL, err);
     return *llm ? 0 : -1;
+}
+
+void cost_text(double usd, char *out, size_t n)
+{
+    if (isnan(usd))
+        snprintf(out, n, "cost unknown (no price for the model)");
+    else
+        snprintf(out, n, "$%.4f", usd);
 }
 
 /* Start of the line holding s[i] (or the next line start after it). */
@@ -98,8 +107,8 @@ int annotator_ask(struct l4h_llm *llm, const l4h_results *res, int64_t task_id, 
     l4h_buf_free(&tr);
     if (tokens)
         *tokens += resp.prompt_tokens + resp.completion_tokens;
-    if (cost && !isnan(resp.cost_usd))
-        *cost += resp.cost_usd;
+    if (cost)
+        *cost += resp.cost_usd; /* NaN (no price) stays NaN: the total is unknown */
     if (rc == 0) {
         if (resp.content && *resp.content)
             *answer = l4h_xstrdup(resp.content);

@@ -314,9 +314,11 @@ int l4h_errors_llm(const char *path, const char *model, const char *config_path,
                 t->error_category[0] ? t->error_category : "uncategorised", source.data,
                 a.error_category);
     }
+    char ct[64];
+    cost_text(cost, ct, sizeof ct);
     fprintf(out, "%zu task(s) categorised by %s, %zu already annotated by it (skipped), %zu "
-                 "failed; %lld tokens, $%.4f\n", asked, source.data, skipped, failed,
-            (long long)tokens, cost);
+                 "failed; %lld tokens, %s\n", asked, source.data, skipped, failed,
+            (long long)tokens, ct);
     l4h_buf_free(&source);
     if (failed) {
         l4h_err_set(err, last.code ? last.code : L4H_EXIT_INFRA,
@@ -352,9 +354,11 @@ int l4h_explain(const char *path, const char *task, const char *model, const cha
     if (annotator_ask(llm, res, id, model, prompt, 1, &ans, &tokens, &cost, err) != 0)
         goto out;
     const l4h_task_rec *t = &res->tasks[id - 1];
-    fprintf(out, "Task %lld %s/%s/%s/%d: %s%s%s — explained by %s (%lld tokens, $%.4f)\n\n",
+    char ct[64];
+    cost_text(cost, ct, sizeof ct);
+    fprintf(out, "Task %lld %s/%s/%s/%d: %s%s%s — explained by %s (%lld tokens, %s)\n\n",
             (long long)id, t->supervisor, t->coder, t->step, t->trial, l4h_status_name(t->status),
-            t->error_category[0] ? ", " : "", t->error_category, model, (long long)tokens, cost);
+            t->error_category[0] ? ", " : "", t->error_category, model, (long long)tokens, ct);
     fputs(ans, out);
     if (!*ans || ans[strlen(ans) - 1] != '\n')
         fputc('\n', out);

@@ -65,7 +65,7 @@ extern const char *const l4h_categories[];
 /* Ask model (through cfg's endpoints) about task: system = the prompt file's
  * text, user = the task's transcript. call: the annotator position's call
  * index. *answer: the model's text (caller frees); usage added to *tokens,
- * cost to *cost (NaN-safe). -1 with err. */
+ * cost to *cost (NaN when the model has no price). -1 with err. */
 struct l4h_llm;
 int annotator_ask(struct l4h_llm *llm, const l4h_results *res, int64_t task_id, const char *model,
                   const char *prompt, int call, char **answer, int64_t *tokens, double *cost,
@@ -75,6 +75,8 @@ int annotator_ask(struct l4h_llm *llm, const l4h_results *res, int64_t task_id, 
  * (caller frees both, also on error) are NULL or valid. */
 int annotator_client(const char *config_path, const char *model, l4h_config **cfg,
                      struct l4h_llm **llm, l4h_err *err);
+/* "$0.0123", or "cost unknown (no price for the model)" for NaN, into out. */
+void cost_text(double usd, char *out, size_t n);
 /* Read a prompt file (default name under l4h_prompt_path when path NULL). */
 int annotator_prompt(const char *path, const char *default_name, char **text, l4h_err *err);
 
