@@ -66,8 +66,10 @@ int l4h_report_csv(const l4h_task_rec *const *rows, size_t n, const char *path, 
 /* Find a task: TASK is a task id (digits) or supervisor/coder/step/trial
  * (model names may hold '/': the last part is the trial, the one before the
  * step, the rest must be "supervisor/coder" of a pair in the file, or one
- * model name in sequential mode). The final row of that key is chosen.
- * Returns its task_id, or -1 with err (code 2) saying what was expected. */
+ * model name in sequential mode). The final row of that key is chosen; a
+ * name that splits into two pairs of the file is ambiguous (an error naming
+ * both task ids). Returns its task_id, or -1 with err (code 2) saying what
+ * was expected. */
 int64_t l4h_task_find(const l4h_results *res, const char *task, l4h_err *err);
 
 /* A task's story in reading order, appended to out: header, prompts, every

@@ -38,6 +38,7 @@ int64_t l4h_task_find(const l4h_results *res, const char *task, l4h_err *err)
                            "(e.g. openai/gpt-5/openai/gpt-5/create_numpy/1)", task);
     int trial = atoi(s3 + 1);
     size_t mlen = (size_t)(s2 - task), slen = (size_t)(s3 - s2 - 1);
+    const l4h_task_rec *hit = NULL;
     for (size_t i = res->n_tasks; i-- > 0;) {
         const l4h_task_rec *t = &res->tasks[i];
         if (!t->final || t->trial != trial || strlen(t->step) != slen ||
@@ -47,9 +48,19 @@ int64_t l4h_task_find(const l4h_results *res, const char *task, l4h_err *err)
         int pair = ls + 1 + lc == mlen && !strncmp(task, t->supervisor, ls) && task[ls] == '/' &&
                    !strncmp(task + ls + 1, t->coder, lc);
         int single = !strcmp(t->supervisor, t->coder) && ls == mlen && !strncmp(task, t->supervisor, ls);
-        if (pair || single)
-            return t->task_id;
+        if (!(pair || single))
+            continue;
+        if (hit && (strcmp(hit->supervisor, t->supervisor) || strcmp(hit->coder, t->coder)))
+            return l4h_err_set(err, L4H_EXIT_USAGE,
+                               "TASK %s is ambiguous: supervisor %s with coder %s, or supervisor "
+                               "%s with coder %s (tasks %lld and %lld); give the task id", task,
+                               hit->supervisor, hit->coder, t->supervisor, t->coder,
+                               (long long)hit->task_id, (long long)t->task_id);
+        if (!hit)
+            hit = t;
     }
+    if (hit)
+        return hit->task_id;
     return l4h_err_set(err, L4H_EXIT_USAGE,
                        "%s: no task %s (supervisor/coder/step/trial; the file's first task is "
                        "%s/%s/%s/%d)", res->path, task,
