@@ -296,7 +296,7 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
     char *msgs = rank == 0 ? l4h_xcalloc((size_t)size, MSG_LEN) : NULL;
     MPI_Gather(msg, MSG_LEN, MPI_CHAR, msgs, MSG_LEN, MPI_CHAR, 0, MPI_COMM_WORLD);
     char *hosts = gather_hosts(rank, size);
-    const char *isolation = "?";
+    char isolation[16] = "?"; /* the first slot's sandbox backend, for the start line */
     if (rank == 0) {
         for (int r = 0; r < size && !rc; r++) {
             const char *mr = msgs + (size_t)r * MSG_LEN;
@@ -305,7 +305,7 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
                 rc = L4H_EXIT_INFRA;
             } else if (r == (size == 1 ? 0 : 1)) {
                 const char *sp = strrchr(mr, ' ');
-                isolation = sp ? sp + 1 : "?";
+                snprintf(isolation, sizeof isolation, "%s", sp ? sp + 1 : "?");
             }
         }
         if (!rc && preflight_models(cfg, &plan, &err) < 0) {
