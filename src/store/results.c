@@ -40,7 +40,9 @@ static hid_t open_ro(const char *path, l4h_err *err)
     if (access(path, R_OK) != 0)
         return l4h_err_set(err, L4H_EXIT_USAGE, "%s: no such results file", path);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    for (int tries = 0; f < 0 && tries < 200 && writer_holds(path); tries++) {
+    /* While a checkpoint writes the file, wait for it (up to 10 s); look once
+     * more even when the writer seems gone: it may have just finished. */
+    for (int tries = 0; f < 0 && tries < 200 && (tries == 0 || writer_holds(path)); tries++) {
         H5Eclear2(H5E_DEFAULT);
         struct timespec ts = {0, 50 * 1000000L};
         nanosleep(&ts, NULL);
