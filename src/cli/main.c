@@ -8,30 +8,27 @@
 typedef struct verb {
     const char *name;
     int (*fn)(int argc, char **argv);
-    const char *usage;
-    const char *summary;
+    const char *summary; /* the verb's own --help has its usage */
     int hidden;
 } verb;
 
 static const verb verbs[] = {
-    {"sweep", cmd_sweep, "sweep CONFIG [--fresh] [--dry-run] [--retry-infra]",
+    {"sweep", cmd_sweep,
      "run a whole campaign under mpirun/srun (1 rank works too); resumes by default", 0},
     {"run", cmd_run,
-     "run CONFIG --step S (--model M | --supervisor M --coder M) [--trial N] [--out-dir DIR] [--validate]",
      "run one task without MPI, printing the conversation", 0},
-    {"validate", cmd_validate, "validate SUITE --step S --out-dir DIR",
+    {"validate", cmd_validate,
      "check a workspace's outputs against the reference (check_soln.py)", 0},
-    {"reference", cmd_reference, "reference SUITE [--check]",
+    {"reference", cmd_reference,
      "generate the data if absent and build the reference outputs", 0},
     {"report", cmd_report,
-     "report RESULTS.h5... [--by model,step] [--csv FILE] [--format table|markdown|json] [--include-infra]",
      "success rates, intervals, pass@k, cost by model and step", 0},
-    {"show", cmd_show, "show RESULTS.h5 TASK", "one task's story: prompts, code, outputs, checks", 0},
-    {"errors", cmd_errors, "errors RESULTS.h5 [--llm MODEL --config CONFIG]",
+    {"show", cmd_show, "one task's story: prompts, code, outputs, checks", 0},
+    {"errors", cmd_errors,
      "error categories by model and step; --llm re-categorises with a model", 0},
-    {"explain", cmd_explain, "explain RESULTS.h5 TASK --llm MODEL --config CONFIG",
+    {"explain", cmd_explain,
      "a model's account of why a task failed", 0},
-    {"task", cmd_task, "task --fd N", "internal: the task child of a sweep rank", 1},
+    {"task", cmd_task, "internal: the task child of a sweep rank", 1},
 };
 #define N_VERBS (sizeof verbs / sizeof verbs[0])
 
@@ -57,12 +54,6 @@ int cli_wants_help(int argc, char **argv)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
             return 1;
     return 0;
-}
-
-int cli_not_built(const char *verb)
-{
-    fprintf(stderr, "llm4hep %s: not built yet in this version (see the README's status)\n", verb);
-    return L4H_EXIT_USAGE;
 }
 
 int main(int argc, char **argv)

@@ -14,10 +14,6 @@ int cmd_errors(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_task(int argc, char **argv); /* internal: the task child of a sweep rank */
 
-/* Print "llm4hep VERB: not built yet ..." and return 2: a verb whose room
- * has not landed says so honestly instead of pretending. */
-int cli_not_built(const char *verb);
-
 /* 1 when argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);
 
