@@ -80,10 +80,6 @@ int l4h_task_run(const l4h_task_env *env, const l4h_task *task, l4h_task_rec *re
  * which block was chosen when there were several. */
 char *l4h_extract_code(const char *text, const char **note);
 
-/* The verdict of a supervisor message: 1 DONE, 0 CONTINUE; *well_formed is 0
- * when the last line was neither (counts as CONTINUE). */
-int l4h_parse_verdict(const char *text, int *well_formed);
-
 /* ------------------------------------------------ pieces, for tests too */
 
 /* One agent's messages in order; the strings are owned by the conversation. */

@@ -367,6 +367,15 @@ void l4h_strv_free(char **v);
  * command runs from any working directory. NULL suite_dir: no change. Can't fail. */
 void l4h_suite_resolve_argv(char **argv, const char *suite_dir);
 
+/* --------------------------------------------------------------- verdict */
+
+/* The supervisor's verdict (DESIGN.md): 1 when the last non-empty line of text
+ * is `VERDICT: DONE`, 0 for `VERDICT: CONTINUE` and anything else. Blanks,
+ * markdown marks (*, _, `) and a final period around it are tolerated;
+ * *well_formed (may be NULL) is 1 only when that line was a verdict line. The
+ * agent loop and `show` read verdicts with this one rule. Can't fail. */
+int l4h_parse_verdict(const char *text, int *well_formed);
+
 /* ------------------------------------------------------------------ plan */
 
 typedef struct l4h_task {

@@ -114,33 +114,12 @@ static void tool_calls_text(l4h_buf *b, const cJSON *calls)
     }
 }
 
-/* The verdict of a supervisor's answer as the agent loop reads it
- * (DESIGN.md): the last non-empty line, markdown marks and a final period
- * aside, is "VERDICT: DONE" or "VERDICT: CONTINUE"; else NULL. (The agent
- * room's l4h_parse_verdict is the rule; report does not link agent.) */
+/* "DONE", "CONTINUE" or NULL (no verdict line), by the agent loop's rule. */
 static const char *verdict_of(const char *text)
 {
-    if (!text)
-        return NULL;
-    const char *e = text + strlen(text);
-    while (e > text && strchr("\n\r \t", e[-1]))
-        e--;
-    const char *s = e;
-    while (s > text && s[-1] != '\n')
-        s--;
-    while (s < e && strchr(" \t\r*_`", *s))
-        s++;
-    while (e > s && strchr(" \t\r*_`.", e[-1]))
-        e--;
-    if (e - s < 8 || strncmp(s, "VERDICT:", 8))
-        return NULL;
-    for (s += 8; s < e && strchr(" \t*_`", *s); s++)
-        ;
-    if (e - s == 4 && !strncmp(s, "DONE", 4))
-        return "DONE";
-    if (e - s == 8 && !strncmp(s, "CONTINUE", 8))
-        return "CONTINUE";
-    return NULL;
+    int well_formed = 0;
+    int done = l4h_parse_verdict(text, &well_formed);
+    return !well_formed ? NULL : done ? "DONE" : "CONTINUE";
 }
 
 /* What an agent was sent in this call that it has not seen before:

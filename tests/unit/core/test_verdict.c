@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "llm4hep/agent.h"
+#include "llm4hep/core.h"
 
 static void check(const char *text, int done, int well_formed)
 {

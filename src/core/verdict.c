@@ -5,7 +5,7 @@
  * CONTINUE and not well formed. */
 #include <string.h>
 
-#include "llm4hep/agent.h"
+#include "llm4hep/core.h"
 
 static int is_deco(char c)
 {
