@@ -538,9 +538,11 @@ def test_real_time_limit_drain_requeue_resume(slurm, pub_dir):
     1 minute and 30 s a run may be told to drain right at its start (the
     stand-in test below keeps 1 minute and 30 s)."""
     tmp_path = pub_dir
-    # ~80 s of work on 3 task slots: more than the first run can do (signal
-    # 30 to 60 s into the job, then --grace 45), little enough for one more.
-    cfg, expected, env = real_campaign(tmp_path, trials=5, models=["scripted/careful"], slow_s=4)
+    # ~85 s of work on 3 task slots (each code run sleeps 8 s; with 4 s the
+    # whole campaign took 46 s and finished before the signal): more than a
+    # run can do before its signal (30 to 60 s into the job); the resumed
+    # run(s) finish it.
+    cfg, expected, env = real_campaign(tmp_path, trials=5, models=["scripted/careful"], slow_s=8)
     env.update(ROOT_MPI, LLM4HEP_GRACE="60")
     job = submit(slurm, tmp_path, ["--ntasks-per-node=4", "-t", "2", "--signal=USR1@60"],
                  ["--max-requeues", "4", str(cfg)], env)
