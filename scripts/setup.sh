@@ -22,7 +22,7 @@ for a in "$@"; do
 done
 
 runtime_pkgs=(build-essential cmake pkg-config git curl ca-certificates
-  libopenmpi-dev openmpi-bin libcurl4-openssl-dev libcjson-dev libhdf5-dev libyaml-dev
+  libopenmpi-dev openmpi-bin libcurl4-openssl-dev libcjson-dev libhdf5-dev libyaml-dev zlib1g-dev
   bubblewrap python3 python3-numpy python3-h5py python3-matplotlib python3-scipy
   python3-sklearn python3-pandas python3-yaml hdf5-tools)
 test_pkgs=(libcmocka-dev python3-pytest slurmctld slurmd slurm-client munge shellcheck

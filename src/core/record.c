@@ -301,10 +301,21 @@ static int fields_from_json(const cJSON *o, void *obj, const field *f, size_t nf
 {
     if (!cJSON_IsObject(o))
         return l4h_err_set(err, 2, "record: %s: expected an object", what);
-    for (size_t i = 0; i < nf; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, f[i].name);
-        if (!v)
-            continue;
+    /* One pass over the object's members; records are written in field
+     * order, so the next field is almost always the one after the last. */
+    size_t hint = 0;
+    for (const cJSON *v = o->child; v; v = v->next) {
+        size_t i = nf;
+        for (size_t k = 0; k < nf && v->string; k++) {
+            size_t j = (hint + k) % nf;
+            if (!strcmp(f[j].name, v->string)) {
+                i = j;
+                break;
+            }
+        }
+        if (i == nf)
+            continue; /* unknown members are ignored */
+        hint = i + 1;
         char *p = (char *)obj + f[i].off;
         int64_t x;
         switch (f[i].type) {

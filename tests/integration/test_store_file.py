@@ -239,11 +239,14 @@ def test_kill_9_and_resume_lose_and_duplicate_nothing(tmp_path):
     out = tmp_path / "killed.h5"
     rnd = random.Random(11)
     kills = 0
+    # 150 tasks at >= 20 ms each take >= 3 s; eight kills within 0.05-0.3 s of
+    # each start cannot get through them, however fast the machine (at 3 ms a
+    # task a quiet machine finished before the fourth kill).
     for _ in range(8):
-        p = subprocess.Popen([SYNTH, str(out), "--tasks", "150", "--seed", "3", "--sleep-ms", "3",
+        p = subprocess.Popen([SYNTH, str(out), "--tasks", "150", "--seed", "3", "--sleep-ms", "20",
                               "--checkpoint-every", "5"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(rnd.uniform(0.05, 0.35))
+        time.sleep(rnd.uniform(0.05, 0.3))
         if p.poll() is None:
             p.send_signal(signal.SIGKILL)
             kills += 1
