@@ -70,103 +70,133 @@ static void idle_wait(int *idle, long max_us)
     (*idle)++;
 }
 
-/* Run argv and return what it printed (caller frees), NULL on failure. */
-static char *capture(char *const argv[])
+/* A program started with its stdout in a pipe, read when it is needed. */
+typedef struct capture {
+    pid_t pid;
+    int fd;
+} capture;
+
+/* Start argv with stdout to a pipe; c->pid is 0 when it could not start. */
+static void capture_start(char *const argv[], capture *c)
 {
     int fds[2];
+    c->pid = 0;
+    c->fd = -1;
     if (pipe(fds) < 0)
-        return NULL;
+        return;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
     posix_spawn_file_actions_addclose(&fa, fds[0]);
-    pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+    int rc = posix_spawn(&c->pid, argv[0], &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     close(fds[1]);
     if (rc != 0) {
+        c->pid = 0;
         close(fds[0]);
-        return NULL;
+        return;
     }
+    c->fd = fds[0];
+}
+
+/* What it printed (caller frees; "" when it did not start). */
+static char *capture_finish(capture *c)
+{
     l4h_buf b = {0};
     char buf[4096];
     ssize_t n;
-    while ((n = read(fds[0], buf, sizeof buf)) > 0)
+    while (c->fd >= 0 && (n = read(c->fd, buf, sizeof buf)) > 0)
         l4h_buf_add(&b, buf, (size_t)n);
-    close(fds[0]);
+    if (c->fd >= 0)
+        close(c->fd);
     int st;
-    waitpid(pid, &st, 0);
+    if (c->pid > 0)
+        waitpid(c->pid, &st, 0);
     return l4h_buf_take(&b);
 }
 
-/* "numpy==1.24.2\nh5py==3.7.0\n..." for the suite's required modules. */
-static char *python_packages(const l4h_config *cfg)
+/* Start asking the interpreter for "python==3.11.2\nnumpy==1.24.2\n..." of the
+ * suite's required modules (importing sklearn takes a second: it runs while
+ * the pre-flight does). */
+static void python_packages_start(const l4h_config *cfg, capture *c)
 {
-    l4h_buf code = {0};
-    l4h_buf_puts(&code, "import importlib, sys\nprint('python==' + sys.version.split()[0])\n"
-                        "for m in sys.argv[1:]:\n"
-                        "    try:\n"
-                        "        v = getattr(importlib.import_module(m), '__version__', '?')\n"
-                        "    except Exception as e:\n"
-                        "        v = 'missing (' + type(e).__name__ + ')'\n"
-                        "    print(m + '==' + str(v))\n");
+    static const char code[] =
+        "import importlib, sys\nprint('python==' + sys.version.split()[0])\n"
+        "for m in sys.argv[1:]:\n"
+        "    try:\n"
+        "        v = getattr(importlib.import_module(m), '__version__', '?')\n"
+        "    except Exception as e:\n"
+        "        v = 'missing (' + type(e).__name__ + ')'\n"
+        "    print(m + '==' + str(v))\n";
     const l4h_suite *s = cfg->suite;
     size_t n = s ? s->n_requires : 0;
     char **argv = l4h_xcalloc(n + 4, sizeof *argv);
     argv[0] = cfg->sandbox.python;
     argv[1] = "-c";
-    argv[2] = code.data;
+    argv[2] = (char *)code;
     for (size_t i = 0; i < n; i++)
         argv[3 + i] = s->requires[i];
-    char *out = capture(argv);
+    capture_start(argv, c);
     free(argv);
-    l4h_buf_free(&code);
-    return out ? out : l4h_xstrdup("");
 }
 
-/* This rank's part of the pre-flight: can the sandbox run here? */
-static void preflight_local(const l4h_config *cfg, char msg[MSG_LEN])
+/* The campaign's distinct models, in config order (strings borrowed). */
+static const char **campaign_models(const l4h_config *cfg, size_t *n)
+{
+    const char **m = l4h_xcalloc(2 * cfg->n_pairs + 1, sizeof *m);
+    *n = 0;
+    for (size_t i = 0; i < cfg->n_pairs; i++) {
+        const char *two[2] = {cfg->pairs[i].supervisor, cfg->pairs[i].coder};
+        for (int k = 0; k < 2; k++) {
+            int seen = 0;
+            for (size_t j = 0; j < *n && !seen; j++)
+                seen = !strcmp(m[j], two[k]);
+            if (!seen)
+                m[(*n)++] = two[k];
+        }
+    }
+    return m;
+}
+
+/* This rank's part of the pre-flight, into msg ("ok HOST BACKEND" or "fail
+ * WHAT"): can the sandbox run on this node (ranks that run tasks); does every
+ * endpoint answer and serve its models (each rank checks its share of the
+ * models, so the checks run side by side); rank 0: does the reference match
+ * the suite and data. */
+static void preflight(const l4h_config *cfg, int rank, int size, char msg[MSG_LEN])
 {
     char host[256] = "";
     gethostname(host, sizeof host - 1);
     l4h_err err = {0};
-    l4h_sandbox *sb = l4h_sandbox_open(cfg, NULL, &err);
-    if (sb)
+    snprintf(msg, MSG_LEN, "ok %s -", host);
+    if (size == 1 || rank > 0) {
+        l4h_sandbox *sb = l4h_sandbox_open(cfg, NULL, &err);
+        if (!sb) {
+            snprintf(msg, MSG_LEN, "fail sandbox on node %s: %.700s", host, err.msg);
+            return;
+        }
         snprintf(msg, MSG_LEN, "ok %s %s", host, l4h_sandbox_isolation(sb));
-    else
-        snprintf(msg, MSG_LEN, "fail node %s: %.700s", host, err.msg);
-    l4h_sandbox_free(sb);
-}
-
-/* Rank 0's part: the reference matches the suite and data; every endpoint
- * answers and serves every model of the plan. */
-static int preflight_models(const l4h_config *cfg, const l4h_plan *plan, l4h_err *err)
-{
-    if (l4h_reference_verify(cfg->suite, err) < 0) {
-        err->code = L4H_EXIT_INFRA;
-        return -1;
+        l4h_sandbox_free(sb);
     }
-    l4h_llm *llm = l4h_llm_new(cfg, NULL, err);
-    if (!llm)
-        return -1;
-    int rc = 0;
-    for (size_t i = 0; i < plan->n_tasks && rc == 0; i++) {
-        const char *models[2] = {plan->tasks[i].supervisor, plan->tasks[i].coder};
-        for (int k = 0; k < 2 && rc == 0; k++) {
-            int seen = 0;
-            for (size_t j = 0; j < i && !seen; j++)
-                seen = !strcmp(plan->tasks[j].supervisor, models[k]) ||
-                       !strcmp(plan->tasks[j].coder, models[k]);
-            if (k == 1 && !strcmp(models[0], models[1]))
-                seen = 1;
-            if (!seen && l4h_llm_check_model(llm, models[k], err) < 0) {
-                err->code = L4H_EXIT_INFRA;
-                rc = -1;
-            }
+    if (rank == 0 && l4h_reference_verify(cfg->suite, &err) < 0) {
+        snprintf(msg, MSG_LEN, "fail %.900s", err.msg);
+        return;
+    }
+    size_t n = 0;
+    const char **models = campaign_models(cfg, &n);
+    l4h_llm *llm = NULL;
+    for (size_t i = (size_t)rank; i < n; i += (size_t)size) {
+        if (!llm && !(llm = l4h_llm_new(cfg, NULL, &err))) {
+            snprintf(msg, MSG_LEN, "fail %.900s", err.msg);
+            break;
+        }
+        if (l4h_llm_check_model(llm, models[i], &err) < 0) {
+            snprintf(msg, MSG_LEN, "fail %.900s", err.msg);
+            break;
         }
     }
     l4h_llm_free(llm);
-    return rc;
+    free(models);
 }
 
 static int agree(int rc)
@@ -289,32 +319,35 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
         goto out;
     }
 
-    /* Pre-flight: the sandbox on every slot's node, the reference and every model at rank 0. */
-    char msg[MSG_LEN] = "ok";
-    if (size == 1 || rank > 0)
-        preflight_local(cfg, msg);
+    /* Pre-flight, in seconds: every node's sandbox, every model, the reference. */
+    capture packages = {0, -1};
+    if (rank == 0)
+        python_packages_start(cfg, &packages);
+    char msg[MSG_LEN];
+    preflight(cfg, rank, size, msg);
     char *msgs = rank == 0 ? l4h_xcalloc((size_t)size, MSG_LEN) : NULL;
     MPI_Gather(msg, MSG_LEN, MPI_CHAR, msgs, MSG_LEN, MPI_CHAR, 0, MPI_COMM_WORLD);
     char *hosts = gather_hosts(rank, size);
     char isolation[16] = "?"; /* the first slot's sandbox backend, for the start line */
     if (rank == 0) {
-        for (int r = 0; r < size && !rc; r++) {
+        for (int r = 0; r < size; r++) {
             const char *mr = msgs + (size_t)r * MSG_LEN;
-            if (!strncmp(mr, "fail", 4)) {
-                fprintf(stderr, "llm4hep sweep: pre-flight: sandbox on %s\n", mr + 5);
+            if (!strncmp(mr, "fail ", 5)) {
+                int dup = 0; /* several ranks of a node report the same failure */
+                for (int q = 0; q < r && !dup; q++)
+                    dup = !strcmp(mr, msgs + (size_t)q * MSG_LEN);
+                if (!dup)
+                    fprintf(stderr, "llm4hep sweep: pre-flight: %s\n", mr + 5);
                 rc = L4H_EXIT_INFRA;
             } else if (r == (size == 1 ? 0 : 1)) {
                 const char *sp = strrchr(mr, ' ');
                 snprintf(isolation, sizeof isolation, "%s", sp ? sp + 1 : "?");
             }
         }
-        if (!rc && preflight_models(cfg, &plan, &err) < 0) {
-            fprintf(stderr, "llm4hep sweep: pre-flight: %s\n", err.msg);
-            rc = err.code ? err.code : L4H_EXIT_INFRA;
-        }
     }
     rc = agree(rc);
     if (rc) {
+        free(capture_finish(&packages));
         free(msgs);
         free(hosts);
         goto out;
@@ -324,6 +357,7 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
     l4h_store *store = NULL;
     l4h_run_info info = {0};
     if (rank == 0) {
+        info.python_packages = capture_finish(&packages);
         if (l4h_store_open(cfg, opts->fresh, &store, &err) < 0) {
             fprintf(stderr, "llm4hep sweep: %s\n", err.msg);
             rc = err.code ? err.code : L4H_EXIT_INFRA;
@@ -339,7 +373,6 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
             info.llm4hep_version = l4h_xstrdup(LLM4HEP_VERSION);
             info.git_commit = l4h_xstrdup(LLM4HEP_GIT_COMMIT);
             info.config_text = l4h_xstrdup(cfg->text);
-            info.python_packages = python_packages(cfg);
             if (l4h_store_begin_run(store, &info, &err) < 0) {
                 fprintf(stderr, "llm4hep sweep: %s\n", err.msg);
                 rc = err.code ? err.code : L4H_EXIT_INFRA;
