@@ -45,8 +45,10 @@ def main():
     models = [f"bench/m{i}" for i in range(5 if FULL else 4)]
     # 5 models x 2 steps x 30 trials = 300 tasks (quick: 4 x 2 x 3 = 24)
     latency = "lognormal:-1.2,0.9" if FULL else "lognormal:-1.6,0.8"
-    # Each arm gets a fresh server with the same seed: the same latency draws.
-    with LLMServer(latency=latency, seed=3, extra_args=["--echo-any"]) as srv:
+    # Each request's latency is drawn from its model and position: both arms
+    # see the same latency for the same task.
+    args = ["--echo-any", "--latency-per-request"]
+    with LLMServer(latency=latency, seed=3, extra_args=args) as srv:
         cfg = make_campaign(None, models, trials=trials, name="bench-makespan",
                             endpoints=f"srv: {{base_url: '{srv.base_url}'}}",
                             model_defaults="{endpoint: srv}",
@@ -59,7 +61,7 @@ def main():
     out = os.path.join(os.path.dirname(cfg), "results", "bench-makespan.h5")
     rows = tasks(out)
     rows = rows[rows["final"] == 1]
-    rows.sort(order="task_id")
+    rows.sort(order="started_utc")  # the order the sweep dispatched them in
     loop = float(r.stdout.split("run figures: ")[1].split(" tasks in ")[1].split(" s")[0])
     sim = simulate([float(x) for x in rows["wall_s"]], ranks - 1)
     print(f"(a) {len(rows)} tasks, heavy-tailed model latency, {ranks} ranks "
@@ -68,7 +70,7 @@ def main():
           f"zero-overhead simulation {sim:.2f} s; ratio {loop / sim:.3f} (target <= 1.02)")
 
     if shutil.which("parallel"):
-        with LLMServer(latency=latency, seed=3, extra_args=["--echo-any", "--port", str(port)]):
+        with LLMServer(latency=latency, seed=3, extra_args=args + ["--port", str(port)]):
             jobs = []
             for row in rows:
                 jobs.append(f"{BIN} run {cfg} --step {row['step'].decode()} "

@@ -51,6 +51,8 @@ class ServerState:
         self.seq = 0
         self.latency = parse_latency(args.latency)
         self.rng = random.Random(args.seed)
+        self.seed = args.seed
+        self.per_request = args.latency_per_request
         self.rate_rpm = args.rate_limit
         self.burst = args.burst
         self.tokens = float(args.burst)
@@ -99,10 +101,14 @@ class ServerState:
             self.rate_limited += 1
             return (1.0 - self.tokens) / rate
 
-    def draw_latency(self):
+    def draw_latency(self, key=None):
+        """One latency draw: from the server's sequence, or with
+        --latency-per-request from a generator seeded by the seed and key (the
+        request's model and position), so two runs of the same campaign see the
+        same latency for the same request whatever order requests arrive in."""
         kind, params = self.latency
         with self.lock:
-            r = self.rng
+            r = random.Random(f"{self.seed}|{key}") if self.per_request and key else self.rng
             if kind == "none":
                 return 0.0
             if kind == "fixed":
@@ -445,7 +451,15 @@ class Handler(BaseHTTPRequestHandler):
                                                  "auth_error"))
         fault = st.next_fault(kind)
         entry["fault"] = fault["fault"] if fault else "normal"
-        lat = st.draw_latency() if kind == "chat" else 0.0
+        key = None
+        if st.per_request:
+            try:
+                model = json.loads(body or b"{}").get("model", "")
+            except ValueError:
+                model = ""
+            key = "|".join([model] + [self.headers.get("X-LLM4HEP-" + h, "")
+                                      for h in ("Step", "Agent", "Trial", "Call")])
+        lat = st.draw_latency(key) if kind == "chat" else 0.0
         if lat > 0:
             time.sleep(lat)
         if kind == "models":
@@ -604,6 +618,9 @@ def main(argv=None):
     ap.add_argument("--latency", default="none",
                     help="added latency: fixed:S | uniform:A,B | exp:MEAN | normal:MEAN,SD | lognormal:MU,SIGMA")
     ap.add_argument("--seed", type=int, default=1, help="seed of the latency RNG")
+    ap.add_argument("--latency-per-request", action="store_true",
+                    help="draw each request's latency from its model and X-LLM4HEP-* position "
+                         "(with --seed), so repeated campaigns see the same latencies")
     ap.add_argument("--rate-limit", type=float, default=0, help="requests per minute admitted (token bucket)")
     ap.add_argument("--burst", type=float, default=1, help="token bucket size for --rate-limit")
     ap.add_argument("--rate-retry-after", default="ceil", choices=["ceil", "fraction", "none"],
