@@ -159,7 +159,7 @@ static const char **campaign_models(const l4h_config *cfg, size_t *n)
 }
 
 /* This rank's part of the pre-flight, into msg ("ok HOST BACKEND" or "fail
- * WHAT"): can the sandbox run on this node (ranks that run tasks); does every
+ * WHAT"): can the sandbox run on this node (tried once per node); does every
  * endpoint answer and serve its models (each rank checks its share of the
  * models, so the checks run side by side); rank 0: does the reference match
  * the suite and data. */
@@ -168,16 +168,23 @@ static void preflight(const l4h_config *cfg, int rank, int size, char msg[MSG_LE
     char host[256] = "";
     gethostname(host, sizeof host - 1);
     l4h_err err = {0};
-    snprintf(msg, MSG_LEN, "ok %s -", host);
-    if (size == 1 || rank > 0) {
+    /* One trial run of the sandbox per node, shared with the node's ranks. */
+    MPI_Comm node;
+    int node_rank = 0;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
+    MPI_Comm_rank(node, &node_rank);
+    if (node_rank == 0) {
         l4h_sandbox *sb = l4h_sandbox_open(cfg, NULL, &err);
-        if (!sb) {
+        if (sb)
+            snprintf(msg, MSG_LEN, "ok %s %s", host, l4h_sandbox_isolation(sb));
+        else
             snprintf(msg, MSG_LEN, "fail sandbox on node %s: %.700s", host, err.msg);
-            return;
-        }
-        snprintf(msg, MSG_LEN, "ok %s %s", host, l4h_sandbox_isolation(sb));
         l4h_sandbox_free(sb);
     }
+    MPI_Bcast(msg, MSG_LEN, MPI_CHAR, 0, node);
+    MPI_Comm_free(&node);
+    if (!strncmp(msg, "fail ", 5))
+        return;
     if (rank == 0 && l4h_reference_verify(cfg->suite, &err) < 0) {
         snprintf(msg, MSG_LEN, "fail %.900s", err.msg);
         return;
