@@ -4,8 +4,8 @@
 # rebuilds only what changed.
 #
 #   scripts/setup.sh            runtime packages + build/ (Release with debug info)
-#   scripts/setup.sh --tests    also the packages the test suite needs (Slurm, munge,
-#                               shellcheck, MPICH, valgrind, chromium, pytest)
+#   scripts/setup.sh --tests    also the packages the test suite needs (Slurm, munge, the
+#                               linter, MPICH, valgrind, chromium, pytest)
 #   BUILD_DIR=dir               build somewhere else (default: <repo>/build)
 #   CMAKE_ARGS="..."            extra arguments for cmake
 set -euo pipefail
@@ -33,9 +33,15 @@ pkgs=("${runtime_pkgs[@]}")
 # libcmocka-dev is needed to configure the tests; the plain build skips them.
 
 missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+if ! command -v dpkg-query >/dev/null; then
+  echo "setup: not a Debian/Ubuntu system: no packages installed; the build needs MPI, HDF5,"
+  echo "       libcurl, and libyaml + cJSON (or CMAKE_ARGS=-DLLM4HEP_FETCH_DEPS=ON) — see the README"
+else
+  for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep "install ok installed" >/dev/null ||
+      missing+=("$p")
+  done
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${#missing[@]} Debian packages: ${missing[*]}"
   if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
