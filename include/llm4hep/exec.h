@@ -82,6 +82,11 @@ int l4h_workspace_copy_out(const l4h_workspace *ws, const char *dir, l4h_err *er
 int l4h_workspace_open(const l4h_workspace *ws, const char *rel, l4h_err *err);
 /* Remove the workspace and free its strings. */
 void l4h_workspace_remove(l4h_workspace *ws);
+/* Remove the workspaces of these task keys (llm4hep-<key>-...) that a killed
+ * run left in scratch. Call only while holding the campaign's lock (a sweep
+ * after l4h_store_open): then no task of these keys can be running. Returns
+ * how many were removed. Can't fail (what cannot be removed stays). */
+size_t l4h_workspace_remove_leftovers(const char *scratch, char *const *keys, size_t n_keys);
 /* Free the strings only (keep the files, for debugging). */
 void l4h_workspace_release(l4h_workspace *ws);
 

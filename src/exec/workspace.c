@@ -348,3 +348,43 @@ void l4h_workspace_release(l4h_workspace *ws)
     l4h_strv_free(ws->staged);
     memset(ws, 0, sizeof *ws);
 }
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* See exec.h. */
+size_t l4h_workspace_remove_leftovers(const char *scratch, char *const *keys, size_t n_keys)
+{
+    DIR *d = opendir(scratch && scratch[0] ? scratch : "/tmp");
+    if (!d || n_keys == 0) {
+        if (d)
+            closedir(d);
+        return 0;
+    }
+    char **sorted = l4h_xmalloc(n_keys * sizeof *sorted);
+    memcpy(sorted, keys, n_keys * sizeof *sorted);
+    qsort(sorted, n_keys, sizeof *sorted, cmp_key);
+    size_t removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        /* llm4hep-<16 hex key>-<pid>-XXXXXX */
+        const char *n = e->d_name;
+        if (strncmp(n, "llm4hep-", 8) != 0 || strlen(n) < 8 + 16 + 1 || n[8 + 16] != '-')
+            continue;
+        char key[17];
+        memcpy(key, n + 8, 16);
+        key[16] = '\0';
+        char *kp = key;
+        if (!bsearch(&kp, sorted, n_keys, sizeof *sorted, cmp_key))
+            continue;
+        char *path = l4h_path_join(scratch && scratch[0] ? scratch : "/tmp", n);
+        if (l4h_remove_tree(path, NULL) == 0)
+            removed++;
+        free(path);
+    }
+    closedir(d);
+    free(sorted);
+    return removed;
+}

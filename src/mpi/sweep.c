@@ -206,6 +206,31 @@ static void preflight(const l4h_config *cfg, int rank, int size, char msg[MSG_LE
     free(models);
 }
 
+/* With the campaign's lock held (the store is open), the first rank of each
+ * node removes the workspaces a killed run of this campaign left in its
+ * node-local scratch (on Perlmutter /tmp is memory). */
+static void remove_leftovers(const l4h_config *cfg, const l4h_plan *plan, int rank)
+{
+    MPI_Comm node;
+    int node_rank = 0;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
+    MPI_Comm_rank(node, &node_rank);
+    MPI_Comm_free(&node);
+    if (node_rank != 0)
+        return;
+    char **keys = l4h_xcalloc(plan->n_tasks ? plan->n_tasks : 1, sizeof *keys);
+    for (size_t i = 0; i < plan->n_tasks; i++)
+        keys[i] = (char *)plan->tasks[i].key;
+    size_t n = l4h_workspace_remove_leftovers(cfg->scratch, keys, plan->n_tasks);
+    free(keys);
+    if (n > 0) {
+        char host[256] = "";
+        gethostname(host, sizeof host - 1);
+        fprintf(stderr, "llm4hep sweep: removed %zu workspace%s left by a killed run on %s\n", n,
+                n == 1 ? "" : "s", host);
+    }
+}
+
 static int agree(int rc)
 {
     int worst = rc;
@@ -395,6 +420,7 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
         goto out_run;
     }
     MPI_Bcast(&info.run, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    remove_leftovers(cfg, &plan, rank);
 
     l4h_link link = {.serial = size == 1};
     slot s = {.rank = size == 1 ? 1 : rank, .cfg = cfg, .plan = &plan, .config_path = config_abs,

@@ -96,8 +96,14 @@ def test_kill9_ten_times_then_resume(tmp_path):
         kill_job(p)
         p.wait(timeout=30)
         assert wait_no_leftovers(os.path.dirname(cfg)) == [], "kill -9 of the job leaves nothing"
+    scratch = os.path.join(os.path.dirname(cfg), "scratch")
+    left = [n for n in os.listdir(scratch) if n.startswith("llm4hep-") and "slots" not in n]
     r = run_sweep(cfg, 4, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
+    # the killed runs' workspaces are gone (node-local scratch is memory on Perlmutter)
+    assert [n for n in os.listdir(scratch) if n.startswith("llm4hep-") and "slots" not in n] == []
+    if left:
+        assert "workspace" in r.stderr and "left by a killed run" in r.stderr
     out = output_of(cfg)
     assert_campaign_rows(out, 40)
     with h5py.File(out, "r") as f:
