@@ -132,7 +132,9 @@ int l4h_checks_run(const l4h_config *cfg, const l4h_step *step, l4h_sandbox *sb,
  *                                                  -> file_not_found
  *   the last code failed with KeyError, or a message naming a missing
  *   branch / dataset / field / column / object     -> wrong_branch
- *   the last tool exec is a "tool error:"          -> function_calling
+ *   the last tool exec is a "tool error:", or the tool program itself
+ *   rejected the arguments (exit code 2, the usage-error convention)
+ *                                                  -> function_calling
  *   a failed check's report has "data quality:"    -> data_quality
  *   the last code failed otherwise (exception, time or memory limit)
  *                                                  -> other

@@ -299,6 +299,14 @@ void l4h_classify(l4h_task_rec *rec)
         set_result(rec, "function_calling", dup(tool->stderr_text));
         return;
     }
+    if (tool && tool->exit_code == 2) { /* the tool's own refusal of its arguments */
+        l4h_buf b = {0};
+        const char *why = tool->stdout_text && tool->stdout_text[0] ? tool->stdout_text
+                                                                    : tool->stderr_text;
+        l4h_buf_printf(&b, "the tool rejected its arguments: %.200s", why ? why : "");
+        set_result(rec, "function_calling", l4h_buf_take(&b));
+        return;
+    }
     const l4h_check_rec *first_failed = NULL;
     int all_missing = 1, n_failed = 0;
     for (size_t i = 0; i < rec->n_checks; i++) {

@@ -169,6 +169,17 @@ static void tool_errors(void **state)
     expect(&rec, "semantic", "command:checks/significance.py: 1 of 3 expectations not met");
     l4h_rec_clear(&rec);
 
+    /* the tool program itself rejects the arguments (exit 2) as the last call */
+    rec.status = L4H_STATUS_FAILED_VALIDATION;
+    add_exec(&rec, "tool", 1, 2, "");
+    free(rec.execs[rec.n_execs - 1].stdout_text);
+    rec.execs[rec.n_execs - 1].stdout_text =
+        l4h_xstrdup("{\"error\": \"boundaries must be strictly increasing\"}");
+    add_exec(&rec, "code", 1, 0, "");
+    add_check(&rec, "command:checks/significance.py", 0, "FAIL command:checks/significance.py: 1 of 3 expectations not met\n");
+    expect(&rec, "function_calling", "the tool rejected its arguments: {\"error\": \"boundaries must be strictly increasing\"}");
+    l4h_rec_clear(&rec);
+
     /* no code at all, but a malformed tool call */
     rec.status = L4H_STATUS_FAILED_NO_CODE;
     add_exec(&rec, "tool", 1, 2, "tool error: unknown tool 'x'");
