@@ -147,6 +147,10 @@ int l4h_llm_chat(l4h_llm *llm, const l4h_chat_request *req, l4h_chat_response *r
  * and model. */
 int l4h_llm_check_model(l4h_llm *llm, const char *model, l4h_err *err);
 
+/* Do not warn about models without a price: the caller already did, once
+ * for the whole campaign (a sweep's task children). Can't fail. */
+void l4h_llm_quiet_prices(l4h_llm *llm);
+
 /* The body l4h_llm_chat would send for req (exactly), without sending it.
  * Caller frees. Used to rebuild requests and by replay. */
 char *l4h_llm_request_json(l4h_llm *llm, const l4h_chat_request *req, l4h_err *err);

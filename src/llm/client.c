@@ -25,6 +25,7 @@ struct l4h_llm {
     backend *backends;       /* one per cfg endpoint */
     size_t n_backends;
     char **warned;           /* models already warned about a missing price */
+    int quiet_prices;        /* the caller warned about missing prices already */
     size_t n_warned;
 };
 
@@ -97,6 +98,8 @@ static backend *backend_for(l4h_llm *llm, const l4h_endpoint *ep, l4h_err *err)
 /* Warn once per model (per client) that it has no price. */
 static void warn_no_price(l4h_llm *llm, const char *model)
 {
+    if (llm->quiet_prices)
+        return;
     pthread_mutex_lock(&llm->mu);
     for (size_t i = 0; i < llm->n_warned; i++) {
         if (strcmp(llm->warned[i], model) == 0) {
@@ -169,4 +172,11 @@ char *l4h_llm_request_json(l4h_llm *llm, const l4h_chat_request *req, l4h_err *e
     if (l4h_config_model(llm->cfg, req->model, &m, err) < 0)
         return NULL;
     return l4h_llm_request_body(&m, req, 0, err);
+}
+
+/* See llm.h. */
+void l4h_llm_quiet_prices(l4h_llm *llm)
+{
+    if (llm)
+        llm->quiet_prices = 1;
 }

@@ -168,6 +168,7 @@ int l4h_task_child(int fd)
     char **secrets = secret_values(cfg);
     l4h_task_rec rec = {0};
     l4h_llm *llm = l4h_llm_new(cfg, &permits, &err);
+    l4h_llm_quiet_prices(llm); /* rank 0 warned once for the campaign */
     l4h_sandbox *sb =
         llm ? l4h_sandbox_open_probed(cfg, (const char *const *)secrets, isolation, &err) : NULL;
     if (!llm || !sb) {

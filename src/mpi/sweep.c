@@ -206,6 +206,27 @@ static void preflight(const l4h_config *cfg, int rank, int size, char msg[MSG_LE
     free(models);
 }
 
+/* One line for the whole campaign naming the HTTP models without a price
+ * (their cost is NaN); the task children stay quiet about it. */
+static void warn_unpriced(const l4h_config *cfg)
+{
+    size_t n = 0;
+    const char **models = campaign_models(cfg, &n);
+    l4h_buf b = {0};
+    for (size_t i = 0; i < n; i++) {
+        l4h_model_resolved m;
+        l4h_err err = {0};
+        if (l4h_config_model(cfg, models[i], &m, &err) == 0 && !m.has_price &&
+            m.endpoint->provider == L4H_PROVIDER_HTTP)
+            l4h_buf_printf(&b, "%s%s", b.len ? ", " : "", models[i]);
+    }
+    if (b.len)
+        fprintf(stderr, "llm4hep sweep: warning: no price in the config's prices for %s; their "
+                        "cost is NaN (reports show it as unknown)\n", b.data);
+    l4h_buf_free(&b);
+    free(models);
+}
+
 /* With the campaign's lock held (the store is open), the first rank of each
  * node removes the workspaces a killed run of this campaign left in its
  * node-local scratch (on Perlmutter /tmp is memory). */
@@ -377,6 +398,8 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
             }
         }
     }
+    if (rank == 0 && !rc)
+        warn_unpriced(cfg);
     rc = agree(rc);
     if (rc) {
         free(capture_finish(&packages));

@@ -155,6 +155,9 @@ def test_four_ranks_http_server_no_key_in_file(tmp_path):
         r = run_sweep(cfg, 4, env={"ARITH_KEY": key})
         assert r.returncode == 0, r.stdout + r.stderr
         assert key not in r.stdout + r.stderr
+        # models without a price: one warning for the campaign, none per task
+        assert r.stderr.count("no price") == 1, r.stderr
+        assert "scripted/good, scripted/wrong" in r.stderr
         reqs = srv.requests()
         assert reqs and all(q["headers"].get("Authorization") == f"Bearer {key}"
                             for q in reqs if q["path"].endswith("/chat/completions"))
