@@ -39,6 +39,8 @@ typedef struct l4h_key_state {
     int attempts;                /* rows so far */
     int infra_attempts;          /* rows with an error_* status (not interrupted) */
     l4h_status last_status;
+    double measured_wall_s;      /* wall time of the newest model outcome (not error_* or
+                                    interrupted), 0 when none: what the scheduler learns from */
 } l4h_key_state;
 
 /* Open the results of a campaign for writing: output path from cfg, journal

@@ -1,5 +1,5 @@
 /* coord.c — rank 0: decides what a (resumed) campaign still has to run, hands
- * tasks to idle slots one at a time in the plan's trial-interleaved order,
+ * tasks to idle slots one at a time, longest expected first (schedule.c),
  * journals every result before anything else, answers permit and spending
  * messages, drains on a signal or a budget, and checkpoints the HDF5 file. */
 #include <math.h>
@@ -27,15 +27,6 @@ static double cpu_seconds(void)
            ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
 }
 
-static void enqueue(coord *c, int index)
-{
-    if (c->qlen == c->qcap) {
-        c->qcap = c->qcap ? 2 * c->qcap : 64;
-        c->queue = l4h_xrealloc(c->queue, c->qcap * sizeof *c->queue);
-    }
-    c->queue[c->qlen++] = index;
-}
-
 int coord_init(coord *c, l4h_err *err)
 {
     (void)err;
@@ -52,12 +43,14 @@ int coord_init(coord *c, l4h_err *err)
     c->loop_started = l4h_monotonic();
     c->loop_cpu_started = cpu_seconds();
     c->lim = limiter_new(c->cfg);
+    c->queue = sched_new(c->plan);
     size_t done = 0;
     for (size_t i = 0; i < n; i++) {
         l4h_key_state st;
         l4h_store_key_state(c->store, c->plan->tasks[i].key, &st);
         c->attempts_before[i] = st.attempts;
         c->infra_total[i] = st.infra_attempts;
+        sched_learn(c->queue, (int)i, st.measured_wall_s);
         int redo;
         if (st.attempts == 0 || st.last_status == L4H_STATUS_INTERRUPTED)
             redo = 1;
@@ -66,7 +59,7 @@ int coord_init(coord *c, l4h_err *err)
         else
             redo = 0;
         if (redo)
-            enqueue(c, (int)i);
+            sched_push(c->queue, (int)i);
         else
             done++;
     }
@@ -135,12 +128,14 @@ static void on_result(coord *c, const link_msg *m)
     }
     progress_task(&c->prog, &rec);
     if (index >= 0) {
+        if (!l4h_status_is_infra(rec.status))
+            sched_learn(c->queue, index, rec.wall_s);
         if (rec.status == L4H_STATUS_INTERRUPTED) {
             c->interrupted++;
         } else if (l4h_status_is_infra(rec.status)) {
             c->infra_total[index]++;
             if (c->infra_total[index] <= c->cfg->infra_retries && !c->draining)
-                enqueue(c, index);
+                sched_push(c->queue, index);
         }
     }
     l4h_rec_clear(&rec);
@@ -212,10 +207,10 @@ int coord_tick(coord *c)
         start_drain(c, "signal received");
     limiter_tick(c->lim, c->link);
     if (!c->draining) {
-        for (int r = c->first_slot; r < c->first_slot + c->nslots && c->qhead < c->qlen; r++) {
+        for (int r = c->first_slot; r < c->first_slot + c->nslots && sched_queued(c->queue); r++) {
             if (!c->idle[r])
                 continue;
-            int index = c->queue[c->qhead++];
+            int index = sched_pop(c->queue);
             int32_t v[2] = {index, c->attempts_before[index] + ++c->tries_this_run[index]};
             c->idle[r] = 0;
             c->busy[r] = index;
@@ -227,7 +222,7 @@ int coord_tick(coord *c)
     c->prog.in_flight = c->in_flight;
     checkpoint(c, 0);
     progress_summary(&c->prog, 0);
-    return c->in_flight == 0 && (c->draining || c->qhead == c->qlen);
+    return c->in_flight == 0 && (c->draining || !sched_queued(c->queue));
 }
 
 void coord_release_slots(coord *c)
@@ -263,7 +258,7 @@ int coord_exit_code(const coord *c)
 {
     if (c->store_failed)
         return L4H_EXIT_INFRA;
-    if (c->qhead < c->qlen || c->interrupted > 0)
+    if (sched_queued(c->queue) || c->interrupted > 0)
         return L4H_EXIT_STOPPED;
     return L4H_EXIT_OK;
 }
@@ -273,7 +268,7 @@ void coord_free(coord *c)
     limiter_free(c->lim);
     free(c->busy);
     free(c->idle);
-    free(c->queue);
+    sched_free(c->queue);
     free(c->tries_this_run);
     free(c->infra_total);
     free(c->attempts_before);

@@ -3,6 +3,7 @@
  *   slot.c     a task slot: spawns `llm4hep task`, relays its permits and
  *              spending, turns whatever became of it into a record
  *   coord.c    rank 0: the queue, resume decisions, results into the store
+ *   schedule.c rank 0: the dispatch queue, longest expected task first
  *   limiter.c  rank 0: per-endpoint concurrency, requests per minute, AIMD
  *   progress.c rank 0: a line per task and a summary every so often
  *   child.c    the task child itself (no MPI)
@@ -87,6 +88,26 @@ int slot_poll(slot *s, int timeout_ms);
 void slot_kill(slot *s, const char *why);
 void slot_free(slot *s);
 
+/* -------------------------------------------------------------- schedule */
+
+/* The dispatch queue (schedule.c): longest expected task first, where the
+ * tasks of one (supervisor, coder, step) are expected to take the mean of the
+ * wall times measured for them so far; groups with nothing measured first;
+ * ties in plan (trial-interleaved) order. */
+typedef struct sched sched;
+/* A queue for the tasks of plan (borrowed; must outlive it), empty. Can't fail. */
+sched *sched_new(const l4h_plan *plan);
+/* Queue plan index (again). Can't fail. */
+void sched_push(sched *s, int index);
+/* The next task to dispatch, or -1 when nothing is queued. */
+int sched_pop(sched *s);
+/* A measured wall time of plan index (a model outcome, this run or an earlier
+ * one); ignored unless finite and > 0. Can't fail. */
+void sched_learn(sched *s, int index, double wall_s);
+/* How many tasks are queued. */
+size_t sched_queued(const sched *s);
+void sched_free(sched *s);
+
 /* --------------------------------------------------------------- limiter */
 
 typedef struct limiter limiter;
@@ -129,8 +150,7 @@ typedef struct coord {
     int nslots, first_slot;    /* slots are ranks first_slot .. first_slot+nslots-1 */
     int *busy;                 /* per slot rank: plan index or -1 */
     int *idle;                 /* per slot rank: waiting for a task */
-    int *queue;
-    size_t qhead, qlen, qcap;
+    sched *queue;              /* what is still to dispatch */
     int *tries_this_run;       /* per plan index */
     int *infra_total;          /* per plan index: error_* rows so far */
     int *attempts_before;      /* per plan index: rows before this run */

@@ -464,7 +464,7 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
         coord_init(&c, &err);
         printf("campaign %s: %zu tasks, %zu done before, %zu to run on %d slot%s (%s sandbox); "
                "results %s\n",
-               cfg->name, plan.n_tasks, c.prog.done_before, c.qlen, c.nslots,
+               cfg->name, plan.n_tasks, c.prog.done_before, sched_queued(c.queue), c.nslots,
                c.nslots == 1 ? "" : "s", isolation, cfg->output);
         fflush(stdout);
         rc = run_coordinator(&c, size == 1 ? &s : NULL);

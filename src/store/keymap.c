@@ -62,12 +62,15 @@ void l4h_keymap_free(key_map *m)
     memset(m, 0, sizeof *m);
 }
 
-/* error_* rows use up infra_retries; `interrupted` never does (DESIGN). */
-void l4h_key_note(key_entry *k, l4h_status status, int64_t task_id)
+/* error_* rows use up infra_retries; `interrupted` never does (design.md).
+ * Only a model outcome measures how long the task takes. */
+void l4h_key_note(key_entry *k, l4h_status status, double wall_s, int64_t task_id)
 {
     k->attempts++;
     if (l4h_status_is_infra(status) && status != L4H_STATUS_INTERRUPTED)
         k->infra_attempts++;
+    if (!l4h_status_is_infra(status) && wall_s > 0 && wall_s < 1e9)
+        k->measured_wall_s = wall_s;
     k->last_status = status;
     k->last_task_id = task_id;
 }

@@ -290,6 +290,7 @@ int l4h_store_key_state(const l4h_store *st, const char *key, l4h_key_state *out
         out->attempts = k->attempts;
         out->infra_attempts = k->infra_attempts;
         out->last_status = k->last_status;
+        out->measured_wall_s = k->measured_wall_s;
     }
     return 0;
 }
@@ -368,7 +369,7 @@ int l4h_store_add(l4h_store *st, l4h_task_rec *rec, l4h_err *err)
         return -1;
     }
     st->sync.n_tasks++;
-    l4h_key_note(k, rec->status, rec->task_id);
+    l4h_key_note(k, rec->status, rec->wall_s, rec->task_id);
     return 0;
 }
 

@@ -171,6 +171,8 @@ typedef struct key_entry {
     char key[17];
     int attempts, infra_attempts;
     l4h_status last_status;
+    double measured_wall_s; /* wall time of the newest attempt that measured the task
+                               (not error_* or interrupted); 0 = none */
     int64_t last_task_id;  /* newest T record in the journal */
     int64_t file_task_id;  /* newest row already in the HDF5 file (0 = none) */
 } key_entry;
@@ -183,8 +185,8 @@ typedef struct key_map {
 /* The entry for key (created zeroed when absent and create != 0; else NULL). */
 key_entry *l4h_keymap_get(key_map *m, const char *key, int create);
 void l4h_keymap_free(key_map *m);
-/* Count one more attempt of the key (status, task id). Can't fail. */
-void l4h_key_note(key_entry *k, l4h_status status, int64_t task_id);
+/* Count one more attempt of the key (status, wall time, task id). Can't fail. */
+void l4h_key_note(key_entry *k, l4h_status status, double wall_s, int64_t task_id);
 
 /* ------------------------------------------------------- redaction */
 

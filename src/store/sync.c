@@ -79,7 +79,7 @@ static int pass_record(int type, const char *payload, size_t len, int64_t offset
         st->n_tasks++;
         key_entry *k = l4h_keymap_get(&st->keys, r.key, 1);
         if (k) {
-            l4h_key_note(k, r.status, r.task_id);
+            l4h_key_note(k, r.status, r.wall_s, r.task_id);
             if (before_x)
                 k->file_task_id = r.task_id;
         }

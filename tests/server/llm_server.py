@@ -52,7 +52,8 @@ class ServerState:
         self.latency = parse_latency(args.latency)
         self.rng = random.Random(args.seed)
         self.seed = args.seed
-        self.per_request = args.latency_per_request
+        self.per_request = args.latency_per_request or args.latency_per_group is not None
+        self.group_noise = args.latency_per_group
         self.rate_rpm = args.rate_limit
         self.burst = args.burst
         self.tokens = float(args.burst)
@@ -101,11 +102,21 @@ class ServerState:
             self.rate_limited += 1
             return (1.0 - self.tokens) / rate
 
-    def draw_latency(self, key=None):
+    def draw_latency(self, key=None, group=None):
         """One latency draw: from the server's sequence, or with
         --latency-per-request from a generator seeded by the seed and key (the
         request's model and position), so two runs of the same campaign see the
-        same latency for the same request whatever order requests arrive in."""
+        same latency for the same request whatever order requests arrive in.
+        With --latency-per-group NOISE the draw is made once per group (model
+        and step) and each request gets it times a lognormal(0, NOISE) factor
+        of its own: a campaign can learn how long a model takes on a step."""
+        if self.group_noise is not None and group is not None:
+            base = self._draw(group)
+            with self.lock:
+                return base * random.Random(f"{self.seed}|{key}").lognormvariate(0.0, self.group_noise)
+        return self._draw(key)
+
+    def _draw(self, key):
         kind, params = self.latency
         with self.lock:
             r = random.Random(f"{self.seed}|{key}") if self.per_request and key else self.rng
@@ -451,15 +462,16 @@ class Handler(BaseHTTPRequestHandler):
                                                  "auth_error"))
         fault = st.next_fault(kind)
         entry["fault"] = fault["fault"] if fault else "normal"
-        key = None
+        key = group = None
         if st.per_request:
             try:
                 model = json.loads(body or b"{}").get("model", "")
-            except ValueError:
+            except (ValueError, AttributeError):
                 model = ""
             key = "|".join([model] + [self.headers.get("X-LLM4HEP-" + h, "")
                                       for h in ("Step", "Agent", "Trial", "Call")])
-        lat = st.draw_latency(key) if kind == "chat" else 0.0
+            group = "group|" + model + "|" + self.headers.get("X-LLM4HEP-Step", "")
+        lat = st.draw_latency(key, group) if kind == "chat" else 0.0
         if lat > 0:
             time.sleep(lat)
         if kind == "models":
@@ -621,6 +633,9 @@ def main(argv=None):
     ap.add_argument("--latency-per-request", action="store_true",
                     help="draw each request's latency from its model and X-LLM4HEP-* position "
                          "(with --seed), so repeated campaigns see the same latencies")
+    ap.add_argument("--latency-per-group", type=float, metavar="NOISE",
+                    help="draw the latency once per model and step (with --seed) and give each "
+                         "request that times a lognormal(0, NOISE) factor: learnable durations")
     ap.add_argument("--rate-limit", type=float, default=0, help="requests per minute admitted (token bucket)")
     ap.add_argument("--burst", type=float, default=1, help="token bucket size for --rate-limit")
     ap.add_argument("--rate-retry-after", default="ceil", choices=["ceil", "fraction", "none"],
