@@ -1,23 +1,32 @@
 #!/usr/bin/python3
-"""The study's figures, a summary CSV and a self-contained HTML report from
-llm4hep results files.
+"""The study's figures, two summary tables and a self-contained HTML report
+from llm4hep results files.
 
+    llm4hep plots RESULTS.h5 [MORE.h5 ...] --out DIR [--html FILE]
     /usr/bin/python3 scripts/plots.py RESULTS.h5 [MORE.h5 ...] --out DIR [--html FILE]
         [--include-infra] [--errors-from SOURCE] [--max-transcripts N]
 
-Writes into DIR, each as PDF and PNG (matplotlib, Agg backend):
+Writes into DIR, each as PDF and PNG (matplotlib, Agg backend), named as the
+original framework's notebooks named them:
 
-    success_heatmap         success rate, models x steps, each cell "k/n" and the rate
-    iterations_by_step      supervisor-coder iterations per task, box plot per step
-    api_calls_by_step_model mean API calls per task, bars per step and model
-    cost_per_step           total cost per step, stacked by model
+    1_success_rate_heatmap       success rate, models x steps, each cell "k/n" and the rate
+    2_agent_work_line_plot       mean supervisor-coder iterations per task, a line per model
+    3_api_calls_line_plot        mean API calls per task, a line per model
+    4_cost_per_step              cost per step and model, input and output split
     error_distribution_by_model  failures' categories per model, normalised stacked bars
-    error_heatmap           failures per model and category
-    errors_by_step          failures per step, stacked by category
+    error_heatmap_by_model       failures per model and category
+    error_categories_top_models  failures by category, one panel for each of the nine
+                                 models with the highest success rate
+    errors_by_step               failures per step, stacked areas by category
 
-and summary.csv (one row per model and step: trials, successes, rate, 95 %
-Wilson bounds, mean iterations and API calls, tokens, cost, mean wall time,
-infrastructure outcomes). Rows are the final attempt of every task; several
+and two tables: summary.csv (one row per model and step: trials, successes,
+rate, 95 % Wilson bounds, mean iterations and API calls, tokens, cost, mean
+wall time, infrastructure outcomes) and five_step_summary_stats.csv (one row
+per model: each step's trials, successes and rate, then the mean rate over
+steps, mean iterations and API calls, and the cost split into input and
+output). The input/output split prices each call's tokens with the `prices`
+of the campaign's config (stored in the file); a call without a price is
+unknown, as in `llm4hep report`. Rows are the final attempt of every task; several
 files are merged (a task key final in two files counts once, from the first).
 Infrastructure outcomes (error_*, interrupted) are left out of the rates
 unless --include-infra; the error figures count every failure (every status
@@ -44,21 +53,30 @@ import os
 import subprocess
 import sys
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llm4hep import open_results  # noqa: E402
+try:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+    import yaml
+    from llm4hep import open_results
+except ImportError as e:  # a conda or pyenv python3 without the packages
+    sys.stderr.write(f"plots.py: {e}: this Python ({sys.executable}) lacks what the figures need "
+                     "(matplotlib, numpy, pandas, h5py, yaml). Run `llm4hep plots` (it uses the "
+                     "Python the build found) or install python3-matplotlib python3-pandas "
+                     "python3-h5py python3-yaml.\n")
+    sys.exit(3)
 
 INFRA = ("error_api", "error_sandbox", "error_internal", "interrupted")
 CATEGORIES = ("semantic", "function_calling", "file_not_found", "wrong_branch", "api_error",
               "data_quality", "other", "uncategorised")
-FIGURES = ("success_heatmap", "iterations_by_step", "api_calls_by_step_model", "cost_per_step",
-           "error_distribution_by_model", "error_heatmap", "errors_by_step")
+FIGURES = ("1_success_rate_heatmap", "2_agent_work_line_plot", "3_api_calls_line_plot",
+           "4_cost_per_step", "error_distribution_by_model", "error_heatmap_by_model",
+           "error_categories_top_models", "errors_by_step")
+TOP_MODELS = 9
 
 
 def wilson(k, n, z=1.96):
@@ -77,7 +95,10 @@ def load(paths, errors_from=None):
     Returns (frame, {file: Results})."""
     frames, results = [], {}
     for p in paths:
-        r = open_results(p)
+        try:
+            r = open_results(p)
+        except OSError as e:
+            raise ValueError(f"{p}: not a readable HDF5 results file ({e})") from None
         results[p] = r
         f = r.final.copy()
         f["file"] = p
@@ -88,6 +109,7 @@ def load(paths, errors_from=None):
             by_task = dict(zip(a.task_id, a.error_category))
             cat = [by_task.get(t, c) for t, c in zip(f.task_id, cat)]
         f["category"] = cat
+        f["input_cost_usd"], f["output_cost_usd"] = _cost_split(r, f.task_id)
         frames.append(f)
     df = pd.concat(frames, ignore_index=True)
     if df.empty:
@@ -97,6 +119,53 @@ def load(paths, errors_from=None):
                            df.supervisor + "+" + df.coder)
     df.loc[~df.category.isin(CATEGORIES), "category"] = "other"
     return df, results
+
+
+def _prices(r):
+    """{model: (input_per_mtok, output_per_mtok)} from the newest run's config."""
+    runs = r.runs
+    if runs.empty:
+        return {}
+    last = runs.iloc[-1]
+    try:
+        cfg = yaml.safe_load(r.text(last.config_off, last.config_len)) or {}
+    except yaml.YAMLError:
+        return {}
+    out = {}
+    for model, p in (cfg.get("prices") or {}).items() if isinstance(cfg, dict) else ():
+        try:
+            out[str(model)] = (float(p["input_per_mtok"]), float(p["output_per_mtok"]))
+        except (TypeError, KeyError, ValueError):
+            pass
+    return out
+
+
+def _cost_split(r, task_ids):
+    """Per task (in task_ids' order): the cost of its input and of its output
+    tokens, summed over its calls. A call's recorded cost is split in the
+    ratio of its tokens' prices; NaN for a task with a call whose cost is
+    unknown, or not zero without a price to split it by."""
+    ids = pd.Index(task_ids)
+    calls = r.calls
+    if calls.empty:
+        return np.zeros(len(ids)), np.zeros(len(ids))
+    prices = _prices(r)
+    pin = calls.model.map(lambda m: prices.get(m, (0.0, 0.0))[0]).astype(float)
+    pout = calls.model.map(lambda m: prices.get(m, (0.0, 0.0))[1]).astype(float)
+    cin, cout = calls.prompt_tokens * pin, calls.completion_tokens * pout
+    tot = (cin + cout).to_numpy(dtype=float)
+    share = np.divide(cin.to_numpy(dtype=float), tot, out=np.full(len(tot), 0.5), where=tot > 0)
+    cost = calls.cost_usd.to_numpy(dtype=float)
+    parts = pd.DataFrame({"task_id": calls.task_id.to_numpy(), "input": cost * share,
+                          "output": cost * (1 - share),
+                          "unknown": np.isnan(cost) | (~calls.model.isin(prices).to_numpy()
+                                                       & (cost != 0))})
+    g = parts.groupby("task_id").agg({"input": "sum", "output": "sum", "unknown": "any"})
+    g = g.reindex(ids)
+    unknown = g.unknown.fillna(False).astype(bool).to_numpy()
+    cin = np.where(unknown, np.nan, g.input.fillna(0.0).to_numpy())
+    cout = np.where(unknown, np.nan, g.output.fillna(0.0).to_numpy())
+    return cin, cout
 
 
 def order(values):
@@ -177,71 +246,65 @@ def fig_success_heatmap(df, out, include_infra):
     ax.set_yticks(range(len(models)), models)
     ax.set_title("Success rate by model and step (successes/trials)")
     fig.colorbar(im, ax=ax, label="success rate")
-    _save(fig, out, "success_heatmap")
+    _save(fig, out, "1_success_rate_heatmap")
 
 
-def fig_iterations_by_step(df, out, include_infra):
-    counted = df if include_infra else df[~df.status.isin(INFRA)]
-    steps = order(df.step)
-    fig, ax = plt.subplots(figsize=_size(4, len(steps)))
-    data = [counted[counted.step == s].iterations.to_numpy() for s in steps]
-    if any(len(d) for d in data):
-        ax.boxplot([d if len(d) else [np.nan] for d in data], showmeans=True)
-        ax.set_xticks(range(1, len(steps) + 1), steps, rotation=30, ha="right")
-        ax.set_ylabel("iterations per task")
-    else:
-        _empty(ax, "no tasks")
-    ax.set_title("Supervisor-coder iterations by step (triangle: mean)")
-    _save(fig, out, "iterations_by_step")
-
-
-def _grouped_bars(ax, table, ylabel):
-    """Bars: x = table's index (steps), one bar per column (model)."""
-    n = max(1, len(table.columns))
-    width = 0.8 / n
-    x = np.arange(len(table.index))
-    for i, col in enumerate(table.columns):
-        ax.bar(x + (i - (n - 1) / 2) * width, table[col].to_numpy(dtype=float), width, label=col)
-    ax.set_xticks(x, table.index, rotation=30, ha="right")
-    ax.set_ylabel(ylabel)
-    if len(table.columns):
-        ax.legend(fontsize=8)
-
-
-def fig_api_calls(df, out, include_infra):
+def _line_plot(df, out, include_infra, column, ylabel, title, name):
+    """Mean of `column` per task, x = steps in plan order, a line per model."""
     counted = df if include_infra else df[~df.status.isin(INFRA)]
     steps = order(df.step)
     fig, ax = plt.subplots(figsize=_size(5, len(steps) * 1.5))
-    t = counted.pivot_table(index="step", columns="model", values="api_calls", aggfunc="mean")
+    t = counted.groupby(["model", "step"])[column].mean().unstack("step")
     if len(t):
-        _grouped_bars(ax, t.reindex([s for s in steps if s in t.index]), "mean API calls per task")
-    else:
-        _empty(ax, "no tasks")
-    ax.set_title("API calls by step and model")
-    _save(fig, out, "api_calls_by_step_model")
-
-
-def fig_cost_per_step(df, out, include_infra):
-    counted = df if include_infra else df[~df.status.isin(INFRA)]
-    steps = order(df.step)
-    fig, ax = plt.subplots(figsize=_size(5, len(steps)))
-    t = counted.pivot_table(index="step", columns="model", values="cost_usd",
-                            aggfunc=lambda v: float(np.nansum(v))).fillna(0.0)
-    unknown = int(counted.cost_usd.isna().sum())
-    if len(t):
-        t = t.reindex([s for s in steps if s in t.index])
-        bottom = np.zeros(len(t))
-        for m in t.columns:
-            ax.bar(range(len(t)), t[m].to_numpy(), bottom=bottom, label=m)
-            bottom += t[m].to_numpy()
-        ax.set_xticks(range(len(t)), t.index, rotation=30, ha="right")
-        ax.set_ylabel("cost (USD)")
+        t = t.reindex(columns=steps)
+        for model, row in t.iterrows():
+            ax.plot(range(len(steps)), row.to_numpy(dtype=float), marker="o", label=model)
+        ax.set_xticks(range(len(steps)), steps, rotation=30, ha="right")
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(bottom=0)
         ax.legend(fontsize=8)
     else:
         _empty(ax, "no tasks")
-    ax.set_title("Cost per step" + (f" ({unknown} task(s) with unknown price left out)"
-                                    if unknown else ""))
-    _save(fig, out, "cost_per_step")
+    ax.set_title(title)
+    _save(fig, out, name)
+
+
+def fig_agent_work(df, out, include_infra):
+    _line_plot(df, out, include_infra, "iterations", "mean iterations per task",
+               "Agent work: supervisor-coder iterations by step", "2_agent_work_line_plot")
+
+
+def fig_api_calls(df, out, include_infra):
+    _line_plot(df, out, include_infra, "api_calls", "mean API calls per task",
+               "API calls by step", "3_api_calls_line_plot")
+
+
+def fig_cost_per_step(df, out, include_infra):
+    """Bars per step: for each model, input (solid) and output (hatched) cost."""
+    counted = df if include_infra else df[~df.status.isin(INFRA)]
+    steps = order(df.step)
+    models = sorted(counted.model.unique())
+    fig, ax = plt.subplots(figsize=_size(5, max(1, len(steps)) * 1.5))
+    unknown = int(counted.input_cost_usd.isna().sum())
+    if len(counted):
+        g = counted.groupby(["step", "model"])[["input_cost_usd", "output_cost_usd"]].sum(min_count=0)
+        width = 0.8 / max(1, len(models))
+        cmap = plt.get_cmap("tab10")
+        for i, m in enumerate(models):
+            x = np.arange(len(steps)) + (i - (len(models) - 1) / 2) * width
+            cin = np.array([g.input_cost_usd.get((s, m), 0.0) for s in steps], dtype=float)
+            cout = np.array([g.output_cost_usd.get((s, m), 0.0) for s in steps], dtype=float)
+            ax.bar(x, cin, width, color=cmap(i % 10), label=f"{m} input")
+            ax.bar(x, cout, width, bottom=cin, color=cmap(i % 10), alpha=0.5, hatch="//",
+                   label=f"{m} output")
+        ax.set_xticks(range(len(steps)), steps, rotation=30, ha="right")
+        ax.set_ylabel("cost (USD)")
+        ax.legend(fontsize=7)
+    else:
+        _empty(ax, "no tasks")
+    ax.set_title("Cost per step, input and output" + (
+        f" ({unknown} task(s) with unknown price left out)" if unknown else ""))
+    _save(fig, out, "4_cost_per_step")
 
 
 def _failures(df):
@@ -293,7 +356,44 @@ def fig_error_heatmap(df, out):
     else:
         _empty(ax, "no failures")
     ax.set_title("Failures by model and error category")
-    _save(fig, out, "error_heatmap")
+    _save(fig, out, "error_heatmap_by_model")
+
+
+def top_models(df, include_infra=False, n=TOP_MODELS):
+    """The n models with the highest success rate (ties: more trials, then name)."""
+    counted = df if include_infra else df[~df.status.isin(INFRA)]
+    g = counted.groupby("model").success.agg(["mean", "size"])
+    g = g.reset_index().sort_values(["mean", "size", "model"], ascending=[False, False, True])
+    return list(g.model[:n])
+
+
+def fig_error_categories_top_models(df, out, include_infra):
+    """One panel per top model: its failures by category."""
+    top = top_models(df, include_infra)
+    fails = _failures(df)
+    cols = min(3, max(1, len(top)))
+    rows = max(1, math.ceil(len(top) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    cmap = plt.get_cmap("tab10")
+    t = _category_counts(fails, "model", top) if len(fails) else None
+    rate = df[~df.status.isin(INFRA)].groupby("model").success.mean()
+    for k, ax in enumerate(axes.flat):
+        if k >= len(top):
+            ax.axis("off")
+            continue
+        m = top[k]
+        counts = t.loc[m].to_numpy() if t is not None else np.zeros(len(CATEGORIES))
+        if counts.sum():
+            ax.barh(range(len(CATEGORIES)), counts, color=[cmap(i) for i in range(len(CATEGORIES))])
+            ax.set_yticks(range(len(CATEGORIES)), CATEGORIES, fontsize=7)
+            ax.invert_yaxis()
+            ax.set_xlabel("failures", fontsize=8)
+        else:
+            _empty(ax, "no failures")
+        r = rate.get(m, float("nan"))
+        ax.set_title(f"{m}\nsuccess {100 * r:.0f}%" if r == r else m, fontsize=9)
+    fig.suptitle(f"Error categories of the top {len(top)} models by success rate")
+    _save(fig, out, "error_categories_top_models")
 
 
 def fig_errors_by_step(df, out):
@@ -302,14 +402,13 @@ def fig_errors_by_step(df, out):
     fig, ax = plt.subplots(figsize=_size(5, len(steps)))
     if len(fails):
         t = _category_counts(fails, "step", steps)
-        bottom = np.zeros(len(t))
         cmap = plt.get_cmap("tab10")
-        for i, c in enumerate(CATEGORIES):
-            ax.bar(range(len(t)), t[c].to_numpy(), bottom=bottom, label=c, color=cmap(i))
-            bottom += t[c].to_numpy()
+        ax.stackplot(range(len(t)), *[t[c].to_numpy() for c in CATEGORIES], labels=CATEGORIES,
+                     colors=[cmap(i) for i in range(len(CATEGORIES))], alpha=0.85)
         ax.set_xticks(range(len(t)), t.index, rotation=30, ha="right")
+        ax.set_xlim(-0.05, max(0.05, len(t) - 0.95))
         ax.set_ylabel("failures")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper left")
     else:
         _empty(ax, "no failures")
     ax.set_title("Failures by step and error category")
@@ -319,13 +418,42 @@ def fig_errors_by_step(df, out):
 def write_figures(df, out, include_infra=False):
     os.makedirs(out, exist_ok=True)
     fig_success_heatmap(df, out, include_infra)
-    fig_iterations_by_step(df, out, include_infra)
+    fig_agent_work(df, out, include_infra)
     fig_api_calls(df, out, include_infra)
     fig_cost_per_step(df, out, include_infra)
     fig_error_distribution(df, out)
     fig_error_heatmap(df, out)
+    fig_error_categories_top_models(df, out, include_infra)
     fig_errors_by_step(df, out)
     return [os.path.join(out, f"{n}.{e}") for n in FIGURES for e in ("pdf", "png")]
+
+
+def five_step_summary(df, include_infra=False):
+    """One row per model: each step's trials, successes and rate; the mean rate
+    over the steps; mean iterations and API calls; cost, input and output."""
+    counted = df if include_infra else df[~df.status.isin(INFRA)]
+    steps = order(df.step)
+    rows = []
+    for m in sorted(df.model.unique()):
+        sel = counted[counted.model == m]
+        row = {"model": m}
+        rates = []
+        for s in steps:
+            st = sel[sel.step == s]
+            n, k = len(st), int(st.success.sum())
+            row[f"{s}_trials"], row[f"{s}_successes"] = n, k
+            row[f"{s}_rate"] = k / n if n else float("nan")
+            if n:
+                rates.append(k / n)
+        row["mean_rate"] = float(np.mean(rates)) if rates else float("nan")
+        row["mean_iterations"] = sel.iterations.mean() if len(sel) else float("nan")
+        row["mean_api_calls"] = sel.api_calls.mean() if len(sel) else float("nan")
+        row["cost_usd"] = float(np.nansum(sel.cost_usd))
+        row["input_cost_usd"] = float(np.nansum(sel.input_cost_usd))
+        row["output_cost_usd"] = float(np.nansum(sel.output_cost_usd))
+        row["cost_unknown"] = int(sel.cost_usd.isna().sum())
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------- HTML
@@ -365,12 +493,13 @@ document.addEventListener('DOMContentLoaded', function(){
 """
 
 CAPTIONS = {
-    "success_heatmap": "Success rate by model and step (successes/trials)",
-    "iterations_by_step": "Iterations per task by step",
-    "api_calls_by_step_model": "Mean API calls per task by step and model",
-    "cost_per_step": "Total cost per step, stacked by model",
+    "1_success_rate_heatmap": "Success rate by model and step (successes/trials)",
+    "2_agent_work_line_plot": "Mean iterations per task by step and model",
+    "3_api_calls_line_plot": "Mean API calls per task by step and model",
+    "4_cost_per_step": "Cost per step and model, input and output",
     "error_distribution_by_model": "Error categories by model (normalised)",
-    "error_heatmap": "Failures by model and error category",
+    "error_heatmap_by_model": "Failures by model and error category",
+    "error_categories_top_models": "Error categories of the models with the highest success rate",
     "errors_by_step": "Failures by step and error category",
 }
 
@@ -423,7 +552,8 @@ def task_list(df, results, max_transcripts, show_bin=None):
     for n, r in enumerate(df.sort_values(["model", "step", "trial"]).itertuples()):
         anchor = f"task-{r.task_id}" if len(results) == 1 else \
             f"task-{list(results).index(r.file) + 1}-{r.task_id}"
-        head = (f"#{r.task_id} {r.model} · {r.step} · trial {r.trial} · "
+        # every part escaped once: model and step names are the campaign's, not ours
+        head = (f"#{r.task_id} {html.escape(r.model)} · {html.escape(r.step)} · trial {r.trial} · "
                 f"<span class=\"{_status_class(r.status)}\">{html.escape(r.status)}</span>"
                 + (f" ({html.escape(r.category)})" if r.status != "success" else ""))
         if n < max_transcripts:
@@ -435,8 +565,7 @@ def task_list(df, results, max_transcripts, show_bin=None):
             text = f"(not embedded: more than {max_transcripts} tasks; `llm4hep show` prints it)"
         key = html.escape(f"{r.model} {r.step} {r.trial} {r.status} {r.category}".lower())
         items.append(f"<li data-key=\"{key}\"><details id=\"{anchor}\"><summary>"
-                     f"{html.escape(head, quote=False).replace('&lt;', '<').replace('&gt;', '>')}"
-                     f"</summary><pre class=\"transcript\">{html.escape(text)}</pre></details></li>")
+                     f"{head}</summary><pre class=\"transcript\">{html.escape(text)}</pre></details></li>")
     return "<ul id=\"tasks\">\n" + "\n".join(items) + "\n</ul>"
 
 
@@ -479,11 +608,12 @@ def write_html(path, df, results, s, figdir, max_transcripts=1000, include_infra
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    ap = argparse.ArgumentParser(prog=os.environ.get("LLM4HEP_PLOTS_PROG"),
+                                 description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="\n\n".join(__doc__.split("\n\n")[1:]))
     ap.add_argument("results", nargs="+", help="results files (HDF5)")
-    ap.add_argument("--out", required=True, help="directory for the figures and summary.csv")
+    ap.add_argument("--out", required=True, help="directory for the figures, summary.csv and five_step_summary_stats.csv")
     ap.add_argument("--html", help="also write this self-contained HTML report")
     ap.add_argument("--include-infra", action="store_true",
                     help="count infrastructure outcomes as failed trials")
@@ -498,7 +628,11 @@ def main(argv=None):
     for p in a.results:
         if not os.path.exists(p):
             ap.error(f"{p}: no such results file")
-    df, results = load(a.results, a.errors_from)
+    try:
+        df, results = load(a.results, a.errors_from)
+    except (OSError, ValueError, KeyError) as e:  # not a results file, or a damaged one
+        print(f"{ap.prog}: {e}", file=sys.stderr)
+        return 2
     if df.empty:
         ap.error("no final tasks in " + ", ".join(a.results))
     os.makedirs(a.out, exist_ok=True)
@@ -507,6 +641,9 @@ def main(argv=None):
     csv = os.path.join(a.out, "summary.csv")
     s.to_csv(csv, index=False)
     written.append(csv)
+    five = os.path.join(a.out, "five_step_summary_stats.csv")
+    five_step_summary(df, a.include_infra).to_csv(five, index=False)
+    written.append(five)
     if a.html:
         write_html(a.html, df, results, s, a.out, a.max_transcripts, a.include_infra, a.llm4hep)
         written.append(a.html)

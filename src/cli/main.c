@@ -28,6 +28,8 @@ static const verb verbs[] = {
      "error categories by model and step; --llm re-categorises with a model", 0},
     {"explain", cmd_explain,
      "a model's account of why a task failed", 0},
+    {"plots", cmd_plots,
+     "the study's figures, summary tables and an HTML report (scripts/plots.py)", 0},
     {"task", cmd_task, "internal: the task child of a sweep rank", 1},
 };
 #define N_VERBS (sizeof verbs / sizeof verbs[0])

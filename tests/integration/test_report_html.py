@@ -1,7 +1,9 @@
-"""scripts/plots.py on a real campaign: every figure is a valid PDF and PNG
-of sensible size, summary.csv holds the report's numbers, and the HTML
-report, loaded in headless Chromium, shows the heat map decoded and opens a
-task's transcript."""
+"""scripts/plots.py (and `llm4hep plots`) on a real campaign: every figure is
+a valid PDF and PNG of sensible size, summary.csv and
+five_step_summary_stats.csv hold the report's numbers (the cost split into
+input and output by the config's prices), the HTML report, loaded in
+headless Chromium, shows the heat map decoded and opens a task's transcript,
+and names from the campaign reach the page escaped once."""
 import math
 import os
 import re
@@ -21,8 +23,10 @@ PLOTS = os.path.join(SRC, "scripts", "plots.py")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TOOLS = os.environ.get("LLM4HEP_TOOLS_DIR") or os.path.join(
     os.environ.get("LLM4HEP_BUILD_DIR", "build"), "tests", "tools")
-FIGURES = ("success_heatmap", "iterations_by_step", "api_calls_by_step_model", "cost_per_step",
-           "error_distribution_by_model", "error_heatmap", "errors_by_step")
+FIGURES = ("1_success_rate_heatmap", "2_agent_work_line_plot", "3_api_calls_line_plot",
+           "4_cost_per_step", "error_distribution_by_model", "error_heatmap_by_model",
+           "error_categories_top_models", "errors_by_step")
+PRICE_IN, PRICE_OUT = 2.0, 10.0  # scripted/good's price per million tokens; scripted/wrong has none
 
 
 def wilson(k, n, z=1.96):
@@ -35,7 +39,9 @@ def wilson(k, n, z=1.96):
 
 @pytest.fixture(scope="module")
 def campaign():
-    cfg = make_campaign(None, ("scripted/good", "scripted/wrong"), trials=2, name="html-test")
+    cfg = make_campaign(None, ("scripted/good", "scripted/wrong"), trials=2, name="html-test",
+                        extra=f"prices: {{scripted/good: {{input_per_mtok: {PRICE_IN}, "
+                              f"output_per_mtok: {PRICE_OUT}}}}}\n")
     r = run_sweep(cfg, 2)
     assert r.returncode == 0, r.stdout + r.stderr
     return output_of(cfg)
@@ -45,8 +51,16 @@ def campaign():
 def plotted(campaign):
     out = os.path.join(sandbox_tmp(), "figs")
     page = os.path.join(out, "report.html")
-    r = subprocess.run([PY, PLOTS, campaign, "--out", out, "--html", page], capture_output=True,
-                       text=True, timeout=300)
+    # through the verb, with a python3 first on PATH that cannot even start:
+    # the verb uses the Python the build found, whatever the user's PATH holds
+    fake = os.path.join(sandbox_tmp(), "bin")
+    os.makedirs(fake)
+    with open(os.path.join(fake, "python3"), "w") as f:
+        f.write("#!/bin/sh\necho 'No module named matplotlib' >&2\nexit 1\n")
+    os.chmod(os.path.join(fake, "python3"), 0o755)
+    env = dict(os.environ, PATH=fake + ":" + os.environ.get("PATH", ""))
+    r = subprocess.run([BIN, "plots", campaign, "--out", out, "--html", page], capture_output=True,
+                       text=True, timeout=300, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     return out, page
 
@@ -89,6 +103,66 @@ def test_summary_csv_matches_the_rows(campaign, plotted):
     assert len(s) == 4 + 2 + 2 + 1
 
 
+def test_five_step_summary_and_the_cost_split(campaign, plotted):
+    out, _ = plotted
+    s = pd.read_csv(os.path.join(out, "five_step_summary_stats.csv")).set_index("model")
+    with h5py.File(campaign, "r") as f:
+        t = pd.DataFrame(f["tasks"][:])
+        calls = pd.DataFrame(f["calls"][:])
+    t = t[t.final == 1]
+    assert list(s.index) == ["scripted/good", "scripted/wrong"]
+    for model, row in s.iterrows():
+        sel = t[t.supervisor == model.encode()]
+        rates = []
+        for step in (b"double", b"square"):
+            st = sel[sel.step == step]
+            name = step.decode()
+            assert (row[f"{name}_trials"], row[f"{name}_successes"]) == (len(st), st.success.sum())
+            rates.append(st.success.mean())
+        assert row.mean_rate == pytest.approx(sum(rates) / 2)
+        assert row.mean_api_calls == pytest.approx(sel.api_calls.mean())
+    good_calls = calls[calls.task_id.isin(t[t.supervisor == b"scripted/good"].task_id)]
+    assert len(good_calls) > 0
+    want_in = good_calls.prompt_tokens.sum() * PRICE_IN / 1e6
+    want_out = good_calls.completion_tokens.sum() * PRICE_OUT / 1e6
+    good = s.loc["scripted/good"]
+    assert good.input_cost_usd == pytest.approx(want_in, rel=1e-9)
+    assert good.output_cost_usd == pytest.approx(want_out, rel=1e-9)
+    assert good.cost_usd == pytest.approx(want_in + want_out, rel=1e-9)
+    assert good.cost_unknown == 0
+    # a scripted model without a price costs nothing (as the client counts it)
+    wrong = s.loc["scripted/wrong"]
+    assert wrong.cost_unknown == 0 and wrong.cost_usd == 0
+    assert wrong.input_cost_usd == 0 and wrong.output_cost_usd == 0
+
+
+def test_names_reach_the_page_escaped_once():
+    sys.path.insert(0, os.path.join(SRC, "scripts"))
+    import plots
+    df = pd.DataFrame({"task_id": [1], "model": ["m/<script>alert(1)</script>"],
+                       "step": ["a&b"], "trial": [1], "status": ["failed_validation"],
+                       "category": ["other"], "file": ["x.h5"]})
+    page = plots.task_list(df, {"x.h5": None}, max_transcripts=0)
+    assert "<script>" not in page
+    assert "m/&lt;script&gt;alert(1)&lt;/script&gt; · a&amp;b" in page
+    assert "&amp;lt;" not in page and "&amp;amp;" not in page
+    assert '<span class="st-fail">failed_validation</span> (other)' in page
+
+
+def test_the_verb_says_what_it_needs(tmp_path):
+    r = subprocess.run([BIN, "plots", "--help"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.startswith("usage: llm4hep plots")
+    assert "--out" in r.stdout and "five_step_summary_stats.csv" in r.stdout
+    r = subprocess.run([BIN, "plots", str(tmp_path / "missing.h5"), "--out", str(tmp_path)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "missing.h5: no such results file" in r.stderr
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"not hdf5 at all")
+    r = subprocess.run([BIN, "plots", str(bad), "--out", str(tmp_path)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "bad.h5" in r.stderr and "Traceback" not in r.stderr
+
+
 def chromium(*args):
     prof = os.path.join(sandbox_tmp(), "chromium-profile")
     cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -110,9 +184,9 @@ def test_html_in_a_browser_shows_the_heatmap_and_a_transcript(campaign, plotted)
     assert r.returncode == 0, r.stderr[-2000:]
     dom = r.stdout
     # the script ran after load and found every figure decoded by the browser
-    assert re.search(r'id="figures-ok"[^>]*>7<', dom), dom[:2000]
-    assert 'data-figures-loaded="7"' in dom
-    heat = re.search(r'<figure id="fig-success_heatmap"><img alt="success_heatmap" '
+    assert re.search(r'id="figures-ok"[^>]*>8<', dom), dom[:2000]
+    assert 'data-figures-loaded="8"' in dom
+    heat = re.search(r'<figure id="fig-1_success_rate_heatmap"><img alt="1_success_rate_heatmap" '
                      r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', dom)
     assert heat and len(heat.group(1)) > 10_000
     # the task named in the URL is open, holding its transcript
