@@ -280,30 +280,41 @@ def fig_api_calls(df, out, include_infra):
 
 
 def fig_cost_per_step(df, out, include_infra):
-    """Bars per step: for each model, input (solid) and output (hatched) cost."""
-    counted = df if include_infra else df[~df.status.isin(INFRA)]
+    """Bars per step: for each model, input (solid) and output (hatched) cost;
+    a cost the config's prices cannot split is drawn on top, dotted."""
+    counted = df if include_infra else df[~df.status.isin(INFRA)].copy()
+    counted = counted.assign(unsplit=counted.cost_usd.where(counted.input_cost_usd.isna()))
     steps = order(df.step)
     models = sorted(counted.model.unique())
     fig, ax = plt.subplots(figsize=_size(5, max(1, len(steps)) * 1.5))
-    unknown = int(counted.input_cost_usd.isna().sum())
+    unknown = int(counted.cost_usd.isna().sum())
     if len(counted):
-        g = counted.groupby(["step", "model"])[["input_cost_usd", "output_cost_usd"]].sum(min_count=0)
+        g = counted.groupby(["step", "model"])[["input_cost_usd", "output_cost_usd", "unsplit"]]
+        g = g.sum(min_count=0)
         width = 0.8 / max(1, len(models))
         cmap = plt.get_cmap("tab10")
         for i, m in enumerate(models):
             x = np.arange(len(steps)) + (i - (len(models) - 1) / 2) * width
-            cin = np.array([g.input_cost_usd.get((s, m), 0.0) for s in steps], dtype=float)
-            cout = np.array([g.output_cost_usd.get((s, m), 0.0) for s in steps], dtype=float)
-            ax.bar(x, cin, width, color=cmap(i % 10), label=f"{m} input")
-            ax.bar(x, cout, width, bottom=cin, color=cmap(i % 10), alpha=0.5, hatch="//",
-                   label=f"{m} output")
+            part = {c: np.array([g[c].get((s, m), 0.0) for s in steps], dtype=float)
+                    for c in ("input_cost_usd", "output_cost_usd", "unsplit")}
+            color = cmap(i % 10)
+            split = part["input_cost_usd"].any() or part["output_cost_usd"].any()
+            ax.bar(x, part["input_cost_usd"], width, color=color,
+                   label=f"{m} input" if split else None)
+            bottom = part["input_cost_usd"]
+            ax.bar(x, part["output_cost_usd"], width, bottom=bottom, color=color, alpha=0.5,
+                   hatch="//", label=f"{m} output" if split else None)
+            bottom = bottom + part["output_cost_usd"]
+            if part["unsplit"].any():
+                ax.bar(x, part["unsplit"], width, bottom=bottom, color=color, alpha=0.3,
+                       hatch="..", label=f"{m} (no price to split by)")
         ax.set_xticks(range(len(steps)), steps, rotation=30, ha="right")
         ax.set_ylabel("cost (USD)")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     else:
         _empty(ax, "no tasks")
     ax.set_title("Cost per step, input and output" + (
-        f" ({unknown} task(s) with unknown price left out)" if unknown else ""))
+        f" ({unknown} task(s) with unknown cost left out)" if unknown else ""))
     _save(fig, out, "4_cost_per_step")
 
 
@@ -408,7 +419,7 @@ def fig_errors_by_step(df, out):
         ax.set_xticks(range(len(t)), t.index, rotation=30, ha="right")
         ax.set_xlim(-0.05, max(0.05, len(t) - 0.95))
         ax.set_ylabel("failures")
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     else:
         _empty(ax, "no failures")
     ax.set_title("Failures by step and error category")
