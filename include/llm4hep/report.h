@@ -116,6 +116,17 @@ int l4h_errors_llm(const char *path, const char *model, const char *config_path,
 int l4h_explain(const char *path, const char *task, const char *model, const char *config_path,
                 const char *prompt_path, FILE *out, l4h_err *err);
 
+/* `explain --failed` (all = 0: every final failed_* task) or `explain --all`
+ * (every final task): each task not yet annotated by source "explain:MODEL"
+ * is explained as l4h_explain does, and the answer stored with
+ * l4h_store_annotate beside the rule-based category (the category parsed
+ * from it for a failure, none for a success); one line per task printed to
+ * out. Resumable like l4h_errors_llm, refused (code 2) in the same cases;
+ * -1 with the last failure's code when some task could not be asked (the
+ * others are kept). */
+int l4h_explain_many(const char *path, int all, const char *model, const char *config_path,
+                     const char *prompt_path, FILE *out, l4h_err *err);
+
 /* Where the annotator prompts are read from: $LLM4HEP_PROMPTS_DIR/<name>
  * when set, else the source tree's prompts/<name>. Caller frees. */
 char *l4h_prompt_path(const char *name);

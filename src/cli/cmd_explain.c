@@ -1,6 +1,6 @@
-/* cmd_explain.c — `llm4hep explain RESULTS.h5 TASK --llm MODEL --config
- * CONFIG`: a model's account of why a task went as it did
- * (src/report/errors.c). */
+/* cmd_explain.c — `llm4hep explain RESULTS.h5 (TASK | --failed | --all) --llm
+ * MODEL --config CONFIG`: a model's account of why a task went as it did,
+ * printed for one task, stored as annotations for many (src/report/errors.c). */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,15 +8,24 @@
 #include "verbs.h"
 
 static const char usage[] =
-    "usage: llm4hep explain RESULTS.h5 TASK --llm MODEL --config CONFIG [--prompt FILE]\n"
+    "usage: llm4hep explain RESULTS.h5 (TASK | --failed | --all) --llm MODEL --config CONFIG\n"
+    "                       [--prompt FILE]\n"
     "\n"
     "Send one task's transcript (as `llm4hep show` prints it) to MODEL, an entry of\n"
     "CONFIG, with prompts/explain.txt (or --prompt FILE), and print its account: the\n"
     "root cause, the responsible party (user, supervisor, coder, external) and the\n"
-    "pattern across iterations. Nothing is stored. TASK is a task id or\n"
-    "supervisor/coder/step/trial. The request carries the task's position with agent\n"
-    "\"annotator\", call 1 (scripted models answer there).\n"
-    "Exit 0, 2 bad usage or input, 3 the model call failed.\n";
+    "pattern across iterations. TASK is a task id or supervisor/coder/step/trial;\n"
+    "for one TASK nothing is stored.\n"
+    "  --failed   explain every final failed_* task instead\n"
+    "  --all      explain every final task (successes and infrastructure outcomes too)\n"
+    "With --failed or --all each account is stored in /annotations (and the journal)\n"
+    "as source explain:MODEL, beside the rule-based error_category (for a failure,\n"
+    "the category named in the account), and a line per task is printed; tasks\n"
+    "already explained by that source are skipped, so a re-run asks only about the\n"
+    "rest. Refused while a campaign holds the file. `llm4hep show` prints the stored\n"
+    "accounts. Requests carry the task's position with agent \"annotator\", call 1\n"
+    "(scripted models answer there).\n"
+    "Exit 0, 2 bad usage or input, 3 a model call failed (the others are kept).\n";
 
 int cmd_explain(int argc, char **argv)
 {
@@ -25,12 +34,19 @@ int cmd_explain(int argc, char **argv)
         return 0;
     }
     const char *pos[2] = {NULL, NULL}, *model = NULL, *config = NULL, *prompt = NULL;
-    int npos = 0;
+    int npos = 0, failed = 0, all = 0;
     for (int i = 1; i < argc; i++) {
         const char **dst = !strcmp(argv[i], "--llm") ? &model : !strcmp(argv[i], "--config") ? &config
                            : !strcmp(argv[i], "--prompt") ? &prompt : NULL;
+        int *flag = !strcmp(argv[i], "--failed") ? &failed : !strcmp(argv[i], "--all") ? &all : NULL;
+        if ((dst && *dst) || (flag && *flag)) { /* never drop a repeated option silently */
+            fprintf(stderr, "llm4hep explain: %s given twice\n%s", argv[i], usage);
+            return L4H_EXIT_USAGE;
+        }
         if (dst && i + 1 < argc) {
             *dst = argv[++i];
+        } else if (flag) {
+            *flag = 1;
         } else if (argv[i][0] == '-' || npos == 2) {
             fprintf(stderr, "llm4hep explain: unexpected %s\n%s", argv[i], usage);
             return L4H_EXIT_USAGE;
@@ -38,13 +54,15 @@ int cmd_explain(int argc, char **argv)
             pos[npos++] = argv[i];
         }
     }
-    if (npos != 2 || !model || !config) {
-        fprintf(stderr, "llm4hep explain: expected RESULTS.h5 TASK --llm MODEL --config CONFIG\n%s",
-                usage);
+    int many = failed || all;
+    if (npos != (many ? 1 : 2) || (failed && all) || !model || !config) {
+        fprintf(stderr, "llm4hep explain: expected RESULTS.h5 and one of TASK, --failed, --all, "
+                        "with --llm MODEL --config CONFIG\n%s", usage);
         return L4H_EXIT_USAGE;
     }
     l4h_err err = {0};
-    if (l4h_explain(pos[0], pos[1], model, config, prompt, stdout, &err) != 0) {
+    if (many ? l4h_explain_many(pos[0], all, model, config, prompt, stdout, &err) != 0
+             : l4h_explain(pos[0], pos[1], model, config, prompt, stdout, &err) != 0) {
         fprintf(stderr, "llm4hep explain: %s\n", err.msg);
         return err.code ? err.code : L4H_EXIT_INFRA;
     }

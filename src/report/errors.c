@@ -1,7 +1,9 @@
 /* errors.c — `llm4hep errors`: error categories of the final failures by
  * model and step, from the rule-based column and from each annotation
  * source; `--llm` asks a model to categorise every failure again and stores
- * its answers as annotations (never touching the rule-based column). */
+ * its answers as annotations (never touching the rule-based column);
+ * `explain` asks a model why one task — or every failed one, or every one —
+ * went as it did (stored as annotations too when it covers many). */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -223,14 +225,15 @@ int l4h_errors_print(char *const *paths, size_t n_paths, l4h_report_format fmt, 
 /* Refuse (code 2) before spending anything when a campaign holds path's
  * lock or the file has no journal to record annotations in. (The store
  * checks again when it writes.) */
-static int can_annotate(const char *path, l4h_err *err)
+static int can_annotate(const char *path, const char *verb, l4h_err *err)
 {
     l4h_buf b = {0};
     l4h_buf_printf(&b, "%s.journal", path);
     if (access(b.data, F_OK) != 0) {
         l4h_err_set(err, L4H_EXIT_USAGE,
                     "%s has no journal beside it (%s): annotations go to the journal too, so "
-                    "`errors --llm` needs the campaign's output with its journal", path, b.data);
+                    "`%s` needs the campaign's output with its journal", path, b.data,
+                    !strcmp(verb, "errors") ? "errors --llm" : "explain --failed/--all");
         l4h_buf_free(&b);
         return -1;
     }
@@ -245,9 +248,10 @@ static int can_annotate(const char *path, l4h_err *err)
             holder[n > 0 ? n : 0] = '\0';
             holder[strcspn(holder, "\n")] = '\0';
             rc = l4h_err_set(err, L4H_EXIT_USAGE,
-                             "%s is held by a running campaign (%s); `errors --llm` refused — "
+                             "%s is held by a running campaign (%s); `%s` refused — "
                              "run it when the campaign has finished", path,
-                             holder[0] ? holder : "holder unknown");
+                             holder[0] ? holder : "holder unknown",
+                             !strcmp(verb, "errors") ? "errors --llm" : "explain");
         }
         close(fd);
     }
@@ -263,8 +267,45 @@ static int annotated(const l4h_results *res, int64_t task_id, const char *source
     return 0;
 }
 
-int l4h_errors_llm(const char *path, const char *model, const char *config_path,
-                   const char *prompt_path, FILE *out, l4h_err *err)
+/* What one annotating verb asks and stores (`errors --llm`, `explain --failed/--all`). */
+typedef struct annotate_kind {
+    const char *verb;          /* for messages: "errors" or "explain" */
+    const char *prompt_name;   /* the default prompt */
+    const char *source_prefix; /* the /annotations source: "<prefix>:<model>" */
+    int call;                  /* the request's position: call 0 or 1 */
+    int all;                   /* every final task, not only the model's failures */
+    const char *done;          /* "categorised" or "explained" */
+} annotate_kind;
+
+/* The tasks a kind asks about: final rows; the model's failures (failed_*)
+ * unless kind->all. */
+static int selected(const annotate_kind *kind, const l4h_task_rec *t)
+{
+    if (!t->final)
+        return 0;
+    return kind->all || (t->status != L4H_STATUS_SUCCESS && !l4h_status_is_infra(t->status));
+}
+
+/* The first line of text, at most max bytes, for a progress line. */
+static void first_line(const char *text, char *out, size_t max)
+{
+    while (*text == '\n' || *text == ' ')
+        text++;
+    size_t n = strcspn(text, "\n");
+    if (n >= max)
+        n = max - 4;
+    snprintf(out, max, "%.*s%s", (int)n, text, text[n] && text[n] != '\n' ? "..." : "");
+}
+
+/* Ask MODEL about every selected task not yet annotated by its source, store
+ * each answer with l4h_store_annotate (a category parsed from it for a
+ * failure, none for a success) and print a line per task. Resumable: a rerun
+ * asks only about the rest. Returns 0, or -1 when something was refused
+ * (code 2), the store failed, or some task could not be asked (code of the
+ * last failure; the others are kept). */
+static int annotate_tasks(const char *path, const char *model, const char *config_path,
+                          const char *prompt_path, const annotate_kind *kind, FILE *out,
+                          l4h_err *err)
 {
     l4h_results *res = NULL;
     l4h_config *cfg = NULL;
@@ -273,19 +314,19 @@ int l4h_errors_llm(const char *path, const char *model, const char *config_path,
     int rc = -1;
     if (results_open_wait(path, &res, err) != 0)
         return -1;
-    if (can_annotate(path, err) != 0 ||
-        annotator_prompt(prompt_path, "error_analysis.txt", &prompt, err) != 0 ||
+    if (can_annotate(path, kind->verb, err) != 0 ||
+        annotator_prompt(prompt_path, kind->prompt_name, &prompt, err) != 0 ||
         annotator_client(config_path, model, &cfg, &llm, err) != 0)
         goto out;
     l4h_buf source = {0};
-    l4h_buf_printf(&source, "llm:%s", model);
+    l4h_buf_printf(&source, "%s:%s", kind->source_prefix, model);
     size_t asked = 0, skipped = 0, failed = 0;
     int64_t tokens = 0;
     double cost = 0;
     l4h_err last = {0};
     for (size_t i = 0; i < res->n_tasks; i++) {
         const l4h_task_rec *t = &res->tasks[i];
-        if (!t->final || t->status == L4H_STATUS_SUCCESS || l4h_status_is_infra(t->status))
+        if (!selected(kind, t))
             continue;
         if (annotated(res, t->task_id, source.data)) {
             skipped++;
@@ -293,37 +334,45 @@ int l4h_errors_llm(const char *path, const char *model, const char *config_path,
         }
         char *ans = NULL;
         l4h_err e = {0};
-        if (annotator_ask(llm, res, t->task_id, model, prompt, 0, &ans, &tokens, &cost, &e) != 0) {
-            fprintf(stderr, "llm4hep errors: task %lld: %s\n", (long long)t->task_id, e.msg);
+        if (annotator_ask(llm, res, t->task_id, model, prompt, kind->call, &ans, &tokens, &cost,
+                          &e) != 0) {
+            fprintf(stderr, "llm4hep %s: task %lld: %s\n", kind->verb, (long long)t->task_id,
+                    e.msg);
             last = e;
             failed++;
             continue;
         }
         l4h_annotation a = {.task_id = t->task_id, .source = source.data, .text = ans};
-        snprintf(a.error_category, sizeof a.error_category, "%s", l4h_category_parse(ans));
-        int arc = l4h_store_annotate(path, &a, &e);
-        free(ans);
+        if (t->status != L4H_STATUS_SUCCESS)
+            snprintf(a.error_category, sizeof a.error_category, "%s", l4h_category_parse(ans));
+        l4h_err se = {0};
+        int arc = l4h_store_annotate(path, &a, &se);
         if (arc != 0) { /* a campaign took the file, or it cannot be written: stop */
-            *err = e;
+            free(ans);
+            *err = se;
             l4h_buf_free(&source);
             goto out;
         }
         asked++;
-        fprintf(out, "task %lld %s/%s/%s/%d: rules %s, %s %s\n", (long long)t->task_id,
-                t->supervisor, t->coder, t->step, t->trial,
-                t->error_category[0] ? t->error_category : "uncategorised", source.data,
-                a.error_category);
+        char line[120];
+        first_line(ans, line, sizeof line);
+        fprintf(out, "task %lld %s/%s/%s/%d: %s, rules %s, %s %s: %s\n", (long long)t->task_id,
+                t->supervisor, t->coder, t->step, t->trial, l4h_status_name(t->status),
+                t->error_category[0] ? t->error_category : "-", source.data,
+                a.error_category[0] ? a.error_category : "-", line);
+        fflush(out);
+        free(ans);
     }
     char ct[64];
     cost_text(cost, ct, sizeof ct);
-    fprintf(out, "%zu task(s) categorised by %s, %zu already annotated by it (skipped), %zu "
-                 "failed; %lld tokens, %s\n", asked, source.data, skipped, failed,
+    fprintf(out, "%zu task(s) %s by %s, %zu already annotated by it (skipped), %zu failed; "
+                 "%lld tokens, %s\n", asked, kind->done, source.data, skipped, failed,
             (long long)tokens, ct);
     l4h_buf_free(&source);
     if (failed) {
         l4h_err_set(err, last.code ? last.code : L4H_EXIT_INFRA,
-                    "%zu task(s) could not be categorised (last: %s); run again to retry them",
-                    failed, last.msg);
+                    "%zu task(s) could not be %s (last: %s); run again to retry them", failed,
+                    kind->done, last.msg);
         goto out;
     }
     rc = 0;
@@ -333,6 +382,20 @@ out:
     l4h_config_free(cfg);
     l4h_results_free(res);
     return rc;
+}
+
+int l4h_errors_llm(const char *path, const char *model, const char *config_path,
+                   const char *prompt_path, FILE *out, l4h_err *err)
+{
+    static const annotate_kind kind = {"errors", "error_analysis.txt", "llm", 0, 0, "categorised"};
+    return annotate_tasks(path, model, config_path, prompt_path, &kind, out, err);
+}
+
+int l4h_explain_many(const char *path, int all, const char *model, const char *config_path,
+                     const char *prompt_path, FILE *out, l4h_err *err)
+{
+    annotate_kind kind = {"explain", "explain.txt", "explain", 1, all, "explained"};
+    return annotate_tasks(path, model, config_path, prompt_path, &kind, out, err);
 }
 
 int l4h_explain(const char *path, const char *task, const char *model, const char *config_path,
