@@ -202,6 +202,7 @@ def signal_leptons(rng, n, mode):
     blk = four_leptons(rng, n, np.full(n, M_H), mz1, mz2, pt_scale, 1.3)
     extra = rng.random(n) < 0.08                   # a soft non-prompt lepton from a jet
     nonprompt(rng, blk, 4, n, extra)
+    blk["prompt"][:, 4] |= extra & (rng.random(n) < 0.3)   # or an isolated one (5 good leptons)
     return blk
 
 
@@ -263,7 +264,7 @@ def reconstruct(rng, blk):
     sig_d0 = np.where(is_e, 0.025, 0.015) + 0.6 / np.maximum(pt, 1.0)          # mm
     d0sig = np.where(prompt, rng.normal(0, 1.0, (n, k)), rng.normal(0, 1, (n, k)) * 9.0)
     d0 = d0sig * sig_d0
-    z0 = np.where(prompt, rng.normal(0, 0.12, (n, k)), rng.normal(0, 0.9, (n, k)))
+    z0 = np.where(prompt, rng.normal(0, 0.18, (n, k)), rng.normal(0, 0.9, (n, k)))
     truth = prompt.copy()
     trigm = rng.random((n, k)) < 0.9
     key = np.where(valid, pt, -np.inf)
