@@ -9,7 +9,8 @@ with `# step:`, `# expect: PASS|FAIL`, `# mistake:` or `# variant:` lines.
 
 For each case: a fresh workspace gets the step's staged reference files
 (read-only), the case runs there with LLM4HEP_WORKSPACE / LLM4HEP_DATA set
-(exit status != 0 counts as FAIL), then every check of the step is applied
+(a case that does not exit 0 is an ERROR: a wrong answer must be wrong in
+its outputs, not crash — counted as a false verdict), then every check of the step is applied
 as the framework applies it: `array` with the DESIGN.md tolerance (the
 Python twin reference/hgg/checks/compare_arrays.py), `command` run with
 `python -I`, cwd and HOME outside the workspace, its last JSON line judged
@@ -119,7 +120,7 @@ def run_case(case, suite, suite_dir, ref, data, tmp):
     p = subprocess.run([PY, case], capture_output=True, text=True, cwd=ws, timeout=300,
                        env={**os.environ, "LLM4HEP_WORKSPACE": ws, "LLM4HEP_DATA": data})
     if p.returncode != 0:
-        verdict, why = "FAIL", [f"case exited {p.returncode}: {p.stderr.strip()[-300:]}"]
+        verdict, why = "ERROR", [f"case exited {p.returncode}: {p.stderr.strip()[-300:]}"]
     else:
         ok, why = run_checks(step, suite_dir, ws, ref, outside)
         verdict = "PASS" if ok else "FAIL"
@@ -136,14 +137,14 @@ def main(argv):
     with open(suite_path) as fh:
         suite = yaml.safe_load(fh)
     suite_dir = os.path.dirname(suite_path)
-    cases = argv[5:] or sorted(glob.glob(os.path.join(cases_dir, "*__*.py")))
+    cases = [os.path.abspath(c) for c in argv[5:]] or sorted(glob.glob(os.path.join(cases_dir, "*__*.py")))
     fa = fr = 0
     with tempfile.TemporaryDirectory(prefix="hzz-validity-") as tmp:
         for case in cases:
             h, verdict, why = run_case(case, suite, suite_dir, ref, data, tmp)
             false = verdict != h["expect"]
             fa += false and verdict == "PASS"
-            fr += false and verdict == "FAIL"
+            fr += false and verdict != "PASS"
             print(f"{'FALSE' if false else 'ok   '} {os.path.basename(case):45s} expect {h['expect']} "
                   f"got {verdict}" + (f"  ({'; '.join(why)[:200]})" if false or verdict == "FAIL" else ""),
                   flush=True)
