@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run a suite's validity cases against its checks, without the C binary.
 
-    hzz_validity.py SUITE REFERENCE_DIR DATA_DIR CASES_DIR [CASE...]
+    hzz_validity.py [--jobs N] SUITE REFERENCE_DIR DATA_DIR CASES_DIR [CASE...]
 
 A stop-gap until tests/validity/run.py and `llm4hep selftest` land (the
 validity engineer's); same case FORMAT: CASES_DIR/<step>__<name>.py starting
@@ -130,6 +130,10 @@ def run_case(case, suite, suite_dir, ref, data, tmp):
 
 
 def main(argv):
+    jobs = 1
+    if len(argv) > 2 and argv[1] == "--jobs":
+        jobs = max(1, int(argv[2]))
+        argv = argv[:1] + argv[3:]
     if len(argv) < 5:
         print(__doc__, file=sys.stderr)
         return 2
@@ -139,9 +143,10 @@ def main(argv):
     suite_dir = os.path.dirname(suite_path)
     cases = [os.path.abspath(c) for c in argv[5:]] or sorted(glob.glob(os.path.join(cases_dir, "*__*.py")))
     fa = fr = 0
-    with tempfile.TemporaryDirectory(prefix="hzz-validity-") as tmp:
-        for case in cases:
-            h, verdict, why = run_case(case, suite, suite_dir, ref, data, tmp)
+    from concurrent.futures import ThreadPoolExecutor
+    with tempfile.TemporaryDirectory(prefix="hzz-validity-") as tmp, ThreadPoolExecutor(jobs) as pool:
+        results = pool.map(lambda c: (c, *run_case(c, suite, suite_dir, ref, data, tmp)), cases)
+        for case, h, verdict, why in results:
             false = verdict != h["expect"]
             fa += false and verdict == "PASS"
             fr += false and verdict != "PASS"
