@@ -300,3 +300,57 @@ model_defaults: {{endpoint: demo}}
                            capture_output=True, text=True, env=built["env"], timeout=600)
         out = p.stdout + p.stderr
         assert re.search(rf"^status: {status}$", out, re.M), (model, step, out[-3000:])
+
+
+# ------------------------------------------------- hostile candidates
+
+def check(name, ws, ref, *extra):
+    """Run a check program as the framework does: python -I, cwd and HOME
+    outside the workspace, paths only as arguments."""
+    argv = [PY, "-I", os.path.join(SUITE_DIR, "checks", name), ws, ref, *extra]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd="/",
+                       env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"})
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+@pytest.mark.parametrize("what", ["symlink", "fifo", "deep", "huge_int", "not_object", "directory"])
+def test_checks_judge_hostile_candidates(built, tmp_path, what):
+    """What the model leaves in place of its answer never crashes, hangs or
+    passes a check: a link to the reference's own answer, a FIFO, JSON nested
+    100k deep, a 400-digit integer, a JSON array, a directory."""
+    ref = built["ref"]
+    files = {"summary.py": "summary.json", "background.py": "background.json", "window.py": "window.json"}
+    for prog, fname in files.items():
+        ws = tmp_path / prog
+        ws.mkdir()
+        target = ws / fname
+        if what == "symlink":
+            os.symlink(os.path.join(ref, fname), target)
+            if prog == "summary.py":
+                os.symlink(os.path.join(ref, "summary.txt"), ws / "summary.txt")
+        elif what == "fifo":
+            os.mkfifo(target)
+        elif what == "deep":
+            target.write_text("[" * 100000 + "]" * 100000)
+        elif what == "huge_int":
+            big = "9" * 400
+            target.write_text({"summary.json": '{"files": [], "totals": {"data": %s, "mc": %s}}' % (big, big),
+                               "background.json": '{"n_data_cr": %s, "mu_zz": %s}' % (big, big),
+                               "window.json": '{"low": %s, "high": 130, "z": %s}' % (big, big)}[fname])
+        elif what == "not_object":
+            target.write_text("[1, 2, 3]")
+        else:
+            target.mkdir()
+        extra = [os.path.join(SUITE_DIR, "tools", "window.py")] if prog == "window.py" else []
+        out = check(prog, str(ws), ref, *extra)
+        verdict = {"summary.py": lambda o: o["files"] == 1 and o["totals"] == 1,
+                   "background.py": lambda o: o["valid"] == 1,
+                   "window.py": lambda o: o["window_valid"] == 1}[prog]
+        assert not verdict(out), (prog, what, out)
+
+
+def test_window_tool_rejects_hostile_arguments(built):
+    for bad in ('{"low": %s, "high": 130}' % ("9" * 400), "[" * 100000 + "]" * 100000):
+        p = tool(built["ref"], bad)
+        assert p.returncode == 2 and "error" in json.loads(p.stdout)

@@ -22,6 +22,7 @@ usage, 3 when the reference is unreadable.
 import json
 import math
 import os
+import stat
 import sys
 
 KEYS = ["zz_cr", "other_cr", "mu_zz", "zz_sr_mc", "b_sr", "s_sr"]
@@ -29,13 +30,44 @@ ABS_FLOOR = 1e-6
 
 
 def read_json(path):
+    """The reference's JSON (trusted, from the reference directory)."""
     with open(path, "rb") as fh:
-        raw = fh.read(1 << 20)
-    return json.loads(raw.decode("utf-8"))
+        return json.loads(fh.read().decode("utf-8"))
+
+
+def read_candidate(path, cap):
+    """Bytes of a candidate file the model's code wrote: a regular file, not a
+    link, FIFO or device (O_NOFOLLOW | O_NONBLOCK), at most cap bytes;
+    ValueError otherwise."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            raw = fh.read(cap + 1)
+    finally:
+        os.close(fd)
+    if len(raw) > cap:
+        raise ValueError(f"larger than {cap} bytes")
+    return raw
+
+
+def parse_json(raw):
+    """JSON from bytes; ValueError for anything malformed (also too deep)."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def is_num(x):
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    """A finite int or float (a bool is not a number; a huge int is not finite)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(x))
+    except OverflowError:
+        return False
 
 
 def main(argv):
@@ -50,7 +82,7 @@ def main(argv):
         return 3
     out = {"valid": 0, "max_rel_diff": 1.0}
     try:
-        cand = read_json(os.path.join(ws, "background.json"))
+        cand = parse_json(read_candidate(os.path.join(ws, "background.json"), 1 << 20))
         if not isinstance(cand, dict):
             raise ValueError("not a JSON object")
     except (OSError, ValueError) as e:
@@ -59,7 +91,7 @@ def main(argv):
         return 0
     problems, worst = [], 0.0
     n = cand.get("n_data_cr")
-    if not (is_num(n) and float(n) == ref["n_data_cr"]):
+    if not (is_num(n) and float(n) == ref["n_data_cr"]):   # 257 or 257.0
         problems.append(f"n_data_cr {n!r}, expected {ref['n_data_cr']}")
     for k in KEYS:
         c, r = cand.get(k), ref[k]

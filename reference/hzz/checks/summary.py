@@ -24,6 +24,7 @@ is unreadable. Uses only the paths given; reads no environment.
 import json
 import os
 import re
+import stat
 import sys
 
 MAX_BYTES = 8 << 20
@@ -49,11 +50,34 @@ def integers(text):
 
 
 def read_json(path):
+    """The reference's JSON (trusted, from the reference directory)."""
     with open(path, "rb") as fh:
-        raw = fh.read(MAX_BYTES + 1)
-    if len(raw) > MAX_BYTES:
-        raise ValueError("larger than 8 MiB")
-    return json.loads(raw.decode("utf-8"))
+        return json.loads(fh.read().decode("utf-8"))
+
+
+def read_candidate(path, cap):
+    """Bytes of a candidate file the model's code wrote: a regular file, not a
+    link, FIFO or device (O_NOFOLLOW | O_NONBLOCK), at most cap bytes;
+    ValueError otherwise."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            raw = fh.read(cap + 1)
+    finally:
+        os.close(fd)
+    if len(raw) > cap:
+        raise ValueError(f"larger than {cap} bytes")
+    return raw
+
+
+def parse_json(raw):
+    """JSON from bytes; ValueError for anything malformed (also too deep)."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def judge(cand, text, ref):
@@ -137,15 +161,14 @@ def main(argv):
         print(json.dumps({"error": f"reference summary.json unreadable: {e}"}))
         return 3
     try:
-        cand = read_json(os.path.join(ws, "summary.json"))
+        cand = parse_json(read_candidate(os.path.join(ws, "summary.json"), MAX_BYTES))
     except (OSError, ValueError) as e:
         print(json.dumps({"files": 0.0, "trees": 0.0, "entries": 0.0, "branches": 0.0, "types": 0.0,
                           "totals": 0, "spurious": 0, "text": 0, "problems": [f"summary.json: {e}"]}))
         return 0
     try:
-        with open(os.path.join(ws, "summary.txt"), "rb") as fh:
-            text = fh.read(MAX_BYTES).decode("utf-8", errors="replace")
-    except OSError:
+        text = read_candidate(os.path.join(ws, "summary.txt"), MAX_BYTES).decode("utf-8", errors="replace")
+    except (OSError, ValueError):
         text = None
     print(json.dumps(judge(cand, text, ref)))
     return 0

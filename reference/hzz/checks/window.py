@@ -21,6 +21,7 @@ import importlib.util
 import json
 import math
 import os
+import stat
 import sys
 
 
@@ -32,8 +33,35 @@ def tool(path):
 
 
 def read_json(path):
+    """The reference's JSON (trusted, from the reference directory)."""
     with open(path, "rb") as fh:
-        return json.loads(fh.read(1 << 20).decode("utf-8"))
+        return json.loads(fh.read().decode("utf-8"))
+
+
+def read_candidate(path, cap):
+    """Bytes of a candidate file the model's code wrote: a regular file, not a
+    link, FIFO or device (O_NOFOLLOW | O_NONBLOCK), at most cap bytes;
+    ValueError otherwise."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            raw = fh.read(cap + 1)
+    finally:
+        os.close(fd)
+    if len(raw) > cap:
+        raise ValueError(f"larger than {cap} bytes")
+    return raw
+
+
+def parse_json(raw):
+    """JSON from bytes; ValueError for anything malformed (also too deep)."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
 
 
 def main(argv):
@@ -55,7 +83,7 @@ def main(argv):
         return 3
     out = {"window_valid": 0, "z": 0.0, "z_ref": z_ref, "z_ratio": 0.0, "z_claim_rel_diff": 1.0}
     try:
-        cand = read_json(os.path.join(ws, "window.json"))
+        cand = parse_json(read_candidate(os.path.join(ws, "window.json"), 1 << 20))
         if not isinstance(cand, dict):
             raise ValueError("not a JSON object")
         lo, hi = t.parse_window({"low": cand.get("low"), "high": cand.get("high")})
@@ -70,8 +98,12 @@ def main(argv):
         z = res["z"]
         out.update(window_valid=1, z=z, z_ratio=z / z_ref if z_ref else 0.0, low=lo, high=hi)
         claimed = cand.get("z")
-        if isinstance(claimed, (int, float)) and not isinstance(claimed, bool) and math.isfinite(claimed) and z > 0:
-            out["z_claim_rel_diff"] = abs(claimed - z) / z
+        if isinstance(claimed, (int, float)) and not isinstance(claimed, bool) and z > 0:
+            try:
+                if math.isfinite(float(claimed)):
+                    out["z_claim_rel_diff"] = abs(float(claimed) - z) / z
+            except OverflowError:
+                pass
     print(json.dumps(out))
     return 0
 

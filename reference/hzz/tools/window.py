@@ -70,8 +70,12 @@ def z2(s, b):
 
 def number(obj, key):
     x = obj.get(key)
-    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
-        raise BadArguments(f'"{key}" must be a finite number of GeV, got {x!r}')
+    try:
+        ok = not isinstance(x, bool) and isinstance(x, (int, float)) and math.isfinite(float(x))
+    except OverflowError:
+        ok = False
+    if not ok:
+        raise BadArguments(f'"{key}" must be a finite number of GeV, got {str(x)[:40]!r}')
     return float(x)
 
 
@@ -125,6 +129,8 @@ def main(argv=None):
         return error('no arguments: expected a JSON object such as {"low": 118, "high": 130}', 2)
     try:
         obj = json.loads(text)
+    except RecursionError:
+        return error("arguments are nested too deeply", 2)
     except json.JSONDecodeError as e:
         return error(f"arguments are not valid JSON ({e.msg} at line {e.lineno} column {e.colno}): "
                      f"{text[:200]!r}", 2)
