@@ -488,7 +488,9 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
     l4h_run_info info = {0};
     if (rank == 0) {
         info.python_packages = capture_finish(&packages);
-        if (l4h_store_open(cfg, opts->fresh, &store, &err) < 0) {
+        int flags = (opts->fresh ? L4H_STORE_FRESH : 0) |
+                    (opts->accept_changed_inputs ? L4H_STORE_ACCEPT_CHANGED : 0);
+        if (l4h_store_open(cfg, inputs, flags, &store, &err) < 0) {
             fprintf(stderr, "llm4hep sweep: %s\n", err.msg);
             rc = err.code ? err.code : L4H_EXIT_INFRA;
         } else {
@@ -503,6 +505,7 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
             info.llm4hep_version = l4h_xstrdup(LLM4HEP_VERSION);
             info.git_commit = l4h_xstrdup(LLM4HEP_GIT_COMMIT);
             info.config_text = l4h_xstrdup(cfg->text);
+            info.inputs = inputs;
             if (l4h_store_begin_run(store, &info, &err) < 0) {
                 fprintf(stderr, "llm4hep sweep: %s\n", err.msg);
                 rc = err.code ? err.code : L4H_EXIT_INFRA;
