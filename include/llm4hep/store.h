@@ -90,6 +90,8 @@ typedef struct l4h_results {
     size_t n_tasks;
     l4h_annotation *annotations;
     size_t n_annotations;
+    int *run_series;             /* [run - 1]: the run's input_series (/runs; 1 in older files) */
+    size_t n_runs;
 } l4h_results;
 
 /* Read /tasks (and /annotations) of a results file, without the text heap

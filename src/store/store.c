@@ -104,8 +104,10 @@ static char *meaning_json(const l4h_config *cfg, const l4h_inputs *inputs, char 
     return s;
 }
 
-/* Append to b a description of how meaning a (old) differs from b (new),
- * the members "models" and "files" left out (see describe_inputs). */
+/* Append to out a description of how meaning old differs from new, the
+ * members "models" and "files" left out (see describe_inputs). prefix: NULL
+ * at the top level (members new to the meaning are no change), else the
+ * dotted path of the nested object ("" for none). */
 static void describe_change(l4h_buf *out, const cJSON *old, const cJSON *new, const char *prefix)
 {
     const cJSON *o;
@@ -125,8 +127,20 @@ static void describe_change(l4h_buf *out, const cJSON *old, const cJSON *new, co
             continue;
         char *a = cJSON_PrintUnformatted(o), *b = n ? cJSON_PrintUnformatted(n) : NULL;
         l4h_buf_printf(out, "%s%s%s%s was %s, now %s", out->len ? "; " : "", prefix ? prefix : "",
-                       prefix ? "." : "", o->string, a, b ? b : "absent");
+                       prefix && *prefix ? "." : "", o->string, a, b ? b : "absent");
         free(a);
+        free(b);
+    }
+    if (!prefix)
+        return; /* a top-level member new to this version of the meaning is no change */
+    const cJSON *n;
+    cJSON_ArrayForEach(n, new)
+    {
+        if (cJSON_GetObjectItemCaseSensitive(old, n->string))
+            continue;
+        char *b = cJSON_PrintUnformatted(n);
+        l4h_buf_printf(out, "%s%s%s%s was absent, now %s", out->len ? "; " : "", prefix,
+                       *prefix ? "." : "", n->string, b);
         free(b);
     }
 }
@@ -163,7 +177,7 @@ static void describe_inputs(l4h_buf *changed, l4h_buf *extended, const cJSON *ol
         if (!n)
             continue;
         l4h_buf d = {0};
-        describe_change(&d, o, n, "options");
+        describe_change(&d, o, n, "");
         if (d.len)
             l4h_buf_printf(changed, "%smodel %s: %s", changed->len ? "; " : "", o->string, d.data);
         l4h_buf_free(&d);

@@ -186,6 +186,10 @@ def test_resume_extends_refuses_a_changed_prompt_and_accepts_it_on_request(tmp_p
     prompt = os.path.join(root, "prompts", "double.txt")
     with open(prompt, "a") as f:
         f.write("Write only the number.\n")
+    # (the reference is built per version of the suite: rebuild it, as a user would)
+    rb = subprocess.run([BIN, "reference", os.path.join(root, "suite.yml")], capture_output=True,
+                        text=True, timeout=120)
+    assert rb.returncode == 0, rb.stdout + rb.stderr
     set_models(cfg, ["scripted/good", "scripted/wrong"], trials=2)
     r = run_sweep(cfg, 2)
     assert r.returncode == 2, r.stdout + r.stderr
@@ -208,6 +212,23 @@ def test_resume_extends_refuses_a_changed_prompt_and_accepts_it_on_request(tmp_p
     rep = subprocess.run([BIN, "report", h5], capture_output=True, text=True, timeout=120)
     assert rep.returncode == 0, rep.stdout + rep.stderr
     assert "input series" in rep.stdout, rep.stdout
+
+
+def test_resume_with_changed_model_options_or_answers_is_refused(tmp_path):
+    cfg = make_campaign(tmp_path, ("scripted/good",), trials=1)
+    root = os.path.dirname(cfg)
+    r = run_sweep(cfg, 2)
+    assert r.returncode == 0, r.stdout + r.stderr
+    with open(cfg, "a") as f:
+        f.write("models_config: {scripted/good: {temperature: 0.7}}\n")
+    answer = os.path.join(root, "scripted", "answers", "double.py")
+    with open(answer, "a") as f:
+        f.write("# edited\n")
+    r = run_sweep(cfg, 2)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "model scripted/good: temperature was absent, now 0.7" in r.stderr, r.stderr
+    assert answer + " changed" in r.stderr, r.stderr
+    assert len(tasks(output_of(cfg))) == 2
 
 
 def test_binary_replaced_mid_run_changes_nothing(tmp_path):
