@@ -161,6 +161,11 @@ void l4h_inputs_sha256(const l4h_inputs *in, char out[65]);
 /* Read an input file through the process's input source (see above); as
  * l4h_read_file otherwise. */
 int l4h_input_read(const char *path, char **out, size_t *len, l4h_err *err);
+/* A program the campaign runs from the disk (a check or tool program the
+ * sandbox runs from the suite directory): with a frozen snapshot that holds
+ * path, -1 (code 3) unless the file's bytes still have the snapshot's
+ * SHA-256; 0 otherwise (no snapshot, or a path it does not hold). */
+int l4h_input_verify(const char *path, l4h_err *err);
 /* Is path a regular file — in a frozen snapshot: does the snapshot hold it? */
 int l4h_input_is_file(const char *path);
 
@@ -411,8 +416,13 @@ void l4h_strv_free(char **v);
 /* In a rendered suite command (tool, check, solution), make each argument
  * after the first that names an existing file relative to the suite's
  * directory absolute (checks/auc.py -> <suite dir>/checks/auc.py), so the
- * command runs from any working directory. NULL suite_dir: no change. Can't fail. */
-void l4h_suite_resolve_argv(char **argv, const char *suite_dir);
+ * command runs from any working directory. NULL suite_dir: no change.
+ * In a sweep's task, each such file must still be the one of the campaign's
+ * input snapshot (l4h_input_verify): -1 (code 3) naming it when it changed. */
+int l4h_suite_resolve_argv(char **argv, const char *suite_dir, l4h_err *err);
+/* The same check again, on a resolved argv: call it after the program ran
+ * too, so that a result is never used when its program changed meanwhile. */
+int l4h_suite_verify_argv(char *const *argv, l4h_err *err);
 
 /* --------------------------------------------------------------- verdict */
 

@@ -207,6 +207,33 @@ int l4h_input_read(const char *path, char **out, size_t *len, l4h_err *err)
     return l4h_read_file(path, out, len, err);
 }
 
+int l4h_input_verify(const char *path, l4h_err *err)
+{
+    pthread_mutex_lock(&mu);
+    const l4h_input_file *f = current && current->frozen ? l4h_inputs_find(current, path) : NULL;
+    char want[65] = "";
+    if (f)
+        memcpy(want, f->sha256, sizeof want);
+    pthread_mutex_unlock(&mu);
+    if (!f)
+        return 0;
+    char *text = NULL, now[65] = "";
+    size_t len = 0;
+    l4h_err e = {0};
+    if (l4h_read_file(path, &text, &len, &e) < 0)
+        return l4h_err_set(err, L4H_EXIT_INFRA, "%s: a program of the campaign's snapshot cannot "
+                           "be read any more: %s", path, e.msg);
+    l4h_sha256_hex(text, len, now);
+    free(text);
+    if (strcmp(now, want) != 0)
+        return l4h_err_set(err, L4H_EXIT_INFRA,
+                           "%s changed since the campaign started (sha256 %.12s... then, %.12s... "
+                           "now): a campaign runs only the check and tool programs it started "
+                           "with; restore the file, or run the campaign again with "
+                           "--accept-changed-inputs", path, want, now);
+    return 0;
+}
+
 int l4h_input_is_file(const char *path)
 {
     pthread_mutex_lock(&mu);

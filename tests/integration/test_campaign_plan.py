@@ -116,6 +116,43 @@ def test_inputs_edited_mid_run_keep_the_plan(tmp_path):
     assert os.path.join(root, "suite.yml") in snap and cfg in snap
 
 
+def test_check_program_changed_mid_run_never_judges_a_task(tmp_path):
+    """A check program is run from the suite directory (the sandbox binds
+    it): a task verifies it against the snapshot first, so a program edited
+    mid-run judges nothing (the task is an infrastructure error naming it)."""
+    cfg = make_campaign(tmp_path, ("scripted/slow",), trials=4)
+    root = os.path.dirname(cfg)
+    check = os.path.join(root, "ok_check.py")
+    with open(check, "w") as f:
+        f.write("import json\nprint(json.dumps({'ok': 1}))\n")
+    suite = os.path.join(root, "suite.yml")
+    body = open(suite).read().replace(
+        "      - {type: text, file: answer.txt, patterns: ['^42$']}\n",
+        "      - {type: text, file: answer.txt, patterns: ['^42$']}\n"
+        "      - {type: command, run: [python, ok_check.py, '{{workspace}}'], "
+        "expect: {ok: {min: 1}}}\n", 1)
+    with open(suite, "w") as f:
+        f.write(body)
+    rb = subprocess.run([BIN, "reference", suite], capture_output=True, text=True, timeout=120)
+    assert rb.returncode == 0, rb.stdout + rb.stderr
+    p = start_sweep(cfg, 3)
+    wait_first_result(cfg, p)
+    with open(check, "w") as f:
+        f.write("import json\nprint(json.dumps({'ok': 0}))\n")
+    out, _ = p.communicate(timeout=600)
+    assert p.returncode == 0, out
+    h5 = output_of(cfg)
+    t = tasks(h5)
+    with h5py.File(h5, "r") as f:
+        summaries = [text(f, row, "error_summary") for row in t]
+    statuses = [row["status"].decode() for row in t]
+    assert "failed_validation" not in statuses, list(zip(statuses, summaries))
+    refused = [s for s in summaries if "changed since the campaign started" in s]
+    assert refused and all(check in s for s in refused), summaries
+    for st, s in zip(statuses, summaries):
+        assert st == "success" or (st.startswith("error_") and s in refused), (st, s)
+
+
 def forged(tmp_path, mode):
     cfg = make_campaign(tmp_path, ("scripted/good",), trials=1)
     r = run_sweep(cfg, 2, env={"LLM4HEP_TEST_FORGE_KEY": mode})
