@@ -145,19 +145,72 @@ static void describe_change(l4h_buf *out, const cJSON *old, const cJSON *new, co
     }
 }
 
+/* Does one of the n argv words, resolved against the suite's directory,
+ * name path? */
+static int argv_names(const l4h_suite *s, char *const *argv, size_t n, const char *path)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *p = l4h_path_join(s->dir, argv[i]);
+        int same = !strcmp(p, path);
+        free(p);
+        if (same)
+            return 1;
+    }
+    return 0;
+}
+
 /* What a file is to the campaign, for messages: "the prompt of step double
- * (/path/double.txt)", "the suite (/path/suite.yml)", or the path. */
+ * (/path/double.txt)", "a check program of step fit (...)", "the tool
+ * program 'significance' of step categorize (...)", "the suite (...)", or
+ * the path. */
 static void name_file(l4h_buf *out, const l4h_config *cfg, const char *path)
 {
     const l4h_suite *s = cfg->suite;
-    for (size_t i = 0; s && i < s->n_steps; i++)
-        if (s->steps[i].prompt_path && !strcmp(s->steps[i].prompt_path, path)) {
-            l4h_buf_printf(out, "the prompt of step %s (%s)", s->steps[i].name, path);
+    for (size_t i = 0; s && i < s->n_steps; i++) {
+        const l4h_step *st = &s->steps[i];
+        if (st->prompt_path && !strcmp(st->prompt_path, path)) {
+            l4h_buf_printf(out, "the prompt of step %s (%s)", st->name, path);
             return;
         }
+        for (size_t k = 0; k < st->n_checks; k++)
+            if (st->checks[k].kind == L4H_CHECK_COMMAND &&
+                argv_names(s, st->checks[k].run, st->checks[k].n_run, path)) {
+                l4h_buf_printf(out, "a check program of step %s (%s)", st->name, path);
+                return;
+            }
+        for (size_t k = 0; k < st->n_tools; k++)
+            if (argv_names(s, st->tools[k].command, st->tools[k].n_command, path)) {
+                l4h_buf_printf(out, "the tool program '%s' of step %s (%s)", st->tools[k].name,
+                               st->name, path);
+                return;
+            }
+    }
     if (s && s->path && !strcmp(s->path, path)) {
         l4h_buf_printf(out, "the suite (%s)", path);
         return;
+    }
+    for (size_t i = 0; i < cfg->n_pairs; i++) {
+        const char *two[2] = {cfg->pairs[i].supervisor, cfg->pairs[i].coder};
+        for (int k = 0; k < 2; k++) {
+            l4h_model_resolved m;
+            l4h_err e = {0};
+            if (l4h_config_model(cfg, two[k], &m, &e) < 0 ||
+                m.endpoint->provider != L4H_PROVIDER_SCRIPTED || !m.endpoint->dir)
+                continue;
+            size_t dl = strlen(m.endpoint->dir);
+            if (strncmp(path, m.endpoint->dir, dl) != 0 || path[dl] != '/')
+                continue;
+            const char *rel = path + dl + 1;
+            size_t ml = strlen(two[k]);
+            int own = !strncmp(rel, two[k], ml) &&
+                      (!strcmp(rel + ml, ".yml") || !strcmp(rel + ml, ".yaml"));
+            if (own)
+                l4h_buf_printf(out, "the script of scripted model %s (%s)", two[k], path);
+            else
+                l4h_buf_printf(out, "a scripted answer file of endpoint %s (%s)",
+                               m.endpoint->name, path);
+            return;
+        }
     }
     l4h_buf_printf(out, "%s", path);
 }
