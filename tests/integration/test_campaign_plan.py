@@ -11,6 +11,7 @@ real task children, results read back with h5py.
   the runs are told apart (/runs input_series, report);
 - a binary replaced mid-run does not change what the children run."""
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -114,6 +115,32 @@ def test_inputs_edited_mid_run_keep_the_plan(tmp_path):
         sha, content = snap[path]
         assert content == data and sha == hashlib.sha256(data).hexdigest(), path
     assert os.path.join(root, "suite.yml") in snap and cfg in snap
+
+
+def test_models_file_edited_mid_run_http_endpoint_is_asked_for_the_original_models(tmp_path):
+    """The issue's reproduction: an OpenAI-compatible endpoint on loopback, the
+    models file edited while the sweep runs: the endpoint is only ever asked
+    for the models the campaign started with."""
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "server"))
+    from llm_testkit import LLMServer
+    fixture = os.path.join(os.path.dirname(__file__), "..", "fixtures", "campaign", "scripted")
+    with LLMServer(scripted_dir=fixture) as srv:
+        cfg = make_campaign(tmp_path, ("scripted/slow",), trials=3,
+                            endpoints=f"srv: {{base_url: '{srv.base_url}'}}",
+                            model_defaults="{endpoint: srv}")
+        use_models_file(cfg, ["scripted/slow"])
+        p = start_sweep(cfg, 3)
+        wait_first_result(cfg, p)
+        with open(os.path.join(os.path.dirname(cfg), "models.txt"), "w") as f:
+            f.write("scripted/good\nscripted/wrong\n")
+        out, _ = p.communicate(timeout=600)
+        assert p.returncode == 0, out
+        asked = {json.loads(q["body"])["model"] for q in srv.requests()
+                 if q["path"].endswith("/chat/completions")}
+    assert asked == {"scripted/slow"}, asked
+    rows = final_rows(output_of(cfg))
+    assert len(rows) == 6 and {r["coder"].decode() for r in rows} == {"scripted/slow"}
 
 
 def test_check_program_changed_mid_run_never_judges_a_task(tmp_path):
