@@ -315,7 +315,6 @@ static int share_inputs(int rank, char config_abs[PATH_MAX], l4h_inputs **in, l4
     return agree(rc);
 }
 
-
 static int run_coordinator(coord *c, slot *local)
 {
     l4h_link *ln = c->link;
@@ -422,9 +421,10 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
     int exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     if (exe_fd >= 0)
         snprintf(self_exe, sizeof self_exe, "/proc/self/fd/%d", exe_fd);
-    else
-        rc = L4H_EXIT_INFRA, snprintf(err.msg, sizeof err.msg, "cannot open /proc/self/exe: %s",
-                                      strerror(errno));
+    else {
+        l4h_err_set(&err, L4H_EXIT_INFRA, "cannot open /proc/self/exe: %s", strerror(errno));
+        rc = L4H_EXIT_INFRA;
+    }
     l4h_inputs *inputs = NULL;
     char *inputs_blob = NULL;
     size_t inputs_len = 0;
@@ -525,7 +525,8 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
 
     l4h_link link = {.serial = size == 1};
     slot s = {.rank = size == 1 ? 1 : rank, .cfg = cfg, .plan = &plan, .config_path = config_abs,
-              .self_exe = self_exe, .inputs = inputs_blob, .inputs_len = inputs_len, .inputs_fd = -1, .run = info.run, .link = &link, .fd = -1,
+              .self_exe = self_exe, .inputs = inputs_blob, .inputs_len = inputs_len,
+              .inputs_fd = -1, .run = info.run, .link = &link, .fd = -1,
               .empty_tasks = getenv("LLM4HEP_EMPTY_TASKS") && !strcmp(getenv("LLM4HEP_EMPTY_TASKS"), "1")};
     /* "ok <host> <backend>": the backend this rank's pre-flight chose. */
     const char *backend = strrchr(msg, ' ');
