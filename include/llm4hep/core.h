@@ -117,6 +117,58 @@ double l4h_monotonic(void);
 /* "2026-11-27T17:33:55Z" for t (epoch seconds) into out[32]. */
 void l4h_utc_string(double t, char out[32]);
 
+/* ---------------------------------------------------------------- inputs */
+
+/* The campaign's input snapshot (src/core/inputs.c): every file the config
+ * and suite loaders and the scripted models read — config, models files,
+ * suite, prompts, check and tool programs the suite names, scripted model
+ * files and their code files — with its bytes and SHA-256. Those readers go
+ * through l4h_input_read: with no snapshot in use it reads the disk; with a
+ * recording snapshot in use (rank 0 of a sweep, at start) it reads the disk
+ * once per path and keeps the bytes (a second read of a path returns the
+ * kept bytes); with a frozen one (every rank and task child of a sweep) it
+ * reads the snapshot only, and a path it does not hold is an error (code 2). */
+typedef struct l4h_input_file {
+    char *path;        /* as the loader named it (absolute in a sweep) */
+    char *data;        /* the bytes, NUL-terminated */
+    size_t len;
+    char sha256[65];
+} l4h_input_file;
+
+typedef struct l4h_inputs l4h_inputs;
+
+/* An empty recording snapshot; free with l4h_inputs_free. Can't fail. */
+l4h_inputs *l4h_inputs_new(void);
+/* Decode l4h_inputs_encode's bytes into a frozen snapshot (*out the caller's).
+ * -1 (code 3) when damaged or a file does not match its SHA-256. */
+int l4h_inputs_decode(const void *data, size_t len, l4h_inputs **out, l4h_err *err);
+/* The snapshot as bytes (caller frees; *len set). Can't fail. */
+char *l4h_inputs_encode(const l4h_inputs *in, size_t *len);
+/* Stop recording: from now on reads come from the snapshot only. */
+void l4h_inputs_freeze(l4h_inputs *in);
+void l4h_inputs_free(l4h_inputs *in);
+/* Make in (borrowed; NULL = the disk) the process's input source; returns
+ * the previous one. Not for use while another thread reads inputs. */
+l4h_inputs *l4h_inputs_use(l4h_inputs *in);
+/* Files in the snapshot, in the order they were first read (pointers valid
+ * until the snapshot records more or is freed); find: by path, or NULL. */
+size_t l4h_inputs_count(const l4h_inputs *in);
+const l4h_input_file *l4h_inputs_file(const l4h_inputs *in, size_t i);
+const l4h_input_file *l4h_inputs_find(const l4h_inputs *in, const char *path);
+/* The snapshot's identity: SHA-256 over its (path, SHA-256) pairs sorted by
+ * path. Can't fail. */
+void l4h_inputs_sha256(const l4h_inputs *in, char out[65]);
+/* Read an input file through the process's input source (see above); as
+ * l4h_read_file otherwise. */
+int l4h_input_read(const char *path, char **out, size_t *len, l4h_err *err);
+/* A program the campaign runs from the disk (a check or tool program the
+ * sandbox runs from the suite directory): with a frozen snapshot that holds
+ * path, -1 (code 3) unless the file's bytes still have the snapshot's
+ * SHA-256; 0 otherwise (no snapshot, or a path it does not hold). */
+int l4h_input_verify(const char *path, l4h_err *err);
+/* Is path a regular file — in a frozen snapshot: does the snapshot hold it? */
+int l4h_input_is_file(const char *path);
+
 /* ---------------------------------------------------------------- config */
 
 /* A value that may be unset (inherit the default), set, or explicitly null
@@ -364,8 +416,13 @@ void l4h_strv_free(char **v);
 /* In a rendered suite command (tool, check, solution), make each argument
  * after the first that names an existing file relative to the suite's
  * directory absolute (checks/auc.py -> <suite dir>/checks/auc.py), so the
- * command runs from any working directory. NULL suite_dir: no change. Can't fail. */
-void l4h_suite_resolve_argv(char **argv, const char *suite_dir);
+ * command runs from any working directory. NULL suite_dir: no change.
+ * In a sweep's task, each such file must still be the one of the campaign's
+ * input snapshot (l4h_input_verify): -1 (code 3) naming it when it changed. */
+int l4h_suite_resolve_argv(char **argv, const char *suite_dir, l4h_err *err);
+/* The same check again, on a resolved argv: call it after the program ran
+ * too, so that a result is never used when its program changed meanwhile. */
+int l4h_suite_verify_argv(char *const *argv, l4h_err *err);
 
 /* --------------------------------------------------------------- verdict */
 

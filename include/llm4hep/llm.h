@@ -105,6 +105,9 @@ typedef struct l4h_provider_ops {
     /* Cheap check that the endpoint answers and serves the model. */
     int (*check_model)(void *state, const l4h_model_resolved *model, l4h_err *err);
     void (*close)(void *state);
+    /* Optional: read every local file the model's answers come from through
+     * l4h_input_read (so a sweep's input snapshot holds them). No network. */
+    int (*read_inputs)(void *state, const l4h_model_resolved *model, l4h_err *err);
 } l4h_provider_ops;
 
 typedef struct l4h_llm l4h_llm;
@@ -146,6 +149,12 @@ int l4h_llm_chat(l4h_llm *llm, const l4h_chat_request *req, l4h_chat_response *r
  * offered, else a one-token request). -1 with a message naming the endpoint
  * and model. */
 int l4h_llm_check_model(l4h_llm *llm, const char *model, l4h_err *err);
+
+/* Read the local files the model's answers come from (a scripted model's
+ * file and its code files) through l4h_input_read, without the network: a
+ * sweep's rank 0 calls it for every model while recording the campaign's
+ * input snapshot. 0, or -1 when the model's file cannot be read. */
+int l4h_llm_read_inputs(l4h_llm *llm, const char *model, l4h_err *err);
 
 /* Do not warn about models without a price: the caller already did, once
  * for the whole campaign (a sweep's task children). Can't fail. */

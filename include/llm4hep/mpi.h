@@ -11,6 +11,7 @@ typedef struct l4h_sweep_opts {
     const char *config_path;
     int fresh;
     int retry_infra;
+    int accept_changed_inputs;   /* resume although finished tasks' inputs changed */
     double grace_s;              /* drain deadline after SIGUSR1/SIGTERM; default 60 */
 } l4h_sweep_opts;
 

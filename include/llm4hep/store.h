@@ -22,6 +22,7 @@ typedef struct l4h_run_info {
     char *llm4hep_version, *git_commit;
     char *config_text;
     char *python_packages;       /* "numpy==1.24.2\nh5py==..." */
+    const l4h_inputs *inputs;    /* borrowed: the run's input snapshot (/inputs), or NULL */
 } l4h_run_info;
 
 /* A post-hoc label (an /annotations row). */
@@ -46,11 +47,21 @@ typedef struct l4h_key_state {
 /* Open the results of a campaign for writing: output path from cfg, journal
  * beside it (<output>.journal), a lock so one campaign holds it. Reads the
  * journal (a torn last record is dropped and reported), rebuilds the HDF5 file
- * when it does not open or lags. fresh: start over (old files renamed aside
- * with a timestamp, never deleted). Refuses (code 2) a journal whose
- * campaign's meaning differs (suite hash, prompts, max_iterations, limits)
- * unless fresh. */
-int l4h_store_open(const l4h_config *cfg, int fresh, l4h_store **out, l4h_err *err);
+ * when it does not open or lags. L4H_STORE_FRESH: start over (old files
+ * renamed aside with a timestamp, never deleted). The meaning of this run's
+ * tasks — max_iterations, limits, each model's options, the SHA-256 of every
+ * input file of the snapshot `inputs` (may be NULL) but the plan lists
+ * (config, models files) — is compared with the last run's (or the journal
+ * header's): a change while tasks are finished is refused (code 2, the
+ * message names each changed file, model and option) unless
+ * L4H_STORE_ACCEPT_CHANGED (then a warning on stderr); added models, steps,
+ * trials or files extend the plan (a note on stderr). */
+enum {
+    L4H_STORE_FRESH = 1,            /* start over (old files moved aside) */
+    L4H_STORE_ACCEPT_CHANGED = 2    /* go on although finished tasks' inputs changed */
+};
+int l4h_store_open(const l4h_config *cfg, const l4h_inputs *inputs, int flags, l4h_store **out,
+                   l4h_err *err);
 /* The key's state; returns 0 and zeroes *st when the key was never run. */
 int l4h_store_key_state(const l4h_store *st, const char *key, l4h_key_state *out);
 /* Begin a /runs row (info->run is set). */
@@ -81,6 +92,8 @@ typedef struct l4h_results {
     size_t n_tasks;
     l4h_annotation *annotations;
     size_t n_annotations;
+    int *run_series;             /* [run - 1]: the run's input_series (/runs; 1 in older files) */
+    size_t n_runs;
 } l4h_results;
 
 /* Read /tasks (and /annotations) of a results file, without the text heap

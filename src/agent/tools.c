@@ -79,12 +79,22 @@ static int run_one(l4h_loop *L, int it, const l4h_tool_call *tc, const char *id,
         l4h_loop_infra(L, L4H_STATUS_ERROR_INTERNAL, "tool %s: %s", tool->name, err.msg);
         return -1;
     }
-    l4h_suite_resolve_argv(argv, L->cfg->suite ? L->cfg->suite->dir : NULL);
+    if (l4h_suite_resolve_argv(argv, L->cfg->suite ? L->cfg->suite->dir : NULL, &err) < 0) {
+        l4h_strv_free(argv);
+        l4h_loop_infra(L, L4H_STATUS_ERROR_INTERNAL, "tool %s: %s", tool->name, err.msg);
+        return -1;
+    }
     l4h_exec_spec spec = {.argv = argv, .stdin_data = tc->arguments,
                           .stdin_len = strlen(tc->arguments),
                           .timeout_s = l4h_loop_exec_timeout(L)};
     l4h_exec_result res = {0};
     int rc = l4h_sandbox_run(L->env->sandbox, &L->ws, &spec, &res, &err);
+    if (rc == 0 && l4h_suite_verify_argv(argv, &err) < 0) { /* changed while it ran */
+        l4h_strv_free(argv);
+        l4h_exec_result_clear(&res);
+        l4h_loop_infra(L, L4H_STATUS_ERROR_INTERNAL, "tool %s: %s", tool->name, err.msg);
+        return -1;
+    }
     l4h_strv_free(argv);
     if (rc != 0) {
         l4h_loop_infra(L, L4H_STATUS_ERROR_SANDBOX, "tool %s: %s", tool->name, err.msg);

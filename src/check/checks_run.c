@@ -87,7 +87,11 @@ static int run_command(const l4h_config *cfg, const l4h_step *step, l4h_sandbox 
         fail_check(&rec->checks[ci], "FAIL %s: the suite's command cannot be rendered: %s", label, e.msg);
         return 0;
     }
-    l4h_suite_resolve_argv(argv, cfg && cfg->suite ? cfg->suite->dir : NULL);
+    if (l4h_suite_resolve_argv(argv, cfg && cfg->suite ? cfg->suite->dir : NULL, &e) < 0) {
+        fail_check(&rec->checks[ci], "FAIL %s: %s", label, e.msg);
+        l4h_strv_free(argv);
+        return l4h_err_set(err, L4H_EXIT_INFRA, "check %s: %s", label, e.msg);
+    }
     l4h_exec_spec es = {.argv = argv, .see_reference = 1};
     l4h_exec_result res = {0};
     int rc = l4h_sandbox_run(sb, ws, &es, &res, &e);
@@ -102,6 +106,15 @@ static int run_command(const l4h_config *cfg, const l4h_step *step, l4h_sandbox 
         x->stderr_text = l4h_xstrdup(e.msg);
         fail_check(&rec->checks[ci], "FAIL %s: the sandbox could not start the check program: %s", label,
                    e.msg);
+        l4h_exec_result_clear(&res);
+        l4h_strv_free(argv);
+        return l4h_err_set(err, L4H_EXIT_INFRA, "check %s: %s", label, e.msg);
+    }
+    if (l4h_suite_verify_argv(argv, &e) < 0) { /* changed while it ran: judges nothing */
+        x->exit_code = res.exit_code;
+        x->stdout_text = l4h_xstrdup(res.stdout_text ? res.stdout_text : "");
+        x->stderr_text = l4h_xstrdup(e.msg);
+        fail_check(&rec->checks[ci], "FAIL %s: %s", label, e.msg);
         l4h_exec_result_clear(&res);
         l4h_strv_free(argv);
         return l4h_err_set(err, L4H_EXIT_INFRA, "check %s: %s", label, e.msg);

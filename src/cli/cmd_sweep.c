@@ -13,6 +13,7 @@ static void sweep_usage(FILE *fp)
 {
     fprintf(fp,
             "usage: llm4hep sweep CONFIG [--fresh] [--dry-run] [--retry-infra] [--grace S]\n"
+            "                     [--accept-changed-inputs]\n"
             "\n"
             "Run a whole campaign: every (supervisor, coder, step, trial) task of CONFIG,\n"
             "dispatched longest expected first (a model x step's measured durations\n"
@@ -21,6 +22,9 @@ static void sweep_usage(FILE *fp)
             "or srun (rank 0 coordinates and writes, the other ranks run tasks); one rank\n"
             "runs serially.\n"
             "A campaign resumes by default: finished tasks (by their key) are kept.\n"
+            "Rank 0 reads every input once at start (config, models files, suite, prompts,\n"
+            "check programs, scripted models); the tasks run with those bytes, whatever\n"
+            "happens to the files meanwhile, and each run's inputs are in the results file.\n"
             "\n"
             "options:\n"
             "  --dry-run      load and check CONFIG and its suite, print the plan (tasks by\n"
@@ -31,6 +35,12 @@ static void sweep_usage(FILE *fp)
             "  --fresh        start over: ignore (and replace) the existing results file\n"
             "  --retry-infra  grant one more round of reruns to tasks that ended in an\n"
             "                 infrastructure error (error_api, error_sandbox, error_internal)\n"
+            "  --accept-changed-inputs\n"
+            "                 resume although what finished tasks were measured with changed\n"
+            "                 (a prompt, the suite, a check, a scripted model, a model's\n"
+            "                 options, max_iterations, limits); without it such a resume is\n"
+            "                 refused (exit 2) naming each change. Added models, steps or\n"
+            "                 trials need no flag. The report shows the runs apart.\n"
             "  --grace S      after SIGUSR1/SIGTERM (Slurm's warning) or a first Ctrl-C, running\n"
             "                 tasks get S seconds to finish before they count as interrupted\n"
             "                 (default 60); a second Ctrl-C stops at once\n"
@@ -74,7 +84,7 @@ int cmd_sweep(int argc, char **argv)
         return L4H_EXIT_OK;
     }
     const char *config = NULL;
-    int dry = 0, fresh = 0, retry_infra = 0;
+    int dry = 0, fresh = 0, retry_infra = 0, accept = 0;
     double grace = 60;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--grace")) {
@@ -92,9 +102,11 @@ int cmd_sweep(int argc, char **argv)
             fresh = 1;
         else if (!strcmp(argv[i], "--retry-infra"))
             retry_infra = 1;
+        else if (!strcmp(argv[i], "--accept-changed-inputs"))
+            accept = 1;
         else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "llm4hep sweep: unknown option '%s': expected --dry-run, --fresh, "
-                            "--retry-infra or --grace S (llm4hep sweep --help)\n", argv[i]);
+                            "--retry-infra, --grace S or --accept-changed-inputs (llm4hep sweep --help)\n", argv[i]);
             return L4H_EXIT_USAGE;
         } else if (config) {
             fprintf(stderr, "llm4hep sweep: a second CONFIG '%s': expected one config file "
@@ -111,6 +123,6 @@ int cmd_sweep(int argc, char **argv)
     if (dry)
         return dry_run(config);
     l4h_sweep_opts opts = {.config_path = config, .fresh = fresh, .retry_infra = retry_infra,
-                           .grace_s = grace};
+                           .grace_s = grace, .accept_changed_inputs = accept};
     return l4h_sweep(&argc, &argv, &opts);
 }

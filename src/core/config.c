@@ -744,7 +744,7 @@ static int load_config_suite(cload *L, const ynode *root)
         return -1;
     char *probe;
     l4h_err e = {0};
-    if (l4h_read_file(cfg->suite_path, &probe, NULL, &e) < 0)
+    if (l4h_input_read(cfg->suite_path, &probe, NULL, &e) < 0)
         return yfail(&L->c, sn, "suite", "%s", e.msg);
     free(probe);
     add_file(cfg, cfg->suite_path);
@@ -881,7 +881,7 @@ int l4h_config_load(const char *path, l4h_config **out, l4h_err *err)
     *out = NULL;
     char *text;
     size_t len;
-    if (l4h_read_file(path, &text, &len, err) < 0)
+    if (l4h_input_read(path, &text, &len, err) < 0)
         return -1;
     l4h_config *cfg = l4h_config_defaults();
     free(cfg->path);

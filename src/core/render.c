@@ -96,7 +96,7 @@ int l4h_render_argv(char *const *tmpl, size_t n, const l4h_vars *vars, char ***o
     return 0;
 }
 
-void l4h_suite_resolve_argv(char **argv, const char *suite_dir)
+int l4h_suite_resolve_argv(char **argv, const char *suite_dir, l4h_err *err)
 {
     for (size_t i = 1; suite_dir && argv && argv[i]; i++) {
         if (argv[i][0] == '/' || argv[i][0] == '-')
@@ -110,4 +110,13 @@ void l4h_suite_resolve_argv(char **argv, const char *suite_dir)
             free(p);
         }
     }
+    return l4h_suite_verify_argv(argv, err);
+}
+
+int l4h_suite_verify_argv(char *const *argv, l4h_err *err)
+{
+    for (size_t i = 1; argv && argv[i]; i++)
+        if (argv[i][0] == '/' && l4h_input_verify(argv[i], err) < 0)
+            return -1;
+    return 0;
 }

@@ -110,11 +110,10 @@ static void hash_argv_files(sload *L, char *const *argv, size_t n)
         if (argv[i][0] == '-' || strstr(argv[i], "{{") || !*argv[i])
             continue;
         char *p = l4h_path_join(L->c.dir, argv[i]);
-        struct stat st;
-        if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (l4h_input_is_file(p)) {
             char *text;
             size_t len;
-            if (l4h_read_file(p, &text, &len, NULL) == 0) {
+            if (l4h_input_read(p, &text, &len, NULL) == 0) {
                 hash_named(L, argv[i], text, len);
                 free(text);
             }
@@ -477,7 +476,7 @@ int l4h_suite_load(const char *path, l4h_suite **out, l4h_err *err)
     *out = NULL;
     char *text;
     size_t len;
-    if (l4h_read_file(path, &text, &len, err) < 0)
+    if (l4h_input_read(path, &text, &len, err) < 0)
         return -1;
     l4h_suite *s = l4h_xcalloc(1, sizeof *s);
     s->path = l4h_xstrdup(path);

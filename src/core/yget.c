@@ -134,7 +134,7 @@ int yread_named(const yctx *c, const ynode *n, const char *path, const char *fil
 {
     l4h_err e = {0};
     size_t n_read = 0;
-    if (l4h_read_file(file, text, &n_read, &e) < 0)
+    if (l4h_input_read(file, text, &n_read, &e) < 0)
         return yfail(c, n, path, "%s", e.msg);
     if (ycheck_utf8(file, *text, n_read, c->err) < 0) {
         free(*text);

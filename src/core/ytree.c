@@ -475,7 +475,7 @@ int l4h_yaml_file_to_json(const char *path, char **json, l4h_err *err)
     *json = NULL;
     char *text;
     size_t len;
-    if (l4h_read_file(path, &text, &len, err) < 0)
+    if (l4h_input_read(path, &text, &len, err) < 0)
         return -1;
     ynode *root;
     int rc = ytree_parse(path, text, len, &root, err);

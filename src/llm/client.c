@@ -162,6 +162,18 @@ int l4h_llm_check_model(l4h_llm *llm, const char *model, l4h_err *err)
     return b->ops->check_model(b->state, &m, err);
 }
 
+/* See llm.h. */
+int l4h_llm_read_inputs(l4h_llm *llm, const char *model, l4h_err *err)
+{
+    l4h_model_resolved m;
+    if (l4h_config_model(llm->cfg, model, &m, err) < 0)
+        return -1;
+    backend *b = backend_for(llm, m.endpoint, err);
+    if (!b)
+        return -1;
+    return b->ops->read_inputs ? b->ops->read_inputs(b->state, &m, err) : 0;
+}
+
 char *l4h_llm_request_json(l4h_llm *llm, const l4h_chat_request *req, l4h_err *err)
 {
     if (!req || !req->model) {

@@ -103,12 +103,11 @@ static script *get_script(scripted_state *st, const char *model, l4h_err *err)
     l4h_buf_printf(&b, "%s.yml", base);
     char *path = l4h_path_join(st->ep->dir, b.data);
     l4h_buf_free(&b);
-    struct stat sb;
-    if (stat(path, &sb) != 0) {
+    if (!l4h_input_is_file(path)) {
         l4h_buf_printf(&b, "%s.yaml", base);
         char *alt = l4h_path_join(st->ep->dir, b.data);
         l4h_buf_free(&b);
-        if (stat(alt, &sb) == 0) {
+        if (l4h_input_is_file(alt)) {
             free(path);
             path = alt;
         } else {
@@ -237,7 +236,7 @@ static int build_answer(const script *s, const l4h_call_position *pos, const cJS
         char *code = NULL;
         size_t len = 0;
         l4h_err ferr;
-        if (l4h_read_file(path, &code, &len, &ferr) < 0) {
+        if (l4h_input_read(path, &code, &len, &ferr) < 0) {
             l4h_err_set(err, L4H_EXIT_USAGE, "%s: step %s, %s: code_file %s: %s", s->path,
                         pos->step, pos->agent, cf->valuestring, ferr.msg);
             free(path);
@@ -365,10 +364,38 @@ static int scripted_check(void *state, const l4h_model_resolved *model, l4h_err 
     return get_script(state, model->name, err) ? 0 : -1;
 }
 
+/* Read every code_file named anywhere under node through the input source.
+ * A file that cannot be read is left for the answer that names it to report. */
+static void read_code_files(const script *s, const cJSON *node)
+{
+    const cJSON *k;
+    cJSON_ArrayForEach(k, node) {
+        if (k->string && !strcmp(k->string, "code_file") && cJSON_IsString(k)) {
+            char *path = l4h_path_join(s->dir, k->valuestring), *code = NULL;
+            if (l4h_input_read(path, &code, NULL, NULL) == 0)
+                free(code);
+            free(path);
+        } else if (cJSON_IsObject(k) || cJSON_IsArray(k)) {
+            read_code_files(s, k);
+        }
+    }
+}
+
+/* The model's script and every code file it names (see llm.h). */
+static int scripted_read_inputs(void *state, const l4h_model_resolved *model, l4h_err *err)
+{
+    script *s = get_script(state, model->name, err);
+    if (!s)
+        return -1;
+    read_code_files(s, s->root);
+    return 0;
+}
+
 const l4h_provider_ops l4h_llm_scripted_ops = {
     .name = "scripted",
     .open = scripted_open,
     .chat = scripted_chat,
     .check_model = scripted_check,
     .close = scripted_close,
+    .read_inputs = scripted_read_inputs,
 };

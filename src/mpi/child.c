@@ -6,12 +6,14 @@
  * (the rank passes them on to rank 0, which holds the campaign's budgets),
  * and send the record back. If we crash, the rank records error_internal. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "llm4hep/agent.h"
@@ -113,6 +115,45 @@ static char **secret_values(const l4h_config *cfg)
     return v;
 }
 
+/* The campaign's input snapshot from fd WIRE_INPUTS_FD (read once, with
+ * pread: the rank's other children share the descriptor). NULL with err. */
+static l4h_inputs *read_inputs(l4h_err *err)
+{
+    struct stat st;
+    if (fstat(WIRE_INPUTS_FD, &st) < 0) {
+        l4h_err_set(err, L4H_EXIT_INFRA, "no input snapshot on fd %d: %s", WIRE_INPUTS_FD,
+                    strerror(errno));
+        return NULL;
+    }
+    size_t len = (size_t)st.st_size, off = 0;
+    char *buf = l4h_xmalloc(len + 1);
+    while (off < len) {
+        ssize_t n = pread(WIRE_INPUTS_FD, buf + off, len - off, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            l4h_err_set(err, L4H_EXIT_INFRA, "reading the input snapshot: %s",
+                        n < 0 ? strerror(errno) : "short");
+            free(buf);
+            return NULL;
+        }
+        off += (size_t)n;
+    }
+    close(WIRE_INPUTS_FD);
+    l4h_inputs *in = NULL;
+    l4h_inputs_decode(buf, len, &in, err);
+    free(buf);
+    return in;
+}
+
+/* Tell the rank why we run nothing; the rank records error_internal. */
+static int refuse(relay *r, const char *why)
+{
+    wire_send(r->fd, WIRE_REFUSED, why, strlen(why));
+    fprintf(stderr, "llm4hep task: %s\n", why);
+    return L4H_EXIT_INFRA;
+}
+
 static void send_result(relay *r, l4h_task_rec *rec)
 {
     char *json = l4h_rec_to_json(rec);
@@ -141,6 +182,7 @@ int l4h_task_child(int fd)
     cJSON *a = cJSON_Parse(assign);
     free(assign);
     const char *config_path = cJSON_GetStringValue(cJSON_GetObjectItem(a, "config"));
+    const char *key = cJSON_GetStringValue(cJSON_GetObjectItem(a, "key"));
     int index = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(a, "index"));
     int attempt = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(a, "attempt"));
     int run = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(a, "run"));
@@ -149,18 +191,36 @@ int l4h_task_child(int fd)
     char isolation[16] = "";
     snprintf(isolation, sizeof isolation, "%s", iso ? iso : "");
 
+    /* The config, suite, prompts and scripted models come from the campaign's
+     * snapshot only: never from the user's files, which may have changed. */
     l4h_err err = {0};
     l4h_config *cfg = NULL;
     l4h_plan plan = {0};
-    if (!config_path || l4h_config_load(config_path, &cfg, &err) < 0 ||
+    l4h_inputs *inputs = read_inputs(&err);
+    if (inputs)
+        l4h_inputs_use(inputs);
+    if (!inputs || !config_path || !key || l4h_config_load(config_path, &cfg, &err) < 0 ||
         l4h_plan_build(cfg, &plan, &err) < 0 || index < 0 || (size_t)index >= plan.n_tasks) {
-        fprintf(stderr, "llm4hep task: %s\n", err.msg[0] ? err.msg : "bad assignment");
+        char why[2200];
+        snprintf(why, sizeof why, "%s", err.msg[0] ? err.msg : "bad assignment");
         cJSON_Delete(a);
+        l4h_plan_free(&plan);
         l4h_config_free(cfg);
-        return L4H_EXIT_INFRA;
+        l4h_inputs_free(inputs);
+        return refuse(&r, why);
+    }
+    const l4h_task *task = &plan.tasks[index];
+    if (strcmp(task->key, key) != 0) {
+        char why[200];
+        snprintf(why, sizeof why, "assigned task %d with key %.16s, but the campaign's plan has "
+                 "key %s there", index, key, task->key);
+        cJSON_Delete(a);
+        l4h_plan_free(&plan);
+        l4h_config_free(cfg);
+        l4h_inputs_free(inputs);
+        return refuse(&r, why);
     }
     cJSON_Delete(a);
-    const l4h_task *task = &plan.tasks[index];
 
     r.cfg = cfg;
     l4h_permits permits = {.ctx = &r, .acquire = relay_acquire, .release = relay_release,
@@ -188,6 +248,10 @@ int l4h_task_child(int fd)
     rec.run = run;
     rec.rank = rank;
     rec.attempt = attempt;
+    /* Test hook: a result under another key, to prove rank 0 refuses it. */
+    const char *forge = getenv("LLM4HEP_TEST_FORGE_KEY");
+    if (forge && !strcmp(forge, "result"))
+        memcpy(rec.key, "fedcba9876543210", sizeof rec.key);
     send_result(&r, &rec);
 
     l4h_rec_clear(&rec);
@@ -196,6 +260,8 @@ int l4h_task_child(int fd)
     free(secrets);
     l4h_plan_free(&plan);
     l4h_config_free(cfg);
+    l4h_inputs_use(NULL);
+    l4h_inputs_free(inputs);
     wire_reader_free(&r.rd);
     return 0;
 }

@@ -103,14 +103,38 @@ static void on_result(coord *c, const link_msg *m)
     if (index >= 0)
         c->in_flight--;
     c->prog.in_flight = c->in_flight;
+    if (index < 0) {
+        /* Nothing was assigned to that rank: there is no key to store it under. */
+        fprintf(stderr, "llm4hep sweep: refused a result from rank %d, which had no task "
+                        "assigned; not stored\n", rank);
+        return;
+    }
+    const char *assigned = c->plan->tasks[index].key;
     if (l4h_rec_from_json(m->data, m->len, &rec, &err) < 0) {
         /* The rank sent something we cannot read: keep the campaign honest by
          * recording the task as our own failure. */
-        if (index < 0)
-            return;
         rec_identity(&rec, c->cfg, &c->plan->tasks[index]);
         rec.status = L4H_STATUS_ERROR_INTERNAL;
         rec.error_summary = l4h_xstrdup(err.msg);
+    } else if (strcmp(rec.key, assigned) != 0) {
+        /* A result for another task than the one assigned is never stored
+         * under that other key: the assigned task failed, on our side. */
+        char why[300];
+        snprintf(why, sizeof why, "refused the result: rank %d was assigned task key %s but its "
+                 "result is for task key %.16s; not stored under %.16s", rank, assigned, rec.key,
+                 rec.key);
+        int attempt = rec.attempt;
+        double started = rec.started_utc, wall = rec.wall_s;
+        l4h_rec_clear(&rec);
+        memset(&rec, 0, sizeof rec);
+        rec_identity(&rec, c->cfg, &c->plan->tasks[index]);
+        rec.attempt = attempt;
+        rec.started_utc = started;
+        rec.wall_s = wall;
+        rec.status = L4H_STATUS_ERROR_INTERNAL;
+        snprintf(rec.error_category, sizeof rec.error_category, "other");
+        rec.error_summary = l4h_xstrdup(why);
+        fprintf(stderr, "llm4hep sweep: %s\n", why);
     }
     rec.run = c->run;
     rec.rank = c->link->serial ? 0 : rank;
@@ -212,11 +236,14 @@ int coord_tick(coord *c)
                 continue;
             int index = sched_pop(c->queue);
             int32_t v[2] = {index, c->attempts_before[index] + ++c->tries_this_run[index]};
+            char msg[sizeof v + 16];
+            memcpy(msg, v, sizeof v);
+            memcpy(msg + sizeof v, c->plan->tasks[index].key, 16);
             c->idle[r] = 0;
             c->busy[r] = index;
             c->in_flight++;
             c->dispatched_at[index] = l4h_monotonic();
-            send_to(c, r, TAG_TASK, v, sizeof v);
+            send_to(c, r, TAG_TASK, msg, sizeof msg);
         }
     }
     c->prog.in_flight = c->in_flight;

@@ -59,7 +59,10 @@ typedef struct slot {
     const l4h_config *cfg;
     const l4h_plan *plan;
     const char *config_path;   /* absolute, for the child */
-    const char *self_exe;      /* the llm4hep binary */
+    const char *self_exe;      /* the llm4hep binary: /proc/self/fd/N of the rank's own */
+    const char *inputs;        /* the campaign's input snapshot (l4h_inputs_encode) */
+    size_t inputs_len;
+    int inputs_fd;             /* a sealed memfd holding it, every child's fd 4; -1 until made */
     int run;
     l4h_link *link;
 
@@ -70,6 +73,7 @@ typedef struct slot {
     double started;            /* l4h_now() */
     double kill_at;            /* l4h_monotonic() deadline, 0 = none */
     char *result;              /* record JSON from the child */
+    char *refused;             /* why the child refused its assignment, or NULL */
     int awaiting;              /* answers from the coordinator the child waits for */
     int nomore;                /* coordinator has no more tasks */
     int done;                  /* slot may leave its loop */

@@ -3,6 +3,7 @@
  * messages to the coordinator, and reports whatever became of it: the
  * child's record, error_internal when it died without one, interrupted when
  * the campaign drained it. A slot never dies of a task. */
+#define _GNU_SOURCE /* memfd_create, F_ADD_SEALS */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,6 +73,15 @@ static void finish(slot *s, const char *killed_why)
         free(s->result);
         s->result = NULL;
         report_own(s, L4H_STATUS_INTERRUPTED, killed_why);
+    } else if (s->refused) {
+        char *why = l4h_xstrdup(s->refused);
+        free(s->refused);
+        s->refused = NULL;
+        l4h_buf b = {0};
+        l4h_buf_printf(&b, "the task process refused its assignment: %s", why);
+        report_own(s, L4H_STATUS_ERROR_INTERNAL, b.data);
+        l4h_buf_free(&b);
+        free(why);
     } else if (s->result) {
         up(s, TAG_RESULT, s->result, strlen(s->result));
         free(s->result);
@@ -92,21 +103,78 @@ static void finish(slot *s, const char *killed_why)
         s->done = 1;
 }
 
-/* Spawn the child for plan index `index`. On failure, report error_internal.
+/* The campaign's input snapshot in a sealed memfd (made once per slot, kept
+ * for every child): nobody can change it, every child reads the same bytes.
+ * Placed at fd >= 10 so that dup2 onto WIRE_INPUTS_FD always clears
+ * close-on-exec. The fd, or -1 (errno set). */
+static int inputs_fd(slot *s)
+{
+    if (s->inputs_fd >= 0)
+        return s->inputs_fd;
+    int fd = memfd_create("llm4hep-inputs", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0)
+        return -1;
+    size_t off = 0;
+    while (off < s->inputs_len) {
+        ssize_t w = write(fd, s->inputs + off, s->inputs_len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            close(fd);
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
+        close(fd);
+        return -1;
+    }
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+    close(fd);
+    s->inputs_fd = high;
+    return high;
+}
+
+/* Spawn the child for plan index `index`, whose key rank 0 says is `key`.
+ * A key that is not this rank's plan's key at that index is refused (the two
+ * plans differ: nothing is run). On failure, report error_internal.
  * With empty_tasks (benchmarks of the dispatch itself) no child is spawned:
  * the task succeeds at once with an empty record. */
-static void start(slot *s, int index, int attempt)
+static void start(slot *s, int index, int attempt, const char *key)
 {
     s->task_index = index;
     s->attempt = attempt;
     s->started = l4h_now();
+    if (index < 0 || (size_t)index >= s->plan->n_tasks) {
+        s->task_index = 0; /* report_own needs a task; rank 0 records it under its own key */
+        report_own(s, L4H_STATUS_ERROR_INTERNAL, "refused: rank 0 assigned a task index outside "
+                                                 "this rank's plan");
+        up(s, TAG_READY, "", 0);
+        return;
+    }
+    if (strcmp(s->plan->tasks[index].key, key) != 0) {
+        char why[200];
+        snprintf(why, sizeof why, "refused: rank 0 assigned task %d with key %.16s, but this "
+                 "rank's plan has key %s there", index, key, s->plan->tasks[index].key);
+        report_own(s, L4H_STATUS_ERROR_INTERNAL, why);
+        up(s, TAG_READY, "", 0);
+        return;
+    }
     if (s->empty_tasks) {
         report_own(s, L4H_STATUS_SUCCESS, "");
         s->tasks_run++;
         up(s, TAG_READY, "", 0);
         return;
     }
-    int sv[2];
+    int sv[2], infd = inputs_fd(s);
+    if (infd < 0) {
+        char why[200];
+        snprintf(why, sizeof why, "cannot hand the input snapshot to the task process: %s",
+                 strerror(errno));
+        report_own(s, L4H_STATUS_ERROR_INTERNAL, why);
+        up(s, TAG_READY, "", 0);
+        return;
+    }
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
         report_own(s, L4H_STATUS_ERROR_INTERNAL, "socketpair failed");
         up(s, TAG_READY, "", 0);
@@ -116,6 +184,7 @@ static void start(slot *s, int index, int attempt)
     posix_spawnattr_t at;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
+    posix_spawn_file_actions_adddup2(&fa, infd, WIRE_INPUTS_FD);
     posix_spawnattr_init(&at);
     sigset_t none, dfl;
     sigemptyset(&none);
@@ -151,6 +220,10 @@ static void start(slot *s, int index, int attempt)
     cJSON *a = cJSON_CreateObject();
     cJSON_AddStringToObject(a, "config", s->config_path);
     cJSON_AddNumberToObject(a, "index", index);
+    /* Test hook: a forged key, to prove the child refuses it. */
+    const char *forge = getenv("LLM4HEP_TEST_FORGE_KEY");
+    cJSON_AddStringToObject(a, "key", forge && !strcmp(forge, "assignment") ? "0123456789abcdef"
+                                                                             : key);
     cJSON_AddNumberToObject(a, "attempt", attempt);
     cJSON_AddNumberToObject(a, "run", s->run);
     cJSON_AddNumberToObject(a, "rank", s->rank);
@@ -176,9 +249,11 @@ void slot_deliver(slot *s, const link_msg *m)
     switch (m->tag) {
     case TAG_TASK: {
         int32_t v[2];
-        if (m->len == sizeof v && !s->child) {
+        char key[17] = "";
+        if (m->len == sizeof v + 16 && !s->child) {
             memcpy(v, m->data, sizeof v);
-            start(s, v[0], v[1]);
+            memcpy(key, m->data + sizeof v, 16);
+            start(s, v[0], v[1], key);
         }
         break;
     }
@@ -254,6 +329,11 @@ int slot_poll(slot *s, int timeout_ms)
             s->awaiting++;
             up(s, TAG_SPEND, payload, len);
             break;
+        case WIRE_REFUSED:
+            free(s->refused);
+            s->refused = payload;
+            payload = NULL;
+            break;
         case WIRE_RESULT:
             free(s->result);
             s->result = payload;
@@ -274,5 +354,9 @@ void slot_free(slot *s)
     if (s->child)
         slot_kill(s, "the rank stopped");
     free(s->result);
+    free(s->refused);
+    if (s->inputs_fd >= 0)
+        close(s->inputs_fd);
+    s->inputs_fd = -1;
     wire_reader_free(&s->rd);
 }

@@ -1,6 +1,8 @@
 /* sweep.c — `llm4hep sweep CONFIG` under mpirun/srun: start-up, pre-flight,
  * the coordinator's and the slots' loops, the /runs row, the exit code.
  * With one rank, rank 0 is both coordinator and the only slot. */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <mpi.h>
 #include <signal.h>
@@ -259,6 +261,60 @@ static int agree(int rc)
     return worst;
 }
 
+/* Rank 0: read the campaign's inputs once, into a recording snapshot — the
+ * config and everything its loaders read (models files, suite, prompts,
+ * check and tool programs), then every scripted model's file and code files.
+ * The snapshot is frozen; *cfg and *plan are loaded from it. 0 or -1. */
+static int record_inputs(const char *config_abs, l4h_inputs *in, l4h_config **cfg,
+                         l4h_plan *plan, l4h_err *err)
+{
+    l4h_inputs_use(in);
+    if (l4h_config_load(config_abs, cfg, err) < 0 || l4h_plan_build(*cfg, plan, err) < 0)
+        return -1;
+    size_t n = 0;
+    const char **models = campaign_models(*cfg, &n);
+    l4h_llm *llm = l4h_llm_new(*cfg, NULL, err);
+    int rc = llm ? 0 : -1;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = l4h_llm_read_inputs(llm, models[i], err);
+    l4h_llm_free(llm);
+    free(models);
+    l4h_inputs_freeze(in);
+    return rc;
+}
+
+/* Rank 0's snapshot to every rank (config path first): the other ranks
+ * decode it into *in and load *cfg and *plan from it, never from the disk.
+ * Collective; returns the agreed exit code (0 = every rank has the plan). */
+static int share_inputs(int rank, char config_abs[PATH_MAX], l4h_inputs **in, l4h_config **cfg,
+                        l4h_plan *plan, char **blob, size_t *blob_len, l4h_err *err)
+{
+    int64_t len = rank == 0 ? (int64_t)*blob_len : 0;
+    MPI_Bcast(config_abs, PATH_MAX, MPI_CHAR, 0, MPI_COMM_WORLD);
+    MPI_Bcast(&len, 1, MPI_INT64_T, 0, MPI_COMM_WORLD);
+    if (rank != 0) {
+        *blob = l4h_xmalloc((size_t)len + 1);
+        *blob_len = (size_t)len;
+    }
+    for (int64_t off = 0; off < len; off += 1 << 30) {
+        int chunk = (int)(len - off < (1 << 30) ? len - off : (1 << 30));
+        MPI_Bcast(*blob + off, chunk, MPI_BYTE, 0, MPI_COMM_WORLD);
+    }
+    int rc = 0;
+    if (rank != 0) {
+        if (l4h_inputs_decode(*blob, *blob_len, in, err) < 0)
+            rc = err->code ? err->code : L4H_EXIT_INFRA;
+        else {
+            l4h_inputs_use(*in);
+            if (l4h_config_load(config_abs, cfg, err) < 0 || l4h_plan_build(*cfg, plan, err) < 0)
+                rc = err->code ? err->code : L4H_EXIT_INFRA;
+        }
+        if (rc)
+            fprintf(stderr, "llm4hep sweep: rank %d: %s\n", rank, err->msg);
+    }
+    return agree(rc);
+}
+
 static int run_coordinator(coord *c, slot *local)
 {
     l4h_link *ln = c->link;
@@ -357,20 +413,39 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
     l4h_err err = {0};
     l4h_config *cfg = NULL;
     l4h_plan plan = {0};
-    char config_abs[PATH_MAX], self_exe[PATH_MAX];
+    char config_abs[PATH_MAX] = "", self_exe[64] = "";
     int rc = 0;
-    ssize_t n = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
-    self_exe[n > 0 ? n : 0] = '\0';
-    if (!realpath(opts->config_path, config_abs))
-        snprintf(config_abs, sizeof config_abs, "%s", opts->config_path);
-    if (l4h_config_load(config_abs, &cfg, &err) < 0 || l4h_plan_build(cfg, &plan, &err) < 0)
-        rc = err.code ? err.code : L4H_EXIT_USAGE;
+    /* Task children run the binary this rank started from, even if the file
+     * is replaced (a rebuild) while the campaign runs: the open descriptor
+     * keeps that inode, and /proc/self/fd/N names it at exec time. */
+    int exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (exe_fd >= 0)
+        snprintf(self_exe, sizeof self_exe, "/proc/self/fd/%d", exe_fd);
+    else {
+        l4h_err_set(&err, L4H_EXIT_INFRA, "cannot open /proc/self/exe: %s", strerror(errno));
+        rc = L4H_EXIT_INFRA;
+    }
+    l4h_inputs *inputs = NULL;
+    char *inputs_blob = NULL;
+    size_t inputs_len = 0;
+    if (rank == 0 && !rc) {
+        if (!realpath(opts->config_path, config_abs))
+            snprintf(config_abs, sizeof config_abs, "%s", opts->config_path);
+        inputs = l4h_inputs_new();
+        if (record_inputs(config_abs, inputs, &cfg, &plan, &err) < 0)
+            rc = err.code ? err.code : L4H_EXIT_USAGE;
+        else
+            inputs_blob = l4h_inputs_encode(inputs, &inputs_len);
+    }
     if (agree(rc)) {
-        if (rank == 0 && rc)
+        if (rc)
             fprintf(stderr, "llm4hep sweep: %s\n", err.msg);
         rc = agree(rc);
         goto out;
     }
+    if ((rc = share_inputs(rank, config_abs, &inputs, &cfg, &plan, &inputs_blob, &inputs_len,
+                           &err)) != 0)
+        goto out;
 
     /* Pre-flight, in seconds: every node's sandbox, every model, the reference. */
     capture packages = {0, -1};
@@ -413,7 +488,9 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
     l4h_run_info info = {0};
     if (rank == 0) {
         info.python_packages = capture_finish(&packages);
-        if (l4h_store_open(cfg, opts->fresh, &store, &err) < 0) {
+        int flags = (opts->fresh ? L4H_STORE_FRESH : 0) |
+                    (opts->accept_changed_inputs ? L4H_STORE_ACCEPT_CHANGED : 0);
+        if (l4h_store_open(cfg, inputs, flags, &store, &err) < 0) {
             fprintf(stderr, "llm4hep sweep: %s\n", err.msg);
             rc = err.code ? err.code : L4H_EXIT_INFRA;
         } else {
@@ -428,6 +505,7 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
             info.llm4hep_version = l4h_xstrdup(LLM4HEP_VERSION);
             info.git_commit = l4h_xstrdup(LLM4HEP_GIT_COMMIT);
             info.config_text = l4h_xstrdup(cfg->text);
+            info.inputs = inputs;
             if (l4h_store_begin_run(store, &info, &err) < 0) {
                 fprintf(stderr, "llm4hep sweep: %s\n", err.msg);
                 rc = err.code ? err.code : L4H_EXIT_INFRA;
@@ -447,7 +525,8 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
 
     l4h_link link = {.serial = size == 1};
     slot s = {.rank = size == 1 ? 1 : rank, .cfg = cfg, .plan = &plan, .config_path = config_abs,
-              .self_exe = self_exe, .run = info.run, .link = &link, .fd = -1,
+              .self_exe = self_exe, .inputs = inputs_blob, .inputs_len = inputs_len,
+              .inputs_fd = -1, .run = info.run, .link = &link, .fd = -1,
               .empty_tasks = getenv("LLM4HEP_EMPTY_TASKS") && !strcmp(getenv("LLM4HEP_EMPTY_TASKS"), "1")};
     /* "ok <host> <backend>": the backend this rank's pre-flight chose. */
     const char *backend = strrchr(msg, ' ');
@@ -493,6 +572,11 @@ out_run:
 out:
     l4h_plan_free(&plan);
     l4h_config_free(cfg);
+    l4h_inputs_use(NULL);
+    l4h_inputs_free(inputs);
+    free(inputs_blob);
+    if (exe_fd >= 0)
+        close(exe_fd);
     MPI_Finalize();
     return rc;
 }

@@ -7,21 +7,24 @@
 #include <stdint.h>
 
 /* Frames on the rank <-> child socket: 4-byte length (of type + payload),
- * 1 type byte, payload bytes. */
+ * 1 type byte, payload bytes. The child also gets the campaign's input
+ * snapshot (l4h_inputs_encode) on fd WIRE_INPUTS_FD, a sealed memfd. */
+#define WIRE_INPUTS_FD 4
 enum {
-    WIRE_ASSIGN = 1,   /* rank -> child: JSON {config, index, attempt, run, rank} */
+    WIRE_ASSIGN = 1,   /* rank -> child: JSON {config, index, key, attempt, run, rank, isolation} */
     WIRE_PERMIT_REQ,   /* child -> rank: endpoint name */
     WIRE_PERMIT_ANS,   /* rank -> child: "1" granted, "0" refused */
     WIRE_PERMIT_REL,   /* child -> rank: "<http_status> <endpoint>" */
     WIRE_SPEND,        /* child -> rank: "<usd> <tokens>" */
     WIRE_SPENT,        /* rank -> child: "<campaign usd so far>" */
-    WIRE_RESULT        /* child -> rank: the task record as JSON */
+    WIRE_RESULT,       /* child -> rank: the task record as JSON */
+    WIRE_REFUSED       /* child -> rank: why it refused the assignment (no task was run) */
 };
 
 /* MPI tags between slot ranks and rank 0. Payloads are bytes. */
 enum {
     TAG_READY = 100,   /* slot -> 0: idle, send a task */
-    TAG_TASK,          /* 0 -> slot: int32 {plan index, attempt} */
+    TAG_TASK,          /* 0 -> slot: int32 {plan index, attempt} + the task key (16 chars) */
     TAG_NOMORE,        /* 0 -> slot: no more tasks, leave when idle */
     TAG_DRAIN,         /* 0 -> slot: double grace seconds: finish or be killed by then */
     TAG_KILL,          /* 0 -> slot: kill the task now */

@@ -125,17 +125,48 @@ static void sort_dim(report *r, int d)
     free(map);
 }
 
-/* Per-row dimension values, interned. */
+/* Number of input series of a file (1 unless a resume accepted changed
+ * inputs: sweep --accept-changed-inputs). */
+static int file_series(const l4h_results *res)
+{
+    int max = 1;
+    for (size_t i = 0; i < res->n_runs; i++)
+        if (res->run_series[i] > max)
+            max = res->run_series[i];
+    return max;
+}
+
+/* The input series of row i, or 0 when its file has only one. */
+static int row_series(const report *r, size_t i)
+{
+    const l4h_results *res = r->rs.files[r->rs.row_file[i]];
+    int run = r->rs.rows[i]->run;
+    if (file_series(res) < 2 || run < 1 || (size_t)run > res->n_runs)
+        return 0;
+    return res->run_series[run - 1];
+}
+
+/* Per-row dimension values, interned. Rows measured with different inputs
+ * (a file with several input series) are never pooled: their model and file
+ * labels name the series ("m/one [input series 2]"). */
 static void index_rows(report *r)
 {
-    char label[300];
+    char label[360], model[300], file[4200];
     for (int d = 0; d < N_DIMS; d++)
         r->row_val[d] = l4h_xcalloc(r->rs.n_rows ? r->rs.n_rows : 1, sizeof(size_t));
     for (size_t i = 0; i < r->rs.n_rows; i++) {
         const l4h_task_rec *t = r->rs.rows[i];
-        l4h_report_model_label(t->supervisor, t->coder, label, sizeof label);
-        const char *v[N_DIMS] = {label, t->supervisor, t->coder, t->step,
-                                 file_label(r, r->rs.row_file[i])};
+        l4h_report_model_label(t->supervisor, t->coder, model, sizeof model);
+        int series = row_series(r, i);
+        if (series) {
+            snprintf(label, sizeof label, "%s [input series %d]", model, series);
+            snprintf(file, sizeof file, "%s [input series %d]", file_label(r, r->rs.row_file[i]),
+                     series);
+        } else {
+            snprintf(label, sizeof label, "%s", model);
+            snprintf(file, sizeof file, "%s", file_label(r, r->rs.row_file[i]));
+        }
+        const char *v[N_DIMS] = {label, t->supervisor, t->coder, t->step, file};
         for (int d = 0; d < N_DIMS; d++) {
             /* rows of one model come in runs: check the last value first */
             size_t last = i ? r->row_val[d][i - 1] : 0;
@@ -580,10 +611,28 @@ static void print_header(const report *r, FILE *out)
         fprintf(out, "# llm4hep report\n\n");
     fprintf(out, "%zu final task(s) of %zu attempt(s) in %zu file(s)%s\n", rs->n_rows,
             rs->n_attempts, rs->n_files, rs->n_duplicates ? " (duplicate keys counted once)" : "");
-    for (size_t f = 0; f < rs->n_files; f++)
+    for (size_t f = 0; f < rs->n_files; f++) {
+        const l4h_results *res = rs->files[f];
         fprintf(out, "%s%s: campaign %s, %zu attempt(s)\n",
-                r->o->format == L4H_FMT_MARKDOWN ? "- " : "  ", rs->files[f]->path,
-                rs->files[f]->campaign, rs->files[f]->n_tasks);
+                r->o->format == L4H_FMT_MARKDOWN ? "- " : "  ", res->path, res->campaign,
+                res->n_tasks);
+        int ns = file_series(res);
+        if (ns < 2)
+            continue;
+        fprintf(out, "%s  %d input series: a resume went on with changed inputs "
+                     "(--accept-changed-inputs); rows are shown apart by series (",
+                r->o->format == L4H_FMT_MARKDOWN ? "  " : "  ", ns);
+        for (int s = 1; s <= ns; s++) {
+            fprintf(out, "%sseries %d: run", s > 1 ? "; " : "", s);
+            int first = 1;
+            for (size_t k = 0; k < res->n_runs; k++)
+                if (res->run_series[k] == s) {
+                    fprintf(out, "%s%zu", first ? " " : ",", k + 1);
+                    first = 0;
+                }
+        }
+        fprintf(out, ")\n");
+    }
 }
 
 /* ---------------------------------------------------------------- JSON */

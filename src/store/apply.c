@@ -186,7 +186,8 @@ static int flush(apply_ctx *c, l4h_err *err)
     rows runs = {.size = sizeof(run_row)}, tasks = {.size = sizeof(task_row)},
          calls = {.size = sizeof(call_row)}, execs = {.size = sizeof(exec_row)},
          checks = {.size = sizeof(check_row)}, anns = {.size = sizeof(annotation_row)},
-         ends = {.size = sizeof(run_end)}, unfinal = {.size = sizeof(int64_t)};
+         ends = {.size = sizeof(run_end)}, unfinal = {.size = sizeof(int64_t)},
+         ins = {.size = sizeof(input_row)};
     l4h_buf text = {0};
     l4h_task_rec *recs = l4h_xcalloc(c->n, sizeof *recs);
 
@@ -256,6 +257,17 @@ static int flush(apply_ctx *c, l4h_err *err)
             text_ref(&text, base, jstr(o, "config_text"), &r->config_off, &r->config_len);
             text_ref(&text, base, jstr(o, "python_packages"), &r->python_packages_off,
                      &r->python_packages_len);
+            l4h_fix_set(r->inputs_sha256, sizeof r->inputs_sha256, jstr(o, "inputs_sha256"));
+            r->input_series = (int32_t)jnum(o, "input_series", 1);
+            const cJSON *fi;
+            cJSON_ArrayForEach(fi, cJSON_GetObjectItemCaseSensitive(o, "inputs")) {
+                input_row *ir = row_add(&ins);
+                ir->run = r->run;
+                l4h_fix_set(ir->sha256, sizeof ir->sha256, jstr(fi, "sha256"));
+                ir->size = (int64_t)jnum(fi, "size", 0);
+                text_ref(&text, base, jstr(fi, "path"), &ir->path_off, &ir->path_len);
+                text_ref(&text, base, jstr(fi, "text"), &ir->content_off, &ir->content_len);
+            }
             if (jstr(o, "config_sha256")) {
                 free(c->config_sha256);
                 c->config_sha256 = l4h_xstrdup(jstr(o, "config_sha256"));
@@ -290,6 +302,12 @@ static int flush(apply_ctx *c, l4h_err *err)
         rc = l4h_heap_append(f, text.data, text.len, err);
     if (!rc)
         rc = l4h_table_append(f, &l4h_t_runs, runs.v, runs.n, err);
+    if (!rc && ins.n && l4h_table_rows(f, l4h_t_inputs.name, NULL) < 0) {
+        H5Eclear2(H5E_DEFAULT); /* a file written before /inputs existed */
+        rc = l4h_table_create(f, &l4h_t_inputs, err);
+    }
+    if (!rc)
+        rc = l4h_table_append(f, &l4h_t_inputs, ins.v, ins.n, err);
     if (!rc)
         rc = l4h_table_append(f, &l4h_t_tasks, tasks.v, tasks.n, err);
     if (!rc)
@@ -335,6 +353,7 @@ static int flush(apply_ctx *c, l4h_err *err)
     free(anns.v);
     free(ends.v);
     free(unfinal.v);
+    free(ins.v);
     l4h_buf_free(&text);
     return rc;
 }
@@ -401,6 +420,8 @@ int l4h_init_file(hid_t file, const char *header_json, l4h_err *err)
         rc = l4h_attr_set_str(file, "checkpoint_state", "writing", err);
     for (size_t i = 0; i < 6 && !rc; i++)
         rc = l4h_table_create(file, l4h_tables[i], err);
+    if (!rc)
+        rc = l4h_table_create(file, &l4h_t_inputs, err);
     if (!rc)
         rc = l4h_heap_create(file, err);
     if (!rc)

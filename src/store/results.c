@@ -114,6 +114,25 @@ static void rec_from_row(const task_row *t, l4h_task_rec *r)
     r->error_summary = l4h_fix_get(t->error_summary, sizeof t->error_summary);
 }
 
+/* Each run's input series from /runs (series 1 for every run of a file
+ * written before the column existed, or when /runs does not read). */
+static void read_run_series(hid_t f, l4h_results *res)
+{
+    int64_t n = l4h_table_rows(f, "runs", NULL);
+    if (n <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return;
+    }
+    run_row *runs = l4h_xcalloc((size_t)n, sizeof *runs);
+    int ok = l4h_table_read(f, &l4h_t_runs, 0, (size_t)n, runs, NULL) == 0;
+    H5Eclear2(H5E_DEFAULT);
+    res->run_series = l4h_xcalloc((size_t)n, sizeof *res->run_series);
+    res->n_runs = (size_t)n;
+    for (int64_t i = 0; i < n; i++)
+        res->run_series[i] = ok && runs[i].input_series >= 1 ? runs[i].input_series : 1;
+    free(runs);
+}
+
 int l4h_results_open(const char *h5path, l4h_results **out, l4h_err *err)
 {
     *out = NULL;
@@ -179,6 +198,7 @@ int l4h_results_open(const char *h5path, l4h_results **out, l4h_err *err)
         if (l4h_heap_read(heap, arows[i].text_off, arows[i].text_len, &a->text, err) != 0)
             goto out;
     }
+    read_run_series(f, res);
     rc = 0;
 out:
     if (heap >= 0)
@@ -352,6 +372,7 @@ void l4h_results_free(l4h_results *res)
     }
     free(res->tasks);
     free(res->annotations);
+    free(res->run_series);
     free(res->path);
     free(res->campaign);
     free(ri->calls_row);

@@ -26,11 +26,51 @@ struct l4h_store {
     int run;              /* current /runs row, 0 before begin_run */
     int64_t dropped;
     double last_update;   /* monotonic time of the last file update */
+    char *meaning;        /* what this run's tasks are measured with (meaning_json) */
+    int input_series;     /* 1, +1 at each resume that accepted changed inputs */
+    char meaning_sha256[65];
 };
 
-/* The meaning of a finished task as JSON (campaign, suite hash,
- * max_iterations, task limits) and its SHA-256. Caller frees the JSON. */
-static char *meaning_json(const l4h_config *cfg, char sha[65])
+/* Is path one of the files that only list what to run (the config itself,
+ * models_file, supervisors_file, coders_file)? Their changes extend or
+ * shrink the plan; what they set that matters is in the meaning itself. */
+static int plan_list_file(const l4h_config *cfg, const char *path)
+{
+    if (cfg->suite_path && !strcmp(path, cfg->suite_path))
+        return 0;
+    for (size_t i = 0; i < cfg->n_files; i++)
+        if (!strcmp(cfg->files[i], path))
+            return 1;
+    return cfg->path && !strcmp(cfg->path, path);
+}
+
+/* A model's options that shape its answers, as JSON. */
+static cJSON *model_json(const l4h_config *cfg, const char *name)
+{
+    cJSON *o = cJSON_CreateObject();
+    l4h_model_resolved m;
+    l4h_err e = {0};
+    if (l4h_config_model(cfg, name, &m, &e) < 0)
+        return o;
+    static const char *const prov[] = {"http", "scripted", "replay"};
+    cJSON_AddStringToObject(o, "endpoint", m.endpoint->name);
+    cJSON_AddStringToObject(o, "provider", prov[m.endpoint->provider]);
+    const l4h_opt_num *num[] = {&m.temperature, &m.max_tokens, &m.seed};
+    static const char *const names[] = {"temperature", "max_tokens", "seed"};
+    for (int i = 0; i < 3; i++) {
+        if (num[i]->state == L4H_OPT_SET)
+            cJSON_AddNumberToObject(o, names[i], num[i]->value);
+        else if (num[i]->state == L4H_OPT_NULL)
+            cJSON_AddNullToObject(o, names[i]);
+    }
+    return o;
+}
+
+/* The meaning of a finished task as JSON and its SHA-256: campaign, suite
+ * hash, max_iterations, task limits, each model's options ("models") and the
+ * SHA-256 of every input file the tasks are measured with ("files": the
+ * snapshot but the plan lists). Caller frees the JSON. */
+static char *meaning_json(const l4h_config *cfg, const l4h_inputs *inputs, char sha[65])
 {
     cJSON *m = cJSON_CreateObject();
     cJSON_AddStringToObject(m, "campaign", cfg->name ? cfg->name : "");
@@ -43,18 +83,41 @@ static char *meaning_json(const l4h_config *cfg, char sha[65])
     cJSON_AddNumberToObject(l, "workspace_mb", (double)cfg->limits.workspace_mb);
     cJSON_AddNumberToObject(l, "output_bytes", (double)cfg->limits.output_bytes);
     cJSON_AddNumberToObject(l, "task_tokens", (double)cfg->limits.task_tokens);
+    if (inputs) {
+        cJSON *models = cJSON_AddObjectToObject(m, "models");
+        for (size_t i = 0; i < cfg->n_pairs; i++) {
+            const char *two[2] = {cfg->pairs[i].supervisor, cfg->pairs[i].coder};
+            for (int k = 0; k < 2; k++)
+                if (!cJSON_GetObjectItemCaseSensitive(models, two[k]))
+                    cJSON_AddItemToObject(models, two[k], model_json(cfg, two[k]));
+        }
+        cJSON *files = cJSON_AddObjectToObject(m, "files");
+        for (size_t i = 0; i < l4h_inputs_count(inputs); i++) {
+            const l4h_input_file *f = l4h_inputs_file(inputs, i);
+            if (!plan_list_file(cfg, f->path))
+                cJSON_AddStringToObject(files, f->path, f->sha256);
+        }
+    }
     char *s = cJSON_PrintUnformatted(m);
     cJSON_Delete(m);
     l4h_sha256_hex(s, strlen(s), sha);
     return s;
 }
 
-/* Append to b a description of how meaning a (old) differs from b (new). */
+/* Append to out a description of how meaning old differs from new, the
+ * members "models" and "files" left out (see describe_inputs). prefix: NULL
+ * at the top level (members new to the meaning are no change), else the
+ * dotted path of the nested object ("" for none). */
 static void describe_change(l4h_buf *out, const cJSON *old, const cJSON *new, const char *prefix)
 {
     const cJSON *o;
     cJSON_ArrayForEach(o, old)
     {
+        if (!prefix && (!strcmp(o->string, "models") || !strcmp(o->string, "files") ||
+                        (!strcmp(o->string, "suite_sha256") &&
+                         cJSON_GetObjectItemCaseSensitive(old, "files") &&
+                         cJSON_GetObjectItemCaseSensitive(new, "files"))))
+            continue; /* the files say which part of the suite changed */
         const cJSON *n = cJSON_GetObjectItemCaseSensitive(new, o->string);
         if (cJSON_IsObject(o) && cJSON_IsObject(n)) {
             describe_change(out, o, n, o->string);
@@ -64,34 +127,183 @@ static void describe_change(l4h_buf *out, const cJSON *old, const cJSON *new, co
             continue;
         char *a = cJSON_PrintUnformatted(o), *b = n ? cJSON_PrintUnformatted(n) : NULL;
         l4h_buf_printf(out, "%s%s%s%s was %s, now %s", out->len ? "; " : "", prefix ? prefix : "",
-                       prefix ? "." : "", o->string, a, b ? b : "absent");
+                       prefix && *prefix ? "." : "", o->string, a, b ? b : "absent");
         free(a);
+        free(b);
+    }
+    if (!prefix)
+        return; /* a top-level member new to this version of the meaning is no change */
+    const cJSON *n;
+    cJSON_ArrayForEach(n, new)
+    {
+        if (cJSON_GetObjectItemCaseSensitive(old, n->string))
+            continue;
+        char *b = cJSON_PrintUnformatted(n);
+        l4h_buf_printf(out, "%s%s%s%s was absent, now %s", out->len ? "; " : "", prefix,
+                       *prefix ? "." : "", n->string, b);
         free(b);
     }
 }
 
-/* Compare the journal's header with cfg; -1 (code 2) when the meaning changed. */
-static int check_meaning(const char *jpath, const char *header, const l4h_config *cfg,
-                         l4h_err *err)
+/* Does one of the n argv words, resolved against the suite's directory,
+ * name path? */
+static int argv_names(const l4h_suite *s, char *const *argv, size_t n, const char *path)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *p = l4h_path_join(s->dir, argv[i]);
+        int same = !strcmp(p, path);
+        free(p);
+        if (same)
+            return 1;
+    }
+    return 0;
+}
+
+/* What a file is to the campaign, for messages: "the prompt of step double
+ * (/path/double.txt)", "a check program of step fit (...)", "the tool
+ * program 'significance' of step categorize (...)", "the suite (...)", or
+ * the path. */
+static void name_file(l4h_buf *out, const l4h_config *cfg, const char *path)
+{
+    const l4h_suite *s = cfg->suite;
+    for (size_t i = 0; s && i < s->n_steps; i++) {
+        const l4h_step *st = &s->steps[i];
+        if (st->prompt_path && !strcmp(st->prompt_path, path)) {
+            l4h_buf_printf(out, "the prompt of step %s (%s)", st->name, path);
+            return;
+        }
+        for (size_t k = 0; k < st->n_checks; k++)
+            if (st->checks[k].kind == L4H_CHECK_COMMAND &&
+                argv_names(s, st->checks[k].run, st->checks[k].n_run, path)) {
+                l4h_buf_printf(out, "a check program of step %s (%s)", st->name, path);
+                return;
+            }
+        for (size_t k = 0; k < st->n_tools; k++)
+            if (argv_names(s, st->tools[k].command, st->tools[k].n_command, path)) {
+                l4h_buf_printf(out, "the tool program '%s' of step %s (%s)", st->tools[k].name,
+                               st->name, path);
+                return;
+            }
+    }
+    if (s && s->path && !strcmp(s->path, path)) {
+        l4h_buf_printf(out, "the suite (%s)", path);
+        return;
+    }
+    for (size_t i = 0; i < cfg->n_pairs; i++) {
+        const char *two[2] = {cfg->pairs[i].supervisor, cfg->pairs[i].coder};
+        for (int k = 0; k < 2; k++) {
+            l4h_model_resolved m;
+            l4h_err e = {0};
+            if (l4h_config_model(cfg, two[k], &m, &e) < 0 ||
+                m.endpoint->provider != L4H_PROVIDER_SCRIPTED || !m.endpoint->dir)
+                continue;
+            size_t dl = strlen(m.endpoint->dir);
+            if (strncmp(path, m.endpoint->dir, dl) != 0 || path[dl] != '/')
+                continue;
+            const char *rel = path + dl + 1;
+            size_t ml = strlen(two[k]);
+            int own = !strncmp(rel, two[k], ml) &&
+                      (!strcmp(rel + ml, ".yml") || !strcmp(rel + ml, ".yaml"));
+            if (own)
+                l4h_buf_printf(out, "the script of scripted model %s (%s)", two[k], path);
+            else
+                l4h_buf_printf(out, "a scripted answer file of endpoint %s (%s)",
+                               m.endpoint->name, path);
+            return;
+        }
+    }
+    l4h_buf_printf(out, "%s", path);
+}
+
+/* Changes of what finished tasks were measured with (into changed) and of
+ * what only extends or shrinks the plan (into extended): models and input
+ * files present in both meanings with different options or bytes are
+ * changes; added or dropped ones are extensions. */
+static void describe_inputs(l4h_buf *changed, l4h_buf *extended, const cJSON *old,
+                            const cJSON *new, const l4h_config *cfg)
+{
+    const cJSON *om = cJSON_GetObjectItemCaseSensitive(old, "models");
+    const cJSON *nm = cJSON_GetObjectItemCaseSensitive(new, "models");
+    const cJSON *o;
+    cJSON_ArrayForEach(o, om) {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(nm, o->string);
+        if (!n)
+            continue;
+        l4h_buf d = {0};
+        describe_change(&d, o, n, "");
+        if (d.len)
+            l4h_buf_printf(changed, "%smodel %s: %s", changed->len ? "; " : "", o->string, d.data);
+        l4h_buf_free(&d);
+    }
+    const cJSON *n;
+    cJSON_ArrayForEach(n, nm)
+        if (om && !cJSON_GetObjectItemCaseSensitive(om, n->string))
+            l4h_buf_printf(extended, "%smodel %s added", extended->len ? "; " : "", n->string);
+    const cJSON *of = cJSON_GetObjectItemCaseSensitive(old, "files");
+    const cJSON *nf = cJSON_GetObjectItemCaseSensitive(new, "files");
+    cJSON_ArrayForEach(o, of) {
+        n = cJSON_GetObjectItemCaseSensitive(nf, o->string);
+        if (!n || !cJSON_IsString(o) || !cJSON_IsString(n) ||
+            !strcmp(o->valuestring, n->valuestring))
+            continue;
+        l4h_buf_printf(changed, "%s", changed->len ? "; " : "");
+        name_file(changed, cfg, o->string);
+        l4h_buf_printf(changed, " changed (sha256 %.12s... -> %.12s...)", o->valuestring,
+                       n->valuestring);
+    }
+    cJSON_ArrayForEach(n, nf)
+        if (of && !cJSON_GetObjectItemCaseSensitive(of, n->string))
+            l4h_buf_printf(extended, "%s%s added", extended->len ? "; " : "", n->string);
+}
+
+/* Compare the meaning the finished tasks were measured with (the last run's,
+ * or the journal header's for a journal without one) with cfg's and the
+ * snapshot's. A change is -1 (code 2) unless accept (then a warning); an
+ * extension (a model, step or trial added) is a note. */
+static int check_meaning(l4h_store *st, const char *header, const l4h_config *cfg,
+                         const l4h_inputs *inputs, int accept, l4h_err *err)
 {
     char sha[65];
-    char *now = meaning_json(cfg, sha);
+    char *now = meaning_json(cfg, inputs, sha);
     cJSON *h = cJSON_Parse(header);
-    const cJSON *hs = cJSON_GetObjectItemCaseSensitive(h, "meaning_sha256");
-    int rc = 0;
-    if (!cJSON_IsString(hs) || strcmp(hs->valuestring, sha) != 0) {
-        cJSON *n = cJSON_Parse(now);
-        l4h_buf d = {0};
-        describe_change(&d, cJSON_GetObjectItemCaseSensitive(h, "meaning"), n, NULL);
-        rc = l4h_err_set(err, L4H_EXIT_USAGE,
-                         "%s: the campaign's meaning changed since it began (%s); finished tasks "
-                         "would not be comparable. Start over with --fresh (the old files are "
-                         "kept aside) or write to another output",
-                         jpath, d.len ? d.data : "header differs");
-        l4h_buf_free(&d);
-        cJSON_Delete(n);
+    cJSON *last = st->sync.last_run_json ? cJSON_Parse(st->sync.last_run_json) : NULL;
+    const cJSON *base = cJSON_GetObjectItemCaseSensitive(last, "meaning");
+    int run = (int)st->sync.n_runs;
+    const cJSON *ser = cJSON_GetObjectItemCaseSensitive(last, "input_series");
+    st->input_series = cJSON_IsNumber(ser) && ser->valuedouble >= 1 ? (int)ser->valuedouble : 1;
+    if (!cJSON_IsObject(base)) {
+        base = cJSON_GetObjectItemCaseSensitive(h, "meaning");
+        run = 0;
     }
+    int rc = 0;
+    cJSON *n = cJSON_Parse(now);
+    l4h_buf d = {0}, ext = {0};
+    describe_change(&d, base, n, NULL);
+    describe_inputs(&d, &ext, base, n, cfg);
+    char since[64] = "it began";
+    if (run > 0)
+        snprintf(since, sizeof since, "run %d", run);
+    if (ext.len)
+        fprintf(stderr, "llm4hep sweep: since %s: %s (the plan grows; finished tasks are kept)\n",
+                since, ext.data);
+    if (d.len && st->sync.n_tasks > 0 && !accept) {
+        rc = l4h_err_set(err, L4H_EXIT_USAGE,
+                         "%s: what finished tasks were measured with changed since %s: %s. "
+                         "Finished and new tasks would not be comparable: restore the inputs, "
+                         "start over with --fresh (the old files are kept aside), write to "
+                         "another output, or pass --accept-changed-inputs to go on with the "
+                         "changed inputs (the report then shows the runs apart)",
+                         st->jpath, since, d.data);
+    } else if (d.len && st->sync.n_tasks > 0) {
+        st->input_series++;
+        fprintf(stderr, "llm4hep sweep: --accept-changed-inputs: going on with changed inputs "
+                        "since %s: %s; the report shows the runs apart\n", since, d.data);
+    }
+    l4h_buf_free(&d);
+    l4h_buf_free(&ext);
+    cJSON_Delete(n);
     cJSON_Delete(h);
+    cJSON_Delete(last);
     free(now);
     return rc;
 }
@@ -179,11 +391,14 @@ static void store_free(l4h_store *st)
     l4h_secrets_free(&st->secrets);
     free(st->h5path);
     free(st->jpath);
+    free(st->meaning);
     free(st);
 }
 
-int l4h_store_open(const l4h_config *cfg, int fresh, l4h_store **out, l4h_err *err)
+int l4h_store_open(const l4h_config *cfg, const l4h_inputs *inputs, int flags, l4h_store **out,
+                   l4h_err *err)
 {
+    int fresh = (flags & L4H_STORE_FRESH) != 0;
     *out = NULL;
     if (!cfg || !cfg->output || !cfg->output[0])
         return l4h_err_set(err, L4H_EXIT_USAGE, "the config has no `output` (results file)");
@@ -224,19 +439,16 @@ int l4h_store_open(const l4h_config *cfg, int fresh, l4h_store **out, l4h_err *e
         free(header);
         goto fail;
     }
-    if (header) {
-        rc = check_meaning(st->jpath, header, cfg, err);
-        free(header);
-        if (rc)
-            goto fail;
-    } else {
+    st->meaning = meaning_json(cfg, inputs, st->meaning_sha256);
+    st->input_series = 1;
+    if (!header) {
         /* A new campaign (or a journal holding only a torn first record). */
         if (ftruncate(st->jfd, 0) != 0) {
             l4h_err_set(err, L4H_EXIT_INFRA, "%s: %s", st->jpath, strerror(errno));
             goto fail;
         }
-        char sha[65], created[32];
-        char *m = meaning_json(cfg, sha);
+        char created[32];
+        const char *m = st->meaning, *sha = st->meaning_sha256;
         l4h_utc_string(l4h_now(), created);
         cJSON *h = cJSON_CreateObject();
         cJSON_AddNumberToObject(h, "format_version", L4H_FORMAT_VERSION);
@@ -248,7 +460,6 @@ int l4h_store_open(const l4h_config *cfg, int fresh, l4h_store **out, l4h_err *e
         cJSON_AddItemToObject(h, "meaning", cJSON_Parse(m));
         char *js = cJSON_PrintUnformatted(h);
         cJSON_Delete(h);
-        free(m);
         rc = l4h_journal_append(st->jfd, L4H_J_HEADER, js, strlen(js), err);
         free(js);
         if (rc)
@@ -260,8 +471,16 @@ int l4h_store_open(const l4h_config *cfg, int fresh, l4h_store **out, l4h_err *e
             goto fail;
         }
     }
-    if (l4h_sync_file(st->h5path, st->jpath, 0, &st->sync, &st->dropped, err) != 0)
+    if (l4h_sync_file(st->h5path, st->jpath, 0, &st->sync, &st->dropped, err) != 0) {
+        free(header);
         goto fail;
+    }
+    if (header) {
+        rc = check_meaning(st, header, cfg, inputs, (flags & L4H_STORE_ACCEPT_CHANGED) != 0, err);
+        free(header);
+        if (rc)
+            goto fail;
+    }
     if (st->dropped > 0) {
         if (ftruncate(st->jfd, st->sync.end) != 0) {
             l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot drop the torn last record: %s",
@@ -332,6 +551,28 @@ int l4h_store_begin_run(l4h_store *st, l4h_run_info *info, l4h_err *err)
     cJSON_AddStringToObject(o, "python_packages", pk ? pk : "");
     free(cfg_text);
     free(pk);
+    cJSON_AddStringToObject(o, "meaning_sha256", st->meaning_sha256);
+    cJSON_AddNumberToObject(o, "input_series", st->input_series);
+    cJSON_AddItemToObject(o, "meaning", cJSON_Parse(st->meaning ? st->meaning : "{}"));
+    if (info->inputs) {
+        char isha[65];
+        l4h_inputs_sha256(info->inputs, isha);
+        cJSON_AddStringToObject(o, "inputs_sha256", isha);
+        cJSON *arr = cJSON_AddArrayToObject(o, "inputs");
+        for (size_t i = 0; i < l4h_inputs_count(info->inputs); i++) {
+            const l4h_input_file *f = l4h_inputs_file(info->inputs, i);
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "path", f->path);
+            cJSON_AddStringToObject(e, "sha256", f->sha256);
+            cJSON_AddNumberToObject(e, "size", (double)f->len);
+            /* the bytes as the user wrote them, but never a secret we hold */
+            char *t = l4h_xstrdup(f->data);
+            l4h_redact(&st->secrets, &t);
+            cJSON_AddStringToObject(e, "text", t);
+            free(t);
+            cJSON_AddItemToArray(arr, e);
+        }
+    }
     char *js = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     int rc = journal_add(st, L4H_J_RUN_BEGIN, js, err);

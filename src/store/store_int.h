@@ -38,7 +38,17 @@ typedef struct run_row {
     char llm4hep_version[32];
     char git_commit[48];
     int64_t config_off, config_len, python_packages_off, python_packages_len;
+    char inputs_sha256[64];
+    int32_t input_series;
 } run_row;
+
+/* One file of a run's input snapshot (/inputs). */
+typedef struct input_row {
+    int32_t run;
+    char sha256[64];
+    int64_t size;
+    int64_t path_off, path_len, content_off, content_len;
+} input_row;
 
 typedef struct task_row {
     int64_t task_id;
@@ -113,6 +123,9 @@ typedef struct annotation_row {
 
 extern const table_desc l4h_t_runs, l4h_t_tasks, l4h_t_calls, l4h_t_execs, l4h_t_checks,
     l4h_t_annotations;
+/* /inputs: each run's input snapshot. Not one of the six (the sync checks
+ * count /runs rows; a run's /inputs rows are written with its /runs row). */
+extern const table_desc l4h_t_inputs;
 /* The six tables in file order. */
 extern const table_desc *const l4h_tables[6];
 
@@ -232,6 +245,7 @@ typedef struct sync_state {
     int64_t file_end;   /* journal bytes the HDF5 file reflects */
     int64_t file_records; /* journal records the HDF5 file reflects */
     char *header_json;  /* payload of the H record, or NULL */
+    char *last_run_json; /* payload of the last R record, or NULL */
 } sync_state;
 
 /* Bring h5path up to date with the journal at jpath: append what it lacks,

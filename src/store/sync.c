@@ -34,6 +34,7 @@ void l4h_sync_state_free(sync_state *st)
         return;
     l4h_keymap_free(&st->keys);
     free(st->header_json);
+    free(st->last_run_json);
     memset(st, 0, sizeof *st);
 }
 
@@ -59,6 +60,8 @@ static int pass_record(int type, const char *payload, size_t len, int64_t offset
     case L4H_J_RUN_BEGIN:
         st->n_runs++;
         c->at_x[0] += before_x;
+        free(st->last_run_json);
+        st->last_run_json = l4h_xstrdup(payload);
         break;
     case L4H_J_ANNOTATION:
         c->at_x[5] += before_x;

@@ -18,7 +18,13 @@ static const col_desc run_cols[] = {
     C_I32(run_row, exit_code), C_STR(run_row, slurm_job_id), C_I32(run_row, slurm_restart_count),
     C_I32(run_row, ranks), C_STR(run_row, hosts), C_STR(run_row, llm4hep_version),
     C_STR(run_row, git_commit), C_I64(run_row, config_off), C_I64(run_row, config_len),
-    C_I64(run_row, python_packages_off), C_I64(run_row, python_packages_len)};
+    C_I64(run_row, python_packages_off), C_I64(run_row, python_packages_len),
+    C_STR(run_row, inputs_sha256), C_I32(run_row, input_series)};
+
+static const col_desc input_cols[] = {
+    C_I32(input_row, run), C_STR(input_row, sha256), C_I64(input_row, size),
+    C_I64(input_row, path_off), C_I64(input_row, path_len), C_I64(input_row, content_off),
+    C_I64(input_row, content_len)};
 
 static const col_desc task_cols[] = {
     C_I64(task_row, task_id), C_STR(task_row, key), C_STR(task_row, campaign),
@@ -68,6 +74,7 @@ const table_desc l4h_t_execs = {"execs", exec_cols, NCOL(exec_cols), sizeof(exec
 const table_desc l4h_t_checks = {"checks", check_cols, NCOL(check_cols), sizeof(check_row), 512};
 const table_desc l4h_t_annotations = {"annotations", annotation_cols, NCOL(annotation_cols),
                                       sizeof(annotation_row), 256};
+const table_desc l4h_t_inputs = {"inputs", input_cols, NCOL(input_cols), sizeof(input_row), 64};
 const table_desc *const l4h_tables[6] = {&l4h_t_runs,   &l4h_t_tasks,  &l4h_t_calls,
                                          &l4h_t_execs,  &l4h_t_checks, &l4h_t_annotations};
 

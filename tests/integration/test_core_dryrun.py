@@ -125,7 +125,7 @@ def test_usage_errors():
     r = sweep(str(FOUR), "--dry-rn")
     assert r.returncode == 2
     assert r.stderr == ("llm4hep sweep: unknown option '--dry-rn': expected --dry-run, --fresh, "
-                        "--retry-infra or --grace S (llm4hep sweep --help)\n")
+                        "--retry-infra, --grace S or --accept-changed-inputs (llm4hep sweep --help)\n")
     r = sweep(str(FOUR), str(FOUR), "--dry-run")
     assert r.returncode == 2
     assert "a second CONFIG" in r.stderr

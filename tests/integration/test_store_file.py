@@ -21,8 +21,9 @@ import pytest
 SRC = os.environ.get("LLM4HEP_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 TOOLS = os.environ.get("LLM4HEP_TOOLS_DIR", "")
 SYNTH = os.path.join(TOOLS, "store_synth")
-TABLES = ("runs", "tasks", "calls", "execs", "checks", "annotations")
-TEXT_REFS = {"runs": ("config", "python_packages"), "tasks": ("error_summary",),
+TABLES = ("runs", "tasks", "calls", "execs", "checks", "annotations", "inputs")
+TEXT_REFS = {"runs": ("config", "python_packages"), "inputs": ("path", "content"),
+             "tasks": ("error_summary",),
              "calls": ("request", "response"), "execs": ("code", "stdout", "stderr"),
              "checks": ("report",), "annotations": ("text",)}
 

@@ -308,7 +308,7 @@ int main(int argc, char **argv)
 
     l4h_err err = {0};
     l4h_store *st;
-    if (l4h_store_open(&cfg, fresh, &st, &err) != 0) {
+    if (l4h_store_open(&cfg, NULL, fresh ? L4H_STORE_FRESH : 0, &st, &err) != 0) {
         fprintf(stderr, "store_synth: %s\n", err.msg);
         return err.code ? err.code : 3;
     }

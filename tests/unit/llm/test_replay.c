@@ -74,7 +74,7 @@ static int setup(void **s)
     cfg.limits = (l4h_limits){3600, 900, 8192, 4096, 16384, 2000000, 0};
     l4h_store *st;
     l4h_err err;
-    int rc = l4h_store_open(&cfg, 1, &st, &err);
+    int rc = l4h_store_open(&cfg, NULL, L4H_STORE_FRESH, &st, &err);
     if (rc)
         fprintf(stderr, "%s\n", err.msg);
     assert_int_equal(rc, 0);

@@ -127,7 +127,7 @@ static l4h_store *open_ok(tcfg *t, int fresh)
 {
     l4h_store *st = NULL;
     l4h_err err = {0};
-    int rc = l4h_store_open(&t->cfg, fresh, &st, &err);
+    int rc = l4h_store_open(&t->cfg, NULL, fresh ? L4H_STORE_FRESH : 0, &st, &err);
     if (rc)
         fprintf(stderr, "open: %s\n", err.msg);
     assert_int_equal(rc, 0);
@@ -458,7 +458,7 @@ static void meaning_check_and_fresh(void **state)
     close_ok(st);
     t.cfg.max_iterations = 12;
     l4h_err err = {0};
-    assert_int_equal(l4h_store_open(&t.cfg, 0, &st, &err), -1);
+    assert_int_equal(l4h_store_open(&t.cfg, NULL, 0, &st, &err), -1);
     assert_int_equal(err.code, L4H_EXIT_USAGE);
     assert_non_null(strstr(err.msg, "max_iterations was 10, now 12"));
     assert_non_null(strstr(err.msg, "--fresh"));
@@ -468,7 +468,7 @@ static void meaning_check_and_fresh(void **state)
     st = open_ok(&t, 0);
     close_ok(st);
     t.cfg.limits.exec_timeout_s = 60;
-    assert_int_equal(l4h_store_open(&t.cfg, 0, &st, &err), -1);
+    assert_int_equal(l4h_store_open(&t.cfg, NULL, 0, &st, &err), -1);
     assert_non_null(strstr(err.msg, "limits.exec_timeout_s was 900, now 60"));
     st = open_ok(&t, 1);
     assert_int_equal(l4h_store_n_tasks(st), 0);
@@ -492,7 +492,7 @@ static void lock_refuses(void **state)
     l4h_err err;
     assert_int_equal(l4h_store_checkpoint(st, &err), 0);
     l4h_store *st2;
-    assert_int_equal(l4h_store_open(&t.cfg, 0, &st2, &err), -1);
+    assert_int_equal(l4h_store_open(&t.cfg, NULL, 0, &st2, &err), -1);
     assert_int_equal(err.code, L4H_EXIT_USAGE);
     assert_non_null(strstr(err.msg, "held by a running campaign"));
     assert_non_null(strstr(err.msg, "pid"));
