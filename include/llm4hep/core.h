@@ -81,6 +81,32 @@ char *l4h_path_dir(const char *path);
  * directory when it cannot be resolved. Caller frees. */
 char *l4h_path_dir_abs(const char *path);
 
+/* ---------------------------------------------- text shown to a model (text.c)
+ * What generated code prints and the names of the files it leaves are hostile
+ * bytes; before they reach a request they pass through these. */
+
+/* l4h_text_clean flag: tab, CR, LF (and U+0085, U+2028, U+2029) are shown as
+ * control pictures too, so the text stays on one line (file names). */
+#define L4H_TEXT_ONE_LINE 1u
+
+/* A copy of s[0..len) that is valid UTF-8 and shows its control bytes:
+ * each byte that does not start a well-formed UTF-8 sequence (RFC 3629: no
+ * overlongs, surrogates or code points above U+10FFFF) becomes U+FFFD; NUL
+ * and the other C0 controls but tab, LF and CR become their Unicode control
+ * pictures (U+2400 + c: "␀", "␛"), DEL "␡", C1 controls U+FFFD. s NULL is "".
+ * Idempotent. Caller frees. Can't fail. */
+char *l4h_text_clean(const char *s, size_t len, unsigned flags);
+/* 1 when l4h_text_clean(s, len, flags) would return s unchanged. */
+int l4h_text_is_clean(const char *s, size_t len, unsigned flags);
+/* The largest position <= at (at most len) that does not split a UTF-8
+ * sequence of s[0..len). Can't fail. */
+size_t l4h_utf8_floor(const char *s, size_t len, size_t at);
+/* s when it has at most max bytes, else its head and tail around a line
+ * "[... N bytes of <what> cut here ...]", at most max bytes in all (the marker
+ * alone when max is smaller than it), cut on UTF-8 boundaries. Caller frees.
+ * Can't fail. */
+char *l4h_text_head_tail(const char *s, size_t max, const char *what);
+
 /* SHA-256 of bytes as 64 lowercase hex chars + NUL. Can't fail. */
 void l4h_sha256_hex(const void *data, size_t len, char out[65]);
 /* Incremental SHA-256. */
