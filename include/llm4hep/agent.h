@@ -98,6 +98,29 @@ l4h_message *l4h_conv_add_tool(l4h_conv *c, const char *tool_call_id, const char
 void l4h_conv_set(l4h_conv *c, size_t i, const char *content);
 void l4h_conv_free(l4h_conv *c);
 
+/* Context. Every request is cut to its model's context before it is sent:
+ * the budget is context_tokens (models_config / model_defaults, default
+ * L4H_CONTEXT_TOKENS_DEFAULT) minus the completion's reserve (max_tokens, or
+ * a quarter of the context up to 8192 when max_tokens is unset or null), the
+ * offered tools' schemas and a margin, counted in bytes of the messages'
+ * texts: a byte-level tokenizer never makes more tokens than bytes, so a
+ * request within the budget fits whatever the text holds. The view sent
+ * shortens earlier messages first (oldest first, to their head and tail),
+ * then the largest text left; every cut carries the line "[... N bytes of
+ * this message (left out to fit the model's context) cut here ...]". The
+ * conversation itself keeps every message whole. */
+#define L4H_MESSAGE_OVERHEAD 16
+/* The bytes a message counts for: its texts plus L4H_MESSAGE_OVERHEAD per
+ * message and per tool call. Can't fail. */
+size_t l4h_message_cost(const l4h_message *m);
+/* Fill out (zeroed here; free with l4h_conv_free) with a deep copy of c whose
+ * costs sum to at most budget when that can be done: messages from keep_first
+ * on, but the last, are shortened oldest first; then the largest text left.
+ * No text is cut below a few hundred bytes, so a tiny budget is exceeded.
+ * Tool-call arguments that must go become a JSON object saying so. Returns
+ * how many texts were shortened (0: out is an exact copy). Can't fail. */
+size_t l4h_conv_fit(const l4h_conv *c, size_t budget, size_t keep_first, l4h_conv *out);
+
 /* What the supervisor is told about one iteration. */
 typedef struct l4h_iteration_report {
     int iteration;

@@ -102,10 +102,11 @@ int l4h_text_is_clean(const char *s, size_t len, unsigned flags);
  * sequence of s[0..len). Can't fail. */
 size_t l4h_utf8_floor(const char *s, size_t len, size_t at);
 /* s when it has at most max bytes, else its head and tail around a line
- * "[... N bytes of <what> cut here ...]", at most max bytes in all (the marker
- * alone when max is smaller than it), cut on UTF-8 boundaries. Caller frees.
- * Can't fail. */
-char *l4h_text_head_tail(const char *s, size_t max, const char *what);
+ * "[... N bytes of <what> cut here ...]" (N: the bytes left out; with
+ * L4H_TEXT_ONE_LINE in flags the marker is inline, between spaces), at most
+ * max bytes in all (the marker alone when max is smaller than it), cut on
+ * UTF-8 boundaries. Caller frees. Can't fail. */
+char *l4h_text_head_tail(const char *s, size_t max, const char *what, unsigned flags);
 
 /* SHA-256 of bytes as 64 lowercase hex chars + NUL. Can't fail. */
 void l4h_sha256_hex(const void *data, size_t len, char out[65]);
@@ -180,8 +181,14 @@ typedef struct l4h_model_opts {
     l4h_opt_num max_tokens;
     l4h_opt_num request_timeout_s;
     l4h_opt_num seed;
+    l4h_opt_num context_tokens;  /* the model's context window in tokens */
     l4h_where where;
 } l4h_model_opts;
+
+/* A model's context when neither models_config nor model_defaults says
+ * (context_tokens): the common size of today's hosted models. Requests are
+ * cut to fit it (agent.h, "Context"); set it for smaller local models. */
+#define L4H_CONTEXT_TOKENS_DEFAULT 128000
 
 /* A model's options after models_config[m] is laid over model_defaults. */
 typedef struct l4h_model_resolved {
@@ -189,6 +196,7 @@ typedef struct l4h_model_resolved {
     const l4h_endpoint *endpoint; /* never NULL after a successful load */
     l4h_opt_num temperature, max_tokens, seed;
     double request_timeout_s;     /* default 600 */
+    int64_t context_tokens;       /* default L4H_CONTEXT_TOKENS_DEFAULT */
     int has_price;
     double input_per_mtok, output_per_mtok;
 } l4h_model_resolved;
@@ -432,12 +440,20 @@ void l4h_task_key(const char *campaign, const char *supervisor, const char *code
 
 /* ---------------------------------------------------------------- record */
 
+/* A task's outcome (DESIGN.md "Statuses"). failed_* are the model's: what
+ * it or its code did; error_* and interrupted are infrastructure, decided
+ * only on the harness's own evidence (docs/notes/channel.md), redone up to
+ * infra_retries and left out of the rates. The names live in record.c only;
+ * everything else (report, scripts through `report --format json`) derives
+ * the list from l4h_status_name / l4h_status_is_infra. */
 typedef enum {
     L4H_STATUS_SUCCESS = 0,
     L4H_STATUS_FAILED_VALIDATION,
     L4H_STATUS_FAILED_EXECUTION,
     L4H_STATUS_FAILED_NO_CODE,
     L4H_STATUS_FAILED_LIMIT,
+    L4H_STATUS_FAILED_REQUEST,   /* an endpoint refused a request for what the model's
+                                    conversation held (too long, filtered, invalid) */
     L4H_STATUS_ERROR_API,
     L4H_STATUS_ERROR_SANDBOX,
     L4H_STATUS_ERROR_INTERNAL,

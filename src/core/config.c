@@ -19,7 +19,7 @@ static const char *const config_keys[] = {
 static const char *const endpoint_keys[] = {"provider", "base_url", "api_key_env", "dir", "file",
                                             "max_concurrency", "requests_per_minute", NULL};
 static const char *const model_keys[] = {"endpoint", "temperature", "max_tokens",
-                                         "request_timeout_s", "seed", NULL};
+                                         "request_timeout_s", "seed", "context_tokens", NULL};
 static const char *const price_keys[] = {"input_per_mtok", "output_per_mtok", NULL};
 static const char *const limit_keys[] = {"task_wall_s",  "exec_timeout_s", "exec_memory_mb",
                                          "workspace_mb", "output_bytes",   "task_tokens",
@@ -207,6 +207,8 @@ int l4h_config_model(const l4h_config *cfg, const char *model, l4h_model_resolve
     out->seed = layer(mc->seed, d->seed);
     l4h_opt_num t = layer(mc->request_timeout_s, d->request_timeout_s);
     out->request_timeout_s = t.state == L4H_OPT_SET ? t.value : 600;
+    l4h_opt_num ctx = layer(mc->context_tokens, d->context_tokens);
+    out->context_tokens = ctx.state == L4H_OPT_SET ? (int64_t)ctx.value : L4H_CONTEXT_TOKENS_DEFAULT;
     for (size_t i = 0; i < cfg->n_prices; i++)
         if (!strcmp(cfg->prices[i].model, model)) {
             out->has_price = 1;
@@ -497,7 +499,9 @@ static int load_model_opts(cload *L, const ynode *n, const char *key, l4h_model_
         load_opt(L, ymap_get(n, "max_tokens"), ypath_key(kp, key, "max_tokens"), 1, 1, 0,
                  &o->max_tokens) < 0 ||
         load_opt(L, ymap_get(n, "request_timeout_s"), ypath_key(kp, key, "request_timeout_s"), 0, 0,
-                 1, &o->request_timeout_s) < 0)
+                 1, &o->request_timeout_s) < 0 ||
+        load_opt(L, ymap_get(n, "context_tokens"), ypath_key(kp, key, "context_tokens"), 1, 1024, 0,
+                 &o->context_tokens) < 0)
         return -1;
     const ynode *sd = ymap_get(n, "seed");
     if (sd && yis_null(sd)) {

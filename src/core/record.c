@@ -23,8 +23,8 @@
 #include "llm4hep/core.h"
 
 static const char *const status_names[L4H_STATUS_COUNT] = {
-    "success",      "failed_validation", "failed_execution", "failed_no_code", "failed_limit",
-    "error_api",    "error_sandbox",     "error_internal",   "interrupted"};
+    "success",   "failed_validation", "failed_execution", "failed_no_code", "failed_limit",
+    "failed_request", "error_api",    "error_sandbox",    "error_internal", "interrupted"};
 
 /* The status's name, or NULL when out of range. */
 const char *l4h_status_name(l4h_status s)

@@ -140,14 +140,16 @@ size_t l4h_utf8_floor(const char *s, size_t len, size_t at)
 }
 
 /* See core.h. */
-char *l4h_text_head_tail(const char *s, size_t max, const char *what)
+char *l4h_text_head_tail(const char *s, size_t max, const char *what, unsigned flags)
 {
     size_t len = s ? strlen(s) : 0;
     if (len <= max)
         return l4h_xstrdup(s ? s : "");
-    char marker[200];
-    int m = snprintf(marker, sizeof marker, "\n[... %zu bytes of %s cut here ...]\n", len,
-                     what && *what ? what : "this text");
+    const char *fmt = flags & L4H_TEXT_ONE_LINE ? " [... %zu bytes of %s cut here ...] "
+                                                : "\n[... %zu bytes of %s cut here ...]\n";
+    const char *w = what && *what ? what : "this text";
+    char marker[300];
+    int m = snprintf(marker, sizeof marker, fmt, len, w);
     size_t mlen = m > 0 ? (size_t)m : 0;
     size_t keep = max > mlen ? max - mlen : 0;
     size_t head = l4h_utf8_floor(s, len, keep - keep / 2);
@@ -156,12 +158,11 @@ char *l4h_text_head_tail(const char *s, size_t max, const char *what)
         tail_at++; /* forward to a character's start: the tail only shrinks */
     if (tail_at < head)
         tail_at = head;
-    /* the marker names what was really cut */
-    m = snprintf(marker, sizeof marker, "\n[... %zu bytes of %s cut here ...]\n", tail_at - head,
-                 what && *what ? what : "this text");
+    /* the marker names what was really cut (never more digits than above) */
+    m = snprintf(marker, sizeof marker, fmt, tail_at - head, w);
     l4h_buf b = {0};
     l4h_buf_add(&b, s, head);
-    l4h_buf_add(&b, marker, m > 0 ? (size_t)m : 0);
+    l4h_buf_add(&b, marker, m > 0 ? strlen(marker) : 0);
     l4h_buf_add(&b, s + tail_at, len - tail_at);
     return l4h_buf_take(&b);
 }

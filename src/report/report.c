@@ -416,8 +416,17 @@ static void print_infra(const report *r, FILE *out)
 {
     size_t nm = r->n_vals[DIM_MODEL], ns = r->n_vals[DIM_STEP];
     rtable t;
-    rt_init(&t, "llrrrr", "model", "step", "error_api", "error_sandbox", "error_internal",
-            "interrupted");
+    /* one column per infrastructure status, as record.c lists them */
+    const char *cols[L4H_STATUS_COUNT + 2] = {"model", "step"};
+    char align[L4H_STATUS_COUNT + 3] = "ll";
+    size_t ncols = 2;
+    for (int st = 0; st < L4H_STATUS_COUNT; st++)
+        if (l4h_status_is_infra((l4h_status)st)) {
+            align[ncols] = 'r';
+            cols[ncols++] = l4h_status_name((l4h_status)st);
+        }
+    align[ncols] = '\0';
+    rt_init_v(&t, align, cols);
     for (size_t m = 0; m < nm; m++)
         for (size_t s = 0; s < ns; s++) {
             const agg *a = &r->ms[m * ns + s];
@@ -425,8 +434,9 @@ static void print_infra(const report *r, FILE *out)
                 continue;
             rt_cell(&t, "%s", r->vals[DIM_MODEL][m]);
             rt_cell(&t, "%s", r->vals[DIM_STEP][s]);
-            for (int st = L4H_STATUS_ERROR_API; st <= L4H_STATUS_INTERRUPTED; st++)
-                rt_cell(&t, "%lld", (long long)a->infra_status[st]);
+            for (int st = 0; st < L4H_STATUS_COUNT; st++)
+                if (l4h_status_is_infra((l4h_status)st))
+                    rt_cell(&t, "%lld", (long long)a->infra_status[st]);
         }
     print_title(out, r->o->format,
                 r->o->include_infra ? "Infrastructure outcomes (counted as failures: --include-infra)"
@@ -611,9 +621,14 @@ static void json_agg(l4h_buf *b, const agg *a)
     l4h_buf_puts(b, ", \"mean_wall_s\": ");
     json_num(b, safe_div(a->wall, (double)a->n));
     l4h_buf_printf(b, ", \"infra\": %lld, \"infra_statuses\": {", (long long)a->infra);
-    for (int st = L4H_STATUS_ERROR_API; st <= L4H_STATUS_INTERRUPTED; st++)
-        l4h_buf_printf(b, "%s\"%s\": %lld", st == L4H_STATUS_ERROR_API ? "" : ", ",
-                       l4h_status_name((l4h_status)st), (long long)a->infra_status[st]);
+    const char *sep = "";
+    for (int st = 0; st < L4H_STATUS_COUNT; st++) {
+        if (!l4h_status_is_infra((l4h_status)st))
+            continue;
+        l4h_buf_printf(b, "%s\"%s\": %lld", sep, l4h_status_name((l4h_status)st),
+                       (long long)a->infra_status[st]);
+        sep = ", ";
+    }
     l4h_buf_puts(b, "}");
 }
 

@@ -73,7 +73,7 @@ static void test_controls_become_pictures(void **state)
 static void test_head_tail(void **state)
 {
     (void)state;
-    char *same = l4h_text_head_tail("short", 100, "stdout");
+    char *same = l4h_text_head_tail("short", 100, "stdout", 0);
     assert_string_equal(same, "short");
     free(same);
 
@@ -82,7 +82,7 @@ static void test_head_tail(void **state)
     for (int i = 0; i < 5000; i++)
         l4h_buf_puts(&b, i == 0 ? "HEAD" : i == 4999 ? "TAIL" : "γγ→");
     for (size_t max = 70; max < 400; max += 7) {
-        char *out = l4h_text_head_tail(b.data, max, "the code's stdout");
+        char *out = l4h_text_head_tail(b.data, max, "the code's stdout", 0);
         assert_true(strlen(out) <= max);
         assert_true(l4h_text_is_clean(out, strlen(out), 0));
         assert_non_null(strstr(out, "bytes of the code's stdout cut here ...]"));
@@ -91,7 +91,7 @@ static void test_head_tail(void **state)
         free(out);
     }
     /* the marker gives the number of bytes really left out */
-    char *out = l4h_text_head_tail(b.data, 200, "x");
+    char *out = l4h_text_head_tail(b.data, 200, "x", 0);
     unsigned long long cut = 0;
     const char *m = strstr(out, "[... ");
     assert_non_null(m);
@@ -99,6 +99,12 @@ static void test_head_tail(void **state)
     size_t m_end = (size_t)(strstr(m, "...]\n") + 5 - out);
     size_t head_len = (size_t)(m - out) - 1; /* the marker starts with a newline */
     assert_int_equal(head_len + (strlen(out) - m_end) + cut, b.len);
+    free(out);
+    /* one line: the marker stays inline */
+    out = l4h_text_head_tail(b.data, 200, "the name", L4H_TEXT_ONE_LINE);
+    assert_null(strchr(out, '\n'));
+    assert_non_null(strstr(out, " [... "));
+    assert_true(strlen(out) <= 200);
     free(out);
     l4h_buf_free(&b);
 }

@@ -1,0 +1,129 @@
+/* fit.c — a conversation cut to a model's context. The loop keeps every
+ * message whole; what it sends is a view of the conversation whose texts
+ * fit a byte budget (agent.h, "Context"), earlier messages shortened first,
+ * each cut marked where it is. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llm4hep/agent.h"
+
+/* An earlier message is first shortened to this many bytes (its head and tail). */
+#define EARLIER_KEEP 600
+/* No text is cut below this (the marker and a little of each end). */
+#define MIN_KEEP 240
+/* Tool-call arguments longer than this are replaced when they must go. */
+#define ARGS_KEEP 1024
+
+static const char cut_what[] = "this message (left out to fit the model's context)";
+
+static size_t len0(const char *s)
+{
+    return s ? strlen(s) : 0;
+}
+
+/* See agent.h. */
+size_t l4h_message_cost(const l4h_message *m)
+{
+    size_t n = L4H_MESSAGE_OVERHEAD + len0(m->content) + len0(m->tool_call_id);
+    for (size_t i = 0; i < m->n_tool_calls; i++)
+        n += L4H_MESSAGE_OVERHEAD + len0(m->tool_calls[i].id) + len0(m->tool_calls[i].name) +
+             len0(m->tool_calls[i].arguments);
+    return n;
+}
+
+static void copy_message(l4h_message *dst, const l4h_message *src)
+{
+    memset(dst, 0, sizeof *dst);
+    memcpy(dst->role, src->role, sizeof dst->role);
+    dst->content = l4h_xstrdup(src->content);
+    dst->tool_call_id = l4h_xstrdup(src->tool_call_id);
+    if (src->n_tool_calls) {
+        dst->tool_calls = l4h_xcalloc(src->n_tool_calls, sizeof *dst->tool_calls);
+        dst->n_tool_calls = src->n_tool_calls;
+        for (size_t i = 0; i < src->n_tool_calls; i++) {
+            dst->tool_calls[i].id = l4h_xstrdup(src->tool_calls[i].id);
+            dst->tool_calls[i].name = l4h_xstrdup(src->tool_calls[i].name);
+            dst->tool_calls[i].arguments = l4h_xstrdup(src->tool_calls[i].arguments);
+        }
+    }
+}
+
+/* Cut m's content to keep bytes (head and tail, marked). Returns the bytes saved. */
+static size_t cut_content(l4h_message *m, size_t keep)
+{
+    size_t n = len0(m->content);
+    if (n <= keep)
+        return 0;
+    char *c = l4h_text_head_tail(m->content, keep, cut_what, 0);
+    size_t saved = n > strlen(c) ? n - strlen(c) : 0;
+    free(m->content);
+    m->content = c;
+    return saved;
+}
+
+/* Replace long tool-call arguments by a JSON object saying so (arguments stay
+ * JSON, which some servers parse). Returns the bytes saved. */
+static size_t cut_arguments(l4h_message *m)
+{
+    size_t saved = 0;
+    for (size_t i = 0; i < m->n_tool_calls; i++) {
+        size_t n = len0(m->tool_calls[i].arguments);
+        if (n <= ARGS_KEEP)
+            continue;
+        l4h_buf b = {0};
+        l4h_buf_printf(&b, "{\"llm4hep_note\": \"arguments of %zu bytes left out to fit the model's context\"}", n);
+        if (b.len < n)
+            saved += n - b.len;
+        free(m->tool_calls[i].arguments);
+        m->tool_calls[i].arguments = l4h_buf_take(&b);
+    }
+    return saved;
+}
+
+/* See agent.h. */
+size_t l4h_conv_fit(const l4h_conv *c, size_t budget, size_t keep_first, l4h_conv *out)
+{
+    memset(out, 0, sizeof *out);
+    out->n = out->cap = c->n;
+    out->msgs = l4h_xcalloc(c->n ? c->n : 1, sizeof *out->msgs);
+    size_t total = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        copy_message(&out->msgs[i], &c->msgs[i]);
+        total += l4h_message_cost(&c->msgs[i]);
+    }
+    if (total <= budget || c->n == 0)
+        return 0;
+    size_t cut = 0;
+    /* 1. earlier messages, oldest first (not the prompts, not the latest) */
+    for (size_t i = keep_first; i + 1 < c->n && total > budget; i++) {
+        size_t s = cut_content(&out->msgs[i], EARLIER_KEEP) + cut_arguments(&out->msgs[i]);
+        if (s) {
+            total -= s;
+            cut++;
+        }
+    }
+    /* 2. then the largest text left, as much as needed, until it fits or
+     * nothing can be cut further */
+    while (total > budget) {
+        size_t best = c->n, best_len = MIN_KEEP;
+        for (size_t i = 0; i < c->n; i++)
+            if (len0(out->msgs[i].content) > best_len)
+                best = i, best_len = len0(out->msgs[i].content);
+        if (best == c->n)
+            break;
+        size_t over = total - budget;
+        size_t keep = best_len > over + MIN_KEEP ? best_len - over : MIN_KEEP;
+        size_t s = cut_content(&out->msgs[best], keep);
+        if (s == 0)
+            break;
+        total -= s;
+        cut++;
+    }
+    for (size_t i = 0; i < c->n && total > budget; i++) {
+        size_t s = cut_arguments(&out->msgs[i]);
+        total -= s;
+        cut += s != 0;
+    }
+    return cut;
+}
