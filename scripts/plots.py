@@ -52,9 +52,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llm4hep import open_results  # noqa: E402
+from llm4hep import INFRA_STATUSES, open_results  # noqa: E402
 
-INFRA = ("error_api", "error_sandbox", "error_internal", "interrupted")
+INFRA = INFRA_STATUSES  # the one list, in llm4hep.py
 CATEGORIES = ("semantic", "function_calling", "file_not_found", "wrong_branch", "api_error",
               "data_quality", "other", "uncategorised")
 FIGURES = ("success_heatmap", "iterations_by_step", "api_calls_by_step_model", "cost_per_step",

@@ -60,13 +60,17 @@ typedef struct l4h_task_env {
  * stdout/stderr also land in logs/iter_N.stdout and logs/iter_N.stderr.
  *
  * Status (DESIGN.md): interrupted (env->stop) > error_api (a call failed
- * after retries) > error_sandbox (workspace or sandbox could not start) >
- * after the checks: success (all passed) | failed_limit (stopped by
- * task_wall_s, task_tokens or campaign_usd) | failed_execution (last code
- * failed) | failed_validation; no code ran: failed_limit | failed_no_code.
- * With env->no_checks the checks are skipped and, when code ran, success
- * means the last code ran cleanly and the supervisor said DONE; otherwise
- * failed_limit | failed_execution | failed_validation (not approved). */
+ * after retries, not for what the conversation held) > error_sandbox
+ * (workspace or sandbox could not start) > after the checks: success (all
+ * passed) | failed_limit (stopped by task_wall_s, task_tokens or
+ * campaign_usd) | failed_request (an endpoint refused a request for what
+ * the model or its code put in the conversation; see ask() in loop.c and
+ * docs/notes/channel.md) | failed_execution (last code failed) |
+ * failed_validation; no code ran: failed_limit | failed_request |
+ * failed_no_code. With env->no_checks the checks are skipped and, when code
+ * ran, success means the last code ran cleanly, no limit or refusal stopped
+ * the loop and the supervisor said DONE; otherwise failed_limit |
+ * failed_request | failed_execution | failed_validation (not approved). */
 #define L4H_TOOL_ROUNDS 8
 
 /* Run one task and fill rec (zeroed by the caller) completely: status, counts,

@@ -16,7 +16,7 @@ static const char *const dim_names[N_DIMS] = {"model", "supervisor", "coder", "s
 typedef struct agg {
     int64_t n, k;                  /* counted tasks, successes among them */
     int64_t infra;                 /* infrastructure rows (apart unless --include-infra) */
-    int64_t infra_status[L4H_STATUS_COUNT];
+    int64_t status[L4H_STATUS_COUNT]; /* final rows by status, every status */
     int64_t iterations, api_calls, pt, ct;
     double cost;                   /* sum of known costs */
     int64_t cost_unknown;          /* counted rows with NaN cost */
@@ -75,9 +75,10 @@ static int parse_by(report *r, const char *by, l4h_err *err)
 static void agg_add(agg *a, const l4h_task_rec *t, int include_infra)
 {
     int infra = l4h_status_is_infra(t->status);
+    if ((int)t->status >= 0 && t->status < L4H_STATUS_COUNT)
+        a->status[t->status]++;
     if (infra) {
         a->infra++;
-        a->infra_status[t->status]++;
         if (!include_infra)
             return;
     }
@@ -436,7 +437,7 @@ static void print_infra(const report *r, FILE *out)
             rt_cell(&t, "%s", r->vals[DIM_STEP][s]);
             for (int st = 0; st < L4H_STATUS_COUNT; st++)
                 if (l4h_status_is_infra((l4h_status)st))
-                    rt_cell(&t, "%lld", (long long)a->infra_status[st]);
+                    rt_cell(&t, "%lld", (long long)a->status[st]);
         }
     print_title(out, r->o->format,
                 r->o->include_infra ? "Infrastructure outcomes (counted as failures: --include-infra)"
@@ -626,9 +627,13 @@ static void json_agg(l4h_buf *b, const agg *a)
         if (!l4h_status_is_infra((l4h_status)st))
             continue;
         l4h_buf_printf(b, "%s\"%s\": %lld", sep, l4h_status_name((l4h_status)st),
-                       (long long)a->infra_status[st]);
+                       (long long)a->status[st]);
         sep = ", ";
     }
+    l4h_buf_puts(b, "}, \"statuses\": {");
+    for (int st = 0; st < L4H_STATUS_COUNT; st++)
+        l4h_buf_printf(b, "%s\"%s\": %lld", st ? ", " : "", l4h_status_name((l4h_status)st),
+                       (long long)a->status[st]);
     l4h_buf_puts(b, "}");
 }
 
@@ -664,6 +669,13 @@ static void print_json(const report *r, FILE *out)
     }
     l4h_buf_printf(&b, "],\n  \"final_tasks\": %zu,\n  \"duplicates\": %zu,\n  \"include_infra\": %s,\n",
                    rs->n_rows, rs->n_duplicates, r->o->include_infra ? "true" : "false");
+    /* every status and whose it is: the one list scripts can check theirs against */
+    l4h_buf_puts(&b, "  \"status_kinds\": {");
+    for (int st = 0; st < L4H_STATUS_COUNT; st++)
+        l4h_buf_printf(&b, "%s\"%s\": \"%s\"", st ? ", " : "", l4h_status_name((l4h_status)st),
+                       st == L4H_STATUS_SUCCESS ? "success"
+                       : l4h_status_is_infra((l4h_status)st) ? "infrastructure" : "model");
+    l4h_buf_puts(&b, "},\n");
     l4h_buf_printf(&b, "  \"by\": [\"%s\"%s%s%s],\n  \"groups\": [", dim_names[r->dims[0]],
                    r->n_dims == 2 ? ", \"" : "", r->n_dims == 2 ? dim_names[r->dims[1]] : "",
                    r->n_dims == 2 ? "\"" : "");

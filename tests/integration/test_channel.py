@@ -271,3 +271,66 @@ def test_an_unexplained_refusal_after_accepted_calls_is_the_models_failure(world
     assert [q["status"] for q in sent] == [200, 200, 400]
     assert rec["status"] == "failed_request", rec.get("error_summary")
     assert "an invalid request" in rec["error_summary"]
+
+
+# ------------------------------------------------- a campaign and its report
+
+def test_a_campaign_counts_refusals_as_the_models_and_scripts_agree(world):
+    """A real sweep against the refusing server: the marked model's tasks
+    are failed_request, counted in its rates, never in the infrastructure
+    column nor retried; report, llm4hep.py and plots.py agree on the status
+    list, which `report --format json` prints from the C source."""
+    sys.path.insert(0, os.path.dirname(__file__))
+    sys.path.insert(0, os.path.join(SRC, "scripts"))
+    from campaign_util import make_campaign, output_of, run_sweep  # noqa: E402
+    import llm4hep  # noqa: E402
+    import plots  # noqa: E402
+
+    srv = world["srv"]
+    cfg = make_campaign(None, ("scripted/good", "scripted/marked"), trials=1, name="channel-camp",
+                        endpoints="strict: {base_url: '%s'}" % srv.base_url,
+                        model_defaults="{endpoint: strict}",
+                        extra="retry: {max_attempts: 2, base_s: 0.1, max_s: 0.2}\n")
+    root = os.path.dirname(cfg)
+    # the marked model: right answers, but its code prints what the filter refuses
+    (pathlib.Path(root) / "scripted" / "answers" / "marked_double.py").write_text(
+        'print("%s")\nopen("answer.txt", "w").write("41\\n")\n' % MARKER)
+    (pathlib.Path(root) / "scripted" / "answers" / "marked_square.py").write_text(
+        'print("%s")\nopen("square.txt", "w").write("0\\n")\n' % MARKER)
+    (pathlib.Path(root) / "scripted" / "marked.yml").write_text(
+        "steps:\n"
+        "  double: {supervisor: [\"Double it.\\nVERDICT: CONTINUE\", \"Ok.\\nVERDICT: DONE\"],"
+        " coder: [{code_file: answers/marked_double.py}]}\n"
+        "  square: {supervisor: [\"Square it.\\nVERDICT: CONTINUE\", \"Ok.\\nVERDICT: DONE\"],"
+        " coder: [{code_file: answers/marked_square.py}]}\n")
+    with LLMServer(scripted_dir=os.path.join(root, "scripted")) as camp_srv:
+        cfg_text = pathlib.Path(cfg).read_text().replace(srv.base_url, camp_srv.base_url)
+        pathlib.Path(cfg).write_text(cfg_text)
+        camp_srv.configure(refuse_marker=MARKER)
+        r = run_sweep(cfg, 2)
+        assert r.returncode == 0, r.stdout + r.stderr
+        refused = [q for q in camp_srv.requests() if q["fault"] == "refused"]
+        assert len(refused) == 2  # one review per step of the marked model, never retried
+    h5 = output_of(cfg)
+    rep = subprocess.run([BIN, "report", h5, "--by", "model", "--format", "json"],
+                         capture_output=True, text=True, timeout=120)
+    assert rep.returncode == 0, rep.stderr
+    j = json.loads(rep.stdout)
+    kinds = j["status_kinds"]
+    assert tuple(kinds) == llm4hep.STATUSES
+    assert tuple(s for s, k in kinds.items() if k == "infrastructure") == llm4hep.INFRA_STATUSES
+    assert tuple(s for s, k in kinds.items() if k == "model") == llm4hep.MODEL_STATUSES
+    assert plots.INFRA == llm4hep.INFRA_STATUSES
+    g = {x["model"]: x for x in j["groups"]}
+    marked = g["scripted/marked"]
+    assert marked["trials"] == 2 and marked["successes"] == 0 and marked["infra"] == 0
+    assert marked["statuses"]["failed_request"] == 2
+    assert g["scripted/good"]["successes"] == 2
+    res = llm4hep.open_results(h5)
+    final = res.final
+    assert sorted(final[final.coder == "scripted/marked"].status) == ["failed_request"] * 2
+    assert (res.tasks.coder == "scripted/marked").sum() == 2  # no attempt redone
+    df, _ = plots.load([h5])
+    s = plots.summary(df)
+    assert plots._status_class("failed_request") == "st-fail"
+    assert int(s[(s.model == "scripted/marked") & (s.step == "(all)")].iloc[0].infra) == 0
