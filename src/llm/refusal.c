@@ -33,7 +33,7 @@ static const char *const large_words[] = {
     "request entity too large", "payload too large", "request too large", "request_too_large",
     "body too large", NULL};
 static const char *const filter_words[] = {
-    "content_filter", "content filter", "content_policy", "content policy",
+    "content_filter", "content filter", "content_policy", "content policy", "contentpolicy",
     "content management policy", "responsibleaipolicyviolation", "safety system", "flagged",
     "moderation", NULL};
 
