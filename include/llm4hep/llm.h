@@ -63,6 +63,10 @@ typedef enum {
  * content filter before a context overflow before a too-large body (413
  * without other words) before INVALID. Can't fail. */
 l4h_refusal l4h_llm_refusal_of(int http_status, const char *body, size_t len);
+/* The refusal an HTTP 200 whose body is an error object states (some
+ * proxies answer so): context, too large or content filter by its words;
+ * NONE for anything else (no error object, or no reason given). Can't fail. */
+l4h_refusal l4h_llm_refusal_in_answer(const char *body, size_t len);
 /* "longer than the model's context", ... (static). */
 const char *l4h_llm_refusal_name(l4h_refusal r);
 

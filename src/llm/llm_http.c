@@ -421,6 +421,8 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
             } else {
                 snprintf(reason, sizeof reason, "HTTP 200: %s", why);
                 retry = truncated;
+                if (!truncated)
+                    resp->refusal = l4h_llm_refusal_in_answer(x.body.data, x.body.len);
             }
         } else {
             char msg[900];

@@ -75,3 +75,20 @@ const char *l4h_llm_refusal_name(l4h_refusal r)
     default: return "not refused";
     }
 }
+
+/* See llm.h. */
+l4h_refusal l4h_llm_refusal_in_answer(const char *body, size_t len)
+{
+    if (!body || len > (64u << 10))
+        return L4H_REFUSAL_NONE;
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
+    l4h_refusal r = L4H_REFUSAL_NONE;
+    if (cJSON_IsObject(e) || cJSON_IsString(e)) {
+        r = l4h_llm_refusal_of(400, body, len);
+        if (r == L4H_REFUSAL_INVALID) /* a 200 that failed for no stated reason: not a refusal */
+            r = L4H_REFUSAL_NONE;
+    }
+    cJSON_Delete(root);
+    return r;
+}

@@ -334,3 +334,16 @@ def test_a_campaign_counts_refusals_as_the_models_and_scripts_agree(world):
     s = plots.summary(df)
     assert plots._status_class("failed_request") == "st-fail"
     assert int(s[(s.model == "scripted/marked") & (s.step == "(all)")].iloc[0].infra) == 0
+
+
+def test_a_proxy_refusing_with_a_200_error_body_is_the_models_failure(world):
+    """Some proxies answer a context overflow with HTTP 200 and an error object."""
+    cfg = config(world, "proxy200")
+    body = json.dumps({"error": {"message": "This model's maximum context length is 8192 tokens.",
+                                 "code": "context_length_exceeded"}})
+    r, rec, sent = task(world, cfg, "t/marked",
+                        faults=[{"fault": "normal"}, {"fault": "normal"},
+                                {"fault": "malformed", "body": body}])
+    assert [q["status"] for q in sent] == [200, 200, 200]
+    assert rec["status"] == "failed_request", rec.get("error_summary")
+    assert "longer than the model's context" in rec["error_summary"]

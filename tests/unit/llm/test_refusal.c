@@ -67,12 +67,26 @@ static void test_invalid_and_not_refusals(void **state)
     assert_string_equal(l4h_llm_refusal_name(L4H_REFUSAL_CONTEXT), "longer than the model's context");
 }
 
+/* Some proxies answer 200 with an error object. */
+static void test_refusal_in_a_200(void **state)
+{
+    (void)state;
+    const char *ctx = "{\"error\": {\"message\": \"context_length_exceeded\", \"code\": 400}}";
+    assert_int_equal(l4h_llm_refusal_in_answer(ctx, strlen(ctx)), L4H_REFUSAL_CONTEXT);
+    const char *other = "{\"error\": {\"message\": \"upstream hiccup\"}}";
+    assert_int_equal(l4h_llm_refusal_in_answer(other, strlen(other)), L4H_REFUSAL_NONE);
+    const char *ok = "{\"choices\": [], \"note\": \"context length\"}";
+    assert_int_equal(l4h_llm_refusal_in_answer(ok, strlen(ok)), L4H_REFUSAL_NONE);
+    assert_int_equal(l4h_llm_refusal_in_answer(NULL, 0), L4H_REFUSAL_NONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_context),
         cmocka_unit_test(test_too_large_and_filter),
         cmocka_unit_test(test_invalid_and_not_refusals),
+        cmocka_unit_test(test_refusal_in_a_200),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
