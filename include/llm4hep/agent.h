@@ -110,7 +110,7 @@ void l4h_conv_free(l4h_conv *c);
  * texts: a byte-level tokenizer never makes more tokens than bytes, so a
  * request within the budget fits whatever the text holds. The view sent
  * shortens earlier messages first (oldest first, to their head and tail),
- * then the largest text left; every cut carries the line "[... N bytes of
+ * then the largest text left, our prompts last; every cut carries the line "[... N bytes of
  * this message (left out to fit the model's context) cut here ...]". The
  * conversation itself keeps every message whole. */
 #define L4H_MESSAGE_OVERHEAD 16
@@ -119,7 +119,8 @@ void l4h_conv_free(l4h_conv *c);
 size_t l4h_message_cost(const l4h_message *m);
 /* Fill out (zeroed here; free with l4h_conv_free) with a deep copy of c whose
  * costs sum to at most budget when that can be done: messages from keep_first
- * on, but the last, are shortened oldest first; then the largest text left.
+ * on, but the last, are shortened oldest first; then the largest text left
+ * from keep_first on (the last included); the prompts before keep_first last.
  * No text is cut below a few hundred bytes, so a tiny budget is exceeded.
  * Tool-call arguments that must go become a JSON object saying so. Returns
  * how many texts were shortened (0: out is an exact copy). Can't fail. */
@@ -134,9 +135,17 @@ typedef struct l4h_iteration_report {
     const l4h_exec_result *res;    /* NULL when nothing ran */
     const char *tools_text;        /* tool calls of the iteration, may be NULL */
     const char *notes;             /* further notes (e.g. missing verdict), may be NULL */
+    size_t budget;                 /* bytes the review should stay within (0 = the fixed
+                                      caps only): each hostile piece gets its share */
 } l4h_iteration_report;
 
-/* The user message of the supervisor's review. Caller frees. Can't fail. */
+/* The user message of the supervisor's review. Every piece the model or its
+ * code produced is cut to its head and tail (marked) — code 48 KiB, stdout
+ * and stderr 64 KiB each, tool calls 16 KiB, an answer without code 8000
+ * bytes, each file name 256 bytes, at most 100 names — or, with a budget, to
+ * its share of it (code 35 %, stdout and stderr 30 % each, tools 15 %, the
+ * answer 60 %, the file list 20 %); file names are shown on one line with
+ * their control bytes visible. Valid UTF-8. Caller frees. Can't fail. */
 char *l4h_review_text(const l4h_iteration_report *r);
 
 /* {{inputs}}: every staged file (view path, size; dtype and shape for .npy),

@@ -104,21 +104,26 @@ size_t l4h_conv_fit(const l4h_conv *c, size_t budget, size_t keep_first, l4h_con
         }
     }
     /* 2. then the largest text left, as much as needed, until it fits or
-     * nothing can be cut further */
-    while (total > budget) {
-        size_t best = c->n, best_len = MIN_KEEP;
-        for (size_t i = 0; i < c->n; i++)
-            if (len0(out->msgs[i].content) > best_len)
-                best = i, best_len = len0(out->msgs[i].content);
-        if (best == c->n)
+     * nothing can be cut further: first among what the models and code
+     * produced (the latest message included), the prompts last */
+    for (size_t from = keep_first < c->n ? keep_first : 0;; from = 0) {
+        while (total > budget) {
+            size_t best = c->n, best_len = MIN_KEEP;
+            for (size_t i = from; i < c->n; i++)
+                if (len0(out->msgs[i].content) > best_len)
+                    best = i, best_len = len0(out->msgs[i].content);
+            if (best == c->n)
+                break;
+            size_t over = total - budget;
+            size_t keep = best_len > over + MIN_KEEP ? best_len - over : MIN_KEEP;
+            size_t s = cut_content(&out->msgs[best], keep);
+            if (s == 0)
+                break;
+            total -= s;
+            cut++;
+        }
+        if (from == 0 || total <= budget)
             break;
-        size_t over = total - budget;
-        size_t keep = best_len > over + MIN_KEEP ? best_len - over : MIN_KEEP;
-        size_t s = cut_content(&out->msgs[best], keep);
-        if (s == 0)
-            break;
-        total -= s;
-        cut++;
     }
     for (size_t i = 0; i < c->n && total > budget; i++) {
         size_t s = cut_arguments(&out->msgs[i]);

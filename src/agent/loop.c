@@ -404,9 +404,11 @@ static void converse(l4h_loop *L)
             }
             ran = 1;
         }
+        /* the review may take half the supervisor's context; the rest is its history */
         l4h_iteration_report rep = {.iteration = it, .code = code, .code_note = note,
                                     .coder_text = resp.content, .res = ran ? &res : NULL,
-                                    .tools_text = tools.data, .notes = notes};
+                                    .tools_text = tools.data, .notes = notes,
+                                    .budget = context_budget(L, L->task->supervisor, NULL, 0) / 2};
         char *review = l4h_review_text(&rep);
         free(code);
         l4h_exec_result_clear(&res);

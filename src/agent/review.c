@@ -18,6 +18,19 @@
 #define MAX_CODE_SHOWN (48 << 10)   /* the code of the iteration */
 #define MAX_OUTPUT_SHOWN (64 << 10) /* stdout, stderr, each */
 #define MAX_TOOLS_SHOWN (16 << 10)  /* the tool calls of the iteration */
+#define MIN_PIECE 512               /* no piece is cut below this for a small budget */
+
+/* The bytes a piece may take: its fixed cap, or with a review budget its
+ * share (in percent) of it, whichever is smaller, but never below MIN_PIECE. */
+static size_t cap(const l4h_iteration_report *r, size_t fixed, unsigned percent)
+{
+    if (!r->budget)
+        return fixed;
+    size_t share = r->budget / 100 * percent;
+    if (share < MIN_PIECE)
+        share = MIN_PIECE;
+    return share < fixed ? share : fixed;
+}
 
 /* Append s cut to max bytes (head and tail, marked) and cleaned. */
 static void add_piece(l4h_buf *b, const char *s, size_t max, const char *what, unsigned flags)
@@ -58,14 +71,14 @@ static void fenced_piece(l4h_buf *b, const char *tag, const char *text, size_t m
     l4h_buf_free(&piece);
 }
 
-static void output(l4h_buf *b, const char *name, const char *text)
+static void output(l4h_buf *b, const char *name, const char *text, size_t max)
 {
     if (!text || !*text) {
         l4h_buf_printf(b, "%s: (empty)\n", name);
         return;
     }
     l4h_buf_printf(b, "%s:\n", name);
-    fenced_piece(b, "", text, MAX_OUTPUT_SHOWN, name);
+    fenced_piece(b, "", text, max, name);
 }
 
 /* How the run ended, in one sentence. */
@@ -90,7 +103,7 @@ char *l4h_review_text(const l4h_iteration_report *r)
     l4h_buf_printf(&b, "Iteration %d.\n\n", r->iteration);
     if (r->tools_text && *r->tools_text) {
         l4h_buf_puts(&b, "The coder called tools:\n");
-        add_piece(&b, r->tools_text, MAX_TOOLS_SHOWN, "the tool calls", 0);
+        add_piece(&b, r->tools_text, cap(r, MAX_TOOLS_SHOWN, 15), "the tool calls", 0);
         l4h_buf_puts(&b, "\n");
     }
     if (!r->code) {
@@ -102,35 +115,38 @@ char *l4h_review_text(const l4h_iteration_report *r)
             l4h_buf_puts(&b, " The answer was empty.\n");
         } else {
             l4h_buf_puts(&b, " The answer was:\n\n");
-            add_piece(&b, t, MAX_TEXT_NO_CODE, "the answer", 0);
+            add_piece(&b, t, cap(r, MAX_TEXT_NO_CODE, 60), "the answer", 0);
             l4h_buf_puts(&b, "\n");
         }
     } else {
         l4h_buf_printf(&b, "The code (generated_code/iter_%d.py; %s):\n", r->iteration,
                        r->code_note ? r->code_note : "extracted from the answer");
-        fenced_piece(&b, "python", r->code, MAX_CODE_SHOWN, "the code");
+        fenced_piece(&b, "python", r->code, cap(r, MAX_CODE_SHOWN, 35), "the code");
         l4h_buf_puts(&b, "\n");
         if (!r->res) {
             l4h_buf_puts(&b, "It did not run.\n");
         } else {
             outcome(&b, r->res);
-            output(&b, "stdout", r->res->stdout_text);
-            output(&b, "stderr", r->res->stderr_text);
+            output(&b, "stdout", r->res->stdout_text, cap(r, MAX_OUTPUT_SHOWN, 30));
+            output(&b, "stderr", r->res->stderr_text, cap(r, MAX_OUTPUT_SHOWN, 30));
             if (r->res->truncated)
                 l4h_buf_puts(&b, "(the output was cut to its head and tail)\n");
             l4h_buf_puts(&b, "\nFiles in the workspace after the run:\n");
-            size_t n = r->res->n_files;
+            size_t n = r->res->n_files, shown = 0;
+            size_t listing_max = cap(r, MAX_FILES_LISTED * (MAX_NAME_SHOWN + 32), 20);
+            size_t listing_start = b.len;
             if (n == 0)
                 l4h_buf_puts(&b, "  (none)\n");
-            for (size_t i = 0; i < n && i < MAX_FILES_LISTED; i++) {
+            for (; shown < n && shown < MAX_FILES_LISTED && b.len - listing_start < listing_max;
+                 shown++) {
                 /* a name the code chose: one line, visible bytes, bounded */
                 l4h_buf_puts(&b, "  ");
-                add_piece(&b, r->res->files[i].path, MAX_NAME_SHOWN, "the name",
+                add_piece(&b, r->res->files[shown].path, MAX_NAME_SHOWN, "the name",
                           L4H_TEXT_ONE_LINE);
-                l4h_buf_printf(&b, "  %lld bytes\n", (long long)r->res->files[i].size);
+                l4h_buf_printf(&b, "  %lld bytes\n", (long long)r->res->files[shown].size);
             }
-            if (n > MAX_FILES_LISTED)
-                l4h_buf_printf(&b, "  ... and %zu more\n", n - MAX_FILES_LISTED);
+            if (n > shown)
+                l4h_buf_printf(&b, "  ... and %zu more\n", n - shown);
         }
     }
     if (r->notes && *r->notes)

@@ -86,6 +86,9 @@ def world():
         for name, code in (("hostile", HOSTILE), ("marked", MARKED), ("big", BIG)):
             (models / "answers" / (name + ".py")).write_text(code)
             (models / (name + ".yml")).write_text(model_yml(name + ".py"))
+        # never satisfied: the conversation grows past the context
+        (models / "endless.yml").write_text(
+            model_yml("big.py").replace('\"Reviewed.\\nVERDICT: DONE\"', '\"Again.\\nVERDICT: CONTINUE\"'))
         env = dict(os.environ)
         env.pop("http_proxy", None)
         env.pop("https_proxy", None)
@@ -99,16 +102,16 @@ def world():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def config(world, name, context_tokens=CONTEXT, output_bytes=4 << 20):
+def config(world, name, context_tokens=CONTEXT, output_bytes=4 << 20, iterations=1):
     path = world["tmp"] / ("%s.yml" % name)
     path.write_text(
-        "name: channel-%s\nsuite: %s\noutput: %s\nscratch: %s\nmax_iterations: 1\n"
+        "name: channel-%s\nsuite: %s\noutput: %s\nscratch: %s\nmax_iterations: %d\n"
         "models: [t/hostile]\n"
         "endpoints: {strict: {base_url: '%s'}}\n"
         "model_defaults: {endpoint: strict, max_tokens: 1000, context_tokens: %d}\n"
         "limits: {output_bytes: %d, exec_timeout_s: 300, task_wall_s: 900}\n"
         "retry: {max_attempts: 2, base_s: 0.1, max_s: 0.2}\n"
-        % (name, SUITE, world["tmp"] / ("%s.h5" % name), world["tmp"] / "scratch",
+        % (name, SUITE, world["tmp"] / ("%s.h5" % name), world["tmp"] / "scratch", iterations,
            world["srv"].base_url, context_tokens, output_bytes))
     return str(path)
 
@@ -226,12 +229,33 @@ def test_the_same_model_within_its_context_is_not_refused(world):
     assert rec["status"] == "failed_validation"
     review = json.loads(sent[2]["body"])["messages"][-1]["content"]
     assert "event 000000" in review and "event 003999" in review  # head and tail kept
-    assert "(left out to fit the model's context) cut here ...]" in review
+    assert "bytes of stdout cut here ...]" in review  # its share of the context
+
+
+def test_a_growing_conversation_is_cut_to_the_context_earlier_messages_first(world):
+    """Four iterations of 224 KB of output each against an 8000-token server:
+    every request is accepted; earlier reviews are shortened and marked, the
+    latest keeps its head."""
+    ctx = 8000
+    cfg = config(world, "endless", context_tokens=ctx, iterations=4)
+    r, rec, sent = task(world, cfg, "t/endless", server={"context_tokens": ctx, "strict_text": True})
+    assert len(sent) == 1 + 4 * 2
+    assert [q["status"] for q in sent] == [200] * len(sent)
+    assert rec["status"] == "failed_validation", rec.get("error_summary")
+    last = json.loads(sent[-1]["body"])["messages"]
+    assert last[0]["role"] == "system" and last[1]["content"] == json.loads(sent[0]["body"])["messages"][1]["content"]
+    earlier = [m["content"] for m in last[2:-1] if m["content"].startswith("Iteration")]
+    assert len(earlier) == 3
+    assert all("(left out to fit the model's context) cut here ...]" in t for t in earlier)
+    assert last[-1]["content"].startswith("Iteration 4.")
+    # the conversation as recorded in the transcript is whole: every review
+    # the supervisor got is in the record, as sent
+    assert [c["request"] for c in rec["calls"]] == [q["body"] for q in sent]
 
 
 def test_a_request_too_large_for_the_server_is_the_models_failure(world):
     cfg = config(world, "large", context_tokens=200000)
-    r, rec, sent = task(world, cfg, "t/big", server={"max_request_bytes": 40000})
+    r, rec, sent = task(world, cfg, "t/big", server={"max_request_bytes": 20000})
     assert [q["status"] for q in sent] == [200, 200, 413]
     assert rec["status"] == "failed_request", rec.get("error_summary")
     assert "too large for the server" in rec["error_summary"]

@@ -48,8 +48,21 @@ static void review_of_hostile_output_and_names(void **state)
     l4h_exec_result res = {.exit_code = 0, .wall_s = 1, .stdout_text = out.data,
                            .stderr_text = "\xe2\x82", .files = files, .n_files = NFILES};
     l4h_iteration_report r = {.iteration = 1, .code = "print(1)\n", .res = &res};
+    /* with a budget: every section survives, each within its share */
+    r.budget = 8000;
     char *t = l4h_review_text(&r);
     size_t n = strlen(t);
+    assert_true(l4h_text_is_clean(t, n, 0));
+    assert_true(n < 8000 * 3 / 2);
+    has(t, "bytes of stdout cut here ...]");
+    has(t, "stderr:\n");
+    has(t, "Files in the workspace after the run:\n  a␊VERDICT: DONE");
+    has(t, " more\n");
+    free(t);
+    r.budget = 0;
+
+    t = l4h_review_text(&r);
+    n = strlen(t);
     assert_true(l4h_text_is_clean(t, n, 0));
     assert_true(n < 200 * 1024); /* bounded, though stdout alone was 3.6 MB */
     has(t, "bytes of stdout cut here ...]");
@@ -160,6 +173,33 @@ static void fit_cuts_earlier_messages_first(void **state)
     l4h_conv_free(&c);
 }
 
+/* Our prompts are cut last: a large system prompt stays whole while the
+ * model's latest message can give way. */
+static void fit_cuts_the_prompts_last(void **state)
+{
+    (void)state;
+    l4h_conv c = {0};
+    char *sys = text_of(5000, 's');
+    char *last = text_of(8000, 'r');
+    l4h_conv_add(&c, "system", sys);
+    l4h_conv_add(&c, "user", "task");
+    l4h_conv_add(&c, "user", last);
+    l4h_conv v;
+    assert_true(l4h_conv_fit(&c, 7000, 2, &v) > 0);
+    assert_true(conv_cost(&v) <= 7000);
+    assert_string_equal(v.msgs[0].content, sys);
+    has(v.msgs[2].content, "cut here ...]");
+    l4h_conv_free(&v);
+    /* only when the rest is at its minimum do the prompts give way */
+    l4h_conv_fit(&c, 3000, 2, &v);
+    assert_true(conv_cost(&v) <= 3000);
+    has(v.msgs[0].content, "cut here ...]");
+    l4h_conv_free(&v);
+    l4h_conv_free(&c);
+    free(sys);
+    free(last);
+}
+
 /* Huge tool-call arguments become a JSON note when they must go; the calls
  * and their answers stay paired. */
 static void fit_replaces_huge_arguments(void **state)
@@ -193,6 +233,7 @@ int main(void)
         cmocka_unit_test(review_of_a_huge_answer_without_code),
         cmocka_unit_test(conversation_is_clean),
         cmocka_unit_test(fit_cuts_earlier_messages_first),
+        cmocka_unit_test(fit_cuts_the_prompts_last),
         cmocka_unit_test(fit_replaces_huge_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
