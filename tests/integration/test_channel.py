@@ -306,7 +306,7 @@ def test_a_campaign_counts_refusals_as_the_models_and_scripts_agree(world):
     list, which `report --format json` prints from the C source."""
     sys.path.insert(0, os.path.dirname(__file__))
     sys.path.insert(0, os.path.join(SRC, "scripts"))
-    from campaign_util import make_campaign, output_of, run_sweep  # noqa: E402
+    from campaign_util import make_campaign, mpi_env, output_of, run_sweep  # noqa: E402
     import llm4hep  # noqa: E402
     import plots  # noqa: E402
 
@@ -358,6 +358,19 @@ def test_a_campaign_counts_refusals_as_the_models_and_scripts_agree(world):
     s = plots.summary(df)
     assert plots._status_class("failed_request") == "st-fail"
     assert int(s[(s.model == "scripted/marked") & (s.step == "(all)")].iloc[0].infra) == 0
+
+    # replayed from the results file, the refusal is judged as it was
+    replay = pathlib.Path(root) / "replay.yml"
+    replay.write_text(pathlib.Path(cfg).read_text()
+                      .replace("name: channel-camp", "name: channel-replay")
+                      .replace("strict: {base_url: '%s'}" % camp_srv.base_url,
+                               "strict: {provider: replay, file: %s}" % h5))
+    out = pathlib.Path(root) / "replayed"
+    r = run(["run", str(replay), "--step", "double", "--model", "scripted/marked", "--validate",
+             "--out-dir", str(out)], mpi_env())
+    rec = json.loads((out / "task.json").read_bytes().decode("utf-8", "replace"))
+    assert rec["status"] == "failed_request", (rec.get("error_summary"), r.stdout + r.stderr)
+    assert r.returncode == 1
 
 
 def test_a_proxy_refusing_with_a_200_error_body_is_the_models_failure(world):
