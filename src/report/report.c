@@ -413,6 +413,45 @@ static void print_success(const report *r, FILE *out)
     rt_free(&t);
 }
 
+/* The model's failures by status, per model and step; the columns are the
+ * failed_* statuses as record.c lists them. */
+static void print_failures(const report *r, FILE *out)
+{
+    size_t nm = r->n_vals[DIM_MODEL], ns = r->n_vals[DIM_STEP];
+    const char *cols[L4H_STATUS_COUNT + 2] = {"model", "step"};
+    int st_of[L4H_STATUS_COUNT + 2];
+    char align[L4H_STATUS_COUNT + 3] = "ll";
+    size_t ncols = 2;
+    for (int st = 0; st < L4H_STATUS_COUNT; st++)
+        if (st != L4H_STATUS_SUCCESS && !l4h_status_is_infra((l4h_status)st)) {
+            align[ncols] = 'r';
+            st_of[ncols] = st;
+            cols[ncols++] = l4h_status_name((l4h_status)st);
+        }
+    align[ncols] = '\0';
+    rtable t;
+    rt_init_v(&t, align, cols);
+    for (size_t m = 0; m < nm; m++)
+        for (size_t s = 0; s < ns; s++) {
+            const agg *a = &r->ms[m * ns + s];
+            int64_t failed = 0;
+            for (size_t c = 2; c < ncols; c++)
+                failed += a->status[st_of[c]];
+            if (!failed)
+                continue;
+            rt_cell(&t, "%s", r->vals[DIM_MODEL][m]);
+            rt_cell(&t, "%s", r->vals[DIM_STEP][s]);
+            for (size_t c = 2; c < ncols; c++)
+                rt_cell(&t, "%lld", (long long)a->status[st_of[c]]);
+        }
+    print_title(out, r->o->format, "The models' failures by status (final rows; counted in the rates)");
+    if (t.nrows)
+        rt_print(&t, r->o->format, out);
+    else
+        fprintf(out, "none\n");
+    rt_free(&t);
+}
+
 static void print_infra(const report *r, FILE *out)
 {
     size_t nm = r->n_vals[DIM_MODEL], ns = r->n_vals[DIM_STEP];
@@ -794,6 +833,7 @@ int l4h_report_print(char *const *paths, size_t n_paths, const l4h_report_opts *
         print_header(&r, out);
         print_success(&r, out);
         print_infra(&r, out);
+        print_failures(&r, out);
         print_pass(&r, out);
         print_compare(&r, out);
     }

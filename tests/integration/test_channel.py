@@ -345,6 +345,13 @@ def test_a_campaign_counts_refusals_as_the_models_and_scripts_agree(world):
     assert tuple(s for s, k in kinds.items() if k == "infrastructure") == llm4hep.INFRA_STATUSES
     assert tuple(s for s, k in kinds.items() if k == "model") == llm4hep.MODEL_STATUSES
     assert plots.INFRA == llm4hep.INFRA_STATUSES
+    text = subprocess.run([BIN, "report", h5], capture_output=True, text=True, timeout=120).stdout
+    infra = text.split("Infrastructure outcomes")[1].split("failures by status")[0]
+    assert "scripted/marked" not in infra
+    fails = [line.split() for line in text.split("failures by status")[1].split("pass@k")[0].splitlines()]
+    assert ["model", "step", "failed_validation", "failed_execution", "failed_no_code",
+            "failed_limit", "failed_request"] in fails
+    assert ["scripted/marked", "double", "0", "0", "0", "0", "1"] in fails
     g = {x["model"]: x for x in j["groups"]}
     marked = g["scripted/marked"]
     assert marked["trials"] == 2 and marked["successes"] == 0 and marked["infra"] == 0
