@@ -834,6 +834,27 @@ static int check_endpoints(cload *L)
                                w->file, w->line, w->col, who[k], who[k]);
         }
     }
+    /* the completion must leave room for a prompt in the model's context */
+    for (size_t i = 0; i < cfg->n_pairs; i++) {
+        const char *who[2] = {cfg->pairs[i].supervisor, cfg->pairs[i].coder};
+        for (int k = 0; k < 2; k++) {
+            l4h_model_resolved m;
+            if (l4h_config_model(cfg, who[k], &m, NULL) != 0 || m.max_tokens.state != L4H_OPT_SET ||
+                m.max_tokens.value * 2 <= (double)m.context_tokens)
+                continue;
+            const l4h_model_opts *mc = model_config_of(cfg, who[k]);
+            const l4h_where *w = mc && (mc->context_tokens.state != L4H_OPT_UNSET ||
+                                        mc->max_tokens.state != L4H_OPT_UNSET)
+                                     ? &mc->where : &cfg->model_defaults.where;
+            return l4h_err_set(L->c.err, 2,
+                               "%s:%d:%d: model '%s': max_tokens %.0f leaves too little of its "
+                               "context_tokens %lld for the prompt; expected context_tokens at "
+                               "least twice max_tokens (set context_tokens to the model's context "
+                               "window, or lower max_tokens)",
+                               w->file, w->line, w->col, who[k], m.max_tokens.value,
+                               (long long)m.context_tokens);
+        }
+    }
     return 0;
 }
 
