@@ -81,6 +81,19 @@ static size_t cut_arguments(l4h_message *m)
     return saved;
 }
 
+/* qsort order: longer content first, then earlier message first. The
+ * messages compared are sort_ctx's (qsort has no context argument; the fit
+ * runs in one thread at a time per process: the agent loop). */
+static _Thread_local const l4h_message *sort_ctx;
+static int by_length_desc(const void *a, const void *b)
+{
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    size_t li = len0(sort_ctx[i].content), lj = len0(sort_ctx[j].content);
+    if (li != lj)
+        return li < lj ? 1 : -1;
+    return i < j ? -1 : i > j;
+}
+
 /* See agent.h. */
 size_t l4h_conv_fit(const l4h_conv *c, size_t budget, size_t keep_first, l4h_conv *out)
 {
@@ -105,25 +118,26 @@ size_t l4h_conv_fit(const l4h_conv *c, size_t budget, size_t keep_first, l4h_con
     }
     /* 2. then the largest text left, as much as needed, until it fits or
      * nothing can be cut further: first among what the models and code
-     * produced (the latest message included), the prompts last */
-    for (size_t from = keep_first < c->n ? keep_first : 0;; from = 0) {
-        while (total > budget) {
-            size_t best = c->n, best_len = MIN_KEEP;
-            for (size_t i = from; i < c->n; i++)
-                if (len0(out->msgs[i].content) > best_len)
-                    best = i, best_len = len0(out->msgs[i].content);
-            if (best == c->n)
-                break;
+     * produced (the latest message included), the prompts last. Sorted once:
+     * a cut leaves a text that fits or one at MIN_KEEP, so one pass in order
+     * of size is the same as picking the largest again each time. */
+    size_t from = keep_first < c->n ? keep_first : 0;
+    for (int round = 0; round < 2 && total > budget; round++, from = 0) {
+        size_t n = 0;
+        size_t *idx = l4h_xmalloc(c->n * sizeof *idx);
+        for (size_t i = from; i < c->n; i++)
+            if (len0(out->msgs[i].content) > MIN_KEEP)
+                idx[n++] = i;
+        sort_ctx = out->msgs;
+        qsort(idx, n, sizeof *idx, by_length_desc);
+        for (size_t k = 0; k < n && total > budget; k++) {
+            size_t len = len0(out->msgs[idx[k]].content);
             size_t over = total - budget;
-            size_t keep = best_len > over + MIN_KEEP ? best_len - over : MIN_KEEP;
-            size_t s = cut_content(&out->msgs[best], keep);
-            if (s == 0)
-                break;
+            size_t s = cut_content(&out->msgs[idx[k]], len > over + MIN_KEEP ? len - over : MIN_KEEP);
             total -= s;
-            cut++;
+            cut += s != 0;
         }
-        if (from == 0 || total <= budget)
-            break;
+        free(idx);
     }
     for (size_t i = 0; i < c->n && total > budget; i++) {
         size_t s = cut_arguments(&out->msgs[i]);

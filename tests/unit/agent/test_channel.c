@@ -200,6 +200,31 @@ static void fit_cuts_the_prompts_last(void **state)
     free(last);
 }
 
+/* Many messages (a model that answers with thousands of bad tool calls):
+ * the fit stays linear-ish; a budget that cannot be met is exceeded, not
+ * looped on. */
+static void fit_of_many_messages_is_quick(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    l4h_conv c = {0};
+    l4h_conv_add(&c, "system", "coder");
+    char *t = text_of(300, 't');
+    for (int i = 0; i < N; i++)
+        l4h_conv_add(&c, "tool", t);
+    free(t);
+    l4h_conv v;
+    double t0 = l4h_monotonic();
+    size_t cuts = l4h_conv_fit(&c, 100000, 1, &v);
+    assert_true(l4h_monotonic() - t0 < 20.0); /* quadratic would be far slower */
+    assert_true(cuts >= N - 1);
+    assert_true(conv_cost(&v) > 100000); /* the floor of each text wins */
+    for (size_t i = 1; i < v.n; i++)
+        assert_true(strlen(v.msgs[i].content) <= 240);
+    l4h_conv_free(&v);
+    l4h_conv_free(&c);
+}
+
 /* Huge tool-call arguments become a JSON note when they must go; the calls
  * and their answers stay paired. */
 static void fit_replaces_huge_arguments(void **state)
@@ -234,6 +259,7 @@ int main(void)
         cmocka_unit_test(conversation_is_clean),
         cmocka_unit_test(fit_cuts_earlier_messages_first),
         cmocka_unit_test(fit_cuts_the_prompts_last),
+        cmocka_unit_test(fit_of_many_messages_is_quick),
         cmocka_unit_test(fit_replaces_huge_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
