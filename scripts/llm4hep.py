@@ -35,7 +35,16 @@ import numpy as np
 import pandas as pd
 
 TABLES = ("runs", "tasks", "calls", "execs", "checks", "annotations")
-_INFRA = ("error_api", "error_sandbox", "error_internal", "interrupted")
+
+#: Every task status (DESIGN.md "Statuses"), as src/core/record.c lists them;
+#: `llm4hep report --format json` prints the same list as "status_kinds" (a test
+#: holds the two together). failed_* are the model's failures; the
+#: infrastructure outcomes are left out of the success rates.
+MODEL_STATUSES = ("failed_validation", "failed_execution", "failed_no_code", "failed_limit",
+                  "failed_request")
+INFRA_STATUSES = ("error_api", "error_sandbox", "error_internal", "interrupted")
+STATUSES = ("success",) + MODEL_STATUSES + INFRA_STATUSES
+_INFRA = INFRA_STATUSES
 
 
 def _open(path):

@@ -62,7 +62,7 @@ try:
     import numpy as np
     import pandas as pd
     import yaml
-    from llm4hep import open_results
+    from llm4hep import INFRA_STATUSES, open_results
 except ImportError as e:  # a conda or pyenv python3 without the packages
     sys.stderr.write(f"plots.py: {e}: this Python ({sys.executable}) lacks what the figures need "
                      "(matplotlib, numpy, pandas, h5py, yaml). Run `llm4hep plots` (it uses the "
@@ -70,7 +70,7 @@ except ImportError as e:  # a conda or pyenv python3 without the packages
                      "python3-h5py python3-yaml.\n")
     sys.exit(3)
 
-INFRA = ("error_api", "error_sandbox", "error_internal", "interrupted")
+INFRA = INFRA_STATUSES  # the one list, in llm4hep.py
 CATEGORIES = ("semantic", "function_calling", "file_not_found", "wrong_branch", "api_error",
               "data_quality", "other", "uncategorised")
 FIGURES = ("1_success_rate_heatmap", "2_agent_work_line_plot", "3_api_calls_line_plot",

@@ -60,13 +60,17 @@ typedef struct l4h_task_env {
  * stdout/stderr also land in logs/iter_N.stdout and logs/iter_N.stderr.
  *
  * Status (DESIGN.md): interrupted (env->stop) > error_api (a call failed
- * after retries) > error_sandbox (workspace or sandbox could not start) >
- * after the checks: success (all passed) | failed_limit (stopped by
- * task_wall_s, task_tokens or campaign_usd) | failed_execution (last code
- * failed) | failed_validation; no code ran: failed_limit | failed_no_code.
- * With env->no_checks the checks are skipped and, when code ran, success
- * means the last code ran cleanly and the supervisor said DONE; otherwise
- * failed_limit | failed_execution | failed_validation (not approved). */
+ * after retries, not for what the conversation held) > error_sandbox
+ * (workspace or sandbox could not start) > after the checks: success (all
+ * passed) | failed_limit (stopped by task_wall_s, task_tokens or
+ * campaign_usd) | failed_request (an endpoint refused a request for what
+ * the model or its code put in the conversation; see ask() in loop.c and
+ * docs/notes/channel.md) | failed_execution (last code failed) |
+ * failed_validation; no code ran: failed_limit | failed_request |
+ * failed_no_code. With env->no_checks the checks are skipped and, when code
+ * ran, success means the last code ran cleanly, no limit or refusal stopped
+ * the loop and the supervisor said DONE; otherwise failed_limit |
+ * failed_request | failed_execution | failed_validation (not approved). */
 #define L4H_TOOL_ROUNDS 8
 
 /* Run one task and fill rec (zeroed by the caller) completely: status, counts,
@@ -98,6 +102,30 @@ l4h_message *l4h_conv_add_tool(l4h_conv *c, const char *tool_call_id, const char
 void l4h_conv_set(l4h_conv *c, size_t i, const char *content);
 void l4h_conv_free(l4h_conv *c);
 
+/* Context. Every request is cut to its model's context before it is sent:
+ * the budget is context_tokens (models_config / model_defaults, default
+ * L4H_CONTEXT_TOKENS_DEFAULT) minus the completion's reserve (max_tokens, or
+ * a quarter of the context up to 8192 when max_tokens is unset or null), the
+ * offered tools' schemas and a margin, counted in bytes of the messages'
+ * texts: a byte-level tokenizer never makes more tokens than bytes, so a
+ * request within the budget fits whatever the text holds. The view sent
+ * shortens earlier messages first (oldest first, to their head and tail),
+ * then the largest text left, our prompts last; every cut carries the line "[... N bytes of
+ * this message (left out to fit the model's context) cut here ...]". The
+ * conversation itself keeps every message whole. */
+#define L4H_MESSAGE_OVERHEAD 16
+/* The bytes a message counts for: its texts plus L4H_MESSAGE_OVERHEAD per
+ * message and per tool call. Can't fail. */
+size_t l4h_message_cost(const l4h_message *m);
+/* Fill out (zeroed here; free with l4h_conv_free) with a deep copy of c whose
+ * costs sum to at most budget when that can be done: messages from keep_first
+ * on, but the last, are shortened oldest first; then the largest text left
+ * from keep_first on (the last included); the prompts before keep_first last.
+ * No text is cut below a few hundred bytes, so a tiny budget is exceeded.
+ * Tool-call arguments that must go become a JSON object saying so. Returns
+ * how many texts were shortened (0: out is an exact copy). Can't fail. */
+size_t l4h_conv_fit(const l4h_conv *c, size_t budget, size_t keep_first, l4h_conv *out);
+
 /* What the supervisor is told about one iteration. */
 typedef struct l4h_iteration_report {
     int iteration;
@@ -107,9 +135,17 @@ typedef struct l4h_iteration_report {
     const l4h_exec_result *res;    /* NULL when nothing ran */
     const char *tools_text;        /* tool calls of the iteration, may be NULL */
     const char *notes;             /* further notes (e.g. missing verdict), may be NULL */
+    size_t budget;                 /* bytes the review should stay within (0 = the fixed
+                                      caps only): each hostile piece gets its share */
 } l4h_iteration_report;
 
-/* The user message of the supervisor's review. Caller frees. Can't fail. */
+/* The user message of the supervisor's review. Every piece the model or its
+ * code produced is cut to its head and tail (marked) — code 48 KiB, stdout
+ * and stderr 64 KiB each, tool calls 16 KiB, an answer without code 8000
+ * bytes, each file name 256 bytes, at most 100 names — or, with a budget, to
+ * its share of it (code 35 %, stdout and stderr 30 % each, tools 15 %, the
+ * answer 60 %, the file list 20 %); file names are shown on one line with
+ * their control bytes visible. Valid UTF-8. Caller frees. Can't fail. */
 char *l4h_review_text(const l4h_iteration_report *r);
 
 /* {{inputs}}: every staged file (view path, size; dtype and shape for .npy),

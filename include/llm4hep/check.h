@@ -127,6 +127,8 @@ int l4h_checks_run(const l4h_config *cfg, const l4h_step *step, l4h_sandbox *sb,
  * Rules, first match wins:
  *   success                                        -> "" (summary freed, NULL)
  *   error_api                                      -> api_error
+ *   failed_request (the model's: an endpoint refused what its conversation
+ *   held; the summary says which request and why)  -> api_error
  *   error_sandbox, error_internal, interrupted     -> other (what happened)
  *   the last code failed with FileNotFoundError / "No such file or directory"
  *                                                  -> file_not_found

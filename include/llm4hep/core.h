@@ -81,6 +81,33 @@ char *l4h_path_dir(const char *path);
  * directory when it cannot be resolved. Caller frees. */
 char *l4h_path_dir_abs(const char *path);
 
+/* ---------------------------------------------- text shown to a model (text.c)
+ * What generated code prints and the names of the files it leaves are hostile
+ * bytes; before they reach a request they pass through these. */
+
+/* l4h_text_clean flag: tab, CR, LF (and U+0085, U+2028, U+2029) are shown as
+ * control pictures too, so the text stays on one line (file names). */
+#define L4H_TEXT_ONE_LINE 1u
+
+/* A copy of s[0..len) that is valid UTF-8 and shows its control bytes:
+ * each byte that does not start a well-formed UTF-8 sequence (RFC 3629: no
+ * overlongs, surrogates or code points above U+10FFFF) becomes U+FFFD; NUL
+ * and the other C0 controls but tab, LF and CR become their Unicode control
+ * pictures (U+2400 + c: "␀", "␛"), DEL "␡", C1 controls U+FFFD. s NULL is "".
+ * Idempotent. Caller frees. Can't fail. */
+char *l4h_text_clean(const char *s, size_t len, unsigned flags);
+/* 1 when l4h_text_clean(s, len, flags) would return s unchanged. */
+int l4h_text_is_clean(const char *s, size_t len, unsigned flags);
+/* The largest position <= at (at most len) that does not split a UTF-8
+ * sequence of s[0..len). Can't fail. */
+size_t l4h_utf8_floor(const char *s, size_t len, size_t at);
+/* s when it has at most max bytes, else its head and tail around a line
+ * "[... N bytes of <what> cut here ...]" (N: the bytes left out; with
+ * L4H_TEXT_ONE_LINE in flags the marker is inline, between spaces), at most
+ * max bytes in all (the marker alone when max is smaller than it), cut on
+ * UTF-8 boundaries. Caller frees. Can't fail. */
+char *l4h_text_head_tail(const char *s, size_t max, const char *what, unsigned flags);
+
 /* SHA-256 of bytes as 64 lowercase hex chars + NUL. Can't fail. */
 void l4h_sha256_hex(const void *data, size_t len, char out[65]);
 /* Incremental SHA-256. */
@@ -206,8 +233,14 @@ typedef struct l4h_model_opts {
     l4h_opt_num max_tokens;
     l4h_opt_num request_timeout_s;
     l4h_opt_num seed;
+    l4h_opt_num context_tokens;  /* the model's context window in tokens */
     l4h_where where;
 } l4h_model_opts;
+
+/* A model's context when neither models_config nor model_defaults says
+ * (context_tokens): the common size of today's hosted models. Requests are
+ * cut to fit it (agent.h, "Context"); set it for smaller local models. */
+#define L4H_CONTEXT_TOKENS_DEFAULT 128000
 
 /* A model's options after models_config[m] is laid over model_defaults. */
 typedef struct l4h_model_resolved {
@@ -215,6 +248,7 @@ typedef struct l4h_model_resolved {
     const l4h_endpoint *endpoint; /* never NULL after a successful load */
     l4h_opt_num temperature, max_tokens, seed;
     double request_timeout_s;     /* default 600 */
+    int64_t context_tokens;       /* default L4H_CONTEXT_TOKENS_DEFAULT */
     int has_price;
     double input_per_mtok, output_per_mtok;
 } l4h_model_resolved;
@@ -463,12 +497,20 @@ void l4h_task_key(const char *campaign, const char *supervisor, const char *code
 
 /* ---------------------------------------------------------------- record */
 
+/* A task's outcome (DESIGN.md "Statuses"). failed_* are the model's: what
+ * it or its code did; error_* and interrupted are infrastructure, decided
+ * only on the harness's own evidence (docs/notes/channel.md), redone up to
+ * infra_retries and left out of the rates. The names live in record.c only;
+ * everything else (report, scripts through `report --format json`) derives
+ * the list from l4h_status_name / l4h_status_is_infra. */
 typedef enum {
     L4H_STATUS_SUCCESS = 0,
     L4H_STATUS_FAILED_VALIDATION,
     L4H_STATUS_FAILED_EXECUTION,
     L4H_STATUS_FAILED_NO_CODE,
     L4H_STATUS_FAILED_LIMIT,
+    L4H_STATUS_FAILED_REQUEST,   /* an endpoint refused a request for what the model's
+                                    conversation held (too long, filtered, invalid) */
     L4H_STATUS_ERROR_API,
     L4H_STATUS_ERROR_SANDBOX,
     L4H_STATUS_ERROR_INTERNAL,

@@ -47,6 +47,29 @@ typedef struct l4h_chat_request {
     l4h_call_position pos;
 } l4h_chat_request;
 
+/* Why an endpoint refused a request (HTTP 400, 413 or 422 — never retried):
+ * what the refusal itself says. The agent loop judges whose failure it is. */
+typedef enum {
+    L4H_REFUSAL_NONE = 0,         /* not a refusal (answered, or another failure) */
+    L4H_REFUSAL_INVALID,          /* some other invalid request */
+    L4H_REFUSAL_CONTEXT,          /* longer than the model's context */
+    L4H_REFUSAL_TOO_LARGE,        /* the body is too large for the server (413) */
+    L4H_REFUSAL_CONTENT_FILTER,   /* a content filter or policy refused it */
+} l4h_refusal;
+
+/* The refusal an HTTP status and error body describe: NONE unless the status
+ * is 400, 413 or 422; then by the words of the body (OpenAI, Azure, vLLM,
+ * LiteLLM, Anthropic, llama.cpp spellings; its first 64 KiB are read), a
+ * content filter before a context overflow before a too-large body (413
+ * without other words) before INVALID. Can't fail. */
+l4h_refusal l4h_llm_refusal_of(int http_status, const char *body, size_t len);
+/* The refusal an HTTP 200 whose body is an error object states (some
+ * proxies answer so): context, too large or content filter by its words;
+ * NONE for anything else (no error object, or no reason given). Can't fail. */
+l4h_refusal l4h_llm_refusal_in_answer(const char *body, size_t len);
+/* "longer than the model's context", ... (static). */
+const char *l4h_llm_refusal_name(l4h_refusal r);
+
 typedef struct l4h_chat_response {
     char *content;                  /* may be NULL */
     char *reasoning;                /* vLLM reasoning_content, may be NULL */
@@ -61,6 +84,7 @@ typedef struct l4h_chat_response {
     char *request_json;             /* the exact body sent (no key) */
     char *response_json;            /* the last raw body, or the error text */
     char *attempt_log;              /* one line per attempt: status, latency, reason, wait */
+    l4h_refusal refusal;            /* set when the call failed because the endpoint refused it */
 } l4h_chat_response;
 
 void l4h_chat_response_clear(l4h_chat_response *r);

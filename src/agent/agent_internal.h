@@ -24,11 +24,15 @@ typedef struct l4h_loop {
     double campaign_usd;        /* the campaign's spending after the last call */
     int cost_unknown;           /* some call had no price */
 
+    int accepted[2];            /* answered calls: [0] supervisor, [1] coder */
+
     int stopped;                /* the loop must end now */
     int limit_hit;              /* ... because of a task or campaign limit */
+    int refused;                /* ... because an endpoint refused what the
+                                   conversation held (failed_request) */
     int infra;                  /* 1: status below is final (error_*, interrupted) */
     l4h_status infra_status;
-    char summary[512];          /* why, for infra statuses and limits */
+    char summary[512];          /* why, for infra statuses, limits and refusals */
 
     int code_runs;              /* how many times code ran */
     int last_failed;            /* the last code run failed */

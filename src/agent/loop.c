@@ -34,9 +34,24 @@ static void hit_limit(l4h_loop *L, const char *fmt, ...) __attribute__((format(p
 static void hit_limit(l4h_loop *L, const char *fmt, ...)
 {
     L->stopped = 1;
-    if (L->limit_hit || L->infra)
+    if (L->limit_hit || L->infra || L->refused)
         return;
     L->limit_hit = 1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(L->summary, sizeof L->summary, fmt, ap);
+    va_end(ap);
+}
+
+/* End the loop because an endpoint refused a request for what the
+ * conversation held: the model's failure (failed_request). */
+static void refused(l4h_loop *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void refused(l4h_loop *L, const char *fmt, ...)
+{
+    L->stopped = 1;
+    if (L->limit_hit || L->infra || L->refused)
+        return;
+    L->refused = 1;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(L->summary, sizeof L->summary, fmt, ap);
@@ -108,19 +123,74 @@ l4h_exec_rec *l4h_loop_record_exec(l4h_loop *L, int it, const char *kind, const 
     return ex;
 }
 
-/* Ask agent a (SUP or COD) with its conversation; record the call. 0 answered;
- * -1 the loop ends (interrupted, limit, or error_api — status set). */
+/* The messages of a conversation that are ours alone (system prompt, and for
+ * the supervisor the step's prompt); the rest carries what a model or its
+ * code produced. */
+static size_t prompts_of(int a)
+{
+    return a == SUP ? 2 : 1;
+}
+
+/* The byte budget of one request to model (agent.h, "Context"): its context
+ * less the completion's reserve, the tools' schemas and a margin. Can't fail
+ * (a model the config cannot resolve gets the defaults; the call then fails
+ * on its own). */
+static size_t context_budget(const l4h_loop *L, const char *model, const l4h_tool_spec *tools,
+                             size_t n_tools)
+{
+    l4h_model_resolved m;
+    int64_t ctx = L4H_CONTEXT_TOKENS_DEFAULT, reserve = -1;
+    if (l4h_config_model(L->cfg, model, &m, NULL) == 0) {
+        ctx = m.context_tokens;
+        if (m.max_tokens.state == L4H_OPT_SET)
+            reserve = (int64_t)m.max_tokens.value;
+    }
+    if (reserve < 0)
+        reserve = ctx / 4 < 8192 ? ctx / 4 : 8192;
+    int64_t schema = 0;
+    for (size_t i = 0; tools && i < n_tools; i++)
+        schema += 64 + (int64_t)(tools[i].name ? strlen(tools[i].name) : 0) +
+                  (int64_t)(tools[i].description ? strlen(tools[i].description) : 0) +
+                  (int64_t)(tools[i].parameters_json ? strlen(tools[i].parameters_json) : 0);
+    int64_t budget = ctx - reserve - schema - 256;
+    if (budget < ctx / 8) /* max_tokens near the whole context: keep a usable prompt */
+        budget = ctx / 8;
+    return (size_t)budget;
+}
+
+/* An endpoint refused agent a's request (resp->refusal). The model's failure
+ * (failed_request) when the request carried what a model or its code
+ * produced and either the refusal names that content (context, size,
+ * filter) or the same agent's requests were accepted before in this task
+ * (so the endpoint, the key, the model's parameters and the tools are
+ * fine); otherwise the infrastructure's (error_api): e.g. the supervisor's
+ * first request, made of our prompts only, or a coder refused on its first
+ * call for an unexplained reason (a parameter the model does not take). */
+static int refusal_is_models(const l4h_loop *L, int a, const l4h_conv *conv, l4h_refusal r)
+{
+    if (r == L4H_REFUSAL_NONE || conv->n <= prompts_of(a))
+        return 0;
+    return r != L4H_REFUSAL_INVALID || L->accepted[a] > 0;
+}
+
+/* Ask agent a (SUP or COD) with its conversation, cut to the model's context;
+ * record the call. 0 answered; -1 the loop ends (interrupted, limit, a
+ * refused request, or error_api — status set). */
 static int ask(l4h_loop *L, int a, int it, const l4h_conv *conv, l4h_chat_response *resp)
 {
     if (l4h_loop_must_stop(L, 1))
         return -1;
     const char *model = a == SUP ? L->task->supervisor : L->task->coder;
+    const l4h_tool_spec *tools = a == COD && L->step->n_tools ? L->step->tools : NULL;
+    size_t n_tools = a == COD ? L->step->n_tools : 0;
+    l4h_conv sent = {0};
+    l4h_conv_fit(conv, context_budget(L, model, tools, n_tools), prompts_of(a), &sent);
     l4h_chat_request req = {
         .model = model,
-        .messages = conv->msgs,
-        .n_messages = conv->n,
-        .tools = a == COD && L->step->n_tools ? L->step->tools : NULL,
-        .n_tools = a == COD ? L->step->n_tools : 0,
+        .messages = sent.msgs,
+        .n_messages = sent.n,
+        .tools = tools,
+        .n_tools = n_tools,
         .deadline = L->deadline,
         .pos = {.supervisor = L->task->supervisor, .coder = L->task->coder,
                 .step = L->step->name, .trial = L->task->trial, .agent = agent_name[a],
@@ -149,6 +219,7 @@ static int ask(l4h_loop *L, int a, int it, const l4h_conv *conv, l4h_chat_respon
     c->response = l4h_xstrdup(resp->response_json ? resp->response_json
                                                   : rc ? err.msg : "");
     c->attempt_log = l4h_xstrdup(resp->attempt_log);
+    l4h_conv_free(&sent);
 
     L->rec->api_calls++;
     L->rec->prompt_tokens += resp->prompt_tokens;
@@ -166,11 +237,15 @@ static int ask(l4h_loop *L, int a, int it, const l4h_conv *conv, l4h_chat_respon
         else if (L->deadline > 0 && l4h_monotonic() >= L->deadline)
             hit_limit(L, "task wall time limit reached during a %s call (limits.task_wall_s = %g s)",
                       agent_name[a], L->cfg->limits.task_wall_s);
+        else if (refusal_is_models(L, a, conv, resp->refusal))
+            refused(L, "%s call %d to %s was refused (%s): %s", agent_name[a], c->call, model,
+                    l4h_llm_refusal_name(resp->refusal), err.msg);
         else
             l4h_loop_infra(L, L4H_STATUS_ERROR_API, "%s call %d to %s failed: %s", agent_name[a],
                            c->call, model, err.msg);
         return -1;
     }
+    L->accepted[a]++;
     /* The client reports each call's spending to the permits; a zero report
      * reads the campaign's total so far. */
     if (L->env->permits && L->env->permits->spend && L->cfg->limits.campaign_usd > 0)
@@ -329,9 +404,11 @@ static void converse(l4h_loop *L)
             }
             ran = 1;
         }
+        /* the review may take half the supervisor's context; the rest is its history */
         l4h_iteration_report rep = {.iteration = it, .code = code, .code_note = note,
                                     .coder_text = resp.content, .res = ran ? &res : NULL,
-                                    .tools_text = tools.data, .notes = notes};
+                                    .tools_text = tools.data, .notes = notes,
+                                    .budget = context_budget(L, L->task->supervisor, NULL, 0) / 2};
         char *review = l4h_review_text(&rep);
         free(code);
         l4h_exec_result_clear(&res);
@@ -377,11 +454,15 @@ static l4h_status final_status(l4h_loop *L, int checks_ran, int failed_checks)
     if (L->infra)
         return L->infra_status;
     if (L->code_runs == 0)
-        return L->limit_hit ? L4H_STATUS_FAILED_LIMIT : L4H_STATUS_FAILED_NO_CODE;
-    if (checks_ran ? failed_checks == 0 : (!L->last_failed && L->approved && !L->limit_hit))
+        return L->limit_hit ? L4H_STATUS_FAILED_LIMIT
+             : L->refused   ? L4H_STATUS_FAILED_REQUEST : L4H_STATUS_FAILED_NO_CODE;
+    if (checks_ran ? failed_checks == 0
+                   : (!L->last_failed && L->approved && !L->limit_hit && !L->refused))
         return L4H_STATUS_SUCCESS;
     if (L->limit_hit)
         return L4H_STATUS_FAILED_LIMIT;
+    if (L->refused)
+        return L4H_STATUS_FAILED_REQUEST;
     return L->last_failed ? L4H_STATUS_FAILED_EXECUTION : L4H_STATUS_FAILED_VALIDATION;
 }
 

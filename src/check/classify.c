@@ -268,6 +268,14 @@ void l4h_classify(l4h_task_rec *rec)
         l4h_buf_free(&b);
         return;
     }
+    case L4H_STATUS_FAILED_REQUEST: {
+        /* the model's failure, told by the endpoint: keep the agent's summary
+         * (which request, why) and the refusal's own words */
+        set_result(rec, "api_error", dup(rec->error_summary && rec->error_summary[0]
+                                             ? rec->error_summary
+                                             : "an endpoint refused a request of the task"));
+        return;
+    }
     case L4H_STATUS_ERROR_SANDBOX:
         set_infra(rec, "other", "the sandbox could not start");
         return;

@@ -19,7 +19,7 @@ static const char *const config_keys[] = {
 static const char *const endpoint_keys[] = {"provider", "base_url", "api_key_env", "dir", "file",
                                             "max_concurrency", "requests_per_minute", NULL};
 static const char *const model_keys[] = {"endpoint", "temperature", "max_tokens",
-                                         "request_timeout_s", "seed", NULL};
+                                         "request_timeout_s", "seed", "context_tokens", NULL};
 static const char *const price_keys[] = {"input_per_mtok", "output_per_mtok", NULL};
 static const char *const limit_keys[] = {"task_wall_s",  "exec_timeout_s", "exec_memory_mb",
                                          "workspace_mb", "output_bytes",   "task_tokens",
@@ -207,6 +207,8 @@ int l4h_config_model(const l4h_config *cfg, const char *model, l4h_model_resolve
     out->seed = layer(mc->seed, d->seed);
     l4h_opt_num t = layer(mc->request_timeout_s, d->request_timeout_s);
     out->request_timeout_s = t.state == L4H_OPT_SET ? t.value : 600;
+    l4h_opt_num ctx = layer(mc->context_tokens, d->context_tokens);
+    out->context_tokens = ctx.state == L4H_OPT_SET ? (int64_t)ctx.value : L4H_CONTEXT_TOKENS_DEFAULT;
     for (size_t i = 0; i < cfg->n_prices; i++)
         if (!strcmp(cfg->prices[i].model, model)) {
             out->has_price = 1;
@@ -497,7 +499,9 @@ static int load_model_opts(cload *L, const ynode *n, const char *key, l4h_model_
         load_opt(L, ymap_get(n, "max_tokens"), ypath_key(kp, key, "max_tokens"), 1, 1, 0,
                  &o->max_tokens) < 0 ||
         load_opt(L, ymap_get(n, "request_timeout_s"), ypath_key(kp, key, "request_timeout_s"), 0, 0,
-                 1, &o->request_timeout_s) < 0)
+                 1, &o->request_timeout_s) < 0 ||
+        load_opt(L, ymap_get(n, "context_tokens"), ypath_key(kp, key, "context_tokens"), 1, 1024, 0,
+                 &o->context_tokens) < 0)
         return -1;
     const ynode *sd = ymap_get(n, "seed");
     if (sd && yis_null(sd)) {
@@ -828,6 +832,27 @@ static int check_endpoints(cload *L)
                                "%s:%d:%d: model '%s': expected an endpoint, got none (set "
                                "model_defaults.endpoint or models_config.\"%s\".endpoint)",
                                w->file, w->line, w->col, who[k], who[k]);
+        }
+    }
+    /* the completion must leave room for a prompt in the model's context */
+    for (size_t i = 0; i < cfg->n_pairs; i++) {
+        const char *who[2] = {cfg->pairs[i].supervisor, cfg->pairs[i].coder};
+        for (int k = 0; k < 2; k++) {
+            l4h_model_resolved m;
+            if (l4h_config_model(cfg, who[k], &m, NULL) != 0 || m.max_tokens.state != L4H_OPT_SET ||
+                m.max_tokens.value * 2 <= (double)m.context_tokens)
+                continue;
+            const l4h_model_opts *mc = model_config_of(cfg, who[k]);
+            const l4h_where *w = mc && (mc->context_tokens.state != L4H_OPT_UNSET ||
+                                        mc->max_tokens.state != L4H_OPT_UNSET)
+                                     ? &mc->where : &cfg->model_defaults.where;
+            return l4h_err_set(L->c.err, 2,
+                               "%s:%d:%d: model '%s': max_tokens %.0f leaves too little of its "
+                               "context_tokens %lld for the prompt; expected context_tokens at "
+                               "least twice max_tokens (set context_tokens to the model's context "
+                               "window, or lower max_tokens)",
+                               w->file, w->line, w->col, who[k], m.max_tokens.value,
+                               (long long)m.context_tokens);
         }
     }
     return 0;

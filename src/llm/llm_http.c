@@ -400,6 +400,7 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
 
         int retry = 0;
         double ra = -1;
+        resp->refusal = L4H_REFUSAL_NONE;
         if (x.cc != CURLE_OK) {
             if (x.too_big)
                 snprintf(reason, sizeof reason, "response larger than %u bytes", MAX_BODY_BYTES);
@@ -420,12 +421,16 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
             } else {
                 snprintf(reason, sizeof reason, "HTTP 200: %s", why);
                 retry = truncated;
+                if (!truncated)
+                    resp->refusal = l4h_llm_refusal_in_answer(x.body.data, x.body.len);
             }
         } else {
             char msg[900];
             l4h_llm_error_message(x.body.data, x.body.len, msg, sizeof msg);
             snprintf(reason, sizeof reason, "HTTP %ld: %s", x.status, msg);
             retry = l4h_llm_status_retryable((int)x.status);
+            resp->refusal = retry ? L4H_REFUSAL_NONE
+                                  : l4h_llm_refusal_of((int)x.status, x.body.data, x.body.len);
             if (retry && x.retry_after_ms[0]) {
                 double ms = l4h_llm_retry_after_parse(x.retry_after_ms, 0);
                 if (ms >= 0 && !strchr(x.retry_after_ms, ',')) { /* a number, not a date */

@@ -213,6 +213,11 @@ static int replay_chat(void *state, const l4h_model_resolved *model, const l4h_c
                                why, sizeof why) < 0) {
         l4h_llm_log_attempt(resp, "attempt=1 status=%d latency_s=0.000 result=fail wait_s=0.000 reason=replayed failure: %s",
                             call->http_status, why);
+        /* a refusal replays as one, so the loop judges it as it did */
+        size_t len = strlen(resp->response_json);
+        resp->refusal = call->http_status == 200
+                            ? l4h_llm_refusal_in_answer(resp->response_json, len)
+                            : l4h_llm_refusal_of(call->http_status, resp->response_json, len);
         return l4h_err_set(err, L4H_EXIT_INFRA, "replayed call %s/%s/%s/trial %d %s call %d failed when recorded: %s",
                            pos->supervisor, pos->coder, pos->step, pos->trial, pos->agent,
                            pos->call, why);

@@ -1,9 +1,27 @@
 /* request.c — the chat-completions request body, built the same way for
  * every backend so a recorded request can be rebuilt exactly. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "llm_internal.h"
+
+/* Add a string member that is valid UTF-8 whatever s holds (generated
+ * code's output and a model's own bytes reach here): a text that is not
+ * clean is sent as l4h_text_clean makes it, so no endpoint can refuse the
+ * request for its encoding. The agent loop cleans its conversation already;
+ * this is the last line for every backend. */
+static void add_text(cJSON *o, const char *key, const char *s, unsigned flags)
+{
+    size_t n = strlen(s);
+    if (l4h_text_is_clean(s, n, flags)) {
+        cJSON_AddStringToObject(o, key, s);
+        return;
+    }
+    char *c = l4h_text_clean(s, n, flags);
+    cJSON_AddStringToObject(o, key, c);
+    free(c);
+}
 
 /* One message as OpenAI expects it; content null only when absent. */
 static cJSON *message_json(const l4h_message *m)
@@ -11,7 +29,7 @@ static cJSON *message_json(const l4h_message *m)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "role", m->role);
     if (m->content)
-        cJSON_AddStringToObject(o, "content", m->content);
+        add_text(o, "content", m->content, 0);
     else
         cJSON_AddNullToObject(o, "content");
     if (m->n_tool_calls > 0) {
@@ -19,16 +37,16 @@ static cJSON *message_json(const l4h_message *m)
         for (size_t i = 0; i < m->n_tool_calls; i++) {
             const l4h_tool_call *tc = &m->tool_calls[i];
             cJSON *c = cJSON_CreateObject();
-            cJSON_AddStringToObject(c, "id", tc->id ? tc->id : "");
+            add_text(c, "id", tc->id ? tc->id : "", L4H_TEXT_ONE_LINE);
             cJSON_AddStringToObject(c, "type", "function");
             cJSON *fn = cJSON_AddObjectToObject(c, "function");
-            cJSON_AddStringToObject(fn, "name", tc->name ? tc->name : "");
-            cJSON_AddStringToObject(fn, "arguments", tc->arguments ? tc->arguments : "");
+            add_text(fn, "name", tc->name ? tc->name : "", L4H_TEXT_ONE_LINE);
+            add_text(fn, "arguments", tc->arguments ? tc->arguments : "", 0);
             cJSON_AddItemToArray(arr, c);
         }
     }
     if (m->tool_call_id)
-        cJSON_AddStringToObject(o, "tool_call_id", m->tool_call_id);
+        add_text(o, "tool_call_id", m->tool_call_id, L4H_TEXT_ONE_LINE);
     return o;
 }
 

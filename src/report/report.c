@@ -16,7 +16,7 @@ static const char *const dim_names[N_DIMS] = {"model", "supervisor", "coder", "s
 typedef struct agg {
     int64_t n, k;                  /* counted tasks, successes among them */
     int64_t infra;                 /* infrastructure rows (apart unless --include-infra) */
-    int64_t infra_status[L4H_STATUS_COUNT];
+    int64_t status[L4H_STATUS_COUNT]; /* final rows by status, every status */
     int64_t iterations, api_calls, pt, ct;
     double cost;                   /* sum of known costs */
     int64_t cost_unknown;          /* counted rows with NaN cost */
@@ -75,9 +75,10 @@ static int parse_by(report *r, const char *by, l4h_err *err)
 static void agg_add(agg *a, const l4h_task_rec *t, int include_infra)
 {
     int infra = l4h_status_is_infra(t->status);
+    if ((int)t->status >= 0 && t->status < L4H_STATUS_COUNT)
+        a->status[t->status]++;
     if (infra) {
         a->infra++;
-        a->infra_status[t->status]++;
         if (!include_infra)
             return;
     }
@@ -443,12 +444,60 @@ static void print_success(const report *r, FILE *out)
     rt_free(&t);
 }
 
+/* The model's failures by status, per model and step; the columns are the
+ * failed_* statuses as record.c lists them. */
+static void print_failures(const report *r, FILE *out)
+{
+    size_t nm = r->n_vals[DIM_MODEL], ns = r->n_vals[DIM_STEP];
+    const char *cols[L4H_STATUS_COUNT + 2] = {"model", "step"};
+    int st_of[L4H_STATUS_COUNT + 2];
+    char align[L4H_STATUS_COUNT + 3] = "ll";
+    size_t ncols = 2;
+    for (int st = 0; st < L4H_STATUS_COUNT; st++)
+        if (st != L4H_STATUS_SUCCESS && !l4h_status_is_infra((l4h_status)st)) {
+            align[ncols] = 'r';
+            st_of[ncols] = st;
+            cols[ncols++] = l4h_status_name((l4h_status)st);
+        }
+    align[ncols] = '\0';
+    rtable t;
+    rt_init_v(&t, align, cols);
+    for (size_t m = 0; m < nm; m++)
+        for (size_t s = 0; s < ns; s++) {
+            const agg *a = &r->ms[m * ns + s];
+            int64_t failed = 0;
+            for (size_t c = 2; c < ncols; c++)
+                failed += a->status[st_of[c]];
+            if (!failed)
+                continue;
+            rt_cell(&t, "%s", r->vals[DIM_MODEL][m]);
+            rt_cell(&t, "%s", r->vals[DIM_STEP][s]);
+            for (size_t c = 2; c < ncols; c++)
+                rt_cell(&t, "%lld", (long long)a->status[st_of[c]]);
+        }
+    print_title(out, r->o->format, "The models' failures by status (final rows; counted in the rates)");
+    if (t.nrows)
+        rt_print(&t, r->o->format, out);
+    else
+        fprintf(out, "none\n");
+    rt_free(&t);
+}
+
 static void print_infra(const report *r, FILE *out)
 {
     size_t nm = r->n_vals[DIM_MODEL], ns = r->n_vals[DIM_STEP];
     rtable t;
-    rt_init(&t, "llrrrr", "model", "step", "error_api", "error_sandbox", "error_internal",
-            "interrupted");
+    /* one column per infrastructure status, as record.c lists them */
+    const char *cols[L4H_STATUS_COUNT + 2] = {"model", "step"};
+    char align[L4H_STATUS_COUNT + 3] = "ll";
+    size_t ncols = 2;
+    for (int st = 0; st < L4H_STATUS_COUNT; st++)
+        if (l4h_status_is_infra((l4h_status)st)) {
+            align[ncols] = 'r';
+            cols[ncols++] = l4h_status_name((l4h_status)st);
+        }
+    align[ncols] = '\0';
+    rt_init_v(&t, align, cols);
     for (size_t m = 0; m < nm; m++)
         for (size_t s = 0; s < ns; s++) {
             const agg *a = &r->ms[m * ns + s];
@@ -456,8 +505,9 @@ static void print_infra(const report *r, FILE *out)
                 continue;
             rt_cell(&t, "%s", r->vals[DIM_MODEL][m]);
             rt_cell(&t, "%s", r->vals[DIM_STEP][s]);
-            for (int st = L4H_STATUS_ERROR_API; st <= L4H_STATUS_INTERRUPTED; st++)
-                rt_cell(&t, "%lld", (long long)a->infra_status[st]);
+            for (int st = 0; st < L4H_STATUS_COUNT; st++)
+                if (l4h_status_is_infra((l4h_status)st))
+                    rt_cell(&t, "%lld", (long long)a->status[st]);
         }
     print_title(out, r->o->format,
                 r->o->include_infra ? "Infrastructure outcomes (counted as failures: --include-infra)"
@@ -660,9 +710,18 @@ static void json_agg(l4h_buf *b, const agg *a)
     l4h_buf_puts(b, ", \"mean_wall_s\": ");
     json_num(b, safe_div(a->wall, (double)a->n));
     l4h_buf_printf(b, ", \"infra\": %lld, \"infra_statuses\": {", (long long)a->infra);
-    for (int st = L4H_STATUS_ERROR_API; st <= L4H_STATUS_INTERRUPTED; st++)
-        l4h_buf_printf(b, "%s\"%s\": %lld", st == L4H_STATUS_ERROR_API ? "" : ", ",
-                       l4h_status_name((l4h_status)st), (long long)a->infra_status[st]);
+    const char *sep = "";
+    for (int st = 0; st < L4H_STATUS_COUNT; st++) {
+        if (!l4h_status_is_infra((l4h_status)st))
+            continue;
+        l4h_buf_printf(b, "%s\"%s\": %lld", sep, l4h_status_name((l4h_status)st),
+                       (long long)a->status[st]);
+        sep = ", ";
+    }
+    l4h_buf_puts(b, "}, \"statuses\": {");
+    for (int st = 0; st < L4H_STATUS_COUNT; st++)
+        l4h_buf_printf(b, "%s\"%s\": %lld", st ? ", " : "", l4h_status_name((l4h_status)st),
+                       (long long)a->status[st]);
     l4h_buf_puts(b, "}");
 }
 
@@ -698,6 +757,13 @@ static void print_json(const report *r, FILE *out)
     }
     l4h_buf_printf(&b, "],\n  \"final_tasks\": %zu,\n  \"duplicates\": %zu,\n  \"include_infra\": %s,\n",
                    rs->n_rows, rs->n_duplicates, r->o->include_infra ? "true" : "false");
+    /* every status and whose it is: the one list scripts can check theirs against */
+    l4h_buf_puts(&b, "  \"status_kinds\": {");
+    for (int st = 0; st < L4H_STATUS_COUNT; st++)
+        l4h_buf_printf(&b, "%s\"%s\": \"%s\"", st ? ", " : "", l4h_status_name((l4h_status)st),
+                       st == L4H_STATUS_SUCCESS ? "success"
+                       : l4h_status_is_infra((l4h_status)st) ? "infrastructure" : "model");
+    l4h_buf_puts(&b, "},\n");
     l4h_buf_printf(&b, "  \"by\": [\"%s\"%s%s%s],\n  \"groups\": [", dim_names[r->dims[0]],
                    r->n_dims == 2 ? ", \"" : "", r->n_dims == 2 ? dim_names[r->dims[1]] : "",
                    r->n_dims == 2 ? "\"" : "");
@@ -816,6 +882,7 @@ int l4h_report_print(char *const *paths, size_t n_paths, const l4h_report_opts *
         print_header(&r, out);
         print_success(&r, out);
         print_infra(&r, out);
+        print_failures(&r, out);
         print_pass(&r, out);
         print_compare(&r, out);
     }

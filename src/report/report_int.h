@@ -20,6 +20,8 @@ typedef struct rtable {
 
 /* A table with the given header; align is one 'l'/'r' per column. */
 void rt_init(rtable *t, const char *align, ...); /* header names, NULL-terminated */
+/* The same with the header names in an array of strlen(align) entries. */
+void rt_init_v(rtable *t, const char *align, const char *const *heads);
 /* Append the next cell (rows fill left to right). Can't fail. */
 void rt_cell(rtable *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print as aligned text (a rule under the header) or markdown. */

@@ -21,6 +21,16 @@ void rt_init(rtable *t, const char *align, ...)
     va_end(ap);
 }
 
+void rt_init_v(rtable *t, const char *align, const char *const *heads)
+{
+    memset(t, 0, sizeof *t);
+    t->ncols = strlen(align);
+    t->align = l4h_xstrdup(align);
+    t->head = l4h_xcalloc(t->ncols, sizeof *t->head);
+    for (size_t i = 0; i < t->ncols; i++)
+        t->head[i] = l4h_xstrdup(heads[i] ? heads[i] : "");
+}
+
 void rt_cell(rtable *t, const char *fmt, ...)
 {
     if (t->ncells == t->cap) {

@@ -66,6 +66,11 @@ class ServerState:
         self.scripts = {}           # file path -> (mtime, parsed)
         self.echo_usage = tuple(int(x) for x in args.echo_usage.split(","))
         self.echo_any = args.echo_any
+        # what a real server refuses (0 / None = nothing)
+        self.context_tokens = args.context_tokens
+        self.max_request_bytes = args.max_request_bytes
+        self.refuse_marker = args.refuse_marker
+        self.strict_text = args.strict_text
 
     def set_faults(self, faults, append=False):
         checked = [check_fault(f) for f in faults]
@@ -299,6 +304,72 @@ def error_body(message, code, etype="invalid_request_error"):
     return {"error": {"message": message, "type": etype, "param": None, "code": str(code)}}
 
 
+HTML_413 = (b"<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n"
+            b"<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n"
+            b"</body>\r\n</html>\r\n")
+
+
+def request_texts(req):
+    """Every text of a chat request the model would read: contents, tool-call
+    names and arguments, tool call ids."""
+    for m in req.get("messages") or []:
+        if not isinstance(m, dict):
+            continue
+        c = m.get("content")
+        if isinstance(c, str):
+            yield c
+        elif isinstance(c, list):
+            for part in c:
+                if isinstance(part, dict) and isinstance(part.get("text"), str):
+                    yield part["text"]
+        for tc in m.get("tool_calls") or []:
+            fn = tc.get("function") or {}
+            for v in (tc.get("id"), fn.get("name"), fn.get("arguments")):
+                if isinstance(v, str):
+                    yield v
+        if isinstance(m.get("tool_call_id"), str):
+            yield m["tool_call_id"]
+
+
+def request_tokens(req):
+    """Tokens as the worst byte-level tokenizer counts them: one per UTF-8
+    byte of every text, 4 per message, plus the completion's max_tokens."""
+    n = 0
+    for t in request_texts(req):
+        n += len(t.encode("utf-8", "surrogatepass"))
+    n += 4 * len(req.get("messages") or [])
+    mt = req.get("max_tokens")
+    return n, (mt if isinstance(mt, int) else 0)
+
+
+def refuse(st, req):
+    """(status, body) when a real server would refuse this request, else None:
+    text a strict server rejects (lone surrogates, control characters but tab,
+    LF and CR), the refuse marker (a content filter, as Azure words it), more
+    tokens than the context (as OpenAI words it)."""
+    texts = list(request_texts(req))
+    if st.strict_text:
+        for t in texts:
+            for ch in t:
+                o = ord(ch)
+                if 0xD800 <= o <= 0xDFFF or (o < 0x20 and ch not in "\t\n\r") or 0x7F <= o <= 0x9F:
+                    return 400, error_body(f"Invalid request: messages hold the character U+{o:04X}, "
+                                           "which this server does not accept", "invalid_request_error")
+    if st.refuse_marker and any(st.refuse_marker in t for t in texts):
+        return 400, {"error": {"message": "The response was filtered due to the prompt triggering "
+                               "Azure OpenAI's content management policy.", "type": None,
+                               "param": "prompt", "code": "content_filter", "status": 400}}
+    if st.context_tokens:
+        prompt, completion = request_tokens(req)
+        if prompt + completion > st.context_tokens:
+            return 400, error_body(
+                f"This model's maximum context length is {st.context_tokens} tokens. However, you "
+                f"requested {prompt + completion} tokens ({prompt} in the messages, {completion} in "
+                "the completion). Please reduce the length of the messages or completion.",
+                "context_length_exceeded")
+    return None
+
+
 HTML_502 = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
             b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
             b"</body>\r\n</html>\r\n")
@@ -409,6 +480,9 @@ class Handler(BaseHTTPRequestHandler):
                         self.state.rate_retry_after = cfg["rate_retry_after"]
                     if "api_key" in cfg:
                         self.state.api_key = cfg["api_key"]
+                    for k in ("context_tokens", "max_request_bytes", "refuse_marker", "strict_text"):
+                        if k in cfg:
+                            setattr(self.state, k, cfg[k])
                 if "latency" in cfg:
                     lat = parse_latency(cfg["latency"])
                     with self.state.lock:
@@ -476,13 +550,23 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(lat)
         if kind == "models":
             return self.answer_models(entry, fault)
+        if st.max_request_bytes and len(body) > st.max_request_bytes:
+            entry["status"] = 413
+            entry["fault"] = "refused"
+            return self.send(413, HTML_413, "text/html")
         try:
-            req = json.loads(body)
+            req = json.loads(body)  # bytes that are not UTF-8 are refused here
             if not isinstance(req, dict):
                 raise ValueError("not an object")
         except ValueError as e:
             entry["status"] = 400
+            entry["fault"] = "refused"
             return self.send(400, error_body(f"request body is not JSON: {e}", 400))
+        refusal = refuse(st, req)
+        if refusal:
+            entry["status"] = refusal[0]
+            entry["fault"] = "refused"
+            return self.send(refusal[0], refusal[1])
         return self.answer_chat(entry, fault, req)
 
     def answer_models(self, entry, fault):
@@ -646,6 +730,16 @@ def main(argv=None):
     ap.add_argument("--echo-any", action="store_true",
                     help="answer every model without a script as the echo model; GET /models is then 404")
     ap.add_argument("--log", help="access log file (default: none)")
+    ap.add_argument("--context-tokens", type=int, default=0,
+                    help="refuse (400 context_length_exceeded) a request of more tokens (one per "
+                         "UTF-8 byte of its texts, 4 per message, plus max_tokens)")
+    ap.add_argument("--max-request-bytes", type=int, default=0,
+                    help="refuse (413, nginx's page) a request body larger than this")
+    ap.add_argument("--refuse-marker", default=None,
+                    help="refuse (400 content_filter) a request whose texts contain this string")
+    ap.add_argument("--strict-text", action="store_true",
+                    help="refuse (400) texts holding lone surrogates or control characters "
+                         "other than tab, LF and CR")
     args = ap.parse_args(argv)
 
     state = ServerState(args)

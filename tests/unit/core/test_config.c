@@ -164,6 +164,9 @@ static void test_model_resolution(void **state)
     assert_int_equal(l4h_config_model(c, "local/llama", &m, &err), 0);
     assert_true(m.temperature.value == 0.7);
     assert_string_equal(m.endpoint->name, "local");
+    assert_int_equal(m.context_tokens, 32768); /* its own context */
+    assert_int_equal(l4h_config_model(c, "openai/gpt-5", &m, &err), 0);
+    assert_int_equal(m.context_tokens, L4H_CONTEXT_TOKENS_DEFAULT); /* nobody said */
     l4h_config_free(c);
 }
 

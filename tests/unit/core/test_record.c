@@ -23,6 +23,13 @@ static void test_status(void **state)
     assert_int_equal(l4h_status_parse(NULL), -1);
     assert_false(l4h_status_is_infra(L4H_STATUS_SUCCESS));
     assert_false(l4h_status_is_infra(L4H_STATUS_FAILED_LIMIT));
+    assert_string_equal(l4h_status_name(L4H_STATUS_FAILED_REQUEST), "failed_request");
+    assert_false(l4h_status_is_infra(L4H_STATUS_FAILED_REQUEST)); /* the model's */
+    assert_false(l4h_status_is_infra(L4H_STATUS_COUNT));
+    /* the names: success, failed_* (the model's), then error_* and interrupted */
+    for (int s = 1; s < L4H_STATUS_COUNT; s++)
+        assert_int_equal(l4h_status_is_infra((l4h_status)s),
+                         strncmp(l4h_status_name((l4h_status)s), "failed_", 7) != 0);
     assert_true(l4h_status_is_infra(L4H_STATUS_ERROR_API));
     assert_true(l4h_status_is_infra(L4H_STATUS_ERROR_SANDBOX));
     assert_true(l4h_status_is_infra(L4H_STATUS_ERROR_INTERNAL));
