@@ -111,6 +111,11 @@ int l4h_yaml_file_to_json(const char *path, char **json, l4h_err *err);
  * expand every string value (not keys, not prompt files). */
 int l4h_expand_env(const char *s, char **out, l4h_err *err);
 
+/* a + b clamped to [INT64_MIN, INT64_MAX]: running totals of token counts
+ * and other numbers from outside never wrap (signed overflow is undefined).
+ * Can't fail. */
+int64_t l4h_add_sat_i64(int64_t a, int64_t b);
+
 /* Wall clock (seconds since the epoch) and monotonic clock (seconds). */
 double l4h_now(void);
 double l4h_monotonic(void);

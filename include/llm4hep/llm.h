@@ -47,6 +47,13 @@ typedef struct l4h_chat_request {
     l4h_call_position pos;
 } l4h_chat_request;
 
+/* The most tokens one call may report in any usage field (prompt,
+ * completion, cached, reasoning). No model has a context near it; a larger,
+ * negative, fractional or non-finite count is a protocol error of the
+ * endpoint (the call fails as error_api with the field named), so every
+ * count that reaches the limits and the costs is in [0, this]. */
+#define L4H_LLM_MAX_CALL_TOKENS 1000000000LL
+
 typedef struct l4h_chat_response {
     char *content;                  /* may be NULL */
     char *reasoning;                /* vLLM reasoning_content, may be NULL */

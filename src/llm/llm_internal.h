@@ -41,6 +41,14 @@ char *l4h_llm_request_body(const l4h_model_resolved *model, const l4h_chat_reque
 int l4h_llm_parse_response(const char *body, size_t len, l4h_chat_response *resp,
                            int *truncated, char *why, size_t why_size);
 
+/* One usage count (v, called name in the message) into *out: absent or
+ * null is 0; otherwise a JSON number, or a string of digits, that is a whole
+ * number from 0 to L4H_LLM_MAX_CALL_TOKENS. Returns 0, or -1 with a
+ * "protocol error: usage.<name> is <value> (expected ...)" in why[] (a
+ * server reporting -1e9, 1e300, NaN or 2.5 tokens is lying, and its numbers
+ * must reach neither the limits nor the costs). *out is 0 on error. */
+int l4h_llm_usage_count(const cJSON *v, const char *name, int64_t *out, char *why, size_t why_size);
+
 /* The message of an error body {"error": {"message", "code", "type"}} (code
  * may be a string, as LiteLLM sends it, or a number), or of {"detail": ...},
  * or the first bytes of a non-JSON body (HTML from a proxy), as one line in

@@ -168,9 +168,10 @@ void coord_handle(coord *c, const link_msg *m)
         double usd = 0;
         long long tok = 0;
         sscanf(m->data, "%lf %lld", &usd, &tok);
-        if (isfinite(usd))
+        if (isfinite(usd) && usd > 0)
             c->spent_usd += usd;
-        c->tokens += tok;
+        if (tok > 0)
+            c->tokens = l4h_add_sat_i64(c->tokens, tok);
         send_to(c, m->from, TAG_SPENT, &c->spent_usd, sizeof c->spent_usd);
         if (c->cfg->limits.campaign_usd > 0 && c->spent_usd >= c->cfg->limits.campaign_usd) {
             c->budget_stop = 1;

@@ -225,12 +225,23 @@ static void test_expand(void **state)
     expand_bad("${A:-x", "unterminated '${A:-x': expected a closing '}'");
 }
 
+/* Totals of numbers from outside saturate instead of wrapping. */
+static void test_add_sat(void **state)
+{
+    (void)state;
+    assert_true(l4h_add_sat_i64(2, 3) == 5);
+    assert_true(l4h_add_sat_i64(INT64_MAX - 1, 9) == INT64_MAX);
+    assert_true(l4h_add_sat_i64(INT64_MAX, INT64_MAX) == INT64_MAX);
+    assert_true(l4h_add_sat_i64(INT64_MIN, -1) == INT64_MIN);
+    assert_true(l4h_add_sat_i64(INT64_MAX, INT64_MIN) == -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err),   cmocka_unit_test(test_buf),   cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_files), cmocka_unit_test(test_paths), cmocka_unit_test(test_clock),
-        cmocka_unit_test(test_expand),
+        cmocka_unit_test(test_expand), cmocka_unit_test(test_add_sat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,96 @@
+"""test_hostile_inputs.py — servers and files that lie (issue 13 items 8-14):
+each test reproduces an attack against the real binary (real libcurl to the
+loopback test server, real MPI ranks, real HDF5 written by h5py) and checks
+that it now fails safely: a recorded error, a bounded wait, the usual exit 2
+with file:line:col, never a crash, a hang or silent data loss."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import campaign_util as cu  # noqa: E402
+
+SRC = cu.SRC
+BIN = cu.BIN
+sys.path.insert(0, os.path.join(SRC, "tests", "server"))
+from llm_testkit import LLMServer  # noqa: E402
+
+ARITH_SCRIPTED = os.path.join(cu.FIXTURE, "scripted")
+
+
+def run(args, timeout=120, env=None, **kw):
+    e = dict(os.environ, NO_COLOR="1")
+    e.update(env or {})
+    return subprocess.run([BIN] + list(args), capture_output=True, text=True, timeout=timeout,
+                          env=e, **kw)
+
+
+@pytest.fixture
+def srv():
+    with LLMServer(scripted_dir=ARITH_SCRIPTED) as s:
+        yield s
+
+
+def http_campaign(srv, extra="", limits="{exec_timeout_s: 60, task_wall_s: 300}", name="hostile"):
+    return cu.make_campaign(models=("scripted/good",), name=name, limits=limits,
+                            endpoints="demo: {base_url: '%s'}" % srv.base_url,
+                            extra="retry: {max_attempts: 3, base_s: 0.05, max_s: 0.2}\n" + extra)
+
+
+def run_task(cfg, step="double", extra=(), timeout=120):
+    out = os.path.join(os.path.dirname(cfg), "out-%s-%d" % (step, time.monotonic_ns()))
+    r = run(["run", cfg, "--step", step, "--model", "scripted/good", "--out-dir", out] + list(extra),
+            timeout=timeout)
+    rec_path = os.path.join(out, "task.json")
+    assert os.path.isfile(rec_path), r.stdout + r.stderr
+    with open(rec_path) as f:
+        return r, json.load(f)
+
+
+# --------------------------------------------------------- 8. usage numbers
+
+LIES = [
+    ({"prompt_tokens": 9e18, "completion_tokens": 9e18}, "usage.prompt_tokens is 9e+18"),
+    ({"prompt_tokens": -1e9, "completion_tokens": 5}, "usage.prompt_tokens is -1000000000"),
+    ({"prompt_tokens": 1e300, "completion_tokens": 5}, "usage.prompt_tokens is 1e+300"),
+    ({"prompt_tokens": 10, "completion_tokens": 2.5}, "usage.completion_tokens is 2.5"),
+    ({"prompt_tokens": "12abc", "completion_tokens": 1}, "usage.prompt_tokens is \"12abc\""),
+]
+
+
+@pytest.mark.parametrize("usage,named", LIES)
+def test_lying_usage_is_a_recorded_protocol_error(srv, usage, named):
+    """A server's usage that would overflow, go negative or be undefined on
+    conversion: the call fails as error_api naming the field, the record's
+    numbers stay sane and the response is kept as received."""
+    cfg = http_campaign(srv, limits="{exec_timeout_s: 60, task_wall_s: 300, task_tokens: 1000}")
+    srv.faults([{"fault": "normal", "raw_usage": usage, "count": 5}])
+    r, rec = run_task(cfg)
+    assert rec["status"] == "error_api", rec
+    assert "protocol error" in rec["error_summary"] and named in rec["error_summary"], rec["error_summary"]
+    assert rec["prompt_tokens"] == 0 and rec["completion_tokens"] == 0
+    assert rec["cost_usd"] in (0, "NaN")  # no price: unknown, never negative
+    call = rec["calls"][0]
+    assert call["prompt_tokens"] == 0 and call["completion_tokens"] == 0
+    assert json.loads(call["response"])["usage"] == usage  # recorded exactly as received
+    assert call["attempts"] == 1  # a lie is not retried
+    assert "runtime error" not in r.stderr  # no UBSan report in sanitized builds
+
+
+def test_token_limit_still_holds_after_honest_large_usage(srv):
+    """The saturating totals keep task_tokens effective: a server reporting
+    the largest honest count each call stops the task at the limit."""
+    cfg = http_campaign(srv, limits="{exec_timeout_s: 60, task_wall_s: 300, task_tokens: 1500000000}")
+    srv.faults([], default={"fault": "normal",
+                            "raw_usage": {"prompt_tokens": 1000000000, "completion_tokens": 1000000000}})
+    r, rec = run_task(cfg)
+    assert "task token limit reached" in rec["error_summary"], rec
+    assert rec["api_calls"] == 1
+    assert rec["prompt_tokens"] == 1000000000 and rec["completion_tokens"] == 1000000000
