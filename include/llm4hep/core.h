@@ -64,7 +64,19 @@ void *l4h_xcalloc(size_t n, size_t size);
 void *l4h_xrealloc(void *p, size_t n);
 char *l4h_xstrdup(const char *s); /* NULL -> NULL */
 
-/* Read a whole file; *out is NUL-terminated, caller frees. */
+/* The most bytes l4h_read_file reads: configs, suites, model lists,
+ * prompts, scripted answers and manifests are far smaller; 64 MiB leaves
+ * room for a 50 MB YAML scalar and stops /dev/zero-like inputs early. */
+#define L4H_READ_FILE_MAX ((size_t)64 << 20)
+
+/* Read a whole regular file of at most max bytes; *out is NUL-terminated
+ * (caller frees), *len (may be NULL) its length. -1 with err: code 2 when
+ * the path is missing, unreadable, not a regular file (a directory, FIFO,
+ * device or socket: refused without blocking or reading), or larger than
+ * max; code 3 on an I/O error. Every message names the path. */
+int l4h_read_file_max(const char *path, size_t max, char **out, size_t *len, l4h_err *err);
+/* l4h_read_file_max with L4H_READ_FILE_MAX: the one reader of every file
+ * the user names. */
 int l4h_read_file(const char *path, char **out, size_t *len, l4h_err *err);
 /* Write a whole file atomically (temp file + fsync + rename). */
 int l4h_write_file(const char *path, const void *data, size_t len, l4h_err *err);

@@ -94,3 +94,78 @@ def test_token_limit_still_holds_after_honest_large_usage(srv):
     assert "task token limit reached" in rec["error_summary"], rec
     assert rec["api_calls"] == 1
     assert rec["prompt_tokens"] == 1000000000 and rec["completion_tokens"] == 1000000000
+
+
+# ------------------------------------------- 11. nesting and file sizes
+
+
+def dry_run(cfg, timeout=60):
+    """`sweep --dry-run` on one rank loads the config, the suite, its
+    prompts and the model lists: every file a campaign reads first."""
+    return run(["sweep", cfg, "--dry-run"], timeout=timeout, env=cu.mpi_env())
+
+
+def test_deep_yaml_config_and_suite_are_exit_2_with_a_position():
+    cfg = cu.make_campaign(name="deep")
+    root = os.path.dirname(cfg)
+    with open(cfg, "a") as f:
+        f.write("prices: " + "[" * 200000 + "\n")
+    r = dry_run(cfg)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "config.yml:" in r.stderr and "nested 129 deep: expected lists and mappings nested at most 128 deep" in r.stderr
+    cfg2 = cu.make_campaign(name="deepsuite")
+    with open(os.path.join(os.path.dirname(cfg2), "suite.yml"), "a") as f:
+        f.write("requires_extra: " + "{a: " * 200000 + "\n")
+    r = dry_run(cfg2)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "suite.yml:" in r.stderr and "nested 129 deep" in r.stderr
+    assert root  # the fixture dir is removed at exit
+
+
+@pytest.mark.parametrize("what", ["models_file", "prompt", "config", "suite", "code_file"])
+@pytest.mark.parametrize("kind", ["/dev/zero", "fifo", "huge"])
+def test_non_regular_and_huge_files_are_refused(what, kind):
+    """Every file the user names is read through the one capped reader:
+    /dev/zero, a FIFO nobody writes and a 65 MiB file are each a clear exit-2
+    error naming the file — no hang, no exhausted memory."""
+    cfg = cu.make_campaign(name="files")
+    root = os.path.dirname(cfg)
+    bad = os.path.join(root, "bad-input")
+    if kind == "/dev/zero":
+        bad = "/dev/zero"
+    elif kind == "fifo":
+        os.mkfifo(bad)
+    else:
+        with open(bad, "wb") as f:
+            f.truncate((64 << 20) + 1)  # sparse: one byte over the cap
+    want = {"/dev/zero": "is a character device, expected a regular file",
+            "fifo": "is a FIFO (named pipe), expected a regular file",
+            "huge": "67108865 bytes, expected at most 67108864 (64 MiB)"}[kind]
+    target = cfg
+    if what == "models_file":
+        text = open(cfg).read().replace("models: [scripted/good]", "models_file: %s" % bad)
+        open(cfg, "w").write(text)
+    elif what == "prompt":
+        suite = os.path.join(root, "suite.yml")
+        text = open(suite).read().replace("prompt: prompts/double.txt", "prompt: %s" % bad)
+        open(suite, "w").write(text)
+    elif what == "config":
+        target = bad
+    elif what == "suite":
+        text = open(cfg).read().replace("suite: suite.yml", "suite: %s" % bad)
+        open(cfg, "w").write(text)
+    if what == "code_file":
+        script = os.path.join(root, "scripted", "good.yml")
+        text = open(script).read().replace("answers/double.py", bad)
+        open(script, "w").write(text)
+        out = os.path.join(root, "out")
+        r = run(["run", cfg, "--step", "double", "--model", "scripted/good", "--out-dir", out],
+                timeout=60)
+        rec = json.load(open(os.path.join(out, "task.json")))
+        assert rec["status"] == "error_api" and want in rec["error_summary"], rec["error_summary"]
+        return
+    t0 = time.monotonic()
+    r = dry_run(target)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert bad in r.stderr and want in r.stderr, r.stderr
+    assert time.monotonic() - t0 < 30
