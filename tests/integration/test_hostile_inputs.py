@@ -169,3 +169,91 @@ def test_non_regular_and_huge_files_are_refused(what, kind):
     assert r.returncode == 2, r.stdout + r.stderr
     assert bad in r.stderr and want in r.stderr, r.stderr
     assert time.monotonic() - t0 < 30
+
+
+# ------------------------------------------------ 10. damaged results file
+
+TOOLS = os.environ.get("LLM4HEP_TOOLS_DIR", os.path.join(os.path.dirname(BIN), "tests", "tools"))
+
+
+def synth_file(tmp_path, tasks=8):
+    out = str(tmp_path / "synth.h5")
+    r = subprocess.run([os.path.join(TOOLS, "store_synth"), out, "--tasks", str(tasks)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for suffix in (".journal", ".lock"):  # show reads the file alone
+        if os.path.exists(out + suffix):
+            os.unlink(out + suffix)
+    return out
+
+
+def damage(path, table, column, value):
+    with h5py.File(path, "r+") as f:
+        d = f[table]
+        row = len(d) - 1 if table == "annotations" else 0
+        rec = d[row]
+        rec[column] = value
+        d[row] = rec
+
+
+INT64_MAX = 2**63 - 1
+
+
+@pytest.mark.parametrize("table,column,value", [
+    ("calls", "request_off", INT64_MAX - 10),     # off + len wraps past the bounds check
+    ("calls", "response_off", -5),
+    ("calls", "response_len", INT64_MAX),
+    ("execs", "stdout_len", -1),
+    ("execs", "code_off", 2**62),
+    ("checks", "report_off", INT64_MAX),
+    ("tasks", "n_calls", -1),                     # a negative count, cast to a huge size
+    ("tasks", "n_calls", 2**31 - 1),
+    ("tasks", "calls_row", INT64_MAX - 3),
+    ("tasks", "execs_row", -7),
+    ("tasks", "error_summary_off", INT64_MAX - 1),
+    ("annotations", "text_off", INT64_MAX - 2),
+])
+def test_show_on_a_damaged_file_is_the_damaged_file_error(tmp_path, table, column, value):
+    """A results file whose refs or row ranges a crafter chose: `show` (and
+    `report`) end with exit 2 and "damaged file", never an out-of-bounds copy
+    (ASan in sanitized builds), a crash or an exhausted memory."""
+    path = synth_file(tmp_path)
+    if table == "annotations":  # one annotation row, as `errors --llm` writes them
+        with h5py.File(path, "r+") as f:
+            a = f["annotations"]
+            a.resize((len(a) + 1,))
+            row = np.zeros((), dtype=a.dtype)
+            row["task_id"] = f["tasks"][0]["task_id"]
+            row["text_len"] = 4
+            a[len(a) - 1] = row
+    if table == "tasks" and column == "error_summary_off":
+        # a summary longer than its inline copy: the full text is read from /text
+        damage(path, "tasks", "error_summary_len", 10**6)
+    damage(path, table, column, value)
+    with h5py.File(path, "r") as f:
+        t = f["tasks"][0]
+        task_id = int(t["task_id"])
+    r = run(["show", path, str(task_id)], timeout=60)
+    assert r.returncode == 2, (r.returncode, r.stdout[-2000:], r.stderr)
+    assert "damaged file" in r.stderr, r.stderr
+    assert "AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr
+
+
+def test_python_reader_refuses_damaged_refs(tmp_path):
+    """scripts/llm4hep.py, the other reader of (off, len) refs: a damaged ref
+    is a ValueError saying so, never a slice from the wrong place."""
+    path = synth_file(tmp_path)
+    sys.path.insert(0, os.path.join(SRC, "scripts"))
+    import llm4hep as reader
+    damage(path, "calls", "request_off", -5)
+    r = reader.Results(path)
+    task_id = int(r.tasks.task_id.iloc[0])
+    with pytest.raises(ValueError, match="damaged file"):
+        r.transcript(task_id)
+    with pytest.raises(ValueError, match="damaged file"):
+        r.text(INT64_MAX - 1, 10)
+    damage(path, "calls", "request_off", 0)
+    damage(path, "tasks", "n_calls", -3)
+    r = reader.Results(path)
+    with pytest.raises(ValueError, match="damaged file"):
+        r.transcript(task_id)
