@@ -128,6 +128,17 @@ int l4h_expand_env(const char *s, char **out, l4h_err *err);
  * Can't fail. */
 int64_t l4h_add_sat_i64(int64_t a, int64_t b);
 
+/* Interruptible waits. A signal handler calls l4h_interrupt_waits()
+ * (async-signal-safe); from then on every l4h_sleep_s returns within 50 ms
+ * and l4h_waits_interrupted() is 1 (for good: the process is stopping). So a
+ * process asleep in a backoff or a server's Retry-After still drains. */
+void l4h_interrupt_waits(void);
+int l4h_waits_interrupted(void);
+/* Sleep s seconds (<= 0: not at all). 0 after the whole wait, -1 when
+ * interrupted (at once if already). Sleeps in slices, so a signal delivered
+ * to another thread ends it too. Can't fail otherwise. */
+int l4h_sleep_s(double s);
+
 /* Wall clock (seconds since the epoch) and monotonic clock (seconds). */
 double l4h_now(void);
 double l4h_monotonic(void);

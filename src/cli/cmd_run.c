@@ -45,6 +45,7 @@ static void on_signal(int sig)
     (void)sig;
     static const char msg[] = "\nllm4hep run: stopping at the next step (again to abort now)\n";
     stop_flag = 1;
+    l4h_interrupt_waits(); /* a backoff or Retry-After wait ends now */
     ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
     (void)n;
 }

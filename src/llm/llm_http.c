@@ -123,6 +123,14 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     return bytes;
 }
 
+/* Abort a transfer once the process is stopping (a signal called
+ * l4h_interrupt_waits): a hung server must not hold a draining rank. */
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)ud, (void)dt, (void)dn, (void)ut, (void)un;
+    return l4h_waits_interrupted() ? 1 : 0;
+}
+
 /* curl's trace on stderr with the Authorization header and the key hidden. */
 static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *ud)
 {
@@ -242,6 +250,8 @@ static void perform(http_state *st, const char *url, const char *body, const cha
     curl_easy_setopt(h, CURLOPT_USERAGENT, "llm4hep/" LLM4HEP_VERSION);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""); /* whatever curl can decode */
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     if (body) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -339,16 +349,6 @@ static void http_close(void *state)
     free(st);
 }
 
-/* Sleep s seconds (EINTR resumes). */
-static void sleep_s(double s)
-{
-    if (s <= 0)
-        return;
-    struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
 /* The chat loop shared by l4h chat and the one-token model check.
  * max_tokens_override > 0 replaces max_tokens; max_attempts > 0 replaces
  * retry.max_attempts. */
@@ -374,6 +374,11 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
     int fatal = 0, answered = 0;
     for (int attempt = 1; attempt <= max_attempts; attempt++) {
         double now = l4h_monotonic();
+        if (l4h_waits_interrupted()) {
+            snprintf(reason, sizeof reason, "interrupted by a signal before attempt %d", attempt);
+            fatal = 1;
+            break;
+        }
         if (req->deadline > 0 && now >= req->deadline) {
             snprintf(reason, sizeof reason, "the caller's deadline passed before attempt %d", attempt);
             fatal = 1;
@@ -403,11 +408,13 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
         if (x.cc != CURLE_OK) {
             if (x.too_big)
                 snprintf(reason, sizeof reason, "response larger than %u bytes", MAX_BODY_BYTES);
+            else if (x.cc == CURLE_ABORTED_BY_CALLBACK)
+                snprintf(reason, sizeof reason, "interrupted by a signal during the request");
             else if (x.cc == CURLE_OPERATION_TIMEDOUT)
                 snprintf(reason, sizeof reason, "timeout after %.1f s: %s", x.latency_s, x.curl_err);
             else
                 snprintf(reason, sizeof reason, "connection error: %s", x.curl_err);
-            retry = curl_retryable(x.cc) && !x.too_big;
+            retry = curl_retryable(x.cc) && !x.too_big && x.cc != CURLE_ABORTED_BY_CALLBACK;
             free(resp->response_json);
             resp->response_json = l4h_xstrdup(reason);
         } else if (x.status == 200) {
@@ -440,13 +447,14 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
         l4h_llm_redact(reason, key);
 
         double wait = 0;
+        int capped = 0;
         const char *verdict = answered ? "ok" : (retry && attempt < max_attempts ? "retry" : "fail");
         if (!answered && retry && attempt < max_attempts)
-            wait = ra >= 0 ? ra : l4h_llm_backoff_s(rc, attempt, NULL, NULL);
-        l4h_llm_log_attempt(resp, "attempt=%d status=%d latency_s=%.3f result=%s wait_s=%.3f%s%s%s reason=%s",
+            wait = ra >= 0 ? l4h_llm_wait_cap(rc, ra, &capped) : l4h_llm_backoff_s(rc, attempt, NULL, NULL);
+        l4h_llm_log_attempt(resp, "attempt=%d status=%d latency_s=%.3f result=%s wait_s=%.3f%s%s%s%s reason=%s",
                             attempt, resp->http_status, x.latency_s, verdict, wait,
                             ra >= 0 ? " retry_after=\"" : "", ra >= 0 ? x.retry_after : "",
-                            ra >= 0 ? "\"" : "", reason);
+                            ra >= 0 ? "\"" : "", capped ? " capped_by=retry.max_s" : "", reason);
         if (answered)
             break;
         if (!retry) {
@@ -463,7 +471,14 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
             fatal = 1;
             break;
         }
-        sleep_s(wait);
+        if (l4h_sleep_s(wait) < 0) {
+            char tmp[1200];
+            snprintf(tmp, sizeof tmp, "%.1000s; interrupted by a signal during a %.1f s wait", reason,
+                     wait);
+            memcpy(reason, tmp, sizeof reason);
+            fatal = 1;
+            break;
+        }
     }
     resp->latency_s = l4h_monotonic() - t_start;
     l4h_llm_redact(resp->response_json, key);
@@ -536,6 +551,7 @@ static int http_check_model(void *state, const l4h_model_resolved *model, l4h_er
     const char *key;
     if (api_key(st->ep, &key, err) < 0)
         return -1;
+    double t_start = l4h_monotonic();
     double timeout = model->request_timeout_s > 0 && model->request_timeout_s < 30
                          ? model->request_timeout_s : 30;
     exchange x;
@@ -572,7 +588,8 @@ static int http_check_model(void *state, const l4h_model_resolved *model, l4h_er
     }
     /* No usable model list: ask for one token. */
     l4h_message ping = {.role = "user", .content = "Reply with OK."};
-    l4h_chat_request req = {.model = model->name, .messages = &ping, .n_messages = 1};
+    l4h_chat_request req = {.model = model->name, .messages = &ping, .n_messages = 1,
+                            .deadline = t_start + L4H_LLM_CHECK_DEADLINE_S};
     l4h_chat_response resp = {0};
     l4h_retry_cfg once = *retry_cfg(st);
     int rc = chat_loop(st, &once, model, &req, NULL, &resp, 1, 2, err);

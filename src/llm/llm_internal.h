@@ -72,6 +72,15 @@ double l4h_llm_rng_default(void *ctx);
  * Can't fail; never negative. */
 double l4h_llm_backoff_s(const l4h_retry_cfg *rc, int retry, l4h_rng_fn rng, void *rng_ctx);
 
+/* When retry.max_s and retry.base_s are both 0: the longest wait. */
+#define L4H_LLM_WAIT_MAX_DEFAULT_S 120.0
+
+/* A wait the server asked for (Retry-After, retry-after-ms), capped by
+ * retry.max_s: a server asking for 100000 s gets retry.max_s, and the
+ * attempt after it (within retry.max_attempts and the caller's deadline).
+ * *capped is 1 when the cap applied. NaN or negative is 0. Can't fail. */
+double l4h_llm_wait_cap(const l4h_retry_cfg *rc, double wait, int *capped);
+
 /* Parse a Retry-After value: delta seconds ("120", "1.5") or an HTTP date
  * ("Fri, 27 Nov 2026 17:40:00 GMT", also the RFC 850 and asctime forms),
  * relative to now_epoch. Returns seconds to wait (>= 0, a past date is 0) or

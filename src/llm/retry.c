@@ -51,6 +51,19 @@ double l4h_llm_backoff_s(const l4h_retry_cfg *rc, int retry, l4h_rng_fn rng, voi
     return u * ceiling;
 }
 
+double l4h_llm_wait_cap(const l4h_retry_cfg *rc, double wait, int *capped)
+{
+    double cap = rc->max_s > 0 ? rc->max_s : (rc->base_s > 0 ? rc->base_s : L4H_LLM_WAIT_MAX_DEFAULT_S);
+    *capped = 0;
+    if (!(wait >= 0)) /* NaN or negative: no wait */
+        return 0;
+    if (wait > cap) {
+        *capped = 1;
+        return cap;
+    }
+    return wait;
+}
+
 double l4h_llm_retry_after_parse(const char *value, double now_epoch)
 {
     if (!value)

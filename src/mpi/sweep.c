@@ -25,6 +25,7 @@ static void on_drain(int sig)
 {
     (void)sig;
     l4h_sweep_drain_signal = 1;
+    l4h_interrupt_waits(); /* a pre-flight wait ends now */
 }
 
 static void on_interrupt(int sig)
@@ -33,6 +34,7 @@ static void on_interrupt(int sig)
     if (l4h_sweep_drain_signal)
         l4h_sweep_stop_now = 1;
     l4h_sweep_drain_signal = 1;
+    l4h_interrupt_waits();
 }
 
 /* Rank 0 drains on SIGUSR1/SIGTERM (Slurm's warning), and on a first SIGINT;

@@ -257,3 +257,113 @@ def test_python_reader_refuses_damaged_refs(tmp_path):
     r = reader.Results(path)
     with pytest.raises(ValueError, match="damaged file"):
         r.transcript(task_id)
+
+
+# ------------------------------------------------- 9. every wait is capped
+
+RETRY_HUGE = [{"fault": "status", "status": 429, "retry_after": 100000, "count": 50}]
+
+
+def test_retry_after_100000_during_a_task_is_capped_by_retry_max_s(srv):
+    cfg = cu.make_campaign(models=("scripted/good",), name="capped",
+                           endpoints="demo: {base_url: '%s'}" % srv.base_url,
+                           extra="retry: {max_attempts: 3, base_s: 0.05, max_s: 0.5}\n")
+    srv.faults(RETRY_HUGE)
+    t0 = time.monotonic()
+    r, rec = run_task(cfg, timeout=60)
+    took = time.monotonic() - t0
+    assert rec["status"] == "error_api", rec
+    log = rec["calls"][0]["attempt_log"]
+    assert log.count("capped_by=retry.max_s") == 2 and "wait_s=0.500" in log, log
+    assert 'retry_after="100000"' in log
+    assert took < 30, took  # 2 waits of 0.5 s, not 28 hours
+
+
+def wait_for(cond, seconds=60, what="the condition"):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.05)
+    pytest.fail("timed out waiting for " + what)
+
+
+def test_sigterm_ends_a_retry_after_wait_in_run(srv):
+    """retry.max_s of 200 s (within task_wall_s) caps the server's Retry-After
+    at 200 s; SIGTERM still ends the wait at once and the task is interrupted."""
+    cfg = cu.make_campaign(models=("scripted/good",), name="sigwait",
+                           endpoints="demo: {base_url: '%s'}" % srv.base_url,
+                           extra="retry: {max_attempts: 3, base_s: 1, max_s: 200}\n")
+    srv.faults(RETRY_HUGE)
+    out = os.path.join(os.path.dirname(cfg), "out-sig")
+    p = subprocess.Popen([BIN, "run", cfg, "--step", "double", "--model", "scripted/good",
+                          "--out-dir", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=dict(os.environ, NO_COLOR="1"))
+    try:
+        wait_for(lambda: len(srv.requests()) >= 1, what="the first (429) request")
+        time.sleep(0.3)  # let the client parse the 429 and start waiting (no event to see)
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+        out_, err_ = p.communicate(timeout=30)
+        assert time.monotonic() - t0 < 10
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    rec = json.load(open(os.path.join(out, "task.json")))
+    assert rec["status"] == "interrupted", rec
+    assert "wait_s=200.000" in rec["calls"][0]["attempt_log"]
+    assert len(srv.requests()) == 1  # no second attempt after the signal
+
+
+def preflight_campaign(srv, max_s, name):
+    return cu.make_campaign(models=("scripted/good",), name=name,
+                            endpoints="demo: {base_url: '%s'}" % srv.base_url,
+                            extra="retry: {max_attempts: 3, base_s: 0.05, max_s: %s}\n" % max_s)
+
+
+PREFLIGHT_FAULTS = [{"fault": "status", "status": 404, "path": "models", "count": 10}] + RETRY_HUGE
+
+
+def test_retry_after_100000_during_the_preflight_is_bounded(srv):
+    """The pre-flight's one-token request meets Retry-After: 100000: with a
+    small retry.max_s the waits are capped; with a retry.max_s past the
+    pre-flight's deadline the check gives up at once, saying why."""
+    cfg = preflight_campaign(srv, 0.3, "pf-capped")
+    srv.faults(PREFLIGHT_FAULTS)
+    t0 = time.monotonic()
+    r = cu.run_sweep(cfg, 2, timeout=120)
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "pre-flight" in r.stderr and "HTTP 429" in r.stderr
+    assert time.monotonic() - t0 < 60
+    srv.reset()
+    cfg = preflight_campaign(srv, 100000, "pf-deadline")
+    srv.faults(PREFLIGHT_FAULTS)
+    t0 = time.monotonic()
+    r = cu.run_sweep(cfg, 2, timeout=120)
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "deadline leaves no time" in r.stderr, r.stderr
+    assert time.monotonic() - t0 < 60
+
+
+def test_sigterm_ends_a_preflight_wait(srv):
+    """A rank asleep in the pre-flight (a 100 s Retry-After within the
+    deadline) drains at SIGTERM: the sweep ends in seconds, saying so."""
+    cfg = preflight_campaign(srv, 100, "pf-signal")
+    srv.faults(PREFLIGHT_FAULTS)
+    p = subprocess.Popen([BIN, "sweep", cfg], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=cu.mpi_env())
+    try:
+        wait_for(lambda: any(q["path"].endswith("/chat/completions") for q in srv.requests()),
+                 what="the pre-flight's one-token request")
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+        out_, err_ = p.communicate(timeout=60)
+        assert time.monotonic() - t0 < 15
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode != 0
+    assert "interrupted by a signal during a 100.0 s wait" in err_, err_
