@@ -43,8 +43,7 @@ typedef struct exchange {
     long status;
     l4h_buf body;
     int too_big;
-    char retry_after[96];
-    char retry_after_ms[32]; /* OpenAI's finer-grained retry-after-ms */
+    l4h_http_hints hints;    /* Retry-After and retry-after-ms of the last response */
     char curl_err[CURL_ERROR_SIZE];
     double latency_s;
 } exchange;
@@ -98,27 +97,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     exchange *x = ud;
     size_t bytes = size * n;
-    if (bytes > 5 && strncmp(p, "HTTP/", 5) == 0) {
-        x->retry_after[0] = x->retry_after_ms[0] = '\0'; /* a new response (100 Continue, redirect) */
+    if (l4h_llm_header_line(p, bytes, &x->hints)) { /* a new response (100 Continue, redirect) */
         x->body.len = 0;
         if (x->body.data)
             x->body.data[0] = '\0';
-    } else if ((bytes > 12 && strncasecmp(p, "Retry-After:", 12) == 0) ||
-               (bytes > 15 && strncasecmp(p, "Retry-After-Ms:", 15) == 0)) {
-        int ms = p[11] != ':';
-        size_t skip = ms ? 15 : 12;
-        char *dst = ms ? x->retry_after_ms : x->retry_after;
-        size_t cap = ms ? sizeof x->retry_after_ms : sizeof x->retry_after;
-        size_t len = bytes - skip;
-        const char *v = p + skip;
-        while (len > 0 && (*v == ' ' || *v == '\t'))
-            v++, len--;
-        while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
-            len--;
-        if (len >= cap)
-            len = cap - 1;
-        memcpy(dst, v, len);
-        dst[len] = '\0';
     }
     return bytes;
 }
@@ -433,15 +415,15 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
             l4h_llm_error_message(x.body.data, x.body.len, msg, sizeof msg);
             snprintf(reason, sizeof reason, "HTTP %ld: %s", x.status, msg);
             retry = l4h_llm_status_retryable((int)x.status);
-            if (retry && x.retry_after_ms[0]) {
-                double ms = l4h_llm_retry_after_parse(x.retry_after_ms, 0);
-                if (ms >= 0 && !strchr(x.retry_after_ms, ',')) { /* a number, not a date */
+            if (retry && x.hints.retry_after_ms[0]) {
+                double ms = l4h_llm_retry_after_parse(x.hints.retry_after_ms, 0);
+                if (ms >= 0 && !strchr(x.hints.retry_after_ms, ',')) { /* a number, not a date */
                     ra = ms / 1000.0;
-                    snprintf(x.retry_after, sizeof x.retry_after, "%s ms", x.retry_after_ms);
+                    snprintf(x.hints.retry_after, sizeof x.hints.retry_after, "%s ms", x.hints.retry_after_ms);
                 }
             }
-            if (retry && ra < 0 && x.retry_after[0])
-                ra = l4h_llm_retry_after_parse(x.retry_after, l4h_now());
+            if (retry && ra < 0 && x.hints.retry_after[0])
+                ra = l4h_llm_retry_after_parse(x.hints.retry_after, l4h_now());
         }
         l4h_buf_free(&x.body);
         l4h_llm_redact(reason, key);
@@ -453,7 +435,7 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
             wait = ra >= 0 ? l4h_llm_wait_cap(rc, ra, &capped) : l4h_llm_backoff_s(rc, attempt, NULL, NULL);
         l4h_llm_log_attempt(resp, "attempt=%d status=%d latency_s=%.3f result=%s wait_s=%.3f%s%s%s%s reason=%s",
                             attempt, resp->http_status, x.latency_s, verdict, wait,
-                            ra >= 0 ? " retry_after=\"" : "", ra >= 0 ? x.retry_after : "",
+                            ra >= 0 ? " retry_after=\"" : "", ra >= 0 ? x.hints.retry_after : "",
                             ra >= 0 ? "\"" : "", capped ? " capped_by=retry.max_s" : "", reason);
         if (answered)
             break;

@@ -72,6 +72,20 @@ double l4h_llm_rng_default(void *ctx);
  * Can't fail; never negative. */
 double l4h_llm_backoff_s(const l4h_retry_cfg *rc, int retry, l4h_rng_fn rng, void *rng_ctx);
 
+/* What the client keeps of a response's headers. */
+typedef struct l4h_http_hints {
+    char retry_after[96];    /* Retry-After, trimmed, cut to fit */
+    char retry_after_ms[32]; /* OpenAI's finer-grained retry-after-ms */
+} l4h_http_hints;
+
+/* Read one header line as curl hands it over (n bytes, not NUL-terminated,
+ * CRLF included, any bytes at all): a status line ("HTTP/...") clears h and
+ * returns 1 (a new response begins: 100 Continue, a redirect); a
+ * Retry-After or retry-after-ms line (any case) stores its trimmed value
+ * (control bytes and '"' as '?');
+ * every other line is ignored. Returns 0 then. Can't fail. */
+int l4h_llm_header_line(const char *p, size_t n, l4h_http_hints *h);
+
 /* When retry.max_s and retry.base_s are both 0: the longest wait. */
 #define L4H_LLM_WAIT_MAX_DEFAULT_S 120.0
 
