@@ -367,3 +367,43 @@ def test_sigterm_ends_a_preflight_wait(srv):
             p.wait()
     assert p.returncode != 0
     assert "interrupted by a signal during a 100.0 s wait" in err_, err_
+
+
+# ------------------------------------------- 12. --fresh keeps every copy
+
+
+def test_fresh_twice_in_one_second_never_overwrites_a_kept_copy(tmp_path):
+    """Three --fresh starts in a row (the same UTC second) and a kept name
+    planted in advance: every earlier journal and results file survives
+    under a name of its own, byte for byte."""
+    import hashlib
+    out = str(tmp_path / "camp.h5")
+    synth = os.path.join(TOOLS, "store_synth")
+
+    def start(seed, fresh=True):
+        args = [synth, out, "--tasks", "3", "--seed", str(seed)] + (["--fresh"] if fresh else [])
+        r = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return r.stderr
+
+    def digest(p):
+        return hashlib.sha256(open(p, "rb").read()).hexdigest()
+
+    start(1, fresh=False)
+    journals = [digest(out + ".journal")]
+    results = [digest(out)]
+    # a file the user keeps under the name the next second's copy would take
+    stamp_next = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() + 1))
+    planted = out + ".journal." + stamp_next
+    open(planted, "w").write("mine\n")
+    for seed in (2, 3):
+        start(seed)
+        journals.append(digest(out + ".journal"))
+        results.append(digest(out))
+    assert open(planted).read() == "mine\n"  # never overwritten
+    kept_j = sorted(p for p in os.listdir(tmp_path) if p.startswith("camp.h5.journal.") and
+                    not p.endswith(stamp_next))
+    kept_r = sorted(p for p in os.listdir(tmp_path) if p.startswith("camp.h5.2"))
+    assert len(kept_j) == 2 and len(kept_r) == 2, os.listdir(tmp_path)
+    assert sorted(digest(str(tmp_path / p)) for p in kept_j) == sorted(journals[:2])
+    assert sorted(digest(str(tmp_path / p)) for p in kept_r) == sorted(results[:2])
