@@ -133,16 +133,19 @@ static void on_result(coord *c, const link_msg *m)
         c->overhead_sum += l4h_monotonic() - c->dispatched_at[index] - rec.wall_s;
         c->overhead_n++;
     }
-    progress_task(&c->prog, &rec);
+    int final = rec.status != L4H_STATUS_INTERRUPTED;
     if (index >= 0) {
         if (rec.status == L4H_STATUS_INTERRUPTED) {
             c->interrupted++;
         } else if (l4h_status_is_infra(rec.status)) {
             c->infra_total[index]++;
-            if (c->infra_total[index] <= c->cfg->infra_retries && !c->draining)
+            if (c->infra_total[index] <= c->cfg->infra_retries && !c->draining) {
                 enqueue(c, index);
+                final = 0; /* its key is not done: the retry's result will say */
+            }
         }
     }
+    progress_task(&c->prog, &rec, final);
     l4h_rec_clear(&rec);
 }
 

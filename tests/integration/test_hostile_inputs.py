@@ -407,3 +407,30 @@ def test_fresh_twice_in_one_second_never_overwrites_a_kept_copy(tmp_path):
     assert len(kept_j) == 2 and len(kept_r) == 2, os.listdir(tmp_path)
     assert sorted(digest(str(tmp_path / p)) for p in kept_j) == sorted(journals[:2])
     assert sorted(digest(str(tmp_path / p)) for p in kept_r) == sorted(results[:2])
+
+
+# ------------------------------------------- 13. progress counts task keys
+
+
+def test_progress_counts_task_keys_not_attempts(srv):
+    """Every task's first attempt fails as error_api (a 400) and is redone
+    (infra_retries: 2): the lines and the summary count keys — never [3/2]
+    or 150% — and the retried attempts are said apart."""
+    cfg = cu.make_campaign(models=("scripted/good",), name="progress",
+                           endpoints="demo: {base_url: '%s'}" % srv.base_url,
+                           extra="infra_retries: 2\nretry: {max_attempts: 1, base_s: 0.05, max_s: 0.1}\n")
+    # the first chat request of each of the two tasks fails (the pre-flight
+    # uses GET /models); the same fault once more for a second retry
+    srv.faults([{"fault": "error_body", "status": 400, "message": "injected", "count": 3}])
+    r = cu.run_sweep(cfg, 2, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    import re
+    counts = [(int(a), int(b)) for a, b in re.findall(r"^\[\s*(\d+)/(\d+)\]", r.stdout, re.M)]
+    assert len(counts) == 5, r.stdout  # 2 keys: 3 failed attempts + 2 successes
+    assert all(k <= n == 2 for k, n in counts), counts
+    assert counts[-1] == (2, 2)
+    assert r.stdout.count("(not done: retried)") == 3, r.stdout
+    summary = [l for l in r.stdout.splitlines() if l.startswith("-- ") and " done (" in l][-1]
+    assert summary.startswith("-- 2/2 done (100%) (+3 attempts retried or interrupted)"), summary
+    rows = cu.tasks(cu.output_of(cfg))
+    assert len(rows) == 5 and int(sum(rows["final"])) == 2
