@@ -123,6 +123,18 @@ int l4h_yaml_file_to_json(const char *path, char **json, l4h_err *err);
  * expand every string value (not keys, not prompt files). */
 int l4h_expand_env(const char *s, char **out, l4h_err *err);
 
+/* Terminal output of text from outside (a model's answer, its code's
+ * output, a results file's texts): appends to out the n bytes of s with
+ * every control character shown, never obeyed: C0 controls and DEL in
+ * caret notation (ESC as ^[, CR as ^M; newline and tab kept), bytes that
+ * are not UTF-8 as \xNN, C1 controls and invisible reordering characters
+ * (bidi overrides, zero-width marks) as <U+XXXX>. Only for display: what a
+ * model wrote is recorded and run exactly as received. Can't fail. */
+void l4h_term_visible(const char *s, size_t n, l4h_buf *out);
+/* l4h_term_visible of the string s (NULL prints nothing) written to fp
+ * (a FILE *). Can't fail. */
+void l4h_term_puts(void *fp, const char *s);
+
 /* a + b clamped to [INT64_MIN, INT64_MAX]: running totals of token counts
  * and other numbers from outside never wrap (signed overflow is undefined).
  * Can't fail. */

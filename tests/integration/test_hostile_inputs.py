@@ -434,3 +434,49 @@ def test_progress_counts_task_keys_not_attempts(srv):
     assert summary.startswith("-- 2/2 done (100%) (+3 attempts retried or interrupted)"), summary
     rows = cu.tasks(cu.output_of(cfg))
     assert len(rows) == 5 and int(sum(rows["final"])) == 2
+
+
+# ---------------------------- 14. the terminal shows escapes, never obeys them
+
+ESC_PLAN = "Plan \x1b]0;pwned\x07\x1b[2J\x1b[1A\rnothing to see\u202e.\nVERDICT: CONTINUE"
+ESC_CODE = ("```python\nimport sys\nsys.stdout.write('out \\x1b[31mred\\x1b[0m\\r\\n')\n"
+            "sys.stderr.write('err \\x1b]52;c;cHduZWQ=\\x07\\n')\nopen('answer.txt', 'w').write('42\\n')\n```")
+
+
+def test_run_shows_control_characters_and_records_them_exactly(srv):
+    """The model's text and its code's output reach the terminal with every
+    escape made visible; task.json keeps the model's text and the output
+    byte for byte, and the code ran exactly as the model wrote it."""
+    cfg = http_campaign(srv, name="escapes")
+    srv.faults([{"fault": "normal", "content": ESC_PLAN}, {"fault": "normal", "content": ESC_CODE}])
+    out = os.path.join(os.path.dirname(cfg), "out-esc")
+    p = subprocess.run([BIN, "run", cfg, "--step", "double", "--model", "scripted/good",
+                        "--out-dir", out], capture_output=True, timeout=120,
+                       env=dict(os.environ, NO_COLOR="1"))
+    shown = p.stdout + p.stderr
+    assert b"\x1b" not in shown and b"\x07" not in shown and b"\r" not in shown
+    assert "\u202e".encode() not in shown
+    text = shown.decode()
+    assert "Plan ^[]0;pwned^G^[[2J^[[1A^Mnothing to see<U+202E>." in text
+    assert "out ^[[31mred^[[0m^M" in text and "err ^[]52;c;cHduZWQ=^G" in text
+    rec = json.load(open(os.path.join(out, "task.json")))
+    assert json.loads(rec["calls"][0]["response"])["choices"][0]["message"]["content"] == ESC_PLAN
+    code_run = [e for e in rec["execs"] if e["kind"] == "code"][0]
+    assert code_run["stdout_text"] == "out \x1b[31mred\x1b[0m\r\n"
+    assert "\\x1b[31m" in open(os.path.join(out, "generated_code", "iter_1.py")).read()
+
+
+def test_show_shows_control_characters(tmp_path):
+    """`show` prints a results file's texts with escapes visible."""
+    path = synth_file(tmp_path)
+    with h5py.File(path, "r+") as f:
+        heap = f["text"]
+        c = f["calls"][0]
+        off, n = int(c["response_off"]), int(c["response_len"])
+        evil = b"\x1b[2J\x1b]0;x\x07"
+        assert n >= len(evil)
+        heap[off:off + len(evil)] = np.frombuffer(evil, dtype=heap.dtype)
+        task_id = int(f["tasks"][0]["task_id"])
+    r = subprocess.run([BIN, "show", path, str(task_id)], capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert b"\x1b" not in r.stdout and b"\x07" not in r.stdout
