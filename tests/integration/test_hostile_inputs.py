@@ -480,3 +480,31 @@ def test_show_shows_control_characters(tmp_path):
     r = subprocess.run([BIN, "show", path, str(task_id)], capture_output=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert b"\x1b" not in r.stdout and b"\x07" not in r.stdout
+
+
+def test_sigusr1_ends_every_ranks_preflight_wait(srv):
+    """Under mpirun, two ranks each asleep in a 100 s Retry-After of their own
+    model's pre-flight check: SIGUSR1 (Slurm's warning, forwarded to every
+    rank) ends both waits; the sweep ends in seconds, saying why."""
+    cfg = cu.make_campaign(models=("scripted/good", "scripted/wrong"), name="pf-usr1",
+                           endpoints="demo: {base_url: '%s'}" % srv.base_url,
+                           extra="retry: {max_attempts: 3, base_s: 0.05, max_s: 100}\n")
+    srv.faults(PREFLIGHT_FAULTS)
+    p = cu.start_sweep(cfg, 2)
+    try:
+        wait_for(lambda: sum(q["path"].endswith("/chat/completions") for q in srv.requests()) >= 2,
+                 what="both ranks' one-token requests")
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        os.kill(p.pid, signal.SIGUSR1)
+        out_, _ = p.communicate(timeout=90)
+        took = time.monotonic() - t0
+    finally:
+        if p.poll() is None:
+            cu.kill_job(p)
+            p.wait()
+    assert p.returncode == 3, out_
+    assert took < 20, took
+    stopped = [l for l in out_.splitlines() if "interrupted by a signal during a 100.0 s wait" in l]
+    assert any("scripted/good" in l for l in stopped) and any("scripted/wrong" in l for l in stopped), out_
+    assert len([q for q in srv.requests() if q["path"].endswith("/chat/completions")]) == 2
