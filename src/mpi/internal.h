@@ -97,7 +97,8 @@ void slot_free(slot *s);
 /* The dispatch queue (schedule.c): longest expected task first, where the
  * tasks of one (supervisor, coder, step) are expected to take the mean of the
  * wall times measured for them so far; groups with nothing measured first;
- * ties in plan (trial-interleaved) order. */
+ * ties in the order queued (plan order, trial-interleaved; a retry behind
+ * what already waits). */
 typedef struct sched sched;
 /* A queue for the tasks of plan (borrowed; must outlive it), empty. Can't fail. */
 sched *sched_new(const l4h_plan *plan);

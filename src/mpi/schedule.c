@@ -8,10 +8,12 @@
  * packs the short tasks into the tail.
  *
  * A group nothing is measured of yet comes before every measured group: its
- * duration is learnt early (it may be the longest). Ties go to plan order,
- * which is trial-interleaved, so a campaign cut short still covers every
- * model and step evenly — and a campaign that knows nothing yet dispatches in
- * plan order exactly.
+ * duration is learnt early (it may be the longest). Ties go to the order the
+ * tasks were queued in: plan order, which is trial-interleaved, so a campaign
+ * cut short still covers every model and step evenly, and a campaign that
+ * knows nothing yet dispatches in plan order exactly; a task queued again (an
+ * infrastructure retry) goes behind what was already waiting, so a failing
+ * endpoint is not asked again at once.
  *
  * Groups that have queued tasks sit in a binary max-heap (indexed, so a
  * group's key can change in place when it learns a duration); each group
@@ -34,6 +36,8 @@ typedef struct group {
 struct sched {
     size_t n_tasks, n_groups, queued;
     int *group_of;       /* plan index -> group */
+    uint64_t *queued_at; /* plan index -> when it was (last) queued, in pushes */
+    uint64_t pushes;
     group *g;
     int *heap;           /* group ids */
     size_t heap_len;
@@ -70,7 +74,7 @@ static int before(const sched *s, int a, int b)
     double ea = expected(&s->g[a]), eb = expected(&s->g[b]);
     if (ea != eb)
         return ea > eb;
-    return s->g[a].fifo[s->g[a].head] < s->g[b].fifo[s->g[b].head];
+    return s->queued_at[s->g[a].fifo[s->g[a].head]] < s->queued_at[s->g[b].fifo[s->g[b].head]];
 }
 
 static void heap_set(sched *s, size_t pos, int gid)
@@ -116,6 +120,7 @@ sched *sched_new(const l4h_plan *plan)
     size_t n = plan->n_tasks;
     s->n_tasks = n;
     s->group_of = l4h_xcalloc(n ? n : 1, sizeof *s->group_of);
+    s->queued_at = l4h_xcalloc(n ? n : 1, sizeof *s->queued_at);
     s->g = l4h_xcalloc(n ? n : 1, sizeof *s->g);
     s->heap = l4h_xcalloc(n ? n : 1, sizeof *s->heap);
     /* Open addressing from a group's hash to its first task, for grouping. */
@@ -155,6 +160,7 @@ void sched_push(sched *s, int index)
         }
     }
     g->fifo[g->head + g->len++] = index;
+    s->queued_at[index] = s->pushes++;
     s->queued++;
     if (g->heap_pos < 0) {
         size_t pos = s->heap_len++;
@@ -180,7 +186,7 @@ int sched_pop(sched *s)
             sift_down(s, 0);
         }
     } else {
-        sift_down(s, 0); /* its next task comes later in plan order */
+        sift_down(s, 0); /* its next task was queued later */
     }
     return index;
 }
@@ -212,6 +218,7 @@ void sched_free(sched *s)
         free(s->g[i].fifo);
     free(s->g);
     free(s->group_of);
+    free(s->queued_at);
     free(s->heap);
     free(s);
 }

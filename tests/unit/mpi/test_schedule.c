@@ -98,6 +98,16 @@ static void learning_while_queued_reorders(void **state)
     assert_int_equal(sched_pop(s), 3);
     assert_int_equal(sched_pop(s), 4);
     assert_int_equal(sched_pop(s), -1);
+    /* Nothing measured: a task queued again waits behind those already queued. */
+    sched_free(s);
+    s = sched_new(&p);
+    for (int i = 0; i < 6; i++)
+        sched_push(s, i);
+    assert_int_equal(sched_pop(s), 0);
+    sched_push(s, 0);                       /* an infrastructure retry */
+    for (int want = 1; want < 6; want++)
+        assert_int_equal(sched_pop(s), want);
+    assert_int_equal(sched_pop(s), 0);
     /* Nonsense durations teach nothing. */
     sched_learn(s, 0, NAN);
     sched_learn(s, 0, -1);
@@ -107,8 +117,8 @@ static void learning_while_queued_reorders(void **state)
 }
 
 /* The rule, by linear scan: the queued task whose group has the largest
- * mean (unmeasured = +inf), ties to the group whose oldest queued task comes
- * first; within a group, oldest queued first. */
+ * mean (unmeasured = +inf), ties to the group whose oldest queued task was
+ * queued first; within a group, oldest queued first. */
 typedef struct model {
     int queue[4 * MAXT];
     size_t n;
@@ -138,7 +148,7 @@ static int model_pop(model *md, const l4h_plan *p)
         if (!oldest)
             continue;
         double e = md->cnt[g] ? md->sum[g] / md->cnt[g] : INFINITY;
-        if (best < 0 || e > best_e || (e == best_e && md->queue[i] < md->queue[best])) {
+        if (best < 0 || e > best_e) { /* ties: the earlier queued, met first */
             best = (int)i;
             best_e = e;
         }
