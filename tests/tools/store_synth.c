@@ -16,6 +16,10 @@
  * infrastructure are skipped, infrastructure ones are redone once.
  * Prints "store_synth: A added, S skipped, T tasks in the journal, W s".
  * W: seconds from before the first add to after the final close.
+ * Before it, one line of the store's own costs (for bench_store_scale):
+ * "store_synth: open O s, C checkpoints in K s, close X s, max rss R kB":
+ * l4h_store_open (the resume), the checkpoints' total, the final close,
+ * and the process's peak resident set.
  *
  * --baseline: the benchmark's baseline — write the same records' JSON
  * (l4h_rec_to_json) to OUT as a plain file, one line each, fsync after each;
@@ -26,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -308,10 +313,12 @@ int main(int argc, char **argv)
 
     l4h_err err = {0};
     l4h_store *st;
+    double t_open = l4h_monotonic();
     if (l4h_store_open(&cfg, NULL, fresh ? L4H_STORE_FRESH : 0, &st, &err) != 0) {
         fprintf(stderr, "store_synth: %s\n", err.msg);
         return err.code ? err.code : 3;
     }
+    t_open = l4h_monotonic() - t_open;
     l4h_run_info run = {0};
     run.ranks = 4;
     run.hosts = "nid001234,nid005678";
@@ -323,7 +330,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "store_synth: %s\n", err.msg);
         return 3;
     }
-    long added = 0, skipped = 0, since = 0;
+    long added = 0, skipped = 0, since = 0, n_ckpt = 0;
+    double t_ckpt = 0;
     double t0 = l4h_monotonic();
     for (int i = 0; i < n; i++) {
         char key[17];
@@ -349,10 +357,13 @@ int main(int argc, char **argv)
             added++;
             if (every && ++since >= every) {
                 since = 0;
+                double t = l4h_monotonic();
                 if (l4h_store_checkpoint(st, &err) != 0) {
                     fprintf(stderr, "store_synth: %s\n", err.msg);
                     return 3;
                 }
+                t_ckpt += l4h_monotonic() - t;
+                n_ckpt++;
             }
             if (sleep_ms) {
                 struct timespec ts = {sleep_ms / 1000, (sleep_ms % 1000) * 1000000L};
@@ -361,10 +372,16 @@ int main(int argc, char **argv)
         }
     }
     int64_t total = l4h_store_n_tasks(st);
+    double t_close = l4h_monotonic();
     if (l4h_store_close(st, 0, &err) != 0) {
         fprintf(stderr, "store_synth: %s\n", err.msg);
         return 3;
     }
+    t_close = l4h_monotonic() - t_close;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("store_synth: open %.4f s, %ld checkpoints in %.4f s, close %.4f s, max rss %ld kB\n",
+           t_open, n_ckpt, t_ckpt, t_close, (long)ru.ru_maxrss);
     printf("store_synth: %ld added, %ld skipped, %lld tasks in the journal, %.3f s\n", added,
            skipped, (long long)total, l4h_monotonic() - t0);
     return 0;
