@@ -16,6 +16,8 @@
 #include "store_int.h"
 
 #define DEFER_MAX_S 60.0 /* a reader holding the file delays updates at most this long */
+#define COPY_SHARE 20.0  /* ... and at least this many times what its last copy-aside took,
+                            so copying the whole file costs at most 1/20 of the time */
 
 struct l4h_store {
     char *h5path, *jpath;
@@ -619,7 +621,9 @@ static int checkpoint(l4h_store *st, int force, l4h_err *err)
 {
     double now = l4h_monotonic();
     int deferred = 0;
-    int allow_copy = force || now - st->last_update > DEFER_MAX_S;
+    double wait = DEFER_MAX_S > COPY_SHARE * st->sync.copy_s ? DEFER_MAX_S
+                                                              : COPY_SHARE * st->sync.copy_s;
+    int allow_copy = force || now - st->last_update > wait;
     if (l4h_update_file(st->h5path, st->jpath, &st->sync, allow_copy, &deferred, err) != 0)
         return -1;
     if (!deferred)

@@ -224,6 +224,23 @@ size_t l4h_redact(const secrets *s, char **text);
 /* Redact every text of a task record. */
 size_t l4h_redact_rec(const secrets *s, l4h_task_rec *rec);
 
+/* ------------------------------------------------------ task scan */
+
+/* What the store's state needs of a task record. */
+typedef struct task_scan {
+    int64_t task_id;
+    char key[17];
+    char status[32]; /* its name as written */
+    double wall_s;   /* 0 when absent */
+    size_t n_calls, n_execs, n_checks;
+} task_scan;
+
+/* Read those members of a task record's JSON (len bytes) without parsing
+ * the rest (no allocation). -1 when the record is not the plain shape the
+ * writer makes (malformed, a member missing or written as a string): the
+ * caller then parses it in full. Can't fail otherwise. */
+int l4h_task_scan(const char *json, size_t len, task_scan *out);
+
 /* ------------------------------------------------------ file writer */
 
 /* Paths of a campaign's companion files (caller frees). */
@@ -246,6 +263,7 @@ typedef struct sync_state {
     int64_t file_records; /* journal records the HDF5 file reflects */
     char *header_json;  /* payload of the H record, or NULL */
     char *last_run_json; /* payload of the last R record, or NULL */
+    double copy_s;      /* seconds the last copy-aside took (0 = none yet) */
 } sync_state;
 
 /* Bring h5path up to date with the journal at jpath: append what it lacks,
