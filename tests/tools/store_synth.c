@@ -17,8 +17,9 @@
  * Prints "store_synth: A added, S skipped, T tasks in the journal, W s".
  * W: seconds from before the first add to after the final close.
  * Before it, one line of the store's own costs (for bench_store_scale):
- * "store_synth: open O s, C checkpoints in K s, close X s, max rss R kB":
- * l4h_store_open (the resume), the checkpoints' total, the final close,
+ * "store_synth: open O s (cpu P s), C checkpoints in K s (cpu L s), close X s
+ * (cpu Y s), max rss R kB": wall and CPU seconds of l4h_store_open (the
+ * resume), of the checkpoints together and of the final close,
  * and the process's peak resident set (VmHWM: getrusage's ru_maxrss would
  * count the parent's resident set before the exec).
  *
@@ -249,6 +250,14 @@ static int baseline(const char *out, const char *campaign, long n, long seed, lo
     return 0;
 }
 
+/* CPU seconds this process has used (user + system). */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 /* This process's peak resident set in kB (VmHWM), -1 when unknown. */
 static long peak_rss_kb(void)
 {
@@ -327,12 +336,13 @@ int main(int argc, char **argv)
 
     l4h_err err = {0};
     l4h_store *st;
-    double t_open = l4h_monotonic();
+    double t_open = l4h_monotonic(), c_open = cpu_s();
     if (l4h_store_open(&cfg, NULL, fresh ? L4H_STORE_FRESH : 0, &st, &err) != 0) {
         fprintf(stderr, "store_synth: %s\n", err.msg);
         return err.code ? err.code : 3;
     }
     t_open = l4h_monotonic() - t_open;
+    c_open = cpu_s() - c_open;
     l4h_run_info run = {0};
     run.ranks = 4;
     run.hosts = "nid001234,nid005678";
@@ -345,7 +355,7 @@ int main(int argc, char **argv)
         return 3;
     }
     long added = 0, skipped = 0, since = 0, n_ckpt = 0;
-    double t_ckpt = 0;
+    double t_ckpt = 0, c_ckpt = 0;
     double t0 = l4h_monotonic();
     for (int i = 0; i < n; i++) {
         char key[17];
@@ -371,12 +381,13 @@ int main(int argc, char **argv)
             added++;
             if (every && ++since >= every) {
                 since = 0;
-                double t = l4h_monotonic();
+                double t = l4h_monotonic(), c = cpu_s();
                 if (l4h_store_checkpoint(st, &err) != 0) {
                     fprintf(stderr, "store_synth: %s\n", err.msg);
                     return 3;
                 }
                 t_ckpt += l4h_monotonic() - t;
+                c_ckpt += cpu_s() - c;
                 n_ckpt++;
             }
             if (sleep_ms) {
@@ -386,14 +397,16 @@ int main(int argc, char **argv)
         }
     }
     int64_t total = l4h_store_n_tasks(st);
-    double t_close = l4h_monotonic();
+    double t_close = l4h_monotonic(), c_close = cpu_s();
     if (l4h_store_close(st, 0, &err) != 0) {
         fprintf(stderr, "store_synth: %s\n", err.msg);
         return 3;
     }
     t_close = l4h_monotonic() - t_close;
-    printf("store_synth: open %.4f s, %ld checkpoints in %.4f s, close %.4f s, max rss %ld kB\n",
-           t_open, n_ckpt, t_ckpt, t_close, peak_rss_kb());
+    c_close = cpu_s() - c_close;
+    printf("store_synth: open %.4f s (cpu %.4f s), %ld checkpoints in %.4f s (cpu %.4f s), "
+           "close %.4f s (cpu %.4f s), max rss %ld kB\n",
+           t_open, c_open, n_ckpt, t_ckpt, c_ckpt, t_close, c_close, peak_rss_kb());
     printf("store_synth: %ld added, %ld skipped, %lld tasks in the journal, %.3f s\n", added,
            skipped, (long long)total, l4h_monotonic() - t0);
     return 0;
