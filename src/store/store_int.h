@@ -274,6 +274,13 @@ typedef struct sync_state {
 int l4h_sync_file(const char *h5path, const char *jpath, int force_rebuild, sync_state *st,
                   int64_t *dropped, l4h_err *err);
 void l4h_sync_state_free(sync_state *st);
+/* For a writer that needs the counts but no key states (annotate): when the
+ * file is clean and reflects the whole journal (its journal_offset is the
+ * journal's size), fill st from the file and the journal's header record
+ * alone, without reading the rest of the journal (st->keys stays empty:
+ * appending non-task records and a rebuild need none); else as
+ * l4h_sync_file. Caller frees st. */
+int l4h_sync_counts(const char *h5path, const char *jpath, sync_state *st, l4h_err *err);
 
 /* Apply the journal records from st->file_end on to an open file that
  * reflects st (file_task_id fields, file_end, file_records); advances st.
