@@ -8,6 +8,9 @@ measured in one run, each against a baseline of the same run:
   ckpt+reader  the same while a reader (h5py) holds the results file: the
                checkpoints defer and the final close updates a copy. Baseline:
                the same on an empty campaign.
+  annotate     l4h_store_annotate of one task (`llm4hep annotate` calls it
+               per task). Baseline: the same on the 2,000-key campaign left
+               by the baseline's checkpoint runs.
   resume       l4h_store_open of the N-key campaign (what `sweep` does on
                resume). Baseline: reading the journal's bytes once.
   peak RSS     the resuming process's peak resident set (rank 0's store part).
@@ -49,6 +52,7 @@ ADD = 1000
 EVERY = 100
 REPEATS = 3
 TEXT_KB = 1
+ANNOTATE = 20
 
 sys.path.insert(0, os.path.join(SRC, "scripts"))
 import llm4hep  # noqa: E402
@@ -137,6 +141,14 @@ def measure(tmp, n):
         c = synth(h5, n + 2 * ADD, "--checkpoint-every", EVERY)
     res["reader_ckpt"] = per_ckpt(c)
     res["reader_close"] = c["close"]
+    # annotating task after task (llm4hep annotate): one store call each
+    r = subprocess.run([os.path.join(TOOLS, "store_synth"), h5, "--tasks", str(n + 2 * ADD),
+                        "--text-kb", str(TEXT_KB), "--checkpoint-every", "0", "--annotate",
+                        str(ANNOTATE)], capture_output=True, text=True, timeout=7200)
+    m = re.search(r"annotate (\d+) tasks in [\d.]+ s \(cpu ([\d.]+) s\)", r.stdout)
+    if r.returncode != 0 or not m:
+        sys.exit(f"store_synth --annotate failed: {r.stdout} {r.stderr}")
+    res["annotate"] = float(m.group(2)) / int(m.group(1))
     return res
 
 
@@ -161,6 +173,8 @@ def main():
              "same on empty campaign"),
             ("close, reader holds (s)", "reader_close", lambda n: base["reader_close"],
              "same on empty campaign"),
+            ("annotate (s each)", "annotate", lambda n: base["annotate"],
+             "same on 2000-key campaign"),
             ("resume: store open (s)", "resume", lambda n: got[n]["journal_read"],
              "read journal bytes once"),
             ("peak RSS resume (MB)", "rss_kb", lambda n: base["rss_kb"], "empty campaign"),

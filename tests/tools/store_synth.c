@@ -4,7 +4,7 @@
  *
  *   store_synth OUT.h5 [--tasks N] [--seed S] [--checkpoint-every K]
  *               [--sleep-ms MS] [--campaign NAME] [--text-kb KB] [--fresh]
- *               [--baseline]
+ *               [--baseline] [--annotate K]
  *
  * N task keys (default 100): 4 models x 5 steps x trials, in trial order.
  * About one key in eight fails first with an infrastructure status and is
@@ -22,6 +22,10 @@
  * resume), of the checkpoints together and of the final close,
  * and the process's peak resident set (VmHWM: getrusage's ru_maxrss would
  * count the parent's resident set before the exec).
+ *
+ * --annotate K: after the close, annotate tasks 1..K one call each
+ * (l4h_store_annotate, as `llm4hep annotate` does) and print
+ * "store_synth: annotate K tasks in A s (cpu B s)" before the last line.
  *
  * --baseline: the benchmark's baseline — write the same records' JSON
  * (l4h_rec_to_json) to OUT as a plain file, one line each, fsync after each;
@@ -275,7 +279,8 @@ static long peak_rss_kb(void)
 static void usage(void)
 {
     fprintf(stderr, "usage: store_synth OUT.h5 [--tasks N] [--seed S] [--checkpoint-every K] "
-                    "[--sleep-ms MS] [--campaign NAME] [--text-kb KB] [--fresh] [--baseline]\n");
+                    "[--sleep-ms MS] [--campaign NAME] [--text-kb KB] [--fresh] [--baseline] "
+                    "[--annotate K]\n");
     exit(2);
 }
 
@@ -298,7 +303,7 @@ int main(int argc, char **argv)
     if (argc < 2 || argv[1][0] == '-')
         usage();
     const char *out = argv[1], *campaign = "synth";
-    long n = 100, seed = 1, every = 16, sleep_ms = 0, text_kb = 4;
+    long n = 100, seed = 1, every = 16, sleep_ms = 0, text_kb = 4, annotate = 0;
     int fresh = 0, base = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--tasks"))
@@ -313,6 +318,8 @@ int main(int argc, char **argv)
             text_kb = num(argv[i], argv[i + 1]), i++;
         else if (!strcmp(argv[i], "--campaign") && i + 1 < argc)
             campaign = argv[++i];
+        else if (!strcmp(argv[i], "--annotate"))
+            annotate = num(argv[i], argv[i + 1]), i++;
         else if (!strcmp(argv[i], "--fresh"))
             fresh = 1;
         else if (!strcmp(argv[i], "--baseline"))
@@ -407,6 +414,18 @@ int main(int argc, char **argv)
     printf("store_synth: open %.4f s (cpu %.4f s), %ld checkpoints in %.4f s (cpu %.4f s), "
            "close %.4f s (cpu %.4f s), max rss %ld kB\n",
            t_open, c_open, n_ckpt, t_ckpt, c_ckpt, t_close, c_close, peak_rss_kb());
+    if (annotate > 0) {
+        double t = l4h_monotonic(), c = cpu_s();
+        for (long id = 1; id <= annotate; id++) {
+            l4h_annotation a = {.task_id = id, .source = "synth", .text = "looked at it"};
+            if (l4h_store_annotate(out, &a, &err) != 0) {
+                fprintf(stderr, "store_synth: annotate: %s\n", err.msg);
+                return 3;
+            }
+        }
+        printf("store_synth: annotate %ld tasks in %.4f s (cpu %.4f s)\n", annotate,
+               l4h_monotonic() - t, cpu_s() - c);
+    }
     printf("store_synth: %ld added, %ld skipped, %lld tasks in the journal, %.3f s\n", added,
            skipped, (long long)total, l4h_monotonic() - t0);
     return 0;
