@@ -237,8 +237,9 @@ static int file_busy(const char *h5path)
 }
 
 /* Copy what is left of in to out with copy_file_range (in the kernel, no
- * user-space buffer). 0 done, -1 with errno; ENOSYS/EXDEV/EINVAL/EOPNOTSUPP
- * (and nothing copied yet) mean "not here": use read/write. */
+ * user-space buffer). 0 done, or -1 with errno; *none_copied = 1 then says
+ * nothing was written (not supported here, e.g. ENOSYS or EXDEV: the caller
+ * may fall back to read/write). */
 static int copy_in_kernel(int in, int out, int *none_copied)
 {
     *none_copied = 1;
