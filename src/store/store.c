@@ -17,6 +17,8 @@
 #include "store_int.h"
 
 #define DEFER_MAX_S 60.0 /* a reader holding the file delays updates at most this long */
+#define COPY_SHARE 20.0  /* ... and at least this many times what its last copy-aside took,
+                            so copying the whole file costs at most 1/20 of the time */
 
 struct l4h_store {
     char *h5path, *jpath;
@@ -658,7 +660,9 @@ static int checkpoint(l4h_store *st, int force, l4h_err *err)
 {
     double now = l4h_monotonic();
     int deferred = 0;
-    int allow_copy = force || now - st->last_update > DEFER_MAX_S;
+    double wait = DEFER_MAX_S > COPY_SHARE * st->sync.copy_s ? DEFER_MAX_S
+                                                              : COPY_SHARE * st->sync.copy_s;
+    int allow_copy = force || now - st->last_update > wait;
     if (l4h_update_file(st->h5path, st->jpath, &st->sync, allow_copy, &deferred, err) != 0)
         return -1;
     if (!deferred)
@@ -711,7 +715,8 @@ int l4h_store_annotate(const char *h5path, const l4h_annotation *a, l4h_err *err
                     jpath);
         goto out_nostate;
     }
-    if (l4h_sync_file(h5path, jpath, 0, &st, NULL, err) != 0)
+    /* the counts only: annotating task after task costs no journal re-read */
+    if (l4h_sync_counts(h5path, jpath, &st, err) != 0)
         goto out_nostate;
     if (a->task_id < 1 || a->task_id > st.n_tasks) {
         l4h_err_set(err, L4H_EXIT_USAGE, "%s: no task %" PRId64 " (tasks are 1..%" PRId64 ")",

@@ -230,6 +230,23 @@ size_t l4h_redact(const secrets *s, char **text);
 /* Redact every text of a task record. */
 size_t l4h_redact_rec(const secrets *s, l4h_task_rec *rec);
 
+/* ------------------------------------------------------ task scan */
+
+/* What the store's state needs of a task record. */
+typedef struct task_scan {
+    int64_t task_id;
+    char key[17];
+    char status[32]; /* its name as written */
+    double wall_s;   /* 0 when absent */
+    size_t n_calls, n_execs, n_checks;
+} task_scan;
+
+/* Read those members of a task record's JSON (len bytes) without parsing
+ * the rest (no allocation). -1 when the record is not the plain shape the
+ * writer makes (malformed, a member missing or written as a string): the
+ * caller then parses it in full. Can't fail otherwise. */
+int l4h_task_scan(const char *json, size_t len, task_scan *out);
+
 /* ------------------------------------------------------ file writer */
 
 /* Paths of a campaign's companion files (caller frees). */
@@ -252,6 +269,7 @@ typedef struct sync_state {
     int64_t file_records; /* journal records the HDF5 file reflects */
     char *header_json;  /* payload of the H record, or NULL */
     char *last_run_json; /* payload of the last R record, or NULL */
+    double copy_s;      /* seconds the last copy-aside took (0 = none yet) */
 } sync_state;
 
 /* Bring h5path up to date with the journal at jpath: append what it lacks,
@@ -262,6 +280,13 @@ typedef struct sync_state {
 int l4h_sync_file(const char *h5path, const char *jpath, int force_rebuild, sync_state *st,
                   int64_t *dropped, l4h_err *err);
 void l4h_sync_state_free(sync_state *st);
+/* For a writer that needs the counts but no key states (annotate): when the
+ * file is clean and reflects the whole journal (its journal_offset is the
+ * journal's size), fill st from the file and the journal's header record
+ * alone, without reading the rest of the journal (st->keys stays empty:
+ * appending non-task records and a rebuild need none); else as
+ * l4h_sync_file. Caller frees st. */
+int l4h_sync_counts(const char *h5path, const char *jpath, sync_state *st, l4h_err *err);
 
 /* Apply the journal records from st->file_end on to an open file that
  * reflects st (file_task_id fields, file_end, file_records); advances st.

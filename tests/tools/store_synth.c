@@ -4,7 +4,7 @@
  *
  *   store_synth OUT.h5 [--tasks N] [--seed S] [--checkpoint-every K]
  *               [--sleep-ms MS] [--campaign NAME] [--text-kb KB] [--fresh]
- *               [--baseline]
+ *               [--baseline] [--annotate K]
  *
  * N task keys (default 100): 4 models x 5 steps x trials, in trial order.
  * About one key in eight fails first with an infrastructure status and is
@@ -16,6 +16,16 @@
  * infrastructure are skipped, infrastructure ones are redone once.
  * Prints "store_synth: A added, S skipped, T tasks in the journal, W s".
  * W: seconds from before the first add to after the final close.
+ * Before it, one line of the store's own costs (for bench_store_scale):
+ * "store_synth: open O s (cpu P s), C checkpoints in K s (cpu L s), close X s
+ * (cpu Y s), max rss R kB": wall and CPU seconds of l4h_store_open (the
+ * resume), of the checkpoints together and of the final close,
+ * and the process's peak resident set (VmHWM: getrusage's ru_maxrss would
+ * count the parent's resident set before the exec).
+ *
+ * --annotate K: after the close, annotate tasks 1..K one call each
+ * (l4h_store_annotate, as `llm4hep annotate` does) and print
+ * "store_synth: annotate K tasks in A s (cpu B s)" before the last line.
  *
  * --baseline: the benchmark's baseline — write the same records' JSON
  * (l4h_rec_to_json) to OUT as a plain file, one line each, fsync after each;
@@ -244,10 +254,33 @@ static int baseline(const char *out, const char *campaign, long n, long seed, lo
     return 0;
 }
 
+/* CPU seconds this process has used (user + system). */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* This process's peak resident set in kB (VmHWM), -1 when unknown. */
+static long peak_rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6))
+            kb = strtol(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: store_synth OUT.h5 [--tasks N] [--seed S] [--checkpoint-every K] "
-                    "[--sleep-ms MS] [--campaign NAME] [--text-kb KB] [--fresh] [--baseline]\n");
+                    "[--sleep-ms MS] [--campaign NAME] [--text-kb KB] [--fresh] [--baseline] "
+                    "[--annotate K]\n");
     exit(2);
 }
 
@@ -270,7 +303,7 @@ int main(int argc, char **argv)
     if (argc < 2 || argv[1][0] == '-')
         usage();
     const char *out = argv[1], *campaign = "synth";
-    long n = 100, seed = 1, every = 16, sleep_ms = 0, text_kb = 4;
+    long n = 100, seed = 1, every = 16, sleep_ms = 0, text_kb = 4, annotate = 0;
     int fresh = 0, base = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--tasks"))
@@ -285,6 +318,8 @@ int main(int argc, char **argv)
             text_kb = num(argv[i], argv[i + 1]), i++;
         else if (!strcmp(argv[i], "--campaign") && i + 1 < argc)
             campaign = argv[++i];
+        else if (!strcmp(argv[i], "--annotate"))
+            annotate = num(argv[i], argv[i + 1]), i++;
         else if (!strcmp(argv[i], "--fresh"))
             fresh = 1;
         else if (!strcmp(argv[i], "--baseline"))
@@ -308,10 +343,13 @@ int main(int argc, char **argv)
 
     l4h_err err = {0};
     l4h_store *st;
+    double t_open = l4h_monotonic(), c_open = cpu_s();
     if (l4h_store_open(&cfg, NULL, fresh ? L4H_STORE_FRESH : 0, &st, &err) != 0) {
         fprintf(stderr, "store_synth: %s\n", err.msg);
         return err.code ? err.code : 3;
     }
+    t_open = l4h_monotonic() - t_open;
+    c_open = cpu_s() - c_open;
     l4h_run_info run = {0};
     run.ranks = 4;
     run.hosts = "nid001234,nid005678";
@@ -323,7 +361,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "store_synth: %s\n", err.msg);
         return 3;
     }
-    long added = 0, skipped = 0, since = 0;
+    long added = 0, skipped = 0, since = 0, n_ckpt = 0;
+    double t_ckpt = 0, c_ckpt = 0;
     double t0 = l4h_monotonic();
     for (int i = 0; i < n; i++) {
         char key[17];
@@ -349,10 +388,14 @@ int main(int argc, char **argv)
             added++;
             if (every && ++since >= every) {
                 since = 0;
+                double t = l4h_monotonic(), c = cpu_s();
                 if (l4h_store_checkpoint(st, &err) != 0) {
                     fprintf(stderr, "store_synth: %s\n", err.msg);
                     return 3;
                 }
+                t_ckpt += l4h_monotonic() - t;
+                c_ckpt += cpu_s() - c;
+                n_ckpt++;
             }
             if (sleep_ms) {
                 struct timespec ts = {sleep_ms / 1000, (sleep_ms % 1000) * 1000000L};
@@ -361,9 +404,27 @@ int main(int argc, char **argv)
         }
     }
     int64_t total = l4h_store_n_tasks(st);
+    double t_close = l4h_monotonic(), c_close = cpu_s();
     if (l4h_store_close(st, 0, &err) != 0) {
         fprintf(stderr, "store_synth: %s\n", err.msg);
         return 3;
+    }
+    t_close = l4h_monotonic() - t_close;
+    c_close = cpu_s() - c_close;
+    printf("store_synth: open %.4f s (cpu %.4f s), %ld checkpoints in %.4f s (cpu %.4f s), "
+           "close %.4f s (cpu %.4f s), max rss %ld kB\n",
+           t_open, c_open, n_ckpt, t_ckpt, c_ckpt, t_close, c_close, peak_rss_kb());
+    if (annotate > 0) {
+        double t = l4h_monotonic(), c = cpu_s();
+        for (long id = 1; id <= annotate; id++) {
+            l4h_annotation a = {.task_id = id, .source = "synth", .text = "looked at it"};
+            if (l4h_store_annotate(out, &a, &err) != 0) {
+                fprintf(stderr, "store_synth: annotate: %s\n", err.msg);
+                return 3;
+            }
+        }
+        printf("store_synth: annotate %ld tasks in %.4f s (cpu %.4f s)\n", annotate,
+               l4h_monotonic() - t, cpu_s() - c);
     }
     printf("store_synth: %ld added, %ld skipped, %lld tasks in the journal, %.3f s\n", added,
            skipped, (long long)total, l4h_monotonic() - t0);

@@ -567,6 +567,88 @@ static void long_names_truncated(void **state)
     l4h_results_free(res);
 }
 
+/* A checkpoint reads only the journal's records since the last one: with a
+ * byte of the journal's first record damaged after the first checkpoint,
+ * later checkpoints and the close still append the new tasks (a full
+ * re-read would refuse the journal), while opening the campaign again (the
+ * recovery path, which reads everything) finds the damage. */
+static void checkpoint_reads_only_what_was_added(void **state)
+{
+    (void)state;
+    tcfg t;
+    make_cfg(&t);
+    l4h_store *st = open_ok(&t, 0);
+    l4h_err err;
+    for (int k = 1; k <= 3; k++)
+        add_ok(st, k, L4H_STATUS_SUCCESS);
+    assert_int_equal(l4h_store_checkpoint(st, &err), 0);
+    char jpath[300];
+    snprintf(jpath, sizeof jpath, "%s.journal", t.out);
+    int fd = open(jpath, O_RDWR);
+    assert_true(fd >= 0);
+    char b;
+    assert_int_equal(pread(fd, &b, 1, 20), 1); /* inside the header's payload */
+    b ^= 0x20;
+    assert_int_equal(pwrite(fd, &b, 1, 20), 1);
+    close(fd);
+    for (int k = 4; k <= 5; k++) {
+        add_ok(st, k, L4H_STATUS_FAILED_VALIDATION);
+        assert_int_equal(l4h_store_checkpoint(st, &err), 0);
+    }
+    close_ok(st);
+    l4h_results *res = results_ok(t.out);
+    assert_int_equal(res->n_tasks, 5);
+    l4h_results_free(res);
+    st = NULL;
+    assert_int_not_equal(l4h_store_open(&t.cfg, NULL, 0, &st, &err), 0);
+    assert_non_null(strstr(err.msg, "corrupted"));
+}
+
+/* Annotating reads the results file's counts and the journal's header, not
+ * the whole journal: with a task record in the middle damaged after the
+ * campaign closed, annotations are still appended (and reach the file),
+ * and task ids are still checked; a rebuild (which reads everything) finds
+ * the damage. */
+static void annotate_reads_only_the_header(void **state)
+{
+    (void)state;
+    tcfg t;
+    make_cfg(&t);
+    l4h_store *st = open_ok(&t, 0);
+    for (int k = 1; k <= 4; k++)
+        add_ok(st, k, L4H_STATUS_FAILED_VALIDATION);
+    close_ok(st);
+    char jpath[300];
+    snprintf(jpath, sizeof jpath, "%s.journal", t.out);
+    struct stat sb;
+    assert_int_equal(stat(jpath, &sb), 0);
+    int fd = open(jpath, O_RDWR);
+    assert_true(fd >= 0);
+    char b;
+    off_t mid = sb.st_size / 2; /* inside a task record */
+    assert_int_equal(pread(fd, &b, 1, mid), 1);
+    b ^= 0x20;
+    assert_int_equal(pwrite(fd, &b, 1, mid), 1);
+    close(fd);
+    l4h_err err;
+    for (int id = 1; id <= 4; id++) {
+        l4h_annotation a = {.task_id = id, .source = "human", .text = "looked at it"};
+        int rc = l4h_store_annotate(t.out, &a, &err);
+        if (rc)
+            fprintf(stderr, "annotate: %s\n", err.msg);
+        assert_int_equal(rc, 0);
+    }
+    l4h_annotation bad = {.task_id = 5, .source = "human", .text = "no such task"};
+    assert_int_equal(l4h_store_annotate(t.out, &bad, &err), -1);
+    assert_non_null(strstr(err.msg, "no task 5"));
+    l4h_results *res = results_ok(t.out);
+    assert_int_equal(res->n_tasks, 4);
+    assert_int_equal(res->n_annotations, 4);
+    l4h_results_free(res);
+    assert_int_not_equal(l4h_store_rebuild(t.out, &err), 0);
+    assert_non_null(strstr(err.msg, "corrupted"));
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/l4h-store-XXXXXX");
@@ -578,6 +660,8 @@ int main(void)
         cmocka_unit_test(torn_tail_on_open),       cmocka_unit_test(damaged_or_lagging_file),
         cmocka_unit_test(meaning_check_and_fresh), cmocka_unit_test(lock_refuses),
         cmocka_unit_test(secrets_redacted),        cmocka_unit_test(long_names_truncated),
+        cmocka_unit_test(checkpoint_reads_only_what_was_added),
+        cmocka_unit_test(annotate_reads_only_the_header),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     l4h_remove_tree(dir, NULL);
