@@ -63,6 +63,25 @@ def _decode(v):
     return v.decode("utf-8", errors="replace") if isinstance(v, bytes) else v
 
 
+def _ref(path, heap, off, n):
+    """(off, n) as ints after checking they lie inside the /text heap: a
+    damaged file's ref is a ValueError naming it, never a wrong slice (a
+    negative offset would read from the end, a huge one silently nothing)."""
+    off, n = int(off), int(n)
+    if n != 0 and not (0 <= off <= len(heap) and 0 < n <= len(heap) - off):
+        raise ValueError(f"{path}: text ref ({off}, {n}) is outside /text ({len(heap)} bytes): damaged file")
+    return off, n
+
+
+def _rows(path, table, first, n):
+    """(first, n) as ints after checking rows [first, first + n) lie inside table."""
+    first, n = int(first), int(n)
+    if not (0 <= first <= len(table) and 0 <= n <= len(table) - first):
+        raise ValueError(f"{path}: rows {first} (+{n}) are outside /{table.name.lstrip('/')} "
+                         f"({len(table)} rows): damaged file")
+    return first, n
+
+
 def _frame(arr):
     """A DataFrame from a structured array, byte-string columns decoded to str."""
     df = pd.DataFrame(arr)
@@ -137,10 +156,10 @@ class Results:
     # ------------------------------------------------------------- text
     def text(self, off, length):
         """The text stored at (off, length) in the heap, as str. Reads only that slice."""
-        off, length = int(off), int(length)
-        if length <= 0:
-            return ""
         with _open(self.path) as f:
+            off, length = _ref(self.path, f["text"], off, length)
+            if length == 0:
+                return ""
             return f["text"][off:off + length].tobytes().decode("utf-8", errors="replace")
 
     def with_text(self, frame, name):
@@ -151,8 +170,9 @@ class Results:
         out = frame.copy()
         with _open(self.path) as f:
             heap = f["text"]
+            refs = [_ref(self.path, heap, o, n) for o, n in zip(frame[name + "_off"], frame[name + "_len"])]
             out[name] = [heap[o:o + n].tobytes().decode("utf-8", errors="replace") if n > 0 else ""
-                         for o, n in zip(frame[name + "_off"], frame[name + "_len"])]
+                         for o, n in refs]
         return out
 
     # ------------------------------------------------------------- tasks
@@ -186,7 +206,7 @@ class Results:
             for name, first, n in (("calls", row.calls_row, row.n_calls),
                                    ("execs", row.execs_row, row.n_execs),
                                    ("checks", row.checks_row, row.n_checks)):
-                first, n = int(first), int(n)
+                first, n = _rows(self.path, f[name], first, n)
                 out[name] = _frame(f[name][first:first + n])
             refs = []
             for name, cols in (("calls", ("request", "response", "attempt_log")),
@@ -194,8 +214,8 @@ class Results:
                 for c in cols:
                     if c + "_off" not in out[name]:  # a column a file of an older build lacks
                         continue
-                    refs += [(int(o), int(n)) for o, n in
-                             zip(out[name][c + "_off"], out[name][c + "_len"]) if n > 0]
+                    refs += [_ref(self.path, f["text"], o, n) for o, n in
+                             zip(out[name][c + "_off"], out[name][c + "_len"]) if n != 0]
             # One task's texts are one region of the heap: read it once.
             region, lo = b"", 0
             if refs:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test.sh — set up and run every test: unit, integration (real MPI ranks, HTTP
 # on loopback, bubblewrap, a private Slurm), benchmarks in quick mode; then
-# the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer, and
-# a build against MPICH to keep the code MPI-portable.
+# the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer, a
+# short run of each libFuzzer target (clang build in build-fuzz/), and a build
+# against MPICH to keep the code MPI-portable.
 #
 #   scripts/test.sh              everything (what CI runs)
 #   scripts/test.sh -R PATTERN   only tests matching PATTERN in the main build
@@ -52,6 +53,13 @@ if cmake -S "$repo" -B "$repo/build-asan" -DLLM4HEP_PYTHON=/usr/bin/python3 -DLL
     run_ctest "unit tests (sanitizers)" "$repo/build-asan" -L unit -j2
 else
   echo "test.sh: sanitizer build failed"; failed=$((failed + 1))
+fi
+
+echo "== fuzz targets (libFuzzer, a short run of each)"
+if "$repo/scripts/fuzz.sh" --build-only; then
+  run_ctest "fuzz targets" "$repo/build-fuzz" -L fuzz
+else
+  echo "test.sh: the fuzz build failed"; failed=$((failed + 1))
 fi
 
 echo "== build against MPICH"

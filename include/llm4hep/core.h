@@ -64,7 +64,19 @@ void *l4h_xcalloc(size_t n, size_t size);
 void *l4h_xrealloc(void *p, size_t n);
 char *l4h_xstrdup(const char *s); /* NULL -> NULL */
 
-/* Read a whole file; *out is NUL-terminated, caller frees. */
+/* The most bytes l4h_read_file reads: configs, suites, model lists,
+ * prompts, scripted answers and manifests are far smaller; 64 MiB leaves
+ * room for a 50 MB YAML scalar and stops /dev/zero-like inputs early. */
+#define L4H_READ_FILE_MAX ((size_t)64 << 20)
+
+/* Read a whole regular file of at most max bytes; *out is NUL-terminated
+ * (caller frees), *len (may be NULL) its length. -1 with err: code 2 when
+ * the path is missing, unreadable, not a regular file (a directory, FIFO,
+ * device or socket: refused without blocking or reading), or larger than
+ * max; code 3 on an I/O error. Every message names the path. */
+int l4h_read_file_max(const char *path, size_t max, char **out, size_t *len, l4h_err *err);
+/* l4h_read_file_max with L4H_READ_FILE_MAX: the one reader of every file
+ * the user names. */
 int l4h_read_file(const char *path, char **out, size_t *len, l4h_err *err);
 /* Write a whole file atomically (temp file + fsync + rename). */
 int l4h_write_file(const char *path, const void *data, size_t len, l4h_err *err);
@@ -137,6 +149,34 @@ int l4h_yaml_file_to_json(const char *path, char **json, l4h_err *err);
  * literal "$"; a "$" not followed by "{" is kept. The config and the suite
  * expand every string value (not keys, not prompt files). */
 int l4h_expand_env(const char *s, char **out, l4h_err *err);
+
+/* Terminal output of text from outside (a model's answer, its code's
+ * output, a results file's texts): appends to out the n bytes of s with
+ * every control character shown, never obeyed: C0 controls and DEL in
+ * caret notation (ESC as ^[, CR as ^M; newline and tab kept), bytes that
+ * are not UTF-8 as \xNN, C1 controls and invisible reordering characters
+ * (bidi overrides, zero-width marks) as <U+XXXX>. Only for display: what a
+ * model wrote is recorded and run exactly as received. Can't fail. */
+void l4h_term_visible(const char *s, size_t n, l4h_buf *out);
+/* l4h_term_visible of the string s (NULL prints nothing) written to fp
+ * (a FILE *). Can't fail. */
+void l4h_term_puts(void *fp, const char *s);
+
+/* a + b clamped to [INT64_MIN, INT64_MAX]: running totals of token counts
+ * and other numbers from outside never wrap (signed overflow is undefined).
+ * Can't fail. */
+int64_t l4h_add_sat_i64(int64_t a, int64_t b);
+
+/* Interruptible waits. A signal handler calls l4h_interrupt_waits()
+ * (async-signal-safe); from then on every l4h_sleep_s returns within 50 ms
+ * and l4h_waits_interrupted() is 1 (for good: the process is stopping). So a
+ * process asleep in a backoff or a server's Retry-After still drains. */
+void l4h_interrupt_waits(void);
+int l4h_waits_interrupted(void);
+/* Sleep s seconds (<= 0: not at all). 0 after the whole wait, -1 when
+ * interrupted (at once if already). Sleeps in slices, so a signal delivered
+ * to another thread ends it too. Can't fail otherwise. */
+int l4h_sleep_s(double s);
 
 /* Wall clock (seconds since the epoch) and monotonic clock (seconds). */
 double l4h_now(void);

@@ -70,6 +70,19 @@ l4h_refusal l4h_llm_refusal_in_answer(const char *body, size_t len);
 /* "longer than the model's context", ... (static). */
 const char *l4h_llm_refusal_name(l4h_refusal r);
 
+/* The most tokens one call may report in any usage field (prompt,
+ * completion, cached, reasoning). No model has a context near it; a larger,
+ * negative, fractional or non-finite count is a protocol error of the
+ * endpoint (the call fails as error_api with the field named), so every
+ * count that reaches the limits and the costs is in [0, this]. */
+#define L4H_LLM_MAX_CALL_TOKENS 1000000000LL
+
+/* The pre-flight model check (l4h_llm_check_model) ends within about this
+ * many seconds whatever the server does: the /models request is bounded by
+ * its timeout (at most 30 s), and the one-token request that replaces a
+ * missing model list, its retries and waits by this deadline. */
+#define L4H_LLM_CHECK_DEADLINE_S 120.0
+
 typedef struct l4h_chat_response {
     char *content;                  /* may be NULL */
     char *reasoning;                /* vLLM reasoning_content, may be NULL */

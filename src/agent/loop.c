@@ -222,13 +222,16 @@ static int ask(l4h_loop *L, int a, int it, const l4h_conv *conv, l4h_chat_respon
     l4h_conv_free(&sent);
 
     L->rec->api_calls++;
-    L->rec->prompt_tokens += resp->prompt_tokens;
-    L->rec->completion_tokens += resp->completion_tokens;
+    /* The client hands over counts in [0, L4H_LLM_MAX_CALL_TOKENS] and a cost
+     * that is NaN or >= 0; the totals saturate rather than wrap. */
+    L->rec->prompt_tokens = l4h_add_sat_i64(L->rec->prompt_tokens, resp->prompt_tokens);
+    L->rec->completion_tokens = l4h_add_sat_i64(L->rec->completion_tokens, resp->completion_tokens);
     L->rec->llm_s += resp->latency_s;
-    L->tokens += resp->prompt_tokens + resp->completion_tokens;
+    L->tokens = l4h_add_sat_i64(L->tokens, l4h_add_sat_i64(resp->prompt_tokens,
+                                                            resp->completion_tokens));
     if (isnan(resp->cost_usd))
         L->cost_unknown = 1;
-    else
+    else if (resp->cost_usd > 0)
         L->rec->cost_usd += resp->cost_usd;
 
     if (rc != 0) {

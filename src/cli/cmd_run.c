@@ -45,6 +45,7 @@ static void on_signal(int sig)
     (void)sig;
     static const char msg[] = "\nllm4hep run: stopping at the next step (again to abort now)\n";
     stop_flag = 1;
+    l4h_interrupt_waits(); /* a backoff or Retry-After wait ends now */
     ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
     (void)n;
 }
@@ -65,6 +66,16 @@ static const char *col(const printer *p, int c)
     return p->colour ? colours[c] : "";
 }
 
+/* n bytes of s (text from outside: the model, its code, the endpoint) with
+ * control characters shown, not obeyed (l4h_term_visible). */
+static void put_visible(const printer *p, const char *s, size_t n)
+{
+    l4h_buf b = {0};
+    l4h_term_visible(s, n, &b);
+    fwrite(b.data, 1, b.len, p->fp);
+    l4h_buf_free(&b);
+}
+
 static void heading(const printer *p, int c, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void heading(const printer *p, int c, const char *fmt, ...)
 {
@@ -73,7 +84,9 @@ static void heading(const printer *p, int c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    fprintf(p->fp, "\n%s── %s ──%s\n", col(p, c), line, col(p, C_RESET));
+    fprintf(p->fp, "\n%s── ", col(p, c));
+    put_visible(p, line, strlen(line)); /* tool names and arguments are the model's */
+    fprintf(p->fp, " ──%s\n", col(p, C_RESET));
 }
 
 /* Print text, at most max_lines lines (head and tail), indented. */
@@ -93,8 +106,11 @@ static void body(const printer *p, const char *text, int max_lines)
     while (*s) {
         const char *e = strchr(s, '\n');
         size_t n = e ? (size_t)(e - s) : strlen(s);
-        if (lines <= max_lines || i < head || i >= lines - tail)
-            fprintf(p->fp, "  %.*s\n", (int)n, s);
+        if (lines <= max_lines || i < head || i >= lines - tail) {
+            fputs("  ", p->fp);
+            put_visible(p, s, n);
+            fputc('\n', p->fp);
+        }
         else if (i == head)
             fprintf(p->fp, "  %s[... %d lines ...]%s\n", col(p, C_DIM), lines - max_lines, col(p, C_RESET));
         i++;
@@ -113,7 +129,9 @@ static void on_message(void *ctx, const char *agent, int it, const char *text)
     } else if (!strcmp(agent, "coder")) {
         heading(p, C_COD, "coder: iteration %d", it);
     } else {
-        fprintf(p->fp, "%s[%s] %s%s\n", col(p, C_DIM), agent, text, col(p, C_RESET));
+        fprintf(p->fp, "%s[%s] ", col(p, C_DIM), agent);
+        put_visible(p, text, strlen(text));
+        fprintf(p->fp, "%s\n", col(p, C_RESET));
         return;
     }
     body(p, text, 400);
@@ -158,8 +176,11 @@ static void on_tool(void *ctx, int it, const char *name, const char *args, const
 static void on_check(void *ctx, const l4h_check_rec *c)
 {
     const printer *p = ctx;
-    fprintf(p->fp, "%scheck %-44s %s%s\n", col(p, c->passed ? C_OK : C_BAD), c->check,
+    l4h_buf name = {0};
+    l4h_term_visible(c->check, strlen(c->check), &name);
+    fprintf(p->fp, "%scheck %-44s %s%s\n", col(p, c->passed ? C_OK : C_BAD), name.data,
             c->passed ? "pass" : "FAIL", col(p, C_RESET));
+    l4h_buf_free(&name);
     if (!c->passed && c->report)
         body(p, c->report, 30);
     fflush(p->fp);
@@ -262,8 +283,11 @@ static void summary(const printer *p, const l4h_task_rec *rec)
     fprintf(p->fp, "\nwall: %.2f s  llm: %.2f s  exec: %.2f s\n", rec->wall_s, rec->llm_s, rec->exec_s);
     if (rec->error_category[0])
         fprintf(p->fp, "error_category: %s\n", rec->error_category);
-    if (rec->error_summary && *rec->error_summary)
-        fprintf(p->fp, "error_summary: %s\n", rec->error_summary);
+    if (rec->error_summary && *rec->error_summary) {
+        fputs("error_summary: ", p->fp);
+        put_visible(p, rec->error_summary, strlen(rec->error_summary));
+        fputc('\n', p->fp);
+    }
 }
 
 /* Write the record to DIR/task.json. */

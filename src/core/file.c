@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,22 +15,55 @@
 
 #include "llm4hep/core.h"
 
-/* Read the whole file at path into *out (NUL-terminated, caller frees) and
- * its length into *len (may be NULL). -1 with err on failure. */
-int l4h_read_file(const char *path, char **out, size_t *len, l4h_err *err)
+/* What a file that is not a regular one is, for messages. */
+static const char *file_kind(mode_t m)
+{
+    if (S_ISDIR(m))
+        return "a directory";
+    if (S_ISFIFO(m))
+        return "a FIFO (named pipe)";
+    if (S_ISCHR(m))
+        return "a character device";
+    if (S_ISBLK(m))
+        return "a block device";
+    if (S_ISSOCK(m))
+        return "a socket";
+    return "not a regular file";
+}
+
+/* See core.h. Opened non-blocking so that a FIFO cannot stall the open;
+ * fstat on the open fd decides (no race with a rename); the read stops one
+ * byte past max, so /dev/zero-like sources and files growing while read end
+ * in the same error. */
+int l4h_read_file_max(const char *path, size_t max, char **out, size_t *len, l4h_err *err)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (len)
+        *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         int e = errno;
-        return l4h_err_set(err, (e == ENOENT || e == EACCES || e == ENOTDIR || e == ELOOP) ? 2 : 3,
+        return l4h_err_set(err, (e == ENOENT || e == EACCES || e == ENOTDIR || e == ELOOP ||
+                                 e == ENXIO || e == EISDIR) ? 2 : 3,
                            "%s: cannot open: %s", path, strerror(e));
     }
     struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
         close(fd);
-        return l4h_err_set(err, 2, "%s: cannot read: is a directory, expected a file", path);
+        return l4h_err_set(err, 3, "%s: cannot stat: %s", path, strerror(e));
     }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return l4h_err_set(err, 2, "%s: cannot read: is %s, expected a regular file", path,
+                           file_kind(st.st_mode));
+    }
+    if (st.st_size > 0 && (uint64_t)st.st_size > max) {
+        close(fd);
+        return l4h_err_set(err, 2, "%s: cannot read: %lld bytes, expected at most %zu (%zu MiB)",
+                           path, (long long)st.st_size, max, max >> 20);
+    }
+    (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     l4h_buf b = {0};
     l4h_buf_add(&b, "", 0);
     char chunk[65536];
@@ -45,6 +79,12 @@ int l4h_read_file(const char *path, char **out, size_t *len, l4h_err *err)
         }
         if (n == 0)
             break;
+        if ((size_t)n > max - b.len) {
+            close(fd);
+            l4h_buf_free(&b);
+            return l4h_err_set(err, 2, "%s: cannot read: more than %zu bytes (%zu MiB), expected at most that",
+                               path, max, max >> 20);
+        }
         l4h_buf_add(&b, chunk, (size_t)n);
     }
     close(fd);
@@ -52,6 +92,12 @@ int l4h_read_file(const char *path, char **out, size_t *len, l4h_err *err)
         *len = b.len;
     *out = l4h_buf_take(&b);
     return 0;
+}
+
+/* See core.h. */
+int l4h_read_file(const char *path, char **out, size_t *len, l4h_err *err)
+{
+    return l4h_read_file_max(path, L4H_READ_FILE_MAX, out, len, err);
 }
 
 /* Write all n bytes to fd, retrying short writes. 0 or -1 (errno set). */

@@ -339,6 +339,7 @@ static int fields_from_json(const cJSON *o, void *obj, const field *f, size_t nf
                 break;
             if (!cJSON_IsString(v))
                 goto bad;
+            free(*(char **)p); /* a key given twice: the last wins, the first is freed */
             *(char **)p = l4h_xstrdup(v->valuestring);
             break;
         case F_FIX:

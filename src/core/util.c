@@ -165,3 +165,12 @@ void l4h_strv_free(char **v)
         free(*p);
     free(v);
 }
+
+/* See core.h. */
+int64_t l4h_add_sat_i64(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}

@@ -104,6 +104,12 @@ static size_t ytree_count(const ynode *n)
  * error, not an out-of-memory abort. */
 #define MAX_ALIAS_NODES 1000000
 
+/* Lists and mappings nest at most this deep (the config and the suite need
+ * five levels): the tree is built, copied, freed and printed recursively, so
+ * 200 000 nested '[' must be an error, not a stack overflow. An alias copies
+ * a node of at most this depth, so no tree is deeper than twice this. */
+#define MAX_DEPTH 128
+
 typedef struct builder {
     const char *file;
     size_t alias_nodes;
@@ -146,9 +152,10 @@ static void push_child(ynode *parent, ynode *key, ynode *val)
     parent->n++;
 }
 
-/* Build the node whose first event is ev (already taken). On return *out is
- * the node. -1 with err. */
-static int build(builder *b, yaml_event_t *ev, ynode **out)
+/* Build the node whose first event is ev (already taken), depth lists or
+ * mappings down (the document's root is depth 1). On return *out is the
+ * node. -1 with err. */
+static int build(builder *b, yaml_event_t *ev, int depth, ynode **out)
 {
     *out = NULL;
     ynode *n = l4h_xcalloc(1, sizeof *n);
@@ -198,6 +205,13 @@ static int build(builder *b, yaml_event_t *ev, ynode **out)
                            ev->start_mark.line + 1, ev->start_mark.column + 1);
     }
     int is_map = ev->type == YAML_MAPPING_START_EVENT;
+    if (depth > MAX_DEPTH) {
+        int line = n->line, col = n->col;
+        free(n);
+        return l4h_err_set(b->err, 2,
+                           "%s:%d:%d: %s nested %d deep: expected lists and mappings nested at most %d deep",
+                           b->file, line, col, is_map ? "a mapping" : "a list", depth, MAX_DEPTH);
+    }
     n->kind = is_map ? Y_MAP : Y_SEQ;
     add_anchor(b, is_map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor, n);
     for (;;) {
@@ -211,7 +225,7 @@ static int build(builder *b, yaml_event_t *ev, ynode **out)
             break;
         }
         ynode *key = NULL, *val = NULL;
-        int rc = build(b, &e, is_map ? &key : &val);
+        int rc = build(b, &e, depth + 1, is_map ? &key : &val);
         yaml_event_delete(&e);
         if (rc < 0) {
             ytree_free(n);
@@ -238,7 +252,7 @@ static int build(builder *b, yaml_event_t *ev, ynode **out)
                 ytree_free(n);
                 return parser_fail(b);
             }
-            rc = build(b, &e, &val);
+            rc = build(b, &e, depth + 1, &val);
             yaml_event_delete(&e);
             if (rc < 0) {
                 ytree_free(key);
@@ -289,7 +303,7 @@ int ytree_parse(const char *file, const char *text, size_t len, ynode **root, l4
             yaml_event_delete(&e);
             continue;
         }
-        rc = build(&b, &e, root);
+        rc = build(&b, &e, 1, root);
         yaml_event_delete(&e);
         if (rc < 0)
             break;

@@ -130,6 +130,27 @@ static double price(l4h_llm *llm, const l4h_model_resolved *m, const l4h_chat_re
     return NAN;
 }
 
+/* The last line of defence for every backend: counts in [0,
+ * L4H_LLM_MAX_CALL_TOKENS] and a cost that is NaN (unknown) or finite and
+ * not negative. 1 with err (and the counts and cost zeroed, so nothing
+ * reaches the limits) when not; 0 when the answer's numbers are sane. */
+static int usage_out_of_range(l4h_chat_response *r, l4h_err *err)
+{
+    const int64_t max = L4H_LLM_MAX_CALL_TOKENS;
+    int bad_tokens = r->prompt_tokens < 0 || r->prompt_tokens > max || r->completion_tokens < 0 ||
+                     r->completion_tokens > max;
+    int bad_cost = !isnan(r->cost_usd) && !(isfinite(r->cost_usd) && r->cost_usd >= 0);
+    if (!bad_tokens && !bad_cost)
+        return 0;
+    l4h_err_set(err, L4H_EXIT_INFRA,
+                "protocol error: usage of %lld prompt + %lld completion tokens costing $%g is out of range (0 to %lld tokens each, a cost of $0 or more)",
+                (long long)r->prompt_tokens, (long long)r->completion_tokens, r->cost_usd,
+                (long long)max);
+    r->prompt_tokens = r->completion_tokens = r->cached_tokens = r->reasoning_tokens = 0;
+    r->cost_usd = 0;
+    return 1;
+}
+
 int l4h_llm_chat(l4h_llm *llm, const l4h_chat_request *req, l4h_chat_response *resp,
                  l4h_err *err)
 {
@@ -145,6 +166,8 @@ int l4h_llm_chat(l4h_llm *llm, const l4h_chat_request *req, l4h_chat_response *r
         return -1;
     int rc = b->ops->chat(b->state, &m, req, llm->permits, resp, err);
     resp->cost_usd = price(llm, &m, resp);
+    if (rc == 0 && usage_out_of_range(resp, err))
+        rc = -1;
     if (rc == 0 && llm->permits && llm->permits->spend)
         llm->permits->spend(llm->permits->ctx, resp->cost_usd,
                             resp->prompt_tokens + resp->completion_tokens);

@@ -43,8 +43,7 @@ typedef struct exchange {
     long status;
     l4h_buf body;
     int too_big;
-    char retry_after[96];
-    char retry_after_ms[32]; /* OpenAI's finer-grained retry-after-ms */
+    l4h_http_hints hints;    /* Retry-After and retry-after-ms of the last response */
     char curl_err[CURL_ERROR_SIZE];
     double latency_s;
 } exchange;
@@ -98,29 +97,20 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     exchange *x = ud;
     size_t bytes = size * n;
-    if (bytes > 5 && strncmp(p, "HTTP/", 5) == 0) {
-        x->retry_after[0] = x->retry_after_ms[0] = '\0'; /* a new response (100 Continue, redirect) */
+    if (l4h_llm_header_line(p, bytes, &x->hints)) { /* a new response (100 Continue, redirect) */
         x->body.len = 0;
         if (x->body.data)
             x->body.data[0] = '\0';
-    } else if ((bytes > 12 && strncasecmp(p, "Retry-After:", 12) == 0) ||
-               (bytes > 15 && strncasecmp(p, "Retry-After-Ms:", 15) == 0)) {
-        int ms = p[11] != ':';
-        size_t skip = ms ? 15 : 12;
-        char *dst = ms ? x->retry_after_ms : x->retry_after;
-        size_t cap = ms ? sizeof x->retry_after_ms : sizeof x->retry_after;
-        size_t len = bytes - skip;
-        const char *v = p + skip;
-        while (len > 0 && (*v == ' ' || *v == '\t'))
-            v++, len--;
-        while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
-            len--;
-        if (len >= cap)
-            len = cap - 1;
-        memcpy(dst, v, len);
-        dst[len] = '\0';
     }
     return bytes;
+}
+
+/* Abort a transfer once the process is stopping (a signal called
+ * l4h_interrupt_waits): a hung server must not hold a draining rank. */
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)ud, (void)dt, (void)dn, (void)ut, (void)un;
+    return l4h_waits_interrupted() ? 1 : 0;
 }
 
 /* curl's trace on stderr with the Authorization header and the key hidden. */
@@ -242,6 +232,8 @@ static void perform(http_state *st, const char *url, const char *body, const cha
     curl_easy_setopt(h, CURLOPT_USERAGENT, "llm4hep/" LLM4HEP_VERSION);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""); /* whatever curl can decode */
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     if (body) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -339,16 +331,6 @@ static void http_close(void *state)
     free(st);
 }
 
-/* Sleep s seconds (EINTR resumes). */
-static void sleep_s(double s)
-{
-    if (s <= 0)
-        return;
-    struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
 /* The chat loop shared by l4h chat and the one-token model check.
  * max_tokens_override > 0 replaces max_tokens; max_attempts > 0 replaces
  * retry.max_attempts. */
@@ -374,6 +356,11 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
     int fatal = 0, answered = 0;
     for (int attempt = 1; attempt <= max_attempts; attempt++) {
         double now = l4h_monotonic();
+        if (l4h_waits_interrupted()) {
+            snprintf(reason, sizeof reason, "interrupted by a signal before attempt %d", attempt);
+            fatal = 1;
+            break;
+        }
         if (req->deadline > 0 && now >= req->deadline) {
             snprintf(reason, sizeof reason, "the caller's deadline passed before attempt %d", attempt);
             fatal = 1;
@@ -404,11 +391,13 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
         if (x.cc != CURLE_OK) {
             if (x.too_big)
                 snprintf(reason, sizeof reason, "response larger than %u bytes", MAX_BODY_BYTES);
+            else if (x.cc == CURLE_ABORTED_BY_CALLBACK)
+                snprintf(reason, sizeof reason, "interrupted by a signal during the request");
             else if (x.cc == CURLE_OPERATION_TIMEDOUT)
                 snprintf(reason, sizeof reason, "timeout after %.1f s: %s", x.latency_s, x.curl_err);
             else
                 snprintf(reason, sizeof reason, "connection error: %s", x.curl_err);
-            retry = curl_retryable(x.cc) && !x.too_big;
+            retry = curl_retryable(x.cc) && !x.too_big && x.cc != CURLE_ABORTED_BY_CALLBACK;
             free(resp->response_json);
             resp->response_json = l4h_xstrdup(reason);
         } else if (x.status == 200) {
@@ -431,27 +420,28 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
             retry = l4h_llm_status_retryable((int)x.status);
             resp->refusal = retry ? L4H_REFUSAL_NONE
                                   : l4h_llm_refusal_of((int)x.status, x.body.data, x.body.len);
-            if (retry && x.retry_after_ms[0]) {
-                double ms = l4h_llm_retry_after_parse(x.retry_after_ms, 0);
-                if (ms >= 0 && !strchr(x.retry_after_ms, ',')) { /* a number, not a date */
+            if (retry && x.hints.retry_after_ms[0]) {
+                double ms = l4h_llm_retry_after_parse(x.hints.retry_after_ms, 0);
+                if (ms >= 0 && !strchr(x.hints.retry_after_ms, ',')) { /* a number, not a date */
                     ra = ms / 1000.0;
-                    snprintf(x.retry_after, sizeof x.retry_after, "%s ms", x.retry_after_ms);
+                    snprintf(x.hints.retry_after, sizeof x.hints.retry_after, "%s ms", x.hints.retry_after_ms);
                 }
             }
-            if (retry && ra < 0 && x.retry_after[0])
-                ra = l4h_llm_retry_after_parse(x.retry_after, l4h_now());
+            if (retry && ra < 0 && x.hints.retry_after[0])
+                ra = l4h_llm_retry_after_parse(x.hints.retry_after, l4h_now());
         }
         l4h_buf_free(&x.body);
         l4h_llm_redact(reason, key);
 
         double wait = 0;
+        int capped = 0;
         const char *verdict = answered ? "ok" : (retry && attempt < max_attempts ? "retry" : "fail");
         if (!answered && retry && attempt < max_attempts)
-            wait = ra >= 0 ? ra : l4h_llm_backoff_s(rc, attempt, NULL, NULL);
-        l4h_llm_log_attempt(resp, "attempt=%d status=%d latency_s=%.3f result=%s wait_s=%.3f%s%s%s reason=%s",
+            wait = ra >= 0 ? l4h_llm_wait_cap(rc, ra, &capped) : l4h_llm_backoff_s(rc, attempt, NULL, NULL);
+        l4h_llm_log_attempt(resp, "attempt=%d status=%d latency_s=%.3f result=%s wait_s=%.3f%s%s%s%s reason=%s",
                             attempt, resp->http_status, x.latency_s, verdict, wait,
-                            ra >= 0 ? " retry_after=\"" : "", ra >= 0 ? x.retry_after : "",
-                            ra >= 0 ? "\"" : "", reason);
+                            ra >= 0 ? " retry_after=\"" : "", ra >= 0 ? x.hints.retry_after : "",
+                            ra >= 0 ? "\"" : "", capped ? " capped_by=retry.max_s" : "", reason);
         if (answered)
             break;
         if (!retry) {
@@ -468,7 +458,14 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
             fatal = 1;
             break;
         }
-        sleep_s(wait);
+        if (l4h_sleep_s(wait) < 0) {
+            char tmp[1200];
+            snprintf(tmp, sizeof tmp, "%.1000s; interrupted by a signal during a %.1f s wait", reason,
+                     wait);
+            memcpy(reason, tmp, sizeof reason);
+            fatal = 1;
+            break;
+        }
     }
     resp->latency_s = l4h_monotonic() - t_start;
     l4h_llm_redact(resp->response_json, key);
@@ -541,6 +538,7 @@ static int http_check_model(void *state, const l4h_model_resolved *model, l4h_er
     const char *key;
     if (api_key(st->ep, &key, err) < 0)
         return -1;
+    double t_start = l4h_monotonic();
     double timeout = model->request_timeout_s > 0 && model->request_timeout_s < 30
                          ? model->request_timeout_s : 30;
     exchange x;
@@ -577,7 +575,8 @@ static int http_check_model(void *state, const l4h_model_resolved *model, l4h_er
     }
     /* No usable model list: ask for one token. */
     l4h_message ping = {.role = "user", .content = "Reply with OK."};
-    l4h_chat_request req = {.model = model->name, .messages = &ping, .n_messages = 1};
+    l4h_chat_request req = {.model = model->name, .messages = &ping, .n_messages = 1,
+                            .deadline = t_start + L4H_LLM_CHECK_DEADLINE_S};
     l4h_chat_response resp = {0};
     l4h_retry_cfg once = *retry_cfg(st);
     int rc = chat_loop(st, &once, model, &req, NULL, &resp, 1, 2, err);

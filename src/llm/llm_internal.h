@@ -41,6 +41,14 @@ char *l4h_llm_request_body(const l4h_model_resolved *model, const l4h_chat_reque
 int l4h_llm_parse_response(const char *body, size_t len, l4h_chat_response *resp,
                            int *truncated, char *why, size_t why_size);
 
+/* One usage count (v, called name in the message) into *out: absent or
+ * null is 0; otherwise a JSON number, or a string of digits, that is a whole
+ * number from 0 to L4H_LLM_MAX_CALL_TOKENS. Returns 0, or -1 with a
+ * "protocol error: usage.<name> is <value> (expected ...)" in why[] (a
+ * server reporting -1e9, 1e300, NaN or 2.5 tokens is lying, and its numbers
+ * must reach neither the limits nor the costs). *out is 0 on error. */
+int l4h_llm_usage_count(const cJSON *v, const char *name, int64_t *out, char *why, size_t why_size);
+
 /* The message of an error body {"error": {"message", "code", "type"}} (code
  * may be a string, as LiteLLM sends it, or a number), or of {"detail": ...},
  * or the first bytes of a non-JSON body (HTML from a proxy), as one line in
@@ -63,6 +71,29 @@ double l4h_llm_rng_default(void *ctx);
  * after the first failed attempt): uniform in [0, min(max_s, base_s * 2^(retry-1))).
  * Can't fail; never negative. */
 double l4h_llm_backoff_s(const l4h_retry_cfg *rc, int retry, l4h_rng_fn rng, void *rng_ctx);
+
+/* What the client keeps of a response's headers. */
+typedef struct l4h_http_hints {
+    char retry_after[96];    /* Retry-After, trimmed, cut to fit */
+    char retry_after_ms[32]; /* OpenAI's finer-grained retry-after-ms */
+} l4h_http_hints;
+
+/* Read one header line as curl hands it over (n bytes, not NUL-terminated,
+ * CRLF included, any bytes at all): a status line ("HTTP/...") clears h and
+ * returns 1 (a new response begins: 100 Continue, a redirect); a
+ * Retry-After or retry-after-ms line (any case) stores its trimmed value
+ * (control bytes and '"' as '?');
+ * every other line is ignored. Returns 0 then. Can't fail. */
+int l4h_llm_header_line(const char *p, size_t n, l4h_http_hints *h);
+
+/* When retry.max_s and retry.base_s are both 0: the longest wait. */
+#define L4H_LLM_WAIT_MAX_DEFAULT_S 120.0
+
+/* A wait the server asked for (Retry-After, retry-after-ms), capped by
+ * retry.max_s: a server asking for 100000 s gets retry.max_s, and the
+ * attempt after it (within retry.max_attempts and the caller's deadline).
+ * *capped is 1 when the cap applied. NaN or negative is 0. Can't fail. */
+double l4h_llm_wait_cap(const l4h_retry_cfg *rc, double wait, int *capped);
 
 /* Parse a Retry-After value: delta seconds ("120", "1.5") or an HTTP date
  * ("Fri, 27 Nov 2026 17:40:00 GMT", also the RFC 850 and asctime forms),

@@ -223,6 +223,12 @@ static int replay_chat(void *state, const l4h_model_resolved *model, const l4h_c
                            pos->call, why);
     }
     if (resp->prompt_tokens == 0 && resp->completion_tokens == 0) {
+        if (call->prompt_tokens < 0 || call->prompt_tokens > L4H_LLM_MAX_CALL_TOKENS ||
+            call->completion_tokens < 0 || call->completion_tokens > L4H_LLM_MAX_CALL_TOKENS)
+            return l4h_err_set(err, L4H_EXIT_USAGE, "replayed call %s/%s/%s/trial %d %s call %d: damaged results file: recorded usage %lld + %lld tokens is out of range (0 to %lld each)",
+                               pos->supervisor, pos->coder, pos->step, pos->trial, pos->agent,
+                               pos->call, (long long)call->prompt_tokens,
+                               (long long)call->completion_tokens, (long long)L4H_LLM_MAX_CALL_TOKENS);
         resp->prompt_tokens = call->prompt_tokens;
         resp->completion_tokens = call->completion_tokens;
     }

@@ -191,15 +191,18 @@ static const cJSON *answer_list(const script *s, const l4h_call_position *pos, l
     return list;
 }
 
-/* usage: {prompt_tokens, completion_tokens} into the two numbers if present. */
-static void read_usage(const cJSON *u, int64_t *pt, int64_t *ct)
+/* usage: {prompt_tokens, completion_tokens} into the two numbers if
+ * present. 0, or -1 with why[] when a count is out of range (the same rule
+ * as an endpoint's usage: l4h_llm_usage_count). */
+static int read_usage(const cJSON *u, int64_t *pt, int64_t *ct, char *why, size_t why_size)
 {
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens");
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(u, "completion_tokens");
-    if (cJSON_IsNumber(p))
-        *pt = (int64_t)p->valuedouble;
-    if (cJSON_IsNumber(c))
-        *ct = (int64_t)c->valuedouble;
+    if (p && l4h_llm_usage_count(p, "prompt_tokens", pt, why, why_size) < 0)
+        return -1;
+    if (c && l4h_llm_usage_count(c, "completion_tokens", ct, why, why_size) < 0)
+        return -1;
+    return 0;
 }
 
 /* Build the text of an answer (text, then the fenced code file) into
@@ -326,9 +329,13 @@ static int scripted_chat(void *state, const l4h_model_resolved *model, const l4h
     int idx = pos->call < 0 ? 0 : (pos->call >= n ? n - 1 : pos->call);
     const cJSON *ans = cJSON_IsArray(list) ? cJSON_GetArrayItem(list, idx) : list;
     int64_t pt = 0, ct = 0;
-    read_usage(cJSON_GetObjectItemCaseSensitive(s->root, "usage"), &pt, &ct);
-    if (cJSON_IsObject(ans))
-        read_usage(cJSON_GetObjectItemCaseSensitive(ans, "usage"), &pt, &ct);
+    char why[600];
+    if (read_usage(cJSON_GetObjectItemCaseSensitive(s->root, "usage"), &pt, &ct, why, sizeof why) < 0 ||
+        (cJSON_IsObject(ans) &&
+         read_usage(cJSON_GetObjectItemCaseSensitive(ans, "usage"), &pt, &ct, why, sizeof why) < 0)) {
+        l4h_err_set(err, L4H_EXIT_USAGE, "%s: step %s, %s: %s", s->path, pos->step, pos->agent, why);
+        goto fail;
+    }
     char *content;
     l4h_tool_call *tcs;
     size_t n_tcs;
@@ -338,7 +345,6 @@ static int scripted_chat(void *state, const l4h_model_resolved *model, const l4h
     free(content);
     l4h_llm_tool_calls_free(tcs, n_tcs);
     int truncated;
-    char why[600];
     if (l4h_llm_parse_response(resp->response_json, strlen(resp->response_json), resp, &truncated,
                                why, sizeof why) < 0) {
         l4h_err_set(err, L4H_EXIT_INFRA, "%s", why);

@@ -4,6 +4,7 @@
  * reasoning_content; error bodies (LiteLLM's string codes); and bodies that
  * are not JSON at all. Unknown fields are ignored. */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,14 +29,32 @@ void l4h_llm_quote_bytes(const char *body, size_t len, size_t max, char *out, si
     out[o] = '\0';
 }
 
-/* A number or numeric string as int64 (0 when neither). */
-static int64_t json_int(const cJSON *v)
+/* See llm_internal.h. */
+int l4h_llm_usage_count(const cJSON *v, const char *name, int64_t *out, char *why, size_t why_size)
 {
-    if (cJSON_IsNumber(v))
-        return (int64_t)v->valuedouble;
-    if (cJSON_IsString(v) && v->valuestring)
-        return strtoll(v->valuestring, NULL, 10);
-    return 0;
+    *out = 0;
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    double d = NAN;
+    if (cJSON_IsNumber(v)) {
+        d = v->valuedouble;
+    } else if (cJSON_IsString(v) && v->valuestring && v->valuestring[0] &&
+               strspn(v->valuestring, "0123456789") == strlen(v->valuestring) &&
+               strlen(v->valuestring) <= 15) {
+        d = strtod(v->valuestring, NULL);
+    }
+    if (isfinite(d) && d >= 0 && d <= (double)L4H_LLM_MAX_CALL_TOKENS && d == floor(d)) {
+        *out = (int64_t)d;
+        return 0;
+    }
+    char shown[64];
+    char *text = cJSON_PrintUnformatted(v);
+    l4h_llm_quote_bytes(text ? text : "?", text ? strlen(text) : 1, 40, shown, sizeof shown);
+    cJSON_free(text);
+    snprintf(why, why_size,
+             "protocol error: usage.%s is %s (expected a whole number of tokens from 0 to %lld)",
+             name, shown, (long long)L4H_LLM_MAX_CALL_TOKENS);
+    return -1;
 }
 
 /* Text of an error object's field, number or string; "" when absent. */
@@ -189,18 +208,30 @@ static void parse_tool_calls(const cJSON *arr, l4h_chat_response *resp)
     resp->n_tool_calls = k;
 }
 
-static void parse_usage(const cJSON *u, l4h_chat_response *resp)
+/* The usage object's counts into resp; 0, or -1 with why[] when one is
+ * out of range (see l4h_llm_usage_count). An absent usage leaves every count 0. */
+static int parse_usage(const cJSON *u, l4h_chat_response *resp, char *why, size_t why_size)
 {
     if (!cJSON_IsObject(u))
-        return;
-    resp->prompt_tokens = json_int(cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens"));
-    resp->completion_tokens = json_int(cJSON_GetObjectItemCaseSensitive(u, "completion_tokens"));
+        return 0;
     const cJSON *pd = cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens_details");
     const cJSON *cd = cJSON_GetObjectItemCaseSensitive(u, "completion_tokens_details");
-    if (cJSON_IsObject(pd))
-        resp->cached_tokens = json_int(cJSON_GetObjectItemCaseSensitive(pd, "cached_tokens"));
-    if (cJSON_IsObject(cd))
-        resp->reasoning_tokens = json_int(cJSON_GetObjectItemCaseSensitive(cd, "reasoning_tokens"));
+    if (l4h_llm_usage_count(cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens"), "prompt_tokens",
+                    &resp->prompt_tokens, why, why_size) < 0 ||
+        l4h_llm_usage_count(cJSON_GetObjectItemCaseSensitive(u, "completion_tokens"), "completion_tokens",
+                    &resp->completion_tokens, why, why_size) < 0 ||
+        (cJSON_IsObject(pd) &&
+         l4h_llm_usage_count(cJSON_GetObjectItemCaseSensitive(pd, "cached_tokens"),
+                     "prompt_tokens_details.cached_tokens", &resp->cached_tokens, why, why_size) < 0) ||
+        (cJSON_IsObject(cd) &&
+         l4h_llm_usage_count(cJSON_GetObjectItemCaseSensitive(cd, "reasoning_tokens"),
+                     "completion_tokens_details.reasoning_tokens", &resp->reasoning_tokens, why,
+                     why_size) < 0)) {
+        resp->prompt_tokens = resp->completion_tokens = 0;
+        resp->cached_tokens = resp->reasoning_tokens = 0;
+        return -1;
+    }
+    return 0;
 }
 
 int l4h_llm_parse_response(const char *body, size_t len, l4h_chat_response *resp,
@@ -245,7 +276,9 @@ int l4h_llm_parse_response(const char *body, size_t len, l4h_chat_response *resp
     const cJSON *fr = cJSON_GetObjectItemCaseSensitive(choice, "finish_reason");
     if (cJSON_IsString(fr) && fr->valuestring)
         snprintf(resp->finish_reason, sizeof resp->finish_reason, "%s", fr->valuestring);
-    parse_usage(cJSON_GetObjectItemCaseSensitive(root, "usage"), resp);
+    int usage_rc = parse_usage(cJSON_GetObjectItemCaseSensitive(root, "usage"), resp, why, why_size);
     cJSON_Delete(root);
-    return 0;
+    if (usage_rc < 0)
+        l4h_llm_response_clear_answer(resp); /* an answer whose usage lies is no answer */
+    return usage_rc;
 }

@@ -152,14 +152,16 @@ static void local_release(void *ctx, const char *endpoint, int http_status)
     pthread_mutex_unlock(&lp->mu);
 }
 
-/* Add one call's cost (NaN counts as 0) and tokens; the total so far. */
+/* Add one call's cost (NaN or negative counts as 0) and tokens (saturating);
+ * the total so far. */
 static double local_spend(void *ctx, double usd, int64_t tokens)
 {
     local_permits *lp = ctx;
     pthread_mutex_lock(&lp->mu);
-    if (isfinite(usd))
+    if (isfinite(usd) && usd > 0)
         lp->spent_usd += usd;
-    lp->spent_tokens += tokens;
+    if (tokens > 0)
+        lp->spent_tokens = l4h_add_sat_i64(lp->spent_tokens, tokens);
     double total = lp->spent_usd;
     pthread_mutex_unlock(&lp->mu);
     return total;

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,6 +52,19 @@ double l4h_llm_backoff_s(const l4h_retry_cfg *rc, int retry, l4h_rng_fn rng, voi
     return u * ceiling;
 }
 
+double l4h_llm_wait_cap(const l4h_retry_cfg *rc, double wait, int *capped)
+{
+    double cap = rc->max_s > 0 ? rc->max_s : (rc->base_s > 0 ? rc->base_s : L4H_LLM_WAIT_MAX_DEFAULT_S);
+    *capped = 0;
+    if (!(wait >= 0)) /* NaN or negative: no wait */
+        return 0;
+    if (wait > cap) {
+        *capped = 1;
+        return cap;
+    }
+    return wait;
+}
+
 double l4h_llm_retry_after_parse(const char *value, double now_epoch)
 {
     if (!value)
@@ -82,4 +96,40 @@ int l4h_llm_status_retryable(int status)
     if (status == 408 || status == 409 || status == 425 || status == 429)
         return 1;
     return status >= 500 && status <= 599;
+}
+
+/* See llm_internal.h. */
+int l4h_llm_header_line(const char *p, size_t n, l4h_http_hints *h)
+{
+    if (n > 5 && strncmp(p, "HTTP/", 5) == 0) {
+        h->retry_after[0] = h->retry_after_ms[0] = '\0';
+        return 1;
+    }
+    int ms;
+    if (n > 12 && strncasecmp(p, "Retry-After:", 12) == 0)
+        ms = 0;
+    else if (n > 15 && strncasecmp(p, "Retry-After-Ms:", 15) == 0)
+        ms = 1;
+    else
+        return 0;
+    size_t skip = ms ? 15 : 12;
+    char *dst = ms ? h->retry_after_ms : h->retry_after;
+    size_t cap = ms ? sizeof h->retry_after_ms : sizeof h->retry_after;
+    size_t len = n - skip;
+    const char *v = p + skip;
+    while (len > 0 && (*v == ' ' || *v == '\t'))
+        v++, len--;
+    while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' ' ||
+                       v[len - 1] == '\t'))
+        len--;
+    if (len >= cap)
+        len = cap - 1;
+    /* Control bytes and quotes become '?': the value is logged as
+     * retry_after="..." and must stay one well-formed field. */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)v[i];
+        dst[i] = c < 0x20 || c == 0x7f || c == '"' ? '?' : (char)c;
+    }
+    dst[len] = '\0';
+    return 0;
 }

@@ -89,7 +89,7 @@ static double relay_spend(void *ctx, double usd, int64_t tokens)
     int n = snprintf(buf, sizeof buf, "%.17g %lld", usd, (long long)tokens);
     if (r->cfg->limits.campaign_usd <= 0) {
         /* Report it for the campaign's totals; nobody needs the answer now. */
-        if (!isnan(usd))
+        if (isfinite(usd) && usd > 0)
             r->spent += usd;
         wire_send(r->fd, WIRE_SPEND, buf, (size_t)n);
         return r->spent;

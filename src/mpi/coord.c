@@ -150,7 +150,7 @@ static void on_result(coord *c, const link_msg *m)
         c->overhead_sum += l4h_monotonic() - c->dispatched_at[index] - rec.wall_s;
         c->overhead_n++;
     }
-    progress_task(&c->prog, &rec);
+    int final = rec.status != L4H_STATUS_INTERRUPTED;
     if (index >= 0) {
         if (!l4h_status_is_infra(rec.status))
             sched_learn(c->queue, index, rec.wall_s);
@@ -158,10 +158,13 @@ static void on_result(coord *c, const link_msg *m)
             c->interrupted++;
         } else if (l4h_status_is_infra(rec.status)) {
             c->infra_total[index]++;
-            if (c->infra_total[index] <= c->cfg->infra_retries && !c->draining)
+            if (c->infra_total[index] <= c->cfg->infra_retries && !c->draining) {
                 sched_push(c->queue, index);
+                final = 0; /* its key is not done: the retry's result will say */
+            }
         }
     }
+    progress_task(&c->prog, &rec, final);
     l4h_rec_clear(&rec);
 }
 
@@ -187,9 +190,10 @@ void coord_handle(coord *c, const link_msg *m)
         double usd = 0;
         long long tok = 0;
         sscanf(m->data, "%lf %lld", &usd, &tok);
-        if (isfinite(usd))
+        if (isfinite(usd) && usd > 0)
             c->spent_usd += usd;
-        c->tokens += tok;
+        if (tok > 0)
+            c->tokens = l4h_add_sat_i64(c->tokens, tok);
         send_to(c, m->from, TAG_SPENT, &c->spent_usd, sizeof c->spent_usd);
         if (c->cfg->limits.campaign_usd > 0 && c->spent_usd >= c->cfg->limits.campaign_usd) {
             c->budget_stop = 1;

@@ -128,13 +128,21 @@ void limiter_free(limiter *l);
 typedef struct progress {
     FILE *out;
     int tty;
-    size_t total, done_before, finished, success, infra, model_failures;
+    size_t total;          /* task keys of the plan */
+    size_t done_before;    /* keys a previous run finished */
+    size_t keys_done;      /* keys this run finished for good (no retry follows) */
+    size_t finished;       /* attempts this run finished (retries and interrupted ones too) */
+    size_t success, infra, model_failures; /* attempts by outcome */
     int64_t tokens;
     double cost, started, last_summary, task_seconds;
     int in_flight, slots;
 } progress;
 
-void progress_task(progress *p, const l4h_task_rec *rec);
+/* One finished attempt: its line, and the counts. final: no retry of its
+ * key follows in this run (an interrupted or re-queued attempt is not
+ * final), so the key counts as done; the line's [k/N] counts keys, never
+ * attempts. */
+void progress_task(progress *p, const l4h_task_rec *rec, int final);
 void progress_summary(progress *p, int force);
 
 /* ---------------------------------------------------------- coordinator */

@@ -30,17 +30,19 @@ static void fmt_duration(char *out, size_t n, double s)
         snprintf(out, n, "%.1f h", s / 3600);
 }
 
-void progress_task(progress *p, const l4h_task_rec *rec)
+void progress_task(progress *p, const l4h_task_rec *rec, int final)
 {
     p->finished++;
+    if (final)
+        p->keys_done++;
     if (rec->status == L4H_STATUS_SUCCESS)
         p->success++;
     else if (l4h_status_is_infra(rec->status))
         p->infra++;
     else
         p->model_failures++;
-    p->tokens += rec->prompt_tokens + rec->completion_tokens;
-    if (isfinite(rec->cost_usd))
+    p->tokens = l4h_add_sat_i64(p->tokens, l4h_add_sat_i64(rec->prompt_tokens, rec->completion_tokens));
+    if (isfinite(rec->cost_usd) && rec->cost_usd > 0)
         p->cost += rec->cost_usd;
     p->task_seconds += rec->wall_s;
 
@@ -49,13 +51,16 @@ void progress_task(progress *p, const l4h_task_rec *rec)
         snprintf(who, sizeof who, "%s", rec->supervisor);
     else
         snprintf(who, sizeof who, "%s -> %s", rec->supervisor, rec->coder);
-    fmt_count(tok, sizeof tok, (double)(rec->prompt_tokens + rec->completion_tokens));
+    fmt_count(tok, sizeof tok, (double)rec->prompt_tokens + (double)rec->completion_tokens);
     if (p->tty)
         fputs("\r\033[K", p->out);
-    fprintf(p->out, "[%*zu/%zu] %-28s %-16s trial %-2d %-18s %2d it %7s tok %7.1f s%s%s\n",
-            (int)snprintf(NULL, 0, "%zu", p->total), p->done_before + p->finished, p->total, who,
-            rec->step, rec->trial, l4h_status_name(rec->status), rec->iterations, tok, rec->wall_s,
-            rec->error_category[0] ? "  " : "", rec->error_category);
+    size_t done = p->done_before + p->keys_done;
+    fprintf(p->out, "[%*zu/%zu] %-28s %-16s trial %-2d %-18s %2d it %7s tok %7.1f s%s%s%s\n",
+            (int)snprintf(NULL, 0, "%zu", p->total), done < p->total ? done : p->total, p->total,
+            who, rec->step, rec->trial, l4h_status_name(rec->status), rec->iterations, tok,
+            rec->wall_s, rec->error_category[0] ? "  " : "", rec->error_category,
+            final ? "" : rec->status == L4H_STATUS_INTERRUPTED ? "  (not done: redone on resume)"
+                                                              : "  (not done: retried)");
     fflush(p->out);
 }
 
@@ -67,21 +72,28 @@ void progress_summary(progress *p, int force)
     if (!force && p->tty && now - p->last_summary < 1)
         return;
     p->last_summary = now;
-    size_t done = p->done_before + p->finished;
+    size_t done = p->done_before + p->keys_done; /* keys, never attempts: at most total */
+    if (done > p->total)
+        done = p->total;
     size_t judged = p->success + p->model_failures;
     double rate = judged ? 100.0 * (double)p->success / (double)judged : 0;
     double elapsed = now - p->started;
-    size_t left = p->total > done ? p->total - done : 0;
-    double eta = p->finished ? elapsed / (double)p->finished * (double)left : NAN;
+    size_t left = p->total - done;
+    double eta = p->keys_done ? elapsed / (double)p->keys_done * (double)left : NAN;
+    size_t retried = p->finished - p->keys_done;
     char tok[16], eta_s[32];
     fmt_count(tok, sizeof tok, (double)p->tokens);
     fmt_duration(eta_s, sizeof eta_s, eta);
     if (p->tty)
         fputs("\r\033[K", p->out);
+    char extra[64] = "";
+    if (retried)
+        snprintf(extra, sizeof extra, " (+%zu attempts retried or interrupted)", retried);
     fprintf(p->out,
-            "-- %zu/%zu done (%.0f%%), success %.0f%% of %zu judged, %zu infra, %s tokens, "
+            "-- %zu/%zu done (%.0f%%)%s, success %.0f%% of %zu judged, %zu infra, %s tokens, "
             "$%.2f, %d in flight, ~%s left%s",
-            done, p->total, p->total ? 100.0 * (double)done / (double)p->total : 100.0, rate,
-            judged, p->infra, tok, p->cost, p->in_flight, eta_s, p->tty && !force ? "" : "\n");
+            done, p->total, p->total ? 100.0 * (double)done / (double)p->total : 100.0, extra,
+            rate, judged, p->infra, tok, p->cost, p->in_flight, eta_s,
+            p->tty && !force ? "" : "\n");
     fflush(p->out);
 }

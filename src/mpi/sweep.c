@@ -27,6 +27,7 @@ static void on_drain(int sig)
 {
     (void)sig;
     l4h_sweep_drain_signal = 1;
+    l4h_interrupt_waits(); /* a pre-flight wait ends now */
 }
 
 static void on_interrupt(int sig)
@@ -35,10 +36,21 @@ static void on_interrupt(int sig)
     if (l4h_sweep_drain_signal)
         l4h_sweep_stop_now = 1;
     l4h_sweep_drain_signal = 1;
+    l4h_interrupt_waits();
+}
+
+/* A slot rank's signal: rank 0 decides about the campaign; here it only
+ * ends a wait of this rank's own pre-flight (a server's Retry-After). */
+static void on_slot_signal(int sig)
+{
+    (void)sig;
+    l4h_interrupt_waits();
 }
 
 /* Rank 0 drains on SIGUSR1/SIGTERM (Slurm's warning), and on a first SIGINT;
- * a second SIGINT stops at once. Slot ranks leave the decision to rank 0. */
+ * a second SIGINT stops at once. Slot ranks leave the decision to rank 0:
+ * their handler only ends a pre-flight wait (SA_RESTART, so nothing else of
+ * theirs sees EINTR where an ignored signal used to be). */
 static void install_signals(int rank)
 {
     struct sigaction sa;
@@ -51,10 +63,12 @@ static void install_signals(int rank)
         sa.sa_handler = on_interrupt;
         sigaction(SIGINT, &sa, NULL);
     } else {
-        sa.sa_handler = SIG_IGN;
+        sa.sa_handler = on_slot_signal;
+        sa.sa_flags = SA_RESTART;
         sigaction(SIGUSR1, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
+        sa.sa_flags = 0;
     }
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);

@@ -106,7 +106,7 @@ int annotator_ask(struct l4h_llm *llm, const l4h_results *res, int64_t task_id, 
     int rc = l4h_llm_chat(llm, &req, &resp, err);
     l4h_buf_free(&tr);
     if (tokens)
-        *tokens += resp.prompt_tokens + resp.completion_tokens;
+        *tokens = l4h_add_sat_i64(*tokens, resp.prompt_tokens + resp.completion_tokens);
     if (cost)
         *cost += resp.cost_usd; /* NaN (no price) stays NaN: the total is unknown */
     if (rc == 0) {

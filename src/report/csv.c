@@ -32,7 +32,7 @@ int l4h_report_csv(const l4h_task_rec *const *rows, size_t n, const char *path, 
         field(&b, t->step);
         l4h_buf_printf(&b, ",%s,%d,%.3f,%d,%lld,%d,", t->success ? "True" : "False", t->iterations,
                        t->wall_s, t->api_calls,
-                       (long long)(t->prompt_tokens + t->completion_tokens), t->success ? 0 : 1);
+                       (long long)l4h_add_sat_i64(t->prompt_tokens, t->completion_tokens), t->success ? 0 : 1);
         if (!t->success) {
             l4h_buf d = {0};
             l4h_buf_printf(&d, "%s: %s: %s", l4h_status_name(t->status),

@@ -86,8 +86,8 @@ static void agg_add(agg *a, const l4h_task_rec *t, int include_infra)
     a->k += t->success ? 1 : 0;
     a->iterations += t->iterations;
     a->api_calls += t->api_calls;
-    a->pt += t->prompt_tokens;
-    a->ct += t->completion_tokens;
+    a->pt = l4h_add_sat_i64(a->pt, t->prompt_tokens); /* a damaged file's counts saturate */
+    a->ct = l4h_add_sat_i64(a->ct, t->completion_tokens);
     if (isnan(t->cost_usd))
         a->cost_unknown++;
     else

@@ -369,7 +369,7 @@ int l4h_show(const char *path, const char *task, FILE *out, l4h_err *err)
     l4h_buf b = {0};
     int rc = id < 0 ? -1 : l4h_transcript(res, id, &b, err);
     if (rc == 0)
-        fputs(b.data, out);
+        l4h_term_puts(out, b.data); /* the file's texts are shown, their escapes never obeyed */
     l4h_buf_free(&b);
     l4h_results_free(res);
     return rc;

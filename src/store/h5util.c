@@ -92,7 +92,10 @@ int l4h_heap_read(hid_t d, int64_t off, int64_t len, char **out, l4h_err *err)
     hid_t fs = H5Dget_space(d);
     hsize_t dims = 0;
     H5Sget_simple_extent_dims(fs, &dims, NULL);
-    if (off < 0 || len < 0 || (hsize_t)(off + len) > dims) {
+    /* Checked: off + len must not be computed before both are known to fit
+     * (a damaged file's off near INT64_MAX would wrap past the test). */
+    if (off < 0 || len < 0 || (uint64_t)off > (uint64_t)dims ||
+        (uint64_t)len > (uint64_t)dims - (uint64_t)off || (uint64_t)len > L4H_TEXT_MAX) {
         H5Sclose(fs);
         return l4h_err_set(err, L4H_EXIT_USAGE,
                            "text ref (%lld, %lld) is outside /text (%llu bytes): damaged file",

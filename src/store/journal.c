@@ -2,6 +2,7 @@
  * (docs/results-format.md, "Journal"). Writing fsyncs every record; reading
  * tells a torn tail (dropped) from corruption in the middle (refused). */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,17 +126,34 @@ int l4h_journal_read(const char *path, int64_t from, l4h_journal_fn fn, void *ct
         *end = from;
     if (dropped)
         *dropped = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    /* Non-blocking open and a regular-file check: a FIFO or device planted
+     * as the journal is refused, never waited on or read forever. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
         if (errno == ENOENT && from == 0)
             return 0;
         return l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot open the journal: %s", path,
                            strerror(errno));
     }
     struct stat sb;
-    if (fstat(fileno(f), &sb) != 0) {
-        fclose(f);
-        return l4h_err_set(err, L4H_EXIT_INFRA, "%s: %s", path, strerror(errno));
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return l4h_err_set(err, L4H_EXIT_INFRA, "%s: %s", path, strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return l4h_err_set(err, L4H_EXIT_USAGE,
+                           "%s: the journal is not a regular file: expected the campaign's journal (move it aside)",
+                           path);
+    }
+    (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        return l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot open the journal: %s", path,
+                           strerror(e));
     }
     int64_t size = sb.st_size, pos = from, index = 0;
     size_t cap = 0;

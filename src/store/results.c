@@ -114,6 +114,11 @@ static void rec_from_row(const task_row *t, l4h_task_rec *r)
     r->error_summary = l4h_fix_get(t->error_summary, sizeof t->error_summary);
 }
 
+/* At most this many task attempts or annotations in one file: a 300-task
+ * campaign has a few thousand; a declared extent beyond it is a damaged
+ * file, refused before rows of that number are allocated. */
+#define L4H_RESULTS_ROWS_MAX ((int64_t)1 << 24)
+
 /* Each run's input series from /runs (series 1 for every run of a file
  * written before the column existed, or when /runs does not read). */
 static void read_run_series(hid_t f, l4h_results *res)
@@ -151,6 +156,12 @@ int l4h_results_open(const char *h5path, l4h_results **out, l4h_err *err)
     int64_t n = l4h_table_rows(f, "tasks", err), na = l4h_table_rows(f, "annotations", err);
     if (n < 0 || na < 0)
         goto out;
+    if (n > L4H_RESULTS_ROWS_MAX || na > L4H_RESULTS_ROWS_MAX) {
+        l4h_err_set(err, L4H_EXIT_USAGE,
+                    "%s: /tasks has %" PRId64 " rows and /annotations %" PRId64 " (at most %" PRId64
+                    " each are read): damaged file", h5path, n, na, (int64_t)L4H_RESULTS_ROWS_MAX);
+        goto out;
+    }
     rows = l4h_xmalloc((size_t)(n ? n : 1) * sizeof *rows);
     if (l4h_table_read(f, &l4h_t_tasks, 0, (size_t)n, rows, err) != 0)
         goto out;
@@ -214,12 +225,13 @@ out:
     return 0;
 }
 
-/* A text ref into a region [lo, lo+len) already read into buf (or read it
- * from the heap when buf is NULL). */
-static int get_text(hid_t heap, const char *buf, int64_t lo, int64_t off, int64_t len, char **out,
-                    l4h_err *err)
+/* A text ref into a region [lo, hi) already read into buf (or read it from
+ * the heap when buf is NULL or the ref is not inside the region). Refs are
+ * checked (check_ref) before they get here. */
+static int get_text(hid_t heap, const char *buf, int64_t lo, int64_t hi, int64_t off, int64_t len,
+                    char **out, l4h_err *err)
 {
-    if (buf && len > 0 && off >= lo) {
+    if (buf && len > 0 && off >= lo && len <= hi - off) {
         *out = l4h_xmalloc((size_t)len + 1);
         memcpy(*out, buf + (off - lo), (size_t)len);
         (*out)[len] = '\0';
@@ -228,7 +240,25 @@ static int get_text(hid_t heap, const char *buf, int64_t lo, int64_t off, int64_
     return l4h_heap_read(heap, len > 0 ? off : 0, len, out, err);
 }
 
-/* Update the span [lo, hi) and the total with one ref. */
+/* 0 when the text ref (off, len) of column col lies inside a heap of
+ * heap_len bytes (len 0 is always fine); else -1 with the "damaged file"
+ * error naming the task and the column. off + len is never computed before
+ * both are known to fit, so a damaged file cannot wrap past the test. */
+static int check_ref(const char *path, int64_t task_id, const char *col, int64_t off, int64_t len,
+                     uint64_t heap_len, l4h_err *err)
+{
+    if (len == 0)
+        return 0;
+    if (off >= 0 && len > 0 && (uint64_t)off <= heap_len && (uint64_t)len <= heap_len - (uint64_t)off &&
+        (uint64_t)len <= L4H_TEXT_MAX)
+        return 0;
+    return l4h_err_set(err, L4H_EXIT_USAGE,
+                       "%s: task %" PRId64 ": text ref %s (%" PRId64 ", %" PRId64
+                       ") is outside /text (%" PRIu64 " bytes): damaged file",
+                       path, task_id, col, off, len, heap_len);
+}
+
+/* Update the span [lo, hi) and the total with one checked ref. */
 static void span(int64_t off, int64_t len, int64_t *lo, int64_t *hi, int64_t *sum)
 {
     if (len <= 0)
@@ -237,7 +267,28 @@ static void span(int64_t off, int64_t len, int64_t *lo, int64_t *hi, int64_t *su
         *lo = off;
     if (off + len > *hi)
         *hi = off + len;
-    *sum += len;
+    *sum = l4h_add_sat_i64(*sum, len);
+}
+
+/* At most this many call, exec or check rows per task (a task makes a few
+ * dozen; a larger count is a damaged file, not an allocation of its size). */
+#define L4H_TASK_ROWS_MAX ((int64_t)1 << 20)
+
+/* 0 when rows [first, first + n) lie inside table name (and n is at most
+ * L4H_TASK_ROWS_MAX); else -1 with the "damaged file" error (checked before
+ * anything of size n is allocated). */
+static int check_rows(hid_t f, const char *path, int64_t task_id, const char *name, int64_t first,
+                      int64_t n, l4h_err *err)
+{
+    int64_t rows = l4h_table_rows(f, name, err);
+    if (rows < 0)
+        return -1;
+    if (first >= 0 && n >= 0 && first <= rows && n <= rows - first && n <= L4H_TASK_ROWS_MAX)
+        return 0;
+    return l4h_err_set(err, L4H_EXIT_USAGE,
+                       "%s: task %" PRId64 ": rows %" PRId64 " (+%" PRId64 ") of /%s are outside "
+                       "the table (%" PRId64 " rows): damaged file",
+                       path, task_id, first, n, name, rows);
 }
 
 int l4h_results_task(const l4h_results *res, int64_t task_id, l4h_task_rec *out, l4h_err *err)
@@ -255,6 +306,12 @@ int l4h_results_task(const l4h_results *res, int64_t task_id, l4h_task_rec *out,
     hid_t f = open_ro(res->path, err);
     if (f < 0)
         return -1;
+    if (check_rows(f, res->path, task_id, "calls", ri->calls_row[i], ri->n_calls[i], err) ||
+        check_rows(f, res->path, task_id, "execs", ri->execs_row[i], ri->n_execs[i], err) ||
+        check_rows(f, res->path, task_id, "checks", ri->checks_row[i], ri->n_checks[i], err)) {
+        H5Fclose(f);
+        return -1;
+    }
     size_t nc = (size_t)ri->n_calls[i], ne = (size_t)ri->n_execs[i], nk = (size_t)ri->n_checks[i];
     call_row *cr = l4h_xcalloc(nc + 1, sizeof *cr);
     exec_row *er = l4h_xcalloc(ne + 1, sizeof *er);
@@ -271,6 +328,34 @@ int l4h_results_task(const l4h_results *res, int64_t task_id, l4h_task_rec *out,
         l4h_err_set(err, L4H_EXIT_USAGE, "%s: no /text heap", res->path);
         goto out;
     }
+    /* Every ref is checked against the heap first: a damaged file is an
+     * error, never a read or copy outside what was read. */
+    uint64_t heap_len = 0;
+    {
+        hid_t fs = H5Dget_space(heap);
+        hsize_t dims = 0;
+        if (fs >= 0 && H5Sget_simple_extent_ndims(fs) == 1)
+            H5Sget_simple_extent_dims(fs, &dims, NULL);
+        if (fs >= 0)
+            H5Sclose(fs);
+        heap_len = dims;
+    }
+#define REF(col, o, n)                                                                      \
+    if (check_ref(res->path, task_id, col, o, n, heap_len, err) < 0)                        \
+        goto out;
+    for (size_t k = 0; k < nc; k++) {
+        REF("calls.request", cr[k].request_off, cr[k].request_len)
+        REF("calls.response", cr[k].response_off, cr[k].response_len)
+        REF("calls.attempt_log", cr[k].attempt_log_off, cr[k].attempt_log_len)
+    }
+    for (size_t k = 0; k < ne; k++) {
+        REF("execs.code", er[k].code_off, er[k].code_len)
+        REF("execs.stdout", er[k].stdout_off, er[k].stdout_len)
+        REF("execs.stderr", er[k].stderr_off, er[k].stderr_len)
+    }
+    for (size_t k = 0; k < nk; k++)
+        REF("checks.report", kr[k].report_off, kr[k].report_len)
+#undef REF
     /* One task's texts are one region of the heap: read it once. */
     int64_t lo = INT64_MAX, hi = 0, sum = 0;
     for (size_t k = 0; k < nc; k++) {
@@ -285,7 +370,7 @@ int l4h_results_task(const l4h_results *res, int64_t task_id, l4h_task_rec *out,
     }
     for (size_t k = 0; k < nk; k++)
         span(kr[k].report_off, kr[k].report_len, &lo, &hi, &sum);
-    if (sum > 0 && hi - lo <= 2 * sum + 65536 && l4h_heap_read(heap, lo, hi - lo, &buf, err) != 0)
+    if (sum > 0 && (uint64_t)(hi - lo) <= 2 * (uint64_t)sum + 65536 && l4h_heap_read(heap, lo, hi - lo, &buf, err) != 0)
         goto out;
 
     const l4h_task_rec *t = &res->tasks[i];
@@ -314,9 +399,9 @@ int l4h_results_task(const l4h_results *res, int64_t task_id, l4h_task_rec *out,
         c->cost_usd = cr[k].cost_usd;
         l4h_fix_copy(c->finish_reason, sizeof c->finish_reason, cr[k].finish_reason,
                      sizeof cr[k].finish_reason);
-        if (get_text(heap, buf, lo, cr[k].request_off, cr[k].request_len, &c->request, err) ||
-            get_text(heap, buf, lo, cr[k].response_off, cr[k].response_len, &c->response, err) ||
-            get_text(heap, buf, lo, cr[k].attempt_log_off, cr[k].attempt_log_len, &c->attempt_log,
+        if (get_text(heap, buf, lo, hi, cr[k].request_off, cr[k].request_len, &c->request, err) ||
+            get_text(heap, buf, lo, hi, cr[k].response_off, cr[k].response_len, &c->response, err) ||
+            get_text(heap, buf, lo, hi, cr[k].attempt_log_off, cr[k].attempt_log_len, &c->attempt_log,
                      err))
             goto out;
     }
@@ -331,9 +416,9 @@ int l4h_results_task(const l4h_results *res, int64_t task_id, l4h_task_rec *out,
         e->max_rss_kb = er[k].max_rss_kb;
         l4h_fix_copy(e->isolation, sizeof e->isolation, er[k].isolation, sizeof er[k].isolation);
         e->truncated = er[k].truncated;
-        if (get_text(heap, buf, lo, er[k].code_off, er[k].code_len, &e->code, err) ||
-            get_text(heap, buf, lo, er[k].stdout_off, er[k].stdout_len, &e->stdout_text, err) ||
-            get_text(heap, buf, lo, er[k].stderr_off, er[k].stderr_len, &e->stderr_text, err))
+        if (get_text(heap, buf, lo, hi, er[k].code_off, er[k].code_len, &e->code, err) ||
+            get_text(heap, buf, lo, hi, er[k].stdout_off, er[k].stdout_len, &e->stdout_text, err) ||
+            get_text(heap, buf, lo, hi, er[k].stderr_off, er[k].stderr_len, &e->stderr_text, err))
             goto out;
     }
     for (size_t k = 0; k < nk; k++) {
@@ -342,7 +427,7 @@ int l4h_results_task(const l4h_results *res, int64_t task_id, l4h_task_rec *out,
         c->passed = kr[k].passed;
         c->n_bad = kr[k].n_bad;
         c->max_rel_diff = kr[k].max_rel_diff;
-        if (get_text(heap, buf, lo, kr[k].report_off, kr[k].report_len, &c->report, err))
+        if (get_text(heap, buf, lo, hi, kr[k].report_off, kr[k].report_len, &c->report, err))
             goto out;
     }
     rc = 0;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -337,22 +338,59 @@ static int read_header(const char *jpath, char **out, l4h_err *err)
     return 0;
 }
 
-/* Rename path aside as path.<UTC stamp> when it exists. */
-static int move_aside(const char *path, const char *stamp, l4h_err *err)
+#define RENAME_NOREPLACE_FLAG 1 /* linux/fs.h's RENAME_NOREPLACE, without _GNU_SOURCE */
+
+/* Rename from to to unless to exists (never replaces a file): renameat2
+ * with RENAME_NOREPLACE, or where the file system lacks it, link + unlink
+ * (link refuses an existing name too). 0, or -1 with errno (EEXIST: taken). */
+static int rename_noreplace(const char *from, const char *to)
+{
+    if (syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE_FLAG) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+        return -1;
+    if (link(from, to) != 0)
+        return -1;
+    return unlink(from);
+}
+
+/* Move path aside as path.STAMP, or path.STAMP.2, .3 ... when that name is
+ * taken (two --fresh in one second, or a file the user made): a kept file
+ * is never overwritten. *n (0 = start with no number) is the number tried
+ * first and gets the one used, so the journal takes its results file's
+ * name. A missing path is fine (0, nothing moved). -1 (code 3) on failure. */
+static int move_aside(const char *path, const char *stamp, int *n, l4h_err *err)
 {
     if (access(path, F_OK) != 0)
         return 0;
-    l4h_buf b = {0};
-    l4h_buf_printf(&b, "%s.%s", path, stamp);
-    char *dst = l4h_buf_take(&b);
-    int rc = 0;
-    if (rename(path, dst) != 0)
-        rc = l4h_err_set(err, L4H_EXIT_INFRA, "cannot move %s aside to %s: %s", path, dst,
-                         strerror(errno));
-    else
-        fprintf(stderr, "llm4hep: --fresh: kept the old %s as %s\n", path, dst);
-    free(dst);
-    return rc;
+    for (int tries = 0; tries < 10000; tries++, (*n)++) {
+        l4h_buf b = {0};
+        if (*n < 2)
+            l4h_buf_printf(&b, "%s.%s", path, stamp);
+        else
+            l4h_buf_printf(&b, "%s.%s.%d", path, stamp, *n);
+        char *dst = l4h_buf_take(&b);
+        if (*n == 1) { /* ".STAMP" and ".STAMP.1" would be the same try: skip to .2 */
+            free(dst);
+            continue;
+        }
+        if (rename_noreplace(path, dst) == 0) {
+            fprintf(stderr, "llm4hep: --fresh: kept the old %s as %s\n", path, dst);
+            free(dst);
+            return 0;
+        }
+        int e = errno;
+        if (e != EEXIST) {
+            l4h_err_set(err, L4H_EXIT_INFRA, "cannot move %s aside to %s: %s", path, dst,
+                        strerror(e));
+            free(dst);
+            return -1;
+        }
+        free(dst);
+    }
+    return l4h_err_set(err, L4H_EXIT_INFRA,
+                       "cannot move %s aside: %s.%s and 10000 numbered names after it are taken",
+                       path, path, stamp);
 }
 
 /* Remove temp files that a writer killed mid-update left beside h5path
@@ -420,7 +458,8 @@ int l4h_store_open(const l4h_config *cfg, const l4h_inputs *inputs, int flags, l
         char stamp[32];
         time_t t = time(NULL);
         strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime(&t));
-        if (move_aside(st->h5path, stamp, err) || move_aside(st->jpath, stamp, err))
+        int n = 0;
+        if (move_aside(st->h5path, stamp, &n, err) || move_aside(st->jpath, stamp, &n, err))
             goto fail;
     }
     if (access(st->h5path, F_OK) == 0 && access(st->jpath, F_OK) != 0) {

@@ -161,8 +161,14 @@ int l4h_heap_create(hid_t file, l4h_err *err);
 int64_t l4h_heap_len(hid_t file, l4h_err *err);
 /* Append n bytes; *at gets the offset of the first. */
 int l4h_heap_append(hid_t file, const void *data, size_t n, l4h_err *err);
+/* The longest one text ref may be (a damaged file's larger length is an
+ * error, not an allocation of its size). Texts are captured outputs, code
+ * and bodies, each far smaller. */
+#define L4H_TEXT_MAX ((uint64_t)1 << 30)
+
 /* Read [off, off+len) into a malloc'd NUL-terminated string (*out). A range
- * outside the heap is an error naming it. */
+ * outside the heap (checked without overflow) or longer than L4H_TEXT_MAX
+ * is a code-2 "damaged file" error naming it. */
 int l4h_heap_read(hid_t hdset, int64_t off, int64_t len, char **out, l4h_err *err);
 
 /* ------------------------------------------------------ HDF5 helpers */

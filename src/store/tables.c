@@ -215,11 +215,11 @@ int l4h_table_read(hid_t file, const table_desc *t, int64_t first, size_t n, voi
     hsize_t dims = 0;
     H5Sget_simple_extent_dims(fs, &dims, NULL);
     int rc = 0;
-    if (first < 0 || (hsize_t)first + n > dims) {
+    if (first < 0 || (hsize_t)first > dims || n > dims - (hsize_t)first) { /* no wrap */
         rc = l4h_err_set(err, L4H_EXIT_USAGE,
                          "/%s has %llu rows; rows %lld..%lld were asked for (damaged file?)",
                          t->name, (unsigned long long)dims, (long long)first,
-                         (long long)(first + (int64_t)n - 1));
+                         (long long)l4h_add_sat_i64(first, n > INT64_MAX ? INT64_MAX : (int64_t)n - 1));
     } else {
         hsize_t start = (hsize_t)first, count = n;
         H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count, NULL);

@@ -5,7 +5,7 @@ import subprocess
 
 SRC = os.environ.get("LLM4HEP_SOURCE_DIR",
                      os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
-SCRIPTS = [os.path.join(SRC, "scripts", n) for n in ("setup.sh", "test.sh", "demo.sh")] + \
+SCRIPTS = [os.path.join(SRC, "scripts", n) for n in ("setup.sh", "test.sh", "demo.sh", "fuzz.sh")] + \
           [os.path.join(SRC, ".ci", "run")]
 
 

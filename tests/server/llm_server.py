@@ -622,6 +622,8 @@ class Handler(BaseHTTPRequestHandler):
                 content = None
         body = completion_body(model, content, calls, usage, fault.get("finish_reason"),
                                fault.get("reasoning_content"))
+        if "raw_usage" in fault:  # a lying server: the usage object sent as given (any JSON)
+            body["usage"] = fault["raw_usage"]
         raw = json.dumps(body).encode()
         entry["status"] = 200
         if ftype == "drip":

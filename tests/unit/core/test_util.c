@@ -225,12 +225,48 @@ static void test_expand(void **state)
     expand_bad("${A:-x", "unterminated '${A:-x': expected a closing '}'");
 }
 
+/* Totals of numbers from outside saturate instead of wrapping. */
+static void test_add_sat(void **state)
+{
+    (void)state;
+    assert_true(l4h_add_sat_i64(2, 3) == 5);
+    assert_true(l4h_add_sat_i64(INT64_MAX - 1, 9) == INT64_MAX);
+    assert_true(l4h_add_sat_i64(INT64_MAX, INT64_MAX) == INT64_MAX);
+    assert_true(l4h_add_sat_i64(INT64_MIN, -1) == INT64_MIN);
+    assert_true(l4h_add_sat_i64(INT64_MAX, INT64_MIN) == -1);
+}
+
+/* Control characters from outside are shown, never obeyed. */
+static void test_term_visible(void **state)
+{
+    (void)state;
+    static const struct { const char *in, *want; } cases[] = {
+        {"plain text, caf\xc3\xa9\n\tok", "plain text, caf\xc3\xa9\n\tok"},
+        {"\x1b[2J\x1b]0;pwned\x07", "^[[2J^[]0;pwned^G"},
+        {"over\rwrite\x7f\x08", "over^Mwrite^?^H"},
+        {"\xc2\x9b" "31m", "<U+009B>31m"},                 /* C1 CSI */
+        {"a\xe2\x80\xae" "b\xe2\x81\xa6" "c\xe2\x80\x8b", "a<U+202E>b<U+2066>c<U+200B>"},
+        {"bad \xff\xc0\xaf utf8 \xe2\x82", "bad \\xff\\xc0\\xaf utf8 \\xe2\\x82"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        l4h_buf b = {0};
+        l4h_term_visible(cases[i].in, strlen(cases[i].in), &b);
+        assert_string_equal(b.data, cases[i].want);
+        l4h_buf_free(&b);
+    }
+    l4h_buf b = {0};
+    l4h_term_visible("a\0b", 3, &b); /* a NUL inside the text is shown too */
+    assert_int_equal(b.len, 4);
+    assert_memory_equal(b.data, "a^@b", 4);
+    l4h_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err),   cmocka_unit_test(test_buf),   cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_files), cmocka_unit_test(test_paths), cmocka_unit_test(test_clock),
-        cmocka_unit_test(test_expand),
+        cmocka_unit_test(test_expand), cmocka_unit_test(test_add_sat), cmocka_unit_test(test_term_visible),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

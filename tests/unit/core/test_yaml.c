@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "llm4hep/core.h"
@@ -135,11 +136,81 @@ static void test_errors(void **state)
     assert_string_equal(err.msg, want);
 }
 
+/* 200 000 nested '[' (and '{', and block nesting) is the usual exit-2
+ * error at the first list too deep, not a stack overflow; 128 levels (the
+ * limit) still parse. */
+static void test_depth_limit(void **state)
+{
+    (void)state;
+    l4h_buf b = {0};
+    l4h_buf_puts(&b, "a: ");
+    for (int i = 0; i < 200000; i++)
+        l4h_buf_puts(&b, "[");
+    json_bad(b.data, ":1:131: a list nested 129 deep: expected lists and mappings nested at most 128 deep");
+    l4h_buf_free(&b);
+    for (int i = 0; i < 200000; i++)
+        l4h_buf_puts(&b, "{a: ");
+    json_bad(b.data, ":1:513: a mapping nested 129 deep: expected lists and mappings nested at most 128 deep");
+    l4h_buf_free(&b);
+    for (int i = 0; i < 200; i++) { /* block style: one level per line */
+        for (int k = 0; k < i; k++)
+            l4h_buf_puts(&b, " ");
+        l4h_buf_puts(&b, "-\n");
+    }
+    json_bad(b.data, ":129:129: a list nested 129 deep: expected lists and mappings nested at most 128 deep");
+    l4h_buf_free(&b);
+    l4h_buf_puts(&b, "a: ");
+    for (int i = 0; i < 127; i++)
+        l4h_buf_puts(&b, "[");
+    for (int i = 0; i < 127; i++)
+        l4h_buf_puts(&b, "]");
+    const char *p = put("deep-ok.yml", b.data);
+    l4h_buf_free(&b);
+    char *js;
+    l4h_err err = {0};
+    if (l4h_yaml_file_to_json(p, &js, &err))
+        fail_msg("%s", err.msg);
+    free(js);
+}
+
+/* The one file reader refuses what is not a regular file without blocking
+ * or reading it, and files over the cap. */
+static void test_read_file_refuses(void **state)
+{
+    (void)state;
+    char *text = (char *)1;
+    size_t len = 7;
+    l4h_err err = {0};
+    assert_int_equal(l4h_read_file("/dev/zero", &text, &len, &err), -1);
+    assert_null(text);
+    assert_int_equal(err.code, 2);
+    assert_string_equal(err.msg, "/dev/zero: cannot read: is a character device, expected a regular file");
+    char fifo[300];
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(l4h_read_file(fifo, &text, &len, &err), -1); /* no writer: must not block */
+    assert_non_null(strstr(err.msg, "is a FIFO (named pipe), expected a regular file"));
+    assert_int_equal(l4h_read_file(dir, &text, &len, &err), -1);
+    assert_non_null(strstr(err.msg, "is a directory, expected a regular file"));
+    const char *p = put("ten.txt", "0123456789");
+    assert_int_equal(l4h_read_file_max(p, 9, &text, &len, &err), -1);
+    assert_int_equal(err.code, 2);
+    assert_non_null(strstr(err.msg, "10 bytes, expected at most 9"));
+    assert_int_equal(l4h_read_file_max(p, 10, &text, &len, &err), 0);
+    assert_int_equal(len, 10);
+    free(text);
+    /* a regular file that claims 0 bytes but reads forever is cut at the cap */
+    assert_int_equal(l4h_read_file_max("/proc/self/maps", 16, &text, &len, &err), -1);
+    assert_non_null(strstr(err.msg, "more than 16 bytes"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_to_json),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_depth_limit),
+        cmocka_unit_test(test_read_file_refuses),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

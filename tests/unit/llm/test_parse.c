@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,6 +233,61 @@ static void test_response_body_round_trip(void **s)
     l4h_chat_response_clear(&r);
 }
 
+/* Usage numbers a lying endpoint sends: each is a protocol error naming the
+ * field, never a wrapped, negative or undefined count (issue 13 item 8). */
+static void test_usage_out_of_range_is_a_protocol_error(void **s)
+{
+    (void)s;
+    static const char *const lies[][2] = {
+        {"\"prompt_tokens\":9e18,\"completion_tokens\":9e18", "usage.prompt_tokens is 9e+18"},
+        {"\"prompt_tokens\":9223372036854775807,\"completion_tokens\":1", "usage.prompt_tokens"},
+        {"\"prompt_tokens\":10,\"completion_tokens\":-1000000000", "usage.completion_tokens is -1000000000"},
+        {"\"prompt_tokens\":1e300,\"completion_tokens\":1", "usage.prompt_tokens is 1e+300"},
+        {"\"prompt_tokens\":2.5,\"completion_tokens\":1", "usage.prompt_tokens is 2.5"},
+        {"\"prompt_tokens\":\"-5\",\"completion_tokens\":1", "usage.prompt_tokens is \"-5\""},
+        {"\"prompt_tokens\":\"99999999999999999999\",\"completion_tokens\":1", "usage.prompt_tokens"},
+        {"\"prompt_tokens\":\"nan\",\"completion_tokens\":1", "usage.prompt_tokens is \"nan\""},
+        {"\"prompt_tokens\":true,\"completion_tokens\":1", "usage.prompt_tokens is true"},
+        {"\"prompt_tokens\":1,\"completion_tokens\":1000000001", "usage.completion_tokens"},
+        {"\"prompt_tokens\":1,\"completion_tokens\":1,\"prompt_tokens_details\":{\"cached_tokens\":-1}",
+         "usage.prompt_tokens_details.cached_tokens is -1"},
+        {"\"prompt_tokens\":1,\"completion_tokens\":1,\"completion_tokens_details\":{\"reasoning_tokens\":1e19}",
+         "usage.completion_tokens_details.reasoning_tokens"},
+    };
+    for (size_t i = 0; i < sizeof lies / sizeof lies[0]; i++) {
+        char body[512];
+        snprintf(body, sizeof body,
+                 "{\"choices\":[{\"message\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}],"
+                 "\"usage\":{%s}}", lies[i][0]);
+        l4h_chat_response r = {0};
+        int t = 1;
+        char why[600];
+        assert_int_equal(parse(body, &r, &t, why), -1);
+        assert_int_equal(t, 0); /* not retried as a cut body */
+        assert_non_null(strstr(why, "protocol error"));
+        if (!strstr(why, lies[i][1]))
+            fail_msg("case %zu: '%s' does not name '%s'", i, why, lies[i][1]);
+        assert_int_equal(r.prompt_tokens, 0);
+        assert_int_equal(r.completion_tokens, 0);
+        assert_int_equal(r.cached_tokens, 0);
+        assert_int_equal(r.reasoning_tokens, 0);
+        assert_null(r.content);
+        l4h_chat_response_clear(&r);
+    }
+    /* The edges that are honest: 0, the maximum, a whole float, null. */
+    const char *ok = "{\"choices\":[{\"message\":{\"content\":\"Hi\"}}],"
+                     "\"usage\":{\"prompt_tokens\":1000000000,\"completion_tokens\":3.0,"
+                     "\"prompt_tokens_details\":{\"cached_tokens\":null}}}";
+    l4h_chat_response r = {0};
+    int t;
+    char why[600];
+    assert_int_equal(parse(ok, &r, &t, why), 0);
+    assert_int_equal(r.prompt_tokens, 1000000000);
+    assert_int_equal(r.completion_tokens, 3);
+    assert_int_equal(r.cached_tokens, 0);
+    l4h_chat_response_clear(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_redact),
         cmocka_unit_test(test_request_body),
         cmocka_unit_test(test_response_body_round_trip),
+        cmocka_unit_test(test_usage_out_of_range_is_a_protocol_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -169,11 +169,49 @@ static void test_permits_rate_slot_respects_deadline(void **s)
     l4h_permits_local_free(p);
 }
 
+/* A server's wait is capped by retry.max_s; NaN and negatives are no wait. */
+static void test_wait_cap(void **s)
+{
+    (void)s;
+    l4h_retry_cfg rc = {8, 2.0, 120.0};
+    int capped = -1;
+    assert_true(l4h_llm_wait_cap(&rc, 100000, &capped) == 120.0 && capped == 1);
+    assert_true(l4h_llm_wait_cap(&rc, 30, &capped) == 30.0 && capped == 0);
+    assert_true(l4h_llm_wait_cap(&rc, NAN, &capped) == 0.0 && capped == 0);
+    assert_true(l4h_llm_wait_cap(&rc, -5, &capped) == 0.0);
+    assert_true(l4h_llm_wait_cap(&rc, INFINITY, &capped) == 120.0 && capped == 1);
+    l4h_retry_cfg zero = {1, 0, 0};
+    assert_true(l4h_llm_wait_cap(&zero, 1e9, &capped) == L4H_LLM_WAIT_MAX_DEFAULT_S);
+    /* a huge Retry-After parses (the cap applies afterwards), a hostile one does not */
+    assert_true(l4h_llm_retry_after_parse("100000", 0) == 100000.0);
+    assert_true(l4h_llm_retry_after_parse("1e400", 0) == -1);
+    assert_true(l4h_llm_retry_after_parse("nan", 0) == -1);
+    assert_true(l4h_llm_retry_after_parse("-3", 0) == -1);
+}
+
+/* l4h_sleep_s sleeps the whole time until a handler interrupts waits; from
+ * then on every wait returns -1 at once. */
+static void test_interruptible_sleep(void **s)
+{
+    (void)s;
+    double t0 = l4h_monotonic();
+    assert_int_equal(l4h_sleep_s(0.12), 0);
+    assert_true(l4h_monotonic() - t0 >= 0.12);
+    assert_int_equal(l4h_waits_interrupted(), 0);
+    l4h_interrupt_waits();
+    t0 = l4h_monotonic();
+    assert_int_equal(l4h_sleep_s(100000), -1);
+    assert_true(l4h_monotonic() - t0 < 1);
+    assert_int_equal(l4h_waits_interrupted(), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_jitter_bounds),
         cmocka_unit_test(test_default_rng_in_range),
+        cmocka_unit_test(test_wait_cap),
+        cmocka_unit_test(test_interruptible_sleep), /* last: it interrupts for good */
         cmocka_unit_test(test_retry_after),
         cmocka_unit_test(test_which_statuses_retry),
         cmocka_unit_test(test_permits_aimd),
