@@ -187,6 +187,7 @@ static void perform(http_state *st, const char *url, const char *body, const cha
                     const l4h_call_position *pos, double timeout_s, exchange *x)
 {
     memset(x, 0, sizeof *x);
+    x->hints.model_id_name = st->ep->model_id_header;
     CURL *h = take_handle(st);
     if (!h) {
         x->cc = CURLE_FAILED_INIT;
@@ -406,6 +407,7 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
             if (l4h_llm_parse_response(x.body.data, x.body.len, resp, &truncated, why,
                                        sizeof why) == 0) {
                 answered = 1;
+                memcpy(resp->served_model_id, x.hints.model_id, sizeof resp->served_model_id);
                 snprintf(reason, sizeof reason, "ok");
             } else {
                 snprintf(reason, sizeof reason, "HTTP 200: %s", why);
