@@ -130,6 +130,12 @@ int l4h_report_models(char *const *paths, size_t n_paths, l4h_report_format fmt,
         qsort(s.rows, s.n, sizeof *s.rows, row_cmp);
         if (fmt == L4H_FMT_JSON) {
             print_json(&s, out);
+        } else if (s.n == 0) {
+            fprintf(out, "No call recorded the version that served it.\n");
+            if (s.unrecorded)
+                fprintf(out, "%lld calls recorded no served version (failed calls, scripted "
+                             "models, or files written before llm4hep recorded it)\n",
+                        (long long)s.unrecorded);
         } else {
             rtable t;
             rt_init(&t, "lrlllrll", "alias", "versions", "served model", "fingerprint", "model id",
