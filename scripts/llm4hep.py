@@ -135,7 +135,11 @@ class Results:
 
     @property
     def calls(self):
-        """One row per LLM request (texts: request_off/_len, response_off/_len)."""
+        """One row per LLM request (texts: request_off/_len, response_off/_len).
+
+        cached_prompt_tokens, reasoning_tokens and the version that answered
+        (served_model, system_fingerprint, served_model_id) are 0 / "" in
+        files written before llm4hep recorded them."""
         return self._table("calls")
 
     @property
@@ -259,6 +263,10 @@ class Results:
                              f"{c.attempts} attempt(s), {c.latency_s:.1f} s, "
                              f"{c.prompt_tokens}+{c.completion_tokens} tokens{cost}, "
                              f"{c.finish_reason or '-'})")
+                served = getattr(c, "served_model", "")
+                if served and served != c.model:
+                    fp = getattr(c, "system_fingerprint", "")
+                    lines.append(f"    served by {served}" + (f" ({fp})" if fp else ""))
                 lines.append(">>> sent (newest message):")
                 lines.append(_newest_message(get(c.request_off, c.request_len)))
                 if c.attempts > 1 and hasattr(c, "attempt_log_off"):

@@ -310,7 +310,8 @@ typedef struct l4h_named_opts {
 typedef struct l4h_price {
     char *model;
     double input_per_mtok, output_per_mtok;
-    double cached_input_per_mtok; /* optional; negative = input_per_mtok */
+    int has_cached_input;         /* cached_input_per_mtok given (else cached = input price) */
+    double cached_input_per_mtok;
 } l4h_price;
 
 typedef struct l4h_limits {

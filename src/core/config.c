@@ -231,7 +231,7 @@ int l4h_config_model(const l4h_config *cfg, const char *model, l4h_model_resolve
             out->has_price = 1;
             out->input_per_mtok = cfg->prices[i].input_per_mtok;
             out->output_per_mtok = cfg->prices[i].output_per_mtok;
-            out->cached_input_per_mtok = cfg->prices[i].cached_input_per_mtok >= 0
+            out->cached_input_per_mtok = cfg->prices[i].has_cached_input
                                              ? cfg->prices[i].cached_input_per_mtok
                                              : cfg->prices[i].input_per_mtok;
         }
@@ -729,8 +729,9 @@ static int load_models_config(cload *L, const ynode *root)
                 yget_num(&L->c, ymap_get(pr->items[i], "output_per_mtok"),
                          ypath_key(fp, kp, "output_per_mtok"), 0, 0, &p->output_per_mtok) < 0)
                 return -1;
-            p->cached_input_per_mtok = -1; /* absent: cached tokens cost the input price */
-            if (ymap_get(pr->items[i], "cached_input_per_mtok") &&
+            /* absent: cached tokens cost the input price */
+            p->has_cached_input = ymap_get(pr->items[i], "cached_input_per_mtok") != NULL;
+            if (p->has_cached_input &&
                 yget_num(&L->c, ymap_get(pr->items[i], "cached_input_per_mtok"),
                          ypath_key(fp, kp, "cached_input_per_mtok"), 0, 0, &p->cached_input_per_mtok) < 0)
                 return -1;
