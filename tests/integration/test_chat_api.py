@@ -166,6 +166,11 @@ def test_max_tokens_refused_then_max_completion_tokens_served_and_recorded(srv):
     assert re.match(r"%s\s+2\s" % re.escape(ALIAS), alias_line)  # two versions served
     r = report(h5, "--models", "--format", "markdown")
     assert r.returncode == 0 and "| " + V2 in r.stdout.replace("|  ", "| ")
+    # show names the version behind each answer
+    r = subprocess.run([cu.BIN, "show", h5, str(int(rows[0]["task_id"]))], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"served by good-2026-\d\d-\d\d \(fp_", r.stdout), r.stdout[-2000:]
     # the flag does not silently drop the report's other options
     r = report(h5, "--models", "--by", "step")
     assert r.returncode == 2 and "--models" in r.stderr
