@@ -105,6 +105,8 @@ def test_max_tokens_refused_then_max_completion_tokens_served_and_recorded(srv):
     r = cu.run_sweep(cfg, 2)
     rows = cu.final_rows(cu.output_of(cfg))
     assert len(rows) == 2 and not any(rows["success"]), r.stdout + r.stderr
+    # the endpoint refused our parameter, not the model's work: infrastructure
+    assert set(rows["status"]) == {b"error_api"}, rows["status"]
     with h5py.File(cu.output_of(cfg), "r") as f:
         resp = cu.text(f, f["calls"][0], "response")
     assert "Unsupported parameter: 'max_tokens'" in resp
