@@ -2,6 +2,7 @@
  * its suite. Every problem is exit code 2 with one message:
  *     FILE:LINE:COL: key 'PATH': expected ..., got ...
  * Defaults are those in core.h. */
+#include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -548,6 +549,11 @@ static int load_chat_api_opts(cload *L, const ynode *n, const char *key, l4h_mod
                                  : "");
             }
     o->extra_body = ytree_to_json(eb);
+    cJSON *check = cJSON_Parse(o->extra_body); /* what the request will carry, checked now */
+    int ok = cJSON_IsObject(check);
+    cJSON_Delete(check);
+    if (!ok)
+        return yfail(&L->c, eb, kp, "expected a mapping whose values JSON can carry");
     return 0;
 }
 

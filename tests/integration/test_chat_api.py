@@ -270,3 +270,12 @@ def test_cached_price_defaults_to_the_input_price(srv):
         for c in f["calls"][:]:
             assert c["cached_prompt_tokens"] == 64
             assert c["cost_usd"] == pytest.approx((100 * PRICE_IN + 20 * PRICE_OUT) / 1e6)
+
+
+def test_bad_model_id_header_names_file_line_col(srv):
+    cfg = cu.make_campaign(models=(ALIAS,), trials=1, name="badhdr",
+                           endpoints="demo: {base_url: '%s', model_id_header: 'x model: id'}" % srv.base_url)
+    r = subprocess.run([cu.BIN, "sweep", cfg, "--dry-run"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert re.search(r"config\.yml:\d+:\d+: key 'endpoints\.demo\.model_id_header': expected an HTTP "
+                     r"header name", r.stderr), r.stderr
