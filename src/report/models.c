@@ -127,7 +127,8 @@ int l4h_report_models(char *const *paths, size_t n_paths, l4h_report_format fmt,
     for (size_t f = 0; f < n_paths && rc == 0; f++)
         rc = served_file(&s, paths[f], err);
     if (rc == 0) {
-        qsort(s.rows, s.n, sizeof *s.rows, row_cmp);
+        if (s.n)
+            qsort(s.rows, s.n, sizeof *s.rows, row_cmp);
         if (fmt == L4H_FMT_JSON) {
             print_json(&s, out);
         } else if (s.n == 0) {
