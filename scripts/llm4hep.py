@@ -157,6 +157,22 @@ class Results:
         """Post-hoc labels (e.g. from `llm4hep errors --llm`)."""
         return self._table("annotations")
 
+    def served_versions(self):
+        """Which versions answered each model name, as `llm4hep report --models`: one row
+        per (model, served_model, system_fingerprint, served_model_id) with `calls` and
+        `first_utc`/`last_utc` (the start of the first and last task, epoch seconds, that
+        saw it). Calls without a recorded version (failed, scripted, older files) are left
+        out."""
+        cols = ["model", "served_model", "system_fingerprint", "served_model_id"]
+        c = self.calls
+        if "served_model" not in c:  # a file written before the columns existed
+            return pd.DataFrame(columns=cols + ["calls", "first_utc", "last_utc"])
+        c = c[(c.served_model != "") | (c.system_fingerprint != "") | (c.served_model_id != "")]
+        c = c.merge(self.tasks[["task_id", "started_utc"]], on="task_id", how="left")
+        g = c.groupby(cols, sort=True).agg(calls=("task_id", "size"), first_utc=("started_utc", "min"),
+                                          last_utc=("started_utc", "max"))
+        return g.reset_index()
+
     # ------------------------------------------------------------- text
     def text(self, off, length):
         """The text stored at (off, length) in the heap, as str. Reads only that slice."""

@@ -168,6 +168,13 @@ def test_max_tokens_refused_then_max_completion_tokens_served_and_recorded(srv):
     assert re.match(r"%s\s+2\s" % re.escape(ALIAS), alias_line)  # two versions served
     r = report(h5, "--models", "--format", "markdown")
     assert r.returncode == 0 and "| " + V2 in r.stdout.replace("|  ", "| ")
+    # the Python reader says the same
+    sys.path.insert(0, os.path.join(SRC, "scripts"))
+    import llm4hep
+    sv = llm4hep.open_results(h5).served_versions()
+    assert sorted(zip(sv.served_model, sv.system_fingerprint, sv.calls)) == \
+        sorted((m["served_model"], m["system_fingerprint"], m["calls"]) for m in j["models"])
+    assert llm4hep.open_results(strip_new_columns(h5)).served_versions().empty
     # show names the version behind each answer
     r = subprocess.run([cu.BIN, "show", h5, str(int(rows[0]["task_id"]))], capture_output=True,
                        text=True, timeout=60)
