@@ -90,6 +90,22 @@ static int served_file(served_set *s, const char *path, l4h_err *err)
     return 0;
 }
 
+/* A table cell of text from a results file (which may be damaged or
+ * hostile): control characters shown, never obeyed (l4h_term_visible), and
+ * newlines and tabs as '?' so a row stays one line. Caller frees. */
+static char *cell_text(const char *s)
+{
+    l4h_buf b = {0};
+    l4h_term_visible(s, strlen(s), &b);
+    char *t = l4h_buf_take(&b);
+    if (!t)
+        return l4h_xstrdup("");
+    for (char *p = t; *p; p++)
+        if (*p == '\n' || *p == '\t')
+            *p = '?';
+    return t;
+}
+
 static void print_json(const served_set *s, FILE *out)
 {
     l4h_buf b = {0};
@@ -150,14 +166,21 @@ int l4h_report_models(char *const *paths, size_t n_paths, l4h_report_format fmt,
                 size_t versions = 1;
                 while (!same && i + versions < s.n && !strcmp(s.rows[i + versions].alias, r->alias))
                     versions++;
-                rt_cell(&t, "%s", same ? "" : r->alias);
+                const char *text[4] = {same ? "" : r->alias, r->served[0] ? r->served : "-",
+                                       r->fingerprint[0] ? r->fingerprint : "-",
+                                       r->model_id[0] ? r->model_id : "-"};
+                char *vis[4];
+                for (int k = 0; k < 4; k++)
+                    vis[k] = cell_text(text[k]);
+                rt_cell(&t, "%s", vis[0]);
                 if (same)
                     rt_cell(&t, "%s", "");
                 else
                     rt_cell(&t, "%zu", versions);
-                rt_cell(&t, "%s", r->served[0] ? r->served : "-");
-                rt_cell(&t, "%s", r->fingerprint[0] ? r->fingerprint : "-");
-                rt_cell(&t, "%s", r->model_id[0] ? r->model_id : "-");
+                for (int k = 1; k < 4; k++)
+                    rt_cell(&t, "%s", vis[k]);
+                for (int k = 0; k < 4; k++)
+                    free(vis[k]);
                 rt_cell(&t, "%lld", (long long)r->calls);
                 rt_cell(&t, "%s", first);
                 rt_cell(&t, "%s", last);

@@ -175,6 +175,17 @@ def test_max_tokens_refused_then_max_completion_tokens_served_and_recorded(srv):
     assert sorted(zip(sv.served_model, sv.system_fingerprint, sv.calls)) == \
         sorted((m["served_model"], m["system_fingerprint"], m["calls"]) for m in j["models"])
     assert llm4hep.open_results(strip_new_columns(h5)).served_versions().empty
+    # a results file carrying escapes in these columns: shown, never obeyed
+    evil = h5.replace(".h5", "-evil.h5")
+    subprocess.run(["cp", h5, evil], check=True)
+    with h5py.File(evil, "r+") as f:
+        c = f["calls"][:]
+        c["served_model"][0] = b"x\x1b]0;pwned\x07\x1b[2Jy\nz"
+        f["calls"][:] = c
+    r = report(evil, "--models")
+    assert r.returncode == 0, r.stderr
+    assert "\x1b" not in r.stdout and "\x07" not in r.stdout
+    assert "x^[]0;pwned^G^[[2Jy?z" in r.stdout
     # show names the version behind each answer
     r = subprocess.run([cu.BIN, "show", h5, str(int(rows[0]["task_id"]))], capture_output=True,
                        text=True, timeout=60)
