@@ -418,7 +418,15 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
         } else {
             char msg[900];
             l4h_llm_error_message(x.body.data, x.body.len, msg, sizeof msg);
-            snprintf(reason, sizeof reason, "HTTP %ld: %s", x.status, msg);
+            /* OpenAI's reasoning models refuse max_tokens: say which key fixes it */
+            int wants_mct = x.status == 400 && strstr(msg, "max_completion_tokens") &&
+                            strstr(msg, "max_tokens") &&
+                            (!model->max_tokens_param || !strcmp(model->max_tokens_param, "max_tokens"));
+            snprintf(reason, sizeof reason, "HTTP %ld: %s%s", x.status,
+                     wants_mct ? "this model takes max_completion_tokens (set max_tokens_param: "
+                                 "max_completion_tokens for it in models_config): "
+                               : "",
+                     msg);
             retry = l4h_llm_status_retryable((int)x.status);
             resp->refusal = retry ? L4H_REFUSAL_NONE
                                   : l4h_llm_refusal_of((int)x.status, x.body.data, x.body.len);

@@ -110,6 +110,12 @@ def test_max_tokens_refused_then_max_completion_tokens_served_and_recorded(srv):
     with h5py.File(cu.output_of(cfg), "r") as f:
         resp = cu.text(f, f["calls"][0], "response")
     assert "Unsupported parameter: 'max_tokens'" in resp
+    # and the task says which key fixes it
+    with h5py.File(cu.output_of(cfg), "r") as f:
+        t = f["tasks"][:]
+        t = t[t["final"] == 1][0]
+        summary = cu.text(f, t, "error_summary") or t["error_summary"].decode()
+    assert "set max_tokens_param: max_completion_tokens" in summary, summary
 
     # configured as the model needs: it works, and every call says what it used
     cfg = campaign(srv, ", max_tokens: 512, max_tokens_param: max_completion_tokens, "
