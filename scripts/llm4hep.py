@@ -135,7 +135,11 @@ class Results:
 
     @property
     def calls(self):
-        """One row per LLM request (texts: request_off/_len, response_off/_len)."""
+        """One row per LLM request (texts: request_off/_len, response_off/_len).
+
+        cached_prompt_tokens, reasoning_tokens and the version that answered
+        (served_model, system_fingerprint, served_model_id) are 0 / "" in
+        files written before llm4hep recorded them."""
         return self._table("calls")
 
     @property
@@ -152,6 +156,22 @@ class Results:
     def annotations(self):
         """Post-hoc labels (e.g. from `llm4hep errors --llm`)."""
         return self._table("annotations")
+
+    def served_versions(self):
+        """Which versions answered each model name, as `llm4hep report --models`: one row
+        per (model, served_model, system_fingerprint, served_model_id) with `calls` and
+        `first_utc`/`last_utc` (the start of the first and last task, epoch seconds, that
+        saw it). Calls without a recorded version (failed, scripted, older files) are left
+        out."""
+        cols = ["model", "served_model", "system_fingerprint", "served_model_id"]
+        c = self.calls
+        if "served_model" not in c:  # a file written before the columns existed
+            return pd.DataFrame(columns=cols + ["calls", "first_utc", "last_utc"])
+        c = c[(c.served_model != "") | (c.system_fingerprint != "") | (c.served_model_id != "")]
+        c = c.merge(self.tasks[["task_id", "started_utc"]], on="task_id", how="left")
+        g = c.groupby(cols, sort=True).agg(calls=("task_id", "size"), first_utc=("started_utc", "min"),
+                                          last_utc=("started_utc", "max"))
+        return g.reset_index()
 
     # ------------------------------------------------------------- text
     def text(self, off, length):
@@ -259,6 +279,10 @@ class Results:
                              f"{c.attempts} attempt(s), {c.latency_s:.1f} s, "
                              f"{c.prompt_tokens}+{c.completion_tokens} tokens{cost}, "
                              f"{c.finish_reason or '-'})")
+                served = getattr(c, "served_model", "")
+                if served and served != c.model:
+                    fp = getattr(c, "system_fingerprint", "")
+                    lines.append(f"    served by {served}" + (f" ({fp})" if fp else ""))
                 lines.append(">>> sent (newest message):")
                 lines.append(_newest_message(get(c.request_off, c.request_len)))
                 if c.attempts > 1 and hasattr(c, "attempt_log_off"):

@@ -259,6 +259,8 @@ typedef struct l4h_endpoint {
     l4h_provider_kind provider; /* `provider:` http (default) | scripted | replay */
     char *base_url;             /* http */
     char *api_key_env;          /* http: variable holding the key; NULL = no key */
+    char *model_id_header;      /* http: response header naming the deployment a proxy
+                                   routed to; default "x-litellm-model-id" */
     char *dir;                  /* scripted: directory of <model>.yml (resolved path) */
     char *file;                 /* replay: results file to replay (resolved path) */
     int max_concurrency;        /* 0 = unlimited */
@@ -274,6 +276,9 @@ typedef struct l4h_model_opts {
     l4h_opt_num request_timeout_s;
     l4h_opt_num seed;
     l4h_opt_num context_tokens;  /* the model's context window in tokens */
+    char *max_tokens_param;      /* "max_tokens" | "max_completion_tokens"; NULL = inherit */
+    char *reasoning_effort;      /* sent as reasoning_effort; NULL = inherit (none) */
+    char *extra_body;            /* JSON object text merged into each request; NULL = inherit */
     l4h_where where;
 } l4h_model_opts;
 
@@ -289,8 +294,12 @@ typedef struct l4h_model_resolved {
     l4h_opt_num temperature, max_tokens, seed;
     double request_timeout_s;     /* default 600 */
     int64_t context_tokens;       /* default L4H_CONTEXT_TOKENS_DEFAULT */
+    const char *max_tokens_param; /* name of the completion limit; default "max_tokens" */
+    const char *reasoning_effort; /* NULL = not sent */
+    const char *extra_body;       /* JSON object text (keys never among those llm4hep sets) or NULL */
     int has_price;
     double input_per_mtok, output_per_mtok;
+    double cached_input_per_mtok; /* = input_per_mtok unless prices sets it */
 } l4h_model_resolved;
 
 typedef struct l4h_named_opts {
@@ -301,6 +310,8 @@ typedef struct l4h_named_opts {
 typedef struct l4h_price {
     char *model;
     double input_per_mtok, output_per_mtok;
+    int has_cached_input;         /* cached_input_per_mtok given (else cached = input price) */
+    double cached_input_per_mtok;
 } l4h_price;
 
 typedef struct l4h_limits {
@@ -575,8 +586,13 @@ typedef struct l4h_call_rec {
     int attempts;
     double latency_s;
     int64_t prompt_tokens, completion_tokens;
+    int64_t cached_prompt_tokens; /* usage.prompt_tokens_details.cached_tokens (of prompt_tokens) */
+    int64_t reasoning_tokens;     /* usage.completion_tokens_details.reasoning_tokens */
     double cost_usd;         /* NaN when the price is unknown */
     char finish_reason[24];
+    char served_model[128];  /* the response's "model": the version that answered ("" if none) */
+    char system_fingerprint[64]; /* the response's "system_fingerprint" ("" if none) */
+    char served_model_id[128];   /* the proxy's model-id header (endpoint model_id_header) */
     char *request;           /* the exact JSON body sent (no secrets) */
     char *response;          /* the raw body received, or the error */
     char *attempt_log;       /* one line per HTTP attempt (status, latency, result, wait,

@@ -98,6 +98,9 @@ typedef struct l4h_chat_response {
     char *response_json;            /* the last raw body, or the error text */
     char *attempt_log;              /* one line per attempt: status, latency, reason, wait */
     l4h_refusal refusal;            /* set when the call failed because the endpoint refused it */
+    char served_model[128];         /* the answer's "model" (printable ASCII, cut with "...") */
+    char system_fingerprint[64];    /* the answer's "system_fingerprint", same rules */
+    char served_model_id[128];      /* the endpoint's model_id_header value, same rules */
 } l4h_chat_response;
 
 void l4h_chat_response_clear(l4h_chat_response *r);

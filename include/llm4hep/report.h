@@ -53,6 +53,17 @@ void l4h_report_model_label(const char *supervisor, const char *coder, char *out
 int l4h_report_print(char *const *paths, size_t n_paths, const l4h_report_opts *o, FILE *out,
                      l4h_err *err);
 
+/* `report --models`: every recorded call of every task attempt in the
+ * files, grouped by alias (the model name asked for) and the version that
+ * answered (the response's "model", system_fingerprint, the proxy's model-id
+ * header), with call counts and the first and last task start (UTC) that saw
+ * it; calls that recorded none are counted apart. Table, markdown or JSON
+ * ({"models": [{alias, served_model, system_fingerprint, served_model_id,
+ * calls, first_utc, last_utc}], "calls_without_version": N}) to out.
+ * -1 with err (code 2) when a file cannot be read. */
+int l4h_report_models(char *const *paths, size_t n_paths, l4h_report_format fmt, FILE *out,
+                      l4h_err *err);
+
 /* The original framework's results_summary.csv, one row per final task:
  * supervisor,coder,step,success,iterations,duration,API_calls,tokens,errors,
  * error_descriptions. success True/False; duration = wall_s; tokens = prompt

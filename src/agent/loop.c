@@ -210,8 +210,13 @@ static int ask(l4h_loop *L, int a, int it, const l4h_conv *conv, l4h_chat_respon
     c->latency_s = resp->latency_s;
     c->prompt_tokens = resp->prompt_tokens;
     c->completion_tokens = resp->completion_tokens;
+    c->cached_prompt_tokens = resp->cached_tokens;
+    c->reasoning_tokens = resp->reasoning_tokens;
     c->cost_usd = resp->cost_usd;
     snprintf(c->finish_reason, sizeof c->finish_reason, "%s", resp->finish_reason);
+    memcpy(c->served_model, resp->served_model, sizeof c->served_model);
+    memcpy(c->system_fingerprint, resp->system_fingerprint, sizeof c->system_fingerprint);
+    memcpy(c->served_model_id, resp->served_model_id, sizeof c->served_model_id);
     c->request = resp->request_json ? l4h_xstrdup(resp->request_json)
                                     : l4h_llm_request_json(L->env->llm, &req, NULL);
     if (!c->request)

@@ -11,6 +11,7 @@
 static const char usage[] =
     "usage: llm4hep report RESULTS.h5... [--by model,step] [--csv FILE]\n"
     "                      [--format table|markdown|json] [--include-infra] [--compare A,B]\n"
+    "       llm4hep report RESULTS.h5... --models [--format table|markdown|json]\n"
     "\n"
     "Over the final row of every task (several files are merged; a task final in two\n"
     "files counts once, from the first): per model and step the successes/trials,\n"
@@ -34,6 +35,10 @@ static const char usage[] =
     "                   errors,error_descriptions), one row per final task\n"
     "  --format F       table (default), markdown, or json\n"
     "  --include-infra  count infrastructure outcomes as failed trials\n"
+    "  --models         instead: each model name asked for (alias) and the versions that\n"
+    "                   really answered it (the response's model, system_fingerprint and\n"
+    "                   the proxy's model-id header), with calls and first/last dates, over\n"
+    "                   every call of every task attempt (drifting :latest aliases show)\n"
     "A file a running campaign writes is read as of its last checkpoint.\n"
     "Exit 0, 2 bad usage or unreadable file, 3 the CSV could not be written.\n";
 
@@ -52,6 +57,7 @@ int cmd_report(int argc, char **argv)
         return 0;
     }
     l4h_report_opts o = {0};
+    int models = 0;
     char **paths = calloc((size_t)argc, sizeof *paths);
     size_t n = 0;
     for (int i = 1; i < argc; i++) {
@@ -76,6 +82,8 @@ int cmd_report(int argc, char **argv)
             }
         } else if (!strcmp(a, "--include-infra")) {
             o.include_infra = 1;
+        } else if (!strcmp(a, "--models")) {
+            models = 1;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "llm4hep report: unknown option %s\n%s", a, usage);
             free(paths);
@@ -89,8 +97,15 @@ int cmd_report(int argc, char **argv)
         free(paths);
         return L4H_EXIT_USAGE;
     }
+    if (models && (o.by || o.csv_path || o.compare || o.include_infra)) {
+        fprintf(stderr, "llm4hep report: --models takes only --format (not --by, --csv, --compare "
+                        "or --include-infra)\n");
+        free(paths);
+        return L4H_EXIT_USAGE;
+    }
     l4h_err err = {0};
-    int rc = l4h_report_print(paths, n, &o, stdout, &err);
+    int rc = models ? l4h_report_models(paths, n, o.format, stdout, &err)
+                    : l4h_report_print(paths, n, &o, stdout, &err);
     free(paths);
     if (rc != 0) {
         fprintf(stderr, "llm4hep report: %s\n", err.msg);

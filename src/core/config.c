@@ -2,6 +2,7 @@
  * its suite. Every problem is exit code 2 with one message:
  *     FILE:LINE:COL: key 'PATH': expected ..., got ...
  * Defaults are those in core.h. */
+#include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -17,10 +18,18 @@ static const char *const config_keys[] = {
     "supervisors_file", "coders_file", "endpoints",    "model_defaults", "models_config",
     "prices",       "limits",         "sandbox",       "retry",    "infra_retries", NULL};
 static const char *const endpoint_keys[] = {"provider", "base_url", "api_key_env", "dir", "file",
-                                            "max_concurrency", "requests_per_minute", NULL};
+                                            "max_concurrency", "requests_per_minute", "model_id_header",
+                                            NULL};
 static const char *const model_keys[] = {"endpoint", "temperature", "max_tokens",
-                                         "request_timeout_s", "seed", "context_tokens", NULL};
-static const char *const price_keys[] = {"input_per_mtok", "output_per_mtok", NULL};
+                                         "request_timeout_s", "seed", "context_tokens",
+                                         "max_tokens_param", "reasoning_effort", "extra_body", NULL};
+static const char *const price_keys[] = {"input_per_mtok", "output_per_mtok",
+                                         "cached_input_per_mtok", NULL};
+/* Request members llm4hep sets itself (or whose meaning its parser relies
+ * on): extra_body may not name them. */
+static const char *const request_keys[] = {"model", "messages", "temperature", "max_tokens",
+                                           "max_completion_tokens", "seed", "tools", "tool_choice",
+                                           "reasoning_effort", "stream", "n", NULL};
 static const char *const limit_keys[] = {"task_wall_s",  "exec_timeout_s", "exec_memory_mb",
                                          "workspace_mb", "output_bytes",   "task_tokens",
                                          "campaign_usd", NULL};
@@ -32,6 +41,9 @@ static const char *const pair_keys[] = {"supervisor", "coder", "trials", NULL};
 static void model_opts_free(l4h_model_opts *o)
 {
     free(o->endpoint);
+    free(o->max_tokens_param);
+    free(o->reasoning_effort);
+    free(o->extra_body);
 }
 
 /* Free a config, its suite and everything they own. NULL is fine. */
@@ -57,6 +69,7 @@ void l4h_config_free(l4h_config *cfg)
         l4h_endpoint *e = &cfg->endpoints[i];
         free(e->name);
         free(e->base_url);
+        free(e->model_id_header);
         free(e->api_key_env);
         free(e->dir);
         free(e->file);
@@ -209,11 +222,19 @@ int l4h_config_model(const l4h_config *cfg, const char *model, l4h_model_resolve
     out->request_timeout_s = t.state == L4H_OPT_SET ? t.value : 600;
     l4h_opt_num ctx = layer(mc->context_tokens, d->context_tokens);
     out->context_tokens = ctx.state == L4H_OPT_SET ? (int64_t)ctx.value : L4H_CONTEXT_TOKENS_DEFAULT;
+    out->max_tokens_param = mc->max_tokens_param   ? mc->max_tokens_param
+                            : d->max_tokens_param ? d->max_tokens_param
+                                                  : "max_tokens";
+    out->reasoning_effort = mc->reasoning_effort ? mc->reasoning_effort : d->reasoning_effort;
+    out->extra_body = mc->extra_body ? mc->extra_body : d->extra_body;
     for (size_t i = 0; i < cfg->n_prices; i++)
         if (!strcmp(cfg->prices[i].model, model)) {
             out->has_price = 1;
             out->input_per_mtok = cfg->prices[i].input_per_mtok;
             out->output_per_mtok = cfg->prices[i].output_per_mtok;
+            out->cached_input_per_mtok = cfg->prices[i].has_cached_input
+                                             ? cfg->prices[i].cached_input_per_mtok
+                                             : cfg->prices[i].input_per_mtok;
         }
     return 0;
 }
@@ -481,6 +502,61 @@ static int load_opt(cload *L, const ynode *n, const char *key, int is_int, doubl
     return 0;
 }
 
+/* max_tokens_param, reasoning_effort and extra_body of one model_defaults
+ * or models_config entry at key. 0, or -1 with the error at the value. */
+static int load_chat_api_opts(cload *L, const ynode *n, const char *key, l4h_model_opts *o)
+{
+    char kp[256], got[80];
+    const ynode *mp = ymap_get(n, "max_tokens_param");
+    if (mp) {
+        if (yget_str(&L->c, mp, ypath_key(kp, key, "max_tokens_param"), &o->max_tokens_param) < 0)
+            return -1;
+        if (strcmp(o->max_tokens_param, "max_tokens") && strcmp(o->max_tokens_param, "max_completion_tokens"))
+            return yfail(&L->c, mp, kp, "expected max_tokens or max_completion_tokens (OpenAI's "
+                                        "reasoning models take max_completion_tokens), got '%s'",
+                         o->max_tokens_param);
+    }
+    const ynode *re = ymap_get(n, "reasoning_effort");
+    if (re) {
+        if (yget_str(&L->c, re, ypath_key(kp, key, "reasoning_effort"), &o->reasoning_effort) < 0)
+            return -1;
+        int ok = *o->reasoning_effort != '\0';
+        for (const char *p = o->reasoning_effort; *p && ok; p++)
+            ok = (*p >= 'a' && *p <= 'z') || *p == '_' || *p == '-';
+        if (!ok)
+            return yfail(&L->c, re, kp, "expected an effort level such as minimal, low, medium or "
+                                        "high, got '%s'", o->reasoning_effort);
+    }
+    const ynode *eb = ymap_get(n, "extra_body");
+    if (!eb)
+        return 0;
+    ypath_key(kp, key, "extra_body");
+    if (eb->kind != Y_MAP)
+        return yfail(&L->c, eb, kp, "expected a mapping of request members to values, got %s",
+                     ydescribe(eb, got, sizeof got));
+    for (size_t i = 0; i < eb->n; i++)
+        for (size_t k = 0; request_keys[k]; k++)
+            if (!strcmp(eb->keys[i]->value, request_keys[k])) {
+                char sub[256];
+                return yfail(&L->c, eb->keys[i], ypath_key(sub, kp, eb->keys[i]->value),
+                             "llm4hep sets '%s' itself%s; remove it from extra_body",
+                             request_keys[k],
+                             !strcmp(request_keys[k], "max_tokens") ||
+                                     !strcmp(request_keys[k], "max_completion_tokens")
+                                 ? " (use max_tokens and max_tokens_param)"
+                             : !strcmp(request_keys[k], "reasoning_effort")
+                                 ? " (use the reasoning_effort key)"
+                                 : "");
+            }
+    o->extra_body = ytree_to_json(eb);
+    cJSON *check = cJSON_Parse(o->extra_body); /* what the request will carry, checked now */
+    int ok = cJSON_IsObject(check);
+    cJSON_Delete(check);
+    if (!ok)
+        return yfail(&L->c, eb, kp, "expected a mapping whose values JSON can carry");
+    return 0;
+}
+
 /* model_defaults or one models_config entry. */
 static int load_model_opts(cload *L, const ynode *n, const char *key, l4h_model_opts *o)
 {
@@ -512,7 +588,7 @@ static int load_model_opts(cload *L, const ynode *n, const char *key, l4h_model_
             return -1;
         o->seed = (l4h_opt_num){L4H_OPT_SET, (double)v};
     }
-    return 0;
+    return load_chat_api_opts(L, n, key, o);
 }
 
 static int load_endpoints(cload *L, const ynode *root)
@@ -569,8 +645,22 @@ static int load_endpoints(cload *L, const ynode *root)
             yget_int(&L->c, ymap_get(n, "max_concurrency"), ypath_key(fp, kp, "max_concurrency"), 0,
                      INT_MAX, &mc) < 0 ||
             yget_num(&L->c, ymap_get(n, "requests_per_minute"),
-                     ypath_key(fp, kp, "requests_per_minute"), 0, 0, &e->requests_per_minute) < 0)
+                     ypath_key(fp, kp, "requests_per_minute"), 0, 0, &e->requests_per_minute) < 0 ||
+            yget_str(&L->c, ymap_get(n, "model_id_header"), ypath_key(fp, kp, "model_id_header"),
+                     &e->model_id_header) < 0)
             return -1;
+        if (e->model_id_header) {
+            int ok = *e->model_id_header != '\0';
+            for (const char *v = e->model_id_header; *v && ok; v++) /* an RFC 9110 token */
+                ok = (*v >= 'A' && *v <= 'Z') || (*v >= 'a' && *v <= 'z') || (*v >= '0' && *v <= '9') ||
+                     strchr("!#$%&'*+-.^_`|~", *v);
+            if (!ok)
+                return yfail(&L->c, ymap_get(n, "model_id_header"), ypath_key(fp, kp, "model_id_header"),
+                             "expected an HTTP header name (like x-litellm-model-id), got '%s'",
+                             e->model_id_header);
+        } else {
+            e->model_id_header = l4h_xstrdup("x-litellm-model-id");
+        }
         e->max_concurrency = (int)mc;
         if (e->base_url && strncmp(e->base_url, "http://", 7) && strncmp(e->base_url, "https://", 8))
             return yfail(&L->c, ymap_get(n, "base_url"), ypath_key(fp, kp, "base_url"),
@@ -644,6 +734,12 @@ static int load_models_config(cload *L, const ynode *root)
                          ypath_key(fp, kp, "input_per_mtok"), 0, 0, &p->input_per_mtok) < 0 ||
                 yget_num(&L->c, ymap_get(pr->items[i], "output_per_mtok"),
                          ypath_key(fp, kp, "output_per_mtok"), 0, 0, &p->output_per_mtok) < 0)
+                return -1;
+            /* absent: cached tokens cost the input price */
+            p->has_cached_input = ymap_get(pr->items[i], "cached_input_per_mtok") != NULL;
+            if (p->has_cached_input &&
+                yget_num(&L->c, ymap_get(pr->items[i], "cached_input_per_mtok"),
+                         ypath_key(fp, kp, "cached_input_per_mtok"), 0, 0, &p->cached_input_per_mtok) < 0)
                 return -1;
         }
     }

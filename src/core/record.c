@@ -121,8 +121,10 @@ static const field call_fields[] = {
     FI(l4h_call_rec, iteration), FF(l4h_call_rec, agent), FI(l4h_call_rec, call),
     FS(l4h_call_rec, model), FI(l4h_call_rec, http_status), FI(l4h_call_rec, attempts),
     FD(l4h_call_rec, latency_s), FL(l4h_call_rec, prompt_tokens),
-    FL(l4h_call_rec, completion_tokens), FD(l4h_call_rec, cost_usd),
-    FF(l4h_call_rec, finish_reason), FS(l4h_call_rec, request), FS(l4h_call_rec, response),
+    FL(l4h_call_rec, completion_tokens), FL(l4h_call_rec, cached_prompt_tokens),
+    FL(l4h_call_rec, reasoning_tokens), FD(l4h_call_rec, cost_usd),
+    FF(l4h_call_rec, finish_reason), FF(l4h_call_rec, served_model),
+    FF(l4h_call_rec, system_fingerprint), FF(l4h_call_rec, served_model_id), FS(l4h_call_rec, request), FS(l4h_call_rec, response),
     FS(l4h_call_rec, attempt_log)};
 
 static const field exec_fields[] = {

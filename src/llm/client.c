@@ -114,14 +114,18 @@ static void warn_no_price(l4h_llm *llm, const char *model)
             model);
 }
 
-/* Cost of a response: tokens times the model's prices; without a price,
+/* Cost of a response: tokens times the model's prices (the cached part of
+ * the prompt, never more than the prompt, at cached_input_per_mtok); without a price,
  * scripted models cost nothing, replayed calls keep their recorded cost, and
  * any other model is NaN (with one warning per model). */
 static double price(l4h_llm *llm, const l4h_model_resolved *m, const l4h_chat_response *r)
 {
-    if (m->has_price)
-        return ((double)r->prompt_tokens * m->input_per_mtok +
+    if (m->has_price) {
+        int64_t cached = r->cached_tokens < r->prompt_tokens ? r->cached_tokens : r->prompt_tokens;
+        return ((double)(r->prompt_tokens - cached) * m->input_per_mtok +
+                (double)cached * m->cached_input_per_mtok +
                 (double)r->completion_tokens * m->output_per_mtok) / 1e6;
+    }
     if (m->endpoint->provider == L4H_PROVIDER_SCRIPTED)
         return 0.0;
     if (m->endpoint->provider == L4H_PROVIDER_REPLAY)
@@ -138,13 +142,15 @@ static int usage_out_of_range(l4h_chat_response *r, l4h_err *err)
 {
     const int64_t max = L4H_LLM_MAX_CALL_TOKENS;
     int bad_tokens = r->prompt_tokens < 0 || r->prompt_tokens > max || r->completion_tokens < 0 ||
-                     r->completion_tokens > max;
+                     r->completion_tokens > max || r->cached_tokens < 0 || r->cached_tokens > max ||
+                     r->reasoning_tokens < 0 || r->reasoning_tokens > max;
     int bad_cost = !isnan(r->cost_usd) && !(isfinite(r->cost_usd) && r->cost_usd >= 0);
     if (!bad_tokens && !bad_cost)
         return 0;
     l4h_err_set(err, L4H_EXIT_INFRA,
-                "protocol error: usage of %lld prompt + %lld completion tokens costing $%g is out of range (0 to %lld tokens each, a cost of $0 or more)",
-                (long long)r->prompt_tokens, (long long)r->completion_tokens, r->cost_usd,
+                "protocol error: usage of %lld prompt (%lld cached) + %lld completion (%lld reasoning) tokens costing $%g is out of range (0 to %lld tokens each, a cost of $0 or more)",
+                (long long)r->prompt_tokens, (long long)r->cached_tokens,
+                (long long)r->completion_tokens, (long long)r->reasoning_tokens, r->cost_usd,
                 (long long)max);
     r->prompt_tokens = r->completion_tokens = r->cached_tokens = r->reasoning_tokens = 0;
     r->cost_usd = 0;

@@ -187,6 +187,7 @@ static void perform(http_state *st, const char *url, const char *body, const cha
                     const l4h_call_position *pos, double timeout_s, exchange *x)
 {
     memset(x, 0, sizeof *x);
+    x->hints.model_id_name = st->ep->model_id_header;
     CURL *h = take_handle(st);
     if (!h) {
         x->cc = CURLE_FAILED_INIT;
@@ -406,6 +407,7 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
             if (l4h_llm_parse_response(x.body.data, x.body.len, resp, &truncated, why,
                                        sizeof why) == 0) {
                 answered = 1;
+                memcpy(resp->served_model_id, x.hints.model_id, sizeof resp->served_model_id);
                 snprintf(reason, sizeof reason, "ok");
             } else {
                 snprintf(reason, sizeof reason, "HTTP 200: %s", why);
@@ -416,7 +418,15 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
         } else {
             char msg[900];
             l4h_llm_error_message(x.body.data, x.body.len, msg, sizeof msg);
-            snprintf(reason, sizeof reason, "HTTP %ld: %s", x.status, msg);
+            /* OpenAI's reasoning models refuse max_tokens: say which key fixes it */
+            int wants_mct = x.status == 400 && strstr(msg, "max_completion_tokens") &&
+                            strstr(msg, "max_tokens") &&
+                            (!model->max_tokens_param || !strcmp(model->max_tokens_param, "max_tokens"));
+            snprintf(reason, sizeof reason, "HTTP %ld: %s%s", x.status,
+                     wants_mct ? "this model takes max_completion_tokens (set max_tokens_param: "
+                                 "max_completion_tokens for it in models_config): "
+                               : "",
+                     msg);
             retry = l4h_llm_status_retryable((int)x.status);
             resp->refusal = retry ? L4H_REFUSAL_NONE
                                   : l4h_llm_refusal_of((int)x.status, x.body.data, x.body.len);

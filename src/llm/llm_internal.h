@@ -73,16 +73,24 @@ double l4h_llm_rng_default(void *ctx);
 double l4h_llm_backoff_s(const l4h_retry_cfg *rc, int retry, l4h_rng_fn rng, void *rng_ctx);
 
 /* What the client keeps of a response's headers. */
+/* A label an endpoint sent (served model, fingerprint, model-id header: n
+ * bytes, any at all) into dst[cap] as printable ASCII: other bytes become
+ * '?', a longer label is cut and ends in "...". cap >= 1. Can't fail. */
+void l4h_llm_label_copy(char *dst, size_t cap, const char *src, size_t n);
+
 typedef struct l4h_http_hints {
     char retry_after[96];    /* Retry-After, trimmed, cut to fit */
     char retry_after_ms[32]; /* OpenAI's finer-grained retry-after-ms */
+    const char *model_id_name; /* set by the caller: the proxy's model-id header (kept) */
+    char model_id[128];      /* that header's value (printable, cut with "...") */
 } l4h_http_hints;
 
 /* Read one header line as curl hands it over (n bytes, not NUL-terminated,
  * CRLF included, any bytes at all): a status line ("HTTP/...") clears h and
  * returns 1 (a new response begins: 100 Continue, a redirect); a
  * Retry-After or retry-after-ms line (any case) stores its trimmed value
- * (control bytes and '"' as '?');
+ * (control bytes and '"' as '?'); a model_id_name line (any case) its
+ * trimmed value as l4h_llm_label_copy writes it;
  * every other line is ignored. Returns 0 then. Can't fail. */
 int l4h_llm_header_line(const char *p, size_t n, l4h_http_hints *h);
 

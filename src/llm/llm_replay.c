@@ -234,6 +234,15 @@ static int replay_chat(void *state, const l4h_model_resolved *model, const l4h_c
     }
     if (!resp->finish_reason[0])
         snprintf(resp->finish_reason, sizeof resp->finish_reason, "%s", call->finish_reason);
+    /* the version that answered then (a file written before these columns has "") */
+    if (!resp->served_model[0])
+        l4h_llm_label_copy(resp->served_model, sizeof resp->served_model, call->served_model,
+                           strlen(call->served_model));
+    if (!resp->system_fingerprint[0])
+        l4h_llm_label_copy(resp->system_fingerprint, sizeof resp->system_fingerprint,
+                           call->system_fingerprint, strlen(call->system_fingerprint));
+    l4h_llm_label_copy(resp->served_model_id, sizeof resp->served_model_id, call->served_model_id,
+                       strlen(call->served_model_id));
     l4h_llm_log_attempt(resp, "attempt=1 status=%d latency_s=0.000 result=ok wait_s=0.000 reason=replayed task %lld %s call %d (recorded %d attempts, %.3f s)",
                         call->http_status, (long long)row->task_id, pos->agent, pos->call,
                         call->attempts, call->latency_s);

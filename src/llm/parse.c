@@ -276,6 +276,14 @@ int l4h_llm_parse_response(const char *body, size_t len, l4h_chat_response *resp
     const cJSON *fr = cJSON_GetObjectItemCaseSensitive(choice, "finish_reason");
     if (cJSON_IsString(fr) && fr->valuestring)
         snprintf(resp->finish_reason, sizeof resp->finish_reason, "%s", fr->valuestring);
+    const cJSON *sm = cJSON_GetObjectItemCaseSensitive(root, "model");
+    if (cJSON_IsString(sm) && sm->valuestring)
+        l4h_llm_label_copy(resp->served_model, sizeof resp->served_model, sm->valuestring,
+                           strlen(sm->valuestring));
+    const cJSON *fp = cJSON_GetObjectItemCaseSensitive(root, "system_fingerprint");
+    if (cJSON_IsString(fp) && fp->valuestring)
+        l4h_llm_label_copy(resp->system_fingerprint, sizeof resp->system_fingerprint, fp->valuestring,
+                           strlen(fp->valuestring));
     int usage_rc = parse_usage(cJSON_GetObjectItemCaseSensitive(root, "usage"), resp, why, why_size);
     cJSON_Delete(root);
     if (usage_rc < 0)

@@ -86,6 +86,32 @@ static void add_number(cJSON *o, const char *key, double v)
         cJSON_AddNumberToObject(o, key, v);
 }
 
+/* The members of the model's extra_body (JSON object text the config
+ * checked) appended to root as they are. 0, or -1 (code 2) with err when it
+ * is not an object or names a member root already has. */
+static int add_extra_body(cJSON *root, const l4h_model_resolved *model, l4h_err *err)
+{
+    cJSON *extra = cJSON_Parse(model->extra_body);
+    if (!cJSON_IsObject(extra)) {
+        cJSON_Delete(extra);
+        return l4h_err_set(err, L4H_EXIT_USAGE, "model %s: extra_body is not a JSON object",
+                           model->name);
+    }
+    while (extra->child) {
+        cJSON *item = cJSON_DetachItemViaPointer(extra, extra->child);
+        if (cJSON_GetObjectItemCaseSensitive(root, item->string)) {
+            l4h_err_set(err, L4H_EXIT_USAGE, "model %s: extra_body member '%s' is one llm4hep sets",
+                        model->name, item->string);
+            cJSON_Delete(item);
+            cJSON_Delete(extra);
+            return -1;
+        }
+        cJSON_AddItemToObject(root, item->string, item);
+    }
+    cJSON_Delete(extra);
+    return 0;
+}
+
 cJSON *l4h_llm_request_tree(const l4h_model_resolved *model, const l4h_chat_request *req,
                             int max_tokens_override, l4h_err *err)
 {
@@ -96,10 +122,13 @@ cJSON *l4h_llm_request_tree(const l4h_model_resolved *model, const l4h_chat_requ
         cJSON_AddItemToArray(msgs, message_json(&req->messages[i]));
     if (model->temperature.state == L4H_OPT_SET)
         add_number(root, "temperature", model->temperature.value);
+    const char *limit = model->max_tokens_param ? model->max_tokens_param : "max_tokens";
     if (max_tokens_override > 0)
-        add_number(root, "max_tokens", max_tokens_override);
+        add_number(root, limit, max_tokens_override);
     else if (model->max_tokens.state == L4H_OPT_SET)
-        add_number(root, "max_tokens", model->max_tokens.value);
+        add_number(root, limit, model->max_tokens.value);
+    if (model->reasoning_effort)
+        cJSON_AddStringToObject(root, "reasoning_effort", model->reasoning_effort);
     if (model->seed.state == L4H_OPT_SET)
         add_number(root, "seed", model->seed.value);
     if (req->n_tools > 0 && req->tools) {
@@ -113,6 +142,10 @@ cJSON *l4h_llm_request_tree(const l4h_model_resolved *model, const l4h_chat_requ
             cJSON_AddItemToArray(tools, t);
         }
         cJSON_AddStringToObject(root, "tool_choice", "auto");
+    }
+    if (model->extra_body && add_extra_body(root, model, err) < 0) {
+        cJSON_Delete(root);
+        return NULL;
     }
     return root;
 }

@@ -102,8 +102,20 @@ int l4h_llm_status_retryable(int status)
 int l4h_llm_header_line(const char *p, size_t n, l4h_http_hints *h)
 {
     if (n > 5 && strncmp(p, "HTTP/", 5) == 0) {
-        h->retry_after[0] = h->retry_after_ms[0] = '\0';
+        h->retry_after[0] = h->retry_after_ms[0] = h->model_id[0] = '\0';
         return 1;
+    }
+    size_t hn = h->model_id_name ? strlen(h->model_id_name) : 0;
+    if (hn > 0 && n > hn && p[hn] == ':' && strncasecmp(p, h->model_id_name, hn) == 0) {
+        const char *v = p + hn + 1;
+        size_t len = n - hn - 1;
+        while (len > 0 && (*v == ' ' || *v == '\t'))
+            v++, len--;
+        while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' ' ||
+                           v[len - 1] == '\t'))
+            len--;
+        l4h_llm_label_copy(h->model_id, sizeof h->model_id, v, len);
+        return 0;
     }
     int ms;
     if (n > 12 && strncasecmp(p, "Retry-After:", 12) == 0)

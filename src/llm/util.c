@@ -57,6 +57,25 @@ void l4h_llm_response_clear_answer(l4h_chat_response *r)
     r->n_tool_calls = 0;
     r->finish_reason[0] = '\0';
     r->prompt_tokens = r->completion_tokens = r->cached_tokens = r->reasoning_tokens = 0;
+    r->served_model[0] = r->system_fingerprint[0] = '\0';
+}
+
+/* See llm_internal.h. */
+void l4h_llm_label_copy(char *dst, size_t cap, const char *src, size_t n)
+{
+    size_t keep = n < cap ? n : cap - 1;
+    int cut = n >= cap;
+    if (cut)
+        keep = cap > 4 ? cap - 4 : 0;
+    for (size_t i = 0; i < keep; i++) {
+        unsigned char c = (unsigned char)src[i];
+        dst[i] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+    }
+    if (cut && cap > 4) {
+        memcpy(dst + keep, "...", 3);
+        keep += 3;
+    }
+    dst[keep] = '\0';
 }
 
 /* Free everything a response owns and zero it. Can't fail. */

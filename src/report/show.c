@@ -309,6 +309,10 @@ int l4h_transcript(const l4h_results *res, int64_t task_id, l4h_buf *out, l4h_er
                            c->agent, c->model, c->http_status, c->attempts, c->latency_s,
                            c->prompt_tokens, c->completion_tokens, cost,
                            c->finish_reason[0] ? c->finish_reason : "-");
+            if (c->served_model[0] && (!c->model || strcmp(c->served_model, c->model)))
+                l4h_buf_printf(out, "    served by %s%s%s%s\n", c->served_model,
+                               c->system_fingerprint[0] ? " (" : "", c->system_fingerprint,
+                               c->system_fingerprint[0] ? ")" : "");
             answer(out, c);
             if (who == 1) {
                 coder_seen = 1;

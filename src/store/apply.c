@@ -129,8 +129,13 @@ static void task_rows(const l4h_task_rec *r, task_row *t, l4h_buf *text, int64_t
         row->latency_s = c->latency_s;
         row->prompt_tokens = c->prompt_tokens;
         row->completion_tokens = c->completion_tokens;
+        row->cached_prompt_tokens = c->cached_prompt_tokens;
+        row->reasoning_tokens = c->reasoning_tokens;
         row->cost_usd = c->cost_usd;
         l4h_fix_set(row->finish_reason, sizeof row->finish_reason, c->finish_reason);
+        l4h_fix_set(row->served_model, sizeof row->served_model, c->served_model);
+        l4h_fix_set(row->system_fingerprint, sizeof row->system_fingerprint, c->system_fingerprint);
+        l4h_fix_set(row->served_model_id, sizeof row->served_model_id, c->served_model_id);
         text_ref(text, base, c->request, &row->request_off, &row->request_len);
         text_ref(text, base, c->response, &row->response_off, &row->response_len);
         text_ref(text, base, c->attempt_log, &row->attempt_log_off, &row->attempt_log_len);

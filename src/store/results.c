@@ -396,9 +396,17 @@ int l4h_results_task(const l4h_results *res, int64_t task_id, l4h_task_rec *out,
         c->latency_s = cr[k].latency_s;
         c->prompt_tokens = cr[k].prompt_tokens;
         c->completion_tokens = cr[k].completion_tokens;
+        c->cached_prompt_tokens = cr[k].cached_prompt_tokens;
+        c->reasoning_tokens = cr[k].reasoning_tokens;
         c->cost_usd = cr[k].cost_usd;
         l4h_fix_copy(c->finish_reason, sizeof c->finish_reason, cr[k].finish_reason,
                      sizeof cr[k].finish_reason);
+        l4h_fix_copy(c->served_model, sizeof c->served_model, cr[k].served_model,
+                     sizeof cr[k].served_model);
+        l4h_fix_copy(c->system_fingerprint, sizeof c->system_fingerprint, cr[k].system_fingerprint,
+                     sizeof cr[k].system_fingerprint);
+        l4h_fix_copy(c->served_model_id, sizeof c->served_model_id, cr[k].served_model_id,
+                     sizeof cr[k].served_model_id);
         if (get_text(heap, buf, lo, hi, cr[k].request_off, cr[k].request_len, &c->request, err) ||
             get_text(heap, buf, lo, hi, cr[k].response_off, cr[k].response_len, &c->response, err) ||
             get_text(heap, buf, lo, hi, cr[k].attempt_log_off, cr[k].attempt_log_len, &c->attempt_log,

@@ -66,6 +66,13 @@ static cJSON *model_json(const l4h_config *cfg, const char *name)
         else if (num[i]->state == L4H_OPT_NULL)
             cJSON_AddNullToObject(o, names[i]);
     }
+    /* the chat-API options, only when set: a config without them keeps its meaning */
+    if (m.max_tokens_param && strcmp(m.max_tokens_param, "max_tokens"))
+        cJSON_AddStringToObject(o, "max_tokens_param", m.max_tokens_param);
+    if (m.reasoning_effort)
+        cJSON_AddStringToObject(o, "reasoning_effort", m.reasoning_effort);
+    if (m.extra_body)
+        cJSON_AddStringToObject(o, "extra_body", m.extra_body);
     return o;
 }
 

@@ -85,8 +85,10 @@ typedef struct call_row {
     int32_t http_status, attempts;
     double latency_s;
     int64_t prompt_tokens, completion_tokens;
+    int64_t cached_prompt_tokens, reasoning_tokens; /* 0 in files written before them */
     double cost_usd;
     char finish_reason[24];
+    char served_model[128], system_fingerprint[64], served_model_id[128]; /* "" before them */
     int64_t request_off, request_len, response_off, response_len;
     int64_t attempt_log_off, attempt_log_len;
 } call_row;

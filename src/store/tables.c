@@ -44,8 +44,10 @@ static const col_desc call_cols[] = {
     C_I64(call_row, task_id), C_I32(call_row, iteration), C_STR(call_row, agent),
     C_I32(call_row, call), C_STR(call_row, model), C_I32(call_row, http_status),
     C_I32(call_row, attempts), C_F64(call_row, latency_s), C_I64(call_row, prompt_tokens),
-    C_I64(call_row, completion_tokens), C_F64(call_row, cost_usd),
-    C_STR(call_row, finish_reason), C_I64(call_row, request_off), C_I64(call_row, request_len),
+    C_I64(call_row, completion_tokens), C_I64(call_row, cached_prompt_tokens),
+    C_I64(call_row, reasoning_tokens), C_F64(call_row, cost_usd),
+    C_STR(call_row, finish_reason), C_STR(call_row, served_model),
+    C_STR(call_row, system_fingerprint), C_STR(call_row, served_model_id), C_I64(call_row, request_off), C_I64(call_row, request_len),
     C_I64(call_row, response_off), C_I64(call_row, response_len),
     C_I64(call_row, attempt_log_off), C_I64(call_row, attempt_log_len)};
 

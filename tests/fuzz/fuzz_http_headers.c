@@ -1,6 +1,6 @@
 /* fuzz_http_headers — the response header lines curl hands the client, any
  * bytes: status lines, Retry-After (seconds or an HTTP date) and
- * retry-after-ms, then the wait the client would take. A finding is a crash,
+ * retry-after-ms, a proxy's model-id header, then the wait the client would take. A finding is a crash,
  * a sanitizer report, or a wait that is negative, not finite or above
  * retry.max_s. */
 #include <math.h>
@@ -10,7 +10,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    l4h_http_hints h = {{0}, {0}};
+    l4h_http_hints h = {.model_id_name = "x-litellm-model-id"};
     const char *p = (const char *)data, *end = p + size;
     while (p < end) { /* one header line per '\n', as curl delivers them */
         const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -24,6 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(memchr(h.retry_after, '\0', sizeof h.retry_after) != NULL);
     FUZZ_ASSERT(memchr(h.retry_after_ms, '\0', sizeof h.retry_after_ms) != NULL);
     FUZZ_ASSERT(!strchr(h.retry_after, '"') && !strchr(h.retry_after, '\r'));
+    FUZZ_ASSERT(memchr(h.model_id, '\0', sizeof h.model_id) != NULL);
+    for (const char *c = h.model_id; *c; c++) /* the proxy's model id: printable ASCII only */
+        FUZZ_ASSERT(*c >= 0x20 && *c < 0x7f);
     l4h_retry_cfg rc = {8, 2.0, 120.0};
     double now = 1.8e9;
     double ra = l4h_llm_retry_after_parse(h.retry_after, now);

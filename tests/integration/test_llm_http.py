@@ -136,7 +136,19 @@ def test_reasoning_content_and_usage_details(srv):
     assert c["finish_reason"] == "length"
     assert (c["prompt_tokens"], c["completion_tokens"], c["cached_tokens"], c["reasoning_tokens"]) == \
         (1000, 500, 800, 300)
-    assert c["cost_usd"] == pytest.approx((1000 * 1 + 500 * 4) / 1e6)
+    assert c["cost_usd"] == pytest.approx((1000 * 1 + 500 * 4) / 1e6)  # cached at the input price
+    # with a cached-input price the 800 cached tokens cost it
+    srv.faults([{"fault": "normal", "usage": {"prompt_tokens": 1000, "completion_tokens": 500,
+                                              "cached_tokens": 800, "reasoning_tokens": 300}}])
+    calls, summary, err, rc = run_chat(srv, "--price", "1,4,0.25")
+    assert rc == 0, err
+    assert calls[0]["cost_usd"] == pytest.approx((200 * 1 + 800 * 0.25 + 500 * 4) / 1e6)
+    # an endpoint claiming more cached tokens than the prompt: never a negative price
+    srv.faults([{"fault": "normal", "usage": {"prompt_tokens": 100, "completion_tokens": 10,
+                                              "cached_tokens": 5000}}])
+    calls, summary, err, rc = run_chat(srv, "--price", "1,4,0.25")
+    assert rc == 0, err
+    assert calls[0]["cost_usd"] == pytest.approx((100 * 0.25 + 10 * 4) / 1e6)
 
 
 def test_unknown_price_is_nan_with_one_warning(srv):

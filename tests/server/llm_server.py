@@ -20,6 +20,7 @@ import json
 import math
 import os
 import random
+import re
 import socket
 import struct
 import sys
@@ -71,6 +72,30 @@ class ServerState:
         self.max_request_bytes = args.max_request_bytes
         self.refuse_marker = args.refuse_marker
         self.strict_text = args.strict_text
+        # current chat APIs: OpenAI's reasoning models and the versions served
+        self.reasoning_models = re.compile(args.reasoning_models) if args.reasoning_models else None
+        self.reasoning_tokens = args.reasoning_tokens
+        self.cached_tokens = args.cached_tokens
+        self.served = {}            # alias -> [(served model, fingerprint or None)], cycled per request
+        for spec in args.served_model or []:
+            alias, _, versions = spec.partition("=")
+            self.served[alias] = [(v.partition("@")[0], v.partition("@")[2] or None)
+                                  for v in versions.split(",") if v]
+        self.served_next = {}
+        self.model_id_header = args.model_id_header
+
+    def is_reasoning(self, model):
+        return bool(self.reasoning_models and self.reasoning_models.fullmatch(model))
+
+    def served_version(self, model):
+        """(served model name, system_fingerprint or None) of the next answer for model."""
+        with self.lock:
+            versions = self.served.get(model)
+            if not versions:
+                return model, None
+            i = self.served_next.get(model, 0)
+            self.served_next[model] = i + 1
+            return versions[i % len(versions)]
 
     def set_faults(self, faults, append=False):
         checked = [check_fault(f) for f in faults]
@@ -338,7 +363,7 @@ def request_tokens(req):
     for t in request_texts(req):
         n += len(t.encode("utf-8", "surrogatepass"))
     n += 4 * len(req.get("messages") or [])
-    mt = req.get("max_tokens")
+    mt = req.get("max_tokens", req.get("max_completion_tokens"))
     return n, (mt if isinstance(mt, int) else 0)
 
 
@@ -359,6 +384,15 @@ def refuse(st, req):
         return 400, {"error": {"message": "The response was filtered due to the prompt triggering "
                                "Azure OpenAI's content management policy.", "type": None,
                                "param": "prompt", "code": "content_filter", "status": 400}}
+    model = req.get("model") if isinstance(req.get("model"), str) else ""
+    if st.is_reasoning(model) and "max_tokens" in req:  # OpenAI's words for o1/o3/gpt-5
+        return 400, {"error": {"message": "Unsupported parameter: 'max_tokens' is not supported with "
+                               "this model. Use 'max_completion_tokens' instead.",
+                               "type": "invalid_request_error", "param": "max_tokens",
+                               "code": "unsupported_parameter"}}
+    if not st.is_reasoning(model) and "reasoning_effort" in req:
+        return 400, {"error": {"message": "Unrecognized request argument supplied: reasoning_effort",
+                               "type": "invalid_request_error", "param": None, "code": None}}
     if st.context_tokens:
         prompt, completion = request_tokens(req)
         if prompt + completion > st.context_tokens:
@@ -611,6 +645,12 @@ class Handler(BaseHTTPRequestHandler):
         fault = fault or {}
         if "content" in fault:
             content = fault["content"]
+        if self.state.cached_tokens:
+            usage = dict(usage, cached_tokens=min(self.state.cached_tokens,
+                                                  int(usage.get("prompt_tokens", 0))))
+        if self.state.is_reasoning(model) and self.state.reasoning_tokens:
+            usage = dict(usage, reasoning_tokens=min(self.state.reasoning_tokens,
+                                                     int(usage.get("completion_tokens", 0))))
         if "usage" in fault:
             usage = dict(usage, **fault["usage"])
         if ftype == "tool_calls":
@@ -624,6 +664,11 @@ class Handler(BaseHTTPRequestHandler):
                                fault.get("reasoning_content"))
         if "raw_usage" in fault:  # a lying server: the usage object sent as given (any JSON)
             body["usage"] = fault["raw_usage"]
+        served, fingerprint = self.state.served_version(model)
+        body["model"] = served
+        if fingerprint is not None:
+            body["system_fingerprint"] = fingerprint
+        extra = {self.state.model_id_header: "deploy-" + served} if self.state.model_id_header else None
         raw = json.dumps(body).encode()
         entry["status"] = 200
         if ftype == "drip":
@@ -639,7 +684,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.hard_close(rst=False)
         if ftype == "truncated_json":
             return self.send(200, raw[: len(raw) // 2])
-        return self.send(200, raw)
+        return self.send(200, raw, extra=extra)
 
     def drip(self, raw, interval, chunk):
         self.send_response(200)
@@ -742,6 +787,21 @@ def main(argv=None):
     ap.add_argument("--strict-text", action="store_true",
                     help="refuse (400) texts holding lone surrogates or control characters "
                          "other than tab, LF and CR")
+    ap.add_argument("--reasoning-models", metavar="REGEX",
+                    help="models (full match) that behave as OpenAI's reasoning models: refuse "
+                         "max_tokens (400, OpenAI's words), take max_completion_tokens and "
+                         "reasoning_effort, report reasoning tokens; others refuse reasoning_effort")
+    ap.add_argument("--reasoning-tokens", type=int, default=5,
+                    help="usage.completion_tokens_details.reasoning_tokens of a reasoning model's "
+                         "answer (at most its completion tokens; default 5)")
+    ap.add_argument("--cached-tokens", type=int, default=0,
+                    help="report this many prompt tokens (at most all) as "
+                         "usage.prompt_tokens_details.cached_tokens (default 0: not reported)")
+    ap.add_argument("--served-model", action="append", metavar="ALIAS=NAME[@FP][,NAME[@FP]...]",
+                    help="answer requests for ALIAS with these \"model\" (and system_fingerprint) "
+                         "values, in turn per request (an alias drifting between versions)")
+    ap.add_argument("--model-id-header", metavar="NAME",
+                    help="send header NAME: deploy-<served model> with each answer (a proxy's model id)")
     args = ap.parse_args(argv)
 
     state = ServerState(args)

@@ -8,7 +8,7 @@
  *            [--api-key-env VAR] [--max-concurrency N] [--rpm R]
  *            [--max-attempts N] [--base-s S] [--max-s S] [--timeout S]
  *            [--temperature X|null] [--max-tokens N|null] [--seed N]
- *            [--price IN,OUT] [--system TEXT] [--message TEXT] [--tool NAME=SCHEMA]
+ *            [--price IN,OUT[,CACHED_IN]] [--system TEXT] [--message TEXT] [--tool NAME=SCHEMA]
  *            [--step S] [--agent A] [--trial N] [--call K] [--supervisor M] [--coder M]
  *            [--count N] [--threads T] [--deadline S] [--check] [--request-json] [--quiet]
  *
@@ -31,7 +31,8 @@ typedef struct opts {
     double rpm, base_s, max_s, timeout, deadline;
     l4h_opt_num temperature, max_tokens, seed;
     int has_price;
-    double price_in, price_out;
+    double price_in, price_out, price_cached;
+    int n_price;
     l4h_tool_spec tools[8];
     size_t n_tools;
 } opts;
@@ -105,8 +106,9 @@ static int parse(int argc, char **argv, opts *o)
         else if (ARG("--max-tokens")) o->max_tokens = opt_num(v);
         else if (ARG("--seed")) o->seed = opt_num(v);
         else if (ARG("--price")) {
-            if (sscanf(v, "%lf,%lf", &o->price_in, &o->price_out) != 2)
-                return usage("--price wants IN,OUT (USD per million tokens)");
+            o->n_price = sscanf(v, "%lf,%lf,%lf", &o->price_in, &o->price_out, &o->price_cached);
+            if (o->n_price < 2)
+                return usage("--price wants IN,OUT[,CACHED_IN] (USD per million tokens)");
             o->has_price = 1;
         } else if (ARG("--tool")) {
             const char *eq = strchr(v, '=');
@@ -165,6 +167,8 @@ static l4h_config *flags_config(const opts *o)
         c->prices[0].model = strdup(o->model);
         c->prices[0].input_per_mtok = o->price_in;
         c->prices[0].output_per_mtok = o->price_out;
+        c->prices[0].has_cached_input = o->n_price == 3;
+        c->prices[0].cached_input_per_mtok = o->price_cached;
     }
     c->retry.max_attempts = o->max_attempts;
     c->retry.base_s = o->base_s;

@@ -246,6 +246,43 @@ static void test_minimal_and_env(void **state)
     unsetenv("L4H_T_TRIALS");
 }
 
+/* max_tokens_param, reasoning_effort, extra_body: a model's own replace
+ * the defaults'; the cached-input price defaults to the input price; the
+ * model-id header defaults to LiteLLM's. */
+static void test_chat_api_options(void **state)
+{
+    (void)state;
+    const char *p = put("chat.yml",
+                        "name: chat\n"
+                        "suite: " SUITE "/suite.yml\n"
+                        "models: [openai/o3, openai/gpt-4o]\n"
+                        "endpoints: {e: {base_url: http://127.0.0.1:8000/v1},\n"
+                        "            p: {base_url: http://127.0.0.1:8001/v1, model_id_header: X-Deploy}}\n"
+                        "model_defaults: {endpoint: e, max_tokens: 1000, extra_body: {user: bench}}\n"
+                        "models_config:\n"
+                        "  openai/o3: {endpoint: p, max_tokens_param: max_completion_tokens,\n"
+                        "              reasoning_effort: high, extra_body: {service_tier: flex, n_x: '1'}}\n"
+                        "prices:\n"
+                        "  openai/o3: {input_per_mtok: 2, output_per_mtok: 8, cached_input_per_mtok: 0.5}\n"
+                        "  openai/gpt-4o: {input_per_mtok: 2.5, output_per_mtok: 10}\n");
+    l4h_config *c = load(p);
+    l4h_model_resolved m;
+    l4h_err err = {0};
+    assert_int_equal(l4h_config_model(c, "openai/o3", &m, &err), 0);
+    assert_string_equal(m.max_tokens_param, "max_completion_tokens");
+    assert_string_equal(m.reasoning_effort, "high");
+    assert_string_equal(m.extra_body, "{\"service_tier\":\"flex\",\"n_x\":\"1\"}");
+    assert_true(m.cached_input_per_mtok == 0.5 && m.input_per_mtok == 2);
+    assert_string_equal(m.endpoint->model_id_header, "X-Deploy");
+    assert_int_equal(l4h_config_model(c, "openai/gpt-4o", &m, &err), 0);
+    assert_string_equal(m.max_tokens_param, "max_tokens");
+    assert_null(m.reasoning_effort);
+    assert_string_equal(m.extra_body, "{\"user\":\"bench\"}");
+    assert_true(m.cached_input_per_mtok == 2.5);
+    assert_string_equal(m.endpoint->model_id_header, "x-litellm-model-id");
+    l4h_config_free(c);
+}
+
 static void test_models_files(void **state)
 {
     (void)state;
@@ -291,7 +328,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full),          cmocka_unit_test(test_model_resolution),
         cmocka_unit_test(test_defaults),      cmocka_unit_test(test_minimal_and_env),
-        cmocka_unit_test(test_models_files),
+        cmocka_unit_test(test_models_files),  cmocka_unit_test(test_chat_api_options),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -288,6 +288,76 @@ static void test_usage_out_of_range_is_a_protocol_error(void **s)
     l4h_chat_response_clear(&r);
 }
 
+/* The version that answered: model and system_fingerprint from the body,
+ * the proxy's model id from its header; hostile bytes become '?', long
+ * labels are cut with "...", and a failed parse leaves none. */
+static void test_served_version_labels(void **s)
+{
+    (void)s;
+    char longname[400];
+    memset(longname, 'm', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    char body[1200];
+    snprintf(body, sizeof body,
+             "{\"model\":\"gpt-5-2026-01-15\\u001b[2J\\n\\u00e9\",\"system_fingerprint\":\"%s\","
+             "\"choices\":[{\"message\":{\"content\":\"x\"},\"finish_reason\":\"stop\"}]}", longname);
+    l4h_chat_response r = {0};
+    int t;
+    char why[600];
+    assert_int_equal(parse(body, &r, &t, why), 0);
+    assert_string_equal(r.served_model, "gpt-5-2026-01-15?[2J???"); /* ESC, LF, two bytes of e-acute */
+    assert_int_equal(strlen(r.system_fingerprint), sizeof r.system_fingerprint - 1);
+    assert_string_equal(r.system_fingerprint + sizeof r.system_fingerprint - 4, "...");
+    /* an answer whose usage lies is no answer: no served version either */
+    const char *bad = "{\"model\":\"m\",\"choices\":[{\"message\":{\"content\":\"x\"}}],"
+                      "\"usage\":{\"prompt_tokens\":-1,\"completion_tokens\":1}}";
+    assert_int_equal(parse(bad, &r, &t, why), -1);
+    assert_string_equal(r.served_model, "");
+    l4h_chat_response_clear(&r);
+
+    l4h_http_hints h = {.model_id_name = "x-litellm-model-id"};
+    const char line[] = "X-LiteLLM-Model-Id: \t dep\x01loy\"-7\xff \r\n";
+    assert_int_equal(l4h_llm_header_line(line, sizeof line - 1, &h), 0);
+    assert_string_equal(h.model_id, "dep?loy\"-7?");
+    const char other[] = "x-litellm-model-idx: no\r\n"; /* another header's name is not ours */
+    assert_int_equal(l4h_llm_header_line(other, sizeof other - 1, &h), 0);
+    assert_string_equal(h.model_id, "dep?loy\"-7?");
+    const char status[] = "HTTP/1.1 200 OK\r\n"; /* a new response forgets the last one's */
+    assert_int_equal(l4h_llm_header_line(status, sizeof status - 1, &h), 1);
+    assert_string_equal(h.model_id, "");
+}
+
+/* max_tokens_param, reasoning_effort and extra_body in the body sent. */
+static void test_request_chat_api_options(void **s)
+{
+    (void)s;
+    l4h_endpoint ep = {.name = "e"};
+    l4h_model_resolved m = {.name = "openai/o3", .endpoint = &ep};
+    m.max_tokens = (l4h_opt_num){L4H_OPT_SET, 4096};
+    m.max_tokens_param = "max_completion_tokens";
+    m.reasoning_effort = "high";
+    m.extra_body = "{\"service_tier\":\"flex\",\"metadata\":{\"a\":[1,true,null]}}";
+    l4h_message msg = {.role = "user", .content = "hi"};
+    l4h_chat_request req = {.model = "openai/o3", .messages = &msg, .n_messages = 1};
+    l4h_err err = {0};
+    char *str = l4h_llm_request_body(&m, &req, 0, &err);
+    assert_non_null(str);
+    assert_string_equal(str, "{\"model\":\"openai/o3\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+                             "\"max_completion_tokens\":4096,\"reasoning_effort\":\"high\","
+                             "\"service_tier\":\"flex\",\"metadata\":{\"a\":[1,true,null]}}");
+    free(str);
+    /* the one-token check uses the same name */
+    str = l4h_llm_request_body(&m, &req, 1, &err);
+    assert_non_null(strstr(str, "\"max_completion_tokens\":1"));
+    assert_null(strstr(str, "\"max_tokens\""));
+    free(str);
+    /* a member we set is never overwritten (the config refuses it first) */
+    m.extra_body = "{\"messages\":[]}";
+    assert_null(l4h_llm_request_body(&m, &req, 0, &err));
+    assert_int_equal(err.code, 2);
+    assert_non_null(strstr(err.msg, "'messages'"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +372,8 @@ int main(void)
         cmocka_unit_test(test_request_body),
         cmocka_unit_test(test_response_body_round_trip),
         cmocka_unit_test(test_usage_out_of_range_is_a_protocol_error),
+        cmocka_unit_test(test_served_version_labels),
+        cmocka_unit_test(test_request_chat_api_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
