@@ -137,16 +137,16 @@ typedef struct l4h_sandbox_ops {
 
 /* Pick the backend per sandbox.isolation: auto → bwrap if it works, else
  * refuse when network is false (code 3, saying to install bubblewrap or set
- * isolation: rlimit), else rlimit. secrets: values to redact from output
- * (borrowed, NULL-terminated, may be NULL). */
-l4h_sandbox *l4h_sandbox_open(const l4h_config *cfg, const char *const *secrets, l4h_err *err);
+ * isolation: rlimit), else rlimit. The code's captured output has the
+ * process's secrets redacted (core.h, l4h_secrets_*; cfg's endpoint keys are
+ * collected here). */
+l4h_sandbox *l4h_sandbox_open(const l4h_config *cfg, l4h_err *err);
 /* As l4h_sandbox_open, but trust that the backend named by isolation
  * ("bwrap" | "rlimit", what l4h_sandbox_isolation returned) was already
  * chosen and tried on this node — by a sweep rank's pre-flight — and skip the
  * trial run (tens of milliseconds per task child). Any other name falls back
  * to l4h_sandbox_open. */
-l4h_sandbox *l4h_sandbox_open_probed(const l4h_config *cfg, const char *const *secrets,
-                                     const char *isolation, l4h_err *err);
+l4h_sandbox *l4h_sandbox_open_probed(const l4h_config *cfg, const char *isolation, l4h_err *err);
 void l4h_sandbox_free(l4h_sandbox *sb);
 const char *l4h_sandbox_isolation(const l4h_sandbox *sb);
 

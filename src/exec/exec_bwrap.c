@@ -359,7 +359,7 @@ static int bwrap_probe(const l4h_sandbox_cfg *cfg, l4h_err *err)
 {
     l4h_limits lim = {.exec_timeout_s = 20, .exec_memory_mb = 1024, .workspace_mb = 16,
                       .output_bytes = 4096};
-    l4h_sandbox *sb = l4h__sandbox_new(cfg, &lim, NULL, err);
+    l4h_sandbox *sb = l4h__sandbox_new(cfg, &lim, err);
     if (!sb)
         return -1;
     char *argv[] = {"python", "-c", "import sys; print('ok')", NULL};

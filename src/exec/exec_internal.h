@@ -72,16 +72,15 @@ struct l4h_sandbox {
     char *slot_dir;        /* node-local lock files of the per-node cap */
     char *suite_dir;       /* check programs see it read-only (they load the suite's
                               tools and helpers); NULL without a suite */
-    char **secrets;        /* redacted from output; NULL-terminated copies */
 };
 
 /* ------------------------------------------------------------- backends */
 
-/* A sandbox for cfg with these limits and secrets (copied), helpers found,
+/* A sandbox for cfg with these limits, helpers found,
  * no backend chosen yet (ops NULL). NULL (code 2 or 3) when the interpreter
  * or a helper is missing. Free with l4h__sandbox_delete. */
 l4h_sandbox *l4h__sandbox_new(const l4h_sandbox_cfg *cfg, const l4h_limits *limits,
-                              const char *const *secrets, l4h_err *err);
+                              l4h_err *err);
 void l4h__sandbox_delete(l4h_sandbox *sb);
 
 extern const l4h_sandbox_ops l4h__exec_bwrap_ops;
@@ -136,12 +135,10 @@ void l4h__capture_init(l4h_capture *c, size_t budget);
 void l4h__capture_add(l4h_capture *c, const char *p, size_t n);
 /* The kept text: head + "\n[... N bytes cut ...]\n" + tail when the stream
  * exceeded the budget (*truncated = 1), NUL bytes replaced by '?', every
- * secret (>= 4 bytes, also a piece of one at a cut) replaced by
- * "[redacted]". malloc'd; the capture is freed. */
-char *l4h__capture_finish(l4h_capture *c, char *const *secrets, int *truncated);
-/* Replace every occurrence of every secret in s (len bytes) by [redacted];
- * returns a malloc'd NUL-terminated string. Can't fail. */
-char *l4h__redact(const char *s, size_t len, char *const *secrets);
+ * secret the process holds replaced by "[redacted:NAME]" (a piece of one at
+ * the cut by "[redacted]"; core.h's l4h_secrets_*). malloc'd; the capture is
+ * freed. */
+char *l4h__capture_finish(l4h_capture *c, int *truncated);
 
 /* ------------------------------------------------------------- supervise */
 

@@ -99,20 +99,6 @@ static double relay_spend(void *ctx, double usd, int64_t tokens)
     return total;
 }
 
-/* Values of every endpoint's API key variable: the sandbox redacts them. */
-static char **secret_values(const l4h_config *cfg)
-{
-    char **v = l4h_xcalloc(cfg->n_endpoints + 1, sizeof *v);
-    size_t n = 0;
-    for (size_t i = 0; i < cfg->n_endpoints; i++) {
-        const char *env = cfg->endpoints[i].api_key_env;
-        const char *val = env ? getenv(env) : NULL;
-        if (val && *val)
-            v[n++] = (char *)val;
-    }
-    return v;
-}
-
 static void send_result(relay *r, l4h_task_rec *rec)
 {
     char *json = l4h_rec_to_json(rec);
@@ -165,12 +151,12 @@ int l4h_task_child(int fd)
     r.cfg = cfg;
     l4h_permits permits = {.ctx = &r, .acquire = relay_acquire, .release = relay_release,
                            .spend = relay_spend};
-    char **secrets = secret_values(cfg);
+    l4h_secrets_collect(cfg, 0); /* rank 0 said which keys are placeholders */
     l4h_task_rec rec = {0};
     l4h_llm *llm = l4h_llm_new(cfg, &permits, &err);
     l4h_llm_quiet_prices(llm); /* rank 0 warned once for the campaign */
     l4h_sandbox *sb =
-        llm ? l4h_sandbox_open_probed(cfg, (const char *const *)secrets, isolation, &err) : NULL;
+        llm ? l4h_sandbox_open_probed(cfg, isolation, &err) : NULL;
     if (!llm || !sb) {
         rec_identity(&rec, cfg, task);
         rec.status = llm ? L4H_STATUS_ERROR_SANDBOX : L4H_STATUS_ERROR_INTERNAL;
@@ -193,7 +179,6 @@ int l4h_task_child(int fd)
     l4h_rec_clear(&rec);
     l4h_sandbox_free(sb);
     l4h_llm_free(llm);
-    free(secrets);
     l4h_plan_free(&plan);
     l4h_config_free(cfg);
     wire_reader_free(&r.rd);

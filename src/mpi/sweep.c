@@ -174,7 +174,7 @@ static void preflight(const l4h_config *cfg, int rank, int size, char msg[MSG_LE
     MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
     MPI_Comm_rank(node, &node_rank);
     if (node_rank == 0) {
-        l4h_sandbox *sb = l4h_sandbox_open(cfg, NULL, &err);
+        l4h_sandbox *sb = l4h_sandbox_open(cfg, &err);
         if (sb)
             snprintf(msg, MSG_LEN, "ok %s %s", host, l4h_sandbox_isolation(sb));
         else
@@ -371,6 +371,7 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
         rc = agree(rc);
         goto out;
     }
+    l4h_secrets_collect(cfg, rank == 0); /* rank 0 says once which keys are placeholders */
 
     /* Pre-flight, in seconds: every node's sandbox, every model, the reference. */
     capture packages = {0, -1};

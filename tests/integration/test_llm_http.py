@@ -379,16 +379,42 @@ def test_missing_key_variable_is_a_config_error(srv):
     assert srv.requests() == []
 
 
-def test_key_is_redacted_from_debug_output_and_echoes(srv):
-    # a server that echoes the key back: it must not reach our texts
-    srv.faults([{"fault": "error_body", "status": 400, "message": f"bad key {KEY} for you"},
-                {"fault": "normal", "content": f"your key is {KEY}"}])
+def test_key_is_redacted_from_debug_output_and_error_bodies(srv):
+    # a server that echoes the key in an error body: it must not reach our texts
+    srv.faults([{"fault": "error_body", "status": 400, "message": f"bad key {KEY} for you"}])
     calls, _, err, rc = run_chat(srv, env={"LLM4HEP_HTTP_DEBUG": "1"})
     assert rc == 3
     assert "Authorization: Bearer ***" in err
-    assert "***" in calls[0]["error"]
-    calls, _, err, rc = run_chat(srv, env={"LLM4HEP_HTTP_DEBUG": "1"})
-    assert "***" in calls[0]["response_json"]
+    assert f"bad key [redacted:{KEY_ENV}] for you" in calls[0]["error"]
+    assert f"[redacted:{KEY_ENV}]" in calls[0]["response_json"]
+    assert all(KEY not in line for line in calls[0]["attempt_log"])
+
+
+def test_an_answer_echoing_the_key_is_refused_not_altered(srv):
+    # an answer is recorded and run as received, so one holding the key
+    # cannot be kept: the call fails as the endpoint's fault, naming the variable
+    srv.faults([{"fault": "normal", "content": f"x = 1  # your key is {KEY}"}])
+    calls, _, err, rc = run_chat(srv)
+    assert rc == 3
+    c = calls[0]
+    assert not c["ok"] and c["error_code"] == 3
+    assert f"holds the value of ${KEY_ENV}" in c["error"] and "refused" in c["error"]
+    assert KEY not in json.dumps(c)
+    assert not c.get("content")
+
+
+@pytest.mark.parametrize("key", ["EMPTY", "x", "dummy", "*"])
+def test_placeholder_key_leaves_the_answer_exactly_as_sent(key):
+    # local servers take any key; a placeholder is never looked for in text
+    text = "x_max = 3 * 2  # EMPTY dummy x*x **kw"
+    with LLMServer(api_key=key) as s:
+        calls, _, err, rc = run_chat(s, "--message", text, "--max-attempts", 1, timeout=30,
+                                     env={KEY_ENV: key})
+        assert rc == 0, err
+        assert calls[0]["content"] == "echo: " + text
+        assert json.loads(calls[0]["response_json"])["choices"][0]["message"]["content"] == \
+            "echo: " + text
+        assert "[redacted" not in json.dumps(calls[0])
 
 
 def test_proxy_environment_is_honoured(srv):
