@@ -156,6 +156,12 @@ const char *l4h_sandbox_isolation(const l4h_sandbox *sb);
 int l4h_sandbox_run(l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec_spec *spec,
                     l4h_exec_result *res, l4h_err *err);
 
+/* The path of llm4hep-lifeline (src/lifeline: starts a program only while its
+ * spawner lives and makes it die with the spawner): $LLM4HEP_LIFELINE, else
+ * next to this process's binary, else the build's or the install's. malloc'd;
+ * NULL when none is executable. */
+char *l4h_exec_find_lifeline(void);
+
 /* Make this process non-dumpable (its /proc/<pid>/environ unreadable by code). */
 void l4h_exec_harden_self(void);
 

@@ -106,15 +106,17 @@ static void send_result(relay *r, l4h_task_rec *rec)
     free(json);
 }
 
-int l4h_task_child(int fd)
+int l4h_task_child(int fd, long parent)
 {
     /* Slurm's warning and the terminal's interrupt are for the ranks, which
-     * decide; if our rank dies we die with it. */
+     * decide; if our rank dies we die with it: armed first, then checked
+     * (a rank that died before the signal was armed left us orphaned, and
+     * an orphan's parent is init or a subreaper — not necessarily pid 1). */
     signal(SIGUSR1, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() == 1)
+    if ((long)getppid() != parent)
         return L4H_EXIT_INFRA;
     l4h_exec_harden_self();
 
