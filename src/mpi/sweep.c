@@ -1,6 +1,7 @@
 /* sweep.c — `llm4hep sweep CONFIG` under mpirun/srun: start-up, pre-flight,
  * the coordinator's and the slots' loops, the /runs row, the exit code.
  * With one rank, rank 0 is both coordinator and the only slot. */
+#include <fcntl.h>
 #include <limits.h>
 #include <mpi.h>
 #include <signal.h>
@@ -81,6 +82,21 @@ static void stop_if_orphaned(void)
     fprintf(stderr, "llm4hep sweep: the launcher (pid %ld) is gone; this rank stops (finished "
                     "tasks are in the journal: run the same command to resume)\n", (long)launcher);
     _exit(L4H_EXIT_INFRA);
+}
+
+/* Tell slurm/sweep.sh that this rank's signal handlers are in place (a file
+ * rank-N in $LLM4HEP_READY_DIR): it holds an early time-limit warning until
+ * every rank is ready, as a rank without its handler would die of it. */
+static void say_ready(int rank)
+{
+    const char *dir = getenv("LLM4HEP_READY_DIR");
+    if (!dir || !*dir)
+        return;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/rank-%d", dir, rank);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd >= 0)
+        close(fd);
 }
 
 /* Sleep a little when there was nothing to do; `idle` counts idle rounds so
@@ -388,6 +404,7 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     install_signals(rank);
+    say_ready(rank);
 
     l4h_err err = {0};
     l4h_config *cfg = NULL;

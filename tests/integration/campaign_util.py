@@ -219,8 +219,16 @@ class Job:
         return self._wait(lambda: _children(self.init), 60, "the launcher")[0]
 
     def signal_launcher(self, sig):
-        """Send sig to the launcher (mpirun passes SIGUSR1/SIGTERM on to the ranks)."""
-        os.kill(self.launcher(), sig)
+        """Send sig to the launcher's process group inside the job (mpirun, or
+        mpiexec and its proxies; they pass SIGUSR1/SIGTERM on to the ranks),
+        not to the init that holds the namespace."""
+        pg = os.getpgid(self.launcher())
+        for pid, _, _ in self.members():
+            try:
+                if os.getpgid(pid) == pg:
+                    os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
 
     def end(self, seconds=120):
         """Let the init go (the namespace dies with it); returns the launcher's
