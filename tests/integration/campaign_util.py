@@ -104,7 +104,7 @@ _JOB_INIT = '"$@" </dev/null & wait $!; echo "job: launcher exited with $?"; rea
 
 class Job:
     """A sweep launched the way Slurm runs a job: the launcher in a PID
-    namespace of its own (`unshare --pid --fork --kill-child`), whose init
+    namespace of its own (`unshare --pid --fork --kill-child --mount-proc`), whose init
     waits for the test. Killing the job (kill_whole) kills the namespace, so
     nothing spawned after any snapshot escapes; killing one process
     (kill_one) leaves the rest to the product's own mechanisms, and members()
@@ -112,8 +112,16 @@ class Job:
 
     def __init__(self, cfg, ranks, *args, env=None):
         import threading
-        cmd = ["unshare", "--pid", "--fork", "--kill-child", "--", "/bin/sh", "-c", _JOB_INIT,
+        # --mount-proc: the job sees its own pids in /proc (MPICH's shared
+        # memory opens /proc/<peer pid>/fd/N)
+        cmd = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--", "/bin/sh", "-c",
+               _JOB_INIT,
                "job"] + sweep_cmd(cfg, ranks, *args)
+        # a TMPDIR of its own: the MPI session directories are named by pid,
+        # and every job's pids start at 1 in its namespace
+        env = dict(env or {})
+        env.setdefault("TMPDIR", tempfile.mkdtemp(prefix="job-", dir=os.environ.get("TMPDIR")))
+        _made.append(env["TMPDIR"])
         self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True, env=mpi_env(env),
                                   start_new_session=True)
