@@ -131,7 +131,10 @@ drain)
     if ((first)); then
         trap 'echo usr1 >>"$f"; kill $pid 2>/dev/null; exit 4' USR1
         [[ -n ${LLM4HEP_READY_DIR:-} ]] && : >"$LLM4HEP_READY_DIR/rank-$rank"  # as llm4hep does
-        setsid sleep 150 & pid=$!   # not in the rank's process group: only bash gets USR1
+        # a sleeper that ignores USR1: slurmstepd may signal every process of
+        # the step (proctrack/cgroup), and a sleeper dying first would end
+        # the wait before bash runs its trap ("no signal")
+        (trap '' USR1; exec setsid sleep 150) & pid=$!
         wait $pid
         echo "no signal" >>"$f"
         exit 1
