@@ -171,12 +171,14 @@ export L4H_GPU=$gpu
 # ------------------------------------------------------------------ cleanup and signals
 child=
 pending_sig=
+ready_dir=
 L4H_VLLM_PID=
 cleaned=0
 cleanup() {
     ((cleaned)) && return 0
     cleaned=1
     l4h_vllm_stop "$L4H_VLLM_PID"
+    [[ -n $ready_dir ]] && rm -rf "$ready_dir"
     if [[ -n ${SLURM_JOB_ID:-} && -n ${TMPDIR:-} && $TMPDIR == /tmp/*/"$SLURM_JOB_ID" ]]; then
         if ((${SLURM_JOB_NUM_NODES:-1} > 1)); then
             timeout 60 srun --overlap --nodes="$SLURM_JOB_NUM_NODES" --ntasks-per-node=1 \
@@ -187,12 +189,26 @@ cleanup() {
 }
 trap cleanup EXIT
 # The time-limit warning (--signal=B:USR1@N) comes to this shell, which
-# passes it to the launcher; srun and mpirun pass it to every rank. Before the
-# ranks run it is kept and passed on once they do; SIGTERM then just ends the job.
+# passes it to the launcher; srun and mpirun pass it to every rank. A rank
+# that has not installed its handler yet would die of it, so until every rank
+# has said it is ready (a file in $LLM4HEP_READY_DIR, written once its
+# handlers are in place) it is kept and passed on once they all are; SIGTERM
+# before the ranks run just ends the job.
+ranks_ready() {
+    local n
+    n=$(find "$ready_dir" -maxdepth 1 -name 'rank-*' 2>/dev/null | wc -l)
+    ((n >= ${SLURM_NTASKS:-1}))
+}
 # shellcheck disable=SC2317 # called by the traps below
 forward() {
-    if [[ -n $child ]]; then
+    if [[ -n $child ]] && ranks_ready; then
         l4h_log "got SIG$1: passing it to the ranks (launcher pid $child)"
+        kill -s "$1" "$child" 2>/dev/null
+    elif [[ -n $child && $1 == USR1 ]]; then
+        l4h_log "got SIGUSR1 while the ranks start: passing it to the ranks once they all run"
+        pending_sig=USR1
+    elif [[ -n $child ]]; then
+        l4h_log "got SIG$1 while the ranks start: passing it to the ranks (launcher pid $child)"
         kill -s "$1" "$child" 2>/dev/null
     elif [[ $1 == USR1 ]]; then
         l4h_log "got SIGUSR1 before the ranks started: passing it on once they run"
@@ -266,20 +282,35 @@ done
 if [[ $sweep_help == *--grace* && " ${sweep_args[*]} " != *" --grace "* ]]; then
     cmd+=(--grace "$(l4h_drain_grace "$grace")")
 fi
+# Where each rank says it is ready for signals (shared by every node: next
+# to the results file; a fresh directory for each run of the job).
+ready_dir=$(dirname "$output")/.llm4hep-ready-${SLURM_JOB_ID:-local}-$restarts
+rm -rf "$ready_dir"
+mkdir -p "$ready_dir" || l4h_die 3 "cannot create $ready_dir"
+export LLM4HEP_READY_DIR=$ready_dir
 l4h_log "running: ${cmd[*]}"
 "${cmd[@]}" &
 child=$!
 
-if [[ -n $pending_sig ]]; then
-    # Give the ranks time to start and install their handlers first.
-    sleep "${LLM4HEP_PENDING_SIGNAL_DELAY:-5}"
-    l4h_log "passing the early SIG$pending_sig to the ranks"
-    kill -s "$pending_sig" "$child" 2>/dev/null
-fi
-
+# A signal kept while the ranks start is passed on once every rank is ready
+# (or, should one never say so, after LLM4HEP_READY_TIMEOUT s: better late
+# than never).
+ready_deadline=$((SECONDS + ${LLM4HEP_READY_TIMEOUT:-600}))
 while :; do
-    wait "$child"
-    rc=$?
+    if [[ -n $pending_sig ]] && { ranks_ready || ((SECONDS >= ready_deadline)); }; then
+        ranks_ready || l4h_warn "not every rank said it is ready within ${LLM4HEP_READY_TIMEOUT:-600} s"
+        l4h_log "passing the early SIG$pending_sig to the ranks"
+        kill -s "$pending_sig" "$child" 2>/dev/null
+        pending_sig=
+    fi
+    if [[ -n $pending_sig ]]; then
+        sleep 0.2 & # look again soon: the ranks are starting
+        wait $! 2>/dev/null
+        rc=0
+    else
+        wait "$child"
+        rc=$?
+    fi
     kill -0 "$child" 2>/dev/null || break # else a trap interrupted the wait
 done
 wait "$child" 2>/dev/null

@@ -667,4 +667,49 @@ char *l4h_rec_to_json(const l4h_task_rec *rec);
  * (rec cleared). Missing fields read as zero/NULL, unknown ones are ignored. */
 int l4h_rec_from_json(const char *json, size_t len, l4h_task_rec *rec, l4h_err *err);
 
+/* --------------------------------------------------------------- secrets */
+/* The one place that knows which values are secrets (API keys) and where
+ * they may be looked for (src/core/secrets.c; docs/notes/secrets.md).
+ *
+ * The process holds one set, collected from the environment: the variable
+ * each endpoint names (api_key_env) and every variable whose name contains
+ * API_KEY, TOKEN or SECRET. A value shorter than L4H_SECRET_MIN_LEN is a
+ * placeholder ("EMPTY", "x", "dummy" for local servers): it is sent as given
+ * but never looked for inside any text. Held values are replaced by
+ * "[redacted:NAME]" (NAME the variable) in the texts that can carry one we
+ * hold: HTTP error bodies, our own log and error lines, the captured output
+ * of code. What a model wrote (answers, tool arguments, code) is never
+ * altered: an answer holding a secret is refused whole (llm/client.c).
+ *
+ * Thread-safe. Every function works without l4h_secrets_collect (the
+ * variables named like keys are then held, collected on first use). */
+#define L4H_SECRET_MIN_LEN 16
+
+/* Add cfg's endpoint key variables (cfg may be NULL) and, on the first call,
+ * the variables named like keys to the process's set; a value already held
+ * is not added twice. With say != 0, print to stderr once per variable that
+ * an endpoint's key is a placeholder and is not redacted. Can't fail. */
+void l4h_secrets_collect(const l4h_config *cfg, int say);
+/* Replace every held value in *text (a malloc'd string or NULL) by
+ * "[redacted:NAME]", reallocating *text. Returns the number replaced. */
+size_t l4h_secrets_redact(char **text);
+/* The same on len bytes at s (need not be NUL-terminated): a new malloc'd
+ * NUL-terminated string (the caller frees). Never NULL. */
+char *l4h_secrets_redact_mem(const char *s, size_t len);
+/* Redact a fixed-size NUL-terminated buffer in place, shortening it (a
+ * marker longer than the value is cut to the buffer). Can't fail. */
+void l4h_secrets_redact_buf(char *s, size_t cap);
+/* Does s (len bytes) hold a held value? 1 and the variable's name copied to
+ * name[cap] (when name != NULL), else 0. */
+int l4h_secrets_found(const char *s, size_t len, char *name, size_t cap);
+/* A held value cut in two leaves a piece on each side of the cut. at_end =
+ * 1: length of the longest suffix of s[0..len) that is a proper prefix of a
+ * held value; at_end = 0: of the longest prefix that is a proper suffix of
+ * one. Pieces under 4 bytes are not counted. */
+size_t l4h_secrets_piece(const char *s, size_t len, int at_end);
+/* The marker for a piece of a secret cut at a boundary: "[redacted]". */
+extern const char l4h_secrets_piece_marker[];
+/* Forget the held values (tests; the next use collects again). */
+void l4h_secrets_forget(void);
+
 #endif

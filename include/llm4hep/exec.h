@@ -137,16 +137,16 @@ typedef struct l4h_sandbox_ops {
 
 /* Pick the backend per sandbox.isolation: auto → bwrap if it works, else
  * refuse when network is false (code 3, saying to install bubblewrap or set
- * isolation: rlimit), else rlimit. secrets: values to redact from output
- * (borrowed, NULL-terminated, may be NULL). */
-l4h_sandbox *l4h_sandbox_open(const l4h_config *cfg, const char *const *secrets, l4h_err *err);
+ * isolation: rlimit), else rlimit. The code's captured output has the
+ * process's secrets redacted (core.h, l4h_secrets_*; cfg's endpoint keys are
+ * collected here). */
+l4h_sandbox *l4h_sandbox_open(const l4h_config *cfg, l4h_err *err);
 /* As l4h_sandbox_open, but trust that the backend named by isolation
  * ("bwrap" | "rlimit", what l4h_sandbox_isolation returned) was already
  * chosen and tried on this node — by a sweep rank's pre-flight — and skip the
  * trial run (tens of milliseconds per task child). Any other name falls back
  * to l4h_sandbox_open. */
-l4h_sandbox *l4h_sandbox_open_probed(const l4h_config *cfg, const char *const *secrets,
-                                     const char *isolation, l4h_err *err);
+l4h_sandbox *l4h_sandbox_open_probed(const l4h_config *cfg, const char *isolation, l4h_err *err);
 void l4h_sandbox_free(l4h_sandbox *sb);
 const char *l4h_sandbox_isolation(const l4h_sandbox *sb);
 
@@ -155,6 +155,12 @@ const char *l4h_sandbox_isolation(const l4h_sandbox *sb);
  * (sandbox.max_parallel_per_node, across processes) first. */
 int l4h_sandbox_run(l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec_spec *spec,
                     l4h_exec_result *res, l4h_err *err);
+
+/* The path of llm4hep-lifeline (src/lifeline: starts a program only while its
+ * spawner lives and makes it die with the spawner): $LLM4HEP_LIFELINE, else
+ * next to this process's binary, else the build's or the install's. malloc'd;
+ * NULL when none is executable. */
+char *l4h_exec_find_lifeline(void);
 
 /* Make this process non-dumpable (its /proc/<pid>/environ unreadable by code). */
 void l4h_exec_harden_self(void);

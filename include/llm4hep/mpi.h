@@ -20,9 +20,10 @@ typedef struct l4h_sweep_opts {
  * 4 stopped early and resumable. */
 int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts);
 
-/* The task child (`llm4hep task --fd N`, no MPI): reads its assignment from
- * the socket, runs it with permits relayed over the socket, sends the record.
- * Returns the process exit code. */
-int l4h_task_child(int fd);
+/* The task child (`llm4hep task --fd N --parent PID`, no MPI): dies with its
+ * rank (PID; returns 3 at once if that is no longer its parent), reads its
+ * assignment from the socket, runs it with permits relayed over the socket,
+ * sends the record. Returns the process exit code. */
+int l4h_task_child(int fd, long parent);
 
 #endif

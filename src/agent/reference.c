@@ -154,7 +154,7 @@ static int fill_workspace(const l4h_suite *suite, const l4h_workspace *ws, l4h_e
  * number of failed checks, -1 on infrastructure trouble. */
 static int self_check(const l4h_config *cfg, const l4h_suite *suite, l4h_err *err)
 {
-    l4h_sandbox *sb = l4h_sandbox_open(cfg, NULL, err);
+    l4h_sandbox *sb = l4h_sandbox_open(cfg, err);
     if (!sb)
         return -1;
     int failed = 0;

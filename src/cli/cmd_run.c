@@ -248,21 +248,6 @@ static int parse_args(int argc, char **argv, run_args *a)
     return 0;
 }
 
-/* The API-key values of the config's endpoints, for the sandbox to redact.
- * Returns a NULL-terminated array of borrowed getenv() strings; free() it. */
-static const char **collect_secrets(const l4h_config *cfg)
-{
-    const char **v = l4h_xcalloc(cfg->n_endpoints + 1, sizeof *v);
-    size_t n = 0;
-    for (size_t i = 0; i < cfg->n_endpoints; i++) {
-        const char *name = cfg->endpoints[i].api_key_env;
-        const char *val = name ? getenv(name) : NULL;
-        if (val && *val)
-            v[n++] = val;
-    }
-    return v;
-}
-
 static int exit_code_of(l4h_status s)
 {
     if (s == L4H_STATUS_SUCCESS)
@@ -290,10 +275,12 @@ static void summary(const printer *p, const l4h_task_rec *rec)
     }
 }
 
-/* Write the record to DIR/task.json. */
+/* Write the record to DIR/task.json, with the secrets the process holds
+ * redacted (as the store does; what a model wrote holds none). */
 static void write_record(const char *dir, const l4h_task_rec *rec)
 {
     char *json = l4h_rec_to_json(rec);
+    l4h_secrets_redact(&json);
     char *path = l4h_path_join(dir, "task.json");
     l4h_err err = {0};
     if (l4h_mkdirs(dir, 0755, &err) != 0 || l4h_write_file(path, json, strlen(json), &err) != 0)
@@ -322,7 +309,6 @@ int cmd_run(int argc, char **argv)
     l4h_permits *permits = NULL;
     l4h_llm *llm = NULL;
     l4h_sandbox *sb = NULL;
-    const char **secrets = NULL;
     l4h_task_rec rec = {0};
     const l4h_step *step = l4h_suite_step(cfg->suite, a.step);
     if (!step) {
@@ -350,9 +336,9 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
 
-    secrets = collect_secrets(cfg);
+    l4h_secrets_collect(cfg, 1); /* says here, once, which keys are placeholders */
     permits = l4h_permits_local_new(cfg);
-    if (!(llm = l4h_llm_new(cfg, permits, &err)) || !(sb = l4h_sandbox_open(cfg, secrets, &err))) {
+    if (!(llm = l4h_llm_new(cfg, permits, &err)) || !(sb = l4h_sandbox_open(cfg, &err))) {
         fprintf(stderr, "llm4hep run: %s\n", err.msg);
         rc = err.code ? err.code : L4H_EXIT_INFRA;
         goto out;
@@ -394,7 +380,6 @@ out:
     l4h_sandbox_free(sb);
     l4h_llm_free(llm);
     l4h_permits_local_free(permits);
-    free(secrets);
     l4h_config_free(cfg);
     return rc;
 }

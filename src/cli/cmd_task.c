@@ -11,14 +11,14 @@
 int cmd_task(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
-        printf("usage: llm4hep task --fd N\n\n"
-               "Internal: runs one task of a campaign for the sweep rank that spawned it,\n"
-               "speaking a framed protocol on file descriptor N. Use `llm4hep run` to run\n"
-               "one task by hand.\n");
+        printf("usage: llm4hep task --fd N --parent PID\n\n"
+               "Internal: runs one task of a campaign for the sweep rank that spawned it\n"
+               "(PID; the task dies with it), speaking a framed protocol on file descriptor N.\n"
+               "Use `llm4hep run` to run one task by hand.\n");
         return 0;
     }
-    if (argc != 3 || strcmp(argv[1], "--fd") != 0) {
-        fprintf(stderr, "llm4hep task: expected --fd N (this verb is internal to sweep)\n");
+    if (argc != 5 || strcmp(argv[1], "--fd") != 0 || strcmp(argv[3], "--parent") != 0) {
+        fprintf(stderr, "llm4hep task: expected --fd N --parent PID (this verb is internal to sweep)\n");
         return L4H_EXIT_USAGE;
     }
     char *end;
@@ -28,5 +28,10 @@ int cmd_task(int argc, char **argv)
                 argv[2]);
         return L4H_EXIT_USAGE;
     }
-    return l4h_task_child((int)fd);
+    long parent = strtol(argv[4], &end, 10);
+    if (*end || parent <= 0) {
+        fprintf(stderr, "llm4hep task: --parent: expected a process id, got '%s'\n", argv[4]);
+        return L4H_EXIT_USAGE;
+    }
+    return l4h_task_child((int)fd, parent);
 }

@@ -182,7 +182,7 @@ int cmd_validate(int argc, char **argv)
     int rc = L4H_EXIT_OK;
     for (size_t i = 0; i < step->n_checks; i++) {
         if (step->checks[i].kind == L4H_CHECK_COMMAND) {
-            sb = l4h_sandbox_open(cfg, NULL, &err);
+            sb = l4h_sandbox_open(cfg, &err);
             if (!sb) {
                 fprintf(stderr, "llm4hep validate: the sandbox for command checks: %s\n", err.msg);
                 rc = L4H_EXIT_INFRA;

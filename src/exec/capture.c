@@ -1,5 +1,6 @@
 /* capture.c — keep the head and the tail of an output stream within a byte
- * budget, mark the cut, replace NUL bytes and redact secrets.
+ * budget, mark the cut, replace NUL bytes and redact the secrets we hold
+ * (core/secrets.c: the code's output is a text that can carry one).
  *
  * Memory stays bounded by the budget whatever the code prints: the head is
  * filled once, the tail is a ring buffer holding the latest bytes. */
@@ -8,11 +9,6 @@
 #include <string.h>
 
 #include "exec_internal.h"
-
-static const char redacted[] = "[redacted]";
-/* Secrets shorter than this are not redacted (they would wreck the output
- * and are no secret worth the name). */
-#define MIN_SECRET 4
 
 /* Set up c for a budget of `budget` bytes (half head, half tail; at least
  * 64 bytes in all). Can't fail. */
@@ -56,65 +52,6 @@ void l4h__capture_add(l4h_capture *c, const char *p, size_t n)
     }
 }
 
-/* 1 when some secret is long enough to be redacted. */
-static int has_secrets(char *const *secrets)
-{
-    for (size_t i = 0; secrets && secrets[i]; i++)
-        if (strlen(secrets[i]) >= MIN_SECRET)
-            return 1;
-    return 0;
-}
-
-/* Replace every occurrence of every secret in s by [redacted]. Returns a
- * malloc'd NUL-terminated string. Can't fail. */
-char *l4h__redact(const char *s, size_t len, char *const *secrets)
-{
-    l4h_buf out = {0};
-    l4h_buf_add(&out, "", 0);
-    size_t i = 0;
-    while (i < len) {
-        size_t hit = 0;
-        for (size_t k = 0; secrets && secrets[k]; k++) {
-            size_t sl = strlen(secrets[k]);
-            if (sl >= MIN_SECRET && sl <= len - i && memcmp(s + i, secrets[k], sl) == 0 &&
-                sl > hit)
-                hit = sl;
-        }
-        if (hit) {
-            l4h_buf_puts(&out, redacted);
-            i += hit;
-        } else {
-            l4h_buf_add(&out, s + i, 1);
-            i++;
-        }
-    }
-    return l4h_buf_take(&out);
-}
-
-/* A secret cut in two by the head/tail cut leaves a piece on each side.
- * at_end = 1: length of the longest suffix of s[0..len) that is a proper
- * prefix of a secret (the head's end); at_end = 0: of the longest prefix of
- * s that is a proper suffix of a secret (the tail's start). Pieces shorter
- * than MIN_SECRET are not counted. */
-static size_t secret_piece(const char *s, size_t len, char *const *secrets, int at_end)
-{
-    size_t best = 0;
-    for (size_t k = 0; secrets && secrets[k]; k++) {
-        size_t sl = strlen(secrets[k]);
-        if (sl <= MIN_SECRET)
-            continue;
-        for (size_t m = sl - 1; m >= MIN_SECRET && m > best; m--) {
-            const char *text = at_end ? s + len - m : s;
-            const char *piece = at_end ? secrets[k] : secrets[k] + sl - m;
-            if (m <= len && memcmp(text, piece, m) == 0) {
-                best = m;
-                break;
-            }
-        }
-    }
-    return best;
-}
-
 static void replace_nuls(char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -123,7 +60,7 @@ static void replace_nuls(char *p, size_t n)
 }
 
 /* Build the kept text (see exec_internal.h). Frees the capture's buffers. */
-char *l4h__capture_finish(l4h_capture *c, char *const *secrets, int *truncated)
+char *l4h__capture_finish(l4h_capture *c, int *truncated)
 {
     /* linearise the tail */
     char *tail = l4h_xmalloc(c->tail_len + 1);
@@ -137,25 +74,21 @@ char *l4h__capture_finish(l4h_capture *c, char *const *secrets, int *truncated)
         l4h_buf all = {0};
         l4h_buf_add(&all, c->head, c->head_len);
         l4h_buf_add(&all, tail, c->tail_len);
-        text = has_secrets(secrets) ? l4h__redact(all.data, all.len, secrets)
-                                    : l4h_buf_take(&all);
+        text = l4h_secrets_redact_mem(all.data, all.len);
         l4h_buf_free(&all);
     } else {
         *truncated = 1;
-        size_t hl = c->head_len, t0 = 0;
-        if (has_secrets(secrets)) {
-            hl -= secret_piece(c->head, c->head_len, secrets, 1);
-            t0 = secret_piece(tail, c->tail_len, secrets, 0);
-        }
-        char *h = l4h__redact(c->head, hl, secrets);
-        char *t = l4h__redact(tail + t0, c->tail_len - t0, secrets);
+        size_t hl = c->head_len - l4h_secrets_piece(c->head, c->head_len, 1);
+        size_t t0 = l4h_secrets_piece(tail, c->tail_len, 0);
+        char *h = l4h_secrets_redact_mem(c->head, hl);
+        char *t = l4h_secrets_redact_mem(tail + t0, c->tail_len - t0);
         l4h_buf b = {0};
         l4h_buf_puts(&b, h);
         if (hl < c->head_len)
-            l4h_buf_puts(&b, redacted);
+            l4h_buf_puts(&b, l4h_secrets_piece_marker);
         l4h_buf_printf(&b, "\n[... %llu bytes cut ...]\n", (unsigned long long)cut);
         if (t0)
-            l4h_buf_puts(&b, redacted);
+            l4h_buf_puts(&b, l4h_secrets_piece_marker);
         l4h_buf_puts(&b, t);
         free(h);
         free(t);

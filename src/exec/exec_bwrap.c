@@ -214,11 +214,11 @@ static int add_program_dirs(const l4h_sandbox *sb, const l4h_workspace *ws,
     return rc;
 }
 
-/* The whole command line: [setpriv] bwrap ... -- prlimit ... -- program args. */
+/* The whole command line: setpriv .. lifeline .. bwrap ... -- prlimit ... -- program args. */
 static int build_argv(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec_spec *spec,
                       double timeout_s, l4h_argv *a, l4h_err *err)
 {
-    l4h__exec_add_setpriv(sb, 0, a);
+    l4h__exec_add_launch(sb, a);
     /* LLM4HEP_BWRAP names another bubblewrap (a site's own build; tests use
      * a missing one to play a node without bubblewrap) */
     const char *env = getenv("LLM4HEP_BWRAP");
@@ -301,7 +301,7 @@ static int helper_failed(const l4h_exec_result *res)
     if (res->signal || !(res->exit_code == 1 || res->exit_code == 126 || res->exit_code == 127))
         return 0;
     return strncmp(e, "bwrap: ", 7) == 0 || strncmp(e, "prlimit: ", 9) == 0 ||
-           strncmp(e, "setpriv: ", 9) == 0;
+           strncmp(e, "setpriv: ", 9) == 0 || strncmp(e, "llm4hep-lifeline: ", 18) == 0;
 }
 
 /* Run spec in ws under bubblewrap (l4h_sandbox_ops.run). */
@@ -359,7 +359,7 @@ static int bwrap_probe(const l4h_sandbox_cfg *cfg, l4h_err *err)
 {
     l4h_limits lim = {.exec_timeout_s = 20, .exec_memory_mb = 1024, .workspace_mb = 16,
                       .output_bytes = 4096};
-    l4h_sandbox *sb = l4h__sandbox_new(cfg, &lim, NULL, err);
+    l4h_sandbox *sb = l4h__sandbox_new(cfg, &lim, err);
     if (!sb)
         return -1;
     char *argv[] = {"python", "-c", "import sys; print('ok')", NULL};

@@ -55,6 +55,10 @@ void l4h__argv_free(l4h_argv *a)
 
 /* The first executable dir/name for dir in the colon-separated list (only
  * absolute dirs), malloc'd; NULL if none. */
+#ifndef LLM4HEP_LIFELINE_PATHS
+#define LLM4HEP_LIFELINE_PATHS "" /* the build's and the install's, from CMake */
+#endif
+
 static char *search(const char *list, const char *name)
 {
     char *copy = l4h_xstrdup(list), *save = NULL, *found = NULL;
@@ -109,12 +113,10 @@ void l4h__exec_add_prlimit(const l4h_sandbox *sb, double timeout_s, l4h_argv *a)
     l4h__argv_add(a, "--");
 }
 
-/* "setpriv [--reuid=.. --regid=.. --clear-groups] --nnp [--pdeathsig=KILL] --"
- * when we are root or a parent-death signal is wanted; nothing otherwise. */
-void l4h__exec_add_setpriv(const l4h_sandbox *sb, int pdeathsig, l4h_argv *a)
+/* "setpriv [--reuid=.. --regid=.. --clear-groups] --nnp --pdeathsig=KILL --
+ * llm4hep-lifeline <our pid>": see exec_internal.h. Can't fail. */
+void l4h__exec_add_launch(const l4h_sandbox *sb, l4h_argv *a)
 {
-    if (!sb->setpriv || (!sb->switch_uid && !pdeathsig))
-        return;
     l4h__argv_add(a, sb->setpriv);
     if (sb->switch_uid) {
         l4h__argv_addf(a, "--reuid=%d", L4H_SANDBOX_UID);
@@ -122,9 +124,35 @@ void l4h__exec_add_setpriv(const l4h_sandbox *sb, int pdeathsig, l4h_argv *a)
         l4h__argv_add(a, "--clear-groups");
     }
     l4h__argv_add(a, "--nnp");
-    if (pdeathsig)
-        l4h__argv_add(a, "--pdeathsig=KILL");
+    l4h__argv_add(a, "--pdeathsig=KILL"); /* armed after the uid switch */
     l4h__argv_add(a, "--");
+    l4h__argv_add(a, sb->lifeline);        /* runs nothing if we died before */
+    l4h__argv_addf(a, "%ld", (long)getpid());
+}
+
+/* See exec.h. */
+char *l4h_exec_find_lifeline(void)
+{
+    const char *env = getenv("LLM4HEP_LIFELINE");
+    if (env && *env)
+        return access(env, X_OK) == 0 ? l4h_xstrdup(env) : NULL;
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *dir = l4h_path_dir(self);
+        char *p = l4h_path_join(dir, "llm4hep-lifeline");
+        free(dir);
+        if (access(p, X_OK) == 0)
+            return p;
+        free(p);
+    }
+    char *copy = l4h_xstrdup(LLM4HEP_LIFELINE_PATHS), *save = NULL, *found = NULL;
+    for (char *p = strtok_r(copy, ":", &save); p && !found; p = strtok_r(NULL, ":", &save))
+        if (p[0] == '/' && access(p, X_OK) == 0)
+            found = l4h_xstrdup(p);
+    free(copy);
+    return found;
 }
 
 /* The code's environment (see exec.h's header comment and the issue): fixed

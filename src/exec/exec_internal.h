@@ -5,14 +5,21 @@
  * We spawn with posix_spawn only (MPI ranks and task children must not
  * fork), but posix_spawn cannot set rlimits, switch the uid or set a
  * parent-death signal in the child. Those steps are done by two tiny
- * util-linux programs found on every Linux node, each of which does its job
- * and execs the next word of the command line (~1 ms each):
+ * util-linux programs found on every Linux node and our own lifeline, each
+ * of which does its job and execs the next word of the command line (~1 ms
+ * each):
  *
- *   bwrap:  [setpriv --reuid=65534 --regid=65534 --clear-groups --nnp --]
- *           bwrap <mounts, namespaces> -- prlimit <limits> -- python file.py
+ *   bwrap:  setpriv [--reuid=65534 --regid=65534 --clear-groups] --nnp
+ *           --pdeathsig=KILL -- llm4hep-lifeline <our pid>
+ *           bwrap --die-with-parent <mounts, namespaces> -- prlimit <limits> -- python file.py
  *   rlimit: setpriv [--reuid=65534 ...] --nnp --pdeathsig=KILL --
- *           prlimit <limits> -- python file.py
+ *           llm4hep-lifeline <our pid> prlimit <limits> -- python file.py
  *
+ * - Nothing we start outlives us (issue 14 §3): setpriv arms SIGKILL on our
+ *   death *after* its uid switch (a credential change clears the signal);
+ *   the lifeline (src/lifeline) then checks that its parent is still us —
+ *   if we died before the signal was armed it runs nothing (the getppid
+ *   race) — and execs on; the signal survives the non-set-uid execs.
  * - setpriv switches to uid/gid 65534 only when we are root: the kernel does
  *   not enforce RLIMIT_NPROC for uid 0, and bwrap run by root maps the
  *   sandbox's uid back to 0 on the host (a fork bomb would be unbounded).
@@ -64,7 +71,8 @@ struct l4h_sandbox {
     char *python;          /* configured interpreter (absolute, as given) */
     char **python_dirs;    /* installation dirs to make visible (bwrap), NULL-terminated */
     char *prlimit;         /* absolute paths of the helpers */
-    char *setpriv;         /* NULL when not needed */
+    char *setpriv;
+    char *lifeline;        /* llm4hep-lifeline (src/lifeline) */
     int switch_uid;        /* 1: we are root, code runs as L4H_SANDBOX_UID */
     int network;
     l4h_limits limits;
@@ -72,16 +80,15 @@ struct l4h_sandbox {
     char *slot_dir;        /* node-local lock files of the per-node cap */
     char *suite_dir;       /* check programs see it read-only (they load the suite's
                               tools and helpers); NULL without a suite */
-    char **secrets;        /* redacted from output; NULL-terminated copies */
 };
 
 /* ------------------------------------------------------------- backends */
 
-/* A sandbox for cfg with these limits and secrets (copied), helpers found,
+/* A sandbox for cfg with these limits, helpers found,
  * no backend chosen yet (ops NULL). NULL (code 2 or 3) when the interpreter
  * or a helper is missing. Free with l4h__sandbox_delete. */
 l4h_sandbox *l4h__sandbox_new(const l4h_sandbox_cfg *cfg, const l4h_limits *limits,
-                              const char *const *secrets, l4h_err *err);
+                              l4h_err *err);
 void l4h__sandbox_delete(l4h_sandbox *sb);
 
 extern const l4h_sandbox_ops l4h__exec_bwrap_ops;
@@ -113,9 +120,10 @@ void l4h__argv_free(l4h_argv *a);
 /* Append the prlimit words "prlimit --as=.. --cpu=.. ... --" for a run with
  * this timeout. Can't fail. */
 void l4h__exec_add_prlimit(const l4h_sandbox *sb, double timeout_s, l4h_argv *a);
-/* Append "setpriv ... --" when needed (root: uid switch; pdeathsig: add
- * --pdeathsig=KILL). Appends nothing when neither applies. */
-void l4h__exec_add_setpriv(const l4h_sandbox *sb, int pdeathsig, l4h_argv *a);
+/* Append the words every run starts with: "setpriv [--reuid=65534
+ * --regid=65534 --clear-groups] --nnp --pdeathsig=KILL -- llm4hep-lifeline
+ * <getpid()>" (the uid switch only as root). Can't fail. */
+void l4h__exec_add_launch(const l4h_sandbox *sb, l4h_argv *a);
 /* The program to run for argv[0]: "python" → the configured interpreter,
  * an absolute path as is, a bare name searched on the fixed PATH. malloc'd. */
 char *l4h__exec_program(const l4h_sandbox *sb, const char *argv0);
@@ -136,12 +144,10 @@ void l4h__capture_init(l4h_capture *c, size_t budget);
 void l4h__capture_add(l4h_capture *c, const char *p, size_t n);
 /* The kept text: head + "\n[... N bytes cut ...]\n" + tail when the stream
  * exceeded the budget (*truncated = 1), NUL bytes replaced by '?', every
- * secret (>= 4 bytes, also a piece of one at a cut) replaced by
- * "[redacted]". malloc'd; the capture is freed. */
-char *l4h__capture_finish(l4h_capture *c, char *const *secrets, int *truncated);
-/* Replace every occurrence of every secret in s (len bytes) by [redacted];
- * returns a malloc'd NUL-terminated string. Can't fail. */
-char *l4h__redact(const char *s, size_t len, char *const *secrets);
+ * secret the process holds replaced by "[redacted:NAME]" (a piece of one at
+ * the cut by "[redacted]"; core.h's l4h_secrets_*). malloc'd; the capture is
+ * freed. */
+char *l4h__capture_finish(l4h_capture *c, int *truncated);
 
 /* ------------------------------------------------------------- supervise */
 

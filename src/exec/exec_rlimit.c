@@ -47,7 +47,7 @@ static int rlimit_run(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_
     char token[33];
     random_token(token);
     l4h_argv a = {0};
-    l4h__exec_add_setpriv(sb, 1, &a);
+    l4h__exec_add_launch(sb, &a);
     l4h__exec_add_prlimit(sb, timeout, &a);
     char *program = l4h__exec_program(sb, spec->argv[0]);
     l4h__argv_add(&a, program);
@@ -64,7 +64,8 @@ static int rlimit_run(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_
     int rc = l4h__spawn_supervise(sb, &sp, res, err);
     if (rc == 0 && !res->signal && (res->exit_code == 1 || res->exit_code == 127) &&
         (strncmp(res->stderr_text, "prlimit: ", 9) == 0 ||
-         strncmp(res->stderr_text, "setpriv: ", 9) == 0))
+         strncmp(res->stderr_text, "setpriv: ", 9) == 0 ||
+         strncmp(res->stderr_text, "llm4hep-lifeline: ", 18) == 0))
         rc = l4h_err_set(err, 3, "sandbox (rlimit) could not start the code: %.1500s",
                          res->stderr_text);
     l4h_strv_free(env);

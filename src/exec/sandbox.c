@@ -41,7 +41,7 @@ static char **python_dirs(const char *python)
 
 /* See exec_internal.h. */
 l4h_sandbox *l4h__sandbox_new(const l4h_sandbox_cfg *cfg, const l4h_limits *limits,
-                              const char *const *secrets, l4h_err *err)
+                              l4h_err *err)
 {
     const char *python = cfg->python && cfg->python[0] ? cfg->python : "/usr/bin/python3";
     if (python[0] != '/' || access(python, X_OK) != 0) {
@@ -58,19 +58,22 @@ l4h_sandbox *l4h__sandbox_new(const l4h_sandbox_cfg *cfg, const l4h_limits *limi
     sb->switch_uid = geteuid() == 0;
     sb->prlimit = l4h__exec_find_program("prlimit");
     sb->setpriv = l4h__exec_find_program("setpriv");
-    if (!sb->prlimit || (sb->switch_uid && !sb->setpriv)) {
-        l4h_err_set(err, 3, "sandbox: %s (util-linux) not found; the sandbox needs it to set "
-                            "resource limits%s", sb->prlimit ? "setpriv" : "prlimit",
-                    sb->prlimit ? " and to leave uid 0" : "");
+    sb->lifeline = l4h_exec_find_lifeline();
+    if (!sb->prlimit || !sb->setpriv) {
+        l4h_err_set(err, 3, "sandbox: %s (util-linux) not found; the sandbox needs it to %s",
+                    sb->prlimit ? "setpriv" : "prlimit",
+                    sb->prlimit ? "tie the code's life to ours and to leave uid 0"
+                                : "set resource limits");
         l4h__sandbox_delete(sb);
         return NULL;
     }
-    size_t n = 0;
-    while (secrets && secrets[n])
-        n++;
-    sb->secrets = l4h_xcalloc(n + 1, sizeof(char *));
-    for (size_t i = 0; i < n; i++)
-        sb->secrets[i] = l4h_xstrdup(secrets[i]);
+    if (!sb->lifeline) {
+        l4h_err_set(err, 3, "sandbox: llm4hep-lifeline not found next to the llm4hep binary, "
+                            "in its build or install directory, or in $LLM4HEP_LIFELINE; it is "
+                            "built and installed with llm4hep (cmake --build, cmake --install)");
+        l4h__sandbox_delete(sb);
+        return NULL;
+    }
     return sb;
 }
 
@@ -83,16 +86,17 @@ void l4h__sandbox_delete(l4h_sandbox *sb)
     l4h_strv_free(sb->python_dirs);
     free(sb->prlimit);
     free(sb->setpriv);
+    free(sb->lifeline);
     free(sb->slot_dir);
     free(sb->suite_dir);
-    l4h_strv_free(sb->secrets);
     free(sb);
 }
 
 /* A sandbox for cfg with its per-node slot directory, backend not chosen yet. */
-static l4h_sandbox *sandbox_for(const l4h_config *cfg, const char *const *secrets, l4h_err *err)
+static l4h_sandbox *sandbox_for(const l4h_config *cfg, l4h_err *err)
 {
-    l4h_sandbox *sb = l4h__sandbox_new(&cfg->sandbox, &cfg->limits, secrets, err);
+    l4h_secrets_collect(cfg, 0); /* the endpoints' keys are redacted from output */
+    l4h_sandbox *sb = l4h__sandbox_new(&cfg->sandbox, &cfg->limits, err);
     if (!sb)
         return NULL;
     const char *scratch = cfg->scratch && cfg->scratch[0] ? cfg->scratch : "/tmp";
@@ -103,8 +107,7 @@ static l4h_sandbox *sandbox_for(const l4h_config *cfg, const char *const *secret
 }
 
 /* See exec.h. */
-l4h_sandbox *l4h_sandbox_open_probed(const l4h_config *cfg, const char *const *secrets,
-                                     const char *isolation, l4h_err *err)
+l4h_sandbox *l4h_sandbox_open_probed(const l4h_config *cfg, const char *isolation, l4h_err *err)
 {
     const l4h_sandbox_ops *ops = NULL;
     if (isolation && !strcmp(isolation, l4h__exec_bwrap_ops.name))
@@ -112,17 +115,17 @@ l4h_sandbox *l4h_sandbox_open_probed(const l4h_config *cfg, const char *const *s
     else if (isolation && !strcmp(isolation, l4h__exec_rlimit_ops.name))
         ops = &l4h__exec_rlimit_ops;
     if (!ops)
-        return l4h_sandbox_open(cfg, secrets, err);
-    l4h_sandbox *sb = sandbox_for(cfg, secrets, err);
+        return l4h_sandbox_open(cfg, err);
+    l4h_sandbox *sb = sandbox_for(cfg, err);
     if (sb)
         sb->ops = ops;
     return sb;
 }
 
 /* Pick and check the backend (see exec.h). */
-l4h_sandbox *l4h_sandbox_open(const l4h_config *cfg, const char *const *secrets, l4h_err *err)
+l4h_sandbox *l4h_sandbox_open(const l4h_config *cfg, l4h_err *err)
 {
-    l4h_sandbox *sb = sandbox_for(cfg, secrets, err);
+    l4h_sandbox *sb = sandbox_for(cfg, err);
     if (!sb)
         return NULL;
     if (cfg->suite && cfg->suite->dir)

@@ -396,8 +396,8 @@ int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_re
     res->max_rss_kb = (int64_t)ru.ru_maxrss;
     rc = 0;
 out:
-    res->stdout_text = l4h__capture_finish(&cout, sb->secrets, &res->truncated);
-    res->stderr_text = l4h__capture_finish(&cerr, sb->secrets, &res->truncated);
+    res->stdout_text = l4h__capture_finish(&cout, &res->truncated);
+    res->stderr_text = l4h__capture_finish(&cerr, &res->truncated);
     close_fd(&outp[0]);
     close_fd(&outp[1]);
     close_fd(&errp[0]);

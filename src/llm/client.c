@@ -45,6 +45,7 @@ l4h_llm *l4h_llm_new(const l4h_config *cfg, l4h_permits *permits, l4h_err *err)
         l4h_err_set(err, L4H_EXIT_USAGE, "l4h_llm_new: no config");
         return NULL;
     }
+    l4h_secrets_collect(cfg, 0); /* the keys this client sends are held */
     l4h_llm *llm = l4h_xcalloc(1, sizeof *llm);
     llm->cfg = cfg;
     llm->permits = permits;
@@ -157,6 +158,49 @@ static int usage_out_of_range(l4h_chat_response *r, l4h_err *err)
     return 1;
 }
 
+/* The name of the secret an answer holds anywhere (raw body, text,
+ * reasoning, tool calls) copied to name, or 0 when it holds none. */
+static int answer_holds_secret(const l4h_chat_response *r, char *name, size_t cap)
+{
+    const char *texts[] = {r->response_json, r->content, r->reasoning};
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
+        if (texts[i] && l4h_secrets_found(texts[i], strlen(texts[i]), name, cap))
+            return 1;
+    for (size_t i = 0; i < r->n_tool_calls; i++) {
+        const char *t[] = {r->tool_calls[i].name, r->tool_calls[i].arguments};
+        for (size_t k = 0; k < 2; k++)
+            if (t[k] && l4h_secrets_found(t[k], strlen(t[k]), name, cap))
+                return 1;
+    }
+    return 0;
+}
+
+/* An answer is recorded and run exactly as received, so one that holds a
+ * secret we sent (an endpoint echoing the key) cannot be kept: it is
+ * refused whole, as the endpoint's failure (code 3), and only a note
+ * naming the variable is left in response_json. Returns -1 then, else 0. */
+static int refuse_answer_with_secret(const l4h_model_resolved *m, l4h_chat_response *r,
+                                     l4h_err *err)
+{
+    char name[256];
+    if (!answer_holds_secret(r, name, sizeof name))
+        return 0;
+    int64_t used[4] = {r->prompt_tokens, r->completion_tokens, r->cached_tokens,
+                       r->reasoning_tokens}; /* the call was made: it still costs */
+    l4h_llm_response_clear_answer(r);
+    r->prompt_tokens = used[0], r->completion_tokens = used[1];
+    r->cached_tokens = used[2], r->reasoning_tokens = used[3];
+    free(r->response_json);
+    l4h_buf b = {0};
+    l4h_buf_printf(&b, "answer withheld: it holds the value of $%s", name);
+    r->response_json = l4h_buf_take(&b);
+    return l4h_err_set(err, L4H_EXIT_INFRA,
+                       "model %s at endpoint %s: the answer holds the value of $%s (the key we "
+                       "send): the endpoint echoes secrets, so the answer is refused, not "
+                       "recorded or run; check the endpoint or proxy", m->name, m->endpoint->name,
+                       name);
+}
+
 int l4h_llm_chat(l4h_llm *llm, const l4h_chat_request *req, l4h_chat_response *resp,
                  l4h_err *err)
 {
@@ -171,13 +215,14 @@ int l4h_llm_chat(l4h_llm *llm, const l4h_chat_request *req, l4h_chat_response *r
     if (!b)
         return -1;
     int rc = b->ops->chat(b->state, &m, req, llm->permits, resp, err);
+    int refused = rc == 0 && refuse_answer_with_secret(&m, resp, err) < 0;
     resp->cost_usd = price(llm, &m, resp);
-    if (rc == 0 && usage_out_of_range(resp, err))
+    if (rc == 0 && !refused && usage_out_of_range(resp, err))
         rc = -1;
     if (rc == 0 && llm->permits && llm->permits->spend)
         llm->permits->spend(llm->permits->ctx, resp->cost_usd,
                             resp->prompt_tokens + resp->completion_tokens);
-    return rc;
+    return refused ? -1 : rc;
 }
 
 int l4h_llm_check_model(l4h_llm *llm, const char *model, l4h_err *err)

@@ -8,9 +8,12 @@
  * share a handle. curl_global_init runs once (pthread_once).
  *
  * Secrets: the key is read from the endpoint's environment variable for each
- * request, goes only into the Authorization header (wiped after use), and
- * is redacted from every text this file returns and from curl's debug output
- * (LLM4HEP_HTTP_DEBUG=1). Proxies: libcurl honours https_proxy, http_proxy
+ * request and goes only into the Authorization header (wiped after use). The
+ * process's secrets (core/secrets.c) are redacted from the texts this file
+ * writes that can carry one: error bodies, reasons, the attempt log, error
+ * messages and curl's debug output (LLM4HEP_HTTP_DEBUG=1). An answer is
+ * returned exactly as received (client.c refuses one holding a secret).
+ * Proxies: libcurl honours https_proxy, http_proxy
  * and no_proxy from the environment by itself. */
 #include <errno.h>
 #include <math.h>
@@ -117,7 +120,7 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
 static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *ud)
 {
     (void)h;
-    const char *key = ud;
+    (void)ud;
     if (type != CURLINFO_TEXT && type != CURLINFO_HEADER_IN && type != CURLINFO_HEADER_OUT)
         return 0;
     char *text = l4h_xmalloc(size + 1);
@@ -129,11 +132,11 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *
             *nl = '\0';
         if (strncasecmp(line, "Authorization:", 14) == 0)
             fprintf(stderr, "llm4hep http: Authorization: Bearer ***\n");
-        else {
-            l4h_llm_redact(line, key);
-            if (*line && !(line[0] == '\r' && line[1] == '\0'))
-                fprintf(stderr, "llm4hep http: %s%s\n", type == CURLINFO_HEADER_OUT ? "> " :
-                        type == CURLINFO_HEADER_IN ? "< " : "* ", line);
+        else if (*line && !(line[0] == '\r' && line[1] == '\0')) {
+            char *shown = l4h_secrets_redact_mem(line, strlen(line));
+            fprintf(stderr, "llm4hep http: %s%s\n", type == CURLINFO_HEADER_OUT ? "> " :
+                    type == CURLINFO_HEADER_IN ? "< " : "* ", shown);
+            free(shown);
         }
         line = nl ? nl + 1 : NULL;
     }
@@ -245,7 +248,6 @@ static void perform(http_state *st, const char *url, const char *body, const cha
     if (st->debug) {
         curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
         curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
-        curl_easy_setopt(h, CURLOPT_DEBUGDATA, (void *)key);
     }
     double t0 = l4h_monotonic();
     x->cc = curl_easy_perform(h);
@@ -441,7 +443,9 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
                 ra = l4h_llm_retry_after_parse(x.hints.retry_after, l4h_now());
         }
         l4h_buf_free(&x.body);
-        l4h_llm_redact(reason, key);
+        if (!answered) /* the body is an error text, not an answer */
+            l4h_secrets_redact(&resp->response_json);
+        l4h_secrets_redact_buf(reason, sizeof reason);
 
         double wait = 0;
         int capped = 0;
@@ -478,12 +482,7 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
         }
     }
     resp->latency_s = l4h_monotonic() - t_start;
-    l4h_llm_redact(resp->response_json, key);
-    l4h_llm_redact(resp->content, key); /* a server echoing the key must not spread it */
-    l4h_llm_redact(resp->reasoning, key);
-    for (size_t i = 0; i < resp->n_tool_calls; i++)
-        l4h_llm_redact(resp->tool_calls[i].arguments, key);
-    l4h_llm_redact(resp->attempt_log, key);
+    l4h_secrets_redact(&resp->attempt_log);
     if (answered)
         return 0;
     if (fatal)
@@ -492,7 +491,8 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
     else
         l4h_err_set(err, L4H_EXIT_INFRA, "model %s at endpoint %s (%s): gave up after %d attempts in %.1f s; last: %s",
                     model->name, ep->name, st->chat_url, resp->attempts, resp->latency_s, reason);
-    l4h_llm_redact(err ? err->msg : NULL, key);
+    if (err)
+        l4h_secrets_redact_buf(err->msg, sizeof err->msg);
     return -1;
 }
 
@@ -562,7 +562,7 @@ static int http_check_model(void *state, const l4h_model_resolved *model, l4h_er
     if (x.status == 401 || x.status == 403) {
         char msg[900];
         l4h_llm_error_message(x.body.data, x.body.len, msg, sizeof msg);
-        l4h_llm_redact(msg, key);
+        l4h_secrets_redact_buf(msg, sizeof msg);
         l4h_err_set(err, L4H_EXIT_INFRA, "endpoint %s (%s) refused the key in %s: HTTP %ld: %s",
                     st->ep->name, st->models_url,
                     st->ep->api_key_env ? st->ep->api_key_env : "(no key configured)", x.status, msg);
@@ -576,7 +576,7 @@ static int http_check_model(void *state, const l4h_model_resolved *model, l4h_er
         if (has == 1)
             return 0;
         if (has == 0) {
-            l4h_llm_redact(served, key);
+            l4h_secrets_redact_buf(served, sizeof served);
             return l4h_err_set(err, L4H_EXIT_INFRA, "endpoint %s (%s) does not serve model %s (it serves: %s)",
                                st->ep->name, st->models_url, model->name, served[0] ? served : "nothing");
         }

@@ -123,9 +123,6 @@ void l4h_llm_tool_calls_free(l4h_tool_call *tc, size_t n);
  * usage) but keep request_json, attempt_log and the attempt counters. */
 void l4h_llm_response_clear_answer(l4h_chat_response *r);
 
-/* Replace every occurrence of secret (if non-empty) in s by "***", in
- * place (the string only shrinks or keeps its length). Can't fail. */
-void l4h_llm_redact(char *s, const char *secret);
 
 /* Append one line to resp->attempt_log. */
 void l4h_llm_log_attempt(l4h_chat_response *resp, const char *fmt, ...)

@@ -1,5 +1,5 @@
 /* util.c — small helpers of the LLM room: freeing messages and responses,
- * copying tool calls, redacting secrets, the attempt log, and the
+ * copying tool calls, the attempt log, and the
  * OpenAI-shaped body the scripted and replay backends answer with. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -88,21 +88,6 @@ void l4h_chat_response_clear(l4h_chat_response *r)
     free(r->response_json);
     free(r->attempt_log);
     memset(r, 0, sizeof *r);
-}
-
-/* Overwrite every occurrence of secret in s with "***" (shrinking s). */
-void l4h_llm_redact(char *s, const char *secret)
-{
-    if (!s || !secret || !*secret)
-        return;
-    size_t sl = strlen(secret);
-    char *p;
-    while ((p = strstr(s, secret)) != NULL) {
-        size_t rest = strlen(p + sl);
-        size_t stars = sl < 3 ? sl : 3;
-        memset(p, '*', stars);
-        memmove(p + stars, p + sl, rest + 1);
-    }
 }
 
 /* Append one formatted line (a '\n' is added) to resp->attempt_log. */

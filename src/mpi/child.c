@@ -101,20 +101,6 @@ static double relay_spend(void *ctx, double usd, int64_t tokens)
     return total;
 }
 
-/* Values of every endpoint's API key variable: the sandbox redacts them. */
-static char **secret_values(const l4h_config *cfg)
-{
-    char **v = l4h_xcalloc(cfg->n_endpoints + 1, sizeof *v);
-    size_t n = 0;
-    for (size_t i = 0; i < cfg->n_endpoints; i++) {
-        const char *env = cfg->endpoints[i].api_key_env;
-        const char *val = env ? getenv(env) : NULL;
-        if (val && *val)
-            v[n++] = (char *)val;
-    }
-    return v;
-}
-
 /* The campaign's input snapshot from fd WIRE_INPUTS_FD (read once, with
  * pread: the rank's other children share the descriptor). NULL with err. */
 static l4h_inputs *read_inputs(l4h_err *err)
@@ -161,15 +147,17 @@ static void send_result(relay *r, l4h_task_rec *rec)
     free(json);
 }
 
-int l4h_task_child(int fd)
+int l4h_task_child(int fd, long parent)
 {
     /* Slurm's warning and the terminal's interrupt are for the ranks, which
-     * decide; if our rank dies we die with it. */
+     * decide; if our rank dies we die with it: armed first, then checked
+     * (a rank that died before the signal was armed left us orphaned, and
+     * an orphan's parent is init or a subreaper — not necessarily pid 1). */
     signal(SIGUSR1, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() == 1)
+    if ((long)getppid() != parent)
         return L4H_EXIT_INFRA;
     l4h_exec_harden_self();
 
@@ -225,12 +213,12 @@ int l4h_task_child(int fd)
     r.cfg = cfg;
     l4h_permits permits = {.ctx = &r, .acquire = relay_acquire, .release = relay_release,
                            .spend = relay_spend};
-    char **secrets = secret_values(cfg);
+    l4h_secrets_collect(cfg, 0); /* rank 0 said which keys are placeholders */
     l4h_task_rec rec = {0};
     l4h_llm *llm = l4h_llm_new(cfg, &permits, &err);
     l4h_llm_quiet_prices(llm); /* rank 0 warned once for the campaign */
     l4h_sandbox *sb =
-        llm ? l4h_sandbox_open_probed(cfg, (const char *const *)secrets, isolation, &err) : NULL;
+        llm ? l4h_sandbox_open_probed(cfg, isolation, &err) : NULL;
     if (!llm || !sb) {
         rec_identity(&rec, cfg, task);
         rec.status = llm ? L4H_STATUS_ERROR_SANDBOX : L4H_STATUS_ERROR_INTERNAL;
@@ -257,7 +245,6 @@ int l4h_task_child(int fd)
     l4h_rec_clear(&rec);
     l4h_sandbox_free(sb);
     l4h_llm_free(llm);
-    free(secrets);
     l4h_plan_free(&plan);
     l4h_config_free(cfg);
     l4h_inputs_use(NULL);

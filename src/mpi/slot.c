@@ -198,7 +198,9 @@ static void start(slot *s, int index, int attempt, const char *key)
     posix_spawnattr_setpgroup(&at, 0);
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
                                       POSIX_SPAWN_SETSIGDEF);
-    char *argv[] = {"llm4hep", "task", "--fd", "3", NULL};
+    char parent[24];
+    snprintf(parent, sizeof parent, "%ld", (long)getpid());
+    char *argv[] = {"llm4hep", "task", "--fd", "3", "--parent", parent, NULL};
     pid_t pid;
     int rc = posix_spawn(&pid, s->self_exe, &fa, &at, argv, environ);
     posix_spawn_file_actions_destroy(&fa);

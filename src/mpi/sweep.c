@@ -74,10 +74,52 @@ static void install_signals(int rank)
     sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* The MPI launcher that started this rank (mpirun, mpiexec's proxy,
+ * slurmstepd), or 0 when we were not launched (a singleton: the parent is a
+ * shell, which may go away without ending the campaign). */
+static pid_t launcher;
+
+/* Remember the launcher when there is one. Can't fail. */
+static void note_launcher(void)
+{
+    if (getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_RANK") || getenv("PMI_SIZE") ||
+        getenv("SLURM_STEP_ID"))
+        launcher = getppid() > 1 ? getppid() : 0;
+}
+
+/* A rank whose launcher died (kill -9 of mpirun) is what is left of a
+ * dead job: it stops at once, and its task child dies with it (the journal
+ * holds every finished task; the next run resumes). */
+static void stop_if_orphaned(void)
+{
+    if (!launcher || getppid() == launcher)
+        return;
+    fprintf(stderr, "llm4hep sweep: the launcher (pid %ld) is gone; this rank stops (finished "
+                    "tasks are in the journal: run the same command to resume)\n", (long)launcher);
+    _exit(L4H_EXIT_INFRA);
+}
+
+/* Tell slurm/sweep.sh that this rank's signal handlers are in place (a file
+ * rank-N in $LLM4HEP_READY_DIR): it holds an early time-limit warning until
+ * every rank is ready, as a rank without its handler would die of it. */
+static void say_ready(int rank)
+{
+    const char *dir = getenv("LLM4HEP_READY_DIR");
+    if (!dir || !*dir)
+        return;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/rank-%d", dir, rank);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd >= 0)
+        close(fd);
+}
+
 /* Sleep a little when there was nothing to do; `idle` counts idle rounds so
- * the wait grows from 20 us to max_us and work is picked up at once. */
+ * the wait grows from 20 us to max_us and work is picked up at once. Stops
+ * the process when its launcher is gone. */
 static void idle_wait(int *idle, long max_us)
 {
+    stop_if_orphaned();
     long us = 20L << (*idle < 7 ? *idle : 7);
     if (us > max_us)
         us = max_us;
@@ -146,13 +188,20 @@ static void python_packages_start(const l4h_config *cfg, capture *c)
         "    print(m + '==' + str(v))\n";
     const l4h_suite *s = cfg->suite;
     size_t n = s ? s->n_requires : 0;
-    char **argv = l4h_xcalloc(n + 4, sizeof *argv);
-    argv[0] = cfg->sandbox.python;
-    argv[1] = "-c";
-    argv[2] = (char *)code;
+    char **argv = l4h_xcalloc(n + 6, sizeof *argv), **a = argv;
+    char *lifeline = l4h_exec_find_lifeline(), parent[24];
+    snprintf(parent, sizeof parent, "%ld", (long)getpid());
+    if (lifeline) { /* it dies with us (no lifeline: the sandbox refuses anyway) */
+        *a++ = lifeline;
+        *a++ = parent;
+    }
+    *a++ = cfg->sandbox.python;
+    *a++ = "-c";
+    *a++ = (char *)code;
     for (size_t i = 0; i < n; i++)
-        argv[3 + i] = s->requires[i];
+        *a++ = s->requires[i];
     capture_start(argv, c);
+    free(lifeline);
     free(argv);
 }
 
@@ -190,7 +239,7 @@ static void preflight(const l4h_config *cfg, int rank, int size, char msg[MSG_LE
     MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
     MPI_Comm_rank(node, &node_rank);
     if (node_rank == 0) {
-        l4h_sandbox *sb = l4h_sandbox_open(cfg, NULL, &err);
+        l4h_sandbox *sb = l4h_sandbox_open(cfg, &err);
         if (sb)
             snprintf(msg, MSG_LEN, "ok %s %s", host, l4h_sandbox_isolation(sb));
         else
@@ -418,11 +467,13 @@ static char *gather_hosts(int rank, int size)
 
 int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
 {
+    note_launcher();
     MPI_Init(argc, argv);
     int rank = 0, size = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     install_signals(rank);
+    say_ready(rank);
 
     l4h_err err = {0};
     l4h_config *cfg = NULL;
@@ -460,6 +511,7 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
     if ((rc = share_inputs(rank, config_abs, &inputs, &cfg, &plan, &inputs_blob, &inputs_len,
                            &err)) != 0)
         goto out;
+    l4h_secrets_collect(cfg, rank == 0); /* rank 0 says once which keys are placeholders */
 
     /* Pre-flight, in seconds: every node's sandbox, every model, the reference. */
     capture packages = {0, -1};

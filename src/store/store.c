@@ -25,7 +25,6 @@ struct l4h_store {
     char campaign[256];
     int lock_fd, jfd;
     sync_state sync;
-    secrets secrets;
     int run;              /* current /runs row, 0 before begin_run */
     int64_t dropped;
     double last_update;   /* monotonic time of the last file update */
@@ -435,7 +434,6 @@ static void store_free(l4h_store *st)
         close(st->jfd);
     l4h_lock_release(st->lock_fd);
     l4h_sync_state_free(&st->sync);
-    l4h_secrets_free(&st->secrets);
     free(st->h5path);
     free(st->jpath);
     free(st->meaning);
@@ -540,7 +538,7 @@ int l4h_store_open(const l4h_config *cfg, const l4h_inputs *inputs, int flags, l
                 "previous run was killed); the task it held will be redone\n",
                 st->jpath, st->dropped);
     }
-    l4h_secrets_collect(cfg, &st->secrets);
+    l4h_secrets_collect(cfg, 0);
     st->last_update = l4h_monotonic();
     *out = st;
     return 0;
@@ -583,8 +581,8 @@ int l4h_store_begin_run(l4h_store *st, l4h_run_info *info, l4h_err *err)
     l4h_sha256_hex(info->config_text ? info->config_text : "",
                    info->config_text ? strlen(info->config_text) : 0, sha);
     char *cfg_text = l4h_xstrdup(info->config_text), *pk = l4h_xstrdup(info->python_packages);
-    l4h_redact(&st->secrets, &cfg_text);
-    l4h_redact(&st->secrets, &pk);
+    l4h_secrets_redact(&cfg_text);
+    l4h_secrets_redact(&pk);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "run", info->run);
     cJSON_AddNumberToObject(o, "started_utc", info->started_utc);
@@ -615,7 +613,7 @@ int l4h_store_begin_run(l4h_store *st, l4h_run_info *info, l4h_err *err)
             cJSON_AddNumberToObject(e, "size", (double)f->len);
             /* the bytes as the user wrote them, but never a secret we hold */
             char *t = l4h_xstrdup(f->data);
-            l4h_redact(&st->secrets, &t);
+            l4h_secrets_redact(&t);
             cJSON_AddStringToObject(e, "text", t);
             free(t);
             cJSON_AddItemToArray(arr, e);
@@ -641,7 +639,7 @@ int l4h_store_add(l4h_store *st, l4h_task_rec *rec, l4h_err *err)
     if (l4h_status_name(rec->status) == NULL)
         return l4h_err_set(err, L4H_EXIT_INFRA, "store: task %s has an invalid status %d",
                            rec->key, (int)rec->status);
-    l4h_redact_rec(&st->secrets, rec);
+    l4h_redact_rec(rec);
     if (!rec->campaign)
         rec->campaign = l4h_xstrdup(st->campaign);
     if (rec->run == 0)
@@ -730,11 +728,8 @@ int l4h_store_annotate(const char *h5path, const l4h_annotation *a, l4h_err *err
                     h5path, a->task_id, st.n_tasks);
         goto out;
     }
-    secrets sec;
-    l4h_secrets_collect(NULL, &sec);
     char *text = l4h_xstrdup(a->text);
-    l4h_redact(&sec, &text);
-    l4h_secrets_free(&sec);
+    l4h_secrets_redact(&text);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "task_id", (double)a->task_id);
     cJSON_AddStringToObject(o, "source", a->source ? a->source : "");

@@ -211,26 +211,11 @@ void l4h_key_note(key_entry *k, l4h_status status, double wall_s, int64_t task_i
 
 /* ------------------------------------------------------- redaction */
 
-typedef struct secret {
-    char *name;  /* the environment variable */
-    char *value;
-} secret;
-
-typedef struct secrets {
-    secret *v;
-    size_t n;
-} secrets;
-
-/* Collect secret values: the variables named by cfg's endpoints (cfg may be
- * NULL) and any variable whose name contains API_KEY, TOKEN or SECRET, with
- * values of at least 8 bytes. Can't fail. */
-void l4h_secrets_collect(const l4h_config *cfg, secrets *s);
-void l4h_secrets_free(secrets *s);
-/* Replace every secret value in *text by "[redacted:NAME]" (reallocating).
- * Returns the number of replacements. */
-size_t l4h_redact(const secrets *s, char **text);
-/* Redact every text of a task record. */
-size_t l4h_redact_rec(const secrets *s, l4h_task_rec *rec);
+/* Defence in depth: the process's secrets (core.h, l4h_secrets_*) replaced
+ * in every text of a task record, whatever a producer let through. What a
+ * model wrote holds none (the llm client refuses such an answer), so this
+ * never changes an answer, a tool call or code. Returns the number replaced. */
+size_t l4h_redact_rec(l4h_task_rec *rec);
 
 /* ------------------------------------------------------ task scan */
 

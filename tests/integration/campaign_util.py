@@ -4,10 +4,11 @@ results back with h5py. Not a test file itself (no test_ prefix)."""
 import atexit
 import os
 import shutil
-import tempfile
 import signal
 import subprocess
+import tempfile
 import textwrap
+import time
 
 import h5py
 import numpy as np
@@ -91,45 +92,191 @@ def run_sweep(cfg, ranks=4, *args, timeout=300, env=None):
 
 
 def start_sweep(cfg, ranks=4, *args, env=None):
-    """Start a sweep in its own process group (so the whole job can be killed)."""
-    return subprocess.Popen(sweep_cmd(cfg, ranks, *args), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=mpi_env(env),
-                            start_new_session=True)
+    """Start a sweep as a job: see Job."""
+    return Job(cfg, ranks, *args, env=env)
 
 
-def _descendants(pid):
-    """Every process below pid (by parent links in /proc), deepest last."""
-    children = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
+# The job's init: runs the launcher, says how it ended, then waits for the
+# test to end the job (EOF on stdin), so that what the launcher leaves behind
+# is not killed by the namespace before the test has looked.
+_JOB_INIT = '"$@" </dev/null & wait $!; echo "job: launcher exited with $?"; read _'
+
+
+class Job:
+    """A sweep launched the way Slurm runs a job: the launcher in a PID
+    namespace of its own (`unshare --pid --fork --kill-child --mount-proc`), whose init
+    waits for the test. Killing the job (kill_whole) kills the namespace, so
+    nothing spawned after any snapshot escapes; killing one process
+    (kill_one) leaves the rest to the product's own mechanisms, and members()
+    shows what is left. Output lines are collected as they come (wait_for)."""
+
+    def __init__(self, cfg, ranks, *args, env=None):
+        import threading
+        # --mount-proc: the job sees its own pids in /proc (MPICH's shared
+        # memory opens /proc/<peer pid>/fd/N)
+        cmd = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--", "/bin/sh", "-c",
+               _JOB_INIT,
+               "job"] + sweep_cmd(cfg, ranks, *args)
+        # a TMPDIR of its own: the MPI session directories are named by pid,
+        # and every job's pids start at 1 in its namespace
+        env = dict(env or {})
+        env.setdefault("TMPDIR", tempfile.mkdtemp(prefix="job-", dir=os.environ.get("TMPDIR")))
+        _made.append(env["TMPDIR"])
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True, env=mpi_env(env),
+                                  start_new_session=True)
+        self.pid = self.p.pid
+        self.lines = []
+        self._cv = threading.Condition()
+        self._t = threading.Thread(target=self._read, daemon=True)
+        self._t.start()
+        self.init = self._wait(lambda: _children(self.p.pid), 60, "the job's init")[0]
+        self.ns = os.readlink(f"/proc/{self.init}/ns/pid")
+
+    def _read(self):
+        for line in self.p.stdout:
+            with self._cv:
+                self.lines.append(line)
+                self._cv.notify_all()
+        with self._cv:
+            self.lines.append(None)  # EOF
+            self._cv.notify_all()
+
+    @staticmethod
+    def _wait(probe, seconds, what):
+        end = time.monotonic() + seconds
+        while True:
+            got = probe()
+            if got:
+                return got
+            if time.monotonic() > end:
+                raise AssertionError(f"waited {seconds} s for {what}")
+            time.sleep(0.02)
+
+    @property
+    def returncode(self):
+        return self.p.returncode
+
+    def output(self):
+        with self._cv:
+            return "".join(x for x in self.lines if x)
+
+    def wait_for(self, text, seconds=120):
+        """Wait until the output holds text; returns the output."""
+        with self._cv:
+            ok = self._cv.wait_for(lambda: text in "".join(x for x in self.lines if x) or
+                                   None in self.lines, timeout=seconds)
+            out = "".join(x for x in self.lines if x)
+        assert ok and text in out, f"no '{text}' in the job's output within {seconds} s:\n{out}"
+        return out
+
+    def members(self):
+        """Live processes of the job but its init: those in its namespace and
+        those below its init (a sandbox's nested namespace) — [(pid, ppid, argv)]."""
+        procs = {}
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
             try:
                 stat = open(f"/proc/{d}/stat").read()
+                ns = os.readlink(f"/proc/{d}/ns/pid")
+                argv = open(f"/proc/{d}/cmdline", "rb").read().split(b"\0")
             except OSError:
                 continue
-            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-            children.setdefault(ppid, []).append(int(d))
-    out, todo = [], [pid]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            out.append(c)
-            todo.append(c)
-    return out
+            fields = stat[stat.rindex(")") + 2:].split()
+            procs[int(d)] = (fields[0], int(fields[1]), ns,
+                             [a.decode(errors="replace") for a in argv if a])
 
+        def below_init(pid):
+            seen = set()
+            while pid > 1 and pid not in seen:
+                seen.add(pid)
+                if pid == self.init:
+                    return True
+                pid = procs[pid][1] if pid in procs else 0
+            return False
 
-def kill_job(p, sig=signal.SIGKILL):
-    """Signal the whole job: the launcher's process group and, for SIGKILL,
-    every process below it (as Slurm's process tracking does; Open MPI puts
-    ranks in process groups of their own)."""
-    victims = _descendants(p.pid) if sig == signal.SIGKILL else []
-    try:
-        os.killpg(p.pid, sig)
-    except ProcessLookupError:
-        pass
-    for pid in victims:
+        return [(pid, ppid, argv) for pid, (state, ppid, ns, argv) in procs.items()
+                if pid != self.init and state not in ("Z", "X") and
+                (ns == self.ns or below_init(pid))]
+
+    def find(self, pred, seconds=120, what="a process"):
+        """Wait until a member matches pred(pid, ppid, argv); returns it."""
+        return self._wait(lambda: [m for m in self.members() if pred(*m)], seconds, what)[0]
+
+    def kill_one(self, pid):
+        os.kill(pid, signal.SIGKILL)
+
+    def wait_launcher(self, seconds=300):
+        """Wait until the launcher has exited; returns its exit status."""
+        out = self.wait_for("job: launcher exited with", seconds)
+        return int(out.split("job: launcher exited with ")[1].split()[0])
+
+    def wait_empty(self, seconds=60):
+        """Wait until nothing of the job is left but its init; returns what
+        is still alive after `seconds` (the good answer is [])."""
+        end = time.monotonic() + seconds
+        left = self.members()
+        while left and time.monotonic() < end:
+            time.sleep(0.05)
+            left = self.members()
+        return left
+
+    def launcher(self):
+        """The launcher's pid (the init's child)."""
+        return self._wait(lambda: _children(self.init), 60, "the launcher")[0]
+
+    def signal_launcher(self, sig):
+        """Send sig to the launcher's process group inside the job (mpirun, or
+        mpiexec and its proxies; they pass SIGUSR1/SIGTERM on to the ranks),
+        not to the init that holds the namespace."""
+        pg = os.getpgid(self.launcher())
+        for pid, _, _ in self.members():
+            try:
+                if os.getpgid(pid) == pg:
+                    os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def end(self, seconds=120):
+        """Let the init go (the namespace dies with it); returns the launcher's
+        exit status, or None when it was killed with the job."""
         try:
-            os.kill(pid, sig)
+            self.p.stdin.close()
+        except OSError:
+            pass
+        self.p.wait(timeout=seconds)
+        self._t.join(timeout=seconds)
+        out = self.output()
+        if "job: launcher exited with " in out:
+            return int(out.split("job: launcher exited with ")[1].split()[0])
+        return None
+
+    def kill_whole(self, seconds=60):
+        """kill -9 of the whole job, as Slurm does: the namespace's init dies
+        (unshare --kill-child) and the kernel kills every process in it."""
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        self.p.wait(timeout=seconds)
+        self._t.join(timeout=seconds)
+
+
+def _children(pid):
+    try:
+        return [int(x) for x in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+    except OSError:
+        return []
+
+
+def kill_job(job, sig=signal.SIGKILL):
+    """kill -9 of the whole job (its namespace); any other signal goes to
+    the launcher, which passes it on to the ranks."""
+    if sig == signal.SIGKILL:
+        job.kill_whole()
+    else:
+        job.signal_launcher(sig)
 
 
 def output_of(cfg):
@@ -150,34 +297,6 @@ def text(f, row, name):
 def final_rows(h5path):
     t = tasks(h5path)
     return t[t["final"] == 1]
-
-
-def leftover_processes(marker):
-    """PIDs of processes whose command line contains marker (nothing of a
-    campaign may survive it)."""
-    out = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if marker in cmd:
-            out.append((int(pid), cmd))
-    return out
-
-
-def wait_no_leftovers(marker, seconds=10):
-    """Wait until nothing whose command line names marker runs; return what
-    still does after `seconds` (an empty list is the good answer)."""
-    import time
-    end = time.time() + seconds
-    left = leftover_processes(marker)
-    while left and time.time() < end:
-        time.sleep(0.1)
-        left = leftover_processes(marker)
-    return left
 
 
 def keys_unique(rows):

@@ -272,11 +272,17 @@ def test_a_signal_interrupts_the_task(world):
     srv.configure(latency="fixed:2")
     out = world["tmp"] / "out-interrupted"
     try:
+        seen = len(srv.requests())
         p = subprocess.Popen([BIN, "run", world["configs"]["http"], "--step", "create_numpy",
                               "--model", CAREFUL, "--validate", "--out-dir", str(out)],
                              env=world["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
-        time.sleep(1.0)
+        # the task has begun (its handlers are set) once its first request
+        # reaches the server, where it then waits 2 s
+        deadline = time.monotonic() + 300
+        while len(srv.requests()) <= seen:
+            assert p.poll() is None and time.monotonic() < deadline, p.communicate()
+            time.sleep(0.05)
         p.send_signal(signal.SIGINT)
         stdout, stderr = p.communicate(timeout=60)
     finally:

@@ -205,10 +205,10 @@ def test_429_retry_after_http_date(srv):
 
 def test_429_retry_after_ms_is_preferred(srv):
     srv.faults([{"fault": "status", "status": 429, "retry_after": 30, "retry_after_ms": 250}])
-    t0 = time.monotonic()
     calls, _, err, rc = run_chat(srv, "--max-attempts", 3)
     assert rc == 0, err
-    assert time.monotonic() - t0 < 5
+    reqs = srv.requests()  # the retry followed the 250 ms, not the 30 s
+    assert reqs[1]["time"] - reqs[0]["time"] < 5
     first = log_fields(calls[0]["attempt_log"][0])
     assert float(first["wait_s"]) == 0.25 and first["retry_after"] == "250 ms"
 
@@ -270,10 +270,12 @@ def test_retries_exhausted(srv):
 
 def test_hang_past_the_timeout_then_success(srv):
     srv.faults([{"fault": "hang", "seconds": 4}])
-    t0 = time.monotonic()
     calls, _, err, rc = run_chat(srv, "--timeout", "1", "--max-attempts", 3)
     assert rc == 0, err
-    assert time.monotonic() - t0 < 3.5
+    # the retry came after the 1 s timeout, not after the 4 s hang: measured
+    # where the requests arrive (a busy machine's process start-up is not in it)
+    reqs = srv.requests()
+    assert reqs[1]["time"] - reqs[0]["time"] < 3.5
     f = log_fields(calls[0]["attempt_log"][0])
     assert f["status"] == "0" and f["result"] == "retry" and "timeout" in f["reason"]
     assert 0.9 <= float(f["latency_s"]) < 2.0
@@ -364,10 +366,9 @@ def test_error_body_in_a_200(srv):
 
 def test_callers_deadline(srv):
     srv.faults([{"fault": "hang", "seconds": 5}])
-    t0 = time.monotonic()
     calls, _, err, rc = run_chat(srv, "--timeout", "30", "--deadline", "0.8", "--max-attempts", 5)
     assert rc == 3
-    assert time.monotonic() - t0 < 3
+    assert calls[0]["latency_s"] < 3  # the call's own clock: start-up is not in it
     assert "deadline" in calls[0]["error"]
 
 
@@ -391,16 +392,42 @@ def test_missing_key_variable_is_a_config_error(srv):
     assert srv.requests() == []
 
 
-def test_key_is_redacted_from_debug_output_and_echoes(srv):
-    # a server that echoes the key back: it must not reach our texts
-    srv.faults([{"fault": "error_body", "status": 400, "message": f"bad key {KEY} for you"},
-                {"fault": "normal", "content": f"your key is {KEY}"}])
+def test_key_is_redacted_from_debug_output_and_error_bodies(srv):
+    # a server that echoes the key in an error body: it must not reach our texts
+    srv.faults([{"fault": "error_body", "status": 400, "message": f"bad key {KEY} for you"}])
     calls, _, err, rc = run_chat(srv, env={"LLM4HEP_HTTP_DEBUG": "1"})
     assert rc == 3
     assert "Authorization: Bearer ***" in err
-    assert "***" in calls[0]["error"]
-    calls, _, err, rc = run_chat(srv, env={"LLM4HEP_HTTP_DEBUG": "1"})
-    assert "***" in calls[0]["response_json"]
+    assert f"bad key [redacted:{KEY_ENV}] for you" in calls[0]["error"]
+    assert f"[redacted:{KEY_ENV}]" in calls[0]["response_json"]
+    assert all(KEY not in line for line in calls[0]["attempt_log"])
+
+
+def test_an_answer_echoing_the_key_is_refused_not_altered(srv):
+    # an answer is recorded and run as received, so one holding the key
+    # cannot be kept: the call fails as the endpoint's fault, naming the variable
+    srv.faults([{"fault": "normal", "content": f"x = 1  # your key is {KEY}"}])
+    calls, _, err, rc = run_chat(srv)
+    assert rc == 3
+    c = calls[0]
+    assert not c["ok"] and c["error_code"] == 3
+    assert f"holds the value of ${KEY_ENV}" in c["error"] and "refused" in c["error"]
+    assert KEY not in json.dumps(c)
+    assert not c.get("content")
+
+
+@pytest.mark.parametrize("key", ["EMPTY", "x", "dummy", "*"])
+def test_placeholder_key_leaves_the_answer_exactly_as_sent(key):
+    # local servers take any key; a placeholder is never looked for in text
+    text = "x_max = 3 * 2  # EMPTY dummy x*x **kw"
+    with LLMServer(api_key=key) as s:
+        calls, _, err, rc = run_chat(s, "--message", text, "--max-attempts", 1, timeout=30,
+                                     env={KEY_ENV: key})
+        assert rc == 0, err
+        assert calls[0]["content"] == "echo: " + text
+        assert json.loads(calls[0]["response_json"])["choices"][0]["message"]["content"] == \
+            "echo: " + text
+        assert "[redacted" not in json.dumps(calls[0])
 
 
 def test_proxy_environment_is_honoured(srv):

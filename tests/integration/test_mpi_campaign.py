@@ -11,7 +11,7 @@ import h5py
 import pytest
 
 from campaign_util import (BIN, final_rows, keys_unique, kill_job, make_campaign, output_of,
-                           run_sweep, start_sweep, tasks, text, wait_no_leftovers)
+                           run_sweep, start_sweep, tasks, text)
 
 MODELS = ("scripted/good", "scripted/wrong")
 
@@ -67,16 +67,20 @@ def test_one_rank_runs_serially(tmp_path):
 
 def test_sigusr1_drains_then_resume_completes(tmp_path):
     cfg = make_campaign(tmp_path, ("scripted/slow",), trials=6)
-    p = start_sweep(cfg, 3, "--grace", "0.5")
-    time.sleep(4)  # some tasks done, some in flight
-    kill_job(p, signal.SIGUSR1)
-    t0 = time.time()
-    out, _ = p.communicate(timeout=60)
-    assert p.returncode == 4, out
-    assert time.time() - t0 < 15, "drain must respect the grace deadline"
-    assert "stopped early" in out
-    root = os.path.dirname(cfg)
-    assert wait_no_leftovers(root) == [], "nothing of a drained task may keep running"
+    job = start_sweep(cfg, 3, "--grace", "0.5")
+    try:
+        job.wait_for("/12] ", 300)  # a task done, others in flight (12 tasks, 2 slots)
+        kill_job(job, signal.SIGUSR1)
+        t0 = time.time()
+        rc = job.wait_launcher(120)
+        out = job.output()
+        assert rc == 4, out
+        # a drain waits for the grace, not for the tasks (each ~2 s, 5 left per slot)
+        assert time.time() - t0 < 15, "drain must respect the grace deadline"
+        assert "stopped early" in out
+        assert job.wait_empty(60) == [], "nothing of a drained task may keep running"
+    finally:
+        job.kill_whole()
     r = run_sweep(cfg, 3)
     assert r.returncode == 0, r.stdout + r.stderr
     rows = final_rows(output_of(cfg))
@@ -91,11 +95,13 @@ def test_kill9_ten_times_then_resume(tmp_path):
     cfg = make_campaign(tmp_path, ("scripted/good", "scripted/wrong"), trials=10)
     rng = random.Random(7)
     for _ in range(10):
-        p = start_sweep(cfg, 4)
-        time.sleep(rng.uniform(0.5, 3.0))
-        kill_job(p)
-        p.wait(timeout=30)
-        assert wait_no_leftovers(os.path.dirname(cfg)) == [], "kill -9 of the job leaves nothing"
+        job = start_sweep(cfg, 4)
+        # a random moment of the run: counted from the start line, not from
+        # the launch, so a busy machine's slow start does not eat it
+        job.wait_for("campaign arith-test", 300)
+        time.sleep(rng.uniform(0.0, 2.5))
+        kill_job(job)  # the whole job, as Slurm kills it (its PID namespace)
+        assert job.wait_empty(60) == [], "kill -9 of the job leaves nothing"
     scratch = os.path.join(os.path.dirname(cfg), "scratch")
     left = [n for n in os.listdir(scratch) if n.startswith("llm4hep-") and "slots" not in n]
     r = run_sweep(cfg, 4, timeout=600)

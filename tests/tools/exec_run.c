@@ -119,8 +119,9 @@ int main(int argc, char **argv)
     memset(&step, 0, sizeof step);
     step.name = "test";
     step.number = 1;
-    char *stage[64], *secrets[64];
-    size_t n_secrets = 0;
+    char *stage[64];
+    l4h_endpoint keys[64]; /* --secret-env: endpoints whose key variable is VAR */
+    memset(keys, 0, sizeof keys);
     const char *stdin_file = NULL, *program = NULL;
     double timeout = 0;
     int see_ref = 0, runs = 1, keep = 0, plain = 0, with_plain = 0, i = 1;
@@ -177,18 +178,20 @@ int main(int argc, char **argv)
             cfg.sandbox.max_parallel_per_node = atoi(v);
         else if (strcmp(f, "--python") == 0)
             cfg.sandbox.python = (char *)v;
-        else if (strcmp(f, "--secret-env") == 0 && n_secrets < 63 && getenv(v))
-            secrets[n_secrets++] = getenv(v);
+        else if (strcmp(f, "--secret-env") == 0 && cfg.n_endpoints < 64) {
+            keys[cfg.n_endpoints].name = (char *)"secret-env";
+            keys[cfg.n_endpoints++].api_key_env = (char *)v;
+            cfg.endpoints = keys;
+        }
         else if (strcmp(f, "--stdin") == 0)
             stdin_file = v;
         else if (strcmp(f, "--program") == 0)
             program = v;
         else if (strcmp(f, "--runs") == 0)
             runs = atoi(v);
-        else if (strcmp(f, "--secret-env") != 0)
+        else
             return usage(f);
     }
-    secrets[n_secrets] = NULL;
     if (i >= argc && !program)
         return usage("no code file given");
     const char *code_file = program ? program : argv[i];
@@ -211,7 +214,7 @@ int main(int argc, char **argv)
     if (suite.data_dir || suite.reference_dir || suite.dir)
         cfg.suite = &suite;
     l4h_err err = {0, ""};
-    l4h_sandbox *sb = l4h_sandbox_open(&cfg, (const char *const *)secrets, &err);
+    l4h_sandbox *sb = l4h_sandbox_open(&cfg, &err);
     if (!sb) {
         fprintf(stderr, "exec_run: %s\n", err.msg);
         cJSON_Delete(out);

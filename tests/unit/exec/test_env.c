@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -35,6 +36,7 @@ static l4h_sandbox fake(void)
     sb.python = "/opt/py/bin/python3";
     sb.prlimit = "/usr/bin/prlimit";
     sb.setpriv = "/usr/bin/setpriv";
+    sb.lifeline = "/opt/llm4hep/bin/llm4hep-lifeline";
     sb.limits.exec_memory_mb = 2048;
     sb.limits.workspace_mb = 64;
     return sb;
@@ -84,21 +86,23 @@ static void prlimit_words_carry_the_limits(void **state)
     l4h__argv_free(&a);
 }
 
-static void setpriv_only_when_root_or_asked(void **state)
+static void every_run_dies_with_its_spawner(void **state)
 {
     (void)state;
     l4h_sandbox sb = fake();
     l4h_argv a = {0};
-    l4h__exec_add_setpriv(&sb, 0, &a);
-    assert_int_equal(a.n, 0);
-    l4h__exec_add_setpriv(&sb, 1, &a);
+    char pid[32];
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    l4h__exec_add_launch(&sb, &a);
+    /* setpriv arms the signal; the lifeline then checks we still live */
     assert_true(has(a.v, "--pdeathsig=KILL") && !has(a.v, "--reuid=65534"));
+    assert_string_equal(a.v[a.n - 2], "/opt/llm4hep/bin/llm4hep-lifeline");
+    assert_string_equal(a.v[a.n - 1], pid);
     l4h__argv_free(&a);
     sb.switch_uid = 1;
-    l4h__exec_add_setpriv(&sb, 0, &a);
+    l4h__exec_add_launch(&sb, &a);
     assert_true(has(a.v, "--reuid=65534") && has(a.v, "--regid=65534") &&
-                has(a.v, "--clear-groups") && has(a.v, "--nnp"));
-    assert_false(has(a.v, "--pdeathsig=KILL"));
+                has(a.v, "--clear-groups") && has(a.v, "--nnp") && has(a.v, "--pdeathsig=KILL"));
     l4h__argv_free(&a);
 }
 
@@ -122,7 +126,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(environment_is_built_from_nothing),
         cmocka_unit_test(prlimit_words_carry_the_limits),
-        cmocka_unit_test(setpriv_only_when_root_or_asked),
+        cmocka_unit_test(every_run_dies_with_its_spawner),
         cmocka_unit_test(program_for_argv0),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

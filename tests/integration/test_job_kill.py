@@ -1,0 +1,120 @@
+"""test_job_kill.py — issue 14 §3: nothing of a job outlives it. The sweep
+runs as Slurm runs a job (its own PID namespace, campaign_util.Job); one
+process of each kind is killed with SIGKILL alone — mpirun, rank 0, a worker
+rank, a task child, bwrap, the code — and then nothing of the job may be
+left running (the product's own mechanisms, not the namespace, must see to
+it), and a resume completes the campaign with nothing lost or counted twice.
+Every wait is for an event (a process appearing, a line, the launcher's
+exit) with a generous deadline."""
+import os
+import subprocess
+
+import pytest
+
+from campaign_util import (BIN, Job, final_rows, keys_unique, make_campaign, output_of,
+                           run_sweep, tasks)
+
+TRIALS = 3          # slow model: 2 steps x 3 trials = 6 tasks of ~2 s
+RANKS = 3           # rank 0 coordinates, ranks 1 and 2 run tasks
+LIFELINE = os.path.join(os.path.dirname(BIN), "llm4hep-lifeline")
+
+
+def rank_of(pid):
+    try:
+        env = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+    except OSError:
+        return None
+    for kv in env:
+        if kv.startswith(b"OMPI_COMM_WORLD_RANK=") or kv.startswith(b"PMI_RANK="):
+            return int(kv.split(b"=", 1)[1])
+    return None
+
+
+def is_rank(argv):
+    return len(argv) > 1 and argv[0].endswith("llm4hep") and argv[1] == "sweep"
+
+
+KINDS = {
+    "mpirun": lambda job, pid, ppid, argv: ppid == job.init,
+    "rank0": lambda job, pid, ppid, argv: is_rank(argv) and rank_of(pid) == 0,
+    "worker_rank": lambda job, pid, ppid, argv: is_rank(argv) and rank_of(pid) == 1,
+    "task_child": lambda job, pid, ppid, argv: argv[1:2] == ["task"],
+    "bwrap": lambda job, pid, ppid, argv: os.path.basename(argv[0]) == "bwrap",
+    "code": lambda job, pid, ppid, argv: os.path.basename(argv[0]).startswith("python")
+    and any("generated_code/iter_" in a for a in argv),
+}
+
+
+def assert_complete(cfg, n, all_success):
+    """Resume to the end; then every planned task has exactly one final row,
+    measured (no infrastructure status left) — a success unless the kill hit
+    the code or its sandbox, which the model's task then had to live with."""
+    r = run_sweep(cfg, RANKS, timeout=900)
+    assert r.returncode in (0, 1), r.stdout + r.stderr
+    rows = final_rows(output_of(cfg))
+    assert len(rows) == n and keys_unique(rows), [(bytes(x["key"]), x["status"]) for x in rows]
+    statuses = [x["status"].decode() for x in rows]
+    assert not any(s.startswith("error_") for s in statuses), statuses
+    if all_success:
+        assert statuses == ["success"] * n, statuses
+    # a second resume finds nothing to do: nothing was counted twice
+    r = run_sweep(cfg, RANKS, timeout=300)
+    assert r.returncode in (0, 1) and "0 to run" in r.stdout, r.stdout + r.stderr
+    assert len(final_rows(output_of(cfg))) == n
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_kill9_of_one_process_leaves_nothing_and_resume_completes(kind):
+    cfg = make_campaign(None, ("scripted/slow",), trials=TRIALS, name=f"kill-{kind}")
+    job = Job(cfg, RANKS)
+    try:
+        job.wait_for("campaign kill-", 300)  # rank 0 has started dispatching
+        want = KINDS[kind]
+        pid, _, argv = job.find(lambda p, pp, a: want(job, p, pp, a), 300, kind)
+        job.kill_one(pid)
+        rc = job.wait_launcher(300)
+        left = job.wait_empty(60)
+        assert left == [], f"after kill -9 of {kind} ({argv}): still alive {left}"
+        if kind in ("task_child", "bwrap", "code"):
+            # a lost task is the campaign's to redo, never the end of it
+            assert rc in (0, 1, 3), job.output()
+    finally:
+        job.kill_whole()
+    assert_complete(cfg, 2 * TRIALS, all_success=kind not in ("bwrap", "code"))
+
+
+def test_lifeline_runs_nothing_when_its_spawner_is_gone(tmp_path):
+    """The getppid race: a spawner that died before the death signal was
+    armed leaves an orphan, which must not run the code."""
+    flag = tmp_path / "ran"
+    # told a spawner that is not its parent (as an orphan's is init's or a
+    # subreaper's): it must not run
+    r = subprocess.run([LIFELINE, str(os.getppid()), "/usr/bin/touch", str(flag)], timeout=60)
+    assert r.returncode == 126 and not flag.exists()
+    # its real parent: it runs
+    r = subprocess.run([LIFELINE, str(os.getpid()), "/usr/bin/touch", str(flag)], timeout=60)
+    assert r.returncode == 0 and flag.exists()
+
+
+def test_lifeline_child_dies_with_its_spawner(tmp_path):
+    """Armed, the death signal kills the program when its spawner dies."""
+    job_pidfile = tmp_path / "pid"
+    code = (f"import subprocess, os, sys\n"
+            f"p = subprocess.Popen(['{LIFELINE}', str(os.getpid()), '/usr/bin/sleep', '600'])\n"
+            f"open('{job_pidfile}', 'w').write(str(p.pid))\n"
+            f"os._exit(0)\n")
+    subprocess.run(["/usr/bin/python3", "-c", code], timeout=60)
+    pid = int(job_pidfile.read_text())
+    import time
+    end = time.monotonic() + 60
+    alive = True
+    while time.monotonic() < end:
+        try:
+            st = open(f"/proc/{pid}/stat").read()
+            alive = st[st.rindex(")") + 2] not in "ZX"
+        except OSError:
+            alive = False
+        if not alive:
+            break
+        time.sleep(0.05)
+    assert not alive, "the lifeline's program outlived its spawner"
