@@ -49,7 +49,11 @@
 typedef struct l4h_sandbox l4h_sandbox;
 
 typedef struct l4h_workspace {
-    char *host;            /* <scratch>/llm4hep-<key>-<pid>-XXXXXX (mkdtemp), created */
+    char *top;             /* <scratch>/llm4hep-<key>-<pid>-XXXXXX (mkdtemp), ours, 0711:
+                              holds host and records; NULL in a hand-made workspace */
+    char *host;            /* <top>/ws: the code's writable tree */
+    char *records;         /* <top>/host: our own records of the run (generated code,
+                              logs), 0700, never the code's; NULL: none kept */
     char *view;            /* what code sees: /workspace (bwrap) or host */
     char *data_host, *data_view;
     char *ref_host, *ref_view;
@@ -60,16 +64,53 @@ typedef struct l4h_workspace {
 /* Create a workspace under cfg->scratch for the task key with generated_code/,
  * arrays/, plots/, logs/, and copy the step's `stage` files from the suite's
  * reference dir (read-only). -1 (code 3) when scratch is not writable or a
- * staged file is missing (named). */
+ * staged file is missing (named).
+ *
+ * The host never follows a path through the code's writable tree: it opens
+ * the workspace root once per access (l4h_workspace_dir: the root's parent
+ * is ours, so the code cannot swap the root) and resolves every name beneath
+ * it with the l4h_fs_* functions of core.h (no link followed anywhere).
+ * Before every sandbox run the harness puts back what it needs (the root's
+ * mode, the staged inputs and their directories: l4h_sandbox_run does it),
+ * so nothing the code does to them can fail a later stage; when it cannot,
+ * the error has code 1: the code's doing, to be counted as the model's
+ * failure. Directories may nest at most L4H_WS_MAX_DEPTH levels: deeper ones
+ * stop the run (limit "workspace") and are removed after it. */
+#define L4H_WS_MAX_DEPTH 128
 int l4h_workspace_create(const l4h_config *cfg, const l4h_sandbox *sb, const char *task_key,
                          const l4h_step *step, l4h_workspace *ws, l4h_err *err);
+/* Open the workspace root (a directory fd, close-on-exec; the caller closes
+ * it). -1 with err when it is gone. */
+int l4h_workspace_dir(const l4h_workspace *ws, l4h_err *err);
+/* Write the file rel (e.g. generated_code/iter_3.py) into the workspace for
+ * the code to run, replacing whatever the code left at that name or on the
+ * way (a link, a file or a directory) without following it, and keep our
+ * own copy in the records. -1 with err: code 1 when the workspace as the code
+ * left it does not allow it (the model's failure), 3 otherwise. */
+int l4h_workspace_write(const l4h_workspace *ws, const char *rel, const char *data, size_t len,
+                        l4h_err *err);
+/* Write rel (e.g. logs/iter_3.stdout) into the records only: the code never
+ * sees or changes it; l4h_workspace_copy_out puts it in the copy. 0 when
+ * the workspace keeps no records. -1 (code 3) with err. */
+int l4h_workspace_record(const l4h_workspace *ws, const char *rel, const char *data, size_t len,
+                         l4h_err *err);
 /* Placeholders for this workspace (view paths; {{inputs}}/{{files}} left NULL
  * for the agent to fill). Borrowed pointers into ws and step. */
 void l4h_workspace_vars(const l4h_workspace *ws, const l4h_step *step, l4h_vars *vars,
                         char number_buf[16]);
 /* Copy the workspace to dir (generated_code/, logs/, arrays/, plots/ and the
- * rest). */
+ * rest, not .home/), then our records over it. dir is created when missing
+ * and must be empty (a reused out-dir would mix two tasks' files: -1, code
+ * 2, saying what to do). Directories and regular files only, at their full
+ * size: a link is never copied as a link nor followed, FIFOs and devices are
+ * left out; every file is created new in dir, never written through
+ * anything. -1 with err naming the failure (code 1: directories deeper than
+ * L4H_WS_MAX_DEPTH were not copied). */
 int l4h_workspace_copy_out(const l4h_workspace *ws, const char *dir, l4h_err *err);
+/* 0 when dir is missing or an empty directory; else -1 (code 2) with the
+ * message of l4h_workspace_copy_out. For `run --out-dir` to refuse before
+ * the task starts. */
+int l4h_workspace_outdir_check(const char *dir, l4h_err *err);
 /* Open the file rel (relative to the workspace) for reading without
  * following any symbolic link: the code may have planted
  * `arrays/x.npy -> /root/.cborg_api_key` (or a linked directory) to make
@@ -80,8 +121,10 @@ int l4h_workspace_copy_out(const l4h_workspace *ws, const char *dir, l4h_err *er
  * which), code 2 when rel is absolute or has "..", code 3 on other I/O
  * errors. */
 int l4h_workspace_open(const l4h_workspace *ws, const char *rel, l4h_err *err);
-/* Remove the workspace and free its strings. */
-void l4h_workspace_remove(l4h_workspace *ws);
+/* Remove the workspace (any depth, iteratively, no link followed) and free
+ * its strings. -1 (code 3) with err (may be NULL) naming the failure when
+ * something is left in scratch; the strings are freed either way. */
+int l4h_workspace_remove(l4h_workspace *ws, l4h_err *err);
 /* Remove the workspaces of these task keys (llm4hep-<key>-...) that a killed
  * run left in scratch. Call only while holding the campaign's lock (a sweep
  * after l4h_store_open): then no task of these keys can be running. Returns

@@ -58,6 +58,10 @@
 #define L4H_SANDBOX_NOFILE 4096
 /* HOME of the code, relative to the workspace (caches; not listed). */
 #define L4H_WS_HOME ".home"
+/* What bwrap shows the code as /tmp and /dev/shm: directories of its HOME,
+ * so that they count toward the one workspace budget (exec.h). */
+#define L4H_WS_TMP ".home/.tmp"
+#define L4H_WS_SHM ".home/.shm"
 
 struct l4h_sandbox {
     const l4h_sandbox_ops *ops;
@@ -193,12 +197,22 @@ void l4h__proc_kill_token(const char *token, double patience, l4h_pidset *killed
 
 /* ------------------------------------------------------------ workspace */
 
-/* Disk use of the tree at dir (st_blocks, not following symlinks) and its
- * number of entries. Missing entries are skipped. Can't fail. */
-void l4h__tree_usage(const char *dir, int64_t *bytes, int64_t *entries);
+/* Disk use of the tree at dir and its number of entries, at every level: a
+ * file counts at max(apparent size, allocated blocks) (a sparse file costs
+ * its full size when copied out), links are not followed. Returns 1 when
+ * directories nest deeper than L4H_WS_MAX_DEPTH (the workspace limit too),
+ * else 0. Missing entries are skipped. */
+int l4h__tree_usage(const char *dir, int64_t *bytes, int64_t *entries);
 /* Regular files under dir with sizes, sorted by path, skipping the code's
- * HOME (.home/). Caller frees with l4h__files_free. */
-void l4h__list_files(const char *dir, l4h_file_entry **files, size_t *n);
+ * HOME (.home/). Directories nested deeper than L4H_WS_MAX_DEPTH are removed
+ * (*pruned = 1; may be NULL). Caller frees with l4h__files_free. */
+void l4h__list_files(const char *dir, l4h_file_entry **files, size_t *n, int *pruned);
+/* Put back what the harness needs in ws before a run: the root's mode, the
+ * staged inputs (a regular 0444 file with the reference's size and time,
+ * reached through directories only; else copied again, whatever the code
+ * put in the way removed). 0, or -1 with err: code 1 when the code's doing
+ * defeats it (the model's failure), 3 on other I/O errors. */
+int l4h__workspace_restore(const l4h_sandbox *sb, const l4h_workspace *ws, l4h_err *err);
 void l4h__files_free(l4h_file_entry *files, size_t n);
 
 /* ---------------------------------------------------------------- slots */

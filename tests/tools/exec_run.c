@@ -230,12 +230,10 @@ int main(int argc, char **argv)
     } else {
         size_t code_len;
         char *code = read_all(code_file, &code_len);
-        char *dst = l4h_path_join(ws.host, "generated_code/iter_1.py");
-        if (l4h_write_file(dst, code, code_len, &err) != 0) {
+        if (l4h_workspace_write(&ws, "generated_code/iter_1.py", code, code_len, &err) != 0) {
             fprintf(stderr, "exec_run: %s\n", err.msg);
             return 3;
         }
-        free(dst);
         free(code);
         view_code = l4h_path_join(ws.view, "generated_code/iter_1.py");
     }
@@ -291,7 +289,7 @@ int main(int argc, char **argv)
     if (keep)
         l4h_workspace_release(&ws);
     else
-        l4h_workspace_remove(&ws);
+        l4h_workspace_remove(&ws, NULL);
     l4h_sandbox_free(sb);
     return rc;
 }
