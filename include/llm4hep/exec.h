@@ -44,6 +44,8 @@
 #ifndef LLM4HEP_EXEC_H
 #define LLM4HEP_EXEC_H
 
+#include <signal.h>
+
 #include "llm4hep/core.h"
 
 typedef struct l4h_sandbox l4h_sandbox;
@@ -191,6 +193,10 @@ l4h_sandbox *l4h_sandbox_open(const l4h_config *cfg, const char *const *secrets,
 l4h_sandbox *l4h_sandbox_open_probed(const l4h_config *cfg, const char *const *secrets,
                                      const char *isolation, l4h_err *err);
 void l4h_sandbox_free(l4h_sandbox *sb);
+/* Waits of l4h_sandbox_run (for a per-node slot) end, as a failure (code 3),
+ * once *stop is set (a signal handler's or the campaign drain's flag;
+ * borrowed; NULL: never). */
+void l4h_sandbox_watch_stop(l4h_sandbox *sb, const volatile sig_atomic_t *stop);
 const char *l4h_sandbox_isolation(const l4h_sandbox *sb);
 
 /* Run spec in ws. 0 when it ran (whatever its exit), -1 when the sandbox

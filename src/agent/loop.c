@@ -213,6 +213,10 @@ static int run_code(l4h_loop *L, int it, const char *code, l4h_exec_result *res)
         rc = l4h_sandbox_run(L->env->sandbox, &L->ws, &spec, res, &err);
     }
     free(view);
+    if (rc != 0 && L->env->stop && *L->env->stop) {
+        l4h_loop_infra(L, L4H_STATUS_INTERRUPTED, "interrupted before running %s", rel);
+        return -1;
+    }
     if (rc != 0 && err.code == 1) {
         workspace_broken(L, rel, err.msg);
         return -1;
@@ -423,6 +427,7 @@ int l4h_task_run(const l4h_task_env *env, const l4h_task *task, l4h_task_rec *re
         L.campaign_usd = env->permits->spend(env->permits->ctx, 0.0, 0); /* spent before this task */
 
     l4h_err e = {0};
+    l4h_sandbox_watch_stop(env->sandbox, env->stop);
     if (l4h_workspace_create(env->cfg, env->sandbox, task->key, task->step, &L.ws, &e) != 0) {
         l4h_loop_infra(&L, L4H_STATUS_ERROR_SANDBOX, "workspace: %s", e.msg);
     } else {
@@ -438,7 +443,11 @@ int l4h_task_run(const l4h_task_env *env, const l4h_task *task, l4h_task_rec *re
     int checks_ran = 0, failed = 0;
     if (!L.infra && L.code_runs > 0 && !env->no_checks) {
         failed = l4h_checks_run(env->cfg, task->step, env->sandbox, &L.ws, rec, &e);
-        if (failed < 0)
+        if (failed < 0 && env->stop && *env->stop)
+            l4h_loop_infra(&L, L4H_STATUS_INTERRUPTED, "interrupted during the checks");
+        else if (failed < 0 && e.code == 1) /* the workspace as the code left it */
+            workspace_broken(&L, "the checks", e.msg);
+        else if (failed < 0)
             l4h_loop_infra(&L, L4H_STATUS_ERROR_SANDBOX, "checks: %s", e.msg);
         else
             checks_ran = 1;

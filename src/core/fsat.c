@@ -86,6 +86,10 @@ static int walk_open(int dfd, const char *rel, int flags, int mode)
         int fd = next ? openat(cur, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                       : openat(cur, part, flags | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
         int e = errno;
+        struct stat st;
+        if (fd < 0 && e == ENOTDIR && fstatat(cur, part, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISLNK(st.st_mode))
+            e = ELOOP; /* O_PATH|O_NOFOLLOW met a link: say so */
         if (cur != dfd)
             close(cur);
         if (fd < 0) {
@@ -290,7 +294,9 @@ int l4h_fs_walk(int dfd, int max_depth, l4h_fs_visit fn, void *ctx, l4h_err *err
     level *stack = l4h_xcalloc((size_t)max_depth + 1, sizeof *stack);
     l4h_buf rel = {0};
     l4h_buf_add(&rel, "", 0);
-    int top = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+    /* a new open file description: a dup would share (and move) dfd's
+     * directory offset */
+    int top = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int rc = 0, depth = 0;
     if (top < 0 || !(stack[0].d = fdopendir(top))) {
         if (top >= 0)
@@ -486,7 +492,7 @@ static size_t remove_pass(int top, l4h_err *err, int *failed)
     rlevel stack[REMOVE_STACK + 1];
     memset(stack, 0, sizeof stack);
     size_t progress = 0;
-    int fd = fcntl(top, F_DUPFD_CLOEXEC, 0);
+    int fd = openat(top, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* not a dup: own offset */
     if (fd < 0 || !(stack[0].d = fdopendir(fd))) {
         if (fd >= 0)
             close(fd);

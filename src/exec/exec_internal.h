@@ -44,6 +44,7 @@
 #ifndef LLM4HEP_EXEC_INTERNAL_H
 #define LLM4HEP_EXEC_INTERNAL_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -74,6 +75,7 @@ struct l4h_sandbox {
     l4h_limits limits;
     int max_parallel;      /* 0 = no cap */
     char *slot_dir;        /* node-local lock files of the per-node cap */
+    const volatile sig_atomic_t *stop; /* set: stop waiting for a slot (may be NULL) */
     char *suite_dir;       /* check programs see it read-only (they load the suite's
                               tools and helpers); NULL without a suite */
     char **secrets;        /* redacted from output; NULL-terminated copies */
@@ -217,8 +219,10 @@ void l4h__files_free(l4h_file_entry *files, size_t n);
 
 /* ---------------------------------------------------------------- slots */
 
-/* Wait for one of max slots of the per-node cap (lock files in dir, flock).
- * Returns the locked fd (close it to free the slot), or -1 (code 3). */
-int l4h__slot_acquire(const char *dir, int max, l4h_err *err);
+/* Wait for one of max slots of the per-node cap (lock files in dir, flock;
+ * dir must be ours, mode 0700, not a link: slots.c). Returns the locked fd
+ * (close it to free the slot), or -1 (code 3), also as soon as *stop is set
+ * (stop may be NULL). */
+int l4h__slot_acquire(const char *dir, int max, const volatile sig_atomic_t *stop, l4h_err *err);
 
 #endif

@@ -164,6 +164,13 @@ fail:
     return NULL;
 }
 
+/* See exec.h. */
+void l4h_sandbox_watch_stop(l4h_sandbox *sb, const volatile sig_atomic_t *stop)
+{
+    if (sb)
+        sb->stop = stop;
+}
+
 /* Free the sandbox. NULL is fine. */
 void l4h_sandbox_free(l4h_sandbox *sb)
 {
@@ -211,7 +218,7 @@ int l4h_sandbox_run(l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec_spe
     if (ws && ws->host && l4h__workspace_restore(sb, ws, err) != 0)
         return -1;
     int slot = -1;
-    if (sb->max_parallel > 0 && (slot = l4h__slot_acquire(sb->slot_dir, sb->max_parallel, err)) < 0)
+    if (sb->max_parallel > 0 && (slot = l4h__slot_acquire(sb->slot_dir, sb->max_parallel, sb->stop, err)) < 0)
         return -1;
     int rc = sb->ops->run(sb, ws, spec, res, err);
     if (slot >= 0)

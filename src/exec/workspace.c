@@ -395,7 +395,7 @@ void l4h_workspace_vars(const l4h_workspace *ws, const l4h_step *step, l4h_vars 
  * to do: a reused out-dir would mix two tasks' files. */
 static int outdir_check_empty(int fd, const char *dir, l4h_err *err)
 {
-    int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    int dup = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* own offset */
     DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
     if (!d) {
         if (dup >= 0)
