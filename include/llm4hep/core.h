@@ -92,7 +92,8 @@ int l4h_fs_dir_open(const char *path, l4h_err *err);
  * link followed. fd or -1 with err. */
 int l4h_fs_open(int dfd, const char *rel, int flags, int mode, l4h_err *err);
 /* mkdir -p rel beneath dfd (mode for new directories); an existing link or
- * non-directory on the way is code 1. Returns the directory's fd ("" or
+ * non-directory on the way is code 1; a directory of ours we may not enter
+ * (its writer chmod'ed it 000) is given u+rwx. Returns the directory's fd ("" or
  * "." give a duplicate of dfd) or -1 with err. */
 int l4h_fs_mkdirs(int dfd, const char *rel, int mode, l4h_err *err);
 /* Write the file rel beneath dfd (parents created): a new file beside it

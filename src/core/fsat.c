@@ -37,14 +37,17 @@ void l4h_fs_use_openat2(int on)
     use_openat2 = on;
 }
 
-/* See core.h. */
+/* See core.h. errno is kept for the caller. */
 int l4h_fs_dir_open(const char *path, l4h_err *err)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return l4h_err_set(err, errno == ENOENT || errno == ELOOP || errno == ENOTDIR ? 1 : 3,
-                           "%s: cannot open the directory: %s", path,
-                           errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+    if (fd < 0) {
+        int e = errno;
+        l4h_err_set(err, e == ENOENT || e == ELOOP || e == ENOTDIR ? 1 : 3,
+                    "%s: cannot open the directory: %s", path,
+                    e == ELOOP ? "it is a symbolic link" : strerror(e));
+        errno = e; /* callers may look */
+    }
     return fd;
 }
 
@@ -155,6 +158,11 @@ int l4h_fs_mkdirs(int dfd, const char *rel, int mode, l4h_err *err)
                                "%s: cannot create directory %s: %s", rel, part, strerror(e));
         }
         int fd = openat(cur, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0 && errno == EACCES && fstatat(cur, part, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+            fchmodat(cur, part, (st.st_mode & 07777) | 0700, 0) == 0) /* chmod'ed 000 */
+            fd = openat(cur, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         int e = errno;
         close(cur);
         if (fd < 0) {

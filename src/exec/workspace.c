@@ -282,6 +282,14 @@ int l4h_workspace_dir(const l4h_workspace *ws, l4h_err *err)
     if (!ws || !ws->host)
         return l4h_err_set(err, 3, "no workspace");
     int fd = l4h_fs_dir_open(ws->host, err);
+    if (fd < 0 && ws->top && errno == EACCES) {
+        /* the code (our uid) chmod'ed its root 000: the root is ours to fix */
+        int top = open(ws->top, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (top >= 0 && fchmodat(top, WS_CODE_DIR, 0755, 0) == 0)
+            fd = l4h_fs_dir_open(ws->host, err);
+        if (top >= 0)
+            close(top);
+    }
     if (fd < 0)
         return l4h_err_prefix(err, "workspace");
     return fd;
