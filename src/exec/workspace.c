@@ -305,8 +305,10 @@ int l4h__workspace_restore(const l4h_sandbox *sb, const l4h_workspace *ws, l4h_e
         return l4h_err_prefix(err, "the code removed or replaced its workspace");
     }
     struct stat st;
-    if (fstat(fd, &st) == 0 && (st.st_mode & 07777) != 0755)
-        (void)fchmod(fd, 0755); /* the root is not the code's to chmod */
+    /* the root is not the code's to chmod: give back what it took (a root
+     * holding staged inputs is root's 01777 and stays so) */
+    if (fstat(fd, &st) == 0 && (st.st_mode & 0755) != 0755)
+        (void)fchmod(fd, (st.st_mode & 07777) | 0755);
     int rc = 0;
     /* HOME and the directories bwrap shows as /tmp and /dev/shm: real
      * directories (bwrap resolves these host paths; nothing of the code
