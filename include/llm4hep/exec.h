@@ -18,9 +18,18 @@
  *   LLM4HEP_EXEC_TOKEN, its kill marker);
  * - limits: wall clock exec_timeout_s (or spec.timeout_s); CPU time that +1 s
  *   per process; address space exec_memory_mb; any one file workspace_mb
- *   (RLIMIT_FSIZE); the whole workspace workspace_mb, measured every >= 25 ms
- *   while the code runs (a workspace already over it stops the code only if
- *   it grows further, so the next code can clean up); 256 processes and
+ *   (RLIMIT_FSIZE, the kernel's part of the disk limit); the whole workspace
+ *   workspace_mb, measured every >= 25 ms while the code runs at every level
+ *   of the tree, each file at max(apparent size, allocated blocks) (a sparse
+ *   file costs its full size when copied out); more than 200 000 entries or
+ *   directories nested deeper than L4H_WS_MAX_DEPTH are the same limit (the
+ *   deeper part is removed after the run); a workspace already over it stops
+ *   the code only if it grows further, so the next code can clean up;
+ *   ONE disk budget: under bwrap the code's /tmp and /dev/shm are
+ *   directories of its HOME inside the workspace (not tmpfs), so everything
+ *   it can write anywhere is counted against the one workspace_mb, and none
+ *   of it is memory outside exec_memory_mb (a tmpfs's pages are not in
+ *   RLIMIT_AS); 256 processes and
  *   threads; 4096 open files; no core files; output: head + tail of
  *   output_bytes per stream, and the code is stopped once it printed
  *   max(64 MiB, 16 x output_bytes);
@@ -30,8 +39,8 @@
  * - when llm4hep runs as root, the code runs as uid/gid 65534: the workspace
  *   is given to that uid, and scratch, data_dir and reference_dir must be
  *   searchable by it (l4h_workspace_create says which directory is not).
- * bwrap only: the system dirs, the interpreter's installation, a private
- * /tmp (tmpfs of workspace_mb), no network unless sandbox.network, its own
+ * bwrap only: the system dirs, the interpreter's installation, /tmp and
+ * /dev/shm in the workspace's budget, no network unless sandbox.network, its own
  * pid/ipc/uts/user namespaces, no capabilities, read-only root, staged
  * inputs bind-mounted read-only. A program outside all that (a suite's tool
  * or check program: argv[0], or argv[1] when argv[0] is python) is made
