@@ -91,6 +91,11 @@ int l4h_fs_dir_open(const char *path, l4h_err *err);
 /* openat(dfd, rel, flags | O_NOFOLLOW, mode) resolved beneath dfd with no
  * link followed. fd or -1 with err. */
 int l4h_fs_open(int dfd, const char *rel, int flags, int mode, l4h_err *err);
+/* Open rel for reading beneath dfd, following a link only while it stays
+ * beneath dfd (openat2 RESOLVE_BENEATH: an absolute link or one climbing out
+ * is refused, code 1); without openat2 no link is followed. For readers that
+ * accept a link from one output to another. fd or -1 with err. */
+int l4h_fs_open_in(int dfd, const char *rel, int flags, l4h_err *err);
 /* mkdir -p rel beneath dfd (mode for new directories); an existing link or
  * non-directory on the way is code 1; a directory of ours we may not enter
  * (its writer chmod'ed it 000) is given u+rwx. Returns the directory's fd ("" or

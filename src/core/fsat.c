@@ -137,6 +137,26 @@ int l4h_fs_open(int dfd, const char *rel, int flags, int mode, l4h_err *err)
 }
 
 /* See core.h. */
+int l4h_fs_open_in(int dfd, const char *rel, int flags, l4h_err *err)
+{
+    if (check_rel(rel, err) != 0)
+        return -1;
+#ifdef SYS_openat2
+    if (use_openat2) {
+        struct open_how how = {.flags = (unsigned long long)(flags | O_CLOEXEC),
+                               .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+        int fd;
+        do
+            fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof how);
+        while (fd < 0 && (errno == EAGAIN || errno == EINTR));
+        if (fd >= 0 || errno != ENOSYS)
+            return fd >= 0 ? fd : resolve_error(errno, rel, err);
+    }
+#endif
+    return l4h_fs_open(dfd, rel, flags & ~O_CREAT, 0, err); /* no openat2: no link at all */
+}
+
+/* See core.h. */
 int l4h_fs_mkdirs(int dfd, const char *rel, int mode, l4h_err *err)
 {
     if (rel && rel[0] && strcmp(rel, ".") && check_rel(rel, err) != 0)
