@@ -180,6 +180,7 @@ def test_a_slot_directory_planted_by_another_user_is_refused(box):
     uid = box.user if box.user is not None else os.geteuid()
     slot_dir = os.path.join(box.scratch, f"llm4hep-slots-{uid}")
     other = tempfile.mkdtemp(prefix="l4h-other-")
+    shutil.rmtree(slot_dir, ignore_errors=True)  # made by this box's earlier runs
     try:
         os.symlink(other, slot_dir)  # a link to a directory of someone else
         p = box.run("print('ran')", *SMALL, "--max-parallel", "1", expect_rc=3)
