@@ -20,6 +20,7 @@ typedef struct walk {
     int truncated;
 } walk;
 
+/* List a regular file (or a link to one); skip dot names. Can't fail. */
 static int visit(void *ctx, const l4h_fs_entry *e)
 {
     walk *w = ctx;

@@ -445,6 +445,9 @@ static int copy_file_at(int src, const char *name, int dst, const char *rel, l4h
     return rc;
 }
 
+/* The copy's visitor: a directory is made in the target (its fd kept for
+ * its entries), a file copied, a link or a special file counted and left
+ * out. 0 to go on, -1 (err) on a failure. */
 static int copy_visit(void *vctx, const l4h_fs_entry *e)
 {
     copy_ctx *c = vctx;

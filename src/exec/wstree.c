@@ -19,6 +19,7 @@ typedef struct usage_ctx {
     int64_t bytes, entries;
 } usage_ctx;
 
+/* Count one entry at max(apparent size, allocated blocks). Can't fail. */
 static int add_usage(void *ctx, const l4h_fs_entry *e)
 {
     usage_ctx *u = ctx;
@@ -50,6 +51,8 @@ typedef struct list_ctx {
     int pruned;
 } list_ctx;
 
+/* List a regular file; skip HOME; remove a directory at the depth limit.
+ * Can't fail. */
 static int add_file(void *ctx, const l4h_fs_entry *e)
 {
     list_ctx *l = ctx;
@@ -72,6 +75,7 @@ static int add_file(void *ctx, const l4h_fs_entry *e)
     return 0;
 }
 
+/* qsort order of file entries: by path. */
 static int by_path(const void *a, const void *b)
 {
     return strcmp(((const l4h_file_entry *)a)->path, ((const l4h_file_entry *)b)->path);
