@@ -154,10 +154,11 @@ static void add_system(const l4h_sandbox *sb, l4h_argv *a)
  * exec_memory_mb. Bubblewrap resolves these host paths as it starts; they
  * were checked to be real directories just before (l4h__workspace_restore)
  * and no process of the code outlives its run, so nothing can swap them for
- * links in between. Without a workspace (the trial run) one small tmpfs. */
+ * links in between. Without a workspace (the trial run) one small tmpfs; in
+ * a directory we did not make (validate's out-dir: check programs only) a
+ * tmpfs /tmp of workspace_mb, as before. */
 static void add_writable_mounts(const l4h_sandbox *sb, const l4h_workspace *ws, l4h_argv *a)
 {
-    (void)sb;
     if (!ws || !ws->host) {
         l4h__argv_add(a, "--size");
         l4h__argv_add(a, "16777216");
@@ -176,6 +177,14 @@ static void add_writable_mounts(const l4h_sandbox *sb, const l4h_workspace *ws, 
         l4h__argv_add(a, v);
         free(h);
         free(v);
+    }
+    if (!ws->top) { /* a directory we did not make (validate's out-dir): leave it as it is */
+        l4h__argv_add(a, "--size");
+        l4h__argv_addf(a, "%lld", (long long)(sb->limits.workspace_mb > 0 ? sb->limits.workspace_mb : 16)
+                                      * 1024 * 1024);
+        l4h__argv_add(a, "--tmpfs");
+        l4h__argv_add(a, "/tmp");
+        return;
     }
     static const char *const dirs[][2] = {{L4H_WS_TMP, "/tmp"}, {L4H_WS_SHM, "/dev/shm"}};
     for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {

@@ -209,7 +209,8 @@ int l4h__tree_usage(const char *dir, int64_t *bytes, int64_t *entries);
  * HOME (.home/). Directories nested deeper than L4H_WS_MAX_DEPTH are removed
  * (*pruned = 1; may be NULL). Caller frees with l4h__files_free. */
 void l4h__list_files(const char *dir, l4h_file_entry **files, size_t *n, int *pruned);
-/* Put back what the harness needs in ws before a run: the root's mode, the
+/* Put back what the harness needs in ws before a run: the root's mode,
+ * HOME and its .tmp/.shm (only in a workspace we made: ws->top), the
  * staged inputs (a regular 0444 file with the reference's size and time,
  * reached through directories only; else copied again, whatever the code
  * put in the way removed). 0, or -1 with err: code 1 when the code's doing

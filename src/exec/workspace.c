@@ -314,7 +314,7 @@ int l4h__workspace_restore(const l4h_sandbox *sb, const l4h_workspace *ws, l4h_e
      * directories (bwrap resolves these host paths; nothing of the code
      * runs between two runs, so what we check here is what it mounts) */
     static const char *const home_dirs[] = {L4H_WS_HOME, L4H_WS_TMP, L4H_WS_SHM};
-    for (size_t i = 0; rc == 0 && i < sizeof home_dirs / sizeof *home_dirs; i++) {
+    for (size_t i = 0; ws->top && rc == 0 && i < sizeof home_dirs / sizeof *home_dirs; i++) {
         int d = mkdirs_repair(fd, home_dirs[i], err);
         if (d < 0) {
             code_did_it(err);
