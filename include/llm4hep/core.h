@@ -84,6 +84,78 @@ int l4h_write_file(const char *path, const void *data, size_t len, l4h_err *err)
 int l4h_mkdirs(const char *path, int mode, l4h_err *err);
 /* rm -rf; returns 0 also when the path does not exist. */
 int l4h_remove_tree(const char *path, l4h_err *err);
+struct stat;
+/* ---- Files beneath a directory someone else can write (src/core/fsat.c).
+ * The generated code writes its workspace: every link, swapped directory,
+ * deep chain or odd mode it leaves is hostile. Reach such a tree only
+ * through a directory fd opened once and these functions; never a path
+ * string through it. Names resolve beneath the fd with openat2
+ * (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS), or a walk
+ * of O_NOFOLLOW opens where openat2 is missing; a link anywhere on the way
+ * is refused. Error codes: 1 the tree is not as expected (link, missing,
+ * not a directory, too deep: its writer's doing), 2 an absolute name or
+ * "..", 3 other I/O errors. Every fd returned is close-on-exec; the caller
+ * closes it. */
+
+/* Open the directory at path (ours: resolved normally, but the last
+ * component must not be a link). fd or -1 with err. */
+int l4h_fs_dir_open(const char *path, l4h_err *err);
+/* openat(dfd, rel, flags | O_NOFOLLOW, mode) resolved beneath dfd with no
+ * link followed. fd or -1 with err. */
+int l4h_fs_open(int dfd, const char *rel, int flags, int mode, l4h_err *err);
+/* Open rel for reading beneath dfd, following a link only while it stays
+ * beneath dfd (openat2 RESOLVE_BENEATH: an absolute link or one climbing out
+ * is refused, code 1); without openat2 no link is followed. For readers that
+ * accept a link from one output to another. fd or -1 with err. */
+int l4h_fs_open_in(int dfd, const char *rel, int flags, l4h_err *err);
+/* mkdir -p rel beneath dfd (mode for new directories); an existing link or
+ * non-directory on the way is code 1; a directory of ours we may not enter
+ * (its writer chmod'ed it 000) is given u+rwx. Returns the directory's fd ("" or
+ * "." give a duplicate of dfd) or -1 with err. */
+int l4h_fs_mkdirs(int dfd, const char *rel, int mode, l4h_err *err);
+/* Write the file rel beneath dfd (parents created): a new file beside it
+ * (O_EXCL), renamed over rel, so a link or hard link planted at rel is
+ * replaced, never written through. Not fsync'ed (scratch and copies). 0 or
+ * -1 with err (code 1 when a directory is in the way). */
+int l4h_fs_write(int dfd, const char *rel, const void *data, size_t len, int mode, l4h_err *err);
+/* One entry met by l4h_fs_walk; every pointer is valid during the call only. */
+typedef struct l4h_fs_entry {
+    int dfd;               /* its directory */
+    const char *name;      /* its name there */
+    const char *rel;       /* its path relative to the walk's root */
+    const struct stat *st; /* lstat: links are never followed */
+    int depth;             /* 1 for the root's own entries */
+} l4h_fs_entry;
+/* 0 go on (descend into a directory), 1 do not descend, -1 stop the walk
+ * (the visitor fills err). */
+typedef int (*l4h_fs_visit)(void *ctx, const l4h_fs_entry *e);
+/* Visit every entry under dfd, depth first, iteratively, holding at most
+ * max_depth directories open. Directories at depth max_depth are visited but
+ * not descended. Entries that vanish are skipped; a directory we own but may
+ * not read (mode 000) is given u+rwx. Returns 0, 1 when a directory at
+ * max_depth holds entries (err: "nested deeper than"), -1 when the visitor
+ * stopped the walk or the root cannot be read (err). */
+int l4h_fs_walk(int dfd, int max_depth, l4h_fs_visit fn, void *ctx, l4h_err *err);
+/* What l4h_fs_copy_tree left out. */
+typedef struct l4h_fs_copied {
+    size_t links_skipped;  /* symbolic links: never copied as links, never followed */
+    size_t others_skipped; /* FIFOs, sockets, devices */
+} l4h_fs_copied;
+/* Copy directories and regular files (full, apparent size) under src into
+ * dst, merging into existing directories and replacing existing files
+ * (rename over: never written through); skip the top-level entry skip_top
+ * (may be NULL). -1 with err on a failure, code 1 when directories deeper
+ * than max_depth were not copied. out (may be NULL) says what was skipped. */
+int l4h_fs_copy_tree(int src, int dst, const char *skip_top, int max_depth, l4h_fs_copied *out,
+                     l4h_err *err);
+/* rm -rf of name in dfd: any depth (iterative; subtrees below 64 open
+ * levels are moved up and removed in a later pass), never following a link,
+ * directories made writable first. 0 also when name does not exist; -1
+ * (code 3) with err naming the first failure when name is still there. */
+int l4h_fs_remove(int dfd, const char *name, l4h_err *err);
+/* Tests only: 0 forces the O_NOFOLLOW component walk (as without openat2). */
+void l4h_fs_use_openat2(int on);
+
 /* Join dir and rel; if rel is absolute return a copy of it. Caller frees. */
 char *l4h_path_join(const char *dir, const char *rel);
 /* Directory part of a path ("." when none). Caller frees. */

@@ -18,9 +18,18 @@
  *   LLM4HEP_EXEC_TOKEN, its kill marker);
  * - limits: wall clock exec_timeout_s (or spec.timeout_s); CPU time that +1 s
  *   per process; address space exec_memory_mb; any one file workspace_mb
- *   (RLIMIT_FSIZE); the whole workspace workspace_mb, measured every >= 25 ms
- *   while the code runs (a workspace already over it stops the code only if
- *   it grows further, so the next code can clean up); 256 processes and
+ *   (RLIMIT_FSIZE, the kernel's part of the disk limit); the whole workspace
+ *   workspace_mb, measured every >= 25 ms while the code runs at every level
+ *   of the tree, each file at max(apparent size, allocated blocks) (a sparse
+ *   file costs its full size when copied out); more than 200 000 entries or
+ *   directories nested deeper than L4H_WS_MAX_DEPTH are the same limit (the
+ *   deeper part is removed after the run); a workspace already over it stops
+ *   the code only if it grows further, so the next code can clean up;
+ *   ONE disk budget: under bwrap the code's /tmp and /dev/shm are
+ *   directories of its HOME inside the workspace (not tmpfs), so everything
+ *   it can write anywhere is counted against the one workspace_mb, and none
+ *   of it is memory outside exec_memory_mb (a tmpfs's pages are not in
+ *   RLIMIT_AS); 256 processes and
  *   threads; 4096 open files; no core files; output: head + tail of
  *   output_bytes per stream, and the code is stopped once it printed
  *   max(64 MiB, 16 x output_bytes);
@@ -30,8 +39,8 @@
  * - when llm4hep runs as root, the code runs as uid/gid 65534: the workspace
  *   is given to that uid, and scratch, data_dir and reference_dir must be
  *   searchable by it (l4h_workspace_create says which directory is not).
- * bwrap only: the system dirs, the interpreter's installation, a private
- * /tmp (tmpfs of workspace_mb), no network unless sandbox.network, its own
+ * bwrap only: the system dirs, the interpreter's installation, /tmp and
+ * /dev/shm in the workspace's budget, no network unless sandbox.network, its own
  * pid/ipc/uts/user namespaces, no capabilities, read-only root, staged
  * inputs bind-mounted read-only. A program outside all that (a suite's tool
  * or check program: argv[0], or argv[1] when argv[0] is python) is made
@@ -44,12 +53,18 @@
 #ifndef LLM4HEP_EXEC_H
 #define LLM4HEP_EXEC_H
 
+#include <signal.h>
+
 #include "llm4hep/core.h"
 
 typedef struct l4h_sandbox l4h_sandbox;
 
 typedef struct l4h_workspace {
-    char *host;            /* <scratch>/llm4hep-<key>-<pid>-XXXXXX (mkdtemp), created */
+    char *top;             /* <scratch>/llm4hep-<key>-<pid>-XXXXXX (mkdtemp), ours, 0711:
+                              holds host and records; NULL in a hand-made workspace */
+    char *host;            /* <top>/ws: the code's writable tree */
+    char *records;         /* <top>/host: our own records of the run (generated code,
+                              logs), 0700, never the code's; NULL: none kept */
     char *view;            /* what code sees: /workspace (bwrap) or host */
     char *data_host, *data_view;
     char *ref_host, *ref_view;
@@ -60,16 +75,53 @@ typedef struct l4h_workspace {
 /* Create a workspace under cfg->scratch for the task key with generated_code/,
  * arrays/, plots/, logs/, and copy the step's `stage` files from the suite's
  * reference dir (read-only). -1 (code 3) when scratch is not writable or a
- * staged file is missing (named). */
+ * staged file is missing (named).
+ *
+ * The host never follows a path through the code's writable tree: it opens
+ * the workspace root once per access (l4h_workspace_dir: the root's parent
+ * is ours, so the code cannot swap the root) and resolves every name beneath
+ * it with the l4h_fs_* functions of core.h (no link followed anywhere).
+ * Before every sandbox run the harness puts back what it needs (the root's
+ * mode, the staged inputs and their directories: l4h_sandbox_run does it),
+ * so nothing the code does to them can fail a later stage; when it cannot,
+ * the error has code 1: the code's doing, to be counted as the model's
+ * failure. Directories may nest at most L4H_WS_MAX_DEPTH levels: deeper ones
+ * stop the run (limit "workspace") and are removed after it. */
+#define L4H_WS_MAX_DEPTH 128
 int l4h_workspace_create(const l4h_config *cfg, const l4h_sandbox *sb, const char *task_key,
                          const l4h_step *step, l4h_workspace *ws, l4h_err *err);
+/* Open the workspace root (a directory fd, close-on-exec; the caller closes
+ * it). -1 with err when it is gone. */
+int l4h_workspace_dir(const l4h_workspace *ws, l4h_err *err);
+/* Write the file rel (e.g. generated_code/iter_3.py) into the workspace for
+ * the code to run, replacing whatever the code left at that name or on the
+ * way (a link, a file or a directory) without following it, and keep our
+ * own copy in the records. -1 with err: code 1 when the workspace as the code
+ * left it does not allow it (the model's failure), 3 otherwise. */
+int l4h_workspace_write(const l4h_workspace *ws, const char *rel, const char *data, size_t len,
+                        l4h_err *err);
+/* Write rel (e.g. logs/iter_3.stdout) into the records only: the code never
+ * sees or changes it; l4h_workspace_copy_out puts it in the copy. 0 when
+ * the workspace keeps no records. -1 (code 3) with err. */
+int l4h_workspace_record(const l4h_workspace *ws, const char *rel, const char *data, size_t len,
+                         l4h_err *err);
 /* Placeholders for this workspace (view paths; {{inputs}}/{{files}} left NULL
  * for the agent to fill). Borrowed pointers into ws and step. */
 void l4h_workspace_vars(const l4h_workspace *ws, const l4h_step *step, l4h_vars *vars,
                         char number_buf[16]);
 /* Copy the workspace to dir (generated_code/, logs/, arrays/, plots/ and the
- * rest). */
+ * rest, not .home/), then our records over it. dir is created when missing
+ * and must be empty (a reused out-dir would mix two tasks' files: -1, code
+ * 2, saying what to do). Directories and regular files only, at their full
+ * size: a link is never copied as a link nor followed, FIFOs and devices are
+ * left out; every file is created new in dir, never written through
+ * anything. -1 with err naming the failure (code 1: directories deeper than
+ * L4H_WS_MAX_DEPTH were not copied). */
 int l4h_workspace_copy_out(const l4h_workspace *ws, const char *dir, l4h_err *err);
+/* 0 when dir is missing or an empty directory; else -1 (code 2) with the
+ * message of l4h_workspace_copy_out. For `run --out-dir` to refuse before
+ * the task starts. */
+int l4h_workspace_outdir_check(const char *dir, l4h_err *err);
 /* Open the file rel (relative to the workspace) for reading without
  * following any symbolic link: the code may have planted
  * `arrays/x.npy -> /root/.cborg_api_key` (or a linked directory) to make
@@ -80,8 +132,10 @@ int l4h_workspace_copy_out(const l4h_workspace *ws, const char *dir, l4h_err *er
  * which), code 2 when rel is absolute or has "..", code 3 on other I/O
  * errors. */
 int l4h_workspace_open(const l4h_workspace *ws, const char *rel, l4h_err *err);
-/* Remove the workspace and free its strings. */
-void l4h_workspace_remove(l4h_workspace *ws);
+/* Remove the workspace (any depth, iteratively, no link followed) and free
+ * its strings. -1 (code 3) with err (may be NULL) naming the failure when
+ * something is left in scratch; the strings are freed either way. */
+int l4h_workspace_remove(l4h_workspace *ws, l4h_err *err);
 /* Remove the workspaces of these task keys (llm4hep-<key>-...) that a killed
  * run left in scratch. Call only while holding the campaign's lock (a sweep
  * after l4h_store_open): then no task of these keys can be running. Returns
@@ -148,6 +202,10 @@ l4h_sandbox *l4h_sandbox_open(const l4h_config *cfg, l4h_err *err);
  * to l4h_sandbox_open. */
 l4h_sandbox *l4h_sandbox_open_probed(const l4h_config *cfg, const char *isolation, l4h_err *err);
 void l4h_sandbox_free(l4h_sandbox *sb);
+/* Waits of l4h_sandbox_run (for a per-node slot) end, as a failure (code 3),
+ * once *stop is set (a signal handler's or the campaign drain's flag;
+ * borrowed; NULL: never). */
+void l4h_sandbox_watch_stop(l4h_sandbox *sb, const volatile sig_atomic_t *stop);
 const char *l4h_sandbox_isolation(const l4h_sandbox *sb);
 
 /* Run spec in ws. 0 when it ran (whatever its exit), -1 when the sandbox

@@ -75,10 +75,11 @@ typedef struct l4h_fentry {
     char sha256[65];        /* filled by the manifest only */
 } l4h_fentry;
 
-/* Every regular file under root, recursively, skipping names that start with
- * '.', sorted by path; at most max (0 = no limit; *truncated says whether some
- * were left out). Returns the count; *out is freed with l4h_fentries_free.
- * An unreadable root gives 0. Can't fail. */
+/* Every regular file under root (16 levels at most), skipping names that
+ * start with '.', sorted by path; a link to a file counts as that file, a
+ * link to a directory is not descended; at most max (0 = no limit;
+ * *truncated says whether some were left out). Returns the count; *out is
+ * freed with l4h_fentries_free. An unreadable root gives 0. Can't fail. */
 size_t l4h_list_files(const char *root, size_t max, l4h_fentry **out, int *truncated);
 void l4h_fentries_free(l4h_fentry *v, size_t n);
 

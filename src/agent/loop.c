@@ -266,6 +266,19 @@ static int ask(l4h_loop *L, int a, int it, const l4h_conv *conv, l4h_chat_respon
     return 0;
 }
 
+/* The code left its workspace so that the harness cannot go on (it removed
+ * the root, put something where the next file must go that cannot be
+ * replaced): the model's failure, with the reason, not an infrastructure
+ * outcome. Ends the loop. */
+static void workspace_broken(l4h_loop *L, const char *rel, const char *why)
+{
+    L->stopped = 1;
+    L->last_failed = 1;
+    if (!L->summary[0])
+        snprintf(L->summary, sizeof L->summary,
+                 "the code's workspace stopped the harness before running %s: %.300s", rel, why);
+}
+
 /* Write generated_code/iter_N.py, run it, record it, keep its logs. 0 ran
  * (whatever its exit), -1 the sandbox failed or the loop must stop. */
 static int run_code(l4h_loop *L, int it, const char *code, l4h_exec_result *res)
@@ -274,24 +287,23 @@ static int run_code(l4h_loop *L, int it, const char *code, l4h_exec_result *res)
         return -1;
     char rel[64];
     snprintf(rel, sizeof rel, "generated_code/iter_%d.py", it);
-    char *host = l4h_path_join(L->ws.host, rel);
     char *view = l4h_path_join(L->ws.view, rel);
-    char *gdir = l4h_path_dir(host);
     l4h_err err = {0};
-    int rc = l4h_mkdirs(gdir, 0755, &err);
-    if (rc == 0)
-        rc = l4h_write_file(host, code, strlen(code), &err);
-    free(gdir);
-    free(host);
-    if (rc != 0) {
-        free(view);
-        l4h_loop_infra(L, L4H_STATUS_ERROR_SANDBOX, "cannot write %s: %s", rel, err.msg);
+    int rc = l4h_workspace_write(&L->ws, rel, code, strlen(code), &err);
+    if (rc == 0) {
+        char *argv[] = {"python", view, NULL};
+        l4h_exec_spec spec = {.argv = argv, .timeout_s = l4h_loop_exec_timeout(L)};
+        rc = l4h_sandbox_run(L->env->sandbox, &L->ws, &spec, res, &err);
+    }
+    free(view);
+    if (rc != 0 && L->env->stop && *L->env->stop) {
+        l4h_loop_infra(L, L4H_STATUS_INTERRUPTED, "interrupted before running %s", rel);
         return -1;
     }
-    char *argv[] = {"python", view, NULL};
-    l4h_exec_spec spec = {.argv = argv, .timeout_s = l4h_loop_exec_timeout(L)};
-    rc = l4h_sandbox_run(L->env->sandbox, &L->ws, &spec, res, &err);
-    free(view);
+    if (rc != 0 && err.code == 1) {
+        workspace_broken(L, rel, err.msg);
+        return -1;
+    }
     if (rc != 0) {
         l4h_loop_infra(L, L4H_STATUS_ERROR_SANDBOX, "the sandbox could not run %s: %s", rel, err.msg);
         return -1;
@@ -299,17 +311,15 @@ static int run_code(l4h_loop *L, int it, const char *code, l4h_exec_result *res)
     l4h_loop_record_exec(L, it, "code", code, res);
     L->code_runs++;
     L->last_failed = res->exit_code != 0 || res->signal != 0 || res->timed_out || res->limit[0];
-    /* logs/iter_N.stdout|stderr: the outputs as the run produced them */
+    /* logs/iter_N.stdout|stderr: the outputs as the run produced them, in
+     * our records (outside the code's reach; copied out with the workspace) */
     static const char *const ext[2] = {"stdout", "stderr"};
     const char *text[2] = {res->stdout_text, res->stderr_text};
     for (int k = 0; k < 2; k++) {
         snprintf(rel, sizeof rel, "logs/iter_%d.%s", it, ext[k]);
-        char *p = l4h_path_join(L->ws.host, rel);
-        char *d = l4h_path_dir(p);
-        if (l4h_mkdirs(d, 0755, NULL) == 0)
-            l4h_write_file(p, text[k] ? text[k] : "", text[k] ? strlen(text[k]) : 0, NULL);
-        free(d);
-        free(p);
+        if (l4h_workspace_record(&L->ws, rel, text[k] ? text[k] : "", text[k] ? strlen(text[k]) : 0,
+                                 &err) != 0)
+            fprintf(stderr, "llm4hep: keeping %s: %s\n", rel, err.msg);
     }
     if (res->timed_out && L->deadline > 0 && l4h_monotonic() >= L->deadline)
         hit_limit(L, "task wall time limit reached while code ran (limits.task_wall_s = %g s)",
@@ -506,6 +516,7 @@ int l4h_task_run(const l4h_task_env *env, const l4h_task *task, l4h_task_rec *re
         L.campaign_usd = env->permits->spend(env->permits->ctx, 0.0, 0); /* spent before this task */
 
     l4h_err e = {0};
+    l4h_sandbox_watch_stop(env->sandbox, env->stop);
     if (l4h_workspace_create(env->cfg, env->sandbox, task->key, task->step, &L.ws, &e) != 0) {
         l4h_loop_infra(&L, L4H_STATUS_ERROR_SANDBOX, "workspace: %s", e.msg);
     } else {
@@ -521,7 +532,11 @@ int l4h_task_run(const l4h_task_env *env, const l4h_task *task, l4h_task_rec *re
     int checks_ran = 0, failed = 0;
     if (!L.infra && L.code_runs > 0 && !env->no_checks) {
         failed = l4h_checks_run(env->cfg, task->step, env->sandbox, &L.ws, rec, &e);
-        if (failed < 0)
+        if (failed < 0 && env->stop && *env->stop)
+            l4h_loop_infra(&L, L4H_STATUS_INTERRUPTED, "interrupted during the checks");
+        else if (failed < 0 && e.code == 1) /* the workspace as the code left it */
+            workspace_broken(&L, "the checks", e.msg);
+        else if (failed < 0)
             l4h_loop_infra(&L, L4H_STATUS_ERROR_SANDBOX, "checks: %s", e.msg);
         else
             checks_ran = 1;
@@ -548,8 +563,8 @@ int l4h_task_run(const l4h_task_env *env, const l4h_task *task, l4h_task_rec *re
             fprintf(stderr, "llm4hep: copying the workspace to %s: %s\n", env->out_dir, e.msg);
         if (env->keep_workspace)
             l4h_workspace_release(&L.ws);
-        else
-            l4h_workspace_remove(&L.ws);
+        else if (l4h_workspace_remove(&L.ws, &e) != 0)
+            fprintf(stderr, "llm4hep: task %s: %s\n", task->key, e.msg);
     }
     free(L.inputs);
     free(L.files);

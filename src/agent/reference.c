@@ -182,7 +182,7 @@ static int self_check(const l4h_config *cfg, const l4h_suite *suite, l4h_err *er
             failed += nbad;
         }
         l4h_rec_clear(&rec);
-        l4h_workspace_remove(&ws);
+        l4h_workspace_remove(&ws, NULL);
     }
     l4h_sandbox_free(sb);
     return failed;

@@ -1,8 +1,14 @@
-/* walk.c — the regular files under a directory, recursively, sorted by path. */
-#include <dirent.h>
+/* walk.c — the regular files under a directory (the suite's data and
+ * reference dirs), sorted by path, through the one iterative walker of
+ * core.h (l4h_fs_walk, as the workspace scans use): no recursion, names
+ * resolved beneath the root's fd. A link to a file is listed with its
+ * target's size (data dirs often link big ntuples); a link to a directory is
+ * not descended. */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "agent_internal.h"
 
@@ -14,39 +20,27 @@ typedef struct walk {
     int truncated;
 } walk;
 
-static void walk_dir(walk *w, const char *root, const char *rel, int depth)
+/* List a regular file (or a link to one); skip dot names. Can't fail. */
+static int visit(void *ctx, const l4h_fs_entry *e)
 {
-    char *dir = rel[0] ? l4h_path_join(root, rel) : l4h_xstrdup(root);
-    DIR *d = opendir(dir);
-    free(dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char *r = rel[0] ? l4h_path_join(rel, de->d_name) : l4h_xstrdup(de->d_name);
-        char *full = l4h_path_join(root, r);
-        struct stat st;
-        int ok = stat(full, &st) == 0;
-        free(full);
-        if (ok && S_ISDIR(st.st_mode) && depth < MAX_DEPTH) {
-            walk_dir(w, root, r, depth + 1);
-        } else if (ok && S_ISREG(st.st_mode)) {
-            if (w->max && w->n == w->max) {
-                w->truncated = 1;
-            } else {
-                if (w->n == w->cap) {
-                    w->cap = w->cap ? 2 * w->cap : 32;
-                    w->v = l4h_xrealloc(w->v, w->cap * sizeof *w->v);
-                }
-                w->v[w->n++] = (l4h_fentry){.rel = r, .size = (long long)st.st_size};
-                continue;
-            }
-        }
-        free(r);
+    walk *w = ctx;
+    if (e->name[0] == '.')
+        return 1;
+    struct stat st = *e->st;
+    if (S_ISLNK(st.st_mode) && fstatat(e->dfd, e->name, &st, 0) != 0)
+        return 0; /* dangling */
+    if (!S_ISREG(st.st_mode))
+        return 0;
+    if (w->max && w->n == w->max) {
+        w->truncated = 1;
+        return 0;
     }
-    closedir(d);
+    if (w->n == w->cap) {
+        w->cap = w->cap ? 2 * w->cap : 32;
+        w->v = l4h_xrealloc(w->v, w->cap * sizeof *w->v);
+    }
+    w->v[w->n++] = (l4h_fentry){.rel = l4h_xstrdup(e->rel), .size = (long long)st.st_size};
+    return 0;
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -54,10 +48,15 @@ static int cmp_entry(const void *a, const void *b)
     return strcmp(((const l4h_fentry *)a)->rel, ((const l4h_fentry *)b)->rel);
 }
 
+/* See agent_internal.h. */
 size_t l4h_list_files(const char *root, size_t max, l4h_fentry **out, int *truncated)
 {
     walk w = {.max = max};
-    walk_dir(&w, root, "", 0);
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)l4h_fs_walk(fd, MAX_DEPTH, visit, &w, NULL);
+        close(fd);
+    }
     if (w.n)
         qsort(w.v, w.n, sizeof *w.v, cmp_entry);
     *out = w.v;

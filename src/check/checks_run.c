@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "check_internal.h"
 
@@ -50,20 +52,37 @@ static void fail_check(l4h_check_rec *c, const char *fmt, ...)
     l4h_check_set_report(c, l4h_buf_take(&b));
 }
 
-/* Host path of a workspace file, or NULL (and the check failed) when it
- * resolves outside the workspace. A missing file is returned as is: the
- * check itself reports "was not written". Caller frees. */
-static char *workspace_file(const l4h_workspace *ws, const l4h_check_spec *spec, l4h_check_rec *c)
+/* A path for a check to open the workspace file: the file is opened
+ * beneath the workspace's fd (a link only while it stays inside:
+ * l4h_fs_open_in) and handed over as /proc/self/fd/N of that open file (*fd,
+ * for the caller to close after the check) — no path string through a
+ * directory the code wrote. A missing file is returned as its plain path
+ * (the check reports "was not written"); a link leading out, a FIFO or a
+ * directory fails the check here. NULL when failed. Caller frees. */
+static char *workspace_file(const l4h_workspace *ws, const l4h_check_spec *spec, l4h_check_rec *c,
+                            int *fd)
 {
-    char *p = l4h_path_join(ws->host, spec->file);
-    int missing = 0;
-    if (!l4h_path_inside(ws->host, p, &missing) && !missing) {
-        fail_check(c, "FAIL %s: the file resolves outside the workspace (a symbolic link?); "
-                      "outputs must be real files in the workspace", spec->file);
-        free(p);
-        return NULL;
+    l4h_err e = {0};
+    int dfd = l4h_workspace_dir(ws, &e);
+    *fd = dfd >= 0 ? l4h_fs_open_in(dfd, spec->file, O_RDONLY | O_NONBLOCK, &e) : -1;
+    if (dfd >= 0)
+        close(dfd);
+    struct stat st;
+    if (*fd >= 0 && (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        close(*fd);
+        *fd = -1;
+        l4h_err_set(&e, 1, "%s: not a regular file", spec->file);
     }
-    return p;
+    if (*fd >= 0) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "/proc/self/fd/%d", *fd);
+        return l4h_xstrdup(buf);
+    }
+    if (e.code == 1 && strstr(e.msg, "not found"))
+        return l4h_path_join(ws->host, spec->file);
+    fail_check(c, "FAIL %s: the file resolves outside the workspace or is not a regular file "
+                  "(%s); outputs must be real files in the workspace", spec->file, e.msg);
+    return NULL;
 }
 
 /* One command check: render, run in the sandbox, record the exec, judge. */
@@ -155,21 +174,27 @@ int l4h_checks_run(const l4h_config *cfg, const l4h_step *step, l4h_sandbox *sb,
         c->max_rel_diff = NAN;
         switch (spec->kind) {
         case L4H_CHECK_ARRAY: {
-            char *cand = workspace_file(ws, spec, c);
+            int fd = -1;
+            char *cand = workspace_file(ws, spec, c, &fd);
             if (!cand)
                 break;
             char *ref = l4h_path_join(ref_dir ? ref_dir : ".", spec->file);
             l4h_check_array_labeled(cand, ref, spec->file, spec->sig_digits, spec->zero_floor, c);
             free(ref);
             free(cand);
+            if (fd >= 0)
+                close(fd);
             break;
         }
         case L4H_CHECK_TEXT: {
-            char *path = workspace_file(ws, spec, c);
+            int fd = -1;
+            char *path = workspace_file(ws, spec, c, &fd);
             if (!path)
                 break;
             l4h_check_text_labeled(path, spec->file, spec->patterns, spec->n_patterns, c);
             free(path);
+            if (fd >= 0)
+                close(fd);
             break;
         }
         case L4H_CHECK_COMMAND: {

@@ -29,7 +29,8 @@ static const char usage[] =
     "  --supervisor M --coder M   two models (paired mode)\n"
     "  --trial N        trial number (default 1; scripted models may differ by trial)\n"
     "  --out-dir DIR    copy the final workspace there (generated_code/, logs/, arrays/,\n"
-    "                   plots/) and the task's record as DIR/task.json\n"
+    "                   plots/) and the task's record as DIR/task.json; DIR must be new\n"
+    "                   or empty (one directory per task: files of two tasks never mix)\n"
     "  --validate       run the step's hidden checks on the final workspace; without it\n"
     "                   the status reflects the loop alone (success = the last code ran\n"
     "                   cleanly and the supervisor said DONE)\n"
@@ -275,17 +276,20 @@ static void summary(const printer *p, const l4h_task_rec *rec)
     }
 }
 
-/* Write the record to DIR/task.json, with the secrets the process holds
- * redacted (as the store does; what a model wrote holds none). */
+/* Write the record to DIR/task.json (through DIR's fd, replacing whatever
+ * the copied workspace holds at that name, never writing through it), with
+ * the secrets the process holds redacted (as the store does; what a model
+ * wrote holds none). */
 static void write_record(const char *dir, const l4h_task_rec *rec)
 {
     char *json = l4h_rec_to_json(rec);
     l4h_secrets_redact(&json);
-    char *path = l4h_path_join(dir, "task.json");
     l4h_err err = {0};
-    if (l4h_mkdirs(dir, 0755, &err) != 0 || l4h_write_file(path, json, strlen(json), &err) != 0)
-        fprintf(stderr, "llm4hep run: writing %s: %s\n", path, err.msg);
-    free(path);
+    int fd = l4h_mkdirs(dir, 0755, &err) == 0 ? l4h_fs_dir_open(dir, &err) : -1;
+    if (fd < 0 || l4h_fs_write(fd, "task.json", json, strlen(json), 0644, &err) != 0)
+        fprintf(stderr, "llm4hep run: writing %s/task.json: %s\n", dir, err.msg);
+    if (fd >= 0)
+        close(fd);
     free(json);
 }
 
@@ -318,6 +322,12 @@ int cmd_run(int argc, char **argv)
             fprintf(stderr, " %d %s%s", cfg->suite->steps[i].number, cfg->suite->steps[i].name,
                     i + 1 < cfg->suite->n_steps ? "," : "");
         fprintf(stderr, "\n");
+        rc = L4H_EXIT_USAGE;
+        goto out;
+    }
+    /* a reused out-dir would mix two tasks' files: refuse before any work */
+    if (a.out_dir && l4h_workspace_outdir_check(a.out_dir, &err) != 0) {
+        fprintf(stderr, "llm4hep run: %s\n", err.msg);
         rc = L4H_EXIT_USAGE;
         goto out;
     }

@@ -186,52 +186,26 @@ int l4h_mkdirs(const char *path, int mode, l4h_err *err)
     return 0;
 }
 
-/* Remove the entry name in directory dfd, recursively. Never follows
- * symlinks. Directories made read-only (staged inputs) are made writable
- * first. 0 or -1 with err. */
-static int remove_at(int dfd, const char *name, const char *shown, l4h_err *err)
-{
-    struct stat st;
-    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-        if (errno == ENOENT)
-            return 0;
-        return l4h_err_set(err, 3, "%s: cannot stat: %s", shown, strerror(errno));
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
-            return l4h_err_set(err, 3, "%s: cannot remove: %s", shown, strerror(errno));
-        return 0;
-    }
-    (void)fchmodat(dfd, name, 0700, 0);
-    int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (sub < 0)
-        return l4h_err_set(err, 3, "%s: cannot open directory: %s", shown, strerror(errno));
-    DIR *d = fdopendir(sub);
-    if (!d) {
-        close(sub);
-        return l4h_err_set(err, 3, "%s: cannot open directory: %s", shown, strerror(errno));
-    }
-    int rc = 0;
-    struct dirent *de;
-    while (rc == 0 && (de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        char *child = l4h_path_join(shown, de->d_name);
-        rc = remove_at(dirfd(d), de->d_name, child, err);
-        free(child);
-    }
-    closedir(d);
-    if (rc == 0 && unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-        return l4h_err_set(err, 3, "%s: cannot remove: %s", shown, strerror(errno));
-    return rc;
-}
-
-/* rm -rf path. 0 also when it does not exist; -1 (code 3) with err. */
+/* rm -rf path (through its parent's fd, iteratively: l4h_fs_remove). 0 also
+ * when it does not exist; -1 (code 3) with err. */
 int l4h_remove_tree(const char *path, l4h_err *err)
 {
     if (!path || !*path)
         return l4h_err_set(err, 2, "cannot remove a path with an empty name");
-    return remove_at(AT_FDCWD, path, path, err);
+    char *parent = l4h_path_dir(path);
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    int rc;
+    int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (pfd < 0)
+        rc = errno == ENOENT ? 0 : l4h_err_set(err, 3, "%s: cannot open: %s", parent, strerror(errno));
+    else if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+        rc = l4h_err_set(err, 2, "%s: expected a path ending in a name", path);
+    else
+        rc = l4h_fs_remove(pfd, base, err);
+    if (pfd >= 0)
+        close(pfd);
+    free(parent);
+    return rc;
 }
 
 /* dir + "/" + rel, or a copy of rel when it is absolute or dir is empty or

@@ -1,7 +1,7 @@
 /* exec_bwrap.c — the bubblewrap backend: the code sees only the system
  * directories, the interpreter's installation, the data at /data
- * (read-only), the workspace at /workspace (staged inputs read-only), a
- * private tmpfs at /tmp, and — for check programs only — the reference
+ * (read-only), the workspace at /workspace (staged inputs read-only), /tmp
+ * and /dev/shm inside the workspace's budget (add_writable_mounts), and — for check programs only — the reference
  * outputs at /reference. No network (unless sandbox.network), own pid, ipc,
  * uts, cgroup and user namespaces, every capability dropped, uid 65534, a
  * minimal /dev without any terminal, a read-only root. exec_internal.h explains the helper chain
@@ -142,18 +142,58 @@ static void add_system(const l4h_sandbox *sb, l4h_argv *a)
         l4h__argv_add(a, links[i][0]);
         l4h__argv_add(a, links[i][1]);
     }
-    if (sb->limits.workspace_mb > 0) { /* POSIX shared memory (multiprocessing) */
+}
+
+/* ---- mounts of the writable tree (hostfs): the workspace, its staged
+ * inputs read-only, and /tmp and /dev/shm.
+ *
+ * One disk budget: /tmp and /dev/shm are not tmpfs of their own but
+ * directories of the workspace's HOME (L4H_WS_TMP, L4H_WS_SHM), so every
+ * byte the code can write anywhere lands in the one tree the supervisor
+ * counts against workspace_mb, and none of it is memory outside
+ * exec_memory_mb. Bubblewrap resolves these host paths as it starts; they
+ * were checked to be real directories just before (l4h__workspace_restore)
+ * and no process of the code outlives its run, so nothing can swap them for
+ * links in between. Without a workspace (the trial run) one small tmpfs; in
+ * a directory we did not make (validate's out-dir: check programs only) a
+ * tmpfs /tmp of workspace_mb, as before. */
+static void add_writable_mounts(const l4h_sandbox *sb, const l4h_workspace *ws, l4h_argv *a)
+{
+    if (!ws || !ws->host) {
         l4h__argv_add(a, "--size");
-        l4h__argv_addf(a, "%lld", (long long)sb->limits.workspace_mb * 1024 * 1024);
+        l4h__argv_add(a, "16777216");
+        l4h__argv_add(a, "--tmpfs");
+        l4h__argv_add(a, "/tmp");
+        return;
     }
-    l4h__argv_add(a, "--tmpfs");
-    l4h__argv_add(a, "/dev/shm");
-    if (sb->limits.workspace_mb > 0) {
+    l4h__argv_add(a, "--bind");
+    l4h__argv_add(a, ws->host);
+    l4h__argv_add(a, WS_VIEW);
+    for (size_t i = 0; i < ws->n_staged; i++) {
+        char *h = l4h_path_join(ws->host, ws->staged[i]);
+        char *v = l4h_path_join(WS_VIEW, ws->staged[i]);
+        l4h__argv_add(a, "--ro-bind");
+        l4h__argv_add(a, h);
+        l4h__argv_add(a, v);
+        free(h);
+        free(v);
+    }
+    if (!ws->top) { /* a directory we did not make (validate's out-dir): leave it as it is */
         l4h__argv_add(a, "--size");
-        l4h__argv_addf(a, "%lld", (long long)sb->limits.workspace_mb * 1024 * 1024);
+        l4h__argv_addf(a, "%lld", (long long)(sb->limits.workspace_mb > 0 ? sb->limits.workspace_mb : 16)
+                                      * 1024 * 1024);
+        l4h__argv_add(a, "--tmpfs");
+        l4h__argv_add(a, "/tmp");
+        return;
     }
-    l4h__argv_add(a, "--tmpfs");
-    l4h__argv_add(a, "/tmp");
+    static const char *const dirs[][2] = {{L4H_WS_TMP, "/tmp"}, {L4H_WS_SHM, "/dev/shm"}};
+    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+        char *h = l4h_path_join(ws->host, dirs[i][0]);
+        l4h__argv_add(a, "--bind");
+        l4h__argv_add(a, h);
+        l4h__argv_add(a, dirs[i][1]);
+        free(h);
+    }
 }
 
 /* Make the program visible: when the program (argv[0]) or, for an
@@ -252,19 +292,8 @@ static int build_argv(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_
     l4h__argv_add(a, "3");
     add_system(sb, a);
     char *program = l4h__exec_program(sb, spec->argv[0]);
+    add_writable_mounts(sb, ws, a);
     if (ws && ws->host) {
-        l4h__argv_add(a, "--bind");
-        l4h__argv_add(a, ws->host);
-        l4h__argv_add(a, WS_VIEW);
-        for (size_t i = 0; i < ws->n_staged; i++) {
-            char *h = l4h_path_join(ws->host, ws->staged[i]);
-            char *v = l4h_path_join(WS_VIEW, ws->staged[i]);
-            l4h__argv_add(a, "--ro-bind");
-            l4h__argv_add(a, h);
-            l4h__argv_add(a, v);
-            free(h);
-            free(v);
-        }
         if (ws->data_host) {
             l4h__argv_add(a, "--ro-bind");
             l4h__argv_add(a, ws->data_host);

@@ -51,6 +51,7 @@
 #ifndef LLM4HEP_EXEC_INTERNAL_H
 #define LLM4HEP_EXEC_INTERNAL_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -65,6 +66,10 @@
 #define L4H_SANDBOX_NOFILE 4096
 /* HOME of the code, relative to the workspace (caches; not listed). */
 #define L4H_WS_HOME ".home"
+/* What bwrap shows the code as /tmp and /dev/shm: directories of its HOME,
+ * so that they count toward the one workspace budget (exec.h). */
+#define L4H_WS_TMP ".home/.tmp"
+#define L4H_WS_SHM ".home/.shm"
 
 struct l4h_sandbox {
     const l4h_sandbox_ops *ops;
@@ -78,6 +83,7 @@ struct l4h_sandbox {
     l4h_limits limits;
     int max_parallel;      /* 0 = no cap */
     char *slot_dir;        /* node-local lock files of the per-node cap */
+    const volatile sig_atomic_t *stop; /* set: stop waiting for a slot (may be NULL) */
     char *suite_dir;       /* check programs see it read-only (they load the suite's
                               tools and helpers); NULL without a suite */
 };
@@ -199,18 +205,31 @@ void l4h__proc_kill_token(const char *token, double patience, l4h_pidset *killed
 
 /* ------------------------------------------------------------ workspace */
 
-/* Disk use of the tree at dir (st_blocks, not following symlinks) and its
- * number of entries. Missing entries are skipped. Can't fail. */
-void l4h__tree_usage(const char *dir, int64_t *bytes, int64_t *entries);
+/* Disk use of the tree at dir and its number of entries, at every level: a
+ * file counts at max(apparent size, allocated blocks) (a sparse file costs
+ * its full size when copied out), links are not followed. Returns 1 when
+ * directories nest deeper than L4H_WS_MAX_DEPTH (the workspace limit too),
+ * else 0. Missing entries are skipped. */
+int l4h__tree_usage(const char *dir, int64_t *bytes, int64_t *entries);
 /* Regular files under dir with sizes, sorted by path, skipping the code's
- * HOME (.home/). Caller frees with l4h__files_free. */
-void l4h__list_files(const char *dir, l4h_file_entry **files, size_t *n);
+ * HOME (.home/). Directories nested deeper than L4H_WS_MAX_DEPTH are removed
+ * (*pruned = 1; may be NULL). Caller frees with l4h__files_free. */
+void l4h__list_files(const char *dir, l4h_file_entry **files, size_t *n, int *pruned);
+/* Put back what the harness needs in ws before a run: the root's mode,
+ * HOME and its .tmp/.shm (only in a workspace we made: ws->top), the
+ * staged inputs (a regular 0444 file with the reference's size and time,
+ * reached through directories only; else copied again, whatever the code
+ * put in the way removed). 0, or -1 with err: code 1 when the code's doing
+ * defeats it (the model's failure), 3 on other I/O errors. */
+int l4h__workspace_restore(const l4h_sandbox *sb, const l4h_workspace *ws, l4h_err *err);
 void l4h__files_free(l4h_file_entry *files, size_t n);
 
 /* ---------------------------------------------------------------- slots */
 
-/* Wait for one of max slots of the per-node cap (lock files in dir, flock).
- * Returns the locked fd (close it to free the slot), or -1 (code 3). */
-int l4h__slot_acquire(const char *dir, int max, l4h_err *err);
+/* Wait for one of max slots of the per-node cap (lock files in dir, flock;
+ * dir must be ours, mode 0700, not a link: slots.c). Returns the locked fd
+ * (close it to free the slot), or -1 (code 3), also as soon as *stop is set
+ * (stop may be NULL). */
+int l4h__slot_acquire(const char *dir, int max, const volatile sig_atomic_t *stop, l4h_err *err);
 
 #endif

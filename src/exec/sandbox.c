@@ -167,6 +167,13 @@ fail:
     return NULL;
 }
 
+/* See exec.h. */
+void l4h_sandbox_watch_stop(l4h_sandbox *sb, const volatile sig_atomic_t *stop)
+{
+    if (sb)
+        sb->stop = stop;
+}
+
 /* Free the sandbox. NULL is fine. */
 void l4h_sandbox_free(l4h_sandbox *sb)
 {
@@ -210,8 +217,11 @@ int l4h_sandbox_run(l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec_spe
     res->isolation = l4h_sandbox_isolation(sb);
     if (!spec || !spec->argv || !spec->argv[0])
         return l4h_err_set(err, 2, "sandbox: nothing to run (empty argv)");
+    /* what the code did to the workspace cannot break this run's start */
+    if (ws && ws->host && l4h__workspace_restore(sb, ws, err) != 0)
+        return -1;
     int slot = -1;
-    if (sb->max_parallel > 0 && (slot = l4h__slot_acquire(sb->slot_dir, sb->max_parallel, err)) < 0)
+    if (sb->max_parallel > 0 && (slot = l4h__slot_acquire(sb->slot_dir, sb->max_parallel, sb->stop, err)) < 0)
         return -1;
     int rc = sb->ops->run(sb, ws, spec, res, err);
     if (slot >= 0)
@@ -221,8 +231,12 @@ int l4h_sandbox_run(l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec_spe
         return -1;
     }
     name_limit(sb, spec->timeout_s > 0 ? spec->timeout_s : sb->limits.exec_timeout_s, res);
-    if (ws && ws->host)
-        l4h__list_files(ws->host, &res->files, &res->n_files);
+    if (ws && ws->host) {
+        int pruned = 0;
+        l4h__list_files(ws->host, &res->files, &res->n_files, &pruned);
+        if (pruned && !res->limit[0]) /* too deep: stopped or not, the workspace limit */
+            snprintf(res->limit, sizeof res->limit, "workspace");
+    }
     return 0;
 }
 

@@ -364,9 +364,9 @@ int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_re
             kill_all(&r);
         } else if (sp->ws_host && ws_max > 0 && now >= next_ws) {
             int64_t bytes, entries;
-            l4h__tree_usage(sp->ws_host, &bytes, &entries);
+            int too_deep = l4h__tree_usage(sp->ws_host, &bytes, &entries);
             double took = l4h_monotonic() - now;
-            if ((bytes > ws_max && bytes > ws_bytes0) ||
+            if (too_deep || (bytes > ws_max && bytes > ws_bytes0) ||
                 (entries > WS_MAX_ENTRIES && entries > ws_entries0)) {
                 snprintf(res->limit, sizeof res->limit, "workspace");
                 kill_all(&r);

@@ -1,12 +1,23 @@
-/* workspace.c — one directory per task attempt in node-local scratch:
- * generated_code/, arrays/, plots/, logs/, the code's HOME (.home/), and the
- * step's staged inputs (reference outputs of earlier steps, read-only).
+/* workspace.c — one directory per task attempt in node-local scratch.
  *
- * Ownership when llm4hep runs as root (the code then runs as uid 65534): the
- * workspace and its directories belong to 65534; a directory holding staged
- * inputs stays root's with mode 1777 (sticky), so the code can add files
- * there but cannot delete, rename or rewrite the root-owned 0444 inputs.
- * Under bwrap the inputs are also bind-mounted read-only over themselves. */
+ * Layout: <scratch>/llm4hep-<key>-<pid>-XXXXXX/ is ours (mode 0711) and holds
+ *   ws/    the code's workspace (ws->host): generated_code/, arrays/, plots/,
+ *          logs/, the code's HOME (.home/) and the step's staged inputs;
+ *   host/  our own records (ws->records, mode 0700): generated_code/iter_N.py
+ *          and logs/iter_N.stdout|stderr as the host wrote them.
+ * The code can write ws/ but not the directory holding it, so it cannot
+ * rename, remove or replace its workspace root, and it never reaches host/.
+ * Every host access to ws/ goes through a directory fd and the fd-relative
+ * functions of core.h (l4h_fs_*): no path string through a directory the
+ * code can write, no link followed.
+ *
+ * Ownership when llm4hep runs as root (the code then runs as uid 65534): ws/
+ * and its directories belong to 65534; a directory holding staged inputs
+ * stays root's with mode 1777 (sticky), so the code can add files there but
+ * cannot delete, rename or rewrite the root-owned 0444 inputs. Under bwrap
+ * the inputs are also bind-mounted read-only over themselves. Whatever the
+ * code still does to them (as an ordinary user under rlimit, or by renaming
+ * their directory), l4h_workspace_restore puts them back before the next run. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,48 +30,10 @@
 
 #include "exec_internal.h"
 
-static const char *const ws_dirs[] = {"generated_code", "arrays", "plots", "logs", L4H_WS_HOME};
+#define WS_CODE_DIR "ws"
+#define WS_RECORDS_DIR "host"
 
-/* Copy the regular file src to dst (created with mode). -1 with err. */
-static int copy_file(const char *src, const char *dst, int mode, l4h_err *err)
-{
-    int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (in < 0)
-        return l4h_err_set(err, 3, "%s: cannot open: %s", src, strerror(errno));
-    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (out < 0) {
-        int e = errno;
-        close(in);
-        return l4h_err_set(err, 3, "%s: cannot create: %s", dst, strerror(e));
-    }
-    char buf[65536];
-    int rc = 0;
-    for (;;) {
-        ssize_t n = read(in, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            if (n < 0)
-                rc = l4h_err_set(err, 3, "%s: cannot read: %s", src, strerror(errno));
-            break;
-        }
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = write(out, buf + off, (size_t)(n - off));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0) {
-                rc = l4h_err_set(err, 3, "%s: cannot write: %s", dst, strerror(errno));
-                goto done;
-            }
-            off += w;
-        }
-    }
-done:
-    close(in);
-    if (close(out) != 0 && rc == 0)
-        rc = l4h_err_set(err, 3, "%s: cannot write: %s", dst, strerror(errno));
-    return rc;
-}
+static const char *const ws_dirs[] = {"generated_code", "arrays", "plots", "logs", L4H_WS_HOME};
 
 /* When the code runs as another uid (we are root): every directory on the
  * way to path must be searchable by it, else bwrap cannot even mount it.
@@ -88,17 +61,125 @@ static int reachable(const char *what, const char *path, l4h_err *err)
     return rc;
 }
 
-/* Give path to the sandbox uid when we are root (no-op otherwise). */
-static void give(const l4h_sandbox *sb, const char *path)
+/* Mark err as the code's doing (code 1): what it left in its workspace
+ * stopped the harness. */
+static void code_did_it(l4h_err *err)
 {
-    if (sb && sb->switch_uid && chown(path, L4H_SANDBOX_UID, L4H_SANDBOX_GID) != 0) {
-        /* harmless: the code then cannot write there and says so */
+    if (err)
+        err->code = 1;
+}
+
+/* mkdir -p rel beneath dfd, replacing whatever is in the way (a link, a file:
+ * the code's doing) by a directory. The directory's fd, or -1 with err. */
+static int mkdirs_repair(int dfd, const char *rel, l4h_err *err)
+{
+    l4h_err first = {0, ""};
+    int fd = l4h_fs_mkdirs(dfd, rel, 0755, &first);
+    if (fd >= 0 || first.code != 1) {
+        if (fd < 0 && err)
+            *err = first;
+        return fd;
     }
+    /* remove each obstacle on the way, then try again */
+    char *copy = l4h_xstrdup(rel), *save = NULL;
+    int cur = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+    for (char *part = strtok_r(copy, "/", &save); part && cur >= 0;
+         part = strtok_r(NULL, "/", &save)) {
+        struct stat st;
+        if (fstatat(cur, part, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
+            (void)unlinkat(cur, part, 0);
+        (void)mkdirat(cur, part, 0755);
+        int next = openat(cur, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        close(cur);
+        cur = next;
+    }
+    free(copy);
+    if (cur >= 0)
+        close(cur);
+    return l4h_fs_mkdirs(dfd, rel, 0755, err);
+}
+
+/* Copy the regular file open at in to name in dir (a new file renamed over
+ * name: never written through). -1 with err. */
+static int copy_fd_at(int in, int dir, const char *name, int mode, l4h_err *err)
+{
+    l4h_buf b = {0};
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = read(in, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            l4h_buf_free(&b);
+            return l4h_err_set(err, 3, "%s: cannot read: %s", name, strerror(errno));
+        }
+        if (n == 0)
+            break;
+        l4h_buf_add(&b, chunk, (size_t)n);
+    }
+    int rc = l4h_fs_write(dir, name, b.data ? b.data : "", b.len, mode, err);
+    l4h_buf_free(&b);
+    return rc;
+}
+
+/* Copy the reference file src to rel beneath the workspace fd ws_fd, 0444,
+ * with the source's modification time (the stamp restore compares). -1 with
+ * err. */
+static int stage_one(const l4h_sandbox *sb, int ws_fd, const char *src, const char *rel,
+                     l4h_err *err)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (in < 0 || fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (in >= 0)
+            close(in);
+        return l4h_err_set(err, 3, "staged input %s not found in the reference dir (%s); build it "
+                                   "with `llm4hep reference SUITE`", rel, src);
+    }
+    char *dir = l4h_path_dir(rel);
+    int dfd = mkdirs_repair(ws_fd, strcmp(dir, ".") ? dir : "", err);
+    free(dir);
+    if (dfd < 0) {
+        close(in);
+        return -1;
+    }
+    const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+    struct stat old;
+    if (fstatat(dfd, base, &old, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(old.st_mode))
+        (void)l4h_fs_remove(dfd, base, NULL); /* a directory the code put at the name */
+    int rc = copy_fd_at(in, dfd, base, 0444, err);
+    if (rc == 0) {
+        struct timespec ts[2] = {st.st_atim, st.st_mtim};
+        (void)utimensat(dfd, base, ts, AT_SYMLINK_NOFOLLOW);
+        /* root's and sticky: the code (uid 65534) adds files there but cannot
+         * delete, rename or rewrite the root-owned 0444 inputs */
+        if (sb && sb->switch_uid && fchown(dfd, 0, 0) == 0)
+            (void)fchmod(dfd, 01777);
+    }
+    close(in);
+    close(dfd);
+    return rc;
+}
+
+/* Is the staged input rel in place, as staged from src: a regular 0444 file
+ * (reached through directories only) with the source's size and time? */
+static int staged_intact(int ws_fd, const char *src, const char *rel)
+{
+    struct stat s, w;
+    int fd = l4h_fs_open(ws_fd, rel, O_RDONLY | O_NONBLOCK, 0, NULL);
+    if (fd < 0)
+        return 0;
+    int ok = fstat(fd, &w) == 0 && stat(src, &s) == 0 && S_ISREG(w.st_mode) &&
+             (w.st_mode & 07777) == 0444 && w.st_size == s.st_size &&
+             w.st_mtim.tv_sec == s.st_mtim.tv_sec && w.st_mtim.tv_nsec == s.st_mtim.tv_nsec &&
+             w.st_nlink == 1;
+    close(fd);
+    return ok;
 }
 
 /* Copy the step's staged inputs from the reference dir, read-only. */
 static int stage_inputs(const l4h_sandbox *sb, const l4h_step *step, l4h_workspace *ws,
-                        l4h_err *err)
+                        int ws_fd, l4h_err *err)
 {
     ws->staged = l4h_xcalloc(step->n_stage + 1, sizeof(char *));
     for (size_t i = 0; i < step->n_stage; i++) {
@@ -110,30 +191,16 @@ static int stage_inputs(const l4h_sandbox *sb, const l4h_step *step, l4h_workspa
             return l4h_err_set(err, 3, "step %s: stage %s needs the suite's reference_dir",
                                step->name, rel);
         char *src = l4h_path_join(ws->ref_host, rel);
-        char *dst = l4h_path_join(ws->host, rel);
-        char *dir = l4h_path_dir(dst);
-        struct stat st;
-        int rc = 0;
-        if (stat(src, &st) != 0 || !S_ISREG(st.st_mode))
-            rc = l4h_err_set(err, 3, "step %s: staged input %s not found in the reference dir "
-                                     "(%s); build it with `llm4hep reference SUITE`",
-                             step->name, rel, src);
-        else if (l4h_mkdirs(dir, 0755, err) == 0 && copy_file(src, dst, 0444, err) == 0)
-            ws->staged[ws->n_staged++] = l4h_xstrdup(rel);
-        else
-            rc = -1;
-        if (rc == 0 && sb && sb->switch_uid && chown(dir, 0, 0) == 0)
-            chmod(dir, 01777); /* root's and sticky: the code adds files, can't remove inputs */
+        int rc = stage_one(sb, ws_fd, src, rel, err);
         free(src);
-        free(dst);
-        free(dir);
         if (rc != 0)
-            return -1;
+            return l4h_err_prefix(err, "step %s", step->name);
+        ws->staged[ws->n_staged++] = l4h_xstrdup(rel);
     }
     return 0;
 }
 
-/* Create a workspace (see exec.h). */
+/* Create a workspace (see exec.h and the layout above). */
 int l4h_workspace_create(const l4h_config *cfg, const l4h_sandbox *sb, const char *task_key,
                          const l4h_step *step, l4h_workspace *ws, l4h_err *err)
 {
@@ -151,18 +218,30 @@ int l4h_workspace_create(const l4h_config *cfg, const l4h_sandbox *sb, const cha
         free(tmpl);
         return -1;
     }
-    ws->host = tmpl;
+    ws->top = tmpl;
+    ws->host = l4h_path_join(tmpl, WS_CODE_DIR);
+    ws->records = l4h_path_join(tmpl, WS_RECORDS_DIR);
+    int top_fd = -1, ws_fd = -1;
+    if ((top_fd = l4h_fs_dir_open(ws->top, err)) < 0)
+        goto fail;
+    if (fchmod(top_fd, 0711) != 0 || mkdirat(top_fd, WS_CODE_DIR, 0755) != 0 ||
+        mkdirat(top_fd, WS_RECORDS_DIR, 0700) != 0) {
+        l4h_err_set(err, 3, "%s: cannot create the workspace: %s", ws->top, strerror(errno));
+        goto fail;
+    }
+    if ((ws_fd = l4h_fs_open(top_fd, WS_CODE_DIR, O_RDONLY | O_DIRECTORY, 0, err)) < 0)
+        goto fail;
+    (void)fchmod(ws_fd, 0755); /* umask */
     for (size_t i = 0; i < sizeof ws_dirs / sizeof *ws_dirs; i++) {
-        char *d = l4h_path_join(ws->host, ws_dirs[i]);
-        if (mkdir(d, 0755) != 0) {
-            l4h_err_set(err, 3, "%s: cannot create: %s", d, strerror(errno));
-            free(d);
+        if (mkdirat(ws_fd, ws_dirs[i], 0755) != 0) {
+            l4h_err_set(err, 3, "%s/%s: cannot create: %s", ws->host, ws_dirs[i], strerror(errno));
             goto fail;
         }
-        give(sb, d);
-        free(d);
+        if (sb && sb->switch_uid)
+            (void)fchownat(ws_fd, ws_dirs[i], L4H_SANDBOX_UID, L4H_SANDBOX_GID, AT_SYMLINK_NOFOLLOW);
     }
-    give(sb, ws->host);
+    if (sb && sb->switch_uid)
+        (void)fchown(ws_fd, L4H_SANDBOX_UID, L4H_SANDBOX_GID);
     const l4h_suite *suite = cfg->suite;
     if (suite && suite->data_dir)
         ws->data_host = l4h_xstrdup(suite->data_dir);
@@ -181,14 +260,130 @@ int l4h_workspace_create(const l4h_config *cfg, const l4h_sandbox *sb, const cha
          (ws->ref_host && stat(ws->ref_host, &st) == 0 &&
           reachable("reference_dir", ws->ref_host, err) != 0)))
         goto fail;
-    if (step && stage_inputs(sb, step, ws, err) != 0)
+    if (step && stage_inputs(sb, step, ws, ws_fd, err) != 0)
         goto fail;
     if (!ws->staged)
         ws->staged = l4h_xcalloc(1, sizeof(char *));
+    close(top_fd);
+    close(ws_fd);
     return 0;
 fail:
-    l4h_workspace_remove(ws);
+    if (top_fd >= 0)
+        close(top_fd);
+    if (ws_fd >= 0)
+        close(ws_fd);
+    l4h_workspace_remove(ws, NULL);
     return -1;
+}
+
+/* Open the workspace root (see exec.h). */
+int l4h_workspace_dir(const l4h_workspace *ws, l4h_err *err)
+{
+    if (!ws || !ws->host)
+        return l4h_err_set(err, 3, "no workspace");
+    int fd = l4h_fs_dir_open(ws->host, err);
+    if (fd < 0 && ws->top && errno == EACCES) {
+        /* the code (our uid) chmod'ed its root 000: the root is ours to fix */
+        int top = open(ws->top, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (top >= 0 && fchmodat(top, WS_CODE_DIR, 0755, 0) == 0)
+            fd = l4h_fs_dir_open(ws->host, err);
+        if (top >= 0)
+            close(top);
+    }
+    if (fd < 0)
+        return l4h_err_prefix(err, "workspace");
+    return fd;
+}
+
+/* Put the workspace back in the state the harness needs (see
+ * exec_internal.h). */
+int l4h__workspace_restore(const l4h_sandbox *sb, const l4h_workspace *ws, l4h_err *err)
+{
+    int fd = l4h_workspace_dir(ws, err);
+    if (fd < 0) {
+        code_did_it(err);
+        return l4h_err_prefix(err, "the code removed or replaced its workspace");
+    }
+    struct stat st;
+    /* the root is not the code's to chmod: give back what it took (a root
+     * holding staged inputs is root's 01777 and stays so) */
+    if (fstat(fd, &st) == 0 && (st.st_mode & 0755) != 0755)
+        (void)fchmod(fd, (st.st_mode & 07777) | 0755);
+    int rc = 0;
+    /* HOME and the directories bwrap shows as /tmp and /dev/shm: real
+     * directories (bwrap resolves these host paths; nothing of the code
+     * runs between two runs, so what we check here is what it mounts) */
+    static const char *const home_dirs[] = {L4H_WS_HOME, L4H_WS_TMP, L4H_WS_SHM};
+    for (size_t i = 0; ws->top && rc == 0 && i < sizeof home_dirs / sizeof *home_dirs; i++) {
+        int d = mkdirs_repair(fd, home_dirs[i], err);
+        if (d < 0) {
+            code_did_it(err);
+            rc = l4h_err_prefix(err, "restoring %s", home_dirs[i]);
+            break;
+        }
+        if (sb && sb->switch_uid)
+            (void)fchown(d, L4H_SANDBOX_UID, L4H_SANDBOX_GID);
+        close(d);
+    }
+    for (size_t i = 0; rc == 0 && i < ws->n_staged; i++) {
+        char *src = ws->ref_host ? l4h_path_join(ws->ref_host, ws->staged[i]) : NULL;
+        if (src && !staged_intact(fd, src, ws->staged[i])) {
+            rc = stage_one(sb, fd, src, ws->staged[i], err);
+            if (rc != 0) {
+                code_did_it(err);
+                l4h_err_prefix(err, "restoring the staged input %s the code changed",
+                               ws->staged[i]);
+            }
+        }
+        free(src);
+    }
+    close(fd);
+    return rc;
+}
+
+/* Write rel in the workspace and keep our own copy in the records (see
+ * exec.h). */
+int l4h_workspace_write(const l4h_workspace *ws, const char *rel, const char *data, size_t len,
+                        l4h_err *err)
+{
+    int fd = l4h_workspace_dir(ws, err);
+    if (fd < 0) {
+        code_did_it(err);
+        return l4h_err_prefix(err, "the code removed or replaced its workspace");
+    }
+    char *dir = l4h_path_dir(rel);
+    int dfd = mkdirs_repair(fd, strcmp(dir, ".") ? dir : "", err);
+    free(dir);
+    int rc = -1;
+    if (dfd >= 0) {
+        const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+        struct stat st;
+        /* a directory the code put at the name is moved out of the way */
+        if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+            (void)l4h_fs_remove(dfd, base, NULL);
+        rc = l4h_fs_write(dfd, base, data, len, 0644, err);
+        close(dfd);
+    }
+    close(fd);
+    if (rc != 0) {
+        code_did_it(err);
+        return l4h_err_prefix(err, "the code's workspace does not let %s be written", rel);
+    }
+    return l4h_workspace_record(ws, rel, data, len, err);
+}
+
+/* Write rel in the records only (see exec.h). */
+int l4h_workspace_record(const l4h_workspace *ws, const char *rel, const char *data, size_t len,
+                         l4h_err *err)
+{
+    if (!ws->records)
+        return 0;
+    int fd = l4h_fs_dir_open(ws->records, err);
+    if (fd < 0)
+        return l4h_err_prefix(err, "workspace records");
+    int rc = l4h_fs_write(fd, rel, data, len, 0644, err);
+    close(fd);
+    return rc;
 }
 
 /* Placeholders (see exec.h). Borrowed pointers; can't fail. */
@@ -206,51 +401,58 @@ void l4h_workspace_vars(const l4h_workspace *ws, const l4h_step *step, l4h_vars 
     }
 }
 
-/* Copy the tree at src into dst: directories, regular files, symbolic links
- * as links (never followed). Skips the code's HOME at the top level. */
-static int copy_tree(const char *src, const char *dst, int top, l4h_err *err)
+/* 0 when the directory open at fd is empty, else -1 (code 2) saying what
+ * to do: a reused out-dir would mix two tasks' files. */
+static int outdir_check_empty(int fd, const char *dir, l4h_err *err)
 {
-    if (l4h_mkdirs(dst, 0755, err) != 0)
-        return -1;
-    DIR *d = opendir(src);
-    if (!d)
-        return l4h_err_set(err, 3, "%s: cannot read: %s", src, strerror(errno));
-    struct dirent *de;
-    int rc = 0;
-    while (rc == 0 && (de = readdir(d))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-            (top && strcmp(de->d_name, L4H_WS_HOME) == 0))
-            continue;
-        char *s = l4h_path_join(src, de->d_name);
-        char *t = l4h_path_join(dst, de->d_name);
-        struct stat st;
-        if (lstat(s, &st) != 0) {
-            /* vanished: skip */
-        } else if (S_ISDIR(st.st_mode)) {
-            rc = copy_tree(s, t, 0, err);
-        } else if (S_ISREG(st.st_mode)) {
-            rc = copy_file(s, t, 0644, err);
-        } else if (S_ISLNK(st.st_mode)) {
-            char target[PATH_MAX];
-            ssize_t n = readlink(s, target, sizeof target - 1);
-            if (n > 0) {
-                target[n] = '\0';
-                unlink(t);
-                if (symlink(target, t) != 0)
-                    rc = l4h_err_set(err, 3, "%s: cannot create link: %s", t, strerror(errno));
-            }
-        }
-        free(s);
-        free(t);
+    int dup = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* own offset */
+    DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
+    if (!d) {
+        if (dup >= 0)
+            close(dup);
+        return l4h_err_set(err, 3, "--out-dir %s: cannot read: %s", dir, strerror(errno));
     }
+    struct dirent *de;
+    size_t n = 0;
+    char first[256] = "";
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && n++ == 0)
+            snprintf(first, sizeof first, "%s", de->d_name);
     closedir(d);
-    return rc;
+    if (n == 0)
+        return 0;
+    return l4h_err_set(err, 2, "--out-dir %s is not empty (%zu entries, e.g. %s): a reused "
+                               "out-dir would mix two tasks' files; give a new or empty "
+                               "directory (e.g. %s/<step>-<trial>), or remove it first",
+                       dir, n, first, dir);
 }
 
-/* Copy the workspace out (see exec.h). -1 (code 3) naming the path. */
+/* Copy the workspace out (see exec.h). */
 int l4h_workspace_copy_out(const l4h_workspace *ws, const char *dir, l4h_err *err)
 {
-    if (copy_tree(ws->host, dir, 1, err) != 0)
+    if (l4h_mkdirs(dir, 0755, err) != 0)
+        return l4h_err_prefix(err, "--out-dir");
+    int dst = l4h_fs_dir_open(dir, err);
+    if (dst < 0)
+        return l4h_err_prefix(err, "--out-dir");
+    int rc = outdir_check_empty(dst, dir, err);
+    int src = rc == 0 ? l4h_workspace_dir(ws, err) : -1;
+    l4h_fs_copied skipped = {0, 0};
+    if (src >= 0) {
+        rc = l4h_fs_copy_tree(src, dst, L4H_WS_HOME, L4H_WS_MAX_DEPTH, &skipped, err);
+        close(src);
+        int rec = rc == 0 && ws->records ? l4h_fs_dir_open(ws->records, err) : -1;
+        if (rec >= 0) { /* our records win over whatever the code left at their names */
+            rc = l4h_fs_copy_tree(rec, dst, NULL, L4H_WS_MAX_DEPTH, NULL, err);
+            close(rec);
+        } else if (rc == 0 && ws->records) {
+            rc = -1;
+        }
+    } else {
+        rc = -1;
+    }
+    close(dst);
+    if (rc != 0)
         return l4h_err_prefix(err, "copying the workspace to %s", dir);
     return 0;
 }
@@ -260,86 +462,63 @@ int l4h_workspace_open(const l4h_workspace *ws, const char *rel, l4h_err *err)
 {
     if (!rel || !rel[0] || rel[0] == '/')
         return l4h_err_set(err, 2, "workspace file '%s': expected a relative path", rel ? rel : "");
-    char *copy = l4h_xstrdup(rel), *save = NULL;
-    int dfd = open(ws->host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
-        free(copy);
-        return l4h_err_set(err, 3, "workspace %s: cannot open: %s", ws->host, strerror(errno));
+    int dfd = l4h_workspace_dir(ws, err);
+    if (dfd < 0)
+        return -1;
+    /* O_NONBLOCK: a FIFO planted at the name must not hang us */
+    int fd = l4h_fs_open(dfd, rel, O_RDONLY | O_NONBLOCK, 0, err);
+    close(dfd);
+    if (fd < 0) {
+        if (err && err->code == 2)
+            return l4h_err_set(err, 2, "workspace file '%s': expected a path inside the workspace",
+                               rel);
+        return l4h_err_prefix(err, "workspace file");
     }
-    int rc = -1;
-    char *part = strtok_r(copy, "/", &save);
-    while (part) {
-        char *next = strtok_r(NULL, "/", &save);
-        if (strcmp(part, "..") == 0) {
-            l4h_err_set(err, 2, "workspace file '%s': expected a path inside the workspace", rel);
-            break;
-        }
-        int fd = openat(dfd, part, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (next ? O_DIRECTORY : 0));
-        if (fd < 0) {
-            int e = errno;
-            l4h_err_set(err, e == ENOENT || e == ELOOP || e == ENOTDIR ? 1 : 3,
-                        "workspace file %s: %s", rel,
-                        e == ELOOP    ? "is a symbolic link (not followed)"
-                        : e == ENOTDIR ? "a part of the path is a symbolic link or not a directory"
-                        : e == ENOENT ? "not found"
-                                      : strerror(e));
-            break;
-        }
-        close(dfd);
-        dfd = fd;
-        if (!next) {
-            struct stat st;
-            if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-                l4h_err_set(err, 1, "workspace file %s: not a regular file", rel);
-                break;
-            }
-            rc = fd;
-            dfd = -1;
-        }
-        part = next;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return l4h_err_set(err, 1, "workspace file %s: not a regular file", rel);
     }
-    if (dfd >= 0)
-        close(dfd);
-    free(copy);
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
+/* Remove the container of path top (ours) through its parent's fd. */
+static int remove_dir_path(const char *path, l4h_err *err)
+{
+    char *parent = l4h_path_dir(path);
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc;
+    if (pfd < 0)
+        rc = errno == ENOENT ? 0 : l4h_err_set(err, 3, "%s: cannot open: %s", parent, strerror(errno));
+    else
+        rc = l4h_fs_remove(pfd, base, err);
+    if (pfd >= 0)
+        close(pfd);
+    free(parent);
     return rc;
 }
 
-/* Make every directory under path writable by us again (the code may have
- * chmod'ed some 0500), so that removal can proceed. */
-static void unlock_tree(const char *path)
+/* Remove the workspace's files and free its strings (see exec.h). */
+int l4h_workspace_remove(l4h_workspace *ws, l4h_err *err)
 {
-    struct stat st;
-    if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-        return;
-    chmod(path, 0700);
-    DIR *d = opendir(path);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        char *s = l4h_path_join(path, de->d_name);
-        unlock_tree(s);
-        free(s);
-    }
-    closedir(d);
-}
-
-/* Remove the workspace's files and free its strings. */
-void l4h_workspace_remove(l4h_workspace *ws)
-{
-    if (ws->host && l4h_remove_tree(ws->host, NULL) != 0) {
-        unlock_tree(ws->host);
-        l4h_remove_tree(ws->host, NULL);
-    }
+    const char *path = ws->top ? ws->top : ws->host;
+    int rc = path ? remove_dir_path(path, err) : 0;
+    if (rc != 0)
+        l4h_err_prefix(err, "removing the workspace %s (left in scratch)", path);
     l4h_workspace_release(ws);
+    return rc;
 }
 
 /* Free the strings, keep the files. */
 void l4h_workspace_release(l4h_workspace *ws)
 {
+    free(ws->top);
     free(ws->host);
+    free(ws->records);
     free(ws->view);
     free(ws->data_host);
     free(ws->data_view);
@@ -347,6 +526,21 @@ void l4h_workspace_release(l4h_workspace *ws)
     free(ws->ref_view);
     l4h_strv_free(ws->staged);
     memset(ws, 0, sizeof *ws);
+}
+
+/* See exec.h. */
+int l4h_workspace_outdir_check(const char *dir, l4h_err *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        return l4h_err_set(err, 2, "--out-dir %s: %s", dir,
+                           errno == ENOTDIR ? "exists and is not a directory" : strerror(errno));
+    }
+    int rc = outdir_check_empty(fd, dir, err);
+    close(fd);
+    return rc;
 }
 
 static int cmp_key(const void *a, const void *b)
@@ -379,10 +573,8 @@ size_t l4h_workspace_remove_leftovers(const char *scratch, char *const *keys, si
         char *kp = key;
         if (!bsearch(&kp, sorted, n_keys, sizeof *sorted, cmp_key))
             continue;
-        char *path = l4h_path_join(scratch && scratch[0] ? scratch : "/tmp", n);
-        if (l4h_remove_tree(path, NULL) == 0)
+        if (l4h_fs_remove(dirfd(d), n, NULL) == 0)
             removed++;
-        free(path);
     }
     closedir(d);
     free(sorted);

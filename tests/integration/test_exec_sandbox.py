@@ -447,8 +447,13 @@ def test_per_node_cap_serialises_runs_across_processes(box):
 
 
 def test_a_dead_slot_holder_frees_its_slot(box):
-    slot_dir = os.path.join(box.scratch, f"llm4hep-slots-{os.geteuid()}")
-    os.makedirs(slot_dir, exist_ok=True)
+    uid = box.user if box.user is not None else os.geteuid()
+    slot_dir = os.path.join(box.scratch, f"llm4hep-slots-{uid}")
+    os.makedirs(slot_dir, mode=0o700, exist_ok=True)  # as llm4hep makes it: ours, 0700
+    os.chown(slot_dir, uid, uid)
+    slot0 = os.path.join(slot_dir, "slot.0")
+    open(slot0, "a").close()
+    os.chown(slot0, uid, uid)
     holder = subprocess.Popen(
         ["/usr/bin/python3", "-c",
          "import fcntl, sys, time\nf = open(sys.argv[1], 'a')\nfcntl.flock(f, fcntl.LOCK_EX)\n"
@@ -459,8 +464,10 @@ def test_a_dead_slot_holder_frees_its_slot(box):
         path = os.path.join(box.codes, "slot.py")
         with open(path, "w") as f:
             f.write("print('got the slot')\n")
-        runner = subprocess.Popen([DRIVER, "--isolation", "bwrap", "--scratch", box.scratch,
-                                   "--max-parallel", "1", *SMALL, path],
+        as_user = [] if box.user is None else [
+            "/usr/bin/setpriv", f"--reuid={box.user}", f"--regid={box.user}", "--clear-groups", "--"]
+        runner = subprocess.Popen(as_user + [DRIVER, "--isolation", "bwrap", "--scratch", box.scratch,
+                                             "--max-parallel", "1", *SMALL, path],
                                   env=box.env(), stdout=subprocess.PIPE, text=True)
         with pytest.raises(subprocess.TimeoutExpired):
             runner.wait(timeout=1.5)  # the only slot is held

@@ -227,19 +227,12 @@ int main(int argc, char **argv)
         cJSON_Delete(out);
         return err.code ? err.code : 3;
     }
-    char *view_code;
+    char *view_code, *code = NULL;
+    size_t code_len = 0;
     if (program) {
         view_code = l4h_xstrdup(program);
     } else {
-        size_t code_len;
-        char *code = read_all(code_file, &code_len);
-        char *dst = l4h_path_join(ws.host, "generated_code/iter_1.py");
-        if (l4h_write_file(dst, code, code_len, &err) != 0) {
-            fprintf(stderr, "exec_run: %s\n", err.msg);
-            return 3;
-        }
-        free(dst);
-        free(code);
+        code = read_all(code_file, &code_len);
         view_code = l4h_path_join(ws.view, "generated_code/iter_1.py");
     }
     char **rargv = calloc((size_t)n_extra + 3, sizeof(char *));
@@ -261,7 +254,14 @@ int main(int argc, char **argv)
         cJSON *pj = with_plain ? plain_run(cfg.sandbox.python, code_file, extra, n_extra) : NULL;
         l4h_exec_result res;
         double t0 = l4h_monotonic();
-        int ran = l4h_sandbox_run(sb, &ws, &spec, &res, &err);
+        /* the code is written before every run, as the agent writes each
+         * iteration's: past whatever the previous run left at its place */
+        int ran = code ? l4h_workspace_write(&ws, "generated_code/iter_1.py", code, code_len, &err)
+                       : 0;
+        if (ran == 0)
+            ran = l4h_sandbox_run(sb, &ws, &spec, &res, &err);
+        else
+            memset(&res, 0, sizeof res);
         double call_s = l4h_monotonic() - t0;
         if (ran != 0) {
             cJSON_Delete(pj);
@@ -289,12 +289,13 @@ int main(int argc, char **argv)
     }
     cJSON_Delete(out);
     free(in);
+    free(code);
     free(rargv);
     free(view_code);
     if (keep)
         l4h_workspace_release(&ws);
     else
-        l4h_workspace_remove(&ws);
+        l4h_workspace_remove(&ws, NULL);
     l4h_sandbox_free(sb);
     return rc;
 }
