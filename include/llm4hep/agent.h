@@ -139,4 +139,16 @@ int l4h_reference_build(const l4h_config *cfg, const l4h_suite *suite, int check
 #define L4H_MANIFEST "manifest.json"
 int l4h_reference_verify(const l4h_suite *suite, l4h_err *err);
 
+/* Are the files `validate` would judge in DIR really written by `step`'s
+ * code? DIR/task.json (the record `run --out-dir` writes) names the step whose
+ * task left DIR; that task's staged inputs are reference files. Returns 1 and
+ * sets *why (caller frees) when DIR is the workspace of another step's task,
+ * or when a file one of step's array/text checks judges is a staged input
+ * left unchanged (same SHA-256 as the reference file; opened without
+ * following links); 0 when neither holds or DIR has no task.json (a directory
+ * laid out by hand is judged as it is); -1 with err (code 3) when the
+ * reference file cannot be read. */
+int l4h_manifest_foreign_outputs(const l4h_suite *suite, const l4h_step *step, const char *dir,
+                                 char **why, l4h_err *err);
+
 #endif

@@ -1,0 +1,60 @@
+# step: categorization
+# expect: FAIL
+# mistake: no boundaries: one category
+import json
+import os
+
+import numpy as np
+
+WORKSPACE = os.environ.get("LLM4HEP_WORKSPACE", "/workspace")
+A = os.path.join(WORKSPACE, "arrays")
+sig, bkg = np.load(os.path.join(A, "signal.npy")), np.load(os.path.join(A, "bkgd.npy"))
+ss, sb = np.load(os.path.join(A, "scores_signal.npy")), np.load(os.path.join(A, "scores_bkgd.npy"))
+win = (sig[:, 44] > 123) & (sig[:, 44] < 127)  # @WINDOW
+ws = np.where(win, sig[:, 32], 0.0)  # @SW
+wb = bkg[:, 32].copy()  # @BW
+
+
+def z_of(s, b):
+    return np.sqrt(2 * ((s + b) * np.log1p(s / b) - s))  # @Z
+
+
+def evaluate(bounds, ws=ws, wb=wb):
+    bounds = np.asarray(bounds, float)
+    k = len(bounds) + 1
+    cs, cb = np.searchsorted(bounds, ss, side="right"), np.searchsorted(bounds, sb, side="right")
+    s = np.bincount(cs, weights=ws, minlength=k)
+    b = np.bincount(cb, weights=wb, minlength=k)
+    n = np.bincount(cb, minlength=k)
+    if (n < 10).any() or (b <= 0).any():
+        return None
+    return float(np.sqrt(np.sum(z_of(s, b) ** 2)))
+
+
+# @SEARCH
+grid = np.round(np.arange(0.01, 1.0, 0.01), 3)
+best_z, best = evaluate([]), []
+for _ in range(4):   # greedy: add the boundary that helps most, then polish each one
+    cand = None
+    for x in grid:
+        if x in best:
+            continue
+        z = evaluate(sorted(best + [float(x)]))
+        if z is not None and (cand is None or z > cand[0]):
+            cand = (z, sorted(best + [float(x)]))
+    if cand is None or cand[0] <= best_z:
+        break
+    best_z, best = cand
+for _ in range(3):
+    for i in range(len(best)):
+        lo = best[i - 1] if i else 0.0
+        hi = best[i + 1] if i + 1 < len(best) else 1.0
+        for x in np.round(np.arange(lo + 0.001, hi - 0.0005, 0.001), 3):
+            trial = best[:i] + [float(x)] + best[i + 1:]
+            z = evaluate(trial)
+            if z is not None and z > best_z:
+                best_z, best = z, trial
+best, best_z = [], evaluate([])
+print("boundaries", best, "Z", best_z, "single category", evaluate([]))
+with open(os.path.join(WORKSPACE, "categories.json"), "w") as fh:
+    json.dump({"boundaries": [float(x) for x in best], "z": best_z}, fh)
