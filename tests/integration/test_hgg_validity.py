@@ -108,9 +108,9 @@ def counts_of_other_files(doc):
 
 
 @pytest.mark.parametrize("mutate,metric,fragment", [
-    (vectors_as_scalars, "types", "type 'float32'; expected vector<float32>, counts"),
+    (vectors_as_scalars, "types", "is vector<float32> (counts in jet_n), the answer says"),
     (totals_wrong, "totals", "totals.data 0, the files add up to"),
-    (counts_of_other_files, "entries", "entries"),
+    (counts_of_other_files, "entries", "tree mini entries"),
 ])
 def test_named_summary_mistakes_fail(hgg, tmp, mutate, metric, fragment):
     """The three summaries issue 12 saw accepted: scalars for vectors, wrong totals,
@@ -121,8 +121,8 @@ def test_named_summary_mistakes_fail(hgg, tmp, mutate, metric, fragment):
     p = llm4hep("validate", SUITE, "--step", "summarize_root", "--out-dir", ws, env=env)
     assert p.returncode == 1, p.stdout + p.stderr
     assert fragment in p.stdout, p.stdout
-    failing = [line for line in p.stdout.splitlines() if line.strip().startswith(metric)]
-    assert failing and "FAIL" in p.stdout
+    failing = [line for line in p.stdout.splitlines() if line.strip().startswith(metric + " = ")]
+    assert failing and "<-- fails" in failing[0], p.stdout
 
 
 def test_counts_in_the_text_alone_do_not_pass(hgg, tmp):

@@ -136,9 +136,9 @@ def judge(cand, text, ref, totals_ref):
                 ok = got is not None and got == want
                 if ok and want[0] == "vector" and rcounts:
                     ok = b.get("counts") == rcounts
-                tally("types", ok, f"{path}: branch {bname} type {b.get('type')!r}"
-                      f"{', counts ' + repr(b.get('counts')) if want and want[0] == 'vector' else ''}"
-                      f"; expected {rtype}{', counts ' + rcounts if rcounts else ''}")
+                said = repr(b.get("type")) + (f" counts {b.get('counts')!r}" if "counts" in b else "")
+                tally("types", ok, f"{path}: branch {bname} is {rtype}"
+                      f"{' (counts in ' + rcounts + ')' if rcounts else ''}, the answer says {said}")
     tot = cand.get("totals") if isinstance(cand, dict) else None
     tot = tot if isinstance(tot, dict) else {}
     for key in ("data", "signal_mc"):
