@@ -1,6 +1,6 @@
 # step: preprocess
 # expect: FAIL
-# mistake: photons re-sorted by pT before the cuts
+# mistake: photon pT cut at 35 GeV instead of 25
 import os
 
 import numpy as np
@@ -23,7 +23,7 @@ def select(a):
     ok = (a[:, 35] == 1) & (a[:, 36] == 1)  # @TIGHT
     for c in (0, 3):
         eta = np.abs(a[:, c + 1])
-        ok &= a[:, c] > 25  # @PTCUT
+        ok &= a[:, c] > 35
         ok &= (eta < 1.37) | ((eta > 1.52) & (eta < 2.37))  # @ETA
     with np.errstate(divide="ignore", invalid="ignore"):
         ok &= (m > 0) & (a[:, 0] / m > 0.35) & (a[:, 3] / m > 0.25)  # @PTM
@@ -33,8 +33,7 @@ def select(a):
 
 for name, src in (("signal.npy", "signal_raw.npy"), ("bkgd.npy", "data_raw.npy")):
     a = np.load(os.path.join(A, src)).copy()
-    swap = a[:, 3] > a[:, 0]
-    a[swap, 0:6] = a[swap][:, [3, 4, 5, 0, 1, 2]]
+    # @PRE
     a[:, 44], a[:, 45] = mass_pt(a)
     a = a[select(a)]
     if name == "signal.npy":

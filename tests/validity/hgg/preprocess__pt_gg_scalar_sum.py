@@ -1,6 +1,6 @@
 # step: preprocess
 # expect: FAIL
-# mistake: the |eta| < 2.37 acceptance not applied
+# mistake: pT_gammagamma as the scalar sum pT1 + pT2
 import os
 
 import numpy as np
@@ -14,7 +14,7 @@ def mass_pt(a):
     pt1, eta1, phi1, pt2, eta2, phi2 = (a[:, i] for i in range(6))
     with np.errstate(invalid="ignore", over="ignore"):
         m = np.sqrt(2 * pt1 * pt2 * (np.cosh(eta1 - eta2) - np.cos(phi1 - phi2)))  # @MASS
-        pt = np.sqrt(pt1**2 + pt2**2 + 2 * pt1 * pt2 * np.cos(phi1 - phi2))
+        pt = pt1 + pt2
     return m, pt
 
 
@@ -24,7 +24,7 @@ def select(a):
     for c in (0, 3):
         eta = np.abs(a[:, c + 1])
         ok &= a[:, c] > 25  # @PTCUT
-        ok &= (eta < 1.37) | (eta > 1.52)
+        ok &= (eta < 1.37) | ((eta > 1.52) & (eta < 2.37))  # @ETA
     with np.errstate(divide="ignore", invalid="ignore"):
         ok &= (m > 0) & (a[:, 0] / m > 0.35) & (a[:, 3] / m > 0.25)  # @PTM
     ok &= (m > 105) & (m < 160)  # @WINDOW

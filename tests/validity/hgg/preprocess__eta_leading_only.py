@@ -1,6 +1,6 @@
 # step: preprocess
 # expect: FAIL
-# mistake: photon pT cut at 20 GeV instead of 25
+# mistake: acceptance and crack veto applied to the leading photon only
 import os
 
 import numpy as np
@@ -23,8 +23,8 @@ def select(a):
     ok = (a[:, 35] == 1) & (a[:, 36] == 1)  # @TIGHT
     for c in (0, 3):
         eta = np.abs(a[:, c + 1])
-        ok &= a[:, c] > 20
-        ok &= (eta < 1.37) | ((eta > 1.52) & (eta < 2.37))  # @ETA
+        ok &= a[:, c] > 25  # @PTCUT
+        ok &= ((eta < 1.37) | ((eta > 1.52) & (eta < 2.37))) if c == 0 else True
     with np.errstate(divide="ignore", invalid="ignore"):
         ok &= (m > 0) & (a[:, 0] / m > 0.35) & (a[:, 3] / m > 0.25)  # @PTM
     ok &= (m > 105) & (m < 160)  # @WINDOW
