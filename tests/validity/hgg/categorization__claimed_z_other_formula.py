@@ -10,14 +10,12 @@ WORKSPACE = os.environ.get("LLM4HEP_WORKSPACE", "/workspace")
 A = os.path.join(WORKSPACE, "arrays")
 sig, bkg = np.load(os.path.join(A, "signal.npy")), np.load(os.path.join(A, "bkgd.npy"))
 ss, sb = np.load(os.path.join(A, "scores_signal.npy")), np.load(os.path.join(A, "scores_bkgd.npy"))
-win = (sig[:, 44] > 123) & (sig[:, 44] < 127)  # @WINDOW
-ws = np.where(win, sig[:, 32], 0.0)  # @SW
-wb = bkg[:, 32].copy()  # @BW
-
+win = (sig[:, 44] > 123) & (sig[:, 44] < 127)
+ws = np.where(win, sig[:, 32], 0.0)
+wb = bkg[:, 32].copy()
 
 def z_of(s, b):
-    return np.sqrt(2 * ((s + b) * np.log1p(s / b) - s))  # @Z
-
+    return np.sqrt(2 * ((s + b) * np.log1p(s / b) - s))
 
 def evaluate(bounds, ws=ws, wb=wb):
     """Exact Z of these boundaries (None when a category has < 10 bkgd events)."""
@@ -31,7 +29,6 @@ def evaluate(bounds, ws=ws, wb=wb):
         return None
     return float(np.sqrt(np.sum(z_of(s, b) ** 2)))
 
-
 # cumulative sums on a 0.001 grid: the scan evaluates boundaries on the grid quickly
 STEP = 0.001
 edges = np.round(np.arange(1, 1000) * STEP, 3)
@@ -40,7 +37,6 @@ binB = np.searchsorted(edges, sb, side="right")
 CS = np.r_[0, np.cumsum(np.bincount(binS, weights=ws, minlength=1000))]
 CB = np.r_[0, np.cumsum(np.bincount(binB, weights=wb, minlength=1000))]
 CN = np.r_[0, np.cumsum(np.bincount(binB, minlength=1000))]
-
 
 def fast(bounds):
     """Z of grid boundaries from the cumulative sums (same result as evaluate on the grid)."""
@@ -52,7 +48,6 @@ def fast(bounds):
         return float(np.sqrt(np.sum(np.where(s > 0, z_of(s, b) ** 2, 0.0))))
 
 
-# @SEARCH
 grid = np.round(np.arange(0.01, 1.0, 0.01), 3)
 best_z, best = evaluate([]), []
 for _ in range(4):   # greedy: add the boundary that helps most, then polish each one

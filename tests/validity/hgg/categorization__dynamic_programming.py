@@ -10,14 +10,12 @@ WORKSPACE = os.environ.get("LLM4HEP_WORKSPACE", "/workspace")
 A = os.path.join(WORKSPACE, "arrays")
 sig, bkg = np.load(os.path.join(A, "signal.npy")), np.load(os.path.join(A, "bkgd.npy"))
 ss, sb = np.load(os.path.join(A, "scores_signal.npy")), np.load(os.path.join(A, "scores_bkgd.npy"))
-win = (sig[:, 44] > 123) & (sig[:, 44] < 127)  # @WINDOW
-ws = np.where(win, sig[:, 32], 0.0)  # @SW
-wb = bkg[:, 32].copy()  # @BW
-
+win = (sig[:, 44] > 123) & (sig[:, 44] < 127)
+ws = np.where(win, sig[:, 32], 0.0)
+wb = bkg[:, 32].copy()
 
 def z_of(s, b):
-    return np.sqrt(2 * ((s + b) * np.log1p(s / b) - s))  # @Z
-
+    return np.sqrt(2 * ((s + b) * np.log1p(s / b) - s))
 
 def evaluate(bounds, ws=ws, wb=wb):
     """Exact Z of these boundaries (None when a category has < 10 bkgd events)."""
@@ -31,7 +29,6 @@ def evaluate(bounds, ws=ws, wb=wb):
         return None
     return float(np.sqrt(np.sum(z_of(s, b) ** 2)))
 
-
 # cumulative sums on a 0.001 grid: the scan evaluates boundaries on the grid quickly
 STEP = 0.001
 edges = np.round(np.arange(1, 1000) * STEP, 3)
@@ -41,7 +38,6 @@ CS = np.r_[0, np.cumsum(np.bincount(binS, weights=ws, minlength=1000))]
 CB = np.r_[0, np.cumsum(np.bincount(binB, weights=wb, minlength=1000))]
 CN = np.r_[0, np.cumsum(np.bincount(binB, minlength=1000))]
 
-
 def fast(bounds):
     """Z of grid boundaries from the cumulative sums (same result as evaluate on the grid)."""
     idx = np.r_[0, np.rint(np.asarray(bounds, float) / STEP).astype(int), 1000]
@@ -50,7 +46,6 @@ def fast(bounds):
         return None
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(np.sqrt(np.sum(np.where(s > 0, z_of(s, b) ** 2, 0.0))))
-
 
 edges = np.round(np.arange(1, 1000) * 0.001, 3)
 nb = len(edges) + 1
@@ -105,7 +100,7 @@ for _ in range(3):
             if z is not None and z > best_z:
                 best_z, best = z, trial
 best_z = evaluate(best)
-# @FINAL
+
 print("boundaries", best, "Z", best_z, "single category", evaluate([]))
 with open(os.path.join(WORKSPACE, "categories.json"), "w") as fh:
     json.dump({"boundaries": [float(x) for x in best], "z": best_z}, fh)

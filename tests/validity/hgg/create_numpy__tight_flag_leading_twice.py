@@ -13,16 +13,14 @@ PAD = -999.0
 SF = ["PILEUP", "PHOTON", "PhotonTRIGGER", "ELE", "MUON", "LepTRIGGER", "BTAG"]
 GEV = 1000.0
 
-
 def kth(t, branch, count, k):
     n = t[count][:].astype(np.int64)
     values = t[branch][:]
     start = np.concatenate([[0], np.cumsum(n)[:-1]])
     out = np.full(len(n), PAD)
     has = n > k
-    out[has] = values[start[has] + k]  # @KTH
+    out[has] = values[start[has] + k]
     return out
-
 
 def rows(path):
     with h5py.File(path, "r") as f:
@@ -41,11 +39,10 @@ def rows(path):
         cols += [np.full(n, np.nan), np.full(n, np.nan)]
     return np.column_stack([np.asarray(c, dtype=np.float64) for c in cols])
 
-
 for out, sub in (("data_raw.npy", "Data"), ("signal_raw.npy", "MC")):
-    paths = sorted(glob.glob(os.path.join(DATA, sub, "*.GamGam.h5")))  # @ORDER
+    paths = sorted(glob.glob(os.path.join(DATA, sub, "*.GamGam.h5")))
     parts = [rows(p) for p in paths]
     arr = np.concatenate(parts)
-    # @ROWS
+
     np.save(os.path.join(WORKSPACE, "arrays", out), arr)
     print(out, arr.shape)

@@ -12,27 +12,23 @@ sig = np.load(os.path.join(A, "signal.npy"))
 bkg = np.load(os.path.join(A, "bkgd.npy"))
 COLS = [0, 1, 3, 4, 45, 6, 7, 9, 10, 12, 13, 15, 16, 18, 19, 21, 22, 24, 25, 27, 28, 30]
 
-
 def features(a):
     x = a[:, COLS].copy()
     x[:, 0] = a[:, 0] / a[:, 44]
     x[:, 2] = a[:, 3] / a[:, 44]
-    return x  # @FEATURES
-
+    return x
 
 def train_rows(n):
     i = np.arange(n)
-    return i[i % 4 != 0][:50000]  # @TRAIN
-
+    return i[i % 4 != 0][:50000]
 
 xs, xb = features(sig), features(bkg)
 ts, tb = train_rows(len(sig)), train_rows(len(bkg))
 x = np.concatenate([xs[ts], xb[tb]])
 y = np.concatenate([np.ones(len(ts)), np.zeros(len(tb))])
-clf = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, max_leaf_nodes=31,
-                                     early_stopping=False, random_state=42)  # @CLF
+clf = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, max_leaf_nodes=31, early_stopping=False, random_state=42)
 clf.fit(x, y)
-s_sig = clf.predict_proba(xs)[:, 1]  # @PREDICT
+s_sig = clf.predict_proba(xs)[:, 1]
 s_bkg = clf.predict_proba(xb)[:, 1]
 rng = np.random.default_rng(3)
 s_sig = s_sig[rng.permutation(len(s_sig))]

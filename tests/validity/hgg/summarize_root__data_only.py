@@ -19,7 +19,7 @@ for path in files:
     with h5py.File(path, "r") as f:
         for name in f:
             g = f[name]
-            entries = int(g.attrs["entries"])  # @ENTRIES
+            entries = int(g.attrs["entries"])
             branches = []
             for b in g:
                 d = g[b]
@@ -27,7 +27,7 @@ for path in files:
                 if "counts" in d.attrs:
                     counts = d.attrs["counts"]
                     counts = counts.decode() if isinstance(counts, bytes) else str(counts)
-                    branches.append({"name": b, "type": f"vector<{typ}>", "counts": counts})  # @VECTOR
+                    branches.append({"name": b, "type": f"vector<{typ}>", "counts": counts})
                 else:
                     branches.append({"name": b, "type": typ})
             trees.append({"name": name, "entries": entries, "branches": branches})
@@ -37,7 +37,7 @@ totals = {"data": 0, "signal_mc": 0}
 for f in doc["files"]:
     key = "data" if f["path"].startswith("Data") else "signal_mc"
     totals[key] += sum(t["entries"] for t in f["trees"])
-# @TOTALS
+
 doc["totals"] = totals
 for f in doc["files"]:
     lines.append(f["path"])
@@ -49,6 +49,6 @@ lines.append(f"Total data entries: {totals['data']}")
 lines.append(f"Total signal MC entries: {totals['signal_mc']}")
 with open(os.path.join(WORKSPACE, "summary.txt"), "w") as fh:
     fh.write("\n".join(lines) + "\n")
-with open(os.path.join(WORKSPACE, "summary.json"), "w") as fh:  # @JSON
+with open(os.path.join(WORKSPACE, "summary.json"), "w") as fh:
     json.dump(doc, fh, indent=1)
 print("totals", totals)
