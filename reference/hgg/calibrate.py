@@ -39,6 +39,7 @@ arrays_check = load_module("hgg_compare_arrays", os.path.join(HERE, "checks", "c
 soln = load_module("hgg_soln", os.path.join(HERE, "soln.py"))
 
 THRESH = {"z_ratio": 0.95, "z_claim": 0.01, "auc": 0.02, "auc_train": -0.02, "ks": 0.1, "tie": 0.05,
+          "rank": 0.7,
           "z4": 0.85, "sig_digits": 4}
 
 
@@ -122,7 +123,10 @@ def table_step4(ref, quick):
             ("test rows only, others 0", "wrong", np.where(ts, r_s, 0.0), np.where(tb, r_b, 0.0)),
             ("test rows only, others 0.5", "wrong", np.where(ts, r_s, 0.5), np.where(tb, r_b, 0.5)),
             ("inverted (1 - p)", "wrong", 1 - r_s, 1 - r_b),
-            ("labels 0/1", "wrong", (r_s > 0.5).astype(float), (r_b > 0.5).astype(float))]
+            ("labels 0/1", "wrong", (r_s > 0.5).astype(float), (r_b > 0.5).astype(float)),
+            ("rows shuffled within each array", "wrong",
+             r_s[np.random.default_rng(3).permutation(len(r_s))], r_b[np.random.default_rng(4).permutation(len(r_b))]),
+            ("rows shifted by one", "wrong", np.roll(r_s, 1), np.roll(r_b, 1))]
     if not quick:
         rows += [("random_state 7", "right", *train(sig, bkg, tr(ts), tr(tb), random_state=7)),
                  ("63 leaves, rate 0.05, 300 iterations", "right",
@@ -136,17 +140,21 @@ def table_step4(ref, quick):
                  ("photons only (no jets, leptons, MET)", "wrong",
                   *train(sig, bkg, tr(ts), tr(tb), feats=lambda a: soln.features(a)[:, :5]))]
     print("\n### Step 4: margins (reference test AUC %.4f, split KS %.4f, optimum Z %.3f)\n" % (ref_auc, ref_ks, z_ref))
-    print("pass: |auc_delta| <= %.2f, auc_train_delta >= %.2f, ks_excess <= %.2f, tie_share <= %.2f, z_ratio >= %.2f\n"
-          % (THRESH["auc"], THRESH["auc_train"], THRESH["ks"], THRESH["tie"], THRESH["z4"]))
-    print("| scores | kind | auc_delta | auc_train_delta | ks_excess | tie_share | z_ratio | verdict |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("pass: |auc_delta| <= %.2f, auc_train_delta >= %.2f, ks_excess <= %.2f, tie_share <= %.2f, "
+          "rank_corr >= %.2f, z_ratio >= %.2f\n"
+          % (THRESH["auc"], THRESH["auc_train"], THRESH["ks"], THRESH["tie"], THRESH["rank"], THRESH["z4"]))
+    print("| scores | kind | auc_delta | auc_train_delta | ks_excess | tie_share | rank_corr | z_ratio | verdict |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, kind, s, b in rows:
         a, at, k = scores_check.split_stats(s, b)
         tie = max(scores_check.tie_share(s), scores_check.tie_share(b))
         zr = scores_check.optimum_z(sig_tool, data, s, b) / z_ref
+        rc = scores_check.rank_corr(np.r_[s, b], np.r_[r_s, r_b])
         ok = (abs(a - ref_auc) <= THRESH["auc"] and at - ref_auc >= THRESH["auc_train"]
-              and k - ref_ks <= THRESH["ks"] and tie <= THRESH["tie"] and zr >= THRESH["z4"])
-        print(f"| {name} | {kind} | {a - ref_auc:+.4f} | {at - ref_auc:+.4f} | {k - ref_ks:+.3f} | {tie:.4f} | {zr:.3f} | {verdict(ok)} |")
+              and k - ref_ks <= THRESH["ks"] and tie <= THRESH["tie"] and rc >= THRESH["rank"]
+              and zr >= THRESH["z4"])
+        print(f"| {name} | {kind} | {a - ref_auc:+.4f} | {at - ref_auc:+.4f} | {k - ref_ks:+.3f} | {tie:.4f} "
+              f"| {rc:.3f} | {zr:.3f} | {verdict(ok)} |")
 
 
 def table_arrays(ref):
