@@ -10,7 +10,7 @@ Markdown tables (pasted into README.md "Calibration"):
      widths, hand-picked, best 1/2/3 cuts, coarse grids, wrong objectives;
   2. step 5 z_claim_rel_diff (<= 0.01): claimed Z written in other ways;
   3. step 4 auc_delta (|.| <= 0.02), auc_train_delta (>= -0.02), ks_excess
-     (<= 0.1), tie_share (<= 0.05), z_ratio (>= 0.85) for right and wrong
+     (<= 0.1), tie_share (<= 0.05), rank_corr (>= 0.7), z_ratio (0.85-1.3) for right and wrong
      classifiers (--quick skips the retraining ones);
   4. the array check's 4 significant digits for step 3 outputs computed in
      other ways (right) and with small mistakes (wrong).
@@ -39,7 +39,7 @@ arrays_check = load_module("hgg_compare_arrays", os.path.join(HERE, "checks", "c
 soln = load_module("hgg_soln", os.path.join(HERE, "soln.py"))
 
 THRESH = {"z_ratio": 0.95, "z_claim": 0.01, "auc": 0.02, "auc_train": -0.02, "ks": 0.1, "tie": 0.05,
-          "rank": 0.7,
+          "rank": 0.7, "z4max": 1.3,
           "z4": 0.85, "sig_digits": 4}
 
 
@@ -141,8 +141,9 @@ def table_step4(ref, quick):
                   *train(sig, bkg, tr(ts), tr(tb), feats=lambda a: soln.features(a)[:, :5]))]
     print("\n### Step 4: margins (reference test AUC %.4f, split KS %.4f, optimum Z %.3f)\n" % (ref_auc, ref_ks, z_ref))
     print("pass: |auc_delta| <= %.2f, auc_train_delta >= %.2f, ks_excess <= %.2f, tie_share <= %.2f, "
-          "rank_corr >= %.2f, z_ratio >= %.2f\n"
-          % (THRESH["auc"], THRESH["auc_train"], THRESH["ks"], THRESH["tie"], THRESH["rank"], THRESH["z4"]))
+          "rank_corr >= %.2f, %.2f <= z_ratio <= %.2f\n"
+          % (THRESH["auc"], THRESH["auc_train"], THRESH["ks"], THRESH["tie"], THRESH["rank"], THRESH["z4"],
+             THRESH["z4max"]))
     print("| scores | kind | auc_delta | auc_train_delta | ks_excess | tie_share | rank_corr | z_ratio | verdict |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, kind, s, b in rows:
@@ -152,7 +153,7 @@ def table_step4(ref, quick):
         rc = scores_check.rank_corr(np.r_[s, b], np.r_[r_s, r_b])
         ok = (abs(a - ref_auc) <= THRESH["auc"] and at - ref_auc >= THRESH["auc_train"]
               and k - ref_ks <= THRESH["ks"] and tie <= THRESH["tie"] and rc >= THRESH["rank"]
-              and zr >= THRESH["z4"])
+              and THRESH["z4"] <= zr <= THRESH["z4max"])
         print(f"| {name} | {kind} | {a - ref_auc:+.4f} | {at - ref_auc:+.4f} | {k - ref_ks:+.3f} | {tie:.4f} "
               f"| {rc:.3f} | {zr:.3f} | {verdict(ok)} |")
 
