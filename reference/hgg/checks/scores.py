@@ -38,8 +38,12 @@ shows it). Prints one JSON object:
   z_ratio          Optimum Z of step 5 (tool's optimize: <= 4 boundaries,
                    >= 10 bkgd events each) with the candidate scores divided
                    by the same with the reference scores. Proves: the scores
-                   are as useful to step 5 as the reference's. Cannot: tell a
-                   lucky classifier from a careful one.
+                   are as useful to step 5 as the reference's (>= 0.85) and
+                   no more useful than a classifier of these features can be
+                   (<= 1.3): scores that carry the mass (m_gammagamma as a
+                   feature) or another row's signal weight (shuffled rows)
+                   inflate step 5's Z 3-9 times. Cannot: tell a lucky
+                   classifier from a careful one.
 Exit 0 when it judged (pass or fail; `problems` explains), 2 bad usage, 3
 when the reference or the tool is unreadable.
 """
