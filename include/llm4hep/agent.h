@@ -175,4 +175,31 @@ int l4h_reference_build(const l4h_config *cfg, const l4h_suite *suite, int check
 #define L4H_MANIFEST "manifest.json"
 int l4h_reference_verify(const l4h_suite *suite, l4h_err *err);
 
+/* `llm4hep selftest SUITE`: what a suite author runs before any model is
+ * measured. Builds the reference when its manifest does not match (data
+ * generated when absent), shows the reference passes every check of its own
+ * suite, then runs the suite's validity cases (the `validity:` directory)
+ * with the runner tests/validity/run.py of the source tree (python =
+ * cfg->sandbox.python, trusted code run directly; each case itself runs in
+ * the sandbox through `self_exe run`), which prints one line per case and
+ * `false_accepts=N false_rejects=M of K`. filter: only cases whose name
+ * contains it (NULL: all); jobs: cases side by side (>= 1).
+ * 0 the reference passes its checks and no verdict is false; -1 with err:
+ * code 1 a reference check failed or a verdict is false, 2 the suite has no
+ * validity cases or a case is malformed, 3 infrastructure. */
+int l4h_reference_selftest(const l4h_config *cfg, const l4h_suite *suite, const char *self_exe,
+                           const char *filter, int jobs, l4h_err *err);
+
+/* Are the files `validate` would judge in DIR really written by `step`'s
+ * code? DIR/task.json (the record `run --out-dir` writes) names the step whose
+ * task left DIR; that task's staged inputs are reference files. Returns 1 and
+ * sets *why (caller frees) when DIR is the workspace of another step's task,
+ * or when a file one of step's array/text checks judges is a staged input
+ * left unchanged (same SHA-256 as the reference file; opened without
+ * following links); 0 when neither holds or DIR has no task.json (a directory
+ * laid out by hand is judged as it is); -1 with err (code 3) when the
+ * reference file cannot be read. */
+int l4h_manifest_foreign_outputs(const l4h_suite *suite, const l4h_step *step, const char *dir,
+                                 char **why, l4h_err *err);
+
 #endif

@@ -535,6 +535,7 @@ typedef struct l4h_suite {
     char *name;
     char *data_dir;        /* resolved */
     char *reference_dir;   /* resolved */
+    char *validity_dir;    /* resolved `validity:` (cases of `llm4hep selftest`), NULL if none */
     char **generate;       /* argv template, may be NULL */
     size_t n_generate;
     char **solution;       /* argv template */

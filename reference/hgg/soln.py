@@ -11,7 +11,7 @@ DATA_DIR/MC/mc_*.GamGam.{h5,root}; HDF5 from gen/generate.py (flat vector
 branches + counts) or the real ROOT files through uproot (Perlmutter). One
 reader per format, one analysis. Reruns give identical bytes.
 
-  1 summarize_root  summary.txt (+ summary.json, for the hidden check)
+  1 summarize_root  summary.txt, summary.json
   2 create_numpy    arrays/data_raw.npy, arrays/signal_raw.npy      (N, 46)
   3 preprocess      arrays/signal.npy, arrays/bkgd.npy              (N, 46)
   4 scores          arrays/scores_signal.npy, arrays/scores_bkgd.npy  (N,)
@@ -100,7 +100,7 @@ def read_root(path, branches):
 
 
 def tree_info_hdf5(path):
-    """{tree: {"entries": n, "branches": {name: type}}}."""
+    """{tree: {"entries": n, "branches": {name: (type, count branch or None)}}}."""
     import h5py
     trees = {}
     with h5py.File(path, "r") as f:
@@ -112,7 +112,10 @@ def tree_info_hdf5(path):
             for name in t:           # h5py lists names alphabetically; keep that order
                 d = t[name]
                 typ = d.dtype.name if d.dtype != bool else "bool"
-                br[name] = f"vector<{typ}>" if "counts" in d.attrs else typ
+                counts = d.attrs.get("counts")
+                if isinstance(counts, bytes):
+                    counts = counts.decode()
+                br[name] = (f"vector<{typ}>", str(counts)) if counts is not None else (typ, None)
             entries = int(t.attrs["entries"]) if "entries" in t.attrs else None
             trees[tname] = {"entries": entries, "branches": br}
     return trees
@@ -128,7 +131,7 @@ def tree_info_root(path):
             name = key.split(";")[0]
             t = f[name]
             trees[name] = {"entries": int(t.num_entries),
-                           "branches": {b: t[b].typename for b in sorted(t.keys())}}
+                           "branches": {b: (t[b].typename, None) for b in sorted(t.keys())}}
     return trees
 
 
@@ -138,6 +141,7 @@ READERS = {"hdf5": (read_hdf5, tree_info_hdf5), "root": (read_root, tree_info_ro
 # ----------------------------------------------------------------- step 1
 
 def step_summary(data_dir, out, fmt):
+    """summary.txt for people and summary.json (schema in prompts/summarize_root.txt)."""
     fmt, data, mc = find_samples(data_dir, fmt)
     info = READERS[fmt][1]
     files = []
@@ -148,18 +152,25 @@ def step_summary(data_dir, out, fmt):
         lines.append(f["path"])
         for tname, t in f["trees"].items():
             lines.append(f"  tree {tname}: {t['entries']} entries, {len(t['branches'])} branches")
-            for b, typ in t["branches"].items():
-                lines.append(f"    {b:28s} {typ}")
+            for b, (typ, counts) in t["branches"].items():
+                lines.append(f"    {b:28s} {typ}" + (f" (counts in {counts})" if counts else ""))
         lines.append("")
-    for label, group in (("data", data), ("signal MC", mc)):
-        n = sum(f["trees"]["mini"]["entries"] for f in files
-                if os.path.join(data_dir, f["path"]) in group)
-        lines.append(f"Total {label} entries: {n}")
+    totals = {}
+    for key, label, group in (("data", "data", data), ("signal_mc", "signal MC", mc)):
+        totals[key] = sum(f["trees"]["mini"]["entries"] for f in files
+                          if os.path.join(data_dir, f["path"]) in group)
+        lines.append(f"Total {label} entries: {totals[key]}")
     with open(os.path.join(out, "summary.txt"), "w") as fh:
         fh.write("\n".join(lines) + "\n")
+    doc = {"files": [{"path": f["path"], "trees": [
+        {"name": tname, "entries": t["entries"], "branches": [
+            dict({"name": b, "type": typ}, **({"counts": counts} if counts else {}))
+            for b, (typ, counts) in t["branches"].items()]}
+        for tname, t in f["trees"].items()]} for f in files], "totals": totals}
     with open(os.path.join(out, "summary.json"), "w") as fh:
-        json.dump({"files": files}, fh, indent=1)
+        json.dump(doc, fh, indent=1)
         fh.write("\n")
+    print(f"data entries: {totals['data']}, signal MC entries: {totals['signal_mc']}")
 
 
 # ----------------------------------------------------------------- step 2

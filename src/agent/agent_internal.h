@@ -87,4 +87,9 @@ void l4h_fentries_free(l4h_fentry *v, size_t n);
  * they are now (agent.h). -1 with err. */
 int l4h_manifest_write(const l4h_suite *suite, l4h_err *err);
 
+/* Every step's checks on a workspace holding the reference outputs, one line
+ * per check on stdout. Returns the number of failed checks, -1 with err on
+ * infrastructure trouble. (reference.c; also `llm4hep selftest`.) */
+int l4h_reference_self_check(const l4h_config *cfg, const l4h_suite *suite, l4h_err *err);
+
 #endif

@@ -17,12 +17,9 @@ typedef struct mlist {
     size_t n;
 } mlist;
 
-/* SHA-256 of a file, streamed. -1 with err (code 3) when it cannot be read. */
-static int file_sha256(const char *path, char out[65], l4h_err *err)
+/* SHA-256 of an open file, streamed; closes fd. -1 with err (code 3). */
+static int fd_sha256(int fd, const char *path, char out[65], l4h_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot open: %m", path);
     l4h_sha256 s;
     l4h_sha256_init(&s);
     static char buf[1 << 20];
@@ -35,6 +32,15 @@ static int file_sha256(const char *path, char out[65], l4h_err *err)
         return l4h_err_set(err, L4H_EXIT_INFRA, "%s: read error", path);
     l4h_sha256_final(&s, out);
     return 0;
+}
+
+/* SHA-256 of a file, streamed. -1 with err (code 3) when it cannot be read. */
+static int file_sha256(const char *path, char out[65], l4h_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot open: %m", path);
+    return fd_sha256(fd, path, out, err);
 }
 
 static void mlist_free(mlist *l)
@@ -191,4 +197,100 @@ int l4h_reference_verify(const l4h_suite *suite, l4h_err *err)
     mlist_free(&ref);
     free(path);
     return rc;
+}
+
+/* The step named in DIR/task.json, or NULL (no record, or none readable).
+ * Caller frees. */
+static char *recorded_step(const char *dir)
+{
+    l4h_workspace w = {.host = (char *)dir};
+    l4h_err e = {0};
+    int fd = l4h_workspace_open(&w, "task.json", &e);
+    if (fd < 0)
+        return NULL;
+    l4h_buf b = {0};
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0 && b.len < (64u << 20))
+        l4h_buf_add(&b, buf, (size_t)n);
+    close(fd);
+    cJSON *j = cJSON_ParseWithLength(b.data ? b.data : "", b.len);
+    l4h_buf_free(&b);
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "step");
+    char *out = cJSON_IsString(st) ? l4h_xstrdup(st->valuestring) : NULL;
+    cJSON_Delete(j);
+    return out;
+}
+
+/* 1 when DIR/rel is a regular file (no link followed) with the same bytes
+ * as the reference's rel; 0 when not or absent; -1 with err when the
+ * reference file cannot be read. */
+static int unchanged_copy(const l4h_suite *suite, const char *dir, const char *rel, l4h_err *err)
+{
+    l4h_workspace w = {.host = (char *)dir};
+    l4h_err e = {0};
+    int fd = l4h_workspace_open(&w, rel, &e);
+    if (fd < 0)
+        return 0;
+    char have[65], want[65];
+    if (fd_sha256(fd, rel, have, &e) != 0)
+        return 0;
+    char *ref = l4h_path_join(suite->reference_dir, rel);
+    int rc = file_sha256(ref, want, err);
+    free(ref);
+    if (rc != 0)
+        return -1;
+    return strcmp(have, want) == 0;
+}
+
+/* Is DIR's content the output of step's code? (agent.h) */
+int l4h_manifest_foreign_outputs(const l4h_suite *suite, const l4h_step *step, const char *dir,
+                                 char **why, l4h_err *err)
+{
+    *why = NULL;
+    char *name = recorded_step(dir);
+    if (!name)
+        return 0;
+    const l4h_step *ran = l4h_suite_step(suite, name);
+    l4h_buf copies = {0};
+    int rc = 0;
+    /* the staged inputs of the task that left DIR, still as staged */
+    for (size_t i = 0; ran && i < ran->n_stage && rc >= 0; i++) {
+        int same = unchanged_copy(suite, dir, ran->stage[i], err);
+        if (same < 0)
+            rc = -1;
+        else if (same)
+            l4h_buf_printf(&copies, "%s%s", copies.len ? ", " : "", ran->stage[i]);
+    }
+    if (rc < 0) {
+        l4h_buf_free(&copies);
+        free(name);
+        return -1;
+    }
+    l4h_buf msg = {0};
+    if (strcmp(name, step->name) != 0) {
+        l4h_buf_printf(&msg, "%s is the workspace of a task of step %s (its task.json), not of step %s: "
+                             "no file in it was written by %s's code",
+                       dir, name, step->name, step->name);
+        if (copies.len)
+            l4h_buf_printf(&msg, " (%s: inputs staged for %s from the reference, copied out unchanged)",
+                           copies.data, name);
+    } else {
+        for (size_t i = 0; i < step->n_checks; i++) {
+            const char *f = step->checks[i].file;
+            if (!f || step->checks[i].kind == L4H_CHECK_COMMAND)
+                continue;
+            for (size_t k = 0; k < step->n_stage; k++)
+                if (!strcmp(f, step->stage[k]) && unchanged_copy(suite, dir, f, err) == 1)
+                    l4h_buf_printf(&msg, "%s%s is an input staged from the reference, left unchanged: "
+                                         "not an output of step %s's code",
+                                   msg.len ? "; " : "", f, step->name);
+        }
+    }
+    l4h_buf_free(&copies);
+    free(name);
+    if (!msg.len)
+        return 0;
+    *why = l4h_buf_take(&msg);
+    return 1;
 }

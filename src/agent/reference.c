@@ -150,9 +150,8 @@ static int fill_workspace(const l4h_suite *suite, const l4h_workspace *ws, l4h_e
     return rc;
 }
 
-/* --check: every step's checks against the reference itself. Returns the
- * number of failed checks, -1 on infrastructure trouble. */
-static int self_check(const l4h_config *cfg, const l4h_suite *suite, l4h_err *err)
+/* --check: every step's checks against the reference itself (agent_internal.h). */
+int l4h_reference_self_check(const l4h_config *cfg, const l4h_suite *suite, l4h_err *err)
 {
     l4h_sandbox *sb = l4h_sandbox_open(cfg, err);
     if (!sb)
@@ -228,7 +227,7 @@ int l4h_reference_build(const l4h_config *cfg, const l4h_suite *suite, int check
     printf("reference: manifest written to %s/%s\n", suite->reference_dir, L4H_MANIFEST);
     if (!check)
         return 0;
-    int failed = self_check(cfg, suite, err);
+    int failed = l4h_reference_self_check(cfg, suite, err);
     if (failed < 0)
         return -1;
     if (failed > 0)

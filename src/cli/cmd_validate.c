@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "llm4hep/agent.h"
 #include "llm4hep/check.h"
 #include "verbs.h"
 
@@ -24,6 +25,9 @@ static const char usage[] =
     "  --step S       step name or 1-based number\n"
     "  --out-dir DIR  the workspace to check (e.g. the --out-dir of `llm4hep run`)\n"
     "Command checks run in the sandbox (isolation auto: bubblewrap, else refused).\n"
+    "Only files the step's code wrote are judged: a DIR whose task.json (written by\n"
+    "`run --out-dir`) names another step, or a checked file that is a staged input\n"
+    "left unchanged, fails.\n"
     "Exit 0 all checks passed, 1 a check failed, 2 bad usage or suite,\n"
     "3 infrastructure (no reference outputs, sandbox, a check program that could not judge).\n";
 
@@ -174,6 +178,21 @@ int cmd_validate(int argc, char **argv)
         free(missing_ref);
         l4h_suite_free(suite);
         return L4H_EXIT_INFRA;
+    }
+
+    /* only files the step's own code wrote are judged: not another step's
+     * workspace, not staged inputs copied out unchanged */
+    char *why = NULL;
+    int foreign = l4h_manifest_foreign_outputs(suite, step, dir, &why, &err);
+    if (foreign != 0) {
+        if (foreign > 0)
+            printf("FAIL outputs of the step\n  %s\n\nvalidate %s step %d (%s) on %s: FAIL\n", why,
+                   suite->name, step->number, step->name, dir);
+        else
+            fprintf(stderr, "llm4hep validate: %s\n", err.msg);
+        free(why);
+        l4h_suite_free(suite);
+        return foreign > 0 ? L4H_EXIT_FAILED : L4H_EXIT_INFRA;
     }
 
     l4h_config *cfg = l4h_config_defaults();

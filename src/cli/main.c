@@ -21,6 +21,8 @@ static const verb verbs[] = {
      "check a workspace's outputs against the reference (check_soln.py)", 0},
     {"reference", cmd_reference,
      "generate the data if absent and build the reference outputs", 0},
+    {"selftest", cmd_selftest,
+     "the reference passes its own checks; wrong answers fail them, right ones pass", 0},
     {"report", cmd_report,
      "success rates, intervals, pass@k, cost by model and step", 0},
     {"show", cmd_show, "one task's story: prompts, code, outputs, checks", 0},

@@ -10,7 +10,8 @@
 #include "ytree.h"
 
 static const char *const suite_keys[] = {"name",     "data_dir", "reference_dir", "generate",
-                                         "solution", "requires", "prompts",       "steps", NULL};
+                                         "solution", "requires", "prompts",       "steps",
+                                         "validity", NULL};
 static const char *const prompt_keys[] = {"supervisor_first", "supervisor", "coder", NULL};
 static const char *const step_keys[] = {"name", "prompt", "stage", "tools", "checks", NULL};
 static const char *const tool_keys[] = {"name", "description", "parameters", "command", NULL};
@@ -55,6 +56,7 @@ void l4h_suite_free(l4h_suite *s)
     free(s->name);
     free(s->data_dir);
     free(s->reference_dir);
+    free(s->validity_dir);
     l4h_strv_free(s->generate);
     l4h_strv_free(s->solution);
     l4h_strv_free(s->requires);
@@ -435,6 +437,17 @@ static int load_suite_tree(sload *L, const ynode *root, l4h_suite *s)
     if (yget_path(&L->c, ymap_get(root, "data_dir"), "data_dir", &s->data_dir) < 0 ||
         yget_path(&L->c, ymap_get(root, "reference_dir"), "reference_dir", &s->reference_dir) < 0)
         return -1;
+    /* validity: the directory of the suite's validity cases (`llm4hep selftest`);
+     * optional, not part of the suite's hash (cases never change the reference) */
+    const ynode *va = ymap_get(root, "validity");
+    if (va && !yis_null(va)) {
+        if (yget_path(&L->c, va, "validity", &s->validity_dir) < 0)
+            return -1;
+        struct stat vst;
+        if (stat(s->validity_dir, &vst) != 0 || !S_ISDIR(vst.st_mode))
+            return yfail(&L->c, va, "validity", "expected a directory of validity cases (relative to "
+                                                "the suite file), %s is not one", s->validity_dir);
+    }
     const ynode *g = ymap_get(root, "generate");
     if (g && !yis_null(g) && load_argv(L, g, "generate", &s->generate, &s->n_generate) < 0)
         return -1;

@@ -15,7 +15,13 @@ JSON object:
   z_ratio           z / z_ref (0 when not valid)
   z_claim_rel_diff  |claimed z - z| / z (1 when missing or not valid)
   n_boundaries
-Exit 0 when it judged, 3 when the reference is unreadable.
+What it proves: the categories the answer hands on are as good as the
+optimum (>= 95 % of Z, see README "Calibration") when judged with the tool's
+definitions on the reference arrays, and the Z it claims is their Z (1 %).
+What it cannot: tell how the boundaries were found — boundaries from a wrong
+objective that land near the optimum, with their Z recomputed right, pass
+(their deliverable is right). Exit 0 when it judged, 3 when the reference is
+unreadable.
 """
 import importlib.util
 import json

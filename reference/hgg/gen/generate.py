@@ -48,11 +48,16 @@ MC_SAMPLES = {
     "ttH": ("mc_341081.ttH125_gamgam.GamGam", 341081, 0.507 * BR_GAMGAM, 0.16),
 }
 # total (data events, MC events) per size
-SIZES = {"tiny": (6_000, 4_000), "default": (200_000, 60_000), "full": (4_000_000, 1_000_000)}
+SIZES = {"tiny": (6_000, 4_000), "default": (420_000, 60_000), "full": (4_000_000, 1_000_000)}
 SKIM_EFFICIENCY = 0.8      # SumWeights counts the generated events before the GamGam skim
 INJECTED_FRACTION = 0.003  # share of data events that are signal
 CHUNK = 250_000            # events generated per random stream (bounds memory at full size)
 M_HIGGS = 125.0
+REGION_GEV = (103.0, 165.0)  # background generated mostly here (the 105-160 GeV analysis region)
+BKG_IN_REGION = 0.97       # share of background events generated inside REGION_GEV
+BKG_SLOPE_GEV = 33.0       # exp(-m / slope): the real spectrum falls ~5x from 105 to 160 GeV
+BKG_RICH_FRACTION = 0.30   # background events with photons + jets (+ W/Z/top leptons)
+BKG_FAKE_FRACTION = 0.20   # share of background photon candidates that are jet fakes
 
 # Branch name -> dtype, in the order written. "v:" marks vector branches.
 SCALARS = [
@@ -122,6 +127,22 @@ def sort_objects(pt, valid, *others):
 
 # ---------------------------------------------------------------- physics
 
+def background_mass(rng, n):
+    """Diphoton mass of background events: the falling spectrum
+    exp(-m / BKG_SLOPE_GEV), generated mostly inside the analysis region
+    (share BKG_IN_REGION in REGION_GEV) and thinly outside it, so that the
+    region holds the real rate of events without paying for the rest of the
+    skim (the files stand for the events near the analysis region)."""
+    lo, hi = REGION_GEV
+    inside = rng.random(n) < BKG_IN_REGION
+    u = rng.random(n)
+    span = 1 - np.exp(-(hi - lo) / BKG_SLOPE_GEV)
+    m_in = lo - BKG_SLOPE_GEV * np.log1p(-u * span)      # truncated exponential in the region
+    m_out = 60.0 + rng.exponential(42.0, n)              # the old wide spectrum, region cut out
+    m_out = np.where((m_out >= lo) & (m_out < hi), m_out + (hi - lo), m_out)
+    return np.where(inside, m_in, m_out)
+
+
 def photons(rng, n, mode):
     """Leading diphoton pair plus extra soft photons. mode 'bkg' or a signal mode."""
     signal = mode != "bkg"
@@ -132,8 +153,8 @@ def photons(rng, n, mode):
         pt_sys = rng.gamma(*pt_scale, n)
         y = rng.normal(0, 1.4, n)
     else:
-        m = 60.0 + rng.exponential(42.0, n)          # falling diphoton spectrum
-        pt_sys = rng.gamma(1.2, 18.0, n)
+        m = background_mass(rng, n)
+        pt_sys = rng.gamma(1.3, 20.0, n)
         y = rng.normal(0, 1.6, n)
     pt, eta, phi = two_body_decay(rng, m, pt_sys, y)
     conv = rng.choice([0, 1, 2, 3, 4, 5], size=(n, 2), p=[0.66, 0.12, 0.12, 0.04, 0.03, 0.03])
@@ -144,7 +165,7 @@ def photons(rng, n, mode):
         pt = pt * scale
         fake = rng.random((n, 2)) < 0.02
     else:
-        fake = rng.random((n, 2)) < 0.45
+        fake = rng.random((n, 2)) < BKG_FAKE_FRACTION
     # extra soft photons (mostly fakes from jets)
     p_extra = [0.93, 0.06, 0.01] if signal else [0.85, 0.12, 0.03]
     n_extra = rng.choice([0, 1, 2], n, p=p_extra)
@@ -176,7 +197,7 @@ def photons(rng, n, mode):
             "photon_truthMatched": truth, "photon_trigMatched": trig, "photon_convType": conv}
 
 
-def leptons(rng, n, mode):
+def leptons(rng, n, mode, rich):
     """Up to two leptons: W/Z decays in VH, semileptonic top in ttH, rare fakes elsewhere."""
     nl = np.zeros(n, int)
     met_extra = np.zeros(n)
@@ -194,6 +215,10 @@ def leptons(rng, n, mode):
     elif mode == "ttH":
         nl = rng.choice([0, 1, 2], n, p=[0.45, 0.44, 0.11])
         met_extra = np.where(nl > 0, 20 + rng.exponential(25, n), rng.exponential(10, n))
+    elif mode == "bkg":     # fakes; W/Z/top + photons in the jet-rich part
+        nl = np.where(rich, rng.choice([0, 1, 2], n, p=[0.70, 0.22, 0.08]),
+                      rng.choice([0, 1], n, p=[0.985, 0.015]))
+        met_extra = np.where(nl > 0, rng.exponential(25, n), 0.0)
     else:
         nl = rng.choice([0, 1], n, p=[0.985, 0.015])
     valid = np.arange(2)[None, :] < nl[:, None]
@@ -218,10 +243,10 @@ def leptons(rng, n, mode):
             "lep_charge": charge, "lep_type": typ, "lep_isTightID": tight}
 
 
-def jets(rng, n, mode):
+def jets(rng, n, mode, rich):
     """Up to eight jets (pT > 25 GeV, |eta| < 4.4) with b-tagging and JVT."""
     K = 8
-    nj = {"bkg": lambda: rng.poisson(0.9, n), "ggH": lambda: rng.poisson(0.8, n),
+    nj = {"bkg": lambda: np.where(rich, rng.poisson(3.0, n), rng.poisson(0.6, n)), "ggH": lambda: rng.poisson(0.8, n),
           "VBF": lambda: 2 + rng.poisson(0.5, n), "WH": lambda: rng.poisson(1.6, n),
           "ZH": lambda: rng.poisson(1.6, n), "ttH": lambda: 4 + rng.poisson(1.3, n)}[mode]()
     nj = np.minimum(nj, K)
@@ -258,7 +283,8 @@ def jets(rng, n, mode):
 
 def events(rng, n, mode):
     """One event batch as padded object matrices; rows with no photon dropped."""
-    ph, lp, jt = photons(rng, n, mode), leptons(rng, n, mode), jets(rng, n, mode)
+    rich = rng.random(n) < BKG_RICH_FRACTION if mode == "bkg" else np.zeros(n, bool)
+    ph, lp, jt = photons(rng, n, mode), leptons(rng, n, mode, rich), jets(rng, n, mode, rich)
     met = np.hypot(rng.normal(0, 11.0, n), rng.normal(0, 11.0, n)) + lp.pop("met_extra")
     ev = {"photon": ph, "lep": lp, "jet": jt,
           "met_et": met * MEV, "met_phi": rng.uniform(-np.pi, np.pi, n)}

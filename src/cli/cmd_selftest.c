@@ -1,0 +1,91 @@
+/* cmd_selftest.c — `llm4hep selftest SUITE [-k SUBSTRING] [-j N]`: what a
+ * suite author runs before any model is measured (agent.h:
+ * l4h_reference_selftest). Exit 0 the reference passes its own checks and
+ * every validity case got the expected verdict, 1 a check or a verdict is
+ * wrong, 2 bad usage, suite or case, 3 infrastructure. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "llm4hep/agent.h"
+#include "verbs.h"
+
+static const char usage[] =
+    "usage: llm4hep selftest SUITE [-k SUBSTRING] [-j N]\n"
+    "\n"
+    "Trust the suite before measuring any model:\n"
+    "  1. build the reference when its manifest does not match the suite and data\n"
+    "     (`llm4hep reference SUITE`), and run every check of the suite on it;\n"
+    "  2. run the suite's validity cases (the `validity:` directory: answer scripts\n"
+    "     <step>__<name>.py whose header says `# expect: PASS` or `# expect: FAIL`),\n"
+    "     each through `llm4hep run --validate` with a scripted model, and print one\n"
+    "     line per case and `false_accepts=N false_rejects=M of K`.\n"
+    "  -k SUBSTRING   only the cases whose file name contains it\n"
+    "  -j N           cases run side by side (default 1)\n"
+    "Exit 0 the reference passes and no verdict is false, 1 a check or verdict is\n"
+    "wrong, 2 bad usage, suite or case, 3 infrastructure.\n";
+
+int cmd_selftest(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(usage, stdout);
+        return L4H_EXIT_OK;
+    }
+    const char *suite_path = NULL, *filter = NULL;
+    int jobs = 1;
+    for (int i = 1; i < argc; i++) {
+        if ((!strcmp(argv[i], "-k") || !strcmp(argv[i], "-j")) && i + 1 >= argc) {
+            fprintf(stderr, "llm4hep selftest: %s needs a value\n%s", argv[i], usage);
+            return L4H_EXIT_USAGE;
+        } else if (!strcmp(argv[i], "-k")) {
+            filter = argv[++i];
+        } else if (!strcmp(argv[i], "-j")) {
+            char *end;
+            long j = strtol(argv[++i], &end, 10);
+            if (*end || j < 1 || j > 64) {
+                fprintf(stderr, "llm4hep selftest: -j %s: expected a number of cases from 1 to 64\n",
+                        argv[i]);
+                return L4H_EXIT_USAGE;
+            }
+            jobs = (int)j;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "llm4hep selftest: unknown flag %s; expected -k or -j\n%s", argv[i], usage);
+            return L4H_EXIT_USAGE;
+        } else if (!suite_path) {
+            suite_path = argv[i];
+        } else {
+            fprintf(stderr, "llm4hep selftest: one SUITE expected, got also '%s'\n%s", argv[i], usage);
+            return L4H_EXIT_USAGE;
+        }
+    }
+    if (!suite_path) {
+        fprintf(stderr, "llm4hep selftest: SUITE (a suite.yml) is required\n%s", usage);
+        return L4H_EXIT_USAGE;
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        fprintf(stderr, "llm4hep selftest: cannot find the llm4hep binary (/proc/self/exe)\n");
+        return L4H_EXIT_INFRA;
+    }
+    self[n] = '\0';
+    l4h_err err = {0};
+    l4h_suite *suite = NULL;
+    if (l4h_suite_load(suite_path, &suite, &err) != 0) {
+        fprintf(stderr, "llm4hep selftest: %s\n", err.msg);
+        return err.code ? err.code : L4H_EXIT_USAGE;
+    }
+    l4h_config *cfg = l4h_config_defaults();
+    cfg->suite = suite; /* borrowed: staging and checks read the suite through the config */
+    int rc = l4h_reference_selftest(cfg, suite, self, filter, jobs, &err);
+    if (rc != 0)
+        fprintf(stderr, "llm4hep selftest: %s\n", err.msg);
+    else
+        printf("selftest: %s passes\n", suite->name);
+    cfg->suite = NULL;
+    l4h_config_free(cfg);
+    l4h_suite_free(suite);
+    return rc == 0 ? L4H_EXIT_OK : err.code ? err.code : L4H_EXIT_INFRA;
+}
