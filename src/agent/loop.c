@@ -95,6 +95,7 @@ l4h_exec_rec *l4h_loop_record_exec(l4h_loop *L, int it, const char *kind, const 
     ex->exit_code = res->exit_code;
     ex->signal = res->signal;
     ex->timed_out = res->timed_out;
+    snprintf(ex->limit, sizeof ex->limit, "%.15s", res->limit);
     ex->wall_s = res->wall_s;
     ex->max_rss_kb = res->max_rss_kb;
     snprintf(ex->isolation, sizeof ex->isolation, "%s", res->isolation ? res->isolation : "");
@@ -183,6 +184,43 @@ static int ask(l4h_loop *L, int a, int it, const l4h_conv *conv, l4h_chat_respon
     return 0;
 }
 
+/* 1 when the harness can still write where the workspace lives (its parent
+ * dir, scratch: nothing of the code's), so that a write that failed inside
+ * the workspace failed because of what the code did to it. */
+static int scratch_writable(const char *ws_host)
+{
+    char *dir = l4h_path_dir(ws_host);
+    char *tmpl = l4h_path_join(dir, ".llm4hep-probe-XXXXXX");
+    int fd = mkstemp(tmpl);
+    if (fd >= 0) {
+        close(fd);
+        unlink(tmpl);
+    }
+    free(tmpl);
+    free(dir);
+    return fd >= 0;
+}
+
+/* The code left its workspace so that this iteration's code cannot be put
+ * there: the model's failure, recorded as a run that did not start (exit
+ * 126, the reason on stderr) and shown to the supervisor. */
+static void code_not_placed(l4h_loop *L, int it, const char *code, const char *rel, const char *why,
+                            l4h_exec_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->exit_code = 126;
+    res->not_started = 1;
+    res->isolation = l4h_sandbox_isolation(L->env->sandbox);
+    res->stdout_text = l4h_xstrdup("");
+    l4h_buf b = {0};
+    l4h_buf_printf(&b, "llm4hep: cannot write %s into the workspace as the earlier code left it "
+                       "(%s); the code did not run\n", rel, why);
+    res->stderr_text = l4h_buf_take(&b);
+    l4h_loop_record_exec(L, it, "code", code, res);
+    L->code_runs++;
+    L->last_failed = 1;
+}
+
 /* Write generated_code/iter_N.py, run it, record it, keep its logs. 0 ran
  * (whatever its exit), -1 the sandbox failed or the loop must stop. */
 static int run_code(l4h_loop *L, int it, const char *code, l4h_exec_result *res)
@@ -202,8 +240,12 @@ static int run_code(l4h_loop *L, int it, const char *code, l4h_exec_result *res)
     free(host);
     if (rc != 0) {
         free(view);
-        l4h_loop_infra(L, L4H_STATUS_ERROR_SANDBOX, "cannot write %s: %s", rel, err.msg);
-        return -1;
+        if (!scratch_writable(L->ws.host)) {
+            l4h_loop_infra(L, L4H_STATUS_ERROR_SANDBOX, "cannot write %s: %s", rel, err.msg);
+            return -1;
+        }
+        code_not_placed(L, it, code, rel, err.msg, res);
+        return 0;
     }
     char *argv[] = {"python", view, NULL};
     l4h_exec_spec spec = {.argv = argv, .timeout_s = l4h_loop_exec_timeout(L)};
@@ -431,7 +473,8 @@ int l4h_task_run(const l4h_task_env *env, const l4h_task *task, l4h_task_rec *re
 
     int checks_ran = 0, failed = 0;
     if (!L.infra && L.code_runs > 0 && !env->no_checks) {
-        failed = l4h_checks_run(env->cfg, task->step, env->sandbox, &L.ws, rec, &e);
+        /* the checks obey the task's wall limit too */
+        failed = l4h_checks_run_until(env->cfg, task->step, env->sandbox, &L.ws, L.deadline, rec, &e);
         if (failed < 0)
             l4h_loop_infra(&L, L4H_STATUS_ERROR_SANDBOX, "checks: %s", e.msg);
         else

@@ -89,13 +89,13 @@ static void setpriv_only_when_root_or_asked(void **state)
     (void)state;
     l4h_sandbox sb = fake();
     l4h_argv a = {0};
-    l4h__exec_add_setpriv(&sb, 0, &a);
+    l4h__exec_add_setpriv(&sb, 0, 0, &a);
     assert_int_equal(a.n, 0);
-    l4h__exec_add_setpriv(&sb, 1, &a);
+    l4h__exec_add_setpriv(&sb, 1, 0, &a);
     assert_true(has(a.v, "--pdeathsig=KILL") && !has(a.v, "--reuid=65534"));
     l4h__argv_free(&a);
     sb.switch_uid = 1;
-    l4h__exec_add_setpriv(&sb, 0, &a);
+    l4h__exec_add_setpriv(&sb, 0, 0, &a);
     assert_true(has(a.v, "--reuid=65534") && has(a.v, "--regid=65534") &&
                 has(a.v, "--clear-groups") && has(a.v, "--nnp"));
     assert_false(has(a.v, "--pdeathsig=KILL"));
