@@ -27,6 +27,12 @@
  * - SIGUSR1 blocked (Slurm's warning never reaches it); no terminal it can
  *   reach (rlimit: its own session; bwrap: no tty in its minimal /dev);
  *   everything it started is killed when it ends or is stopped;
+ * - no file descriptor but 0, 1, 2 (our launcher marks every other one
+ *   close-on-exec; whether the program started is read from the launcher's
+ *   status pipe, never from the code's output);
+ * - suite programs (l4h_exec_spec.suite_program: tools, check programs) run
+ *   python -I, with HOME and the working directory outside the workspace and
+ *   (bwrap) the workspace read-only: nothing the model wrote executes there;
  * - when llm4hep runs as root, the code runs as uid/gid 65534: the workspace
  *   is given to that uid, and scratch, data_dir and reference_dir must be
  *   searchable by it (l4h_workspace_create says which directory is not).

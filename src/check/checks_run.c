@@ -128,16 +128,16 @@ static int run_command(const l4h_config *cfg, const l4h_step *step, l4h_sandbox 
                        l4h_task_rec *rec, size_t ci, l4h_err *err)
 {
     const char *label = spec->name ? spec->name : "command";
-    if (!sb) {
-        fail_check(&rec->checks[ci], "FAIL %s: no sandbox to run the check program in", label);
-        return l4h_err_set(err, L4H_EXIT_INFRA, "check %s: no sandbox was opened", label);
-    }
     char why[512];
     if (l4h_check_workspace_plain(ws, why, sizeof why) != 0) {
         fail_check(&rec->checks[ci], "FAIL %s: not run: %s; a check program reads only regular "
                                      "files, so outputs must be real files in the workspace "
                                      "(no links, FIFOs or devices)", label, why);
         return 0;
+    }
+    if (!sb) {
+        fail_check(&rec->checks[ci], "FAIL %s: no sandbox to run the check program in", label);
+        return l4h_err_set(err, L4H_EXIT_INFRA, "check %s: no sandbox was opened", label);
     }
     l4h_vars vars;
     char number[16];
