@@ -283,6 +283,8 @@ def test_stderr_shaped_like_bubblewrap_is_the_codes_failure(world):
     assert rec["status"] == "failed_execution"
     code = execs(rec, "code")
     assert code and code[0]["exit_code"] == 1 and code[0]["stderr_text"].startswith("bwrap: ")
+    # the start line says which backend runs and what it does not protect
+    assert "llm4hep run: sandbox bwrap: own namespaces, no network" in r.stdout, r.stdout
 
 
 def test_a_workspace_the_sandbox_cannot_enter_is_the_codes_failure(world):

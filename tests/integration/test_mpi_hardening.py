@@ -71,6 +71,7 @@ def test_sweep_ranks_do_not_show_their_environment(tmp_path):
         assert ctl.returncode == 0 and KEY.encode() in ctl.stdout
         out, _ = p.communicate(timeout=300)
         assert p.returncode == 0, out
+        assert "sandbox bwrap: own namespaces" in out, out
     finally:
         if p.poll() is None:
             kill_job(p)
