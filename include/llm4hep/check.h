@@ -104,12 +104,27 @@ int l4h_check_command_result(const char *label, const l4h_exec_result *res,
  * their exec record has kind "check", iteration = rec->iterations, code = the
  * rendered command line. sb may be NULL when the step has no command check
  * (a command check then fails and the call returns -1). When the sandbox
- * cannot start a program, or a check program exits with status 3 (its "I
- * cannot judge": reference unreadable, a suite bug — not the model's fault),
- * that check fails, the remaining checks still run, and the call returns -1
- * with err set (code 3, naming the check): the task is error_sandbox. */
+ * cannot start a program (l4h_sandbox_run's -1), or a check program exits
+ * with status 3 (its "I cannot judge") and exits 3 again when run on the
+ * reference outputs in place of the workspace (reference unreadable, a suite
+ * bug — not the model's fault), that check fails, the remaining checks still
+ * run, and the call returns -1 with err set (code 3, naming the check): the
+ * task is error_sandbox. An exit 3 the reference does not reproduce is the
+ * model's failure. Nothing else the code left can make it return -1.
+ *
+ * Command checks run as the suite's programs (l4h_exec_spec.suite_program:
+ * isolated interpreter, HOME and cwd outside the workspace, the workspace
+ * read-only) and only on a workspace of directories and regular files: a
+ * symbolic link anywhere in it, a FIFO, socket, device or hard link fails
+ * every command check before any check program runs ("not run: ..."). Each
+ * check program's timeout is limits.exec_timeout_s. */
 int l4h_checks_run(const l4h_config *cfg, const l4h_step *step, l4h_sandbox *sb,
                    const l4h_workspace *ws, l4h_task_rec *rec, l4h_err *err);
+/* As l4h_checks_run, with every check program's timeout also cut to what is
+ * left until deadline (l4h_monotonic time; 0 = no deadline), at least 1 s:
+ * the checks of a task obey its wall limit. */
+int l4h_checks_run_until(const l4h_config *cfg, const l4h_step *step, l4h_sandbox *sb,
+                         const l4h_workspace *ws, double deadline, l4h_task_rec *rec, l4h_err *err);
 
 /* Set rec->error_category and rec->error_summary from the status, the last
  * traceback, tool-call errors and the check reports. Can't fail.

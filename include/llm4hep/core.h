@@ -679,6 +679,8 @@ typedef struct l4h_exec_rec {
     int exit_code;           /* -1 when killed by a signal */
     int signal;
     int timed_out;
+    char limit[16];          /* "" or the limit that stopped it: time, memory, cpu,
+                                fsize, nproc, workspace, output (l4h_exec_result.limit) */
     double wall_s;
     int64_t max_rss_kb;
     char isolation[16];      /* "bwrap" | "rlimit" */

@@ -36,6 +36,12 @@
  * - SIGUSR1 blocked (Slurm's warning never reaches it); no terminal it can
  *   reach (rlimit: its own session; bwrap: no tty in its minimal /dev);
  *   everything it started is killed when it ends or is stopped;
+ * - no file descriptor but 0, 1, 2 (our launcher marks every other one
+ *   close-on-exec; whether the program started is read from the launcher's
+ *   status pipe, never from the code's output);
+ * - suite programs (l4h_exec_spec.suite_program: tools, check programs) run
+ *   python -I, with HOME and the working directory outside the workspace and
+ *   (bwrap) the workspace read-only: nothing the model wrote executes there;
  * - when llm4hep runs as root, the code runs as uid/gid 65534: the workspace
  *   is given to that uid, and scratch, data_dir and reference_dir must be
  *   searchable by it (l4h_workspace_create says which directory is not).
@@ -151,6 +157,12 @@ typedef struct l4h_exec_spec {
     size_t stdin_len;
     double timeout_s;        /* 0 = limits.exec_timeout_s */
     int see_reference;       /* 1 only for check programs: mount the reference dir */
+    int suite_program;       /* 1 for the suite's own programs (tools, check programs):
+                                nothing the model wrote may execute in them. A python
+                                interpreter runs isolated (-I: no user site, no
+                                PYTHON* variables, no script dir on sys.path), HOME
+                                and the working directory are outside the workspace,
+                                the workspace is read-only (bwrap). */
 } l4h_exec_spec;
 
 typedef struct l4h_file_entry {
@@ -174,6 +186,10 @@ typedef struct l4h_exec_result {
     l4h_file_entry *files;   /* files in the workspace after the run, with sizes */
     size_t n_files;
     const char *isolation;   /* static: "bwrap" | "rlimit" */
+    int not_started;         /* 1: the sandbox could not start the program in this
+                                workspace as the code left it, though it works
+                                without it (exit_code 126, the reason on stderr):
+                                the code's failure, not the sandbox's */
 } l4h_exec_result;
 
 void l4h_exec_result_clear(l4h_exec_result *r);
@@ -191,9 +207,16 @@ typedef struct l4h_sandbox_ops {
 
 /* Pick the backend per sandbox.isolation: auto → bwrap if it works, else
  * refuse when network is false (code 3, saying to install bubblewrap or set
- * isolation: rlimit), else rlimit. The code's captured output has the
- * process's secrets redacted (core.h, l4h_secrets_*; cfg's endpoint keys are
- * collected here). */
+ * isolation: rlimit), else rlimit where it may run (below). The code's
+ * captured output has the process's secrets redacted (core.h,
+ * l4h_secrets_*; cfg's endpoint keys are collected here).
+ * rlimit (explicit or as auto's fallback) runs only where it keeps the
+ * reference from the code: we are root (the code runs as uid 65534; as an
+ * ordinary user it would run as ours and could read the reference, the
+ * suite's solution, API keys in /proc/PID/environ of mpirun/srun, and signal
+ * us), and a trial run as uid 65534 can neither list nor enter the reference
+ * dir or the suite's dir; their groups (not 0) are then given to the suite's
+ * programs, which run as uid 65533. Otherwise code 3 with what to do. */
 l4h_sandbox *l4h_sandbox_open(const l4h_config *cfg, l4h_err *err);
 /* As l4h_sandbox_open, but trust that the backend named by isolation
  * ("bwrap" | "rlimit", what l4h_sandbox_isolation returned) was already
@@ -207,10 +230,18 @@ void l4h_sandbox_free(l4h_sandbox *sb);
  * borrowed; NULL: never). */
 void l4h_sandbox_watch_stop(l4h_sandbox *sb, const volatile sig_atomic_t *stop);
 const char *l4h_sandbox_isolation(const l4h_sandbox *sb);
+/* One line for the start of a run: the backend (a name from
+ * l4h_sandbox_isolation), what it does, and what it does NOT protect with
+ * this sandbox.network (static string). */
+const char *l4h_sandbox_describe(const char *isolation, int network);
 
 /* Run spec in ws. 0 when it ran (whatever its exit), -1 when the sandbox
  * could not start it (error_sandbox, code 3). Waits for a per-node slot
- * (sandbox.max_parallel_per_node, across processes) first. */
+ * (sandbox.max_parallel_per_node, across processes) first.
+ * Whether the program started is known from the launcher's status pipe only
+ * (never from the code's output or exit status). When it did not start in
+ * ws but the sandbox works without ws, and a second launch in ws fails too,
+ * the workspace the code left is the cause: 0 with res->not_started = 1. */
 int l4h_sandbox_run(l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec_spec *spec,
                     l4h_exec_result *res, l4h_err *err);
 

@@ -21,6 +21,7 @@ import argparse
 import glob
 import importlib.util
 import json
+import math
 import os
 import sys
 
@@ -299,6 +300,51 @@ def step_scores(out):
 
 # ----------------------------------------------------------------- step 5
 
+def optimize(sig, data, max_boundaries=None, min_bkg_events=None, step=0.001):
+    """With the tool's definitions (sig: tools/significance.py), the best boundaries on the grid step, 2*step, ..., 1-step (exact dynamic
+    programming: Z^2 adds over categories). Returns (boundaries, Z)."""
+    max_boundaries = sig.MAX_BOUNDARIES if max_boundaries is None else max_boundaries
+    min_bkg_events = sig.MIN_BKG_EVENTS if min_bkg_events is None else min_bkg_events
+    z2 = sig.z2
+    s_sc, s_w, b_sc, b_w = data
+    grid = np.round(np.arange(1, int(round(1 / step))) * step, 10)
+    nbins = len(grid) + 1                       # bin m = [grid[m-1], grid[m])
+    cum = lambda idx, w: np.concatenate([[0.0], np.cumsum(np.bincount(idx, weights=w, minlength=nbins))])
+    ib, isg = np.searchsorted(grid, b_sc, side="right"), np.searchsorted(grid, s_sc, side="right")
+    S, B, N = cum(isg, s_w), cum(ib, b_w), cum(ib, np.ones_like(b_w))
+    NEG = -np.inf
+
+    def z2_range(i, j):                          # categories covering bins i..j-1
+        n = N[j] - N[i]
+        b = B[j] - B[i]
+        val = z2(S[j] - S[i], np.where(b > 0, b, 1.0))
+        return np.where((n >= min_bkg_events) & (b > 0), val, NEG)
+
+    ends = np.arange(nbins + 1)
+    best = [z2_range(np.zeros_like(ends), ends)]  # one category: bins 0..j-1
+    best[0][0] = NEG
+    back = [np.zeros(nbins + 1, int)]
+    for c in range(1, max_boundaries + 1):
+        prev, cur, arg = best[-1], np.full(nbins + 1, NEG), np.zeros(nbins + 1, int)
+        for j in range(2, nbins + 1):
+            i = np.arange(1, j)
+            tot = prev[i] + z2_range(i, j)
+            k = int(np.argmax(tot))
+            cur[j], arg[j] = tot[k], i[k]
+        best.append(cur)
+        back.append(arg)
+    finals = [b[nbins] for b in best]
+    c = int(np.argmax(finals))                   # first (fewest categories) of the maxima
+    if not np.isfinite(finals[c]):
+        return [], None
+    cuts, j = [], nbins
+    for level in range(c, 0, -1):
+        j = back[level][j]
+        cuts.append(float(grid[j - 1]))
+    cuts.reverse()
+    return cuts, math.sqrt(finals[c])
+
+
 def significance_module():
     spec = importlib.util.spec_from_file_location("hgg_significance", os.path.join(HERE, "tools", "significance.py"))
     mod = importlib.util.module_from_spec(spec)
@@ -309,7 +355,7 @@ def significance_module():
 def step_categorization(out):
     sig = significance_module()
     data = sig.load(out)
-    bnd, z = sig.optimize(data)
+    bnd, z = optimize(sig, data)
     res = sig.evaluate(bnd, data)
     single = sig.evaluate([], data)["z"]
     with open(os.path.join(out, "categories.json"), "w") as fh:

@@ -110,6 +110,7 @@ l4h_exec_rec *l4h_loop_record_exec(l4h_loop *L, int it, const char *kind, const 
     ex->exit_code = res->exit_code;
     ex->signal = res->signal;
     ex->timed_out = res->timed_out;
+    snprintf(ex->limit, sizeof ex->limit, "%.15s", res->limit);
     ex->wall_s = res->wall_s;
     ex->max_rss_kb = res->max_rss_kb;
     snprintf(ex->isolation, sizeof ex->isolation, "%s", res->isolation ? res->isolation : "");
@@ -531,7 +532,9 @@ int l4h_task_run(const l4h_task_env *env, const l4h_task *task, l4h_task_rec *re
 
     int checks_ran = 0, failed = 0;
     if (!L.infra && L.code_runs > 0 && !env->no_checks) {
-        failed = l4h_checks_run(env->cfg, task->step, env->sandbox, &L.ws, rec, &e);
+        /* the checks obey the task's wall limit too */
+        failed = l4h_checks_run_until(env->cfg, task->step, env->sandbox, &L.ws, L.deadline, rec,
+                                      &e);
         if (failed < 0 && env->stop && *env->stop)
             l4h_loop_infra(&L, L4H_STATUS_INTERRUPTED, "interrupted during the checks");
         else if (failed < 0 && e.code == 1) /* the workspace as the code left it */

@@ -86,7 +86,8 @@ static int run_one(l4h_loop *L, int it, const l4h_tool_call *tc, const char *id,
     }
     l4h_exec_spec spec = {.argv = argv, .stdin_data = tc->arguments,
                           .stdin_len = strlen(tc->arguments),
-                          .timeout_s = l4h_loop_exec_timeout(L)};
+                          .timeout_s = l4h_loop_exec_timeout(L),
+                          .suite_program = 1 /* nothing the model wrote runs in it */};
     l4h_exec_result res = {0};
     int rc = l4h_sandbox_run(L->env->sandbox, &L->ws, &spec, &res, &err);
     if (rc == 0 && l4h_suite_verify_argv(argv, &err) < 0) { /* changed while it ran */

@@ -53,4 +53,10 @@ void l4h_check_set_report(l4h_check_rec *rec, char *text);
  * when path does not exist: *missing is then set). */
 int l4h_path_inside(const char *dir, const char *path, int *missing);
 
+/* 0 when the workspace holds only directories and regular files with one
+ * link (staged inputs may have more); else -1 with why (what and where, e.g.
+ * "arrays/x.npy is a symbolic link"). Never follows a link; bounded in depth
+ * and entries. Call only when none of the code's processes is left. */
+int l4h_check_workspace_plain(const l4h_workspace *ws, char *why, size_t why_len);
+
 #endif

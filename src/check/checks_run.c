@@ -85,12 +85,77 @@ static char *workspace_file(const l4h_workspace *ws, const l4h_check_spec *spec,
     return NULL;
 }
 
-/* One command check: render, run in the sandbox, record the exec, judge. */
+/* The timeout of a check program: limits.exec_timeout_s, cut to what is left
+ * of the task's wall time (deadline, monotonic; 0 = none), at least 1 s. */
+static double check_timeout(const l4h_config *cfg, double deadline)
+{
+    double t = cfg ? cfg->limits.exec_timeout_s : 0;
+    if (deadline > 0) {
+        double left = deadline - l4h_monotonic();
+        if (left < 1)
+            left = 1;
+        if (t <= 0 || left < t)
+            t = left;
+    }
+    return t > 0 ? t : 0;
+}
+
+/* Render spec->run with vars and run it in sb as a check program. 0 ran
+ * (res filled, *argv_out the rendered command, caller frees both), 1 the
+ * command cannot be rendered (e names why), 2 the suite's program is not
+ * the campaign's snapshot (e names it), -1 the sandbox failed (e). */
+static int run_check_program(const l4h_config *cfg, l4h_sandbox *sb, const l4h_workspace *ws,
+                             const l4h_check_spec *spec, const l4h_vars *vars, double timeout_s,
+                             char ***argv_out, l4h_exec_result *res, l4h_err *e)
+{
+    *argv_out = NULL;
+    memset(res, 0, sizeof *res);
+    if (l4h_render_argv(spec->run, spec->n_run, vars, argv_out, e) != 0)
+        return 1;
+    if (l4h_suite_resolve_argv(*argv_out, cfg && cfg->suite ? cfg->suite->dir : NULL, e) < 0)
+        return 2;
+    l4h_exec_spec es = {.argv = *argv_out, .see_reference = 1, .suite_program = 1,
+                        .timeout_s = timeout_s};
+    return l4h_sandbox_run(sb, ws, &es, res, e) == 0 ? 0 : -1;
+}
+
+/* A check program said "I cannot judge" (exit 3). Trust that only on the
+ * harness's own evidence: run it once more with the reference outputs in
+ * place of the workspace. 1 when it cannot judge the reference either (the
+ * suite's or the harness's problem), 0 when it judges the reference, so what
+ * the code left made it give up (the model's failure). */
+static int cannot_judge_reference(const l4h_config *cfg, l4h_sandbox *sb, const l4h_workspace *ws,
+                                  const l4h_check_spec *spec, const l4h_vars *vars,
+                                  double timeout_s)
+{
+    if (!vars->reference_dir)
+        return 1;
+    l4h_vars on_ref = *vars;
+    on_ref.workspace = vars->reference_dir;
+    char **argv = NULL;
+    l4h_exec_result res;
+    l4h_err e = {0, ""};
+    int rc = run_check_program(cfg, sb, ws, spec, &on_ref, timeout_s, &argv, &res, &e);
+    int judged = rc == 0 && res.exit_code == 0 && !res.timed_out && !res.signal;
+    l4h_exec_result_clear(&res);
+    l4h_strv_free(argv);
+    return !judged;
+}
+
+/* One command check: refuse a workspace with links, FIFOs or other odd
+ * files, render, run in the sandbox, record the exec, judge. */
 static int run_command(const l4h_config *cfg, const l4h_step *step, l4h_sandbox *sb,
-                       const l4h_workspace *ws, const l4h_check_spec *spec, l4h_task_rec *rec,
-                       size_t ci, l4h_err *err)
+                       const l4h_workspace *ws, const l4h_check_spec *spec, double deadline,
+                       l4h_task_rec *rec, size_t ci, l4h_err *err)
 {
     const char *label = spec->name ? spec->name : "command";
+    char why[512];
+    if (l4h_check_workspace_plain(ws, why, sizeof why) != 0) {
+        fail_check(&rec->checks[ci], "FAIL %s: not run: %s; a check program reads only regular "
+                                     "files, so outputs must be real files in the workspace "
+                                     "(no links, FIFOs or devices)", label, why);
+        return 0;
+    }
     if (!sb) {
         fail_check(&rec->checks[ci], "FAIL %s: no sandbox to run the check program in", label);
         return l4h_err_set(err, L4H_EXIT_INFRA, "check %s: no sandbox was opened", label);
@@ -100,20 +165,21 @@ static int run_command(const l4h_config *cfg, const l4h_step *step, l4h_sandbox 
     l4h_workspace_vars(ws, step, &vars, number);
     if (!vars.reference_dir)
         vars.reference_dir = ws->ref_view;
+    double timeout_s = check_timeout(cfg, deadline);
     char **argv = NULL;
     l4h_err e = {0};
-    if (l4h_render_argv(spec->run, spec->n_run, &vars, &argv, &e) != 0) {
+    l4h_exec_result res;
+    int rc = run_check_program(cfg, sb, ws, spec, &vars, timeout_s, &argv, &res, &e);
+    if (rc == 1) {
         fail_check(&rec->checks[ci], "FAIL %s: the suite's command cannot be rendered: %s", label, e.msg);
+        l4h_strv_free(argv);
         return 0;
     }
-    if (l4h_suite_resolve_argv(argv, cfg && cfg->suite ? cfg->suite->dir : NULL, &e) < 0) {
+    if (rc == 2) {
         fail_check(&rec->checks[ci], "FAIL %s: %s", label, e.msg);
         l4h_strv_free(argv);
         return l4h_err_set(err, L4H_EXIT_INFRA, "check %s: %s", label, e.msg);
     }
-    l4h_exec_spec es = {.argv = argv, .see_reference = 1};
-    l4h_exec_result res = {0};
-    int rc = l4h_sandbox_run(sb, ws, &es, &res, &e);
     l4h_exec_rec *x = l4h_rec_add_exec(rec);
     x->iteration = rec->iterations;
     snprintf(x->kind, sizeof x->kind, "check");
@@ -141,19 +207,23 @@ static int run_command(const l4h_config *cfg, const l4h_step *step, l4h_sandbox 
     x->exit_code = res.exit_code;
     x->signal = res.signal;
     x->timed_out = res.timed_out;
+    snprintf(x->limit, sizeof x->limit, "%.15s", res.limit);
     x->wall_s = res.wall_s;
     x->max_rss_kb = res.max_rss_kb;
     x->stdout_text = l4h_xstrdup(res.stdout_text ? res.stdout_text : "");
     x->stderr_text = l4h_xstrdup(res.stderr_text ? res.stderr_text : "");
     x->truncated = res.truncated;
     l4h_check_command_result(label, &res, spec->expect, spec->n_expect, &rec->checks[ci]);
-    int cannot_judge = res.exit_code == L4H_EXIT_INFRA && !res.timed_out && !res.signal;
+    int cannot_judge = res.exit_code == L4H_EXIT_INFRA && !res.timed_out && !res.signal &&
+                       !res.limit[0] && !res.not_started &&
+                       cannot_judge_reference(cfg, sb, ws, spec, &vars, timeout_s);
     if (cannot_judge) {
-        /* exit 3: the check program's "cannot judge" (reference unreadable...):
-         * not the model's failure */
-        const char *why = res.stdout_text && *res.stdout_text ? res.stdout_text
-                          : res.stderr_text ? res.stderr_text : "";
-        l4h_err_set(err, L4H_EXIT_INFRA, "check %s could not judge (exit 3): %.300s", label, why);
+        /* exit 3 on the reference too: the check program's "cannot judge"
+         * (reference unreadable, a suite bug): not the model's failure */
+        const char *w = res.stdout_text && *res.stdout_text ? res.stdout_text
+                        : res.stderr_text ? res.stderr_text : "";
+        l4h_err_set(err, L4H_EXIT_INFRA, "check %s could not judge (exit 3), not even the "
+                                         "reference outputs: %.300s", label, w);
     }
     l4h_exec_result_clear(&res);
     l4h_strv_free(argv);
@@ -162,6 +232,12 @@ static int run_command(const l4h_config *cfg, const l4h_step *step, l4h_sandbox 
 
 int l4h_checks_run(const l4h_config *cfg, const l4h_step *step, l4h_sandbox *sb,
                    const l4h_workspace *ws, l4h_task_rec *rec, l4h_err *err)
+{
+    return l4h_checks_run_until(cfg, step, sb, ws, 0, rec, err);
+}
+
+int l4h_checks_run_until(const l4h_config *cfg, const l4h_step *step, l4h_sandbox *sb,
+                         const l4h_workspace *ws, double deadline, l4h_task_rec *rec, l4h_err *err)
 {
     int failed = 0, infra_failed = 0;
     const char *ref_dir = ws->ref_host ? ws->ref_host
@@ -199,7 +275,7 @@ int l4h_checks_run(const l4h_config *cfg, const l4h_step *step, l4h_sandbox *sb,
         }
         case L4H_CHECK_COMMAND: {
             l4h_err e = {0};
-            if (run_command(cfg, step, sb, ws, spec, rec, ci, &e) != 0) {
+            if (run_command(cfg, step, sb, ws, spec, deadline, rec, ci, &e) != 0) {
                 if (!infra_failed && err)
                     *err = e;
                 infra_failed = 1;

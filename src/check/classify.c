@@ -202,6 +202,9 @@ static char *code_failure(const l4h_exec_rec *x, const traceback *tb)
     l4h_buf b = {0};
     if (x->timed_out)
         l4h_buf_printf(&b, "the code timed out after %.0f s", x->wall_s);
+    else if (x->limit[0] && (x->signal || !tb->exc[0]))
+        l4h_buf_printf(&b, "the code was stopped by the %s limit (%s %d)", x->limit,
+                       x->signal ? "signal" : "exit status", x->signal ? x->signal : x->exit_code);
     else if (tb->exc[0])
         l4h_buf_printf(&b, "%s", tb->exc);
     else if (x->signal)

@@ -371,6 +371,8 @@ int cmd_run(int argc, char **argv)
     printf("llm4hep run: step %d %s, supervisor %s, coder %s, trial %d, sandbox %s, task %s%s\n",
            step->number, step->name, a.supervisor, a.coder, a.trial, l4h_sandbox_isolation(sb),
            task.key, a.validate ? ", checks after the loop" : "");
+    printf("llm4hep run: sandbox %s\n",
+           l4h_sandbox_describe(l4h_sandbox_isolation(sb), cfg->sandbox.network));
     fflush(stdout);
     if (l4h_task_run(&env, &task, &rec, &err) != 0) {
         fprintf(stderr, "llm4hep run: %s\n", err.msg);

@@ -131,7 +131,8 @@ static const field exec_fields[] = {
     FI(l4h_exec_rec, iteration), FF(l4h_exec_rec, kind), FI(l4h_exec_rec, exit_code),
     FI(l4h_exec_rec, signal), FI(l4h_exec_rec, timed_out), FD(l4h_exec_rec, wall_s),
     FL(l4h_exec_rec, max_rss_kb), FF(l4h_exec_rec, isolation), FS(l4h_exec_rec, code),
-    FS(l4h_exec_rec, stdout_text), FS(l4h_exec_rec, stderr_text), FI(l4h_exec_rec, truncated)};
+    FS(l4h_exec_rec, stdout_text), FS(l4h_exec_rec, stderr_text), FI(l4h_exec_rec, truncated),
+    FF(l4h_exec_rec, limit)};
 
 static const field check_fields[] = {
     FS(l4h_check_rec, check), FI(l4h_check_rec, passed), FL(l4h_check_rec, n_bad),

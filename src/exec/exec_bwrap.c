@@ -254,11 +254,42 @@ static int add_program_dirs(const l4h_sandbox *sb, const l4h_workspace *ws,
     return rc;
 }
 
-/* The whole command line: setpriv .. lifeline .. bwrap ... -- prlimit ... -- program args. */
+/* A suite's own program (tool or check program; see l4h_exec_spec): the
+ * workspace read-only (with what is mounted below it), the working directory
+ * and HOME on the private /tmp. Nothing changes for generated code. */
+static int is_suite_program(const l4h_exec_spec *spec)
+{
+    return spec->suite_program || spec->see_reference;
+}
+
+static void add_suite_program_view(const l4h_workspace *ws, const l4h_exec_spec *spec, l4h_argv *a)
+{
+    if (!is_suite_program(spec) || !ws || !ws->host)
+        return;
+    l4h__argv_add(a, "--remount-ro");
+    l4h__argv_add(a, WS_VIEW);
+}
+
+/* The program's own words after the program: "-I" first for a Python
+ * interpreter running a suite program (isolated: no user site, no PYTHON*
+ * variables, not even the script's directory on sys.path). */
+static void add_program_words(const l4h_exec_spec *spec, const char *program, l4h_argv *a)
+{
+    l4h__argv_add(a, program);
+    const char *base = strrchr(program, '/') ? strrchr(program, '/') + 1 : program;
+    if (is_suite_program(spec) && strncmp(base, "python", 6) == 0 &&
+        !(spec->argv[1] && strcmp(spec->argv[1], "-I") == 0))
+        l4h__argv_add(a, "-I");
+    for (size_t i = 1; spec->argv[i]; i++)
+        l4h__argv_add(a, spec->argv[i]);
+}
+
+/* The whole command line: setpriv .. lifeline .. bwrap ... -- prlimit ... --
+ * launcher program args. */
 static int build_argv(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec_spec *spec,
                       double timeout_s, l4h_argv *a, l4h_err *err)
 {
-    l4h__exec_add_launch(sb, a);
+    l4h__exec_add_launch(sb, 0, a);
     /* LLM4HEP_BWRAP names another bubblewrap (a site's own build; tests use
      * a missing one to play a node without bubblewrap) */
     const char *env = getenv("LLM4HEP_BWRAP");
@@ -309,28 +340,17 @@ static int build_argv(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_
             return -1;
         }
     }
+    add_suite_program_view(ws, spec, a);
     l4h__argv_add(a, "--remount-ro");
     l4h__argv_add(a, "/");
     l4h__argv_add(a, "--chdir");
-    l4h__argv_add(a, ws && ws->host ? WS_VIEW : "/tmp");
+    l4h__argv_add(a, ws && ws->host && !is_suite_program(spec) ? WS_VIEW : "/tmp");
     l4h__argv_add(a, "--");
     l4h__exec_add_prlimit(sb, timeout_s, a);
-    l4h__argv_add(a, program);
+    l4h__exec_add_launcher(a);
+    add_program_words(spec, program, a);
     free(program);
-    for (size_t i = 1; spec->argv[i]; i++)
-        l4h__argv_add(a, spec->argv[i]);
     return 0;
-}
-
-/* bwrap, prlimit and setpriv report their own failures as "name: ..." on
- * stderr with status 1/126/127 before the code ever runs. */
-static int helper_failed(const l4h_exec_result *res)
-{
-    const char *e = res->stderr_text ? res->stderr_text : "";
-    if (res->signal || !(res->exit_code == 1 || res->exit_code == 126 || res->exit_code == 127))
-        return 0;
-    return strncmp(e, "bwrap: ", 7) == 0 || strncmp(e, "prlimit: ", 9) == 0 ||
-           strncmp(e, "setpriv: ", 9) == 0 || strncmp(e, "llm4hep-lifeline: ", 18) == 0;
 }
 
 /* Run spec in ws under bubblewrap (l4h_sandbox_ops.run). */
@@ -357,22 +377,21 @@ static int bwrap_run(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_e
     int have_ws = ws && ws->host;
     env = l4h__exec_env(sb, have_ws ? WS_VIEW : NULL, have_ws && ws->data_host ? DATA_VIEW : NULL,
                         have_ws && spec->see_reference && ws->ref_host ? REF_VIEW : NULL, NULL);
+    if (is_suite_program(spec))
+        l4h__exec_env_set(env, "HOME", "/tmp");
     l4h_spawn sp = {.argv = a.v, .envp = env, .bwrap_info = 1, .extra_fds = {fdp, fdg, -1, -1},
                     .ws_host = have_ws ? ws->host : NULL, .stdin_data = spec->stdin_data,
                     .stdin_len = spec->stdin_len, .timeout_s = timeout};
-    if (l4h__spawn_supervise(sb, &sp, res, err) != 0)
+    /* the launch's outcome comes from the launcher's status pipe, never
+     * from what the code printed (see exec_internal.h) */
+    rc = l4h__spawn_supervise(sb, &sp, res, err);
+    if (rc != 0)
         goto out;
     /* bwrap reports "killed by signal N" as exit status 128 + N */
     if (!res->signal && res->exit_code > 128 && res->exit_code < 128 + 65) {
         res->signal = res->exit_code - 128;
         res->exit_code = -1;
     }
-    if (helper_failed(res)) {
-        l4h_err_set(err, 3, "sandbox (bwrap) could not start the code: %.1500s",
-                    res->stderr_text);
-        goto out;
-    }
-    rc = 0;
 out:
     if (fdp >= 0)
         close(fdp);
@@ -395,7 +414,7 @@ static int bwrap_probe(const l4h_sandbox_cfg *cfg, l4h_err *err)
     l4h_exec_spec spec = {.argv = argv, .timeout_s = 20};
     l4h_exec_result res;
     memset(&res, 0, sizeof res);
-    int rc = bwrap_run(sb, NULL, &spec, &res, err);
+    int rc = bwrap_run(sb, NULL, &spec, &res, err) == 0 ? 0 : -1;
     if (rc == 0 && (res.exit_code != 0 || strcmp(res.stdout_text, "ok\n") != 0))
         rc = l4h_err_set(err, 3, "sandbox: a trial run under bwrap failed (exit %d, signal %d): %.1500s",
                          res.exit_code, res.signal, res.stderr_text);

@@ -114,11 +114,19 @@ void l4h__exec_add_prlimit(const l4h_sandbox *sb, double timeout_s, l4h_argv *a)
 }
 
 /* "setpriv [--reuid=.. --regid=.. --clear-groups] --nnp --pdeathsig=KILL --
- * llm4hep-lifeline <our pid>": see exec_internal.h. Can't fail. */
-void l4h__exec_add_launch(const l4h_sandbox *sb, l4h_argv *a)
+ * llm4hep-lifeline <our pid>": see exec_internal.h. suite_program (rlimit
+ * as root): the suite's uid and groups instead of the code's. Can't fail. */
+void l4h__exec_add_launch(const l4h_sandbox *sb, int suite_program, l4h_argv *a)
 {
     l4h__argv_add(a, sb->setpriv);
-    if (sb->switch_uid) {
+    if (sb->switch_uid && suite_program && sb->n_suite_groups > 0) {
+        l4h__argv_addf(a, "--reuid=%d", L4H_SUITE_UID);
+        l4h__argv_addf(a, "--regid=%d", L4H_SUITE_UID);
+        if (sb->n_suite_groups == 2 && sb->suite_groups[1] != sb->suite_groups[0])
+            l4h__argv_addf(a, "--groups=%d,%d", (int)sb->suite_groups[0], (int)sb->suite_groups[1]);
+        else
+            l4h__argv_addf(a, "--groups=%d", (int)sb->suite_groups[0]);
+    } else if (sb->switch_uid) {
         l4h__argv_addf(a, "--reuid=%d", L4H_SANDBOX_UID);
         l4h__argv_addf(a, "--regid=%d", L4H_SANDBOX_GID);
         l4h__argv_add(a, "--clear-groups");
@@ -153,6 +161,21 @@ char *l4h_exec_find_lifeline(void)
             found = l4h_xstrdup(p);
     free(copy);
     return found;
+}
+
+/* See exec_internal.h. */
+void l4h__exec_env_set(char **env, const char *name, const char *value)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; env && env[i]; i++) {
+        if (strncmp(env[i], name, n) == 0 && env[i][n] == '=') {
+            free(env[i]);
+            size_t len = n + strlen(value) + 2;
+            env[i] = l4h_xmalloc(len);
+            snprintf(env[i], len, "%s=%s", name, value);
+            return;
+        }
+    }
 }
 
 /* The code's environment (see exec.h's header comment and the issue): fixed

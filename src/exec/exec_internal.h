@@ -11,9 +11,22 @@
  *
  *   bwrap:  setpriv [--reuid=65534 --regid=65534 --clear-groups] --nnp
  *           --pdeathsig=KILL -- llm4hep-lifeline <our pid>
- *           bwrap --die-with-parent <mounts, namespaces> -- prlimit <limits> -- python file.py
+ *           bwrap --die-with-parent <mounts, namespaces> -- prlimit <limits> --
+ *           LAUNCH python file.py
  *   rlimit: setpriv [--reuid=65534 ...] --nnp --pdeathsig=KILL --
- *           llm4hep-lifeline <our pid> prlimit <limits> -- python file.py
+ *           llm4hep-lifeline <our pid> prlimit <limits> -- LAUNCH python file.py
+ *
+ * LAUNCH is "/proc/self/fd/9 8 9": our own launcher (src/launch/launch.c),
+ * embedded in the library and handed to the child as a sealed memfd at fd 9.
+ * It is the status channel of the launch: it marks every inherited fd
+ * close-on-exec, writes 'R' to the pipe at fd 8 and execs the program ('E'
+ * and the reason when the exec fails). The code therefore never holds that
+ * pipe: no 'R' means a helper before it failed (its message is on stderr,
+ * but stderr is never *read* to decide: the code can write anything there).
+ * A launch failure is the harness's until proven otherwise: l4h_sandbox_run
+ * then tries the sandbox without the workspace; if that works and the
+ * launch in the workspace fails again, the workspace the code left is the
+ * cause and the run is the code's failure (exit 126), not error_sandbox.
  *
  * - Nothing we start outlives us (issue 14 §3): setpriv arms SIGKILL on our
  *   death *after* its uid switch (a credential change clears the signal);
@@ -64,6 +77,11 @@
 #define L4H_SANDBOX_NPROC 256
 /* Open files per process: RLIMIT_NOFILE. */
 #define L4H_SANDBOX_NOFILE 4096
+/* The uid the suite's own programs (tools, check programs) run as under the
+ * rlimit backend when we are root: not the code's, so the workspace is
+ * read-only to them, with the groups that may read the reference and the
+ * suite (l4h_sandbox.suite_groups). */
+#define L4H_SUITE_UID 65533
 /* HOME of the code, relative to the workspace (caches; not listed). */
 #define L4H_WS_HOME ".home"
 /* What bwrap shows the code as /tmp and /dev/shm: directories of its HOME,
@@ -86,6 +104,11 @@ struct l4h_sandbox {
     const volatile sig_atomic_t *stop; /* set: stop waiting for a slot (may be NULL) */
     char *suite_dir;       /* check programs see it read-only (they load the suite's
                               tools and helpers); NULL without a suite */
+    gid_t suite_groups[2]; /* rlimit as root: groups of the reference and suite dirs,
+                              given to the suite's programs only */
+    int n_suite_groups;
+    int reference_closed;  /* rlimit: the reference is closed to the code's uid on
+                              purpose (l4h_workspace_create must not ask for o+x) */
 };
 
 /* ------------------------------------------------------------- backends */
@@ -114,6 +137,10 @@ char *l4h__exec_find_program(const char *name);
 char **l4h__exec_env(const l4h_sandbox *sb, const char *ws_view, const char *data_view,
                      const char *ref_view, const char *token);
 
+/* Replace the value of name in env (an l4h__exec_env array); nothing when
+ * name is absent. Can't fail. */
+void l4h__exec_env_set(char **env, const char *name, const char *value);
+
 /* A growable argv. */
 typedef struct l4h_argv {
     char **v;
@@ -128,8 +155,9 @@ void l4h__argv_free(l4h_argv *a);
 void l4h__exec_add_prlimit(const l4h_sandbox *sb, double timeout_s, l4h_argv *a);
 /* Append the words every run starts with: "setpriv [--reuid=65534
  * --regid=65534 --clear-groups] --nnp --pdeathsig=KILL -- llm4hep-lifeline
- * <getpid()>" (the uid switch only as root). Can't fail. */
-void l4h__exec_add_launch(const l4h_sandbox *sb, l4h_argv *a);
+ * <getpid()>" (the uid switch only as root; suite_program, rlimit as root:
+ * the suite's uid and groups instead of the code's). Can't fail. */
+void l4h__exec_add_launch(const l4h_sandbox *sb, int suite_program, l4h_argv *a);
 /* The program to run for argv[0]: "python" → the configured interpreter,
  * an absolute path as is, a bare name searched on the fixed PATH. malloc'd. */
 char *l4h__exec_program(const l4h_sandbox *sb, const char *argv0);
@@ -155,6 +183,21 @@ void l4h__capture_add(l4h_capture *c, const char *p, size_t n);
  * freed. */
 char *l4h__capture_finish(l4h_capture *c, int *truncated);
 
+/* -------------------------------------------------------------- launcher */
+
+/* Where the child finds the launch status pipe and the launcher itself. */
+#define L4H_LAUNCH_STATUS_FD 8
+#define L4H_LAUNCH_SELF_FD 9
+/* Exit status of a run the launcher could not start in this workspace. */
+#define L4H_LAUNCH_EXIT 126
+
+/* The launcher as a sealed close-on-exec memfd, made on the first call and
+ * kept for the process's life (do not close). -1 (code 3) on failure. */
+int l4h__launch_fd(l4h_err *err);
+/* Append the launcher's words ("/proc/self/fd/9 8 9"); the program follows.
+ * Can't fail. */
+void l4h__exec_add_launcher(l4h_argv *a);
+
 /* ------------------------------------------------------------- supervise */
 
 /* One spawn: what to run and how to watch it. */
@@ -175,7 +218,12 @@ typedef struct l4h_spawn {
 /* Spawn, feed stdin, capture output within the budget, enforce the timeout,
  * the workspace size and the output volume, kill everything on a limit,
  * reap, and fill res (exit, signal, limit, times, output; not files or
- * isolation). -1 (code 3) only when the spawn itself failed. */
+ * isolation). The command line must contain the launcher's words
+ * (l4h__exec_add_launcher) before the program. 0 when the program ran (or was
+ * stopped by a limit before it started); -1 (code 3) when pipes or the
+ * launcher cannot be made; L4H_LAUNCH_FAILED (code 3, the reason in err) when
+ * the spawn failed or the launcher did not report that the program started. */
+#define L4H_LAUNCH_FAILED (-2)
 int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_result *res,
                          l4h_err *err);
 

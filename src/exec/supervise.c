@@ -181,6 +181,58 @@ static void sweep_after_exit(run *r)
     }
 }
 
+/* What the launcher wrote on the status pipe: 'R' once it is about to exec
+ * the program, then 'E' and the reason if that exec failed. */
+typedef struct launch_status {
+    char text[600];
+    size_t len;
+} launch_status;
+
+/* Read what is there (non-blocking). 0 while the pipe may have more, 1 at
+ * its end or on an error. */
+static int read_status(int fd, launch_status *ls)
+{
+    for (;;) {
+        char b[256];
+        ssize_t n = read(fd, b, sizeof b);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return errno == EAGAIN ? 0 : 1;
+        if (n == 0)
+            return 1;
+        size_t room = sizeof ls->text - 1 - ls->len;
+        size_t k = (size_t)n < room ? (size_t)n : room;
+        memcpy(ls->text + ls->len, b, k);
+        ls->len += k;
+        ls->text[ls->len] = '\0';
+    }
+}
+
+/* The launch's outcome on the launcher's word alone (never the code's
+ * output): 0 the program started, or we stopped the run for a limit before
+ * it did (the limit is the result); L4H_LAUNCH_FAILED (code 3) otherwise,
+ * with the helpers' own message (their stderr: the code never ran, so it
+ * wrote none of it). */
+static int launch_outcome(const launch_status *ls, int killed, const l4h_exec_result *res,
+                          l4h_err *err)
+{
+    if (ls->len >= 1 && ls->text[0] == 'R' && ls->len == 1)
+        return 0;
+    if (ls->len >= 2 && ls->text[0] == 'R' && ls->text[1] == 'E') {
+        const char *why = strchr(ls->text, ' ');
+        l4h_err_set(err, 3, "sandbox: the launcher %s", why ? why + 1 : "could not run the program");
+        return L4H_LAUNCH_FAILED;
+    }
+    if (killed)
+        return 0;
+    l4h_err_set(err, 3, "sandbox: the program never started (the sandbox's helpers ended with %s %d "
+                        "before the launcher ran): %.1500s",
+                res->signal ? "signal" : "exit status", res->signal ? res->signal : res->exit_code,
+                res->stderr_text ? res->stderr_text : "");
+    return L4H_LAUNCH_FAILED;
+}
+
 /* Parse "child-pid": N out of bwrap's --info-fd JSON (0 if absent). */
 static pid_t info_child_pid(const char *s)
 {
@@ -194,7 +246,7 @@ static pid_t info_child_pid(const char *s)
 int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_result *res,
                          l4h_err *err)
 {
-    int outp[2] = {-1, -1}, errp[2] = {-1, -1}, infop[2] = {-1, -1};
+    int outp[2] = {-1, -1}, errp[2] = {-1, -1}, infop[2] = {-1, -1}, statp[2] = {-1, -1};
     int in = -1, rc = -1, pidfd = -1, extra[4] = {-1, -1, -1, -1};
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
@@ -205,8 +257,14 @@ int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_re
     l4h__capture_init(&cout, budget);
     l4h__capture_init(&cerr, budget);
     l4h_buf info = {0};
+    launch_status ls = {{0}, 0};
+    int stopped = 0;
+    int launcher = l4h__launch_fd(err);
+    if (launcher < 0)
+        goto out;
 
     if (make_pipe(outp) || make_pipe(errp) || (sp->bwrap_info && make_pipe(infop)) ||
+        make_pipe(statp) || fcntl(statp[0], F_SETFL, O_NONBLOCK) != 0 ||
         (in = stdin_fd(sp)) < 0) {
         l4h_err_set(err, 3, "sandbox: cannot create pipes: %s", strerror(errno));
         goto out;
@@ -222,7 +280,12 @@ int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_re
         extra[i] = fcntl(sp->extra_fds[i], F_DUPFD_CLOEXEC, 10);
         posix_spawn_file_actions_adddup2(&fa, extra[i], next++);
     }
-    close_from(&fa, next);
+    /* the launcher and its status pipe at fixed numbers, nothing else */
+    posix_spawn_file_actions_adddup2(&fa, statp[1], L4H_LAUNCH_STATUS_FD);
+    posix_spawn_file_actions_adddup2(&fa, launcher, L4H_LAUNCH_SELF_FD);
+    for (int fd = next; fd < L4H_LAUNCH_STATUS_FD; fd++)
+        posix_spawn_file_actions_addclose(&fa, fd);
+    close_from(&fa, L4H_LAUNCH_SELF_FD + 1);
     if (sp->cwd)
         posix_spawn_file_actions_addchdir_np(&fa, sp->cwd);
 
@@ -247,14 +310,16 @@ int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_re
     run r = {sp, 0, 0, 0, 0, sb->switch_uid ? (uid_t)L4H_SANDBOX_UID : getuid(), 0};
     double t0 = l4h_monotonic();
     int e = posix_spawn(&r.pid, sp->argv[0], &fa, &at, sp->argv, sp->envp);
-    if (e != 0) {
+    if (e != 0) { /* e.g. the working directory (the code's workspace) unusable */
         l4h_err_set(err, 3, "sandbox: cannot start %s: %s", sp->argv[0], strerror(e));
+        rc = L4H_LAUNCH_FAILED;
         goto out;
     }
     r.started = l4h__proc_start(r.pid);
     close_fd(&outp[1]);
     close_fd(&errp[1]);
     close_fd(&infop[1]);
+    close_fd(&statp[1]);
     close_fd(&in);
 #ifdef SYS_pidfd_open
     pidfd = (int)syscall(SYS_pidfd_open, r.pid, 0);
@@ -273,14 +338,16 @@ int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_re
     char chunk[65536];
 
     for (;;) {
-        struct pollfd pf[4];
-        int np = 0, iout = -1, ierr = -1, iinfo = -1, ipid = -1;
+        struct pollfd pf[5];
+        int np = 0, iout = -1, ierr = -1, iinfo = -1, ipid = -1, istat = -1;
         if (outp[0] >= 0)
             pf[iout = np++] = (struct pollfd){outp[0], POLLIN, 0};
         if (errp[0] >= 0)
             pf[ierr = np++] = (struct pollfd){errp[0], POLLIN, 0};
         if (infop[0] >= 0)
             pf[iinfo = np++] = (struct pollfd){infop[0], POLLIN, 0};
+        if (statp[0] >= 0)
+            pf[istat = np++] = (struct pollfd){statp[0], POLLIN, 0};
         if (!exited && pidfd >= 0)
             pf[ipid = np++] = (struct pollfd){pidfd, POLLIN, 0};
         if (exited && outp[0] < 0 && errp[0] < 0)
@@ -305,6 +372,11 @@ int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_re
         for (int k = 0; pr > 0 && k < np; k++) {
             if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR)) || k == ipid)
                 continue;
+            if (k == istat) {
+                if (read_status(statp[0], &ls) != 0)
+                    close_fd(&statp[0]);
+                continue;
+            }
             ssize_t n = read(pf[k].fd, chunk, sizeof chunk);
             if (n < 0 && (errno == EINTR || errno == EAGAIN))
                 continue;
@@ -391,6 +463,9 @@ int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_re
         res->exit_code = WEXITSTATUS(status);
         res->signal = 0;
     }
+    if (statp[0] >= 0) /* every writer is gone now: what is left, without waiting */
+        read_status(statp[0], &ls);
+    stopped = r.killed;
     res->cpu_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
                  (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
     res->max_rss_kb = (int64_t)ru.ru_maxrss;
@@ -398,12 +473,16 @@ int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_re
 out:
     res->stdout_text = l4h__capture_finish(&cout, &res->truncated);
     res->stderr_text = l4h__capture_finish(&cerr, &res->truncated);
+    if (rc == 0)
+        rc = launch_outcome(&ls, stopped, res, err);
     close_fd(&outp[0]);
     close_fd(&outp[1]);
     close_fd(&errp[0]);
     close_fd(&errp[1]);
     close_fd(&infop[0]);
     close_fd(&infop[1]);
+    close_fd(&statp[0]);
+    close_fd(&statp[1]);
     close_fd(&in);
     close_fd(&pidfd);
     for (int i = 0; i < 4; i++)

@@ -257,7 +257,7 @@ int l4h_workspace_create(const l4h_config *cfg, const l4h_sandbox *sb, const cha
     if (sb && sb->switch_uid &&
         (reachable("workspace", ws->host, err) != 0 ||
          (ws->data_host && reachable("data_dir", ws->data_host, err) != 0) ||
-         (ws->ref_host && stat(ws->ref_host, &st) == 0 &&
+         (ws->ref_host && !sb->reference_closed && stat(ws->ref_host, &st) == 0 &&
           reachable("reference_dir", ws->ref_host, err) != 0)))
         goto fail;
     if (step && stage_inputs(sb, step, ws, ws_fd, err) != 0)

@@ -468,6 +468,14 @@ static char *gather_hosts(int rank, int size)
 int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
 {
     note_launcher();
+    /* Every rank holds the API keys in its environment: make it
+     * non-dumpable, so that code running as our uid (isolation: rlimit)
+     * cannot read /proc/<rank>/environ. Non-dumpable ranks cannot be read
+     * with process_vm_readv by their peers (Open MPI's single-copy transfer
+     * between ranks of a node) unless root: copy through shared memory then. */
+    setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0);
+    setenv("OMPI_MCA_smsc", "^cma", 0);
+    l4h_exec_harden_self();
     MPI_Init(argc, argv);
     int rank = 0, size = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -611,6 +619,7 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
                "results %s\n",
                cfg->name, plan.n_tasks, c.prog.done_before, sched_queued(c.queue), c.nslots,
                c.nslots == 1 ? "" : "s", isolation, cfg->output);
+        printf("sandbox %s\n", l4h_sandbox_describe(isolation, cfg->sandbox.network));
         fflush(stdout);
         rc = run_coordinator(&c, size == 1 ? &s : NULL);
         coord_print_stats(&c);

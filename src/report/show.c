@@ -190,8 +190,11 @@ static void answer(l4h_buf *b, const l4h_call_rec *c)
 
 static void exec_text(l4h_buf *b, const l4h_exec_rec *e, int *version, const char **prev_code)
 {
-    char how[64];
-    if (e->signal)
+    char how[96];
+    if (e->limit[0])
+        snprintf(how, sizeof how, "stopped by the %s limit (exit %d, signal %d)", e->limit,
+                 e->exit_code, e->signal);
+    else if (e->signal)
         snprintf(how, sizeof how, "killed by signal %d", e->signal);
     else
         snprintf(how, sizeof how, "exit %d", e->exit_code);

@@ -156,6 +156,7 @@ static void task_rows(const l4h_task_rec *r, task_row *t, l4h_buf *text, int64_t
         text_ref(text, base, e->stdout_text, &row->stdout_off, &row->stdout_len);
         text_ref(text, base, e->stderr_text, &row->stderr_off, &row->stderr_len);
         row->truncated = (int8_t)(e->truncated != 0);
+        l4h_fix_set(row->limit, sizeof row->limit, e->limit);
     }
     for (size_t i = 0; i < r->n_checks; i++) {
         const l4h_check_rec *c = &r->checks[i];

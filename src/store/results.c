@@ -424,6 +424,7 @@ int l4h_results_task(const l4h_results *res, int64_t task_id, l4h_task_rec *out,
         e->max_rss_kb = er[k].max_rss_kb;
         l4h_fix_copy(e->isolation, sizeof e->isolation, er[k].isolation, sizeof er[k].isolation);
         e->truncated = er[k].truncated;
+        l4h_fix_copy(e->limit, sizeof e->limit, er[k].limit, sizeof er[k].limit);
         if (get_text(heap, buf, lo, hi, er[k].code_off, er[k].code_len, &e->code, err) ||
             get_text(heap, buf, lo, hi, er[k].stdout_off, er[k].stdout_len, &e->stdout_text, err) ||
             get_text(heap, buf, lo, hi, er[k].stderr_off, er[k].stderr_len, &e->stderr_text, err))

@@ -104,6 +104,7 @@ typedef struct exec_row {
     char isolation[16];
     int64_t code_off, code_len, stdout_off, stdout_len, stderr_off, stderr_len;
     int8_t truncated;
+    char limit[16];
 } exec_row;
 
 typedef struct check_row {

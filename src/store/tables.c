@@ -57,7 +57,7 @@ static const col_desc exec_cols[] = {
     C_F64(exec_row, wall_s), C_I64(exec_row, max_rss_kb), C_STR(exec_row, isolation),
     C_I64(exec_row, code_off), C_I64(exec_row, code_len), C_I64(exec_row, stdout_off),
     C_I64(exec_row, stdout_len), C_I64(exec_row, stderr_off), C_I64(exec_row, stderr_len),
-    C_I8(exec_row, truncated)};
+    C_I8(exec_row, truncated), C_STR(exec_row, limit)};
 
 static const col_desc check_cols[] = {
     C_I64(check_row, task_id), C_STR(check_row, check), C_I8(check_row, passed),

@@ -42,14 +42,18 @@ steps:
 JUDGE = """\
 import json, os, sys
 ws, ref = sys.argv[1], sys.argv[2]
+try:
+    want = json.load(open(os.path.join(ref, "result.json")))
+except OSError:
+    print(json.dumps({"error": "reference unreadable"}))
+    sys.exit(3)
 cand = json.load(open(os.path.join(ws, "result.json")))
-want = json.load(open(os.path.join(ref, "result.json")))
 mode = cand.get("mode", "")
 if mode == "nojson":
     print("ratio looks fine to me")
     sys.exit(0)
 if mode == "exit3":
-    print(json.dumps({"error": "reference unreadable"}))
+    print(json.dumps({"error": "the candidate made me give up"}))
     sys.exit(3)
 out = {"ratio": cand["value"] / want["value"], "ok": 1, "argv": sys.argv[1:]}
 if mode == "nan":
@@ -241,7 +245,18 @@ def test_command_check_failures(suite, tmp_path):
     p = command(suite, ws, {"value": 2.0, "mode": "nan"})
     assert p.returncode == 1
     assert "ratio: null (or NaN), expected a number" in p.stdout
+    # a "cannot judge" (exit 3) that the candidate caused is its failure:
+    # the same program judges the reference (issue 19)
     p = command(suite, ws, {"mode": "exit3"})
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "exited with status 3" in p.stdout and "the candidate made me give up" in p.stdout
+    # one the reference reproduces cannot judge anything: not the model's
+    ref = suite / "ref" / "result.json"
+    os.rename(ref, str(ref) + ".away")
+    try:
+        p = command(suite, ws, {"value": 2.0})
+    finally:
+        os.rename(str(ref) + ".away", ref)
     assert p.returncode == 3, p.stdout + p.stderr
     assert "could not judge" in p.stderr
     assert "reference unreadable" in p.stdout

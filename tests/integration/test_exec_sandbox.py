@@ -66,6 +66,10 @@ def new_marker():
     return f"{random.randint(5000, 9999)}.{random.randint(0, 999999):06d}"
 
 
+# the group of the reference dir when it is closed to the code (rlimit)
+REF_GID = 4343
+
+
 class Box:
     """Directories for one test module: scratch (workspaces), data, reference
     outputs, the driver's $HOME with a key file, and a world-writable
@@ -132,12 +136,28 @@ class Box:
         if "--program" not in flags:
             cmd.append(path)
         cmd += list(args)
-        p = subprocess.run(cmd, env=env or self.env(), capture_output=True, text=True, timeout=timeout)
+        env = env or self.env()
+        self.close_reference(self.isolation == "rlimit" or
+                             (self.isolation == "auto" and "LLM4HEP_BWRAP" in env))
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
         assert KEY not in p.stdout and KEY not in p.stderr
         assert p.returncode == expect_rc, f"exit {p.returncode}: {p.stderr}"
         if expect_rc != 0:
             return p
         return json.loads(p.stdout)
+
+    def close_reference(self, closed):
+        """The rlimit backend runs only where the code (uid 65534) can neither
+        list nor enter the reference dir: give it a group of its own (check
+        programs run with it) and close it to others; bubblewrap, started as
+        uid 65534, needs it open to bind it."""
+        if os.geteuid() != 0:
+            return
+        for root, dirs, files in os.walk(self.ref):
+            for p in [root] + [os.path.join(root, f) for f in files]:
+                os.chown(p, 0, REF_GID if closed else 0)
+                is_dir = os.path.isdir(p)
+                os.chmod(p, (0o750 if is_dir else 0o640) if closed else (0o755 if is_dir else 0o644))
 
     def close(self):
         shutil.rmtree(self.base, ignore_errors=True)

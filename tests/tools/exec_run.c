@@ -54,6 +54,7 @@ static cJSON *result_json(const l4h_exec_result *r)
     cJSON_AddStringToObject(o, "stderr", r->stderr_text ? r->stderr_text : "");
     cJSON_AddBoolToObject(o, "truncated", r->truncated);
     cJSON_AddStringToObject(o, "isolation", r->isolation ? r->isolation : "");
+    cJSON_AddBoolToObject(o, "not_started", r->not_started);
     cJSON *files = cJSON_AddArrayToObject(o, "files");
     for (size_t i = 0; i < r->n_files; i++) {
         cJSON *f = cJSON_CreateObject();

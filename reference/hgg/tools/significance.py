@@ -21,7 +21,9 @@ Definitions (stated in prompts/categorization.txt):
   * a category with fewer than 10 bkgd events (unweighted) is not allowed:
     the result is then "valid": false and "z": null.
 
-Also imported by soln.py (optimize) and checks/significance.py (evaluate).
+Also imported by soln.py and checks/significance.py (load, evaluate). It holds
+only what the model is meant to have: the reference's optimiser lives in
+soln.py, which the model never sees.
 """
 import argparse
 import json
@@ -116,48 +118,6 @@ def evaluate(boundaries, data, min_bkg_events=MIN_BKG_EVENTS):
     if problems:
         out["problems"] = problems
     return out
-
-
-def optimize(data, max_boundaries=MAX_BOUNDARIES, min_bkg_events=MIN_BKG_EVENTS, step=0.001):
-    """Best boundaries on the grid step, 2*step, ..., 1-step (exact dynamic
-    programming: Z^2 adds over categories). Returns (boundaries, Z)."""
-    s_sc, s_w, b_sc, b_w = data
-    grid = np.round(np.arange(1, int(round(1 / step))) * step, 10)
-    nbins = len(grid) + 1                       # bin m = [grid[m-1], grid[m])
-    cum = lambda idx, w: np.concatenate([[0.0], np.cumsum(np.bincount(idx, weights=w, minlength=nbins))])
-    ib, isg = np.searchsorted(grid, b_sc, side="right"), np.searchsorted(grid, s_sc, side="right")
-    S, B, N = cum(isg, s_w), cum(ib, b_w), cum(ib, np.ones_like(b_w))
-    NEG = -np.inf
-
-    def z2_range(i, j):                          # categories covering bins i..j-1
-        n = N[j] - N[i]
-        b = B[j] - B[i]
-        val = z2(S[j] - S[i], np.where(b > 0, b, 1.0))
-        return np.where((n >= min_bkg_events) & (b > 0), val, NEG)
-
-    ends = np.arange(nbins + 1)
-    best = [z2_range(np.zeros_like(ends), ends)]  # one category: bins 0..j-1
-    best[0][0] = NEG
-    back = [np.zeros(nbins + 1, int)]
-    for c in range(1, max_boundaries + 1):
-        prev, cur, arg = best[-1], np.full(nbins + 1, NEG), np.zeros(nbins + 1, int)
-        for j in range(2, nbins + 1):
-            i = np.arange(1, j)
-            tot = prev[i] + z2_range(i, j)
-            k = int(np.argmax(tot))
-            cur[j], arg[j] = tot[k], i[k]
-        best.append(cur)
-        back.append(arg)
-    finals = [b[nbins] for b in best]
-    c = int(np.argmax(finals))                   # first (fewest categories) of the maxima
-    if not np.isfinite(finals[c]):
-        return [], None
-    cuts, j = [], nbins
-    for level in range(c, 0, -1):
-        j = back[level][j]
-        cuts.append(float(grid[j - 1]))
-    cuts.reverse()
-    return cuts, math.sqrt(finals[c])
 
 
 def error(message, code):

@@ -107,10 +107,69 @@ static void run_without_sandbox(void **state)
     l4h_rec_clear(&rec);
 }
 
+/* Command checks: a workspace holding a link (anywhere, to anything), a FIFO
+ * or a hard link is refused before any check program would run: the check
+ * fails as the model's ("not run"), no exec, no infrastructure error. */
+static void command_checks_refuse_odd_files(void **state)
+{
+    (void)state;
+    unlink(tpath("ws/arrays/b.npy")); /* the link the test before left */
+    layout();
+    char *run[] = {"python", "checks/x.py", "{{workspace}}"};
+    l4h_check_spec spec = {.kind = L4H_CHECK_COMMAND, .name = "command:x", .run = run, .n_run = 3};
+    l4h_step step = {.name = "s", .number = 1, .checks = &spec, .n_checks = 1};
+    char wsdir[512], refdir[512];
+    snprintf(wsdir, sizeof wsdir, "%s", tpath("ws"));
+    snprintf(refdir, sizeof refdir, "%s", tpath("ref"));
+    char *staged[] = {"arrays/staged.npy", NULL};
+    l4h_workspace ws = {.host = wsdir, .view = wsdir, .ref_host = refdir, .ref_view = refdir,
+                        .staged = staged, .n_staged = 1};
+    struct {
+        const char *what, *expect;
+    } cases[] = {{"link", "arrays/deep/x.npy is a symbolic link"},
+                 {"fifo", "arrays/f.npy is a FIFO"},
+                 {"hardlink", "arrays/h.npy is a hard link"},
+                 {"staged hard link", NULL}};
+    mkdir(tpath("ws/arrays/deep"), 0755);
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        if (k == 0)
+            assert_int_equal(symlink(tpath("ws/arrays/a.npy"), tpath("ws/arrays/deep/x.npy")), 0);
+        if (k == 1) {
+            unlink(tpath("ws/arrays/deep/x.npy"));
+            assert_int_equal(mkfifo(tpath("ws/arrays/f.npy"), 0644), 0);
+        }
+        if (k == 2) {
+            unlink(tpath("ws/arrays/f.npy"));
+            assert_int_equal(link(tpath("ref/arrays/a.npy"), tpath("ws/arrays/h.npy")), 0);
+        }
+        if (k == 3) {
+            unlink(tpath("ws/arrays/h.npy"));
+            assert_int_equal(link(tpath("ref/arrays/b.npy"), tpath("ws/arrays/staged.npy")), 0);
+        }
+        l4h_task_rec rec = {0};
+        l4h_err err = {0};
+        int rc = l4h_checks_run(NULL, &step, NULL, &ws, &rec, &err);
+        assert_int_equal(rec.n_checks, 1);
+        assert_false(rec.checks[0].passed);
+        assert_int_equal(rec.n_execs, 0);
+        if (cases[k].expect) {
+            assert_int_equal(rc, 1); /* the model's failure, not -1 */
+            assert_non_null(strstr(rec.checks[0].report, "not run"));
+            assert_non_null(strstr(rec.checks[0].report, cases[k].expect));
+        } else {
+            assert_int_equal(rc, -1); /* a staged input may share its inode: on to the sandbox */
+            assert_non_null(strstr(rec.checks[0].report, "no sandbox"));
+        }
+        l4h_rec_clear(&rec);
+    }
+    unlink(tpath("ws/arrays/staged.npy"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(run_without_sandbox),
+        cmocka_unit_test(command_checks_refuse_odd_files),
     };
     return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

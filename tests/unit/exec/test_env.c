@@ -93,14 +93,14 @@ static void every_run_dies_with_its_spawner(void **state)
     l4h_argv a = {0};
     char pid[32];
     snprintf(pid, sizeof pid, "%ld", (long)getpid());
-    l4h__exec_add_launch(&sb, &a);
+    l4h__exec_add_launch(&sb, 0, &a);
     /* setpriv arms the signal; the lifeline then checks we still live */
     assert_true(has(a.v, "--pdeathsig=KILL") && !has(a.v, "--reuid=65534"));
     assert_string_equal(a.v[a.n - 2], "/opt/llm4hep/bin/llm4hep-lifeline");
     assert_string_equal(a.v[a.n - 1], pid);
     l4h__argv_free(&a);
     sb.switch_uid = 1;
-    l4h__exec_add_launch(&sb, &a);
+    l4h__exec_add_launch(&sb, 0, &a);
     assert_true(has(a.v, "--reuid=65534") && has(a.v, "--regid=65534") &&
                 has(a.v, "--clear-groups") && has(a.v, "--nnp") && has(a.v, "--pdeathsig=KILL"));
     l4h__argv_free(&a);
