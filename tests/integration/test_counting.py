@@ -293,10 +293,14 @@ def test_a_workspace_the_sandbox_cannot_enter_is_the_codes_failure(world):
     code = execs(rec, "code")
     assert len(code) == 2, rec["execs"]
     if "chmodded" in code[0]["stdout_text"]:
-        # the sandbox could not start the next program there; it works
-        # without that workspace, so the workspace is the cause
-        assert code[1]["exit_code"] == 126
-        assert "workspace is the cause" in code[1]["stderr_text"]
+        # Either the harness gave the root its mode back before the next run
+        # (the workspace restore: the next code runs and fails on its own),
+        # or the sandbox could not start it there while it works without that
+        # workspace, so the workspace is the cause. Never infrastructure.
+        if code[1]["exit_code"] == 126:
+            assert "workspace is the cause" in code[1]["stderr_text"]
+        else:
+            assert code[1]["exit_code"] != 0 or rec["status"] == "failed_validation"
 
 
 def test_a_generated_code_dir_replaced_by_a_file_is_the_codes_failure(world):
