@@ -10,12 +10,13 @@ isolation: rlimit refuses to run as an ordinary user with a key in the
 environment — still works, proving the probe sees a key where one is
 exposed."""
 import os
+import signal
 import subprocess
 import time
 
 import pytest
 
-from campaign_util import BIN, _descendants, kill_job, make_campaign, mpi_env, sweep_cmd
+from campaign_util import BIN, _children, make_campaign, mpi_env, sweep_cmd
 
 KEY = "sk-l4h-rank-key-0123456789"
 USER = 4242
@@ -26,6 +27,16 @@ def read_environ_as_user(pid):
     """cat /proc/pid/environ as the campaign's own (ordinary) uid."""
     return subprocess.run(AS_USER + ["cat", "/proc/%d/environ" % pid], capture_output=True,
                           timeout=30)
+
+
+def _descendants(pid):
+    """Every process below pid, now."""
+    out, todo = [], [pid]
+    while todo:
+        for c in _children(todo.pop()):
+            out.append(c)
+            todo.append(c)
+    return out
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="plays an ordinary user")
@@ -74,4 +85,5 @@ def test_sweep_ranks_do_not_show_their_environment(tmp_path):
         assert "sandbox bwrap: own namespaces" in out, out
     finally:
         if p.poll() is None:
-            kill_job(p)
+            os.killpg(p.pid, signal.SIGKILL)  # its own session: the whole job
+            p.wait(timeout=60)
