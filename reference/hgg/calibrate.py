@@ -48,7 +48,7 @@ def verdict(ok):
 
 
 def best_k(data, k, step=0.001, **kw):
-    b, _ = sig_tool.optimize(data, max_boundaries=k, step=step, **kw)
+    b, _ = soln.optimize(sig_tool, data, max_boundaries=k, step=step, **kw)
     return b
 
 

@@ -27,13 +27,28 @@ def journal_of(cfg):
     return output_of(cfg) + ".journal"
 
 
+def running(p):
+    """The sweep (a Popen, or a campaign_util.Job) has not ended."""
+    if isinstance(p, subprocess.Popen):
+        return p.poll() is None
+    return "job: launcher exited with" not in p.output()
+
+
+def finish(p, seconds=600):
+    """Wait for a Job's launcher to end; (its exit status, its output)."""
+    rc = p.wait_launcher(seconds)
+    out = p.output()
+    p.end()
+    return rc, out
+
+
 def wait_first_result(cfg, p, deadline=180):
     """Wait (event, not a sleep) until the journal holds a task record: the
     campaign has started and its snapshot is taken, and most tasks are still
     to start."""
     end = time.time() + deadline
     while time.time() < end:
-        assert p.poll() is None, "the sweep ended before its first result: " + p.stdout.read()
+        assert running(p), "the sweep ended before its first result"
         try:
             with open(journal_of(cfg), "rb") as f:
                 if b"L4HJT" in f.read():
@@ -91,8 +106,8 @@ def test_inputs_edited_mid_run_keep_the_plan(tmp_path):
                 "'answer.txt'), 'w').write('41\\n')\n")
     with open(script, "a") as f:
         f.write("# EDITED\n")
-    out, _ = p.communicate(timeout=600)
-    assert p.returncode == 0, out
+    rc, out = finish(p)
+    assert rc == 0, out
     assert "complete" in out
 
     h5 = output_of(cfg)
@@ -134,8 +149,8 @@ def test_models_file_edited_mid_run_http_endpoint_is_asked_for_the_original_mode
         wait_first_result(cfg, p)
         with open(os.path.join(os.path.dirname(cfg), "models.txt"), "w") as f:
             f.write("scripted/good\nscripted/wrong\n")
-        out, _ = p.communicate(timeout=600)
-        assert p.returncode == 0, out
+        rc, out = finish(p)
+        assert rc == 0, out
         asked = {json.loads(q["body"])["model"] for q in srv.requests()
                  if q["path"].endswith("/chat/completions")}
     assert asked == {"scripted/slow"}, asked
@@ -166,8 +181,8 @@ def test_check_program_changed_mid_run_never_judges_a_task(tmp_path):
     wait_first_result(cfg, p)
     with open(check, "w") as f:
         f.write("import json\nprint(json.dumps({'ok': 0}))\n")
-    out, _ = p.communicate(timeout=600)
-    assert p.returncode == 0, out
+    rc, out = finish(p)
+    assert rc == 0, out
     h5 = output_of(cfg)
     t = tasks(h5)
     with h5py.File(h5, "r") as f:

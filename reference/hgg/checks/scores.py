@@ -35,7 +35,7 @@ shows it). Prints one JSON object:
                    class or shifted by a row keep both distributions and the
                    AUC almost unchanged, but fall to ~0.25 here). Cannot: tell
                    two good classifiers apart (other settings reach >= 0.95).
-  z_ratio          Optimum Z of step 5 (tool's optimize: <= 4 boundaries,
+  z_ratio          Optimum Z of step 5 (the solution's optimize with the tool's definitions: <= 4 boundaries,
                    >= 10 bkgd events each) with the candidate scores divided
                    by the same with the reference scores. Proves: the scores
                    are as useful to step 5 as the reference's (>= 0.85) and
@@ -110,17 +110,19 @@ def split_stats(sig, bkg):
             max(ks(sig[ts], sig[~ts]), ks(bkg[tb], bkg[~tb])))
 
 
-def tool(path):
-    spec = importlib.util.spec_from_file_location("hgg_significance", path)
+def load_module(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
 
-def optimum_z(sig_tool, data, s_sc, b_sc):
-    """Step 5's optimum Z with these scores (0 when no valid categorisation)."""
+def optimum_z(soln, sig_tool, data, s_sc, b_sc):
+    """Step 5's optimum Z with these scores (0 when no valid categorisation):
+    the reference solution's optimiser with the tool's definitions (the tool
+    itself holds only what the model may use)."""
     _, s_w, _, b_w = data
-    _, z = sig_tool.optimize((s_sc, s_w, b_sc, b_w))
+    _, z = soln.optimize(sig_tool, (s_sc, s_w, b_sc, b_w))
     return z or 0.0
 
 
@@ -149,13 +151,15 @@ def load_candidate(path, want_shape, problems):
 
 
 def main(argv):
-    if len(argv) not in (3, 4):
-        print(json.dumps({"error": "usage: scores.py WORKSPACE REFERENCE_DIR [TOOL]"}))
+    if len(argv) not in (3, 4, 5):
+        print(json.dumps({"error": "usage: scores.py WORKSPACE REFERENCE_DIR [TOOL [SOLUTION]]"}))
         return 2
     ws, ref = argv[1], argv[2]
-    tool_path = argv[3] if len(argv) == 4 else os.path.join(HERE, "..", "tools", "significance.py")
+    tool_path = argv[3] if len(argv) >= 4 else os.path.join(HERE, "..", "tools", "significance.py")
+    soln_path = argv[4] if len(argv) == 5 else os.path.join(HERE, "..", "soln.py")
     try:
-        sig_tool = tool(tool_path)
+        sig_tool = load_module("hgg_significance", tool_path)
+        soln = load_module("hgg_soln", soln_path)
         data = sig_tool.load(ref)
         r_sig, _, r_bkg, _ = data
     except (OSError, ValueError, IndexError) as e:
@@ -170,8 +174,8 @@ def main(argv):
     c_bkg = load_candidate(os.path.join(ws, "arrays", "scores_bkgd.npy"), r_bkg.shape, problems)
     if c_sig is not None and c_bkg is not None:
         a, a_train, k = split_stats(c_sig, c_bkg)
-        z_ref = optimum_z(sig_tool, data, r_sig, r_bkg)
-        z = optimum_z(sig_tool, data, c_sig, c_bkg)
+        z_ref = optimum_z(soln, sig_tool, data, r_sig, r_bkg)
+        z = optimum_z(soln, sig_tool, data, c_sig, c_bkg)
         out.update(valid=1, auc=a, auc_delta=a - ref_auc, auc_train=a_train,
                    auc_train_delta=a_train - ref_auc, ks=k, ks_excess=k - ref_ks,
                    tie_share=max(tie_share(c_sig), tie_share(c_bkg)),
