@@ -24,7 +24,7 @@ typedef struct l4h_tol {
 
 /* Fill t for sig_digits (>= 1) and zero_floor (>= 0). Can't fail. */
 void l4h_tol_init(l4h_tol *t, int sig_digits, double zero_floor);
-/* The exact rule of DESIGN.md using t. Can't fail. */
+/* The exact rule of docs/design.md using t. Can't fail. */
 int l4h_tol_match(const l4h_tol *t, double c, double r);
 /* floor(log10 x) for finite x > 0: the largest d with x >= pow10[d]. */
 int l4h_tol_floor_log10(const l4h_tol *t, double x);

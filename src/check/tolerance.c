@@ -1,4 +1,4 @@
-/* tolerance.c — DESIGN.md's array tolerance:
+/* tolerance.c — docs/design.md's array tolerance:
  *   |c - r| <= 0.5 * 10^(floor(log10 |r|) - sig_digits + 1)
  * and |c - r| <= zero_floor when |r| < zero_floor; NaN matches NaN only.
  *

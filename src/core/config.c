@@ -1,4 +1,4 @@
-/* config.c — load a campaign config (config.yml, DESIGN.md's contract) and
+/* config.c — load a campaign config (config.yml, docs/design.md's contract) and
  * its suite. Every problem is exit code 2 with one message:
  *     FILE:LINE:COL: key 'PATH': expected ..., got ...
  * Defaults are those in core.h. */

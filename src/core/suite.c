@@ -1,4 +1,4 @@
-/* suite.c — load a benchmark suite (suite.yml, DESIGN.md's contract): steps,
+/* suite.c — load a benchmark suite (suite.yml, docs/design.md's contract): steps,
  * prompts, staged inputs, tools and hidden checks, with every problem named
  * as FILE:LINE:COL: key 'PATH': expected ..., got ... (exit code 2). */
 #include <regex.h>

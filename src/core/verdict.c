@@ -1,4 +1,4 @@
-/* verdict.c — the supervisor's verdict line (DESIGN.md): the last non-empty
+/* verdict.c — the supervisor's verdict line (docs/design.md): the last non-empty
  * line is `VERDICT: DONE` or `VERDICT: CONTINUE`. Tolerated around it:
  * blanks and markdown emphasis or code marks (*, _, `) as models add them;
  * one or more spaces after the colon; a final period. Anything else is

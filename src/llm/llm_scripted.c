@@ -1,4 +1,4 @@
-/* llm_scripted.c — the scripted backend (DESIGN.md "Scripted models"): a
+/* llm_scripted.c — the scripted backend (docs/design.md "Scripted models"): a
  * directory of <model>.yml files, `scripted/careful` ↔ careful.yml (the
  * part of the model name after its last '/'). An answer is chosen by the
  * request's position: steps[step][agent][call], or trials["N"][step][agent]
