@@ -59,7 +59,7 @@ typedef struct l4h_task_env {
  * Code: generated_code/iter_N.py, run as {"python", <view path>}; its
  * stdout/stderr also land in logs/iter_N.stdout and logs/iter_N.stderr.
  *
- * Status (DESIGN.md): interrupted (env->stop) > error_api (a call failed
+ * Status (docs/design.md): interrupted (env->stop) > error_api (a call failed
  * after retries, not for what the conversation held) > error_sandbox
  * (workspace or sandbox could not start) > after the checks: success (all
  * passed) | failed_limit (stopped by task_wall_s, task_tokens or

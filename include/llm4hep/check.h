@@ -1,5 +1,5 @@
 /* check.h — the hidden validation: a streaming .npy reader, the array
- * comparison with DESIGN.md's tolerance, text and command checks, and the
+ * comparison with docs/design.md's tolerance, text and command checks, and the
  * rule-based error classifier. Models never see any of it. */
 #ifndef LLM4HEP_CHECK_H
 #define LLM4HEP_CHECK_H

@@ -1,5 +1,5 @@
 /* core.h — what every room shares: errors, small utilities, the campaign
- * config and the benchmark suite (YAML, the contract in DESIGN.md), template
+ * config and the benchmark suite (YAML, the contract in docs/design.md), template
  * placeholders, the campaign plan, and the task record that the agent loop
  * produces, MPI carries and the store writes.
  *
@@ -16,7 +16,7 @@
 
 /* ---------------------------------------------------------------- errors */
 
-/* Exit codes (DESIGN.md): also the `code` of an l4h_err. */
+/* Exit codes (docs/design.md): also the `code` of an l4h_err. */
 enum {
     L4H_EXIT_OK = 0,       /* done; for sweep: the campaign is complete */
     L4H_EXIT_FAILED = 1,   /* the thing checked failed */
@@ -584,7 +584,7 @@ int l4h_suite_verify_argv(char *const *argv, l4h_err *err);
 
 /* --------------------------------------------------------------- verdict */
 
-/* The supervisor's verdict (DESIGN.md): 1 when the last non-empty line of text
+/* The supervisor's verdict (docs/design.md): 1 when the last non-empty line of text
  * is `VERDICT: DONE`, 0 for `VERDICT: CONTINUE` and anything else. Blanks,
  * markdown marks (*, _, `) and a final period around it are tolerated;
  * *well_formed (may be NULL) is 1 only when that line was a verdict line. The
@@ -621,7 +621,7 @@ void l4h_task_key(const char *campaign, const char *supervisor, const char *code
 
 /* ---------------------------------------------------------------- record */
 
-/* A task's outcome (DESIGN.md "Statuses"). failed_* are the model's: what
+/* A task's outcome (docs/design.md "Statuses"). failed_* are the model's: what
  * it or its code did; error_* and interrupted are infrastructure, decided
  * only on the harness's own evidence (docs/notes/channel.md), redone up to
  * infra_retries and left out of the rates. The names live in record.c only;

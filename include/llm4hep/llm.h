@@ -1,6 +1,6 @@
 /* llm.h — talking to language models. One provider interface (as IOR's
  * aiori.h), one file per backend: HTTP (OpenAI-compatible chat completions
- * over libcurl), scripted (DESIGN.md's YAML scripts, the embedded default),
+ * over libcurl), scripted (docs/design.md's YAML scripts, the embedded default),
  * replay (answers recorded in an earlier results file). The agent loop calls
  * l4h_llm_chat and never asks which backend answered.
  *

@@ -1,6 +1,6 @@
 /* store.h — the results: a journal (the truth: one self-checking, fsync'd
  * record per finished task, run or annotation) and the HDF5 file of
- * DESIGN.md's contract, brought up to date from the journal at checkpoints
+ * docs/design.md's contract, brought up to date from the journal at checkpoints
  * and rebuilt from it when it does not open. One writer (rank 0). Between
  * checkpoints the HDF5 file is closed, so readers see a complete file. */
 #ifndef LLM4HEP_STORE_H
