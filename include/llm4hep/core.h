@@ -84,6 +84,9 @@ int l4h_write_file(const char *path, const void *data, size_t len, l4h_err *err)
 int l4h_mkdirs(const char *path, int mode, l4h_err *err);
 /* rm -rf; returns 0 also when the path does not exist. */
 int l4h_remove_tree(const char *path, l4h_err *err);
+/* Write all n bytes of data to fd, retrying short and interrupted writes.
+ * 0, or -1 with errno set. */
+int l4h_write_all(int fd, const void *data, size_t n);
 struct stat;
 /* ---- Files beneath a directory someone else can write (src/core/fsat.c).
  * The generated code writes its workspace: every link, swapped directory,

@@ -100,9 +100,10 @@ int l4h_read_file(const char *path, char **out, size_t *len, l4h_err *err)
     return l4h_read_file_max(path, L4H_READ_FILE_MAX, out, len, err);
 }
 
-/* Write all n bytes to fd, retrying short writes. 0 or -1 (errno set). */
-static int write_all(int fd, const char *p, size_t n)
+/* See core.h. */
+int l4h_write_all(int fd, const void *data, size_t n)
 {
+    const char *p = data;
     while (n) {
         ssize_t w = write(fd, p, n);
         if (w < 0 && errno == EINTR)
@@ -132,7 +133,7 @@ int l4h_write_file(const char *path, const void *data, size_t len, l4h_err *err)
         free(tmp);
         return l4h_err_set(err, 3, "%s: cannot create: %s", path, strerror(e));
     }
-    if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    if (l4h_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
         int e = errno;
         close(fd);
         unlink(tmp);

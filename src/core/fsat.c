@@ -195,21 +195,6 @@ int l4h_fs_mkdirs(int dfd, const char *rel, int mode, l4h_err *err)
     return cur;
 }
 
-/* Write all n bytes. 0 or -1 (errno). */
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* A fresh file beside the target in dir (O_EXCL, never an existing entry):
  * its fd, the name in tmp. -1 (errno). */
 static int create_temp(int dir, int mode, char tmp[64])
@@ -261,7 +246,7 @@ int l4h_fs_write(int dfd, const char *rel, const void *data, size_t len, int mod
         return l4h_err_set(err, 3, "%s: cannot create: %s", rel, strerror(e));
     }
     int rc = 0;
-    if (write_all(fd, data, len) != 0)
+    if (l4h_write_all(fd, data, len) != 0)
         rc = l4h_err_set(err, 3, "%s: cannot write: %s", rel, strerror(errno));
     if (close(fd) != 0 && rc == 0)
         rc = l4h_err_set(err, 3, "%s: cannot write: %s", rel, strerror(errno));
@@ -429,7 +414,7 @@ static int copy_file_at(int src, const char *name, int dst, const char *rel, l4h
         }
         if (n == 0)
             break;
-        if (write_all(out, buf, (size_t)n) != 0) {
+        if (l4h_write_all(out, buf, (size_t)n) != 0) {
             rc = l4h_err_set(err, 3, "%s: cannot write: %s", rel, strerror(errno));
             break;
         }

@@ -485,28 +485,11 @@ int l4h_workspace_open(const l4h_workspace *ws, const char *rel, l4h_err *err)
     return fd;
 }
 
-/* Remove the container of path top (ours) through its parent's fd. */
-static int remove_dir_path(const char *path, l4h_err *err)
-{
-    char *parent = l4h_path_dir(path);
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc;
-    if (pfd < 0)
-        rc = errno == ENOENT ? 0 : l4h_err_set(err, 3, "%s: cannot open: %s", parent, strerror(errno));
-    else
-        rc = l4h_fs_remove(pfd, base, err);
-    if (pfd >= 0)
-        close(pfd);
-    free(parent);
-    return rc;
-}
-
 /* Remove the workspace's files and free its strings (see exec.h). */
 int l4h_workspace_remove(l4h_workspace *ws, l4h_err *err)
 {
     const char *path = ws->top ? ws->top : ws->host;
-    int rc = path ? remove_dir_path(path, err) : 0;
+    int rc = path ? l4h_remove_tree(path, err) : 0; /* through its parent's fd */
     if (rc != 0)
         l4h_err_prefix(err, "removing the workspace %s (left in scratch)", path);
     l4h_workspace_release(ws);

@@ -225,24 +225,27 @@ int l4h_llm_chat(l4h_llm *llm, const l4h_chat_request *req, l4h_chat_response *r
     return refused ? -1 : rc;
 }
 
+/* The backend serving model, its resolution in *m; NULL with err. */
+static backend *backend_of_model(l4h_llm *llm, const char *model, l4h_model_resolved *m,
+                                 l4h_err *err)
+{
+    if (l4h_config_model(llm->cfg, model, m, err) < 0)
+        return NULL;
+    return backend_for(llm, m->endpoint, err);
+}
+
 int l4h_llm_check_model(l4h_llm *llm, const char *model, l4h_err *err)
 {
     l4h_model_resolved m;
-    if (l4h_config_model(llm->cfg, model, &m, err) < 0)
-        return -1;
-    backend *b = backend_for(llm, m.endpoint, err);
-    if (!b)
-        return -1;
-    return b->ops->check_model(b->state, &m, err);
+    backend *b = backend_of_model(llm, model, &m, err);
+    return b ? b->ops->check_model(b->state, &m, err) : -1;
 }
 
 /* See llm.h. */
 int l4h_llm_read_inputs(l4h_llm *llm, const char *model, l4h_err *err)
 {
     l4h_model_resolved m;
-    if (l4h_config_model(llm->cfg, model, &m, err) < 0)
-        return -1;
-    backend *b = backend_for(llm, m.endpoint, err);
+    backend *b = backend_of_model(llm, model, &m, err);
     if (!b)
         return -1;
     return b->ops->read_inputs ? b->ops->read_inputs(b->state, &m, err) : 0;
