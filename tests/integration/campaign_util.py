@@ -122,6 +122,10 @@ class Job:
         env = dict(env or {})
         env.setdefault("TMPDIR", tempfile.mkdtemp(prefix="job-", dir=os.environ.get("TMPDIR")))
         _made.append(env["TMPDIR"])
+        # and its shared-memory segments there too: Open MPI names them by the
+        # job id it derives from mpirun's pid, the same in every namespace, so
+        # two jobs at once in /dev/shm would map each other's segments
+        env.setdefault("OMPI_MCA_btl_vader_backing_directory", env["TMPDIR"])
         self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True, env=mpi_env(env),
                                   start_new_session=True)

@@ -279,13 +279,13 @@ def test_retry_after_100000_during_a_task_is_capped_by_retry_max_s(srv):
     assert took < 30, took  # 2 waits of 0.5 s, not 28 hours
 
 
-def wait_for(cond, seconds=60, what="the condition"):
+def wait_for(cond, seconds=60, what="the condition", job=None):
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         if cond():
             return
         time.sleep(0.05)
-    pytest.fail("timed out waiting for " + what)
+    pytest.fail("timed out waiting for " + what + (":\n" + job.output() if job else ""))
 
 
 def test_sigterm_ends_a_retry_after_wait_in_run(srv):
@@ -482,6 +482,11 @@ def test_show_shows_control_characters(tmp_path):
     assert b"\x1b" not in r.stdout and b"\x07" not in r.stdout
 
 
+def rc_known(job):
+    """The job's launcher has exited (its init may still wait for us)."""
+    return "job: launcher exited with" in job.output()
+
+
 def test_sigusr1_ends_every_ranks_preflight_wait(srv):
     """Under mpirun, two ranks each asleep in a 100 s Retry-After of their own
     model's pre-flight check: SIGUSR1 (Slurm's warning, forwarded to every
@@ -490,20 +495,19 @@ def test_sigusr1_ends_every_ranks_preflight_wait(srv):
                            endpoints="demo: {base_url: '%s'}" % srv.base_url,
                            extra="retry: {max_attempts: 3, base_s: 0.05, max_s: 100}\n")
     srv.faults(PREFLIGHT_FAULTS)
-    p = cu.start_sweep(cfg, 2)
+    p = cu.start_sweep(cfg, 2)  # a job, as Slurm runs it (campaign_util.Job)
     try:
         wait_for(lambda: sum(q["path"].endswith("/chat/completions") for q in srv.requests()) >= 2,
-                 what="both ranks' one-token requests")
+                 what="both ranks' one-token requests", job=p)
         time.sleep(0.5)
         t0 = time.monotonic()
-        os.kill(p.pid, signal.SIGUSR1)
-        out_, _ = p.communicate(timeout=90)
+        p.signal_launcher(signal.SIGUSR1)  # mpirun passes it on to every rank
+        rc = p.wait_launcher(90)
         took = time.monotonic() - t0
+        out_ = p.output()
     finally:
-        if p.poll() is None:
-            cu.kill_job(p)
-            p.wait()
-    assert p.returncode == 3, out_
+        p.end() if rc_known(p) else cu.kill_job(p)
+    assert rc == 3, out_
     assert took < 20, took
     stopped = [l for l in out_.splitlines() if "interrupted by a signal during a 100.0 s wait" in l]
     assert any("scripted/good" in l for l in stopped) and any("scripted/wrong" in l for l in stopped), out_
