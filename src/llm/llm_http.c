@@ -380,6 +380,7 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
         if (req->deadline > 0 && req->deadline - now < limit)
             limit = req->deadline - now;
         exchange x;
+        double sent_utc = l4h_now(); /* after the permit: when the request left */
         perform(st, st->chat_url, resp->request_json, key, &req->pos, limit, &x);
         if (permits)
             permits->release(permits->ctx, ep->name, x.cc == CURLE_OK ? (int)x.status : 0);
@@ -452,8 +453,8 @@ static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_re
         const char *verdict = answered ? "ok" : (retry && attempt < max_attempts ? "retry" : "fail");
         if (!answered && retry && attempt < max_attempts)
             wait = ra >= 0 ? l4h_llm_wait_cap(rc, ra, &capped) : l4h_llm_backoff_s(rc, attempt, NULL, NULL);
-        l4h_llm_log_attempt(resp, "attempt=%d status=%d latency_s=%.3f result=%s wait_s=%.3f%s%s%s%s reason=%s",
-                            attempt, resp->http_status, x.latency_s, verdict, wait,
+        l4h_llm_log_attempt(resp, "attempt=%d status=%d sent_utc=%.6f latency_s=%.3f result=%s wait_s=%.3f%s%s%s%s reason=%s",
+                            attempt, resp->http_status, sent_utc, x.latency_s, verdict, wait,
                             ra >= 0 ? " retry_after=\"" : "", ra >= 0 ? x.hints.retry_after : "",
                             ra >= 0 ? "\"" : "", capped ? " capped_by=retry.max_s" : "", reason);
         if (answered)

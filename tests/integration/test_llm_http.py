@@ -454,14 +454,29 @@ def test_server_rate_limit_429s_are_absorbed():
 
 
 def test_client_rpm_paces_requests_without_429s():
-    # a bucket of 2 absorbs arrival jitter of a few ms; the client spaces evenly
-    with LLMServer(rate_limit=240, burst=2) as s:
+    # The pacing is the client's: it hands a request to the network one slot
+    # (60/240 s) after the last, by its own clock (sent_utc in the attempt
+    # log). The server's arrival times carry the machine's scheduling jitter,
+    # so they are not the measure; its bucket of 3 absorbs that jitter and
+    # would still refuse an unpaced burst of 6.
+    with LLMServer(rate_limit=240, burst=3) as s:
         calls, summary, err, rc = run_chat(s, "--count", 6, "--threads", 3, "--rpm", 240)
         assert rc == 0, err
         assert s.stats()["rate_limited"] == 0
-        times = sorted(r["time"] for r in s.requests())
-        gaps = [b - a for a, b in zip(times, times[1:])]
-        assert min(gaps) >= 0.25 - 0.03  # one slot every 60/240 s
+        sent = sorted(float(log_fields(x)["sent_utc"]) for c in calls for x in c["attempt_log"])
+        assert len(sent) == 6
+        gaps = [b - a for a, b in zip(sent, sent[1:])]
+        assert min(gaps) >= 0.25 - 0.01, gaps  # one slot every 60/240 s
+        assert len(s.requests()) == 6
+
+
+def test_unpaced_burst_is_refused_by_a_bucket_of_3():
+    # the control for the test above: a bucket of 3 refuses an unpaced burst
+    # of 6 (a slow refill, so the machine's load cannot spread the burst out)
+    with LLMServer(rate_limit=6, burst=3) as s:
+        calls, summary, err, rc = run_chat(s, "--count", 6, "--threads", 6, "--max-attempts", 1)
+        assert s.stats()["rate_limited"] >= 2
+        assert summary["failed"] == s.stats()["rate_limited"]
 
 
 def test_max_concurrency_is_respected():
