@@ -80,43 +80,41 @@ static int conc_ok(const ep_limit *e)
 }
 
 /* Block until the endpoint has room and its next rate slot comes; 0
- * granted, -1 when the deadline (monotonic, 0 = none) passes first. */
+ * granted, -1 when the deadline (monotonic, 0 = none) passes first.
+ * A slot is taken when it is granted, not promised in advance: the next slot
+ * is one interval after the moment this one was actually taken, so a thread
+ * that wakes late (a loaded machine) delays the ones after it instead of
+ * sending them in a burst behind it. */
 static int local_acquire(void *ctx, const char *endpoint, double deadline)
 {
     local_permits *lp = ctx;
     pthread_mutex_lock(&lp->mu);
     ep_limit *e = find_ep(lp, endpoint);
-    while (!conc_ok(e)) {
-        if (deadline > 0) {
-            if (l4h_monotonic() >= deadline) {
-                pthread_mutex_unlock(&lp->mu);
-                return -1;
-            }
-            struct timespec ts = abs_time(deadline);
+    int granted = 0;
+    for (;;) {
+        double now = l4h_monotonic();
+        int room = conc_ok(e);
+        if (room && (e->interval_s <= 0 || now >= e->next_slot)) {
+            if (e->interval_s > 0)
+                e->next_slot = now + e->interval_s;
+            e->in_flight++;
+            granted = 1;
+            break;
+        }
+        if (deadline > 0 && (now >= deadline || (room && e->next_slot > deadline)))
+            break; /* the deadline passed, or the next slot comes after it */
+        double wake = room ? e->next_slot : deadline; /* 0: until a release */
+        if (deadline > 0 && wake > deadline)
+            wake = deadline;
+        if (wake > 0) {
+            struct timespec ts = abs_time(wake);
             pthread_cond_timedwait(&lp->cv, &lp->mu, &ts);
         } else {
             pthread_cond_wait(&lp->cv, &lp->mu);
         }
     }
-    double now = l4h_monotonic();
-    double slot = now;
-    if (e->interval_s > 0) {
-        slot = e->next_slot > now ? e->next_slot : now;
-        if (deadline > 0 && slot > deadline) {
-            pthread_mutex_unlock(&lp->mu);
-            return -1;
-        }
-        e->next_slot = slot + e->interval_s;
-    }
-    e->in_flight++;
     pthread_mutex_unlock(&lp->mu);
-    double wait = slot - l4h_monotonic();
-    if (wait > 0) {
-        struct timespec ts = {(time_t)wait, (long)((wait - floor(wait)) * 1e9)};
-        while (nanosleep(&ts, &ts) == -1)
-            ;
-    }
-    return 0;
+    return granted ? 0 : -1;
 }
 
 /* Give the permit back; 429 halves the allowed concurrency, a success grows
