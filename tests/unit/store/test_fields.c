@@ -1,8 +1,9 @@
-/* test_fields.c — every field of core.h's record lists survives the
- * results file: a record whose every field (whatever the lists hold, so a
- * field added tomorrow is covered without editing this test) has a
- * distinct value goes through the journal, the HDF5 file and the reader,
- * and comes back equal, as its JSON shows. */
+/* test_fields.c — every field of core.h's record lists, whatever the lists
+ * hold (a field added tomorrow is covered without editing this test):
+ * a record whose every field has a distinct value goes through the
+ * journal, the HDF5 file and the reader and comes back equal, as its JSON
+ * shows; a secret put in every text field reaches neither file. */
+#define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -105,6 +106,77 @@ static void every_field_round_trips(void **state)
     l4h_rec_clear(&rec);
 }
 
+/* A key held by the process (a variable named like one), put in every
+ * text field able to hold it: the store replaces it everywhere. */
+#define SECRET "sk-fields-0123456789abcdef"
+#define HIDE(kind, m, w, col) HIDE_##kind(m, w)
+#define HIDE_I32(m, w)
+#define HIDE_I64(m, w)
+#define HIDE_F64(m, w)
+#define HIDE_FLAG(m, w)
+#define HIDE_KEY(m, w)
+#define HIDE_STATUS(m, w)
+#define HIDE_NAME(m, w)                                                                            \
+    if (sizeof d->m > sizeof SECRET)                                                               \
+        snprintf(d->m, sizeof d->m, "%s", SECRET);
+#define HIDE_STR(m, w) free(d->m), d->m = strdup("a " SECRET " b");
+#define HIDE_TEXT(m, w) free(d->m), d->m = strdup("a " SECRET " b");
+#define HIDE_SUMMARY(m, w) free(d->m), d->m = strdup("a " SECRET " b");
+
+static void hide_task(l4h_task_rec *d) { L4H_TASK_FIELDS(HIDE) }
+static void hide_call(l4h_call_rec *d) { L4H_CALL_FIELDS(HIDE) }
+static void hide_exec(l4h_exec_rec *d) { L4H_EXEC_FIELDS(HIDE) }
+static void hide_check(l4h_check_rec *d) { L4H_CHECK_FIELDS(HIDE) }
+
+static void no_field_lets_a_secret_through(void **state)
+{
+    (void)state;
+    setenv("L4H_FIELDS_API_KEY", SECRET, 1);
+    l4h_secrets_forget();
+    char out[300];
+    snprintf(out, sizeof out, "%s/secrets.h5", dir);
+    l4h_config cfg = {.name = "unit", .output = out, .max_iterations = 10};
+    l4h_store *st = NULL;
+    l4h_err err = {0};
+    assert_int_equal(l4h_store_open(&cfg, NULL, 0, &st, &err), 0);
+    l4h_task_rec rec;
+    make_full(&rec);
+    hide_task(&rec);
+    for (size_t i = 0; i < rec.n_calls; i++)
+        hide_call(&rec.calls[i]);
+    for (size_t i = 0; i < rec.n_execs; i++)
+        hide_exec(&rec.execs[i]);
+    for (size_t i = 0; i < rec.n_checks; i++)
+        hide_check(&rec.checks[i]);
+    char *before = l4h_rec_to_json(&rec);
+    assert_non_null(strstr(before, SECRET)); /* the record did hold it */
+    free(before);
+    assert_int_equal(l4h_store_add(st, &rec, &err), 0);
+    assert_int_equal(l4h_store_close(st, 0, &err), 0);
+    l4h_rec_clear(&rec);
+
+    char j[320];
+    snprintf(j, sizeof j, "%s.journal", out);
+    char *data;
+    size_t len;
+    assert_int_equal(l4h_read_file(j, &data, &len, &err), 0);
+    assert_null(memmem(data, len, "0123456789abcdef", 16));
+    assert_non_null(memmem(data, len, "[redacted:L4H_FIELDS_API_KEY]", 29));
+    free(data);
+    l4h_results *res = NULL;
+    if (l4h_results_open(out, &res, &err) != 0)
+        fail_msg("results: %s", err.msg);
+    l4h_task_rec got;
+    assert_int_equal(l4h_results_task(res, 1, &got, &err), 0);
+    char *js = l4h_rec_to_json(&got);
+    assert_null(strstr(js, "0123456789abcdef"));
+    free(js);
+    l4h_rec_clear(&got);
+    l4h_results_free(res);
+    unsetenv("L4H_FIELDS_API_KEY");
+    l4h_secrets_forget();
+}
+
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -113,6 +185,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_field_round_trips),
+        cmocka_unit_test(no_field_lets_a_secret_through),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     l4h_remove_tree(dir, NULL);
