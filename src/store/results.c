@@ -114,7 +114,7 @@ static void read_run_series(hid_t f, l4h_results *res)
 static int read_tasks(hid_t f, hid_t heap, results_impl *ri, int64_t n, l4h_err *err)
 {
     size_t m = (size_t)(n ? n : 1);
-    task_row *rows = l4h_xmalloc(m * sizeof *rows);
+    task_row *rows = l4h_xcalloc(m, sizeof *rows); /* zeroed: a column the file lacks reads 0 */
     int rc = l4h_table_read(f, &l4h_t_tasks, 0, (size_t)n, rows, err);
     ri->pub.tasks = l4h_xcalloc(m, sizeof *ri->pub.tasks);
     ri->calls_row = l4h_xmalloc(m * 8);
@@ -142,7 +142,7 @@ static int read_tasks(hid_t f, hid_t heap, results_impl *ri, int64_t n, l4h_err 
  * -1 with err (what was read is in res, for l4h_results_free). */
 static int read_annotations(hid_t f, hid_t heap, l4h_results *res, int64_t na, l4h_err *err)
 {
-    annotation_row *arows = l4h_xmalloc((size_t)(na ? na : 1) * sizeof *arows);
+    annotation_row *arows = l4h_xcalloc((size_t)(na ? na : 1), sizeof *arows); /* as above */
     int rc = l4h_table_read(f, &l4h_t_annotations, 0, (size_t)na, arows, err);
     res->annotations = l4h_xcalloc((size_t)(na ? na : 1), sizeof *res->annotations);
     for (int64_t i = 0; i < na && !rc; i++) {
