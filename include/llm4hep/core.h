@@ -652,77 +652,153 @@ int l4h_status_parse(const char *name);
 /* 1 for error_* and interrupted (infrastructure), else 0. */
 int l4h_status_is_infra(l4h_status s);
 
+/* The record's fields, each written once.
+ *
+ * Each list below names one record's fields as X(KIND, member, width,
+ * "column"): the member of the record's struct, how it is held and stored,
+ * the width of its fixed-size field in the results file (0 when it has
+ * none) and its column name (docs/results-format.md). Everything else is
+ * derived from the lists: the structs below, the JSON form (core/record.c:
+ * keys are the member names, in list order), the HDF5 row structs and column
+ * descriptors, the rows written and the records read back (src/store/).
+ * List order is the columns' order in the file and the members' order in
+ * the JSON, both contracts: a new field goes at the place of its column in
+ * docs/results-format.md, and no field moves. Adding a plain field is one
+ * line here plus the code that fills it and the code that reads it.
+ *
+ *   KIND     member         JSON                        HDF5 column(s)
+ *   I32      int            integer                     <i4
+ *   I64      int64_t        integer (string past 2^53)  <i8
+ *   F64      double         number, "NaN", "Infinity"   <f8
+ *   FLAG     int            integer                     |i1: 1 when the member is not 0
+ *   NAME     char[width]    string (< width bytes)      S<width>
+ *   KEY      char[width+1]  string (<= width bytes)     S<width>
+ *   STR      char *         string or null              S<width>, cut with "..." when longer
+ *   TEXT     char *         string or null              <column>_off, <column>_len (<i8):
+ *                                                       a text ref into /text
+ *   SUMMARY  char *         string or null              S<width> (cut), then <column>_off,
+ *                                                       <column>_len: the full text's ref
+ *   STATUS   l4h_status     its name, after the fields  S<width>: its name
+ *
+ * Columns that are no field of the record (a /calls row's task_id, a /tasks
+ * row's calls_row and n_calls, ...) are the store's (src/store/store_int.h).
+ * Members hold what the kind says: char * members are the record's (freed
+ * by l4h_rec_clear), NULL or a NUL-terminated string. */
+
 /* One LLM request as sent and its answer (a /calls row). */
-typedef struct l4h_call_rec {
-    int iteration;
-    char agent[16];          /* "supervisor" | "coder" | "annotator" */
-    int call;                /* 0-based call index of that agent in the task */
-    char *model;
-    int http_status;         /* 0 for scripted / connection failure */
-    int attempts;
-    double latency_s;
-    int64_t prompt_tokens, completion_tokens;
-    int64_t cached_prompt_tokens; /* usage.prompt_tokens_details.cached_tokens (of prompt_tokens) */
-    int64_t reasoning_tokens;     /* usage.completion_tokens_details.reasoning_tokens */
-    double cost_usd;         /* NaN when the price is unknown */
-    char finish_reason[24];
-    char served_model[128];  /* the response's "model": the version that answered ("" if none) */
-    char system_fingerprint[64]; /* the response's "system_fingerprint" ("" if none) */
-    char served_model_id[128];   /* the proxy's model-id header (endpoint model_id_header) */
-    char *request;           /* the exact JSON body sent (no secrets) */
-    char *response;          /* the raw body received, or the error */
-    char *attempt_log;       /* one line per HTTP attempt (status, latency, result, wait,
-                                reason): the retries behind this call; may be NULL */
-} l4h_call_rec;
+#define L4H_CALL_FIELDS(X)                                                                         \
+    X(I32, iteration, 0, "iteration")                                                              \
+    X(NAME, agent, 16, "agent")            /* "supervisor" | "coder" | "annotator" */              \
+    X(I32, call, 0, "call")                /* 0-based call index of that agent in the task */      \
+    X(STR, model, 128, "model")                                                                    \
+    X(I32, http_status, 0, "http_status")  /* 0 for scripted / connection failure */               \
+    X(I32, attempts, 0, "attempts")                                                                \
+    X(F64, latency_s, 0, "latency_s")                                                              \
+    X(I64, prompt_tokens, 0, "prompt_tokens")                                                      \
+    X(I64, completion_tokens, 0, "completion_tokens")                                              \
+    /* usage.prompt_tokens_details.cached_tokens (of prompt_tokens) */                             \
+    X(I64, cached_prompt_tokens, 0, "cached_prompt_tokens")                                        \
+    /* usage.completion_tokens_details.reasoning_tokens (of completion_tokens) */                  \
+    X(I64, reasoning_tokens, 0, "reasoning_tokens")                                                \
+    X(F64, cost_usd, 0, "cost_usd")        /* NaN when the price is unknown */                     \
+    X(NAME, finish_reason, 24, "finish_reason")                                                    \
+    /* the response's "model": the version that answered ("" if none) */                           \
+    X(NAME, served_model, 128, "served_model")                                                     \
+    X(NAME, system_fingerprint, 64, "system_fingerprint") /* the response's ("" if none) */       \
+    /* the proxy's model-id header (endpoint model_id_header) */                                   \
+    X(NAME, served_model_id, 128, "served_model_id")                                               \
+    X(TEXT, request, 0, "request")         /* the exact JSON body sent (no secrets) */             \
+    X(TEXT, response, 0, "response")       /* the raw body received, or the error */               \
+    /* one line per HTTP attempt (status, latency, result, wait, reason): the                      \
+       retries behind this call; may be NULL */                                                    \
+    X(TEXT, attempt_log, 0, "attempt_log")
 
 /* One execution of generated code, a tool or a check program (an /execs row). */
-typedef struct l4h_exec_rec {
-    int iteration;
-    char kind[16];           /* "code" | "tool" | "check" */
-    int exit_code;           /* -1 when killed by a signal */
-    int signal;
-    int timed_out;
-    char limit[16];          /* "" or the limit that stopped it: time, memory, cpu,
-                                fsize, nproc, workspace, output (l4h_exec_result.limit) */
-    double wall_s;
-    int64_t max_rss_kb;
-    char isolation[16];      /* "bwrap" | "rlimit" */
-    char *code;              /* the code, or the tool's JSON arguments */
-    char *stdout_text;
-    char *stderr_text;
-    int truncated;
-} l4h_exec_rec;
+#define L4H_EXEC_FIELDS(X)                                                                         \
+    X(I32, iteration, 0, "iteration")                                                              \
+    X(NAME, kind, 16, "kind")              /* "code" | "tool" | "check" */                         \
+    X(I32, exit_code, 0, "exit_code")      /* -1 when killed by a signal */                        \
+    X(I32, signal, 0, "signal")                                                                    \
+    X(FLAG, timed_out, 0, "timed_out")                                                             \
+    X(F64, wall_s, 0, "wall_s")                                                                    \
+    X(I64, max_rss_kb, 0, "max_rss_kb")                                                            \
+    X(NAME, isolation, 16, "isolation")    /* "bwrap" | "rlimit" */                                \
+    X(TEXT, code, 0, "code")               /* the code, or the tool's JSON arguments */            \
+    X(TEXT, stdout_text, 0, "stdout")                                                              \
+    X(TEXT, stderr_text, 0, "stderr")                                                              \
+    X(FLAG, truncated, 0, "truncated")     /* output cut at limits.output_bytes */                 \
+    /* "" or the limit that stopped it: time, memory, cpu, fsize, nproc,                           \
+       workspace, output (l4h_exec_result.limit) */                                                \
+    X(NAME, limit, 16, "limit")
 
 /* One hidden check (a /checks row). */
+#define L4H_CHECK_FIELDS(X)                                                                        \
+    X(STR, check, 128, "check")            /* l4h_check_spec.name */                               \
+    X(FLAG, passed, 0, "passed")                                                                   \
+    X(I64, n_bad, 0, "n_bad")                                                                      \
+    X(F64, max_rel_diff, 0, "max_rel_diff") /* NaN when not applicable */                          \
+    X(TEXT, report, 0, "report")           /* a report a person can act on */
+
+/* One task attempt (a /tasks row); its calls, executions and checks are
+ * the arrays of l4h_task_rec. */
+#define L4H_TASK_FIELDS(X)                                                                         \
+    /* assigned by the store (journal sequence); -1 before */                                      \
+    X(I64, task_id, 0, "task_id")                                                                  \
+    X(KEY, key, 16, "key")                 /* l4h_task_key */                                      \
+    X(STR, campaign, 64, "campaign")                                                               \
+    X(STR, supervisor, 128, "supervisor")                                                          \
+    X(STR, coder, 128, "coder")                                                                    \
+    X(STR, step, 64, "step")                                                                       \
+    X(I32, trial, 0, "trial")              /* 1-based */                                           \
+    X(I32, attempt, 0, "attempt")          /* 1, 2, ... for reruns of the same key */              \
+    X(FLAG, final, 0, "final")             /* set by the store */                                  \
+    X(STATUS, status, 24, "status")                                                                \
+    X(FLAG, success, 0, "success")         /* every check passed */                                \
+    X(FLAG, approved, 0, "approved")       /* the supervisor's last verdict was DONE */            \
+    X(I32, iterations, 0, "iterations")                                                            \
+    X(I32, api_calls, 0, "api_calls")                                                              \
+    X(I64, prompt_tokens, 0, "prompt_tokens")                                                      \
+    X(I64, completion_tokens, 0, "completion_tokens")                                              \
+    X(F64, cost_usd, 0, "cost_usd")                                                                \
+    X(F64, wall_s, 0, "wall_s")                                                                    \
+    X(F64, llm_s, 0, "llm_s")                                                                      \
+    X(F64, exec_s, 0, "exec_s")                                                                    \
+    X(F64, started_utc, 0, "started_utc")  /* epoch seconds */                                     \
+    X(I32, run, 0, "run")                                                                          \
+    X(I32, rank, 0, "rank")                                                                        \
+    X(STR, host, 64, "host")                                                                       \
+    /* semantic, function_calling, file_not_found, wrong_branch, api_error,                        \
+       data_quality, other; "" on success */                                                       \
+    X(NAME, error_category, 24, "error_category")                                                  \
+    X(SUMMARY, error_summary, 256, "error_summary")
+
+/* A record member of each kind (the lists' X for the structs). */
+#define L4H_REC_MEMBER(kind, member, width, column) L4H_REC_MEMBER_##kind(member, width)
+#define L4H_REC_MEMBER_I32(m, w) int m;
+#define L4H_REC_MEMBER_I64(m, w) int64_t m;
+#define L4H_REC_MEMBER_F64(m, w) double m;
+#define L4H_REC_MEMBER_FLAG(m, w) int m;
+#define L4H_REC_MEMBER_NAME(m, w) char m[w];
+#define L4H_REC_MEMBER_KEY(m, w) char m[(w) + 1];
+#define L4H_REC_MEMBER_STR(m, w) char *m;
+#define L4H_REC_MEMBER_TEXT(m, w) char *m;
+#define L4H_REC_MEMBER_SUMMARY(m, w) char *m;
+#define L4H_REC_MEMBER_STATUS(m, w) l4h_status m;
+
+typedef struct l4h_call_rec {
+    L4H_CALL_FIELDS(L4H_REC_MEMBER)
+} l4h_call_rec;
+
+typedef struct l4h_exec_rec {
+    L4H_EXEC_FIELDS(L4H_REC_MEMBER)
+} l4h_exec_rec;
+
 typedef struct l4h_check_rec {
-    char *check;             /* l4h_check_spec.name */
-    int passed;
-    int64_t n_bad;
-    double max_rel_diff;     /* NaN when not applicable */
-    char *report;            /* a report a person can act on */
+    L4H_CHECK_FIELDS(L4H_REC_MEMBER)
 } l4h_check_rec;
 
-/* One task attempt (a /tasks row) with its calls, executions and checks. */
 typedef struct l4h_task_rec {
-    int64_t task_id;         /* assigned by the store (journal sequence); -1 before */
-    char key[17];
-    char *campaign;
-    char *supervisor, *coder, *step;
-    int trial;
-    int attempt;             /* 1, 2, ... for reruns of the same key */
-    int final;               /* set by the store */
-    l4h_status status;
-    int success, approved;
-    int iterations, api_calls;
-    int64_t prompt_tokens, completion_tokens;
-    double cost_usd;
-    double wall_s, llm_s, exec_s;
-    double started_utc;      /* epoch seconds */
-    int run, rank;
-    char *host;
-    char error_category[24]; /* semantic, function_calling, file_not_found, wrong_branch,
-                                api_error, data_quality, other; "" on success */
-    char *error_summary;
+    L4H_TASK_FIELDS(L4H_REC_MEMBER)
     l4h_call_rec *calls;   size_t n_calls;
     l4h_exec_rec *execs;   size_t n_execs;
     l4h_check_rec *checks; size_t n_checks;
@@ -734,6 +810,11 @@ l4h_exec_rec *l4h_rec_add_exec(l4h_task_rec *rec);
 l4h_check_rec *l4h_rec_add_check(l4h_task_rec *rec);
 /* Free everything the record owns and zero it. */
 void l4h_rec_clear(l4h_task_rec *rec);
+/* Copy src's own fields (L4H_TASK_FIELDS; not its calls, execs or checks)
+ * into dst, each string duplicated; dst's arrays are left empty. dst is
+ * overwritten (clear it first if it owns anything); the caller frees it
+ * with l4h_rec_clear. Can't fail. */
+void l4h_rec_copy_fields(l4h_task_rec *dst, const l4h_task_rec *src);
 
 /* Serialise a record to JSON (the journal and the MPI wire use this).
  * Returns a malloc'd NUL-terminated string. Can't fail. Exact round trip:

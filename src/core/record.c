@@ -100,43 +100,27 @@ typedef struct field {
     size_t size; /* F_FIX: the array's size */
 } field;
 
-#define FS(T, m) {#m, F_STR, offsetof(T, m), 0}
-#define FF(T, m) {#m, F_FIX, offsetof(T, m), sizeof(((T *)0)->m)}
-#define FI(T, m) {#m, F_INT, offsetof(T, m), 0}
-#define FL(T, m) {#m, F_I64, offsetof(T, m), 0}
-#define FD(T, m) {#m, F_DBL, offsetof(T, m), 0}
+/* The field tables, from the lists in core.h: one entry per field, keyed
+ * by its member name. STATUS is no entry (written by name after them). */
+#define JF_I32(T, m, w) {#m, F_INT, offsetof(T, m), 0},
+#define JF_FLAG(T, m, w) {#m, F_INT, offsetof(T, m), 0},
+#define JF_I64(T, m, w) {#m, F_I64, offsetof(T, m), 0},
+#define JF_F64(T, m, w) {#m, F_DBL, offsetof(T, m), 0},
+#define JF_NAME(T, m, w) {#m, F_FIX, offsetof(T, m), sizeof(((T *)0)->m)},
+#define JF_KEY(T, m, w) {#m, F_FIX, offsetof(T, m), sizeof(((T *)0)->m)},
+#define JF_STR(T, m, w) {#m, F_STR, offsetof(T, m), 0},
+#define JF_TEXT(T, m, w) {#m, F_STR, offsetof(T, m), 0},
+#define JF_SUMMARY(T, m, w) {#m, F_STR, offsetof(T, m), 0},
+#define JF_STATUS(T, m, w)
+#define TASK_JF(kind, m, w, col) JF_##kind(l4h_task_rec, m, w)
+#define CALL_JF(kind, m, w, col) JF_##kind(l4h_call_rec, m, w)
+#define EXEC_JF(kind, m, w, col) JF_##kind(l4h_exec_rec, m, w)
+#define CHECK_JF(kind, m, w, col) JF_##kind(l4h_check_rec, m, w)
 
-static const field task_fields[] = {
-    FL(l4h_task_rec, task_id), FF(l4h_task_rec, key), FS(l4h_task_rec, campaign),
-    FS(l4h_task_rec, supervisor), FS(l4h_task_rec, coder), FS(l4h_task_rec, step),
-    FI(l4h_task_rec, trial), FI(l4h_task_rec, attempt), FI(l4h_task_rec, final),
-    FI(l4h_task_rec, success), FI(l4h_task_rec, approved), FI(l4h_task_rec, iterations),
-    FI(l4h_task_rec, api_calls), FL(l4h_task_rec, prompt_tokens),
-    FL(l4h_task_rec, completion_tokens), FD(l4h_task_rec, cost_usd), FD(l4h_task_rec, wall_s),
-    FD(l4h_task_rec, llm_s), FD(l4h_task_rec, exec_s), FD(l4h_task_rec, started_utc),
-    FI(l4h_task_rec, run), FI(l4h_task_rec, rank), FS(l4h_task_rec, host),
-    FF(l4h_task_rec, error_category), FS(l4h_task_rec, error_summary)};
-
-static const field call_fields[] = {
-    FI(l4h_call_rec, iteration), FF(l4h_call_rec, agent), FI(l4h_call_rec, call),
-    FS(l4h_call_rec, model), FI(l4h_call_rec, http_status), FI(l4h_call_rec, attempts),
-    FD(l4h_call_rec, latency_s), FL(l4h_call_rec, prompt_tokens),
-    FL(l4h_call_rec, completion_tokens), FL(l4h_call_rec, cached_prompt_tokens),
-    FL(l4h_call_rec, reasoning_tokens), FD(l4h_call_rec, cost_usd),
-    FF(l4h_call_rec, finish_reason), FF(l4h_call_rec, served_model),
-    FF(l4h_call_rec, system_fingerprint), FF(l4h_call_rec, served_model_id), FS(l4h_call_rec, request), FS(l4h_call_rec, response),
-    FS(l4h_call_rec, attempt_log)};
-
-static const field exec_fields[] = {
-    FI(l4h_exec_rec, iteration), FF(l4h_exec_rec, kind), FI(l4h_exec_rec, exit_code),
-    FI(l4h_exec_rec, signal), FI(l4h_exec_rec, timed_out), FD(l4h_exec_rec, wall_s),
-    FL(l4h_exec_rec, max_rss_kb), FF(l4h_exec_rec, isolation), FS(l4h_exec_rec, code),
-    FS(l4h_exec_rec, stdout_text), FS(l4h_exec_rec, stderr_text), FI(l4h_exec_rec, truncated),
-    FF(l4h_exec_rec, limit)};
-
-static const field check_fields[] = {
-    FS(l4h_check_rec, check), FI(l4h_check_rec, passed), FL(l4h_check_rec, n_bad),
-    FD(l4h_check_rec, max_rel_diff), FS(l4h_check_rec, report)};
+static const field task_fields[] = {L4H_TASK_FIELDS(TASK_JF)};
+static const field call_fields[] = {L4H_CALL_FIELDS(CALL_JF)};
+static const field exec_fields[] = {L4H_EXEC_FIELDS(EXEC_JF)};
+static const field check_fields[] = {L4H_CHECK_FIELDS(CHECK_JF)};
 
 #define NF(a) (sizeof a / sizeof a[0])
 
@@ -167,6 +151,21 @@ void l4h_rec_clear(l4h_task_rec *rec)
     free(rec->execs);
     free(rec->checks);
     memset(rec, 0, sizeof *rec);
+}
+
+/* See core.h. Can't fail. */
+void l4h_rec_copy_fields(l4h_task_rec *dst, const l4h_task_rec *src)
+{
+    *dst = *src;
+    for (size_t i = 0; i < NF(task_fields); i++)
+        if (task_fields[i].type == F_STR) {
+            char **p = (char **)((char *)dst + task_fields[i].off);
+            *p = l4h_xstrdup(*p);
+        }
+    dst->calls = NULL;
+    dst->execs = NULL;
+    dst->checks = NULL;
+    dst->n_calls = dst->n_execs = dst->n_checks = 0;
 }
 
 /* ------------------------------------------------------------------ writing */

@@ -80,94 +80,69 @@ typedef struct run_end {
     int exit_code;
 } run_end;
 
-/* Fill the /tasks row and the call/exec/check rows of one record. */
-static void task_rows(const l4h_task_rec *r, task_row *t, l4h_buf *text, int64_t base, rows *calls,
-                      int64_t calls0, rows *execs, int64_t execs0, rows *checks, int64_t checks0)
+/* One batch of journal records on its way to the file: the file's row
+ * counts and heap length before it, the rows it adds to each table, the
+ * heap bytes it appends (refs count from base), and its parsed task
+ * records (by position in the batch). */
+typedef struct batch {
+    int64_t n_runs, n_tasks, n_calls, n_execs, n_checks, base;
+    rows runs, tasks, calls, execs, checks, anns, ins;
+    rows ends;    /* run_end of runs begun before the batch */
+    rows unfinal; /* task_id of rows already in the file that a newer attempt supersedes */
+    l4h_buf text;
+    l4h_task_rec *recs;
+    int64_t *sum_off, *sum_len; /* each task record's error summary ref */
+} batch;
+
+/* store_put_text for a batch (ctx): the text goes in its heap buffer. */
+static void put_text(void *ctx, const char *s, int64_t *off, int64_t *len)
 {
-    t->task_id = r->task_id;
-    memcpy(t->key, r->key, 16);
-    l4h_fix_set(t->campaign, sizeof t->campaign, r->campaign);
-    l4h_fix_set(t->supervisor, sizeof t->supervisor, r->supervisor);
-    l4h_fix_set(t->coder, sizeof t->coder, r->coder);
-    l4h_fix_set(t->step, sizeof t->step, r->step);
-    t->trial = r->trial;
-    t->attempt = r->attempt;
-    t->final = 1;
-    l4h_fix_set(t->status, sizeof t->status, l4h_status_name(r->status));
-    t->success = (int8_t)(r->success != 0);
-    t->approved = (int8_t)(r->approved != 0);
-    t->iterations = r->iterations;
-    t->api_calls = r->api_calls;
-    t->prompt_tokens = r->prompt_tokens;
-    t->completion_tokens = r->completion_tokens;
-    t->cost_usd = r->cost_usd;
-    t->wall_s = r->wall_s;
-    t->llm_s = r->llm_s;
-    t->exec_s = r->exec_s;
-    t->started_utc = r->started_utc;
-    t->run = r->run;
-    t->rank = r->rank;
-    l4h_fix_set(t->host, sizeof t->host, r->host);
-    l4h_fix_set(t->error_category, sizeof t->error_category, r->error_category);
-    l4h_fix_set(t->error_summary, sizeof t->error_summary, r->error_summary);
-    t->calls_row = calls0 + (int64_t)calls->n;
-    t->n_calls = (int32_t)r->n_calls;
-    t->execs_row = execs0 + (int64_t)execs->n;
-    t->n_execs = (int32_t)r->n_execs;
-    t->checks_row = checks0 + (int64_t)checks->n;
-    t->n_checks = (int32_t)r->n_checks;
-    for (size_t i = 0; i < r->n_calls; i++) {
-        const l4h_call_rec *c = &r->calls[i];
-        call_row *row = row_add(calls);
-        row->task_id = r->task_id;
-        row->iteration = c->iteration;
-        l4h_fix_set(row->agent, sizeof row->agent, c->agent);
-        row->call = c->call;
-        l4h_fix_set(row->model, sizeof row->model, c->model);
-        row->http_status = c->http_status;
-        row->attempts = c->attempts;
-        row->latency_s = c->latency_s;
-        row->prompt_tokens = c->prompt_tokens;
-        row->completion_tokens = c->completion_tokens;
-        row->cached_prompt_tokens = c->cached_prompt_tokens;
-        row->reasoning_tokens = c->reasoning_tokens;
-        row->cost_usd = c->cost_usd;
-        l4h_fix_set(row->finish_reason, sizeof row->finish_reason, c->finish_reason);
-        l4h_fix_set(row->served_model, sizeof row->served_model, c->served_model);
-        l4h_fix_set(row->system_fingerprint, sizeof row->system_fingerprint, c->system_fingerprint);
-        l4h_fix_set(row->served_model_id, sizeof row->served_model_id, c->served_model_id);
-        text_ref(text, base, c->request, &row->request_off, &row->request_len);
-        text_ref(text, base, c->response, &row->response_off, &row->response_len);
-        text_ref(text, base, c->attempt_log, &row->attempt_log_off, &row->attempt_log_len);
-    }
-    for (size_t i = 0; i < r->n_execs; i++) {
-        const l4h_exec_rec *e = &r->execs[i];
-        exec_row *row = row_add(execs);
-        row->task_id = r->task_id;
-        row->iteration = e->iteration;
-        l4h_fix_set(row->kind, sizeof row->kind, e->kind);
-        row->exit_code = e->exit_code;
-        row->signal = e->signal;
-        row->timed_out = (int8_t)(e->timed_out != 0);
-        row->wall_s = e->wall_s;
-        row->max_rss_kb = e->max_rss_kb;
-        l4h_fix_set(row->isolation, sizeof row->isolation, e->isolation);
-        text_ref(text, base, e->code, &row->code_off, &row->code_len);
-        text_ref(text, base, e->stdout_text, &row->stdout_off, &row->stdout_len);
-        text_ref(text, base, e->stderr_text, &row->stderr_off, &row->stderr_len);
-        row->truncated = (int8_t)(e->truncated != 0);
-        l4h_fix_set(row->limit, sizeof row->limit, e->limit);
-    }
-    for (size_t i = 0; i < r->n_checks; i++) {
-        const l4h_check_rec *c = &r->checks[i];
-        check_row *row = row_add(checks);
-        row->task_id = r->task_id;
-        l4h_fix_set(row->check, sizeof row->check, c->check);
-        row->passed = (int8_t)(c->passed != 0);
-        row->n_bad = c->n_bad;
-        row->max_rel_diff = c->max_rel_diff;
-        text_ref(text, base, c->report, &row->report_off, &row->report_len);
-    }
+    batch *b = ctx;
+    text_ref(&b->text, b->base, s, off, len);
+}
+
+/* Start a batch of n records for file f: read the tables' row counts and
+ * the heap's length. 0, or -1 with err (b then holds nothing to free). */
+static int batch_begin(batch *b, hid_t f, size_t n, l4h_err *err)
+{
+    memset(b, 0, sizeof *b);
+    b->n_runs = l4h_table_rows(f, "runs", err);
+    b->n_tasks = l4h_table_rows(f, "tasks", err);
+    b->n_calls = l4h_table_rows(f, "calls", err);
+    b->n_execs = l4h_table_rows(f, "execs", err);
+    b->n_checks = l4h_table_rows(f, "checks", err);
+    b->base = l4h_heap_len(f, err);
+    if (b->n_runs < 0 || b->n_tasks < 0 || b->n_calls < 0 || b->n_execs < 0 || b->n_checks < 0 ||
+        b->base < 0)
+        return -1;
+    b->runs.size = sizeof(run_row);
+    b->tasks.size = sizeof(task_row);
+    b->calls.size = sizeof(call_row);
+    b->execs.size = sizeof(exec_row);
+    b->checks.size = sizeof(check_row);
+    b->anns.size = sizeof(annotation_row);
+    b->ins.size = sizeof(input_row);
+    b->ends.size = sizeof(run_end);
+    b->unfinal.size = sizeof(int64_t);
+    b->recs = l4h_xcalloc(n, sizeof *b->recs);
+    b->sum_off = l4h_xcalloc(n, sizeof *b->sum_off);
+    b->sum_len = l4h_xcalloc(n, sizeof *b->sum_len);
+    return 0;
+}
+
+/* Free everything a begun batch of n records holds. Can't fail. */
+static void batch_free(batch *b, size_t n)
+{
+    for (size_t i = 0; b->recs && i < n; i++)
+        l4h_rec_clear(&b->recs[i]);
+    free(b->recs);
+    free(b->sum_off);
+    free(b->sum_len);
+    rows *all[] = {&b->runs, &b->tasks, &b->calls, &b->execs, &b->checks,
+                   &b->anns, &b->ins,   &b->ends,  &b->unfinal};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        free(all[i]->v);
+    l4h_buf_free(&b->text);
 }
 
 /* Name a bad record for error messages. */
@@ -177,190 +152,232 @@ static int bad_record(l4h_err *err, const pending *p, const char *why)
                        "journal record at byte %" PRId64 " ('%c'): %s", p->offset, p->type, why);
 }
 
-/* Write the batch to the file. Frees the payloads. */
-static int flush(apply_ctx *c, l4h_err *err)
+/* Parse the batch's task records into b->recs and put their error
+ * summaries first in the heap (one region for the reader's summaries).
+ * 0, or -1 with err naming the first malformed record. */
+static int parse_tasks(const apply_ctx *c, batch *b, l4h_err *err)
 {
-    if (!c->n)
-        return 0;
-    hid_t f = c->file;
-    int64_t n_runs = l4h_table_rows(f, "runs", err), n_tasks = l4h_table_rows(f, "tasks", err),
-            n_calls = l4h_table_rows(f, "calls", err), n_execs = l4h_table_rows(f, "execs", err),
-            n_checks = l4h_table_rows(f, "checks", err), base = l4h_heap_len(f, err);
-    int rc = 0;
-    if (n_runs < 0 || n_tasks < 0 || n_calls < 0 || n_execs < 0 || n_checks < 0 || base < 0)
-        return -1;
-    rows runs = {.size = sizeof(run_row)}, tasks = {.size = sizeof(task_row)},
-         calls = {.size = sizeof(call_row)}, execs = {.size = sizeof(exec_row)},
-         checks = {.size = sizeof(check_row)}, anns = {.size = sizeof(annotation_row)},
-         ends = {.size = sizeof(run_end)}, unfinal = {.size = sizeof(int64_t)},
-         ins = {.size = sizeof(input_row)};
-    l4h_buf text = {0};
-    l4h_task_rec *recs = l4h_xcalloc(c->n, sizeof *recs);
-
-    /* Parse the task records; their error summaries go first in the heap. */
-    for (size_t i = 0; i < c->n && !rc; i++) {
-        pending *p = &c->p[i];
+    for (size_t i = 0; i < c->n; i++) {
+        const pending *p = &c->p[i];
         if (p->type != L4H_J_TASK)
             continue;
         l4h_err e2;
-        if (l4h_rec_from_json(p->payload, p->len, &recs[i], &e2) != 0) {
-            rc = bad_record(err, p, e2.msg);
-            break;
-        }
+        if (l4h_rec_from_json(p->payload, p->len, &b->recs[i], &e2) != 0)
+            return bad_record(err, p, e2.msg);
     }
-    int64_t *sum_off = l4h_xcalloc(c->n, sizeof *sum_off), *sum_len = l4h_xcalloc(c->n, 8);
-    for (size_t i = 0; i < c->n && !rc; i++)
+    for (size_t i = 0; i < c->n; i++)
         if (c->p[i].type == L4H_J_TASK)
-            text_ref(&text, base, recs[i].error_summary, &sum_off[i], &sum_len[i]);
+            put_text(b, b->recs[i].error_summary, &b->sum_off[i], &b->sum_len[i]);
+    return 0;
+}
 
-    for (size_t i = 0; i < c->n && !rc; i++) {
-        pending *p = &c->p[i];
-        if (p->type == L4H_J_TASK) {
-            l4h_task_rec *r = &recs[i];
-            int64_t want = n_tasks + (int64_t)tasks.n + 1;
-            if (r->task_id != want) {
-                char m[128];
-                snprintf(m, sizeof m, "task_id %" PRId64 " where %" PRId64 " was expected",
-                         r->task_id, want);
-                rc = bad_record(err, p, m);
-                break;
-            }
-            task_row *t = row_add(&tasks);
-            task_rows(r, t, &text, base, &calls, n_calls, &execs, n_execs, &checks, n_checks);
-            t->error_summary_off = sum_off[i];
-            t->error_summary_len = sum_len[i];
-            key_entry *k = l4h_keymap_get(&c->st->keys, r->key, 1);
-            if (k && k->file_task_id > 0) {
-                if (k->file_task_id > n_tasks) /* the superseded row is in this batch */
-                    ((task_row *)tasks.v)[k->file_task_id - n_tasks - 1].final = 0;
-                else
-                    *(int64_t *)row_add(&unfinal) = k->file_task_id;
-            }
-            if (k)
-                k->file_task_id = r->task_id;
-            continue;
-        }
-        if (p->type == L4H_J_HEADER)
-            continue;
-        cJSON *o = cJSON_ParseWithLength(p->payload, p->len);
-        if (!cJSON_IsObject(o)) {
-            cJSON_Delete(o);
-            rc = bad_record(err, p, "payload is not a JSON object");
-            break;
-        }
-        if (p->type == L4H_J_RUN_BEGIN) {
-            run_row *r = row_add(&runs);
-            r->run = (int32_t)jnum(o, "run", 0);
-            r->started_utc = jnum(o, "started_utc", NAN);
-            r->ended_utc = NAN;
-            r->exit_code = -1;
-            l4h_fix_set(r->slurm_job_id, sizeof r->slurm_job_id, jstr(o, "slurm_job_id"));
-            r->slurm_restart_count = (int32_t)jnum(o, "slurm_restart_count", 0);
-            r->ranks = (int32_t)jnum(o, "ranks", 0);
-            l4h_fix_set(r->hosts, sizeof r->hosts, jstr(o, "hosts"));
-            l4h_fix_set(r->llm4hep_version, sizeof r->llm4hep_version, jstr(o, "llm4hep_version"));
-            l4h_fix_set(r->git_commit, sizeof r->git_commit, jstr(o, "git_commit"));
-            text_ref(&text, base, jstr(o, "config_text"), &r->config_off, &r->config_len);
-            text_ref(&text, base, jstr(o, "python_packages"), &r->python_packages_off,
-                     &r->python_packages_len);
-            l4h_fix_set(r->inputs_sha256, sizeof r->inputs_sha256, jstr(o, "inputs_sha256"));
-            r->input_series = (int32_t)jnum(o, "input_series", 1);
-            const cJSON *fi;
-            cJSON_ArrayForEach(fi, cJSON_GetObjectItemCaseSensitive(o, "inputs")) {
-                input_row *ir = row_add(&ins);
-                ir->run = r->run;
-                l4h_fix_set(ir->sha256, sizeof ir->sha256, jstr(fi, "sha256"));
-                ir->size = (int64_t)jnum(fi, "size", 0);
-                text_ref(&text, base, jstr(fi, "path"), &ir->path_off, &ir->path_len);
-                text_ref(&text, base, jstr(fi, "text"), &ir->content_off, &ir->content_len);
-            }
-            if (jstr(o, "config_sha256")) {
-                free(c->config_sha256);
-                c->config_sha256 = l4h_xstrdup(jstr(o, "config_sha256"));
-            }
-        } else if (p->type == L4H_J_RUN_END) {
-            run_end *e = row_add(&ends);
-            e->run = (int)jnum(o, "run", 0);
-            e->ended_utc = jnum(o, "ended_utc", NAN);
-            e->exit_code = (int)jnum(o, "exit_code", -1);
-            if (e->run > n_runs && e->run <= n_runs + (int64_t)runs.n) { /* begun in this batch */
-                run_row *r = &((run_row *)runs.v)[e->run - n_runs - 1];
-                r->ended_utc = e->ended_utc;
-                r->exit_code = e->exit_code;
-                ends.n--;
-            } else if (e->run < 1 || e->run > n_runs) {
-                cJSON_Delete(o);
-                rc = bad_record(err, p, "run end for a run that never began");
-                break;
-            }
-        } else if (p->type == L4H_J_ANNOTATION) {
-            annotation_row *a = row_add(&anns);
-            a->task_id = (int64_t)jnum(o, "task_id", 0);
-            l4h_fix_set(a->source, sizeof a->source, jstr(o, "source"));
-            l4h_fix_set(a->error_category, sizeof a->error_category, jstr(o, "error_category"));
-            a->created_utc = jnum(o, "created_utc", NAN);
-            text_ref(&text, base, jstr(o, "text"), &a->text_off, &a->text_len);
-        }
-        cJSON_Delete(o);
+/* The /tasks row of record i of the batch and the /calls, /execs and
+ * /checks rows of its calls, executions and checks. Can't fail. */
+static void task_rows(batch *b, size_t i)
+{
+    const l4h_task_rec *r = &b->recs[i];
+    task_row *t = row_add(&b->tasks);
+    store_task_fill(t, r, put_text, b);
+    t->final = 1; /* the newest attempt of its key so far; see add_task */
+    t->error_summary_off = b->sum_off[i];
+    t->error_summary_len = b->sum_len[i];
+    t->calls_row = b->n_calls + (int64_t)b->calls.n;
+    t->n_calls = (int32_t)r->n_calls;
+    t->execs_row = b->n_execs + (int64_t)b->execs.n;
+    t->n_execs = (int32_t)r->n_execs;
+    t->checks_row = b->n_checks + (int64_t)b->checks.n;
+    t->n_checks = (int32_t)r->n_checks;
+    for (size_t k = 0; k < r->n_calls; k++) {
+        call_row *row = row_add(&b->calls);
+        row->task_id = r->task_id;
+        store_call_fill(row, &r->calls[k], put_text, b);
     }
+    for (size_t k = 0; k < r->n_execs; k++) {
+        exec_row *row = row_add(&b->execs);
+        row->task_id = r->task_id;
+        store_exec_fill(row, &r->execs[k], put_text, b);
+    }
+    for (size_t k = 0; k < r->n_checks; k++) {
+        check_row *row = row_add(&b->checks);
+        row->task_id = r->task_id;
+        store_check_fill(row, &r->checks[k], put_text, b);
+    }
+}
 
+/* Add task record i of the batch: its task_id must be the next one; its
+ * rows are added and the previous attempt of its key loses final (in the
+ * batch, or queued in b->unfinal when already in the file). 0, or -1 with
+ * err on a task_id out of sequence. */
+static int add_task(apply_ctx *c, batch *b, size_t i, l4h_err *err)
+{
+    const l4h_task_rec *r = &b->recs[i];
+    int64_t want = b->n_tasks + (int64_t)b->tasks.n + 1;
+    if (r->task_id != want) {
+        char m[128];
+        snprintf(m, sizeof m, "task_id %" PRId64 " where %" PRId64 " was expected", r->task_id,
+                 want);
+        return bad_record(err, &c->p[i], m);
+    }
+    task_rows(b, i);
+    key_entry *k = l4h_keymap_get(&c->st->keys, r->key, 1);
+    if (k && k->file_task_id > 0) {
+        if (k->file_task_id > b->n_tasks) /* the superseded row is in this batch */
+            ((task_row *)b->tasks.v)[k->file_task_id - b->n_tasks - 1].final = 0;
+        else
+            *(int64_t *)row_add(&b->unfinal) = k->file_task_id;
+    }
+    if (k)
+        k->file_task_id = r->task_id;
+    return 0;
+}
+
+/* The /runs row and the /inputs rows of an R record (o); remembers its
+ * config_sha256 for the file's attribute. Can't fail. */
+static void add_run_begin(apply_ctx *c, batch *b, const cJSON *o)
+{
+    run_row *r = row_add(&b->runs);
+    r->run = (int32_t)jnum(o, "run", 0);
+    r->started_utc = jnum(o, "started_utc", NAN);
+    r->ended_utc = NAN;
+    r->exit_code = -1;
+    l4h_fix_set(r->slurm_job_id, sizeof r->slurm_job_id, jstr(o, "slurm_job_id"));
+    r->slurm_restart_count = (int32_t)jnum(o, "slurm_restart_count", 0);
+    r->ranks = (int32_t)jnum(o, "ranks", 0);
+    l4h_fix_set(r->hosts, sizeof r->hosts, jstr(o, "hosts"));
+    l4h_fix_set(r->llm4hep_version, sizeof r->llm4hep_version, jstr(o, "llm4hep_version"));
+    l4h_fix_set(r->git_commit, sizeof r->git_commit, jstr(o, "git_commit"));
+    put_text(b, jstr(o, "config_text"), &r->config_off, &r->config_len);
+    put_text(b, jstr(o, "python_packages"), &r->python_packages_off, &r->python_packages_len);
+    l4h_fix_set(r->inputs_sha256, sizeof r->inputs_sha256, jstr(o, "inputs_sha256"));
+    r->input_series = (int32_t)jnum(o, "input_series", 1);
+    const cJSON *fi;
+    cJSON_ArrayForEach(fi, cJSON_GetObjectItemCaseSensitive(o, "inputs")) {
+        input_row *ir = row_add(&b->ins);
+        ir->run = r->run;
+        l4h_fix_set(ir->sha256, sizeof ir->sha256, jstr(fi, "sha256"));
+        ir->size = (int64_t)jnum(fi, "size", 0);
+        put_text(b, jstr(fi, "path"), &ir->path_off, &ir->path_len);
+        put_text(b, jstr(fi, "text"), &ir->content_off, &ir->content_len);
+    }
+    if (jstr(o, "config_sha256")) {
+        free(c->config_sha256);
+        c->config_sha256 = l4h_xstrdup(jstr(o, "config_sha256"));
+    }
+}
+
+/* An E record (o of p): sets the run's end in its row when the run began
+ * in this batch, else queues the update in b->ends. 0, or -1 with err for
+ * a run that never began. */
+static int add_run_end(batch *b, const cJSON *o, const pending *p, l4h_err *err)
+{
+    run_end *e = row_add(&b->ends);
+    e->run = (int)jnum(o, "run", 0);
+    e->ended_utc = jnum(o, "ended_utc", NAN);
+    e->exit_code = (int)jnum(o, "exit_code", -1);
+    if (e->run > b->n_runs && e->run <= b->n_runs + (int64_t)b->runs.n) { /* begun in this batch */
+        run_row *r = &((run_row *)b->runs.v)[e->run - b->n_runs - 1];
+        r->ended_utc = e->ended_utc;
+        r->exit_code = e->exit_code;
+        b->ends.n--;
+    } else if (e->run < 1 || e->run > b->n_runs) {
+        return bad_record(err, p, "run end for a run that never began");
+    }
+    return 0;
+}
+
+/* The /annotations row of an A record (o). Can't fail. */
+static void add_annotation(batch *b, const cJSON *o)
+{
+    annotation_row *a = row_add(&b->anns);
+    a->task_id = (int64_t)jnum(o, "task_id", 0);
+    l4h_fix_set(a->source, sizeof a->source, jstr(o, "source"));
+    l4h_fix_set(a->error_category, sizeof a->error_category, jstr(o, "error_category"));
+    a->created_utc = jnum(o, "created_utc", NAN);
+    put_text(b, jstr(o, "text"), &a->text_off, &a->text_len);
+}
+
+/* Add a record that is not a task (H is in the file's attributes
+ * already). 0, or -1 with err naming a record that is no JSON object or
+ * ends a run that never began. */
+static int add_record(apply_ctx *c, batch *b, const pending *p, l4h_err *err)
+{
+    if (p->type == L4H_J_HEADER)
+        return 0;
+    cJSON *o = cJSON_ParseWithLength(p->payload, p->len);
+    int rc = 0;
+    if (!cJSON_IsObject(o))
+        rc = bad_record(err, p, "payload is not a JSON object");
+    else if (p->type == L4H_J_RUN_BEGIN)
+        add_run_begin(c, b, o);
+    else if (p->type == L4H_J_RUN_END)
+        rc = add_run_end(b, o, p, err);
+    else if (p->type == L4H_J_ANNOTATION)
+        add_annotation(b, o);
+    cJSON_Delete(o);
+    return rc;
+}
+
+/* Write the batch to the file: the heap, then each table's new rows, then
+ * the in-place updates (final = 0 on superseded rows, run ends) and the
+ * config_sha256 attribute. 0, or -1 with err at the first HDF5 failure. */
+static int write_batch(apply_ctx *c, batch *b, l4h_err *err)
+{
+    hid_t f = c->file;
+    int rc = l4h_heap_append(f, b->text.data, b->text.len, err);
     if (!rc)
-        rc = l4h_heap_append(f, text.data, text.len, err);
-    if (!rc)
-        rc = l4h_table_append(f, &l4h_t_runs, runs.v, runs.n, err);
-    if (!rc && ins.n && l4h_table_rows(f, l4h_t_inputs.name, NULL) < 0) {
+        rc = l4h_table_append(f, &l4h_t_runs, b->runs.v, b->runs.n, err);
+    if (!rc && b->ins.n && l4h_table_rows(f, l4h_t_inputs.name, NULL) < 0) {
         H5Eclear2(H5E_DEFAULT); /* a file written before /inputs existed */
         rc = l4h_table_create(f, &l4h_t_inputs, err);
     }
-    if (!rc)
-        rc = l4h_table_append(f, &l4h_t_inputs, ins.v, ins.n, err);
-    if (!rc)
-        rc = l4h_table_append(f, &l4h_t_tasks, tasks.v, tasks.n, err);
-    if (!rc)
-        rc = l4h_table_append(f, &l4h_t_calls, calls.v, calls.n, err);
-    if (!rc)
-        rc = l4h_table_append(f, &l4h_t_execs, execs.v, execs.n, err);
-    if (!rc)
-        rc = l4h_table_append(f, &l4h_t_checks, checks.v, checks.n, err);
-    if (!rc)
-        rc = l4h_table_append(f, &l4h_t_annotations, anns.v, anns.n, err);
+    const struct { const table_desc *t; const rows *r; } adds[] = {
+        {&l4h_t_inputs, &b->ins},  {&l4h_t_tasks, &b->tasks},   {&l4h_t_calls, &b->calls},
+        {&l4h_t_execs, &b->execs}, {&l4h_t_checks, &b->checks}, {&l4h_t_annotations, &b->anns}};
+    for (size_t i = 0; i < sizeof adds / sizeof adds[0] && !rc; i++)
+        rc = l4h_table_append(f, adds[i].t, adds[i].r->v, adds[i].r->n, err);
     static const char *const final_col[] = {"final"};
-    for (size_t i = 0; i < unfinal.n && !rc; i++) {
+    for (size_t i = 0; i < b->unfinal.n && !rc; i++) {
         task_row t = {.final = 0};
-        rc = l4h_table_update(f, &l4h_t_tasks, final_col, 1, ((int64_t *)unfinal.v)[i] - 1, &t,
+        rc = l4h_table_update(f, &l4h_t_tasks, final_col, 1, ((int64_t *)b->unfinal.v)[i] - 1, &t,
                               err);
     }
     static const char *const end_cols[] = {"ended_utc", "exit_code"};
-    for (size_t i = 0; i < ends.n && !rc; i++) {
-        run_end *e = &((run_end *)ends.v)[i];
+    for (size_t i = 0; i < b->ends.n && !rc; i++) {
+        const run_end *e = &((const run_end *)b->ends.v)[i];
         run_row r = {.ended_utc = e->ended_utc, .exit_code = e->exit_code};
         rc = l4h_table_update(f, &l4h_t_runs, end_cols, 2, e->run - 1, &r, err);
     }
     if (!rc && c->config_sha256)
         rc = l4h_attr_set_str(f, "config_sha256", c->config_sha256, err);
+    return rc;
+}
 
-    for (size_t i = 0; i < c->n; i++) {
-        l4h_rec_clear(&recs[i]);
+/* Write the queued records (c->p) to the file as one batch and empty the
+ * queue; on success the state (st) reflects them. 0, or -1 with err (the
+ * file is then left `writing`: the next sync rebuilds it). Frees the
+ * payloads, except when the file's counts cannot be read (the caller
+ * frees them then). */
+static int flush(apply_ctx *c, l4h_err *err)
+{
+    if (!c->n)
+        return 0;
+    batch b;
+    if (batch_begin(&b, c->file, c->n, err) != 0)
+        return -1;
+    int rc = parse_tasks(c, &b, err);
+    for (size_t i = 0; i < c->n && !rc; i++)
+        rc = c->p[i].type == L4H_J_TASK ? add_task(c, &b, i, err)
+                                        : add_record(c, &b, &c->p[i], err);
+    if (!rc)
+        rc = write_batch(c, &b, err);
+    batch_free(&b, c->n);
+    for (size_t i = 0; i < c->n; i++)
         free(c->p[i].payload);
-    }
     if (!rc) {
         c->st->file_records += (int64_t)c->n;
         c->st->file_end = c->applied_end;
     }
     c->n = c->bytes = 0;
-    free(recs);
-    free(sum_off);
-    free(sum_len);
-    free(runs.v);
-    free(tasks.v);
-    free(calls.v);
-    free(execs.v);
-    free(checks.v);
-    free(anns.v);
-    free(ends.v);
-    free(unfinal.v);
-    free(ins.v);
-    l4h_buf_free(&text);
     return rc;
 }
 

@@ -78,40 +78,10 @@ static hid_t open_heap(hid_t f)
     return d;
 }
 
-/* Fill a task record's scalars and strings from its row. */
-static void rec_from_row(const task_row *t, l4h_task_rec *r)
+/* store_get_text straight from the heap (ctx: the hid_t of /text). */
+static int heap_get(void *ctx, int64_t off, int64_t len, char **out, l4h_err *err)
 {
-    memset(r, 0, sizeof *r);
-    r->task_id = t->task_id;
-    l4h_fix_copy(r->key, sizeof r->key, t->key, sizeof t->key);
-    r->campaign = l4h_fix_get(t->campaign, sizeof t->campaign);
-    r->supervisor = l4h_fix_get(t->supervisor, sizeof t->supervisor);
-    r->coder = l4h_fix_get(t->coder, sizeof t->coder);
-    r->step = l4h_fix_get(t->step, sizeof t->step);
-    r->trial = t->trial;
-    r->attempt = t->attempt;
-    r->final = t->final;
-    char status[25];
-    l4h_fix_copy(status, sizeof status, t->status, sizeof t->status);
-    int s = l4h_status_parse(status);
-    r->status = s < 0 ? L4H_STATUS_ERROR_INTERNAL : (l4h_status)s;
-    r->success = t->success;
-    r->approved = t->approved;
-    r->iterations = t->iterations;
-    r->api_calls = t->api_calls;
-    r->prompt_tokens = t->prompt_tokens;
-    r->completion_tokens = t->completion_tokens;
-    r->cost_usd = t->cost_usd;
-    r->wall_s = t->wall_s;
-    r->llm_s = t->llm_s;
-    r->exec_s = t->exec_s;
-    r->started_utc = t->started_utc;
-    r->run = t->run;
-    r->rank = t->rank;
-    r->host = l4h_fix_get(t->host, sizeof t->host);
-    l4h_fix_copy(r->error_category, sizeof r->error_category, t->error_category,
-                 sizeof t->error_category);
-    r->error_summary = l4h_fix_get(t->error_summary, sizeof t->error_summary);
+    return l4h_heap_read(*(const hid_t *)ctx, off, len, out, err);
 }
 
 /* At most this many task attempts or annotations in one file: a 300-task
@@ -138,6 +108,58 @@ static void read_run_series(hid_t f, l4h_results *res)
     free(runs);
 }
 
+/* Read the n rows of /tasks into ri: each task's fields (a long error
+ * summary in full from heap) and where its rows are. 0, or -1 with err
+ * (what was read is in ri, for l4h_results_free). */
+static int read_tasks(hid_t f, hid_t heap, results_impl *ri, int64_t n, l4h_err *err)
+{
+    size_t m = (size_t)(n ? n : 1);
+    task_row *rows = l4h_xcalloc(m, sizeof *rows); /* zeroed: a column the file lacks reads 0 */
+    int rc = l4h_table_read(f, &l4h_t_tasks, 0, (size_t)n, rows, err);
+    ri->pub.tasks = l4h_xcalloc(m, sizeof *ri->pub.tasks);
+    ri->calls_row = l4h_xmalloc(m * 8);
+    ri->execs_row = l4h_xmalloc(m * 8);
+    ri->checks_row = l4h_xmalloc(m * 8);
+    ri->n_calls = l4h_xmalloc(m * 4);
+    ri->n_execs = l4h_xmalloc(m * 4);
+    ri->n_checks = l4h_xmalloc(m * 4);
+    for (int64_t i = 0; i < n && !rc; i++) {
+        const task_row *t = &rows[i];
+        ri->pub.n_tasks++;
+        rc = store_task_read(&ri->pub.tasks[i], t, heap_get, &heap, err);
+        ri->calls_row[i] = t->calls_row;
+        ri->execs_row[i] = t->execs_row;
+        ri->checks_row[i] = t->checks_row;
+        ri->n_calls[i] = t->n_calls;
+        ri->n_execs[i] = t->n_execs;
+        ri->n_checks[i] = t->n_checks;
+    }
+    free(rows);
+    return rc;
+}
+
+/* Read the na rows of /annotations into res, each text from heap. 0, or
+ * -1 with err (what was read is in res, for l4h_results_free). */
+static int read_annotations(hid_t f, hid_t heap, l4h_results *res, int64_t na, l4h_err *err)
+{
+    annotation_row *arows = l4h_xcalloc((size_t)(na ? na : 1), sizeof *arows); /* as above */
+    int rc = l4h_table_read(f, &l4h_t_annotations, 0, (size_t)na, arows, err);
+    res->annotations = l4h_xcalloc((size_t)(na ? na : 1), sizeof *res->annotations);
+    for (int64_t i = 0; i < na && !rc; i++) {
+        l4h_annotation *a = &res->annotations[i];
+        res->n_annotations++;
+        a->task_id = arows[i].task_id;
+        a->source = l4h_fix_get(arows[i].source, sizeof arows[i].source);
+        l4h_fix_copy(a->error_category, sizeof a->error_category, arows[i].error_category,
+                     sizeof arows[i].error_category);
+        rc = l4h_heap_read(heap, arows[i].text_off, arows[i].text_len, &a->text, err);
+    }
+    free(arows);
+    return rc;
+}
+
+/* See store.h: the tables' sizes (refused when a damaged file declares
+ * more rows than any campaign makes), then /tasks, /annotations, /runs. */
 int l4h_results_open(const char *h5path, l4h_results **out, l4h_err *err)
 {
     *out = NULL;
@@ -149,8 +171,6 @@ int l4h_results_open(const char *h5path, l4h_results **out, l4h_err *err)
     res->path = l4h_xstrdup(h5path);
     if (l4h_attr_get_str(f, "campaign", &res->campaign) != 0)
         res->campaign = l4h_xstrdup("");
-    task_row *rows = NULL;
-    annotation_row *arows = NULL;
     hid_t heap = -1;
     int rc = -1;
     int64_t n = l4h_table_rows(f, "tasks", err), na = l4h_table_rows(f, "annotations", err);
@@ -162,61 +182,19 @@ int l4h_results_open(const char *h5path, l4h_results **out, l4h_err *err)
                     " each are read): damaged file", h5path, n, na, (int64_t)L4H_RESULTS_ROWS_MAX);
         goto out;
     }
-    rows = l4h_xmalloc((size_t)(n ? n : 1) * sizeof *rows);
-    if (l4h_table_read(f, &l4h_t_tasks, 0, (size_t)n, rows, err) != 0)
-        goto out;
     heap = open_heap(f);
     if (heap < 0) {
         l4h_err_set(err, L4H_EXIT_USAGE, "%s: no /text heap", h5path);
         goto out;
     }
-    res->tasks = l4h_xcalloc((size_t)(n ? n : 1), sizeof *res->tasks);
-    ri->calls_row = l4h_xmalloc((size_t)(n ? n : 1) * 8);
-    ri->execs_row = l4h_xmalloc((size_t)(n ? n : 1) * 8);
-    ri->checks_row = l4h_xmalloc((size_t)(n ? n : 1) * 8);
-    ri->n_calls = l4h_xmalloc((size_t)(n ? n : 1) * 4);
-    ri->n_execs = l4h_xmalloc((size_t)(n ? n : 1) * 4);
-    ri->n_checks = l4h_xmalloc((size_t)(n ? n : 1) * 4);
-    for (int64_t i = 0; i < n; i++) {
-        const task_row *t = &rows[i];
-        l4h_task_rec *r = &res->tasks[i];
-        rec_from_row(t, r);
-        res->n_tasks++;
-        ri->calls_row[i] = t->calls_row;
-        ri->execs_row[i] = t->execs_row;
-        ri->checks_row[i] = t->checks_row;
-        ri->n_calls[i] = t->n_calls;
-        ri->n_execs[i] = t->n_execs;
-        ri->n_checks[i] = t->n_checks;
-        if (t->error_summary_len > (int64_t)strlen(r->error_summary)) { /* truncated inline */
-            free(r->error_summary);
-            if (l4h_heap_read(heap, t->error_summary_off, t->error_summary_len, &r->error_summary,
-                              err) != 0)
-                goto out;
-        }
-    }
-    arows = l4h_xmalloc((size_t)(na ? na : 1) * sizeof *arows);
-    if (l4h_table_read(f, &l4h_t_annotations, 0, (size_t)na, arows, err) != 0)
+    if (read_tasks(f, heap, ri, n, err) != 0 || read_annotations(f, heap, res, na, err) != 0)
         goto out;
-    res->annotations = l4h_xcalloc((size_t)(na ? na : 1), sizeof *res->annotations);
-    for (int64_t i = 0; i < na; i++) {
-        l4h_annotation *a = &res->annotations[i];
-        res->n_annotations++;
-        a->task_id = arows[i].task_id;
-        a->source = l4h_fix_get(arows[i].source, sizeof arows[i].source);
-        l4h_fix_copy(a->error_category, sizeof a->error_category, arows[i].error_category,
-                     sizeof arows[i].error_category);
-        if (l4h_heap_read(heap, arows[i].text_off, arows[i].text_len, &a->text, err) != 0)
-            goto out;
-    }
     read_run_series(f, res);
     rc = 0;
 out:
     if (heap >= 0)
         H5Dclose(heap);
     H5Fclose(f);
-    free(rows);
-    free(arows);
     if (rc) {
         l4h_results_free(res);
         return -1;
@@ -240,12 +218,12 @@ static int get_text(hid_t heap, const char *buf, int64_t lo, int64_t hi, int64_t
     return l4h_heap_read(heap, len > 0 ? off : 0, len, out, err);
 }
 
-/* 0 when the text ref (off, len) of column col lies inside a heap of
+/* 0 when the text ref (off, len) of table.column lies inside a heap of
  * heap_len bytes (len 0 is always fine); else -1 with the "damaged file"
  * error naming the task and the column. off + len is never computed before
  * both are known to fit, so a damaged file cannot wrap past the test. */
-static int check_ref(const char *path, int64_t task_id, const char *col, int64_t off, int64_t len,
-                     uint64_t heap_len, l4h_err *err)
+static int check_ref(const char *path, int64_t task_id, const char *table, const char *column,
+                     int64_t off, int64_t len, uint64_t heap_len, l4h_err *err)
 {
     if (len == 0)
         return 0;
@@ -253,21 +231,9 @@ static int check_ref(const char *path, int64_t task_id, const char *col, int64_t
         (uint64_t)len <= L4H_TEXT_MAX)
         return 0;
     return l4h_err_set(err, L4H_EXIT_USAGE,
-                       "%s: task %" PRId64 ": text ref %s (%" PRId64 ", %" PRId64
+                       "%s: task %" PRId64 ": text ref %s.%s (%" PRId64 ", %" PRId64
                        ") is outside /text (%" PRIu64 " bytes): damaged file",
-                       path, task_id, col, off, len, heap_len);
-}
-
-/* Update the span [lo, hi) and the total with one checked ref. */
-static void span(int64_t off, int64_t len, int64_t *lo, int64_t *hi, int64_t *sum)
-{
-    if (len <= 0)
-        return;
-    if (off < *lo)
-        *lo = off;
-    if (off + len > *hi)
-        *hi = off + len;
-    *sum = l4h_add_sat_i64(*sum, len);
+                       path, task_id, table, column, off, len, heap_len);
 }
 
 /* At most this many call, exec or check rows per task (a task makes a few
@@ -291,165 +257,162 @@ static int check_rows(hid_t f, const char *path, int64_t task_id, const char *na
                        path, task_id, first, n, name, rows);
 }
 
+/* The index in res->tasks of the task task_id, or -1. Can't fail. */
+static int64_t task_index(const l4h_results *res, int64_t task_id)
+{
+    if (task_id >= 1 && (size_t)task_id <= res->n_tasks && res->tasks[task_id - 1].task_id == task_id)
+        return task_id - 1;
+    for (size_t j = 0; j < res->n_tasks; j++)
+        if (res->tasks[j].task_id == task_id)
+            return (int64_t)j;
+    return -1;
+}
+
+/* One task's rows of /calls, /execs and /checks. */
+typedef struct task_rows {
+    call_row *calls;
+    exec_row *execs;
+    check_row *checks;
+    size_t n_calls, n_execs, n_checks;
+} task_rows;
+
+/* Read the rows of task i (index in res->tasks) from the open file f into
+ * tr (zeroed), each range checked against its table first. 0, or -1 with
+ * err; tr's arrays are the caller's to free either way. */
+static int read_task_rows(hid_t f, const l4h_results *res, int64_t i, task_rows *tr, l4h_err *err)
+{
+    const results_impl *ri = (const results_impl *)res;
+    int64_t task_id = res->tasks[i].task_id;
+    if (check_rows(f, res->path, task_id, "calls", ri->calls_row[i], ri->n_calls[i], err) ||
+        check_rows(f, res->path, task_id, "execs", ri->execs_row[i], ri->n_execs[i], err) ||
+        check_rows(f, res->path, task_id, "checks", ri->checks_row[i], ri->n_checks[i], err))
+        return -1;
+    tr->n_calls = (size_t)ri->n_calls[i];
+    tr->n_execs = (size_t)ri->n_execs[i];
+    tr->n_checks = (size_t)ri->n_checks[i];
+    tr->calls = l4h_xcalloc(tr->n_calls + 1, sizeof *tr->calls);
+    tr->execs = l4h_xcalloc(tr->n_execs + 1, sizeof *tr->execs);
+    tr->checks = l4h_xcalloc(tr->n_checks + 1, sizeof *tr->checks);
+    if (l4h_table_read(f, &l4h_t_calls, ri->calls_row[i], tr->n_calls, tr->calls, err) ||
+        l4h_table_read(f, &l4h_t_execs, ri->execs_row[i], tr->n_execs, tr->execs, err) ||
+        l4h_table_read(f, &l4h_t_checks, ri->checks_row[i], tr->n_checks, tr->checks, err))
+        return -1;
+    return 0;
+}
+
+/* The region of /text holding one task's texts, read once: [lo, hi) in
+ * buf (NULL when not read: no texts, or too sparse to read as one). */
+typedef struct text_region {
+    const char *path;
+    int64_t task_id;
+    hid_t heap;
+    uint64_t heap_len;
+    int64_t lo, hi, sum; /* span of the refs and their total length */
+    char *buf;
+} text_region;
+
+/* store_ref_fn: check one ref against the heap and widen the span. */
+static int region_ref(void *ctx, const char *table, const char *column, int64_t off, int64_t len,
+                      l4h_err *err)
+{
+    text_region *g = ctx;
+    if (check_ref(g->path, g->task_id, table, column, off, len, g->heap_len, err) < 0)
+        return -1;
+    if (len <= 0)
+        return 0;
+    if (off < g->lo)
+        g->lo = off;
+    if (off + len > g->hi)
+        g->hi = off + len;
+    g->sum = l4h_add_sat_i64(g->sum, len);
+    return 0;
+}
+
+/* store_get_text: a text of the task, from the region or the heap. */
+static int region_get(void *ctx, int64_t off, int64_t len, char **out, l4h_err *err)
+{
+    const text_region *g = ctx;
+    return get_text(g->heap, g->buf, g->lo, g->hi, off, len, out, err);
+}
+
+/* Open /text of f into g (path, task_id set) and check every text ref of
+ * the rows against it first, so a damaged file is an error, never a read
+ * or copy outside what was read; then read the span of the refs in one go
+ * when they fill it densely. 0, or -1 with err; g->heap (when >= 0) and
+ * g->buf are the caller's to close and free. */
+static int read_region(hid_t f, text_region *g, const task_rows *tr, l4h_err *err)
+{
+    g->heap = open_heap(f);
+    if (g->heap < 0)
+        return l4h_err_set(err, L4H_EXIT_USAGE, "%s: no /text heap", g->path);
+    hid_t fs = H5Dget_space(g->heap);
+    hsize_t dims = 0;
+    if (fs >= 0 && H5Sget_simple_extent_ndims(fs) == 1)
+        H5Sget_simple_extent_dims(fs, &dims, NULL);
+    if (fs >= 0)
+        H5Sclose(fs);
+    g->heap_len = dims;
+    g->lo = INT64_MAX;
+    g->hi = g->sum = 0;
+    for (size_t k = 0; k < tr->n_calls; k++)
+        if (store_call_refs(&tr->calls[k], region_ref, g, err))
+            return -1;
+    for (size_t k = 0; k < tr->n_execs; k++)
+        if (store_exec_refs(&tr->execs[k], region_ref, g, err))
+            return -1;
+    for (size_t k = 0; k < tr->n_checks; k++)
+        if (store_check_refs(&tr->checks[k], region_ref, g, err))
+            return -1;
+    if (g->sum > 0 && (uint64_t)(g->hi - g->lo) <= 2 * (uint64_t)g->sum + 65536)
+        return l4h_heap_read(g->heap, g->lo, g->hi - g->lo, &g->buf, err);
+    return 0;
+}
+
+/* Fill out with task i's fields (copied from res) and its calls, execs and
+ * checks from the rows, texts from the region. 0, or -1 with err (out
+ * holds what was read: the caller clears it). */
+static int build_task(const l4h_results *res, int64_t i, const task_rows *tr, text_region *g,
+                      l4h_task_rec *out, l4h_err *err)
+{
+    l4h_rec_copy_fields(out, &res->tasks[i]);
+    for (size_t k = 0; k < tr->n_calls; k++)
+        if (store_call_read(l4h_rec_add_call(out), &tr->calls[k], region_get, g, err))
+            return -1;
+    for (size_t k = 0; k < tr->n_execs; k++)
+        if (store_exec_read(l4h_rec_add_exec(out), &tr->execs[k], region_get, g, err))
+            return -1;
+    for (size_t k = 0; k < tr->n_checks; k++)
+        if (store_check_read(l4h_rec_add_check(out), &tr->checks[k], region_get, g, err))
+            return -1;
+    return 0;
+}
+
+/* See store.h: find the task, read its rows, check and read its texts'
+ * region, build the record. */
 int l4h_results_task(const l4h_results *res, int64_t task_id, l4h_task_rec *out, l4h_err *err)
 {
     memset(out, 0, sizeof *out);
-    const results_impl *ri = (const results_impl *)res;
-    int64_t i = -1;
-    if (task_id >= 1 && (size_t)task_id <= res->n_tasks && res->tasks[task_id - 1].task_id == task_id)
-        i = task_id - 1;
-    for (size_t j = 0; i < 0 && j < res->n_tasks; j++)
-        if (res->tasks[j].task_id == task_id)
-            i = (int64_t)j;
+    int64_t i = task_index(res, task_id);
     if (i < 0)
         return l4h_err_set(err, L4H_EXIT_USAGE, "%s: no task %" PRId64, res->path, task_id);
     hid_t f = open_ro(res->path, err);
     if (f < 0)
         return -1;
-    if (check_rows(f, res->path, task_id, "calls", ri->calls_row[i], ri->n_calls[i], err) ||
-        check_rows(f, res->path, task_id, "execs", ri->execs_row[i], ri->n_execs[i], err) ||
-        check_rows(f, res->path, task_id, "checks", ri->checks_row[i], ri->n_checks[i], err)) {
-        H5Fclose(f);
-        return -1;
-    }
-    size_t nc = (size_t)ri->n_calls[i], ne = (size_t)ri->n_execs[i], nk = (size_t)ri->n_checks[i];
-    call_row *cr = l4h_xcalloc(nc + 1, sizeof *cr);
-    exec_row *er = l4h_xcalloc(ne + 1, sizeof *er);
-    check_row *kr = l4h_xcalloc(nk + 1, sizeof *kr);
-    hid_t heap = -1;
-    char *buf = NULL;
+    task_rows tr = {0};
+    text_region g = {.path = res->path, .task_id = task_id, .heap = -1};
     int rc = -1;
-    if (l4h_table_read(f, &l4h_t_calls, ri->calls_row[i], nc, cr, err) ||
-        l4h_table_read(f, &l4h_t_execs, ri->execs_row[i], ne, er, err) ||
-        l4h_table_read(f, &l4h_t_checks, ri->checks_row[i], nk, kr, err))
-        goto out;
-    heap = open_heap(f);
-    if (heap < 0) {
-        l4h_err_set(err, L4H_EXIT_USAGE, "%s: no /text heap", res->path);
-        goto out;
-    }
-    /* Every ref is checked against the heap first: a damaged file is an
-     * error, never a read or copy outside what was read. */
-    uint64_t heap_len = 0;
-    {
-        hid_t fs = H5Dget_space(heap);
-        hsize_t dims = 0;
-        if (fs >= 0 && H5Sget_simple_extent_ndims(fs) == 1)
-            H5Sget_simple_extent_dims(fs, &dims, NULL);
-        if (fs >= 0)
-            H5Sclose(fs);
-        heap_len = dims;
-    }
-#define REF(col, o, n)                                                                      \
-    if (check_ref(res->path, task_id, col, o, n, heap_len, err) < 0)                        \
-        goto out;
-    for (size_t k = 0; k < nc; k++) {
-        REF("calls.request", cr[k].request_off, cr[k].request_len)
-        REF("calls.response", cr[k].response_off, cr[k].response_len)
-        REF("calls.attempt_log", cr[k].attempt_log_off, cr[k].attempt_log_len)
-    }
-    for (size_t k = 0; k < ne; k++) {
-        REF("execs.code", er[k].code_off, er[k].code_len)
-        REF("execs.stdout", er[k].stdout_off, er[k].stdout_len)
-        REF("execs.stderr", er[k].stderr_off, er[k].stderr_len)
-    }
-    for (size_t k = 0; k < nk; k++)
-        REF("checks.report", kr[k].report_off, kr[k].report_len)
-#undef REF
-    /* One task's texts are one region of the heap: read it once. */
-    int64_t lo = INT64_MAX, hi = 0, sum = 0;
-    for (size_t k = 0; k < nc; k++) {
-        span(cr[k].request_off, cr[k].request_len, &lo, &hi, &sum);
-        span(cr[k].response_off, cr[k].response_len, &lo, &hi, &sum);
-        span(cr[k].attempt_log_off, cr[k].attempt_log_len, &lo, &hi, &sum);
-    }
-    for (size_t k = 0; k < ne; k++) {
-        span(er[k].code_off, er[k].code_len, &lo, &hi, &sum);
-        span(er[k].stdout_off, er[k].stdout_len, &lo, &hi, &sum);
-        span(er[k].stderr_off, er[k].stderr_len, &lo, &hi, &sum);
-    }
-    for (size_t k = 0; k < nk; k++)
-        span(kr[k].report_off, kr[k].report_len, &lo, &hi, &sum);
-    if (sum > 0 && (uint64_t)(hi - lo) <= 2 * (uint64_t)sum + 65536 && l4h_heap_read(heap, lo, hi - lo, &buf, err) != 0)
-        goto out;
-
-    const l4h_task_rec *t = &res->tasks[i];
-    *out = *t;
-    out->campaign = l4h_xstrdup(t->campaign);
-    out->supervisor = l4h_xstrdup(t->supervisor);
-    out->coder = l4h_xstrdup(t->coder);
-    out->step = l4h_xstrdup(t->step);
-    out->host = l4h_xstrdup(t->host);
-    out->error_summary = l4h_xstrdup(t->error_summary);
-    out->calls = NULL;
-    out->execs = NULL;
-    out->checks = NULL;
-    out->n_calls = out->n_execs = out->n_checks = 0;
-    for (size_t k = 0; k < nc; k++) {
-        l4h_call_rec *c = l4h_rec_add_call(out);
-        c->iteration = cr[k].iteration;
-        l4h_fix_copy(c->agent, sizeof c->agent, cr[k].agent, sizeof cr[k].agent);
-        c->call = cr[k].call;
-        c->model = l4h_fix_get(cr[k].model, sizeof cr[k].model);
-        c->http_status = cr[k].http_status;
-        c->attempts = cr[k].attempts;
-        c->latency_s = cr[k].latency_s;
-        c->prompt_tokens = cr[k].prompt_tokens;
-        c->completion_tokens = cr[k].completion_tokens;
-        c->cached_prompt_tokens = cr[k].cached_prompt_tokens;
-        c->reasoning_tokens = cr[k].reasoning_tokens;
-        c->cost_usd = cr[k].cost_usd;
-        l4h_fix_copy(c->finish_reason, sizeof c->finish_reason, cr[k].finish_reason,
-                     sizeof cr[k].finish_reason);
-        l4h_fix_copy(c->served_model, sizeof c->served_model, cr[k].served_model,
-                     sizeof cr[k].served_model);
-        l4h_fix_copy(c->system_fingerprint, sizeof c->system_fingerprint, cr[k].system_fingerprint,
-                     sizeof cr[k].system_fingerprint);
-        l4h_fix_copy(c->served_model_id, sizeof c->served_model_id, cr[k].served_model_id,
-                     sizeof cr[k].served_model_id);
-        if (get_text(heap, buf, lo, hi, cr[k].request_off, cr[k].request_len, &c->request, err) ||
-            get_text(heap, buf, lo, hi, cr[k].response_off, cr[k].response_len, &c->response, err) ||
-            get_text(heap, buf, lo, hi, cr[k].attempt_log_off, cr[k].attempt_log_len, &c->attempt_log,
-                     err))
-            goto out;
-    }
-    for (size_t k = 0; k < ne; k++) {
-        l4h_exec_rec *e = l4h_rec_add_exec(out);
-        e->iteration = er[k].iteration;
-        l4h_fix_copy(e->kind, sizeof e->kind, er[k].kind, sizeof er[k].kind);
-        e->exit_code = er[k].exit_code;
-        e->signal = er[k].signal;
-        e->timed_out = er[k].timed_out;
-        e->wall_s = er[k].wall_s;
-        e->max_rss_kb = er[k].max_rss_kb;
-        l4h_fix_copy(e->isolation, sizeof e->isolation, er[k].isolation, sizeof er[k].isolation);
-        e->truncated = er[k].truncated;
-        l4h_fix_copy(e->limit, sizeof e->limit, er[k].limit, sizeof er[k].limit);
-        if (get_text(heap, buf, lo, hi, er[k].code_off, er[k].code_len, &e->code, err) ||
-            get_text(heap, buf, lo, hi, er[k].stdout_off, er[k].stdout_len, &e->stdout_text, err) ||
-            get_text(heap, buf, lo, hi, er[k].stderr_off, er[k].stderr_len, &e->stderr_text, err))
-            goto out;
-    }
-    for (size_t k = 0; k < nk; k++) {
-        l4h_check_rec *c = l4h_rec_add_check(out);
-        c->check = l4h_fix_get(kr[k].check, sizeof kr[k].check);
-        c->passed = kr[k].passed;
-        c->n_bad = kr[k].n_bad;
-        c->max_rel_diff = kr[k].max_rel_diff;
-        if (get_text(heap, buf, lo, hi, kr[k].report_off, kr[k].report_len, &c->report, err))
-            goto out;
-    }
-    rc = 0;
-out:
+    if (read_task_rows(f, res, i, &tr, err) == 0 && read_region(f, &g, &tr, err) == 0 &&
+        build_task(res, i, &tr, &g, out, err) == 0)
+        rc = 0;
     if (rc)
         l4h_rec_clear(out);
-    if (heap >= 0)
-        H5Dclose(heap);
+    if (g.heap >= 0)
+        H5Dclose(g.heap);
     H5Fclose(f);
-    free(buf);
-    free(cr);
-    free(er);
-    free(kr);
+    free(g.buf);
+    free(tr.calls);
+    free(tr.execs);
+    free(tr.checks);
     return rc;
 }
 

@@ -50,25 +50,25 @@ typedef struct input_row {
     int64_t path_off, path_len, content_off, content_len;
 } input_row;
 
+/* The rows of the record's tables, from core.h's field lists: a member
+ * per column, named after the record's member (a TEXT field m is m_off,
+ * m_len; a SUMMARY field m is m[width], m_off, m_len), then the columns
+ * that are no field of the record. */
+#define STORE_ROW_MEMBER(kind, member, width, column) STORE_ROW_##kind(member, width)
+#define STORE_ROW_I32(m, w) int32_t m;
+#define STORE_ROW_I64(m, w) int64_t m;
+#define STORE_ROW_F64(m, w) double m;
+#define STORE_ROW_FLAG(m, w) int8_t m;
+#define STORE_ROW_NAME(m, w) char m[w];
+#define STORE_ROW_KEY(m, w) char m[w];
+#define STORE_ROW_STR(m, w) char m[w];
+#define STORE_ROW_TEXT(m, w) int64_t m##_off, m##_len;
+#define STORE_ROW_SUMMARY(m, w) char m[w]; int64_t m##_off, m##_len;
+#define STORE_ROW_STATUS(m, w) char m[w];
+
 typedef struct task_row {
-    int64_t task_id;
-    char key[16];
-    char campaign[64];
-    char supervisor[128], coder[128];
-    char step[64];
-    int32_t trial, attempt;
-    int8_t final;
-    char status[24];
-    int8_t success, approved;
-    int32_t iterations, api_calls;
-    int64_t prompt_tokens, completion_tokens;
-    double cost_usd, wall_s, llm_s, exec_s, started_utc;
-    int32_t run, rank;
-    char host[64];
-    char error_category[24];
-    char error_summary[256];
-    int64_t error_summary_off, error_summary_len;
-    int64_t calls_row;
+    L4H_TASK_FIELDS(STORE_ROW_MEMBER)
+    int64_t calls_row; /* this task's rows in /calls, /execs, /checks */
     int32_t n_calls;
     int64_t execs_row;
     int32_t n_execs;
@@ -78,43 +78,55 @@ typedef struct task_row {
 
 typedef struct call_row {
     int64_t task_id;
-    int32_t iteration;
-    char agent[16];
-    int32_t call;
-    char model[128];
-    int32_t http_status, attempts;
-    double latency_s;
-    int64_t prompt_tokens, completion_tokens;
-    int64_t cached_prompt_tokens, reasoning_tokens; /* 0 in files written before them */
-    double cost_usd;
-    char finish_reason[24];
-    char served_model[128], system_fingerprint[64], served_model_id[128]; /* "" before them */
-    int64_t request_off, request_len, response_off, response_len;
-    int64_t attempt_log_off, attempt_log_len;
+    L4H_CALL_FIELDS(STORE_ROW_MEMBER)
 } call_row;
 
 typedef struct exec_row {
     int64_t task_id;
-    int32_t iteration;
-    char kind[16];
-    int32_t exit_code, signal;
-    int8_t timed_out;
-    double wall_s;
-    int64_t max_rss_kb;
-    char isolation[16];
-    int64_t code_off, code_len, stdout_off, stdout_len, stderr_off, stderr_len;
-    int8_t truncated;
-    char limit[16];
+    L4H_EXEC_FIELDS(STORE_ROW_MEMBER)
 } exec_row;
 
 typedef struct check_row {
     int64_t task_id;
-    char check[128];
-    int8_t passed;
-    int64_t n_bad;
-    double max_rel_diff;
-    int64_t report_off, report_len;
+    L4H_CHECK_FIELDS(STORE_ROW_MEMBER)
 } check_row;
+
+/* A record's fields to and from its rows (rows.c). The heap is the
+ * caller's: put stores text s (NULL or "" is no text) and sets its ref
+ * ((0, 0) for none), can't fail; get reads the text at a ref into a
+ * malloc'd string ("" for (0, 0)), -1 with err when it cannot; fn is
+ * called with each text ref of a row, table and column naming it
+ * ("calls", "request"), and stops the walk by returning non-zero. */
+typedef void (*store_put_text)(void *ctx, const char *s, int64_t *off, int64_t *len);
+typedef int (*store_get_text)(void *ctx, int64_t off, int64_t len, char **out, l4h_err *err);
+typedef int (*store_ref_fn)(void *ctx, const char *table, const char *column, int64_t off,
+                            int64_t len, l4h_err *err);
+
+/* Fill the columns of d that are fields of s: fixed texts cut with "...",
+ * flags 0/1, a status by its name, each TEXT through put. A SUMMARY gets
+ * its inline text only: its ref (error_summary_off/len) and the columns
+ * that are no field are left to the caller. Can't fail. */
+void store_task_fill(task_row *d, const l4h_task_rec *s, store_put_text put, void *ctx);
+void store_call_fill(call_row *d, const l4h_call_rec *s, store_put_text put, void *ctx);
+void store_exec_fill(exec_row *d, const l4h_exec_rec *s, store_put_text put, void *ctx);
+void store_check_fill(check_row *d, const l4h_check_rec *s, store_put_text put, void *ctx);
+/* Fill d's fields from the row s (d zeroed; strings malloc'd, d's to free
+ * with l4h_rec_clear even on error): an unknown status reads as
+ * error_internal, a SUMMARY cut inline is read in full through get, each
+ * TEXT through get. 0, or -1 with err from get. */
+int store_task_read(l4h_task_rec *d, const task_row *s, store_get_text get, void *ctx,
+                    l4h_err *err);
+int store_call_read(l4h_call_rec *d, const call_row *s, store_get_text get, void *ctx,
+                    l4h_err *err);
+int store_exec_read(l4h_exec_rec *d, const exec_row *s, store_get_text get, void *ctx,
+                    l4h_err *err);
+int store_check_read(l4h_check_rec *d, const check_row *s, store_get_text get, void *ctx,
+                     l4h_err *err);
+/* Call fn with each text ref of the row, in column order. 0, or the first
+ * non-zero fn returned (-1 by convention, err set by fn). */
+int store_call_refs(const call_row *s, store_ref_fn fn, void *ctx, l4h_err *err);
+int store_exec_refs(const exec_row *s, store_ref_fn fn, void *ctx, l4h_err *err);
+int store_check_refs(const check_row *s, store_ref_fn fn, void *ctx, l4h_err *err);
 
 typedef struct annotation_row {
     int64_t task_id;

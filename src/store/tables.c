@@ -26,43 +26,32 @@ static const col_desc input_cols[] = {
     C_I64(input_row, path_off), C_I64(input_row, path_len), C_I64(input_row, content_off),
     C_I64(input_row, content_len)};
 
+/* The record's tables' columns from core.h's field lists (a TEXT field is
+ * two columns, <column>_off and <column>_len; a SUMMARY three). */
+#define COLS_I32(T, m, w, col) {col, COL_I32, 4, offsetof(T, m)},
+#define COLS_I64(T, m, w, col) {col, COL_I64, 8, offsetof(T, m)},
+#define COLS_F64(T, m, w, col) {col, COL_F64, 8, offsetof(T, m)},
+#define COLS_FLAG(T, m, w, col) {col, COL_I8, 1, offsetof(T, m)},
+#define COLS_NAME(T, m, w, col) {col, COL_STR, w, offsetof(T, m)},
+#define COLS_KEY(T, m, w, col) {col, COL_STR, w, offsetof(T, m)},
+#define COLS_STR(T, m, w, col) {col, COL_STR, w, offsetof(T, m)},
+#define COLS_STATUS(T, m, w, col) {col, COL_STR, w, offsetof(T, m)},
+#define COLS_TEXT(T, m, w, col)                                                                    \
+    {col "_off", COL_I64, 8, offsetof(T, m##_off)}, {col "_len", COL_I64, 8, offsetof(T, m##_len)},
+#define COLS_SUMMARY(T, m, w, col) COLS_STR(T, m, w, col) COLS_TEXT(T, m, w, col)
+#define TASK_COLS(kind, m, w, col) COLS_##kind(task_row, m, w, col)
+#define CALL_COLS(kind, m, w, col) COLS_##kind(call_row, m, w, col)
+#define EXEC_COLS(kind, m, w, col) COLS_##kind(exec_row, m, w, col)
+#define CHECK_COLS(kind, m, w, col) COLS_##kind(check_row, m, w, col)
+
 static const col_desc task_cols[] = {
-    C_I64(task_row, task_id), C_STR(task_row, key), C_STR(task_row, campaign),
-    C_STR(task_row, supervisor), C_STR(task_row, coder), C_STR(task_row, step),
-    C_I32(task_row, trial), C_I32(task_row, attempt), C_I8(task_row, final),
-    C_STR(task_row, status), C_I8(task_row, success), C_I8(task_row, approved),
-    C_I32(task_row, iterations), C_I32(task_row, api_calls), C_I64(task_row, prompt_tokens),
-    C_I64(task_row, completion_tokens), C_F64(task_row, cost_usd), C_F64(task_row, wall_s),
-    C_F64(task_row, llm_s), C_F64(task_row, exec_s), C_F64(task_row, started_utc),
-    C_I32(task_row, run), C_I32(task_row, rank), C_STR(task_row, host),
-    C_STR(task_row, error_category), C_STR(task_row, error_summary),
-    C_I64(task_row, error_summary_off), C_I64(task_row, error_summary_len),
+    L4H_TASK_FIELDS(TASK_COLS)
     C_I64(task_row, calls_row), C_I32(task_row, n_calls), C_I64(task_row, execs_row),
     C_I32(task_row, n_execs), C_I64(task_row, checks_row), C_I32(task_row, n_checks)};
 
-static const col_desc call_cols[] = {
-    C_I64(call_row, task_id), C_I32(call_row, iteration), C_STR(call_row, agent),
-    C_I32(call_row, call), C_STR(call_row, model), C_I32(call_row, http_status),
-    C_I32(call_row, attempts), C_F64(call_row, latency_s), C_I64(call_row, prompt_tokens),
-    C_I64(call_row, completion_tokens), C_I64(call_row, cached_prompt_tokens),
-    C_I64(call_row, reasoning_tokens), C_F64(call_row, cost_usd),
-    C_STR(call_row, finish_reason), C_STR(call_row, served_model),
-    C_STR(call_row, system_fingerprint), C_STR(call_row, served_model_id), C_I64(call_row, request_off), C_I64(call_row, request_len),
-    C_I64(call_row, response_off), C_I64(call_row, response_len),
-    C_I64(call_row, attempt_log_off), C_I64(call_row, attempt_log_len)};
-
-static const col_desc exec_cols[] = {
-    C_I64(exec_row, task_id), C_I32(exec_row, iteration), C_STR(exec_row, kind),
-    C_I32(exec_row, exit_code), C_I32(exec_row, signal), C_I8(exec_row, timed_out),
-    C_F64(exec_row, wall_s), C_I64(exec_row, max_rss_kb), C_STR(exec_row, isolation),
-    C_I64(exec_row, code_off), C_I64(exec_row, code_len), C_I64(exec_row, stdout_off),
-    C_I64(exec_row, stdout_len), C_I64(exec_row, stderr_off), C_I64(exec_row, stderr_len),
-    C_I8(exec_row, truncated), C_STR(exec_row, limit)};
-
-static const col_desc check_cols[] = {
-    C_I64(check_row, task_id), C_STR(check_row, check), C_I8(check_row, passed),
-    C_I64(check_row, n_bad), C_F64(check_row, max_rel_diff), C_I64(check_row, report_off),
-    C_I64(check_row, report_len)};
+static const col_desc call_cols[] = {C_I64(call_row, task_id), L4H_CALL_FIELDS(CALL_COLS)};
+static const col_desc exec_cols[] = {C_I64(exec_row, task_id), L4H_EXEC_FIELDS(EXEC_COLS)};
+static const col_desc check_cols[] = {C_I64(check_row, task_id), L4H_CHECK_FIELDS(CHECK_COLS)};
 
 static const col_desc annotation_cols[] = {
     C_I64(annotation_row, task_id), C_STR(annotation_row, source),
