@@ -37,4 +37,23 @@ const char *core_opts_text_default(core_opts_scope scope, const char *key);
  * endpoint's provider 0); "?" when out of range. */
 const char *core_opts_choice(core_opts_scope scope, const char *key, int value);
 
+/* ---- {{placeholders}} (render.c): the one scanner and the one list of names */
+
+/* One placeholder found in a template. */
+typedef struct core_placeholder {
+    const char *open; /* its "{{" */
+    const char *name; /* its name (not NUL-terminated) */
+    size_t len;       /* of the name */
+    const char *end;  /* just past its "}}" */
+} core_placeholder;
+
+/* The first placeholder at or after s: "{{" NAME "}}" with optional spaces
+ * inside the braces, NAME of letters, digits and '_'; any other "{{" is
+ * plain text. 1 and *ph filled, or 0 when there is none. Can't fail. */
+int core_placeholder_next(const char *s, core_placeholder *ph);
+/* 0 when name[0..len) is a placeholder a template may use; else -1 with
+ * msg = "unknown placeholder '{{NAME}}'" and either "; did you mean ...?"
+ * or ": expected one of {{workspace}}, ...". */
+int core_placeholder_known(const char *name, size_t len, char *msg, size_t size);
+
 #endif

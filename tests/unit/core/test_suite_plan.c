@@ -162,6 +162,13 @@ static void test_render(void **state)
     assert_string_equal(err.msg, "unknown placeholder '{{workdir}}': expected one of {{workspace}}, "
                                  "{{data_dir}}, {{reference_dir}}, {{step}}, {{step_number}}, "
                                  "{{inputs}}, {{files}}");
+    /* one scanner with the suite loader's check: the same near-miss hint, and a
+     * placeholder right after a stray '{' */
+    assert_int_equal(l4h_render("{{step_numbr}}", &v, &out, &err), -1);
+    assert_string_equal(err.msg, "unknown placeholder '{{step_numbr}}'; did you mean '{{step_number}}'?");
+    assert_int_equal(l4h_render("{{{step}}}", &v, &out, &err), 0);
+    assert_string_equal(out, "{scores}");
+    free(out);
     char *tmpl[] = {"python", "soln.py", "--step", "{{step_number}}", "--out", "{{workspace}}/o"};
     char **argv;
     assert_int_equal(l4h_render_argv(tmpl, 6, &v, &argv, &err), 0);
