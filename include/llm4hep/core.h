@@ -491,11 +491,6 @@ int l4h_config_key(size_t i, char *buf, size_t size);
  * the current directory. Can't fail (aborts on out of memory). */
 l4h_config *l4h_config_defaults(void);
 
-/* Print the plan for `sweep --dry-run`: counts by model and by step, total
- * tasks, endpoints used, output path, and the first tasks in dispatch order. */
-struct l4h_plan;
-void l4h_plan_print(const l4h_config *cfg, const struct l4h_plan *plan, void *fp /* FILE* */);
-
 /* ----------------------------------------------------------------- suite */
 
 typedef enum { L4H_CHECK_ARRAY = 0, L4H_CHECK_TEXT, L4H_CHECK_COMMAND } l4h_check_kind;

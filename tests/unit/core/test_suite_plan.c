@@ -263,24 +263,7 @@ static void test_plan_uneven(void **state)
         assert_string_equal(plan.tasks[i].supervisor, want[i].sup);
         assert_string_equal(plan.tasks[i].coder, want[i].coder);
     }
-    /* the dry-run print */
-    char out[300];
-    snprintf(out, sizeof out, "%s/plan.txt", dir);
-    FILE *fp = fopen(out, "w");
-    assert_non_null(fp);
-    l4h_plan_print(c, &plan, fp);
-    fclose(fp);
-    char *text;
-    assert_int_equal(l4h_read_file(out, &text, NULL, &err), 0);
-    assert_non_null(strstr(text, "campaign uneven: 10 tasks (3 pairs x 2 steps x up to 3 trials)\n"));
-    assert_non_null(strstr(text, "  s -> c       3      6\n"));
-    assert_non_null(strstr(text, "   4 scores              5\n"));
-    assert_non_null(strstr(text, "   1 summarize_root      5\n"));
-    assert_non_null(strstr(text, "     total              10\n"));
-    assert_non_null(strstr(text, "  e: http http://127.0.0.1:1 (no key)\n    models: m, s, c, d\n"));
-    assert_non_null(strstr(text, "     7      2  scores          s -> c  "));
-    assert_null(strstr(text, "more"));
-    free(text);
+    /* its dry-run print: tests/integration/test_core_dryrun.py::test_uneven_plan_print */
     l4h_plan_free(&plan);
     l4h_config_free(c);
     assert_int_equal(l4h_remove_tree(dir, NULL), 0);
