@@ -5,8 +5,7 @@
  *
  * Memory: every struct returned by a *_load / *_build / *_new function is owned
  * by the caller and released with the matching *_free. Strings inside structs
- * are owned by the struct. Functions that take `l4h_err *err` fill it on error
- * (err may be NULL) and return -1 (or NULL); they return 0 on success. */
+ * are owned by the struct. Errors: the convention below. */
 #ifndef LLM4HEP_CORE_H
 #define LLM4HEP_CORE_H
 
@@ -14,7 +13,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---------------------------------------------------------------- errors */
+/* ---------------------------------------------------------------- errors
+ *
+ * The one error convention of every room but the CLI (src/cli):
+ *  - A function that can fail takes `l4h_err *err` (may be NULL) and returns
+ *    0 on success and -1 on failure (a pointer: NULL), having filled err with
+ *    an exit code and one message. Callers test `< 0` (`!p` for a pointer),
+ *    never `!= 0` or truthiness, so a function may later return counts >= 0.
+ *    A function with more outcomes (l4h_fs_walk: 0, 1, -1) lists them.
+ *  - The code is an L4H_EXIT_* name, never a bare number: USAGE for what the
+ *    user gave (file:line:col, the key or the flag, and what was expected),
+ *    INFRA for what broke around us, FAILED for what the thing checked did.
+ *  - A library room reports through l4h_err (notes for the user through an
+ *    l4h_buf the caller prints) and never prints. The only exception is the
+ *    one line on stderr before abort() when memory runs out (l4h_xmalloc).
+ *  - The CLI prints "llm4hep VERB: <err.msg>" and exits with err.code. */
 
 /* Exit codes (docs/design.md): also the `code` of an l4h_err. */
 enum {
@@ -770,9 +783,10 @@ int l4h_rec_from_json(const char *json, size_t len, l4h_task_rec *rec, l4h_err *
 
 /* Add cfg's endpoint key variables (cfg may be NULL) and, on the first call,
  * the variables named like keys to the process's set; a value already held
- * is not added twice. With say != 0, print to stderr once per variable that
- * an endpoint's key is a placeholder and is not redacted. Can't fail. */
-void l4h_secrets_collect(const l4h_config *cfg, int say);
+ * is not added twice. With notes != NULL, append to it, once per variable in
+ * the process, a line saying that an endpoint's key is a placeholder and is
+ * not redacted (the caller prints it). Can't fail. */
+void l4h_secrets_collect(const l4h_config *cfg, l4h_buf *notes);
 /* Replace every held value in *text (a malloc'd string or NULL) by
  * "[redacted:NAME]", reallocating *text. Returns the number replaced. */
 size_t l4h_secrets_redact(char **text);

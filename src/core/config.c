@@ -135,11 +135,11 @@ static int endpoint_undefined(const l4h_config *cfg, const l4h_where *w, const c
         cands[nc++] = cfg->endpoints[i].name;
     const char *near = yclosest(name, cands, nc);
     if (near)
-        l4h_err_set(err, 2, "%s:%d:%d: key '%s': endpoint '%s' is not defined in endpoints; did "
+        l4h_err_set(err, L4H_EXIT_USAGE, "%s:%d:%d: key '%s': endpoint '%s' is not defined in endpoints; did "
                             "you mean '%s'?",
                     w->file, w->line, w->col, key, name, near);
     else
-        l4h_err_set(err, 2, "%s:%d:%d: key '%s': expected an endpoint defined in endpoints (%s), "
+        l4h_err_set(err, L4H_EXIT_USAGE, "%s:%d:%d: key '%s': expected an endpoint defined in endpoints (%s), "
                             "got '%s'",
                     w->file, w->line, w->col, key, names, name);
     free(names);
@@ -163,7 +163,7 @@ int l4h_config_model(const l4h_config *cfg, const char *model, l4h_model_resolve
     const char *ep = mc && mc->endpoint ? mc->endpoint : d->endpoint;
     if (!ep) {
         const char *file = cfg->files && cfg->n_files ? cfg->files[0] : cfg->path;
-        return l4h_err_set(err, 2,
+        return l4h_err_set(err, L4H_EXIT_USAGE,
                            "%s:1:1: key 'model_defaults.endpoint': missing, model '%s' needs an "
                            "endpoint (set model_defaults.endpoint or models_config.\"%s\".endpoint)",
                            file, model, model);
@@ -348,7 +348,7 @@ static int read_models_file(cload *L, const ynode *n, const char *key, namelist 
         if (*s) {
             int col = (int)(s - p) + 1;
             if (!model_name_ok(s)) {
-                rc = l4h_err_set(L->c.err, 2, "%s:%d:%d: expected one model name a line, got '%s'",
+                rc = l4h_err_set(L->c.err, L4H_EXIT_USAGE, "%s:%d:%d: expected one model name a line, got '%s'",
                                  file, line, col, s);
                 break;
             }
@@ -668,7 +668,7 @@ static int check_endpoints(cload *L)
             if ((mc && mc->endpoint) || d->endpoint)
                 continue;
             const l4h_where *w = &L->pair_where[i];
-            return l4h_err_set(L->c.err, 2,
+            return l4h_err_set(L->c.err, L4H_EXIT_USAGE,
                                "%s:%d:%d: model '%s': expected an endpoint, got none (set "
                                "model_defaults.endpoint or models_config.\"%s\".endpoint)",
                                w->file, w->line, w->col, who[k], who[k]);
@@ -679,14 +679,14 @@ static int check_endpoints(cload *L)
         const char *who[2] = {cfg->pairs[i].supervisor, cfg->pairs[i].coder};
         for (int k = 0; k < 2; k++) {
             l4h_model_resolved m;
-            if (l4h_config_model(cfg, who[k], &m, NULL) != 0 || m.max_tokens.state != L4H_OPT_SET ||
+            if (l4h_config_model(cfg, who[k], &m, NULL) < 0 || m.max_tokens.state != L4H_OPT_SET ||
                 m.max_tokens.value * 2 <= (double)m.context_tokens)
                 continue;
             const l4h_model_opts *mc = model_config_of(cfg, who[k]);
             const l4h_where *w = mc && (mc->context_tokens.state != L4H_OPT_UNSET ||
                                         mc->max_tokens.state != L4H_OPT_UNSET)
                                      ? &mc->where : &cfg->model_defaults.where;
-            return l4h_err_set(L->c.err, 2,
+            return l4h_err_set(L->c.err, L4H_EXIT_USAGE,
                                "%s:%d:%d: model '%s': max_tokens %.0f leaves too little of its "
                                "context_tokens %lld for the prompt; expected context_tokens at "
                                "least twice max_tokens (set context_tokens to the model's context "

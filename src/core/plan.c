@@ -45,7 +45,7 @@ static const l4h_step **campaign_steps(const l4h_config *cfg, size_t *n, l4h_err
 {
     const l4h_suite *s = cfg->suite;
     if (!s || !s->n_steps) {
-        l4h_err_set(err, 2, "%s: the campaign has no suite steps to plan", cfg->path);
+        l4h_err_set(err, L4H_EXIT_USAGE, "%s: the campaign has no suite steps to plan", cfg->path);
         return NULL;
     }
     size_t k = cfg->steps ? cfg->n_steps : s->n_steps;
@@ -53,7 +53,7 @@ static const l4h_step **campaign_steps(const l4h_config *cfg, size_t *n, l4h_err
     for (size_t i = 0; i < k; i++) {
         v[i] = cfg->steps ? l4h_suite_step(s, cfg->steps[i]) : &s->steps[i];
         if (!v[i]) {
-            l4h_err_set(err, 2, "%s: key 'steps[%zu]': step '%s' is not in suite '%s'", cfg->path, i,
+            l4h_err_set(err, L4H_EXIT_USAGE, "%s: key 'steps[%zu]': step '%s' is not in suite '%s'", cfg->path, i,
                         cfg->steps[i], s->name);
             free(v);
             return NULL;
@@ -74,7 +74,7 @@ int l4h_plan_build(const l4h_config *cfg, l4h_plan *plan, l4h_err *err)
         return -1;
     if (!cfg->n_pairs) {
         free(steps);
-        return l4h_err_set(err, 2, "%s: the campaign has no models to plan", cfg->path);
+        return l4h_err_set(err, L4H_EXIT_USAGE, "%s: the campaign has no models to plan", cfg->path);
     }
     int max_trials = 0;
     size_t total = 0;

@@ -17,9 +17,9 @@ int yfail(const yctx *c, const ynode *n, const char *path, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (path && *path)
-        return l4h_err_set(c->err, 2, "%s:%d:%d: key '%s': %s", c->file, n ? n->line : 1,
+        return l4h_err_set(c->err, L4H_EXIT_USAGE, "%s:%d:%d: key '%s': %s", c->file, n ? n->line : 1,
                            n ? n->col : 1, path, msg);
-    return l4h_err_set(c->err, 2, "%s:%d:%d: %s", c->file, n ? n->line : 1, n ? n->col : 1, msg);
+    return l4h_err_set(c->err, L4H_EXIT_USAGE, "%s:%d:%d: %s", c->file, n ? n->line : 1, n ? n->col : 1, msg);
 }
 
 const char *ydescribe(const ynode *n, char *buf, size_t size)
