@@ -68,26 +68,34 @@ typedef l4h_endpoint opts_of_ENDPOINT;
 typedef l4h_model_opts opts_of_MODEL;
 typedef l4h_price opts_of_PRICE;
 typedef l4h_pair opts_of_PAIR;
-#define NONE INFINITY
+#define NONE INFINITY /* no bound */
 #define OFF(s, f) offsetof(opts_of_##s, f)
-#define INT(s, p, f, lo, hi, def) {OPTS_##s, p, T_INT, 0, OFF(s, f), lo, hi, def, NULL, NULL, NULL}
-#define I64(s, p, f, lo, hi, def) {OPTS_##s, p, T_I64, 0, OFF(s, f), lo, hi, def, NULL, NULL, NULL}
-#define NUM(s, p, f, fl, lo, def) {OPTS_##s, p, T_NUM, fl, OFF(s, f), lo, NONE, def, NULL, NULL, NULL}
-#define BOOL(s, p, f, def) {OPTS_##s, p, T_BOOL, 0, OFF(s, f), 0, 1, def, NULL, NULL, NULL}
-#define STR(s, p, f, fl, def, chk) {OPTS_##s, p, T_STR, fl, OFF(s, f), 0, 0, NAN, def, NULL, chk}
-#define PATH(s, p, f, fl, def) {OPTS_##s, p, T_PATH, fl, OFF(s, f), 0, 0, NAN, def, NULL, NULL}
-#define PROGRAM(s, p, f, def, chk) {OPTS_##s, p, T_PROGRAM, 0, OFF(s, f), 0, 0, NAN, def, NULL, chk}
+#define ROW(s, p, t, fl, f, lo, hi, def, text, choices, chk) \
+    {OPTS_##s, p, T_##t, fl, OFF(s, f), lo, hi, def, text, choices, chk}
+/* One macro per type; arguments: scope, path, field, then the type's own. */
+#define INT(s, p, f, lo, hi, def) ROW(s, p, INT, 0, f, lo, hi, def, NULL, NULL, NULL)
+#define I64(s, p, f, lo, hi, def) ROW(s, p, I64, 0, f, lo, hi, def, NULL, NULL, NULL)
+#define NUM(s, p, f, fl, lo, def) ROW(s, p, NUM, fl, f, lo, NONE, def, NULL, NULL, NULL)
+#define BOOL(s, p, f, def) ROW(s, p, BOOL, 0, f, 0, 1, def, NULL, NULL, NULL)
+#define STR(s, p, f, fl, def, chk) ROW(s, p, STR, fl, f, 0, 0, NAN, def, NULL, chk)
+#define PATH(s, p, f, fl, def) ROW(s, p, PATH, fl, f, 0, 0, NAN, def, NULL, NULL)
+#define PROGRAM(s, p, f, def, chk) ROW(s, p, PROGRAM, 0, f, 0, 0, NAN, def, NULL, chk)
 #define ENUM(s, p, f, def, ...) \
-    {OPTS_##s, p, T_ENUM, 0, OFF(s, f), 0, 0, NAN, def, (const char *const[]){__VA_ARGS__, NULL}, NULL}
-#define OPT_NUM(s, p, f, fl, lo, def) {OPTS_##s, p, T_OPT_NUM, fl, OFF(s, f), lo, NONE, def, NULL, NULL, NULL}
-#define OPT_INT(s, p, f, fl, lo, def) {OPTS_##s, p, T_OPT_INT, fl, OFF(s, f), lo, NONE, def, NULL, NULL, NULL}
+    ROW(s, p, ENUM, 0, f, 0, 0, NAN, def, ((const char *const[]){__VA_ARGS__, NULL}), NULL)
+#define OPT_NUM(s, p, f, fl, lo, def) ROW(s, p, OPT_NUM, fl, f, lo, NONE, def, NULL, NULL, NULL)
+#define OPT_INT(s, p, f, fl, lo, def) ROW(s, p, OPT_INT, fl, f, lo, NONE, def, NULL, NULL, NULL)
 #define MAP(s, p) {OPTS_##s, p, T_MAP, 0, 0, 0, 0, NAN, NULL, NULL, NULL}
 #define CODE(s, p, fl) {OPTS_##s, p, T_CODE, fl, 0, 0, 0, NAN, NULL, NULL, NULL}
 #define R F_RESOLVED
 
 /* In the order of the "expected one of" lists. */
 static const config_opt opts[] = {
-    /* scope    path                        field                   flags      bounds / default */
+    /* INT, I64:        scope, path, field, min, max, default
+     * NUM, OPT_NUM:    scope, path, field, flags, min, default
+     * OPT_INT:         scope, path, field, flags, min, default
+     * STR:             scope, path, field, flags, default, rule
+     * PATH:            scope, path, field, flags, default
+     * ENUM:            scope, path, field, default, choices... */
     STR(CONFIG, "name",                     name, F_REQUIRED, NULL, campaign_name),
     CODE(CONFIG, "suite", F_REQUIRED),
     PATH(CONFIG, "output",                  output, 0, NULL), /* default results/<name>.h5: config.c */
