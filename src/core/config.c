@@ -366,7 +366,8 @@ static int read_models_file(cload *L, const ynode *n, const char *key, namelist 
     return rc;
 }
 
-static int load_models(cload *L, const ynode *root)
+/* models and models_file: each name supervises itself (sequential mode). */
+static int load_model_list(cload *L, const ynode *root)
 {
     l4h_config *cfg = L->cfg;
     char ip[256];
@@ -395,6 +396,14 @@ static int load_models(cload *L, const ynode *root)
             add_pair(L, nl.names[i], nl.names[i], cfg->trials, nl.where[i]);
         namelist_free(&nl);
     }
+    return 0;
+}
+
+/* pairs: each {supervisor, coder, trials} as given. */
+static int load_pairs(cload *L, const ynode *root)
+{
+    l4h_config *cfg = L->cfg;
+    char ip[256];
     const ynode *pr = ymap_get(root, "pairs");
     if (pr) {
         if (yget_list(&L->c, pr, "pairs", "{supervisor, coder}") < 0)
@@ -418,6 +427,13 @@ static int load_models(cload *L, const ynode *root)
                 return -1;
         }
     }
+    return 0;
+}
+
+/* supervisors_file x coders_file: every supervisor with every coder. */
+static int load_model_cross(cload *L, const ynode *root)
+{
+    l4h_config *cfg = L->cfg;
     const ynode *sf = ymap_get(root, "supervisors_file"), *cf = ymap_get(root, "coders_file");
     if (sf && !cf)
         return yfail(&L->c, ymap_key(root, "supervisors_file"), "supervisors_file",
@@ -438,6 +454,15 @@ static int load_models(cload *L, const ynode *root)
         if (rc < 0)
             return -1;
     }
+    return 0;
+}
+
+/* The campaign's pairs from every source, merged; at least one. */
+static int load_models(cload *L, const ynode *root)
+{
+    l4h_config *cfg = L->cfg;
+    if (load_model_list(L, root) < 0 || load_pairs(L, root) < 0 || load_model_cross(L, root) < 0)
+        return -1;
     if (cfg->n_pairs == 0)
         return yfail(&L->c, root, "models",
                      "missing required key: expected models, models_file, pairs, or "
