@@ -498,6 +498,11 @@ const l4h_endpoint *l4h_config_endpoint(const l4h_config *cfg, const char *name)
  * ("*" a name the user chooses), "pairs[].coder". 0, or -1 past the last.
  * For the docs' key list and its test. Can't fail otherwise. */
 int l4h_config_key(size_t i, char *buf, size_t size);
+/* The name the config gives value of the enumerated key (a path as
+ * l4h_config_key writes it): l4h_config_choice("sandbox.isolation",
+ * L4H_ISOLATION_BWRAP) is "bwrap", ("endpoints.*.provider", 1) "scripted".
+ * "?" for an unknown key or value. Static; can't fail. */
+const char *l4h_config_choice(const char *key, int value);
 
 /* A config with every default and no models, suite or endpoints — for the
  * verbs that take a suite but no config (`validate`, `reference`). Its dir is

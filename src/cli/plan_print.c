@@ -76,9 +76,7 @@ static void print_header(const l4h_config *cfg, const l4h_plan *plan, const layo
     fprintf(fp, "limits   %d iterations, task %gs, exec %gs, %lld MB memory, sandbox %s\n",
             cfg->max_iterations, cfg->limits.task_wall_s, cfg->limits.exec_timeout_s,
             (long long)cfg->limits.exec_memory_mb,
-            cfg->sandbox.isolation == L4H_ISOLATION_AUTO    ? "auto"
-            : cfg->sandbox.isolation == L4H_ISOLATION_BWRAP ? "bwrap"
-                                                             : "rlimit");
+            l4h_config_choice("sandbox.isolation", (int)cfg->sandbox.isolation));
 }
 
 /* Tasks by model (every pair runs every step once per trial) and by step. */
@@ -153,13 +151,13 @@ static void print_endpoint(const l4h_config *cfg, const l4h_endpoint *ep, const 
     }
     if (!names.len)
         return;
+    const char *kind = l4h_config_choice("endpoints.*.provider", (int)ep->provider);
     if (ep->provider == L4H_PROVIDER_HTTP)
-        fprintf(fp, "  %s: http %s (%s%s)", ep->name, ep->base_url,
+        fprintf(fp, "  %s: %s %s (%s%s)", ep->name, kind, ep->base_url,
                 ep->api_key_env ? "key from $" : "no key", ep->api_key_env ? ep->api_key_env : "");
-    else if (ep->provider == L4H_PROVIDER_SCRIPTED)
-        fprintf(fp, "  %s: scripted %s", ep->name, ep->dir);
     else
-        fprintf(fp, "  %s: replay %s", ep->name, ep->file);
+        fprintf(fp, "  %s: %s %s", ep->name, kind,
+                ep->provider == L4H_PROVIDER_SCRIPTED ? ep->dir : ep->file);
     if (ep->max_concurrency)
         fprintf(fp, ", max %d concurrent", ep->max_concurrency);
     if (ep->requests_per_minute > 0)

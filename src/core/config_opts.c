@@ -508,3 +508,16 @@ int l4h_config_key(size_t i, char *buf, size_t size)
             }
     return -1;
 }
+
+/* The name of choice value of the enumerated key (see core.h). */
+const char *l4h_config_choice(const char *key, int value)
+{
+    char path[256];
+    for (size_t k = 0; k < N_OPTS; k++)
+        for (int p = 0; p < 2 && scope_prefix[opts[k].scope][p] && opts[k].choices; p++) {
+            snprintf(path, sizeof path, "%s%s", scope_prefix[opts[k].scope][p], opts[k].path);
+            if (!strcmp(path, key))
+                return core_opts_choice(opts[k].scope, opts[k].path, value);
+        }
+    return "?";
+}
