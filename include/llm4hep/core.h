@@ -5,8 +5,7 @@
  *
  * Memory: every struct returned by a *_load / *_build / *_new function is owned
  * by the caller and released with the matching *_free. Strings inside structs
- * are owned by the struct. Functions that take `l4h_err *err` fill it on error
- * (err may be NULL) and return -1 (or NULL); they return 0 on success. */
+ * are owned by the struct. Errors: the convention below. */
 #ifndef LLM4HEP_CORE_H
 #define LLM4HEP_CORE_H
 
@@ -14,7 +13,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---------------------------------------------------------------- errors */
+/* ---------------------------------------------------------------- errors
+ *
+ * The one error convention of every room but the CLI (src/cli):
+ *  - A function that can fail takes `l4h_err *err` (may be NULL) and returns
+ *    0 on success and -1 on failure (a pointer: NULL), having filled err with
+ *    an exit code and one message. Callers test `< 0` (`!p` for a pointer),
+ *    never `!= 0` or truthiness, so a function may later return counts >= 0.
+ *    A function with more outcomes (l4h_fs_walk: 0, 1, -1) lists them.
+ *  - The code is an L4H_EXIT_* name, never a bare number: USAGE for what the
+ *    user gave (file:line:col, the key or the flag, and what was expected),
+ *    INFRA for what broke around us, FAILED for what the thing checked did.
+ *  - A library room reports through l4h_err (notes for the user through an
+ *    l4h_buf the caller prints) and never prints. The only exception is the
+ *    one line on stderr before abort() when memory runs out (l4h_xmalloc).
+ *  - The CLI prints "llm4hep VERB: <err.msg>" and exits with err.code. */
 
 /* Exit codes (docs/design.md): also the `code` of an l4h_err. */
 enum {
@@ -367,9 +380,9 @@ typedef struct l4h_model_resolved {
     const char *name;
     const l4h_endpoint *endpoint; /* never NULL after a successful load */
     l4h_opt_num temperature, max_tokens, seed;
-    double request_timeout_s;     /* default 600 */
+    double request_timeout_s;     /* default: its row in src/core/config_opts.c */
     int64_t context_tokens;       /* default L4H_CONTEXT_TOKENS_DEFAULT */
-    const char *max_tokens_param; /* name of the completion limit; default "max_tokens" */
+    const char *max_tokens_param; /* name of the completion limit (default: its row) */
     const char *reasoning_effort; /* NULL = not sent */
     const char *extra_body;       /* JSON object text (keys never among those llm4hep sets) or NULL */
     int has_price;
@@ -389,29 +402,31 @@ typedef struct l4h_price {
     double cached_input_per_mtok;
 } l4h_price;
 
+/* limits, sandbox and retry: what each key means, its bounds and its
+ * default are one row each of the table in src/core/config_opts.c. */
 typedef struct l4h_limits {
-    double task_wall_s;      /* default 3600 */
-    double exec_timeout_s;   /* default 900 */
-    int64_t exec_memory_mb;  /* default 8192 */
-    int64_t workspace_mb;    /* default 4096 */
-    int64_t output_bytes;    /* default 16384 */
-    int64_t task_tokens;     /* default 2000000; 0 = unlimited */
-    double campaign_usd;     /* default 0 = unlimited */
+    double task_wall_s;
+    double exec_timeout_s;
+    int64_t exec_memory_mb;
+    int64_t workspace_mb;
+    int64_t output_bytes;
+    int64_t task_tokens;     /* 0 = unlimited */
+    double campaign_usd;     /* 0 = unlimited */
 } l4h_limits;
 
 typedef enum { L4H_ISOLATION_AUTO = 0, L4H_ISOLATION_BWRAP, L4H_ISOLATION_RLIMIT } l4h_isolation;
 
 typedef struct l4h_sandbox_cfg {
-    char *python;            /* default /usr/bin/python3 */
-    l4h_isolation isolation; /* default auto */
-    int network;             /* default 0 (false) */
-    int max_parallel_per_node; /* default 16 */
+    char *python;
+    l4h_isolation isolation;
+    int network;
+    int max_parallel_per_node;
 } l4h_sandbox_cfg;
 
 typedef struct l4h_retry_cfg {
-    int max_attempts; /* default 8 */
-    double base_s;    /* default 2 */
-    double max_s;     /* default 120 */
+    int max_attempts;
+    double base_s;
+    double max_s;
 } l4h_retry_cfg;
 
 /* One (supervisor, coder) combination and how many trials it gets. In
@@ -452,7 +467,7 @@ typedef struct l4h_config {
     l4h_limits limits;
     l4h_sandbox_cfg sandbox;
     l4h_retry_cfg retry;
-    int infra_retries; /* default 1 */
+    int infra_retries;
 
     struct l4h_suite *suite; /* loaded with the config */
     char **files;      /* every file path the config read (for l4h_where.file) */
@@ -464,8 +479,9 @@ typedef struct l4h_config {
  * (PATH dotted: "limits.task_wall_s", "steps[1]"). Required: name, suite, and
  * models by one of models / models_file / pairs / supervisors_file with
  * coders_file (merged; a repeated pair adds its trials). output defaults to
- * results/<name>.h5 beside the config, scratch to ${TMPDIR:-/tmp},
- * max_iterations to 10. Every endpoint reference must be defined. */
+ * results/<name>.h5 beside the config; every other default is in the
+ * table of config keys (src/core/config_opts.c). Every endpoint reference
+ * must be defined. */
 int l4h_config_load(const char *path, l4h_config **out, l4h_err *err);
 void l4h_config_free(l4h_config *cfg);
 
@@ -476,15 +492,22 @@ int l4h_config_model(const l4h_config *cfg, const char *model, l4h_model_resolve
 /* The endpoint of that name, or NULL. */
 const l4h_endpoint *l4h_config_endpoint(const l4h_config *cfg, const char *name);
 
+/* The i-th key (0-based) a campaign config may hold, from the one table of
+ * config keys (src/core/config_opts.c, in its order), as a dotted path into
+ * buf: "limits.task_wall_s", "endpoints.*.base_url", "models_config.*.seed"
+ * ("*" a name the user chooses), "pairs[].coder". 0, or -1 past the last.
+ * For the docs' key list and its test. Can't fail otherwise. */
+int l4h_config_key(size_t i, char *buf, size_t size);
+/* The name the config gives value of the enumerated key (a path as
+ * l4h_config_key writes it): l4h_config_choice("sandbox.isolation",
+ * L4H_ISOLATION_BWRAP) is "bwrap", ("endpoints.*.provider", 1) "scripted".
+ * "?" for an unknown key or value. Static; can't fail. */
+const char *l4h_config_choice(const char *key, int value);
+
 /* A config with every default and no models, suite or endpoints — for the
  * verbs that take a suite but no config (`validate`, `reference`). Its dir is
  * the current directory. Can't fail (aborts on out of memory). */
 l4h_config *l4h_config_defaults(void);
-
-/* Print the plan for `sweep --dry-run`: counts by model and by step, total
- * tasks, endpoints used, output path, and the first tasks in dispatch order. */
-struct l4h_plan;
-void l4h_plan_print(const l4h_config *cfg, const struct l4h_plan *plan, void *fp /* FILE* */);
 
 /* ----------------------------------------------------------------- suite */
 
@@ -846,9 +869,10 @@ int l4h_rec_from_json(const char *json, size_t len, l4h_task_rec *rec, l4h_err *
 
 /* Add cfg's endpoint key variables (cfg may be NULL) and, on the first call,
  * the variables named like keys to the process's set; a value already held
- * is not added twice. With say != 0, print to stderr once per variable that
- * an endpoint's key is a placeholder and is not redacted. Can't fail. */
-void l4h_secrets_collect(const l4h_config *cfg, int say);
+ * is not added twice. With notes != NULL, append to it, once per variable in
+ * the process, a line saying that an endpoint's key is a placeholder and is
+ * not redacted (the caller prints it). Can't fail. */
+void l4h_secrets_collect(const l4h_config *cfg, l4h_buf *notes);
 /* Replace every held value in *text (a malloc'd string or NULL) by
  * "[redacted:NAME]", reallocating *text. Returns the number replaced. */
 size_t l4h_secrets_redact(char **text);

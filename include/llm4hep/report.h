@@ -22,7 +22,8 @@ double l4h_pass_hat_k(int64_t n, int64_t c, int64_t k);
 /* Two-sided exact McNemar (binomial, p = 1/2) p-value for discordant counts
  * b, c: min(1, 2 P[X <= min(b, c)]), X ~ Bin(b + c, 1/2); 1 when b + c = 0. */
 double l4h_mcnemar_exact_p(int64_t b, int64_t c);
-/* Holm's step-down adjustment of n p-values, in place (order kept). */
+/* Holm's step-down adjustment of n p-values, in place (order kept). Out of
+ * memory is reported and aborts (l4h_xcalloc), never a silent skip. */
 void l4h_holm(double *p, size_t n);
 
 /* ---------------------------------------------------------------- report */

@@ -346,7 +346,11 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
 
-    l4h_secrets_collect(cfg, 1); /* says here, once, which keys are placeholders */
+    l4h_buf notes = {0}; /* said here, once: which keys are placeholders */
+    l4h_secrets_collect(cfg, &notes);
+    if (notes.len)
+        fputs(notes.data, stderr);
+    l4h_buf_free(&notes);
     permits = l4h_permits_local_new(cfg);
     if (!(llm = l4h_llm_new(cfg, permits, &err)) || !(sb = l4h_sandbox_open(cfg, &err))) {
         fprintf(stderr, "llm4hep run: %s\n", err.msg);

@@ -7,6 +7,7 @@
 
 #include "llm4hep/core.h"
 #include "llm4hep/mpi.h"
+#include "cli_internal.h"
 #include "verbs.h"
 
 static void sweep_usage(FILE *fp)
@@ -70,7 +71,7 @@ static int dry_run(const char *config_path)
         l4h_config_free(cfg);
         return err.code ? err.code : L4H_EXIT_USAGE;
     }
-    l4h_plan_print(cfg, &plan, stdout);
+    cli_plan_print(cfg, &plan, stdout);
     printf("\ndry run: nothing was contacted and nothing was written.\n");
     l4h_plan_free(&plan);
     l4h_config_free(cfg);

@@ -1,7 +1,7 @@
 /* config.c — load a campaign config (config.yml, docs/design.md's contract) and
  * its suite. Every problem is exit code 2 with one message:
  *     FILE:LINE:COL: key 'PATH': expected ..., got ...
- * Defaults are those in core.h. */
+ * Each key, its bounds and its default: src/core/config_opts.c. */
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>
@@ -10,34 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ytree.h"
+#include "core_internal.h"
 
-static const char *const config_keys[] = {
-    "name",         "suite",          "output",        "scratch",  "trials",
-    "max_iterations", "steps",        "models",        "pairs",    "models_file",
-    "supervisors_file", "coders_file", "endpoints",    "model_defaults", "models_config",
-    "prices",       "limits",         "sandbox",       "retry",    "infra_retries", NULL};
-static const char *const endpoint_keys[] = {"provider", "base_url", "api_key_env", "dir", "file",
-                                            "max_concurrency", "requests_per_minute", "model_id_header",
-                                            NULL};
-static const char *const model_keys[] = {"endpoint", "temperature", "max_tokens",
-                                         "request_timeout_s", "seed", "context_tokens",
-                                         "max_tokens_param", "reasoning_effort", "extra_body", NULL};
-static const char *const price_keys[] = {"input_per_mtok", "output_per_mtok",
-                                         "cached_input_per_mtok", NULL};
 /* Request members llm4hep sets itself (or whose meaning its parser relies
  * on): extra_body may not name them. */
 static const char *const request_keys[] = {"model", "messages", "temperature", "max_tokens",
                                            "max_completion_tokens", "seed", "tools", "tool_choice",
                                            "reasoning_effort", "stream", "n", NULL};
-static const char *const limit_keys[] = {"task_wall_s",  "exec_timeout_s", "exec_memory_mb",
-                                         "workspace_mb", "output_bytes",   "task_tokens",
-                                         "campaign_usd", NULL};
-static const char *const sandbox_keys[] = {"python", "isolation", "network",
-                                           "max_parallel_per_node", NULL};
-static const char *const retry_keys[] = {"max_attempts", "base_s", "max_s", NULL};
-static const char *const pair_keys[] = {"supervisor", "coder", "trials", NULL};
-
 static void model_opts_free(l4h_model_opts *o)
 {
     free(o->endpoint);
@@ -99,21 +78,7 @@ l4h_config *l4h_config_defaults(void)
     cfg->text = l4h_xstrdup("");
     l4h_sha256_hex("", 0, cfg->sha256);
     cfg->name = l4h_xstrdup("");
-    cfg->trials = 1;
-    cfg->max_iterations = 10;
-    char *scratch = NULL;
-    if (l4h_expand_env("${TMPDIR:-/tmp}", &scratch, NULL) < 0 || !scratch)
-        scratch = l4h_xstrdup("/tmp");
-    cfg->scratch = scratch;
-    cfg->limits = (l4h_limits){.task_wall_s = 3600, .exec_timeout_s = 900, .exec_memory_mb = 8192,
-                               .workspace_mb = 4096, .output_bytes = 16384,
-                               .task_tokens = 2000000, .campaign_usd = 0};
-    cfg->sandbox.python = l4h_xstrdup("/usr/bin/python3");
-    cfg->sandbox.isolation = L4H_ISOLATION_AUTO;
-    cfg->sandbox.network = 0;
-    cfg->sandbox.max_parallel_per_node = 16;
-    cfg->retry = (l4h_retry_cfg){.max_attempts = 8, .base_s = 2, .max_s = 120};
-    cfg->infra_retries = 1;
+    core_opts_defaults(OPTS_CONFIG, cfg);
     cfg->files = l4h_xcalloc(1, sizeof *cfg->files);
     return cfg;
 }
@@ -170,11 +135,11 @@ static int endpoint_undefined(const l4h_config *cfg, const l4h_where *w, const c
         cands[nc++] = cfg->endpoints[i].name;
     const char *near = yclosest(name, cands, nc);
     if (near)
-        l4h_err_set(err, 2, "%s:%d:%d: key '%s': endpoint '%s' is not defined in endpoints; did "
+        l4h_err_set(err, L4H_EXIT_USAGE, "%s:%d:%d: key '%s': endpoint '%s' is not defined in endpoints; did "
                             "you mean '%s'?",
                     w->file, w->line, w->col, key, name, near);
     else
-        l4h_err_set(err, 2, "%s:%d:%d: key '%s': expected an endpoint defined in endpoints (%s), "
+        l4h_err_set(err, L4H_EXIT_USAGE, "%s:%d:%d: key '%s': expected an endpoint defined in endpoints (%s), "
                             "got '%s'",
                     w->file, w->line, w->col, key, names, name);
     free(names);
@@ -198,7 +163,7 @@ int l4h_config_model(const l4h_config *cfg, const char *model, l4h_model_resolve
     const char *ep = mc && mc->endpoint ? mc->endpoint : d->endpoint;
     if (!ep) {
         const char *file = cfg->files && cfg->n_files ? cfg->files[0] : cfg->path;
-        return l4h_err_set(err, 2,
+        return l4h_err_set(err, L4H_EXIT_USAGE,
                            "%s:1:1: key 'model_defaults.endpoint': missing, model '%s' needs an "
                            "endpoint (set model_defaults.endpoint or models_config.\"%s\".endpoint)",
                            file, model, model);
@@ -219,12 +184,17 @@ int l4h_config_model(const l4h_config *cfg, const char *model, l4h_model_resolve
     out->max_tokens = layer(mc->max_tokens, d->max_tokens);
     out->seed = layer(mc->seed, d->seed);
     l4h_opt_num t = layer(mc->request_timeout_s, d->request_timeout_s);
-    out->request_timeout_s = t.state == L4H_OPT_SET ? t.value : 600;
+    out->request_timeout_s = t.state == L4H_OPT_SET
+                                 ? t.value
+                                 : core_opts_num_default(OPTS_MODEL, "request_timeout_s");
     l4h_opt_num ctx = layer(mc->context_tokens, d->context_tokens);
-    out->context_tokens = ctx.state == L4H_OPT_SET ? (int64_t)ctx.value : L4H_CONTEXT_TOKENS_DEFAULT;
-    out->max_tokens_param = mc->max_tokens_param   ? mc->max_tokens_param
-                            : d->max_tokens_param ? d->max_tokens_param
-                                                  : "max_tokens";
+    out->context_tokens = ctx.state == L4H_OPT_SET
+                              ? (int64_t)ctx.value
+                              : (int64_t)core_opts_num_default(OPTS_MODEL, "context_tokens");
+    out->max_tokens_param = mc->max_tokens_param ? mc->max_tokens_param
+                            : d->max_tokens_param
+                                ? d->max_tokens_param
+                                : core_opts_text_default(OPTS_MODEL, "max_tokens_param");
     out->reasoning_effort = mc->reasoning_effort ? mc->reasoning_effort : d->reasoning_effort;
     out->extra_body = mc->extra_body ? mc->extra_body : d->extra_body;
     for (size_t i = 0; i < cfg->n_prices; i++)
@@ -378,7 +348,7 @@ static int read_models_file(cload *L, const ynode *n, const char *key, namelist 
         if (*s) {
             int col = (int)(s - p) + 1;
             if (!model_name_ok(s)) {
-                rc = l4h_err_set(L->c.err, 2, "%s:%d:%d: expected one model name a line, got '%s'",
+                rc = l4h_err_set(L->c.err, L4H_EXIT_USAGE, "%s:%d:%d: expected one model name a line, got '%s'",
                                  file, line, col, s);
                 break;
             }
@@ -396,7 +366,8 @@ static int read_models_file(cload *L, const ynode *n, const char *key, namelist 
     return rc;
 }
 
-static int load_models(cload *L, const ynode *root)
+/* models and models_file: each name supervises itself (sequential mode). */
+static int load_model_list(cload *L, const ynode *root)
 {
     l4h_config *cfg = L->cfg;
     char ip[256];
@@ -425,6 +396,14 @@ static int load_models(cload *L, const ynode *root)
             add_pair(L, nl.names[i], nl.names[i], cfg->trials, nl.where[i]);
         namelist_free(&nl);
     }
+    return 0;
+}
+
+/* pairs: each {supervisor, coder, trials} as given. */
+static int load_pairs(cload *L, const ynode *root)
+{
+    l4h_config *cfg = L->cfg;
+    char ip[256];
     const ynode *pr = ymap_get(root, "pairs");
     if (pr) {
         if (yget_list(&L->c, pr, "pairs", "{supervisor, coder}") < 0)
@@ -433,27 +412,28 @@ static int load_models(cload *L, const ynode *root)
             const ynode *it = pr->items[i];
             char kp[256];
             ypath_index(ip, "pairs", i);
-            if (ycheck_keys(&L->c, it, ip, pair_keys) < 0)
+            l4h_pair p = {.trials = cfg->trials}; /* trials: the campaign's unless given */
+            if (core_opts_load(&L->c, OPTS_PAIR, it, ip, &p) < 0)
                 return -1;
-            for (int k = 0; k < 2; k++)
-                if (!ymap_get(it, pair_keys[k]))
-                    return yfail(&L->c, it, ypath_key(kp, ip, pair_keys[k]), "missing required key");
             char *sup = NULL, *coder = NULL;
-            int64_t trials = cfg->trials;
             int rc = get_model(L, ymap_get(it, "supervisor"), ypath_key(kp, ip, "supervisor"), &sup);
             if (rc == 0)
                 rc = get_model(L, ymap_get(it, "coder"), ypath_key(kp, ip, "coder"), &coder);
             if (rc == 0)
-                rc = yget_int(&L->c, ymap_get(it, "trials"), ypath_key(kp, ip, "trials"), 1, 1000000,
-                              &trials);
-            if (rc == 0)
-                add_pair(L, sup, coder, (int)trials, where_of(L, it));
+                add_pair(L, sup, coder, p.trials, where_of(L, it));
             free(sup);
             free(coder);
             if (rc < 0)
                 return -1;
         }
     }
+    return 0;
+}
+
+/* supervisors_file x coders_file: every supervisor with every coder. */
+static int load_model_cross(cload *L, const ynode *root)
+{
+    l4h_config *cfg = L->cfg;
     const ynode *sf = ymap_get(root, "supervisors_file"), *cf = ymap_get(root, "coders_file");
     if (sf && !cf)
         return yfail(&L->c, ymap_key(root, "supervisors_file"), "supervisors_file",
@@ -474,6 +454,15 @@ static int load_models(cload *L, const ynode *root)
         if (rc < 0)
             return -1;
     }
+    return 0;
+}
+
+/* The campaign's pairs from every source, merged; at least one. */
+static int load_models(cload *L, const ynode *root)
+{
+    l4h_config *cfg = L->cfg;
+    if (load_model_list(L, root) < 0 || load_pairs(L, root) < 0 || load_model_cross(L, root) < 0)
+        return -1;
     if (cfg->n_pairs == 0)
         return yfail(&L->c, root, "models",
                      "missing required key: expected models, models_file, pairs, or "
@@ -481,52 +470,11 @@ static int load_models(cload *L, const ynode *root)
     return 0;
 }
 
-static int load_opt(cload *L, const ynode *n, const char *key, int is_int, double min, int excl,
-                    l4h_opt_num *out)
-{
-    if (!n)
-        return 0;
-    if (yis_null(n)) {
-        out->state = L4H_OPT_NULL;
-        return 0;
-    }
-    if (is_int) {
-        int64_t v;
-        if (yget_int(&L->c, n, key, (int64_t)min, INT64_MAX, &v) < 0)
-            return -1;
-        out->value = (double)v;
-    } else if (yget_num(&L->c, n, key, min, excl, &out->value) < 0) {
-        return -1;
-    }
-    out->state = L4H_OPT_SET;
-    return 0;
-}
-
-/* max_tokens_param, reasoning_effort and extra_body of one model_defaults
- * or models_config entry at key. 0, or -1 with the error at the value. */
-static int load_chat_api_opts(cload *L, const ynode *n, const char *key, l4h_model_opts *o)
+/* extra_body of one model_defaults or models_config entry at key: members
+ * llm4hep sets itself are refused. 0, or -1 with the error at the value. */
+static int load_extra_body(cload *L, const ynode *n, const char *key, l4h_model_opts *o)
 {
     char kp[256], got[80];
-    const ynode *mp = ymap_get(n, "max_tokens_param");
-    if (mp) {
-        if (yget_str(&L->c, mp, ypath_key(kp, key, "max_tokens_param"), &o->max_tokens_param) < 0)
-            return -1;
-        if (strcmp(o->max_tokens_param, "max_tokens") && strcmp(o->max_tokens_param, "max_completion_tokens"))
-            return yfail(&L->c, mp, kp, "expected max_tokens or max_completion_tokens (OpenAI's "
-                                        "reasoning models take max_completion_tokens), got '%s'",
-                         o->max_tokens_param);
-    }
-    const ynode *re = ymap_get(n, "reasoning_effort");
-    if (re) {
-        if (yget_str(&L->c, re, ypath_key(kp, key, "reasoning_effort"), &o->reasoning_effort) < 0)
-            return -1;
-        int ok = *o->reasoning_effort != '\0';
-        for (const char *p = o->reasoning_effort; *p && ok; p++)
-            ok = (*p >= 'a' && *p <= 'z') || *p == '_' || *p == '-';
-        if (!ok)
-            return yfail(&L->c, re, kp, "expected an effort level such as minimal, low, medium or "
-                                        "high, got '%s'", o->reasoning_effort);
-    }
     const ynode *eb = ymap_get(n, "extra_body");
     if (!eb)
         return 0;
@@ -560,35 +508,11 @@ static int load_chat_api_opts(cload *L, const ynode *n, const char *key, l4h_mod
 /* model_defaults or one models_config entry. */
 static int load_model_opts(cload *L, const ynode *n, const char *key, l4h_model_opts *o)
 {
-    char kp[256];
-    if (ycheck_keys(&L->c, n, key, model_keys) < 0)
+    if (core_opts_load(&L->c, OPTS_MODEL, n, key, o) < 0)
         return -1;
-    o->where = where_of(L, n);
     const ynode *ep = ymap_get(n, "endpoint");
-    if (ep && !yis_null(ep)) {
-        if (yget_str(&L->c, ep, ypath_key(kp, key, "endpoint"), &o->endpoint) < 0)
-            return -1;
-        o->where = where_of(L, ep);
-    }
-    if (load_opt(L, ymap_get(n, "temperature"), ypath_key(kp, key, "temperature"), 0, 0, 0,
-                 &o->temperature) < 0 ||
-        load_opt(L, ymap_get(n, "max_tokens"), ypath_key(kp, key, "max_tokens"), 1, 1, 0,
-                 &o->max_tokens) < 0 ||
-        load_opt(L, ymap_get(n, "request_timeout_s"), ypath_key(kp, key, "request_timeout_s"), 0, 0,
-                 1, &o->request_timeout_s) < 0 ||
-        load_opt(L, ymap_get(n, "context_tokens"), ypath_key(kp, key, "context_tokens"), 1, 1024, 0,
-                 &o->context_tokens) < 0)
-        return -1;
-    const ynode *sd = ymap_get(n, "seed");
-    if (sd && yis_null(sd)) {
-        o->seed.state = L4H_OPT_NULL;
-    } else if (sd) {
-        int64_t v;
-        if (yget_int(&L->c, sd, ypath_key(kp, key, "seed"), INT64_MIN, INT64_MAX, &v) < 0)
-            return -1;
-        o->seed = (l4h_opt_num){L4H_OPT_SET, (double)v};
-    }
-    return load_chat_api_opts(L, n, key, o);
+    o->where = where_of(L, ep && !yis_null(ep) ? ep : n);
+    return load_extra_body(L, n, key, o);
 }
 
 static int load_endpoints(cload *L, const ynode *root)
@@ -612,70 +536,9 @@ static int load_endpoints(cload *L, const ynode *root)
         if (!yname_ok(name, 1))
             return yfail(&L->c, eps->keys[i], kp, "expected an endpoint name of letters, digits, "
                                                   "'.', '_' or '-', got '%s'", name);
-        if (ycheck_keys(&L->c, n, kp, endpoint_keys) < 0)
+        core_opts_defaults(OPTS_ENDPOINT, e);
+        if (core_opts_load(&L->c, OPTS_ENDPOINT, n, kp, e) < 0)
             return -1;
-        char *prov = NULL;
-        const ynode *pn = ymap_get(n, "provider");
-        if (yget_str(&L->c, pn, ypath_key(fp, kp, "provider"), &prov) < 0)
-            return -1;
-        if (!prov || !strcmp(prov, "http"))
-            e->provider = L4H_PROVIDER_HTTP;
-        else if (!strcmp(prov, "scripted"))
-            e->provider = L4H_PROVIDER_SCRIPTED;
-        else if (!strcmp(prov, "replay"))
-            e->provider = L4H_PROVIDER_REPLAY;
-        else {
-            yfail(&L->c, pn, fp, "expected http, scripted or replay, got '%s'", prov);
-            free(prov);
-            return -1;
-        }
-        free(prov);
-        int64_t mc = 0;
-        const ynode *ak = ymap_get(n, "api_key_env");
-        if (ak && ak->kind == Y_SCALAR && strstr(ak->value, "${"))
-            /* expanding it would put the key itself here (and maybe in a message) */
-            return yfail(&L->c, ak, ypath_key(fp, kp, "api_key_env"),
-                         "expected the name of an environment variable (like CBORG_API_KEY), "
-                         "got a ${...} reference");
-        if (yget_str(&L->c, ymap_get(n, "base_url"), ypath_key(fp, kp, "base_url"), &e->base_url) < 0 ||
-            yget_str(&L->c, ymap_get(n, "api_key_env"), ypath_key(fp, kp, "api_key_env"),
-                     &e->api_key_env) < 0 ||
-            yget_path(&L->c, ymap_get(n, "dir"), ypath_key(fp, kp, "dir"), &e->dir) < 0 ||
-            yget_path(&L->c, ymap_get(n, "file"), ypath_key(fp, kp, "file"), &e->file) < 0 ||
-            yget_int(&L->c, ymap_get(n, "max_concurrency"), ypath_key(fp, kp, "max_concurrency"), 0,
-                     INT_MAX, &mc) < 0 ||
-            yget_num(&L->c, ymap_get(n, "requests_per_minute"),
-                     ypath_key(fp, kp, "requests_per_minute"), 0, 0, &e->requests_per_minute) < 0 ||
-            yget_str(&L->c, ymap_get(n, "model_id_header"), ypath_key(fp, kp, "model_id_header"),
-                     &e->model_id_header) < 0)
-            return -1;
-        if (e->model_id_header) {
-            int ok = *e->model_id_header != '\0';
-            for (const char *v = e->model_id_header; *v && ok; v++) /* an RFC 9110 token */
-                ok = (*v >= 'A' && *v <= 'Z') || (*v >= 'a' && *v <= 'z') || (*v >= '0' && *v <= '9') ||
-                     strchr("!#$%&'*+-.^_`|~", *v);
-            if (!ok)
-                return yfail(&L->c, ymap_get(n, "model_id_header"), ypath_key(fp, kp, "model_id_header"),
-                             "expected an HTTP header name (like x-litellm-model-id), got '%s'",
-                             e->model_id_header);
-        } else {
-            e->model_id_header = l4h_xstrdup("x-litellm-model-id");
-        }
-        e->max_concurrency = (int)mc;
-        if (e->base_url && strncmp(e->base_url, "http://", 7) && strncmp(e->base_url, "https://", 8))
-            return yfail(&L->c, ymap_get(n, "base_url"), ypath_key(fp, kp, "base_url"),
-                         "expected a URL starting with http:// or https://, got '%s'", e->base_url);
-        if (e->api_key_env) {
-            const char *v = e->api_key_env;
-            int ok = *v && !(*v >= '0' && *v <= '9');
-            for (; *v && ok; v++)
-                ok = (*v >= 'A' && *v <= 'Z') || (*v >= 'a' && *v <= 'z') || (*v >= '0' && *v <= '9') ||
-                     *v == '_';
-            if (!ok)
-                return yfail(&L->c, ymap_get(n, "api_key_env"), ypath_key(fp, kp, "api_key_env"),
-                             "expected the name of an environment variable (not the key itself), "
-                             "got a value that is not a variable name");
-        }
         const char *need = NULL;
         if (e->provider == L4H_PROVIDER_HTTP && !e->base_url)
             need = "base_url";
@@ -683,11 +546,9 @@ static int load_endpoints(cload *L, const ynode *root)
             need = "dir";
         if (e->provider == L4H_PROVIDER_REPLAY && !e->file)
             need = "file";
-        if (need) {
-            static const char *const pname[] = {"http", "scripted", "replay"};
+        if (need)
             return yfail(&L->c, n, ypath_key(fp, kp, need), "missing required key for provider %s",
-                         pname[e->provider]);
-        }
+                         core_opts_choice(OPTS_ENDPOINT, "provider", (int)e->provider));
     }
     return 0;
 }
@@ -722,117 +583,25 @@ static int load_models_config(cload *L, const ynode *root)
         for (size_t i = 0; i < pr->n; i++) {
             l4h_price *p = &cfg->prices[cfg->n_prices++];
             p->model = l4h_xstrdup(pr->keys[i]->value);
-            char fp[256];
-            ypath_key(kp, "prices", p->model);
-            if (ycheck_keys(&L->c, pr->items[i], kp, price_keys) < 0)
-                return -1;
-            for (int k = 0; k < 2; k++)
-                if (!ymap_get(pr->items[i], price_keys[k]))
-                    return yfail(&L->c, pr->items[i], ypath_key(fp, kp, price_keys[k]),
-                                 "missing required key");
-            if (yget_num(&L->c, ymap_get(pr->items[i], "input_per_mtok"),
-                         ypath_key(fp, kp, "input_per_mtok"), 0, 0, &p->input_per_mtok) < 0 ||
-                yget_num(&L->c, ymap_get(pr->items[i], "output_per_mtok"),
-                         ypath_key(fp, kp, "output_per_mtok"), 0, 0, &p->output_per_mtok) < 0)
+            if (core_opts_load(&L->c, OPTS_PRICE, pr->items[i], ypath_key(kp, "prices", p->model),
+                               p) < 0)
                 return -1;
             /* absent: cached tokens cost the input price */
             p->has_cached_input = ymap_get(pr->items[i], "cached_input_per_mtok") != NULL;
-            if (p->has_cached_input &&
-                yget_num(&L->c, ymap_get(pr->items[i], "cached_input_per_mtok"),
-                         ypath_key(fp, kp, "cached_input_per_mtok"), 0, 0, &p->cached_input_per_mtok) < 0)
-                return -1;
         }
     }
     return 0;
 }
 
-static int load_limits(cload *L, const ynode *root)
+/* What one row cannot say: retry.max_s is at least retry.base_s. */
+static int check_retry(cload *L, const ynode *root)
 {
-    l4h_limits *l = &L->cfg->limits;
-    const ynode *n = ymap_get(root, "limits");
-    if (!n)
+    const l4h_retry_cfg *r = &L->cfg->retry;
+    if (r->max_s >= r->base_s)
         return 0;
-    if (ycheck_keys(&L->c, n, "limits", limit_keys) < 0)
-        return -1;
-    return yget_num(&L->c, ymap_get(n, "task_wall_s"), "limits.task_wall_s", 0, 1, &l->task_wall_s) ||
-                   yget_num(&L->c, ymap_get(n, "exec_timeout_s"), "limits.exec_timeout_s", 0, 1,
-                            &l->exec_timeout_s) ||
-                   yget_int(&L->c, ymap_get(n, "exec_memory_mb"), "limits.exec_memory_mb", 1,
-                            INT64_MAX, &l->exec_memory_mb) ||
-                   yget_int(&L->c, ymap_get(n, "workspace_mb"), "limits.workspace_mb", 1, INT64_MAX,
-                            &l->workspace_mb) ||
-                   yget_int(&L->c, ymap_get(n, "output_bytes"), "limits.output_bytes", 1, INT64_MAX,
-                            &l->output_bytes) ||
-                   yget_int(&L->c, ymap_get(n, "task_tokens"), "limits.task_tokens", 0, INT64_MAX,
-                            &l->task_tokens) ||
-                   yget_num(&L->c, ymap_get(n, "campaign_usd"), "limits.campaign_usd", 0, 0,
-                            &l->campaign_usd)
-               ? -1
-               : 0;
-}
-
-static int load_sandbox_retry(cload *L, const ynode *root)
-{
-    l4h_config *cfg = L->cfg;
-    const ynode *n = ymap_get(root, "sandbox");
-    if (n) {
-        if (ycheck_keys(&L->c, n, "sandbox", sandbox_keys) < 0)
-            return -1;
-        const ynode *py = ymap_get(n, "python");
-        if (py) {
-            char *v = NULL;
-            if (yget_str(&L->c, py, "sandbox.python", &v) < 0)
-                return -1;
-            free(cfg->sandbox.python);
-            /* a bare name (python3) is looked up on PATH; a relative path is the config's */
-            cfg->sandbox.python = strchr(v, '/') ? l4h_path_join(cfg->dir, v) : l4h_xstrdup(v);
-            free(v);
-            if (!*cfg->sandbox.python)
-                return yfail(&L->c, py, "sandbox.python", "expected a Python interpreter, got ''");
-        }
-        const ynode *iso = ymap_get(n, "isolation");
-        if (iso) {
-            char *v = NULL;
-            if (yget_str(&L->c, iso, "sandbox.isolation", &v) < 0)
-                return -1;
-            int k = !strcmp(v, "auto") ? L4H_ISOLATION_AUTO
-                    : !strcmp(v, "bwrap") ? L4H_ISOLATION_BWRAP
-                    : !strcmp(v, "rlimit") ? L4H_ISOLATION_RLIMIT : -1;
-            if (k < 0) {
-                yfail(&L->c, iso, "sandbox.isolation", "expected auto, bwrap or rlimit, got '%s'", v);
-                free(v);
-                return -1;
-            }
-            free(v);
-            cfg->sandbox.isolation = (l4h_isolation)k;
-        }
-        int64_t mp = cfg->sandbox.max_parallel_per_node;
-        if (yget_bool(&L->c, ymap_get(n, "network"), "sandbox.network", &cfg->sandbox.network) < 0 ||
-            yget_int(&L->c, ymap_get(n, "max_parallel_per_node"), "sandbox.max_parallel_per_node", 1,
-                     100000, &mp) < 0)
-            return -1;
-        cfg->sandbox.max_parallel_per_node = (int)mp;
-    }
-    n = ymap_get(root, "retry");
-    if (n) {
-        if (ycheck_keys(&L->c, n, "retry", retry_keys) < 0)
-            return -1;
-        int64_t ma = cfg->retry.max_attempts;
-        if (yget_int(&L->c, ymap_get(n, "max_attempts"), "retry.max_attempts", 1, 1000, &ma) < 0 ||
-            yget_num(&L->c, ymap_get(n, "base_s"), "retry.base_s", 0, 0, &cfg->retry.base_s) < 0 ||
-            yget_num(&L->c, ymap_get(n, "max_s"), "retry.max_s", 0, 0, &cfg->retry.max_s) < 0)
-            return -1;
-        cfg->retry.max_attempts = (int)ma;
-        if (cfg->retry.max_s < cfg->retry.base_s)
-            return yfail(&L->c, ymap_get(n, "max_s") ? ymap_get(n, "max_s") : n, "retry.max_s",
-                         "expected a number >= retry.base_s (%g), got '%g'", cfg->retry.base_s,
-                         cfg->retry.max_s);
-    }
-    int64_t ir = cfg->infra_retries;
-    if (yget_int(&L->c, ymap_get(root, "infra_retries"), "infra_retries", 0, 100, &ir) < 0)
-        return -1;
-    cfg->infra_retries = (int)ir;
-    return 0;
+    const ynode *n = ymap_get(root, "retry"), *max = ymap_get(n, "max_s");
+    return yfail(&L->c, max ? max : n, "retry.max_s", "expected a number >= retry.base_s (%g), got '%g'",
+                 r->base_s, r->max_s);
 }
 
 /* The suite named by the config; errors reading it name the config key. */
@@ -924,7 +693,7 @@ static int check_endpoints(cload *L)
             if ((mc && mc->endpoint) || d->endpoint)
                 continue;
             const l4h_where *w = &L->pair_where[i];
-            return l4h_err_set(L->c.err, 2,
+            return l4h_err_set(L->c.err, L4H_EXIT_USAGE,
                                "%s:%d:%d: model '%s': expected an endpoint, got none (set "
                                "model_defaults.endpoint or models_config.\"%s\".endpoint)",
                                w->file, w->line, w->col, who[k], who[k]);
@@ -935,14 +704,14 @@ static int check_endpoints(cload *L)
         const char *who[2] = {cfg->pairs[i].supervisor, cfg->pairs[i].coder};
         for (int k = 0; k < 2; k++) {
             l4h_model_resolved m;
-            if (l4h_config_model(cfg, who[k], &m, NULL) != 0 || m.max_tokens.state != L4H_OPT_SET ||
+            if (l4h_config_model(cfg, who[k], &m, NULL) < 0 || m.max_tokens.state != L4H_OPT_SET ||
                 m.max_tokens.value * 2 <= (double)m.context_tokens)
                 continue;
             const l4h_model_opts *mc = model_config_of(cfg, who[k]);
             const l4h_where *w = mc && (mc->context_tokens.state != L4H_OPT_UNSET ||
                                         mc->max_tokens.state != L4H_OPT_UNSET)
                                      ? &mc->where : &cfg->model_defaults.where;
-            return l4h_err_set(L->c.err, 2,
+            return l4h_err_set(L->c.err, L4H_EXIT_USAGE,
                                "%s:%d:%d: model '%s': max_tokens %.0f leaves too little of its "
                                "context_tokens %lld for the prompt; expected context_tokens at "
                                "least twice max_tokens (set context_tokens to the model's context "
@@ -960,37 +729,15 @@ static int load_tree(cload *L, const ynode *root)
     if (!root)
         return yfail(&L->c, NULL, NULL, "empty file: expected a campaign config with name, suite "
                                         "and models");
-    if (ycheck_keys(&L->c, root, "", config_keys) < 0)
+    if (core_opts_load(&L->c, OPTS_CONFIG, root, "", cfg) < 0)
         return -1;
-    const char *req[] = {"name", "suite"};
-    for (int i = 0; i < 2; i++)
-        if (!ymap_get(root, req[i]))
-            return yfail(&L->c, root, req[i], "missing required key");
-    const ynode *nm = ymap_get(root, "name");
-    if (yget_str(&L->c, nm, "name", &cfg->name) < 0)
-        return -1;
-    if (!yname_ok(cfg->name, 1))
-        return yfail(&L->c, nm, "name", "expected a campaign name of letters, digits, '.', '_' or "
-                                        "'-', got '%s'", cfg->name);
-    int64_t t = 1, mi = 10;
-    if (yget_int(&L->c, ymap_get(root, "trials"), "trials", 1, 1000000, &t) < 0 ||
-        yget_int(&L->c, ymap_get(root, "max_iterations"), "max_iterations", 1, 1000000, &mi) < 0)
-        return -1;
-    cfg->trials = (int)t;
-    cfg->max_iterations = (int)mi;
-    const ynode *out = ymap_get(root, "output");
-    if (out) {
-        if (yget_path(&L->c, out, "output", &cfg->output) < 0)
-            return -1;
-    } else {
+    if (!cfg->output) {
         char rel[512];
         snprintf(rel, sizeof rel, "results/%s.h5", cfg->name);
         cfg->output = l4h_path_join(cfg->dir, rel);
     }
-    if (yget_path(&L->c, ymap_get(root, "scratch"), "scratch", &cfg->scratch) < 0)
-        return -1;
     if (load_endpoints(L, root) < 0 || load_models_config(L, root) < 0 || load_models(L, root) < 0 ||
-        load_limits(L, root) < 0 || load_sandbox_retry(L, root) < 0 || check_endpoints(L) < 0 ||
+        check_retry(L, root) < 0 || check_endpoints(L) < 0 ||
         load_config_suite(L, root) < 0 || load_steps(L, root) < 0)
         return -1;
     return 0;

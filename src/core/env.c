@@ -34,7 +34,7 @@ int l4h_expand_env(const char *s, char **out, l4h_err *err)
         size_t nlen = (size_t)(q - name);
         if (nlen == 0 || (name[0] >= '0' && name[0] <= '9') || (*q != '}' && strncmp(q, ":-", 2))) {
             l4h_buf_free(&b);
-            return l4h_err_set(err, 2,
+            return l4h_err_set(err, L4H_EXIT_USAGE,
                                "bad variable reference '%.40s': expected ${NAME} or ${NAME:-default}",
                                p);
         }
@@ -44,7 +44,7 @@ int l4h_expand_env(const char *s, char **out, l4h_err *err)
         const char *val = getenv(var);
         if (*q == '}') {
             if (!val) {
-                l4h_err_set(err, 2,
+                l4h_err_set(err, L4H_EXIT_USAGE,
                             "environment variable '%s' is not set (use ${%s:-default} for a default)",
                             var, var);
                 free(var);
@@ -72,7 +72,7 @@ int l4h_expand_env(const char *s, char **out, l4h_err *err)
         if (!*e) {
             free(var);
             l4h_buf_free(&b);
-            return l4h_err_set(err, 2, "unterminated '${%.40s': expected a closing '}'", name);
+            return l4h_err_set(err, L4H_EXIT_USAGE, "unterminated '${%.40s': expected a closing '}'", name);
         }
         if (val && *val) {
             l4h_buf_puts(&b, val);

@@ -44,23 +44,23 @@ int l4h_read_file_max(const char *path, size_t max, char **out, size_t *len, l4h
     if (fd < 0) {
         int e = errno;
         return l4h_err_set(err, (e == ENOENT || e == EACCES || e == ENOTDIR || e == ELOOP ||
-                                 e == ENXIO || e == EISDIR) ? 2 : 3,
+                                 e == ENXIO || e == EISDIR) ? L4H_EXIT_USAGE : L4H_EXIT_INFRA,
                            "%s: cannot open: %s", path, strerror(e));
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);
-        return l4h_err_set(err, 3, "%s: cannot stat: %s", path, strerror(e));
+        return l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot stat: %s", path, strerror(e));
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return l4h_err_set(err, 2, "%s: cannot read: is %s, expected a regular file", path,
+        return l4h_err_set(err, L4H_EXIT_USAGE, "%s: cannot read: is %s, expected a regular file", path,
                            file_kind(st.st_mode));
     }
     if (st.st_size > 0 && (uint64_t)st.st_size > max) {
         close(fd);
-        return l4h_err_set(err, 2, "%s: cannot read: %lld bytes, expected at most %zu (%zu MiB)",
+        return l4h_err_set(err, L4H_EXIT_USAGE, "%s: cannot read: %lld bytes, expected at most %zu (%zu MiB)",
                            path, (long long)st.st_size, max, max >> 20);
     }
     (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
@@ -75,14 +75,14 @@ int l4h_read_file_max(const char *path, size_t max, char **out, size_t *len, l4h
             int e = errno;
             close(fd);
             l4h_buf_free(&b);
-            return l4h_err_set(err, e == EISDIR ? 2 : 3, "%s: cannot read: %s", path, strerror(e));
+            return l4h_err_set(err, e == EISDIR ? L4H_EXIT_USAGE : L4H_EXIT_INFRA, "%s: cannot read: %s", path, strerror(e));
         }
         if (n == 0)
             break;
         if ((size_t)n > max - b.len) {
             close(fd);
             l4h_buf_free(&b);
-            return l4h_err_set(err, 2, "%s: cannot read: more than %zu bytes (%zu MiB), expected at most that",
+            return l4h_err_set(err, L4H_EXIT_USAGE, "%s: cannot read: more than %zu bytes (%zu MiB), expected at most that",
                                path, max, max >> 20);
         }
         l4h_buf_add(&b, chunk, (size_t)n);
@@ -131,20 +131,20 @@ int l4h_write_file(const char *path, const void *data, size_t len, l4h_err *err)
     if (fd < 0) {
         int e = errno;
         free(tmp);
-        return l4h_err_set(err, 3, "%s: cannot create: %s", path, strerror(e));
+        return l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot create: %s", path, strerror(e));
     }
     if (l4h_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
         int e = errno;
         close(fd);
         unlink(tmp);
         free(tmp);
-        return l4h_err_set(err, 3, "%s: cannot write: %s", path, strerror(e));
+        return l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot write: %s", path, strerror(e));
     }
     if (close(fd) < 0 || rename(tmp, path) < 0) {
         int e = errno;
         unlink(tmp);
         free(tmp);
-        return l4h_err_set(err, 3, "%s: cannot write: %s", path, strerror(e));
+        return l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot write: %s", path, strerror(e));
     }
     free(tmp);
     char *dir = l4h_path_dir(path);
@@ -162,7 +162,7 @@ int l4h_write_file(const char *path, const void *data, size_t len, l4h_err *err)
 int l4h_mkdirs(const char *path, int mode, l4h_err *err)
 {
     if (!path || !*path)
-        return l4h_err_set(err, 2, "cannot create a directory with an empty name");
+        return l4h_err_set(err, L4H_EXIT_USAGE, "cannot create a directory with an empty name");
     char *p = l4h_xstrdup(path);
     size_t n = strlen(p);
     for (size_t i = 1; i <= n; i++) {
@@ -172,7 +172,7 @@ int l4h_mkdirs(const char *path, int mode, l4h_err *err)
         p[i] = '\0';
         if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST) {
             int e = errno;
-            l4h_err_set(err, 3, "%s: cannot create directory: %s", p, strerror(e));
+            l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot create directory: %s", p, strerror(e));
             free(p);
             return -1;
         }
@@ -181,7 +181,7 @@ int l4h_mkdirs(const char *path, int mode, l4h_err *err)
     struct stat st;
     if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
         free(p);
-        return l4h_err_set(err, 3, "%s: exists and is not a directory", path);
+        return l4h_err_set(err, L4H_EXIT_INFRA, "%s: exists and is not a directory", path);
     }
     free(p);
     return 0;
@@ -192,15 +192,15 @@ int l4h_mkdirs(const char *path, int mode, l4h_err *err)
 int l4h_remove_tree(const char *path, l4h_err *err)
 {
     if (!path || !*path)
-        return l4h_err_set(err, 2, "cannot remove a path with an empty name");
+        return l4h_err_set(err, L4H_EXIT_USAGE, "cannot remove a path with an empty name");
     char *parent = l4h_path_dir(path);
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     int rc;
     int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (pfd < 0)
-        rc = errno == ENOENT ? 0 : l4h_err_set(err, 3, "%s: cannot open: %s", parent, strerror(errno));
+        rc = errno == ENOENT ? 0 : l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot open: %s", parent, strerror(errno));
     else if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
-        rc = l4h_err_set(err, 2, "%s: expected a path ending in a name", path);
+        rc = l4h_err_set(err, L4H_EXIT_USAGE, "%s: expected a path ending in a name", path);
     else
         rc = l4h_fs_remove(pfd, base, err);
     if (pfd >= 0)

@@ -43,7 +43,7 @@ int l4h_fs_dir_open(const char *path, l4h_err *err)
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        l4h_err_set(err, e == ENOENT || e == ELOOP || e == ENOTDIR ? 1 : 3,
+        l4h_err_set(err, e == ENOENT || e == ELOOP || e == ENOTDIR ? L4H_EXIT_FAILED : L4H_EXIT_INFRA,
                     "%s: cannot open the directory: %s", path,
                     e == ELOOP ? "it is a symbolic link" : strerror(e));
         errno = e; /* callers may look */
@@ -55,12 +55,12 @@ int l4h_fs_dir_open(const char *path, l4h_err *err)
 static int check_rel(const char *rel, l4h_err *err)
 {
     if (!rel || !rel[0] || rel[0] == '/')
-        return l4h_err_set(err, 2, "'%s': expected a relative path", rel ? rel : "");
+        return l4h_err_set(err, L4H_EXIT_USAGE, "'%s': expected a relative path", rel ? rel : "");
     for (const char *p = rel; *p;) {
         const char *e = strchr(p, '/');
         size_t n = e ? (size_t)(e - p) : strlen(p);
         if (n == 2 && p[0] == '.' && p[1] == '.')
-            return l4h_err_set(err, 2, "'%s': expected a path without '..'", rel);
+            return l4h_err_set(err, L4H_EXIT_USAGE, "'%s': expected a path without '..'", rel);
         p += n + (e ? 1 : 0);
     }
     return 0;
@@ -69,7 +69,7 @@ static int check_rel(const char *rel, l4h_err *err)
 /* The message and code for errno e met resolving rel. -1. */
 static int resolve_error(int e, const char *rel, l4h_err *err)
 {
-    int code = e == ENOENT || e == ELOOP || e == ENOTDIR || e == EXDEV ? 1 : 3;
+    int code = e == ENOENT || e == ELOOP || e == ENOTDIR || e == EXDEV ? L4H_EXIT_FAILED : L4H_EXIT_INFRA;
     return l4h_err_set(err, code, "%s: %s", rel,
                        e == ELOOP    ? "is or goes through a symbolic link (not followed)"
                        : e == EXDEV  ? "leads outside its directory (not followed)"
@@ -116,7 +116,7 @@ static int walk_open(int dfd, const char *rel, int flags, int mode)
 /* See core.h. */
 int l4h_fs_open(int dfd, const char *rel, int flags, int mode, l4h_err *err)
 {
-    if (check_rel(rel, err) != 0)
+    if (check_rel(rel, err) < 0)
         return -1;
     int fd = -1;
 #ifdef SYS_openat2
@@ -139,7 +139,7 @@ int l4h_fs_open(int dfd, const char *rel, int flags, int mode, l4h_err *err)
 /* See core.h. */
 int l4h_fs_open_in(int dfd, const char *rel, int flags, l4h_err *err)
 {
-    if (check_rel(rel, err) != 0)
+    if (check_rel(rel, err) < 0)
         return -1;
 #ifdef SYS_openat2
     if (use_openat2) {
@@ -159,13 +159,13 @@ int l4h_fs_open_in(int dfd, const char *rel, int flags, l4h_err *err)
 /* See core.h. */
 int l4h_fs_mkdirs(int dfd, const char *rel, int mode, l4h_err *err)
 {
-    if (rel && rel[0] && strcmp(rel, ".") && check_rel(rel, err) != 0)
+    if (rel && rel[0] && strcmp(rel, ".") && check_rel(rel, err) < 0)
         return -1;
     char *copy = l4h_xstrdup(rel ? rel : ""), *save = NULL;
     int cur = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
     if (cur < 0) {
         free(copy);
-        return l4h_err_set(err, 3, "%s: %s", rel, strerror(errno));
+        return l4h_err_set(err, L4H_EXIT_INFRA, "%s: %s", rel, strerror(errno));
     }
     for (char *part = strtok_r(copy, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
         if (!strcmp(part, "."))
@@ -174,7 +174,7 @@ int l4h_fs_mkdirs(int dfd, const char *rel, int mode, l4h_err *err)
             int e = errno;
             close(cur);
             free(copy);
-            return l4h_err_set(err, e == ENOENT || e == ENOTDIR ? 1 : 3,
+            return l4h_err_set(err, e == ENOENT || e == ENOTDIR ? L4H_EXIT_FAILED : L4H_EXIT_INFRA,
                                "%s: cannot create directory %s: %s", rel, part, strerror(e));
         }
         int fd = openat(cur, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -226,13 +226,13 @@ static char *split_last(const char *rel, const char **last)
 /* See core.h. */
 int l4h_fs_write(int dfd, const char *rel, const void *data, size_t len, int mode, l4h_err *err)
 {
-    if (check_rel(rel, err) != 0)
+    if (check_rel(rel, err) < 0)
         return -1;
     const char *last;
     char *dir = split_last(rel, &last);
     if (!last[0] || !strcmp(last, ".")) {
         free(dir);
-        return l4h_err_set(err, 2, "'%s': expected a file name", rel);
+        return l4h_err_set(err, L4H_EXIT_USAGE, "'%s': expected a file name", rel);
     }
     int parent = l4h_fs_mkdirs(dfd, dir, 0755, err);
     free(dir);
@@ -243,18 +243,18 @@ int l4h_fs_write(int dfd, const char *rel, const void *data, size_t len, int mod
     if (fd < 0) {
         int e = errno;
         close(parent);
-        return l4h_err_set(err, 3, "%s: cannot create: %s", rel, strerror(e));
+        return l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot create: %s", rel, strerror(e));
     }
     int rc = 0;
-    if (l4h_write_all(fd, data, len) != 0)
-        rc = l4h_err_set(err, 3, "%s: cannot write: %s", rel, strerror(errno));
+    if (l4h_write_all(fd, data, len) < 0)
+        rc = l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot write: %s", rel, strerror(errno));
     if (close(fd) != 0 && rc == 0)
-        rc = l4h_err_set(err, 3, "%s: cannot write: %s", rel, strerror(errno));
+        rc = l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot write: %s", rel, strerror(errno));
     if (rc == 0 && fchmodat(parent, tmp, (mode_t)mode, 0) != 0) /* umask */
-        rc = l4h_err_set(err, 3, "%s: cannot chmod: %s", rel, strerror(errno));
+        rc = l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot chmod: %s", rel, strerror(errno));
     if (rc == 0 && renameat(parent, tmp, parent, last) != 0) {
         int e = errno;
-        rc = l4h_err_set(err, e == EISDIR || e == ENOTEMPTY || e == EEXIST ? 1 : 3,
+        rc = l4h_err_set(err, e == EISDIR || e == ENOTEMPTY || e == EEXIST ? L4H_EXIT_FAILED : L4H_EXIT_INFRA,
                          "%s: cannot replace: %s", rel,
                          e == EISDIR ? "a directory is in the way" : strerror(e));
     }
@@ -314,7 +314,7 @@ int l4h_fs_walk(int dfd, int max_depth, l4h_fs_visit fn, void *ctx, l4h_err *err
     if (top < 0 || !(stack[0].d = fdopendir(top))) {
         if (top >= 0)
             close(top);
-        rc = l4h_err_set(err, 3, "cannot read the directory: %s", strerror(errno));
+        rc = l4h_err_set(err, L4H_EXIT_INFRA, "cannot read the directory: %s", strerror(errno));
         goto out;
     }
     while (depth >= 0) {
@@ -363,7 +363,7 @@ int l4h_fs_walk(int dfd, int max_depth, l4h_fs_visit fn, void *ctx, l4h_err *err
         stack[depth].rel_len = rel.len;
     }
     if (rc == 1)
-        l4h_err_set(err, 1, "directories nested deeper than %d levels", max_depth);
+        l4h_err_set(err, L4H_EXIT_FAILED, "directories nested deeper than %d levels", max_depth);
 out:
     for (int i = 0; i <= max_depth; i++)
         if (stack[i].d)
@@ -389,7 +389,7 @@ static int copy_file_at(int src, const char *name, int dst, const char *rel, l4h
 {
     int in = openat(src, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (in < 0)
-        return errno == ENOENT ? 0 : l4h_err_set(err, 3, "%s: cannot open: %s", rel, strerror(errno));
+        return errno == ENOENT ? 0 : l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot open: %s", rel, strerror(errno));
     struct stat st;
     if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(in);
@@ -400,7 +400,7 @@ static int copy_file_at(int src, const char *name, int dst, const char *rel, l4h
     if (out < 0) {
         int e = errno;
         close(in);
-        return l4h_err_set(err, 3, "%s: cannot create: %s", rel, strerror(e));
+        return l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot create: %s", rel, strerror(e));
     }
     static char buf[1 << 16];
     int rc = 0;
@@ -409,21 +409,21 @@ static int copy_file_at(int src, const char *name, int dst, const char *rel, l4h
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            rc = l4h_err_set(err, 3, "%s: cannot read: %s", rel, strerror(errno));
+            rc = l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot read: %s", rel, strerror(errno));
             break;
         }
         if (n == 0)
             break;
-        if (l4h_write_all(out, buf, (size_t)n) != 0) {
-            rc = l4h_err_set(err, 3, "%s: cannot write: %s", rel, strerror(errno));
+        if (l4h_write_all(out, buf, (size_t)n) < 0) {
+            rc = l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot write: %s", rel, strerror(errno));
             break;
         }
     }
     close(in);
     if (close(out) != 0 && rc == 0)
-        rc = l4h_err_set(err, 3, "%s: cannot write: %s", rel, strerror(errno));
+        rc = l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot write: %s", rel, strerror(errno));
     if (rc == 0 && renameat(dst, tmp, dst, name) != 0)
-        rc = l4h_err_set(err, 3, "%s: cannot replace: %s", rel,
+        rc = l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot replace: %s", rel,
                          errno == EISDIR ? "a directory is in the way" : strerror(errno));
     if (rc != 0)
         unlinkat(dst, tmp, 0);
@@ -452,7 +452,7 @@ static int copy_visit(void *vctx, const l4h_fs_entry *e)
     if (e->depth >= c->max_depth)
         return 0; /* the walk does not descend; it reports the depth */
     if (mkdirat(parent, e->name, 0755) != 0 && errno != EEXIST)
-        return l4h_err_set(c->err, 3, "%s: cannot create directory: %s", e->rel, strerror(errno));
+        return l4h_err_set(c->err, L4H_EXIT_INFRA, "%s: cannot create directory: %s", e->rel, strerror(errno));
     int fd = openat(parent, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return resolve_error(errno, e->rel, c->err);
@@ -483,7 +483,7 @@ int l4h_fs_copy_tree(int src, int dst, const char *skip_top, int max_depth, l4h_
         out->others_skipped = c.others;
     }
     if (rc == 1)
-        return l4h_err_set(err, 1, "directories nested deeper than %d levels were not copied",
+        return l4h_err_set(err, L4H_EXIT_FAILED, "directories nested deeper than %d levels were not copied",
                            max_depth);
     return rc;
 }
@@ -513,7 +513,7 @@ static size_t remove_pass(int top, l4h_err *err, int *failed)
         if (fd >= 0)
             close(fd);
         if (!*failed)
-            l4h_err_set(err, 3, "cannot read a directory: %s", strerror(errno));
+            l4h_err_set(err, L4H_EXIT_INFRA, "cannot read a directory: %s", strerror(errno));
         *failed = 1;
         return 0;
     }
@@ -528,7 +528,7 @@ static size_t remove_pass(int top, l4h_err *err, int *failed)
             if (depth >= 0 && unlinkat(dirfd(stack[depth].d), name, AT_REMOVEDIR) == 0)
                 progress++;
             else if (depth >= 0 && errno != ENOENT && errno != ENOTEMPTY && !*failed) {
-                l4h_err_set(err, 3, "cannot remove directory %s: %s", name, strerror(errno));
+                l4h_err_set(err, L4H_EXIT_INFRA, "cannot remove directory %s: %s", name, strerror(errno));
                 *failed = 1;
             }
             free(name);
@@ -544,7 +544,7 @@ static size_t remove_pass(int top, l4h_err *err, int *failed)
             if (unlinkat(dir, de->d_name, 0) == 0)
                 progress++;
             else if (errno != ENOENT && !*failed) {
-                l4h_err_set(err, 3, "cannot remove %s: %s", de->d_name, strerror(errno));
+                l4h_err_set(err, L4H_EXIT_INFRA, "cannot remove %s: %s", de->d_name, strerror(errno));
                 *failed = 1;
             }
             continue;
@@ -556,7 +556,7 @@ static size_t remove_pass(int top, l4h_err *err, int *failed)
             if (renameat(dir, de->d_name, top, moved) == 0)
                 progress++;
             else if (!*failed) {
-                l4h_err_set(err, 3, "cannot move up directory %s: %s", de->d_name, strerror(errno));
+                l4h_err_set(err, L4H_EXIT_INFRA, "cannot move up directory %s: %s", de->d_name, strerror(errno));
                 *failed = 1;
             }
             continue;
@@ -567,7 +567,7 @@ static size_t remove_pass(int top, l4h_err *err, int *failed)
             if (sub >= 0)
                 close(sub);
             if (errno != ENOENT && !*failed) {
-                l4h_err_set(err, 3, "cannot open directory %s: %s", de->d_name, strerror(errno));
+                l4h_err_set(err, L4H_EXIT_INFRA, "cannot open directory %s: %s", de->d_name, strerror(errno));
                 *failed = 1;
             }
             continue;
@@ -584,16 +584,16 @@ int l4h_fs_remove(int dfd, const char *name, l4h_err *err)
 {
     struct stat st;
     if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-        return errno == ENOENT ? 0 : l4h_err_set(err, 3, "%s: cannot stat: %s", name, strerror(errno));
+        return errno == ENOENT ? 0 : l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot stat: %s", name, strerror(errno));
     if (!S_ISDIR(st.st_mode)) {
         if (unlinkat(dfd, name, 0) != 0 && errno != ENOENT)
-            return l4h_err_set(err, 3, "%s: cannot remove: %s", name, strerror(errno));
+            return l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot remove: %s", name, strerror(errno));
         return 0;
     }
     (void)fchmodat(dfd, name, 0700, 0);
     int top = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (top < 0)
-        return l4h_err_set(err, 3, "%s: cannot open: %s", name, strerror(errno));
+        return l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot open: %s", name, strerror(errno));
     l4h_err pass_err = {0, ""};
     int failed = 0;
     while (remove_pass(top, &pass_err, &failed) > 0) {
@@ -602,8 +602,8 @@ int l4h_fs_remove(int dfd, const char *name, l4h_err *err)
     if (unlinkat(dfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT) {
         int e = errno;
         if (failed)
-            return l4h_err_set(err, 3, "%s: cannot remove: %s", name, pass_err.msg);
-        return l4h_err_set(err, 3, "%s: cannot remove: %s", name, strerror(e));
+            return l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot remove: %s", name, pass_err.msg);
+        return l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot remove: %s", name, strerror(e));
     }
     return 0;
 }

@@ -317,7 +317,7 @@ static int fields_from_json(const cJSON *o, void *obj, const field *f, size_t nf
                             l4h_err *err)
 {
     if (!cJSON_IsObject(o))
-        return l4h_err_set(err, 2, "record: %s: expected an object", what);
+        return l4h_err_set(err, L4H_EXIT_USAGE, "record: %s: expected an object", what);
     /* One pass over the object's members; records are written in field
      * order, so the next field is almost always the one after the last. */
     size_t hint = 0;
@@ -348,7 +348,7 @@ static int fields_from_json(const cJSON *o, void *obj, const field *f, size_t nf
             if (!cJSON_IsString(v))
                 goto bad;
             if (strlen(v->valuestring) >= f[i].size)
-                return l4h_err_set(err, 2, "record: %s.%s: expected at most %zu bytes, got %zu",
+                return l4h_err_set(err, L4H_EXIT_USAGE, "record: %s.%s: expected at most %zu bytes, got %zu",
                                    what, f[i].name, f[i].size - 1, strlen(v->valuestring));
             memcpy(p, v->valuestring, strlen(v->valuestring) + 1);
             break;
@@ -369,7 +369,7 @@ static int fields_from_json(const cJSON *o, void *obj, const field *f, size_t nf
         }
         continue;
     bad:
-        return l4h_err_set(err, 2, "record: %s.%s: expected %s", what, f[i].name,
+        return l4h_err_set(err, L4H_EXIT_USAGE, "record: %s.%s: expected %s", what, f[i].name,
                            f[i].type == F_DBL   ? "a number, \"NaN\", \"Infinity\" or \"-Infinity\""
                            : f[i].type == F_STR ? "a string or null"
                            : f[i].type == F_FIX ? "a string"
@@ -386,7 +386,7 @@ static int array_from_json(const cJSON *o, const char *name, void **arr, size_t 
     if (!a || cJSON_IsNull(a))
         return 0;
     if (!cJSON_IsArray(a))
-        return l4h_err_set(err, 2, "record: %s: expected an array", name);
+        return l4h_err_set(err, L4H_EXIT_USAGE, "record: %s: expected an array", name);
     const cJSON *e;
     cJSON_ArrayForEach(e, a)
     {
@@ -406,13 +406,13 @@ int l4h_rec_from_json(const char *json, size_t len, l4h_task_rec *rec, l4h_err *
     memset(rec, 0, sizeof *rec);
     cJSON *o = cJSON_ParseWithLength(json, len);
     if (!o)
-        return l4h_err_set(err, 2, "record: not valid JSON");
+        return l4h_err_set(err, L4H_EXIT_USAGE, "record: not valid JSON");
     int rc = fields_from_json(o, rec, task_fields, NF(task_fields), "task", err);
     if (rc == 0) {
         const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "status");
         int st = s && cJSON_IsString(s) ? l4h_status_parse(s->valuestring) : -1;
         if (s && st < 0)
-            rc = l4h_err_set(err, 2, "record: task.status: expected a status name (success, ...)");
+            rc = l4h_err_set(err, L4H_EXIT_USAGE, "record: task.status: expected a status name (success, ...)");
         else if (s)
             rec->status = (l4h_status)st;
     }

@@ -1,32 +1,82 @@
 /* render.c — fill {{placeholders}} in prompt and command templates. A
  * placeholder is "{{" NAME "}}" with optional spaces, NAME of letters, digits
  * and '_'; any other "{{" is ordinary text (so code in prompts survives). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "llm4hep/core.h"
+#include "core_internal.h"
 
-/* The value of placeholder name[0..n) in vars: 1 found (value may be NULL),
- * 0 unknown. */
-static int lookup(const l4h_vars *v, const char *name, size_t n, const char **val)
+/* Every name a template may use and where its value sits in l4h_vars. */
+static const struct {
+    const char *name;
+    size_t off;
+} vars_map[] = {{"workspace", offsetof(l4h_vars, workspace)},
+                {"data_dir", offsetof(l4h_vars, data_dir)},
+                {"reference_dir", offsetof(l4h_vars, reference_dir)},
+                {"step", offsetof(l4h_vars, step)},
+                {"step_number", offsetof(l4h_vars, step_number)},
+                {"inputs", offsetof(l4h_vars, inputs)},
+                {"files", offsetof(l4h_vars, files)}};
+#define N_VARS (sizeof vars_map / sizeof vars_map[0])
+
+/* The index of name[0..n) in vars_map, or -1. */
+static int var_index(const char *name, size_t n)
 {
-    static const struct {
-        const char *name;
-        size_t off;
-    } map[] = {{"workspace", offsetof(l4h_vars, workspace)},
-               {"data_dir", offsetof(l4h_vars, data_dir)},
-               {"reference_dir", offsetof(l4h_vars, reference_dir)},
-               {"step", offsetof(l4h_vars, step)},
-               {"step_number", offsetof(l4h_vars, step_number)},
-               {"inputs", offsetof(l4h_vars, inputs)},
-               {"files", offsetof(l4h_vars, files)}};
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strlen(map[i].name) == n && !strncmp(map[i].name, name, n)) {
-            *val = v ? *(const char *const *)((const char *)v + map[i].off) : NULL;
+    for (size_t i = 0; i < N_VARS; i++)
+        if (strlen(vars_map[i].name) == n && !strncmp(vars_map[i].name, name, n))
+            return (int)i;
+    return -1;
+}
+
+static int name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* See core_internal.h. */
+int core_placeholder_next(const char *s, core_placeholder *ph)
+{
+    for (const char *open = strstr(s, "{{"); open; open = strstr(open + 1, "{{")) {
+        const char *q = open + 2;
+        while (*q == ' ')
+            q++;
+        const char *name = q;
+        while (name_char(*q))
+            q++;
+        size_t n = (size_t)(q - name);
+        while (*q == ' ')
+            q++;
+        if (n && q[0] == '}' && q[1] == '}') {
+            *ph = (core_placeholder){open, name, n, q + 2};
             return 1;
         }
+    }
     return 0;
+}
+
+/* See core_internal.h. */
+int core_placeholder_known(const char *name, size_t len, char *msg, size_t size)
+{
+    if (var_index(name, len) >= 0)
+        return 0;
+    char nm[64];
+    snprintf(nm, sizeof nm, "%.*s", (int)(len < 60 ? len : 60), name);
+    const char *names[N_VARS];
+    for (size_t i = 0; i < N_VARS; i++)
+        names[i] = vars_map[i].name;
+    const char *near = yclosest(nm, names, N_VARS);
+    if (near) {
+        snprintf(msg, size, "unknown placeholder '{{%s}}'; did you mean '{{%s}}'?", nm, near);
+        return -1;
+    }
+    l4h_buf b = {0};
+    for (size_t i = 0; i < N_VARS; i++)
+        l4h_buf_printf(&b, "%s{{%s}}", i ? ", " : "", names[i]);
+    snprintf(msg, size, "unknown placeholder '{{%s}}': expected one of %s", nm, b.data);
+    l4h_buf_free(&b);
+    return -1;
 }
 
 /* Render tmpl into *out (caller frees). An unknown placeholder or one whose
@@ -37,44 +87,26 @@ int l4h_render(const char *tmpl, const l4h_vars *vars, char **out, l4h_err *err)
     l4h_buf_add(&b, "", 0);
     *out = NULL;
     const char *p = tmpl;
-    while (*p) {
-        const char *open = strstr(p, "{{");
-        if (!open) {
-            l4h_buf_puts(&b, p);
-            break;
-        }
-        l4h_buf_add(&b, p, (size_t)(open - p));
-        const char *q = open + 2;
-        while (*q == ' ')
-            q++;
-        const char *name = q;
-        while ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
-               *q == '_')
-            q++;
-        size_t n = (size_t)(q - name);
-        while (*q == ' ')
-            q++;
-        if (!n || q[0] != '}' || q[1] != '}') {
-            l4h_buf_add(&b, open, 1); /* not a placeholder: keep the '{' and go on */
-            p = open + 1;
-            continue;
-        }
-        const char *val = NULL;
-        if (!lookup(vars, name, n, &val)) {
+    core_placeholder ph;
+    while (core_placeholder_next(p, &ph)) {
+        l4h_buf_add(&b, p, (size_t)(ph.open - p));
+        char msg[512];
+        if (core_placeholder_known(ph.name, ph.len, msg, sizeof msg) < 0) {
             l4h_buf_free(&b);
-            return l4h_err_set(err, 2,
-                               "unknown placeholder '{{%.*s}}': expected one of {{workspace}}, "
-                               "{{data_dir}}, {{reference_dir}}, {{step}}, {{step_number}}, "
-                               "{{inputs}}, {{files}}",
-                               (int)(n > 60 ? 60 : n), name);
+            return l4h_err_set(err, L4H_EXIT_USAGE, "%s", msg);
         }
+        const char *val = vars ? *(const char *const *)((const char *)vars +
+                                                         vars_map[var_index(ph.name, ph.len)].off)
+                               : NULL;
         if (!val) {
             l4h_buf_free(&b);
-            return l4h_err_set(err, 2, "placeholder '{{%.*s}}' has no value here", (int)n, name);
+            return l4h_err_set(err, L4H_EXIT_USAGE, "placeholder '{{%.*s}}' has no value here",
+                               (int)ph.len, ph.name);
         }
         l4h_buf_puts(&b, val);
-        p = q + 2;
+        p = ph.end;
     }
+    l4h_buf_puts(&b, p);
     *out = l4h_buf_take(&b);
     return 0;
 }

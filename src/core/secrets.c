@@ -72,24 +72,24 @@ static void collect_env(void)
     }
 }
 
-/* Say once per variable that an endpoint's key is a placeholder. mu held. */
-static void tell_placeholder(const l4h_endpoint *ep, const char *value)
+/* Note once per variable that an endpoint's key is a placeholder. mu held. */
+static void tell_placeholder(const l4h_endpoint *ep, const char *value, l4h_buf *notes)
 {
     for (size_t i = 0; i < n_told; i++)
         if (!strcmp(told[i], ep->api_key_env))
             return;
     told = l4h_xrealloc(told, (n_told + 1) * sizeof *told);
     told[n_told++] = l4h_xstrdup(ep->api_key_env);
-    fprintf(stderr,
-            "llm4hep: note: endpoint %s: the key in $%s is %zu character%s long, a placeholder "
-            "(as local servers take): it is sent as given and not redacted from any text "
-            "(keys of %d characters or more are)\n",
-            ep->name, ep->api_key_env, strlen(value), strlen(value) == 1 ? "" : "s",
-            L4H_SECRET_MIN_LEN);
+    l4h_buf_printf(notes,
+                   "llm4hep: note: endpoint %s: the key in $%s is %zu character%s long, a placeholder "
+                   "(as local servers take): it is sent as given and not redacted from any text "
+                   "(keys of %d characters or more are)\n",
+                   ep->name, ep->api_key_env, strlen(value), strlen(value) == 1 ? "" : "s",
+                   L4H_SECRET_MIN_LEN);
 }
 
 /* See core.h. */
-void l4h_secrets_collect(const l4h_config *cfg, int say)
+void l4h_secrets_collect(const l4h_config *cfg, l4h_buf *notes)
 {
     pthread_mutex_lock(&mu);
     collect_env();
@@ -100,8 +100,8 @@ void l4h_secrets_collect(const l4h_config *cfg, int say)
             continue;
         if (strlen(v) >= L4H_SECRET_MIN_LEN)
             hold(ep->api_key_env, v);
-        else if (say)
-            tell_placeholder(ep, v);
+        else if (notes)
+            tell_placeholder(ep, v, notes);
     }
     pthread_mutex_unlock(&mu);
 }

@@ -64,7 +64,7 @@ void *l4h_xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p)
-        oom(n * size);
+        oom(size && n > SIZE_MAX / size ? SIZE_MAX : n * size);
     return p;
 }
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ytree.h"
+#include "core_internal.h"
 
 int yfail(const yctx *c, const ynode *n, const char *path, const char *fmt, ...)
 {
@@ -17,9 +17,9 @@ int yfail(const yctx *c, const ynode *n, const char *path, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (path && *path)
-        return l4h_err_set(c->err, 2, "%s:%d:%d: key '%s': %s", c->file, n ? n->line : 1,
+        return l4h_err_set(c->err, L4H_EXIT_USAGE, "%s:%d:%d: key '%s': %s", c->file, n ? n->line : 1,
                            n ? n->col : 1, path, msg);
-    return l4h_err_set(c->err, 2, "%s:%d:%d: %s", c->file, n ? n->line : 1, n ? n->col : 1, msg);
+    return l4h_err_set(c->err, L4H_EXIT_USAGE, "%s:%d:%d: %s", c->file, n ? n->line : 1, n ? n->col : 1, msg);
 }
 
 const char *ydescribe(const ynode *n, char *buf, size_t size)
@@ -305,59 +305,31 @@ int yget_strlist(const yctx *c, const ynode *n, const char *path, char ***out, s
     return 0;
 }
 
-static const char *const placeholders[] = {"workspace", "data_dir", "reference_dir", "step",
-                                           "step_number", "inputs", "files"};
-#define N_PLACEHOLDERS (sizeof placeholders / sizeof placeholders[0])
+/* Move (line, col) over text[0..n): columns count characters, not bytes. */
+static void advance(const char *text, size_t n, int *line, int *col)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (text[i] == '\n')
+            ++*line, *col = 1;
+        else if (((unsigned char)text[i] & 0xc0) != 0x80)
+            ++*col;
+    }
+}
 
 int ycheck_placeholders(const char *file, int line, int col, const char *text, const char *key,
                         l4h_err *err)
 {
-    for (const char *p = text; *p; p++) {
-        if (p[0] == '{' && p[1] == '{') {
-            /* {{ name }}: a name of letters, digits and '_' with optional spaces */
-            const char *q = p + 2;
-            while (*q == ' ')
-                q++;
-            const char *name = q;
-            while ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
-                   *q == '_')
-                q++;
-            size_t nlen = (size_t)(q - name);
-            while (*q == ' ')
-                q++;
-            if (nlen && q[0] == '}' && q[1] == '}') {
-                size_t i = 0;
-                while (i < N_PLACEHOLDERS &&
-                       !(strlen(placeholders[i]) == nlen && !strncmp(placeholders[i], name, nlen)))
-                    i++;
-                if (i == N_PLACEHOLDERS) {
-                    char nm[64];
-                    snprintf(nm, sizeof nm, "%.*s", (int)(nlen < 60 ? nlen : 60), name);
-                    const char *near = yclosest(nm, placeholders, N_PLACEHOLDERS);
-                    char keypart[300] = "";
-                    if (key)
-                        snprintf(keypart, sizeof keypart, "key '%s': ", key);
-                    if (near)
-                        return l4h_err_set(err, 2,
-                                           "%s:%d:%d: %sunknown placeholder '{{%s}}'; did you mean "
-                                           "'{{%s}}'?",
-                                           file, line, col, keypart, nm, near);
-                    return l4h_err_set(err, 2,
-                                       "%s:%d:%d: %sunknown placeholder '{{%s}}': expected one of "
-                                       "{{workspace}}, {{data_dir}}, {{reference_dir}}, {{step}}, "
-                                       "{{step_number}}, {{inputs}}, {{files}}",
-                                       file, line, col, keypart, nm);
-                }
-                int adv = (int)(q + 2 - p) - 1;
-                col += adv + 1;
-                p += adv;
-                continue;
-            }
+    core_placeholder ph;
+    for (const char *p = text; core_placeholder_next(p, &ph); p = ph.end) {
+        advance(p, (size_t)(ph.open - p), &line, &col);
+        char msg[512];
+        if (core_placeholder_known(ph.name, ph.len, msg, sizeof msg) < 0) {
+            if (key)
+                return l4h_err_set(err, L4H_EXIT_USAGE, "%s:%d:%d: key '%s': %s", file, line, col,
+                                   key, msg);
+            return l4h_err_set(err, L4H_EXIT_USAGE, "%s:%d:%d: %s", file, line, col, msg);
         }
-        if (*p == '\n')
-            line++, col = 1;
-        else if (((unsigned char)*p & 0xc0) != 0x80)
-            col++;
+        advance(ph.open, (size_t)(ph.end - ph.open), &line, &col);
     }
     return 0;
 }

@@ -55,7 +55,7 @@ int ycheck_utf8(const char *file, const char *text, size_t len, l4h_err *err)
         size_t n = 0;
         unsigned cp = 0;
         if (c == 0)
-            return l4h_err_set(err, 2, "%s:%d:%d: NUL byte: expected UTF-8 text", file, line, col);
+            return l4h_err_set(err, L4H_EXIT_USAGE, "%s:%d:%d: NUL byte: expected UTF-8 text", file, line, col);
         if (c < 0x80)
             n = 1, cp = c;
         else if (c >= 0xc2 && c <= 0xdf)
@@ -75,7 +75,7 @@ int ycheck_utf8(const char *file, const char *text, size_t len, l4h_err *err)
                    (n == 4 && (cp < 0x10000 || cp > 0x10ffff))))
             ok = 0;
         if (!ok)
-            return l4h_err_set(err, 2, "%s:%d:%d: invalid UTF-8 byte 0x%02x: expected UTF-8 text",
+            return l4h_err_set(err, L4H_EXIT_USAGE, "%s:%d:%d: invalid UTF-8 byte 0x%02x: expected UTF-8 text",
                                file, line, col, c);
         if (c == '\n')
             line++, col = 1;
@@ -124,10 +124,10 @@ static int parser_fail(builder *b)
     yaml_parser_t *p = &b->parser;
     const char *what = p->problem ? p->problem : "cannot parse";
     if (p->context)
-        return l4h_err_set(b->err, 2, "%s:%zu:%zu: YAML syntax error: %s %s (started at line %zu)", b->file,
+        return l4h_err_set(b->err, L4H_EXIT_USAGE, "%s:%zu:%zu: YAML syntax error: %s %s (started at line %zu)", b->file,
                            p->problem_mark.line + 1, p->problem_mark.column + 1, what, p->context,
                            p->context_mark.line + 1);
-    return l4h_err_set(b->err, 2, "%s:%zu:%zu: YAML syntax error: %s", b->file,
+    return l4h_err_set(b->err, L4H_EXIT_USAGE, "%s:%zu:%zu: YAML syntax error: %s", b->file,
                        p->problem_mark.line + 1, p->problem_mark.column + 1, what);
 }
 
@@ -179,7 +179,7 @@ static int build(builder *b, yaml_event_t *ev, int depth, ynode **out)
                 if (b->alias_nodes > MAX_ALIAS_NODES) {
                     int line = n->line, col = n->col;
                     free(n);
-                    return l4h_err_set(b->err, 2,
+                    return l4h_err_set(b->err, L4H_EXIT_USAGE,
                                        "%s:%d:%d: alias '*%s': expected at most %d nodes copied "
                                        "through aliases, got more",
                                        b->file, line, col, name, MAX_ALIAS_NODES);
@@ -193,7 +193,7 @@ static int build(builder *b, yaml_event_t *ev, int depth, ynode **out)
             }
         int line = n->line, col = n->col;
         free(n);
-        return l4h_err_set(b->err, 2, "%s:%d:%d: alias '*%s': expected a defined anchor '&%s'",
+        return l4h_err_set(b->err, L4H_EXIT_USAGE, "%s:%d:%d: alias '*%s': expected a defined anchor '&%s'",
                            b->file, line, col, name, name);
     }
     case YAML_SEQUENCE_START_EVENT:
@@ -201,14 +201,14 @@ static int build(builder *b, yaml_event_t *ev, int depth, ynode **out)
         break;
     default:
         free(n);
-        return l4h_err_set(b->err, 2, "%s:%zu:%zu: YAML syntax error: unexpected event", b->file,
+        return l4h_err_set(b->err, L4H_EXIT_USAGE, "%s:%zu:%zu: YAML syntax error: unexpected event", b->file,
                            ev->start_mark.line + 1, ev->start_mark.column + 1);
     }
     int is_map = ev->type == YAML_MAPPING_START_EVENT;
     if (depth > MAX_DEPTH) {
         int line = n->line, col = n->col;
         free(n);
-        return l4h_err_set(b->err, 2,
+        return l4h_err_set(b->err, L4H_EXIT_USAGE,
                            "%s:%d:%d: %s nested %d deep: expected lists and mappings nested at most %d deep",
                            b->file, line, col, is_map ? "a mapping" : "a list", depth, MAX_DEPTH);
     }
@@ -233,7 +233,7 @@ static int build(builder *b, yaml_event_t *ev, int depth, ynode **out)
         }
         if (is_map) {
             if (key->kind != Y_SCALAR) {
-                l4h_err_set(b->err, 2, "%s:%d:%d: expected a plain key (a name), got %s", b->file,
+                l4h_err_set(b->err, L4H_EXIT_USAGE, "%s:%d:%d: expected a plain key (a name), got %s", b->file,
                             key->line, key->col, key->kind == Y_MAP ? "a mapping" : "a list");
                 ytree_free(key);
                 ytree_free(n);
@@ -241,7 +241,7 @@ static int build(builder *b, yaml_event_t *ev, int depth, ynode **out)
             }
             for (size_t i = 0; i < n->n; i++)
                 if (!strcmp(n->keys[i]->value, key->value)) {
-                    l4h_err_set(b->err, 2, "%s:%d:%d: key '%s': duplicate key (first at line %d)",
+                    l4h_err_set(b->err, L4H_EXIT_USAGE, "%s:%d:%d: key '%s': duplicate key (first at line %d)",
                                 b->file, key->line, key->col, key->value, n->keys[i]->line);
                     ytree_free(key);
                     ytree_free(n);
@@ -274,7 +274,7 @@ int ytree_parse(const char *file, const char *text, size_t len, ynode **root, l4
         return -1;
     builder b = {.file = file, .err = err};
     if (!yaml_parser_initialize(&b.parser))
-        return l4h_err_set(err, 3, "%s: cannot initialise the YAML parser", file);
+        return l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot initialise the YAML parser", file);
     yaml_parser_set_input_string(&b.parser, (const unsigned char *)text, len);
     yaml_parser_set_encoding(&b.parser, YAML_UTF8_ENCODING);
     int rc = 0, docs = 0;
@@ -291,7 +291,7 @@ int ytree_parse(const char *file, const char *text, size_t len, ynode **root, l4
         }
         if (t == YAML_DOCUMENT_START_EVENT) {
             if (++docs > 1) {
-                rc = l4h_err_set(err, 2, "%s:%zu:%zu: a second YAML document: expected one document",
+                rc = l4h_err_set(err, L4H_EXIT_USAGE, "%s:%zu:%zu: a second YAML document: expected one document",
                                  file, e.start_mark.line + 1, e.start_mark.column + 1);
                 yaml_event_delete(&e);
                 break;

@@ -519,7 +519,11 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
     if ((rc = share_inputs(rank, config_abs, &inputs, &cfg, &plan, &inputs_blob, &inputs_len,
                            &err)) != 0)
         goto out;
-    l4h_secrets_collect(cfg, rank == 0); /* rank 0 says once which keys are placeholders */
+    l4h_buf notes = {0}; /* rank 0 says once which keys are placeholders */
+    l4h_secrets_collect(cfg, rank == 0 ? &notes : NULL);
+    if (notes.len)
+        fputs(notes.data, stderr);
+    l4h_buf_free(&notes);
 
     /* Pre-flight, in seconds: every node's sandbox, every model, the reference. */
     capture packages = {0, -1};

@@ -62,6 +62,29 @@ def test_sixty_task_plan():
     assert len({r[4] for r in rows}) == 30
 
 
+def test_uneven_plan_print(tmp_path):
+    """Pairs with different trials, steps named out of suite order, one
+    endpoint: the counts, the columns and the endpoint's models (the print
+    lives in the CLI, src/cli/plan_print.c)."""
+    suite = SRC / "tests" / "fixtures" / "configs" / "suite" / "suite.yml"
+    (tmp_path / "c.yml").write_text(
+        f"name: uneven\nsuite: {suite}\ntrials: 1\nsteps: [scores, 1]\n"
+        "pairs: [{supervisor: s, coder: c, trials: 3}, {supervisor: s, coder: d}]\n"
+        "models: [m]\n"
+        "endpoints: {e: {base_url: http://127.0.0.1:1}}\nmodel_defaults: {endpoint: e}\n")
+    r = sweep("c.yml", "--dry-run", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    text = r.stdout
+    assert "campaign uneven: 10 tasks (3 pairs x 2 steps x up to 3 trials)\n" in text
+    assert "  s -> c       3      6\n" in text
+    assert "   4 scores              5\n" in text
+    assert "   1 summarize_root      5\n" in text
+    assert "     total              10\n" in text
+    assert "  e: http http://127.0.0.1:1 (no key)\n    models: m, s, c, d\n" in text
+    assert "     7      2  scores          s -> c  " in text
+    assert "more" not in text
+
+
 def test_plan_is_stable_and_writes_nothing(tmp_path):
     """Same keys from another directory and a copied config; nothing is created."""
     cfg = tmp_path / "c.yml"

@@ -323,12 +323,40 @@ static int teardown(void **state)
     return l4h_remove_tree(tmp, NULL);
 }
 
+/* The table of config keys as other rooms and the docs see it: every key
+ * path once, and the names of the enumerated values. */
+static void test_key_table(void **state)
+{
+    (void)state;
+    char key[256], prev[256] = "";
+    size_t n = 0;
+    int seen_limit = 0, seen_seed = 0;
+    for (; l4h_config_key(n, key, sizeof key) == 0; n++) {
+        assert_string_not_equal(key, prev);
+        seen_limit |= !strcmp(key, "limits.task_wall_s");
+        seen_seed |= !strcmp(key, "models_config.*.seed");
+        snprintf(prev, sizeof prev, "%s", key);
+    }
+    assert_true(n > 50);
+    assert_true(seen_limit && seen_seed);
+    assert_int_equal(l4h_config_key(n, key, sizeof key), -1);
+    assert_int_equal(l4h_config_key(0, key, sizeof key), 0);
+    assert_string_equal(key, "name");
+    assert_string_equal(l4h_config_choice("sandbox.isolation", L4H_ISOLATION_BWRAP), "bwrap");
+    assert_string_equal(l4h_config_choice("sandbox.isolation", L4H_ISOLATION_AUTO), "auto");
+    assert_string_equal(l4h_config_choice("endpoints.*.provider", L4H_PROVIDER_REPLAY), "replay");
+    assert_string_equal(l4h_config_choice("sandbox.isolation", 7), "?");
+    assert_string_equal(l4h_config_choice("limits.task_wall_s", 0), "?");
+    assert_string_equal(l4h_config_choice("no.such.key", 0), "?");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full),          cmocka_unit_test(test_model_resolution),
         cmocka_unit_test(test_defaults),      cmocka_unit_test(test_minimal_and_env),
         cmocka_unit_test(test_models_files),  cmocka_unit_test(test_chat_api_options),
+        cmocka_unit_test(test_key_table),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -48,6 +48,33 @@ static void a_real_key_is_redacted_with_its_name(void **state)
     unsetenv("L4H_T_KEYVAR");
 }
 
+/* The library never prints: the placeholder note comes back to the caller,
+ * once per variable in the process. */
+static void a_placeholder_key_is_noted_to_the_caller_once(void **state)
+{
+    (void)state;
+    l4h_secrets_forget();
+    setenv("L4H_T_NOTEVAR", "EMPTY", 1);
+    l4h_endpoint ep;
+    memset(&ep, 0, sizeof ep);
+    ep.name = (char *)"local";
+    ep.api_key_env = (char *)"L4H_T_NOTEVAR";
+    l4h_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.endpoints = &ep;
+    cfg.n_endpoints = 1;
+    l4h_buf notes = {0};
+    l4h_secrets_collect(&cfg, &notes);
+    assert_non_null(notes.data);
+    assert_non_null(strstr(notes.data, "endpoint local: the key in $L4H_T_NOTEVAR is 5 characters "
+                                       "long, a placeholder"));
+    size_t len = notes.len;
+    l4h_secrets_collect(&cfg, &notes);
+    assert_int_equal(notes.len, len);
+    l4h_buf_free(&notes);
+    unsetenv("L4H_T_NOTEVAR");
+}
+
 static void placeholders_are_never_matched(void **state)
 {
     (void)state;
@@ -117,6 +144,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_real_key_is_redacted_with_its_name),
         cmocka_unit_test(placeholders_are_never_matched),
+        cmocka_unit_test(a_placeholder_key_is_noted_to_the_caller_once),
         cmocka_unit_test(variables_named_like_keys_are_held),
         cmocka_unit_test(pieces_at_a_cut),
         cmocka_unit_test(null_and_empty_texts),

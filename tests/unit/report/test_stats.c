@@ -6,7 +6,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -69,6 +73,37 @@ static void mcnemar(void **state)
     CLOSE(v[2], 0.06);
 }
 
+/* Holm with no memory for its work arrays says so and stops the process
+ * (it used to return with the p-values unadjusted, passing for adjusted). */
+static void holm_out_of_memory_is_reported(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        double p[1] = {0.5};
+        l4h_holm(p, SIZE_MAX / 16); /* n x 8 bytes: no allocator can give that */
+        _exit(0);                  /* reached only when the failure was skipped */
+    }
+    close(fds[1]);
+    char buf[4096];
+    size_t got = 0;
+    ssize_t r;
+    while (got < sizeof buf - 1 && (r = read(fds[0], buf + got, sizeof buf - 1 - got)) > 0)
+        got += (size_t)r;
+    buf[got] = '\0';
+    close(fds[0]);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_false(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    /* our message, or the sanitizer's in an ASan build */
+    assert_true(strstr(buf, "llm4hep: out of memory") || strstr(buf, "allocation size"));
+}
+
 static void line_diff(void **state)
 {
     (void)state;
@@ -118,6 +153,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(wilson),    cmocka_unit_test(pass_k),   cmocka_unit_test(mcnemar),
+        cmocka_unit_test(holm_out_of_memory_is_reported),
         cmocka_unit_test(line_diff), cmocka_unit_test(category), cmocka_unit_test(model_label),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
