@@ -15,18 +15,14 @@ import os
 import pathlib
 import shutil
 import subprocess
-import sys
 import tempfile
 import urllib.error
 import urllib.request
 
 import pytest
 
-BIN = os.environ.get("LLM4HEP_BIN", "build/llm4hep")
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR", os.getcwd())
-SUITE = os.path.join(SRC, "reference", "hgg", "suite.yml")
-sys.path.insert(0, os.path.join(SRC, "tests", "server"))
-from llm_testkit import LLMServer  # noqa: E402
+from conftest import BIN, HGG_SUITE as SUITE
+from llm_testkit import LLMServer
 
 CONTEXT = 16000      # the server's context, in its worst-case tokens (UTF-8 bytes)
 MARKER = "FORBIDDEN-MARKER-7f3a"
@@ -304,8 +300,6 @@ def test_a_campaign_counts_refusals_as_the_models_and_scripts_agree(world):
     are failed_request, counted in its rates, never in the infrastructure
     column nor retried; report, llm4hep.py and plots.py agree on the status
     list, which `report --format json` prints from the C source."""
-    sys.path.insert(0, os.path.dirname(__file__))
-    sys.path.insert(0, os.path.join(SRC, "scripts"))
     from campaign_util import make_campaign, mpi_env, output_of, run_sweep  # noqa: E402
     import llm4hep  # noqa: E402
     import plots  # noqa: E402
