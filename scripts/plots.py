@@ -173,36 +173,58 @@ def order(values):
     return list(dict.fromkeys(values))
 
 
+def _counted(df, include_infra):
+    """The rows the rates count: every row, or all but the infrastructure outcomes."""
+    return df if include_infra else df[~df.status.isin(INFRA)]
+
+
+def _cells(df, include_infra, models, steps):
+    """Trials and successes per (model, step) over the counted rows, every
+    model x step cell present (0 and 0 for a cell without trials)."""
+    g = _counted(df, include_infra).groupby(["model", "step"]).success.agg(
+        trials="size", successes="sum")
+    cells = pd.MultiIndex.from_product([models, steps], names=["model", "step"])
+    return g.reindex(cells, fill_value=0).astype("int64")
+
+
+def _group_stats(df, include_infra):
+    """The summary's numbers per (model, step) group of df: trials and
+    successes, means and sums over the counted rows, and every row's
+    infrastructure outcomes. A group without a counted row has 0 trials,
+    NaN means and zero sums."""
+    c = _counted(df, include_infra)
+    g = c.assign(cost_unknown=c.cost_usd.isna()).groupby(["model", "step"]).agg(
+        trials=("success", "size"), successes=("success", "sum"),
+        mean_iterations=("iterations", "mean"), mean_api_calls=("api_calls", "mean"),
+        prompt_tokens=("prompt_tokens", "sum"), completion_tokens=("completion_tokens", "sum"),
+        cost_usd=("cost_usd", "sum"), cost_unknown=("cost_unknown", "sum"),
+        mean_wall_s=("wall_s", "mean"))
+    infra = df.status.isin(INFRA).groupby([df.model, df.step]).sum()
+    g = g.reindex(infra.index)
+    ints = ["trials", "successes", "prompt_tokens", "completion_tokens", "cost_unknown"]
+    g[ints] = g[ints].fillna(0).astype("int64")
+    g["cost_usd"] = g.cost_usd.fillna(0.0)
+    g["infra"] = infra.astype("int64")
+    return g
+
+
 def summary(df, include_infra=False):
     """One row per model and step (then per model, per step and overall)."""
-    rows = []
-    counted = df if include_infra else df[~df.status.isin(INFRA)]
-    keys = [(m, s) for m in sorted(df.model.unique()) for s in order(df.step)]
-    keys += [(m, None) for m in sorted(df.model.unique())]
-    keys += [(None, s) for s in order(df.step)] + [(None, None)]
-    for m, s in keys:
-        sel, alls = counted, df
-        if m is not None:
-            sel, alls = sel[sel.model == m], alls[alls.model == m]
-        if s is not None:
-            sel, alls = sel[sel.step == s], alls[alls.step == s]
-        if len(alls) == 0:
-            continue
-        n, k = len(sel), int(sel.success.sum())
-        lo, hi = wilson(k, n)
-        rows.append({
-            "model": m if m is not None else "(all)", "step": s if s is not None else "(all)",
-            "trials": n, "successes": k, "rate": k / n if n else float("nan"),
-            "wilson_lo": lo, "wilson_hi": hi,
-            "mean_iterations": sel.iterations.mean() if n else float("nan"),
-            "mean_api_calls": sel.api_calls.mean() if n else float("nan"),
-            "prompt_tokens": int(sel.prompt_tokens.sum()),
-            "completion_tokens": int(sel.completion_tokens.sum()),
-            "cost_usd": float(np.nansum(sel.cost_usd)), "cost_unknown": int(sel.cost_usd.isna().sum()),
-            "mean_wall_s": sel.wall_s.mean() if n else float("nan"),
-            "infra": int(alls.status.isin(INFRA).sum()),
-        })
-    return pd.DataFrame(rows)
+    models, steps = sorted(df.model.unique()), order(df.step)
+    every = "(all)"
+    keys = [(m, s) for m in models for s in steps] + [(m, every) for m in models] + \
+           [(every, s) for s in steps] + [(every, every)]
+    # the totals are the same aggregation with the summed-over column set to "(all)"
+    levels = [df, df.assign(step=every), df.assign(model=every), df.assign(model=every, step=every)]
+    g = pd.concat([_group_stats(d, include_infra) for d in levels])
+    g = g.reindex([k for k in keys if k in g.index]).reset_index()
+    g["rate"] = g.successes / g.trials.where(g.trials > 0)
+    bounds = [wilson(k, n) for k, n in zip(g.successes, g.trials)]
+    g["wilson_lo"] = [lo for lo, _ in bounds]
+    g["wilson_hi"] = [hi for _, hi in bounds]
+    return g[["model", "step", "trials", "successes", "rate", "wilson_lo", "wilson_hi",
+              "mean_iterations", "mean_api_calls", "prompt_tokens", "completion_tokens",
+              "cost_usd", "cost_unknown", "mean_wall_s", "infra"]]
 
 
 # ------------------------------------------------------------------ figures
@@ -225,14 +247,15 @@ def _size(n_rows, n_cols):
 
 
 def fig_success_heatmap(df, out, include_infra):
-    counted = df if include_infra else df[~df.status.isin(INFRA)]
     models, steps = sorted(df.model.unique()), order(df.step)
+    cells = _cells(df, include_infra, models, steps)
+    trials = cells.trials.unstack("step").reindex(index=models, columns=steps).to_numpy()
+    wins = cells.successes.unstack("step").reindex(index=models, columns=steps).to_numpy()
     rate = np.full((len(models), len(steps)), np.nan)
     fig, ax = plt.subplots(figsize=_size(len(models), len(steps)))
-    for i, m in enumerate(models):
-        for j, s in enumerate(steps):
-            sel = counted[(counted.model == m) & (counted.step == s)]
-            n, k = len(sel), int(sel.success.sum())
+    for i in range(len(models)):
+        for j in range(len(steps)):
+            n, k = int(trials[i, j]), int(wins[i, j])
             if n:
                 rate[i, j] = k / n
                 ax.text(j, i, f"{k}/{n}\n{100 * k / n:.0f}%", ha="center", va="center", fontsize=9,
@@ -251,7 +274,7 @@ def fig_success_heatmap(df, out, include_infra):
 
 def _line_plot(df, out, include_infra, column, ylabel, title, name):
     """Mean of `column` per task, x = steps in plan order, a line per model."""
-    counted = df if include_infra else df[~df.status.isin(INFRA)]
+    counted = _counted(df, include_infra)
     steps = order(df.step)
     fig, ax = plt.subplots(figsize=_size(5, len(steps) * 1.5))
     t = counted.groupby(["model", "step"])[column].mean().unstack("step")
@@ -282,7 +305,7 @@ def fig_api_calls(df, out, include_infra):
 def fig_cost_per_step(df, out, include_infra):
     """Bars per step: for each model, input (solid) and output (hatched) cost;
     a cost the config's prices cannot split is drawn on top, dotted."""
-    counted = df if include_infra else df[~df.status.isin(INFRA)].copy()
+    counted = _counted(df, include_infra)
     counted = counted.assign(unsplit=counted.cost_usd.where(counted.input_cost_usd.isna()))
     steps = order(df.step)
     models = sorted(counted.model.unique())
@@ -372,7 +395,7 @@ def fig_error_heatmap(df, out):
 
 def top_models(df, include_infra=False, n=TOP_MODELS):
     """The n models with the highest success rate (ties: more trials, then name)."""
-    counted = df if include_infra else df[~df.status.isin(INFRA)]
+    counted = _counted(df, include_infra)
     g = counted.groupby("model").success.agg(["mean", "size"])
     g = g.reset_index().sort_values(["mean", "size", "model"], ascending=[False, False, True])
     return list(g.model[:n])
@@ -441,30 +464,24 @@ def write_figures(df, out, include_infra=False):
 
 def five_step_summary(df, include_infra=False):
     """One row per model: each step's trials, successes and rate; the mean rate
-    over the steps; mean iterations and API calls; cost, input and output."""
-    counted = df if include_infra else df[~df.status.isin(INFRA)]
-    steps = order(df.step)
-    rows = []
-    for m in sorted(df.model.unique()):
-        sel = counted[counted.model == m]
-        row = {"model": m}
-        rates = []
-        for s in steps:
-            st = sel[sel.step == s]
-            n, k = len(st), int(st.success.sum())
-            row[f"{s}_trials"], row[f"{s}_successes"] = n, k
-            row[f"{s}_rate"] = k / n if n else float("nan")
-            if n:
-                rates.append(k / n)
-        row["mean_rate"] = float(np.mean(rates)) if rates else float("nan")
-        row["mean_iterations"] = sel.iterations.mean() if len(sel) else float("nan")
-        row["mean_api_calls"] = sel.api_calls.mean() if len(sel) else float("nan")
-        row["cost_usd"] = float(np.nansum(sel.cost_usd))
-        row["input_cost_usd"] = float(np.nansum(sel.input_cost_usd))
-        row["output_cost_usd"] = float(np.nansum(sel.output_cost_usd))
-        row["cost_unknown"] = int(sel.cost_usd.isna().sum())
-        rows.append(row)
-    return pd.DataFrame(rows)
+    over the steps with trials; mean iterations and API calls; cost, input and
+    output (sums over the tasks whose cost is known) and how many are unknown."""
+    models, steps = sorted(df.model.unique()), order(df.step)
+    cells = _cells(df, include_infra, models, steps)
+    cells["rate"] = cells.successes / cells.trials.where(cells.trials > 0)
+    wide = cells.unstack("step")
+    out = pd.DataFrame({f"{s}_{stat}": wide[(stat, s)] for s in steps
+                        for stat in ("trials", "successes", "rate")})
+    out["mean_rate"] = out[[f"{s}_rate" for s in steps]].mean(axis=1)
+    c = _counted(df, include_infra)
+    per_model = c.assign(cost_unknown=c.cost_usd.isna()).groupby("model").agg(
+        mean_iterations=("iterations", "mean"), mean_api_calls=("api_calls", "mean"),
+        cost_usd=("cost_usd", "sum"), input_cost_usd=("input_cost_usd", "sum"),
+        output_cost_usd=("output_cost_usd", "sum"), cost_unknown=("cost_unknown", "sum"))
+    per_model = per_model.reindex(models).fillna(
+        {"cost_usd": 0.0, "input_cost_usd": 0.0, "output_cost_usd": 0.0, "cost_unknown": 0})
+    per_model["cost_unknown"] = per_model.cost_unknown.astype("int64")
+    return out.join(per_model).rename_axis("model").reset_index()
 
 
 # --------------------------------------------------------------------- HTML
