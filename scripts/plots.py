@@ -58,6 +58,9 @@ try:
     import matplotlib
 
     matplotlib.use("Agg")
+    # names on the axes are the campaign's (a results file is hostile input):
+    # "$...$" in a model name must show as written, not be parsed as mathtext
+    matplotlib.rcParams["text.parse_math"] = False
     import matplotlib.pyplot as plt
     import numpy as np
     import pandas as pd

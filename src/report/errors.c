@@ -66,9 +66,11 @@ static void print_counts(const counts *c, char **models, size_t nm, char **steps
     for (int i = 0; i < NC - 1; i++)
         rt_cell(&t, "%lld", (long long)tot[i]);
     const char *what = strcmp(c->source, "rules") ? c->source : "rules (the error_category column)";
-    if (fmt == L4H_FMT_MARKDOWN)
-        fprintf(out, "\n## Error categories: %s\n\n", what);
-    else
+    if (fmt == L4H_FMT_MARKDOWN) {
+        fputs("\n## Error categories: ", out);
+        report_md_puts(what, out);
+        fputs("\n\n", out);
+    } else
         fprintf(out, "\nError categories of the final failures: %s\n", what);
     rt_print(&t, fmt, out);
     rt_free(&t);

@@ -3,15 +3,17 @@ files: the tables' numbers recomputed here in plain Python from what h5py
 reads (no pandas grouping, no code shared with plots.py)."""
 import math
 import os
+import re
 import subprocess
 from collections import defaultdict
+from html.parser import HTMLParser
 
 import h5py
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import PY, SCRIPTS, TOOLS
+from conftest import BIN, PY, SCRIPTS, TOOLS
 
 PLOTS = os.path.join(SCRIPTS, "plots.py")
 INFRA = {"error_api", "error_sandbox", "error_internal", "interrupted"}
@@ -148,3 +150,108 @@ def test_five_step_summary_equals_an_independent_computation(tmp_path, include_i
     assert total.trials == len(counted) and total.successes == sum(r["success"] for r in counted)
     assert total.prompt_tokens == sum(r["prompt_tokens"] for r in counted)
     assert total.infra == sum(r["status"] in INFRA for r in rows)
+
+
+# ------------------------------------------------ hostile names in the page
+
+HOSTILE_MODEL = "m/<script>alert(1)</script>&amp;"
+MATH_MODEL = "g/$\\frac{1}{0$ |x|"          # mathtext that cannot parse, and pipes
+HOSTILE_STEP = "sc<b>ores</b>&lt;"
+HOSTILE_STATUS = "failed_<x>&amp;"          # not a status llm4hep writes: shown as written
+HOSTILE_CAMPAIGN = "c<img src=x onerror=alert(2)>"
+
+
+def hostile_file(path):
+    """A real results file whose names are markup: two models, a step, the
+    campaign and one final row's status."""
+    with h5py.File(path, "r+") as f:
+        t = f["tasks"][:]
+        names = {b"openai/gpt-5": HOSTILE_MODEL.encode(),
+                 b"google/gemini-2.5-pro": MATH_MODEL.encode()}
+        for i in range(len(t)):
+            if t["supervisor"][i] in names:
+                t["supervisor"][i] = t["coder"][i] = names[t["supervisor"][i]]
+            if t["step"][i] == b"scores":
+                t["step"][i] = HOSTILE_STEP.encode()
+        fails = [i for i in range(len(t)) if t["final"][i] and t["status"][i] == b"failed_validation"]
+        t["status"][fails[0]] = HOSTILE_STATUS.encode()
+        t["error_category"][fails[1]] = b"semantic"
+        f["tasks"][...] = t
+        f.attrs["campaign"] = HOSTILE_CAMPAIGN
+    return path
+
+
+class Page(HTMLParser):
+    """Every start tag with its attributes, and the text of each <summary>,
+    <td>, <title> and files-list <li> (entities decoded: what a reader sees)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.texts, self._open = [], defaultdict(list), []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag in ("summary", "td", "title", "li", "h1"):
+            self._open.append([tag, ""])
+
+    def handle_endtag(self, tag):
+        if self._open and self._open[-1][0] == tag:
+            t, text = self._open.pop()
+            self.texts[t].append(text)
+
+    def handle_data(self, data):
+        for o in self._open:
+            o[1] += data
+
+
+def test_hostile_names_reach_the_page_and_the_markdown_literally(tmp_path):
+    """Names from a results file are text, escaped exactly once where they
+    enter HTML (plots.py) or markdown (`llm4hep report --format markdown`):
+    the page shows them as written and holds no element they spell; a
+    status or category is not escaped twice; mathtext in a name neither
+    crashes the figures nor is rendered."""
+    path = hostile_file(synth(tmp_path / "r<&>.h5", 60, 3))
+    page = tmp_path / "page.html"
+    plot(path, "--out", tmp_path / "figs", "--html", page)
+    p = Page()
+    p.feed(page.read_text(encoding="utf-8"))
+    tags = [t for t, _ in p.tags]
+    assert tags.count("script") == 1  # the page's own
+    assert not {"b", "i", "x"} & set(tags)
+    assert [t for t, a in p.tags if t == "img"] == ["img"] * 8
+    assert not any(k.startswith("on") for _, a in p.tags for k in a)
+    assert p.texts["title"] == [f"llm4hep report: {HOSTILE_CAMPAIGN}"]
+    assert p.texts["h1"] == [f"llm4hep report: {HOSTILE_CAMPAIGN}"]
+    assert any(li.startswith(f"{path}: campaign {HOSTILE_CAMPAIGN}, ") for li in p.texts["li"])
+    # every task's summary line, rebuilt from the file's rows
+    want = set()
+    cats = {"semantic", "function_calling", "file_not_found", "wrong_branch", "api_error",
+            "data_quality", "other"}
+    for r in final_rows(path):
+        cat = r["error_category"] if r["error_category"] in cats else \
+            "uncategorised" if not r["error_category"] else "other"
+        want.add(f"#{r['task_id']} {r['model']} · {r['step']} · trial {r['trial']} · {r['status']}"
+                 + (f" ({cat})" if r["status"] != "success" else ""))
+    assert set(p.texts["summary"]) == want
+    assert any(HOSTILE_MODEL in s and HOSTILE_STEP in s for s in want)
+    assert any(f"· {HOSTILE_STATUS} (" in s for s in p.texts["summary"])
+    assert any(s.endswith("· failed_validation (semantic)") for s in p.texts["summary"])
+    assert {HOSTILE_MODEL, MATH_MODEL, HOSTILE_STEP} <= set(p.texts["td"])
+    # the same file through the C report's markdown: escaped once, one cell per name
+    r = subprocess.run([BIN, "report", path, "--format", "markdown"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    md = r.stdout
+    assert not re.search(r"(?<!\\)[<&]", md), "markup or an entity left unescaped"
+    assert "m/\\<script\\>alert(1)\\</script\\>\\&amp;" in md
+    assert "campaign c\\<img src=x onerror=alert(2)\\>" in md
+    # each table's rows have as many cell separators as its header: no name split a cell
+    tables, cur = [], []
+    for line in md.splitlines() + [""]:
+        if line.startswith("| "):
+            cur.append(len(re.findall(r"(?<!\\)\|", line)))
+        elif cur:
+            tables.append(cur)
+            cur = []
+    assert tables and all(len(set(t)) == 1 for t in tables), tables
+    assert MATH_MODEL.replace("\\", "\\\\").replace("|", "\\|") in md
