@@ -47,7 +47,6 @@ import argparse
 import base64
 import datetime
 import html
-import io
 import math
 import os
 import subprocess
@@ -65,7 +64,7 @@ try:
     import numpy as np
     import pandas as pd
     import yaml
-    from llm4hep import INFRA_STATUSES, open_results
+    from llm4hep import open_results
 except ImportError as e:  # a conda or pyenv python3 without the packages
     sys.stderr.write(f"plots.py: {e}: this Python ({sys.executable}) lacks what the figures need "
                      "(matplotlib, numpy, pandas, h5py, yaml). Run `llm4hep plots` (it uses the "
@@ -73,9 +72,6 @@ except ImportError as e:  # a conda or pyenv python3 without the packages
                      "python3-h5py python3-yaml.\n")
     sys.exit(3)
 
-INFRA = INFRA_STATUSES  # the one list, in llm4hep.py
-CATEGORIES = ("semantic", "function_calling", "file_not_found", "wrong_branch", "api_error",
-              "data_quality", "other", "uncategorised")
 FIGURES = ("1_success_rate_heatmap", "2_agent_work_line_plot", "3_api_calls_line_plot",
            "4_cost_per_step", "error_distribution_by_model", "error_heatmap_by_model",
            "error_categories_top_models", "errors_by_step")
@@ -94,9 +90,12 @@ def wilson(k, n, z=1.96):
 
 
 def load(paths, errors_from=None):
-    """Final rows of every file, merged, with columns model, file, category.
+    """Final rows of every file, merged, with columns model, file, category and
+    infra (an infrastructure outcome, by its file's own list of statuses).
+    The error categories, in order (every file's, then "other" and
+    "uncategorised"), are in the frame's attrs["categories"].
     Returns (frame, {file: Results})."""
-    frames, results = [], {}
+    frames, results, categories = [], {}, []
     for p in paths:
         try:
             r = open_results(p)
@@ -111,17 +110,24 @@ def load(paths, errors_from=None):
             a = a[a.source == errors_from].drop_duplicates("task_id", keep="last")
             by_task = dict(zip(a.task_id, a.error_category))
             cat = [by_task.get(t, c) for t, c in zip(f.task_id, cat)]
-        f["category"] = cat
+        known = list(dict.fromkeys(list(r.error_categories) + ["other"]))
+        f["category"] = [c if c in known or c == "uncategorised" else "other" for c in cat]
+        f["infra"] = f.status.isin(r.infra_statuses)
+        categories += [c for c in known if c not in categories]
         f["input_cost_usd"], f["output_cost_usd"] = _cost_split(r, f.task_id)
         frames.append(f)
     df = pd.concat(frames, ignore_index=True)
-    if df.empty:
-        return df, results
-    df = df.drop_duplicates(["campaign", "key"], keep="first")
-    df["model"] = np.where(df.supervisor == df.coder, df.supervisor,
-                           df.supervisor + "+" + df.coder)
-    df.loc[~df.category.isin(CATEGORIES), "category"] = "other"
+    if not df.empty:
+        df = df.drop_duplicates(["campaign", "key"], keep="first")
+        df["model"] = np.where(df.supervisor == df.coder, df.supervisor,
+                               df.supervisor + "+" + df.coder)
+    df.attrs["categories"] = categories + ["uncategorised"]
     return df, results
+
+
+def categories(df):
+    """The error categories the figures show, in order (load's list)."""
+    return df.attrs["categories"]
 
 
 def _prices(r):
@@ -178,7 +184,7 @@ def order(values):
 
 def _counted(df, include_infra):
     """The rows the rates count: every row, or all but the infrastructure outcomes."""
-    return df if include_infra else df[~df.status.isin(INFRA)]
+    return df if include_infra else df[~df.infra]
 
 
 def _cells(df, include_infra, models, steps):
@@ -202,7 +208,7 @@ def _group_stats(df, include_infra):
         prompt_tokens=("prompt_tokens", "sum"), completion_tokens=("completion_tokens", "sum"),
         cost_usd=("cost_usd", "sum"), cost_unknown=("cost_unknown", "sum"),
         mean_wall_s=("wall_s", "mean"))
-    infra = df.status.isin(INFRA).groupby([df.model, df.step]).sum()
+    infra = df.infra.groupby([df.model, df.step]).sum()
     g = g.reindex(infra.index)
     ints = ["trials", "successes", "prompt_tokens", "completion_tokens", "cost_unknown"]
     g[ints] = g[ints].fillna(0).astype("int64")
@@ -348,23 +354,23 @@ def _failures(df):
     return df[df.status != "success"]
 
 
-def _category_counts(fails, by, index):
-    """Failures counted by `by` (model or step) x error category."""
-    return pd.crosstab(fails[by], fails.category).reindex(index=index, columns=CATEGORIES,
-                                                           fill_value=0)
+def _category_counts(fails, by, index, cats):
+    """Failures counted by `by` (model or step) x error category (cats)."""
+    return pd.crosstab(fails[by], fails.category).reindex(index=index, columns=cats, fill_value=0)
 
 
 def fig_error_distribution(df, out):
+    cats = categories(df)
     fails = _failures(df)
     models = sorted(df.model.unique())
     fig, ax = plt.subplots(figsize=(9, max(3.0, 1.2 + 0.5 * len(models))))
     if len(fails):
-        t = _category_counts(fails, "model", models)
+        t = _category_counts(fails, "model", models, cats)
         frac = t.div(t.sum(axis=1).replace(0, np.nan), axis=0).fillna(0)
         left = np.zeros(len(frac))
         cmap = plt.get_cmap("tab10")
-        for i, c in enumerate(CATEGORIES):
-            ax.barh(range(len(frac)), frac[c].to_numpy(), left=left, label=c, color=cmap(i))
+        for i, c in enumerate(cats):
+            ax.barh(range(len(frac)), frac[c].to_numpy(), left=left, label=c, color=cmap(i % 10))
             left += frac[c].to_numpy()
         ax.set_yticks(range(len(frac)), [f"{m} ({int(t.loc[m].sum())})" for m in frac.index])
         ax.set_xlim(0, 1)
@@ -378,16 +384,17 @@ def fig_error_distribution(df, out):
 
 
 def fig_error_heatmap(df, out):
+    cats = categories(df)
     fails = _failures(df)
     models = sorted(df.model.unique())
-    fig, ax = plt.subplots(figsize=_size(len(models), len(CATEGORIES)))
+    fig, ax = plt.subplots(figsize=_size(len(models), len(cats)))
     if len(fails):
-        t = _category_counts(fails, "model", models)
+        t = _category_counts(fails, "model", models, cats)
         im = ax.imshow(t.to_numpy(), cmap="Reds", aspect="auto")
         for i in range(t.shape[0]):
             for j in range(t.shape[1]):
                 ax.text(j, i, str(t.iat[i, j]), ha="center", va="center", fontsize=9)
-        ax.set_xticks(range(len(CATEGORIES)), CATEGORIES, rotation=30, ha="right")
+        ax.set_xticks(range(len(cats)), cats, rotation=30, ha="right")
         ax.set_yticks(range(len(models)), models)
         fig.colorbar(im, ax=ax, label="failures")
     else:
@@ -406,23 +413,24 @@ def top_models(df, include_infra=False, n=TOP_MODELS):
 
 def fig_error_categories_top_models(df, out, include_infra):
     """One panel per top model: its failures by category."""
+    cats = categories(df)
     top = top_models(df, include_infra)
     fails = _failures(df)
     cols = min(3, max(1, len(top)))
     rows = max(1, math.ceil(len(top) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
     cmap = plt.get_cmap("tab10")
-    t = _category_counts(fails, "model", top) if len(fails) else None
-    rate = df[~df.status.isin(INFRA)].groupby("model").success.mean()
+    t = _category_counts(fails, "model", top, cats) if len(fails) else None
+    rate = df[~df.infra].groupby("model").success.mean()
     for k, ax in enumerate(axes.flat):
         if k >= len(top):
             ax.axis("off")
             continue
         m = top[k]
-        counts = t.loc[m].to_numpy() if t is not None else np.zeros(len(CATEGORIES))
+        counts = t.loc[m].to_numpy() if t is not None else np.zeros(len(cats))
         if counts.sum():
-            ax.barh(range(len(CATEGORIES)), counts, color=[cmap(i) for i in range(len(CATEGORIES))])
-            ax.set_yticks(range(len(CATEGORIES)), CATEGORIES, fontsize=7)
+            ax.barh(range(len(cats)), counts, color=[cmap(i % 10) for i in range(len(cats))])
+            ax.set_yticks(range(len(cats)), cats, fontsize=7)
             ax.invert_yaxis()
             ax.set_xlabel("failures", fontsize=8)
         else:
@@ -434,14 +442,15 @@ def fig_error_categories_top_models(df, out, include_infra):
 
 
 def fig_errors_by_step(df, out):
+    cats = categories(df)
     fails = _failures(df)
     steps = order(df.step)
     fig, ax = plt.subplots(figsize=_size(5, len(steps)))
     if len(fails):
-        t = _category_counts(fails, "step", steps)
+        t = _category_counts(fails, "step", steps, cats)
         cmap = plt.get_cmap("tab10")
-        ax.stackplot(range(len(t)), *[t[c].to_numpy() for c in CATEGORIES], labels=CATEGORIES,
-                     colors=[cmap(i) for i in range(len(CATEGORIES))], alpha=0.85)
+        ax.stackplot(range(len(t)), *[t[c].to_numpy() for c in cats], labels=cats,
+                     colors=[cmap(i % 10) for i in range(len(cats))], alpha=0.85)
         ax.set_xticks(range(len(t)), t.index, rotation=30, ha="right")
         ax.set_xlim(-0.05, max(0.05, len(t) - 0.95))
         ax.set_ylabel("failures")
@@ -562,8 +571,8 @@ def summary_table(s):
     return "\n".join(out)
 
 
-def _status_class(status):
-    return "st-success" if status == "success" else "st-infra" if status in INFRA else "st-fail"
+def _status_class(status, infra):
+    return "st-success" if status == "success" else "st-infra" if infra else "st-fail"
 
 
 def _transcript(results, r, show_bin):
@@ -585,7 +594,7 @@ def task_list(df, results, max_transcripts, show_bin=None):
             f"task-{list(results).index(r.file) + 1}-{r.task_id}"
         # every part escaped once: model and step names are the campaign's, not ours
         head = (f"#{r.task_id} {html.escape(r.model)} · {html.escape(r.step)} · trial {r.trial} · "
-                f"<span class=\"{_status_class(r.status)}\">{html.escape(r.status)}</span>"
+                f"<span class=\"{_status_class(r.status, r.infra)}\">{html.escape(r.status)}</span>"
                 + (f" ({html.escape(r.category)})" if r.status != "success" else ""))
         if n < max_transcripts:
             try:

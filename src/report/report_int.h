@@ -64,9 +64,6 @@ void json_str(l4h_buf *b, const char *s);
 /* A JSON number, or null for NaN/inf. */
 void json_num(l4h_buf *b, double x);
 
-/* The taxonomy (docs/design.md): semantic ... other. */
-extern const char *const l4h_categories[];
-#define L4H_N_CATEGORIES 7
 
 /* ----------------------------------------------------------- annotator */
 

@@ -1,6 +1,7 @@
 """scripts/plots.py against independent computations from real results
 files: the tables' numbers recomputed here in plain Python from what h5py
 reads (no pandas grouping, no code shared with plots.py)."""
+import json
 import math
 import os
 import re
@@ -13,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import BIN, PY, SCRIPTS, TOOLS
+from conftest import BIN, PY, SCRIPTS, SRC, TOOLS
 
 PLOTS = os.path.join(SCRIPTS, "plots.py")
 INFRA = {"error_api", "error_sandbox", "error_internal", "interrupted"}
@@ -255,3 +256,117 @@ def test_hostile_names_reach_the_page_and_the_markdown_literally(tmp_path):
             cur = []
     assert tables and all(len(set(t)) == 1 for t in tables), tables
     assert MATH_MODEL.replace("\\", "\\\\").replace("|", "\\|") in md
+
+
+# ------------------------------------- the status and category lists from C
+
+def c_lists():
+    """The status names in enum order, which are infrastructure, and the error
+    categories, parsed from the C sources (core.h's enum, record.c's tables)."""
+    core = open(os.path.join(SRC, "include", "llm4hep", "core.h")).read()
+    rec = open(os.path.join(SRC, "src", "core", "record.c")).read()
+    enum = re.search(r"typedef enum \{(.*?)\} l4h_status;", core, re.S).group(1)
+    order = [m for m in re.findall(r"^\s*(L4H_STATUS_\w+)", enum, re.M) if m != "L4H_STATUS_COUNT"]
+    table = dict((k, (n, i == "1")) for k, n, i in
+                 re.findall(r'\[(L4H_STATUS_\w+)\]\s*=\s*\{"(\w+)",\s*([01])\}', rec))
+    names = [table[k][0] for k in order]
+    infra = [table[k][0] for k in order if table[k][1]]
+    cats = re.search(r"l4h_categories\[L4H_N_CATEGORIES\]\s*=\s*\{(.*?)\};", rec, re.S).group(1)
+    return names, infra, re.findall(r'"(\w+)"', cats)
+
+
+def attrs_of(path):
+    with h5py.File(path, "r") as f:
+        return {k: [str(x) for x in f.attrs[k]] for k in ("statuses", "infra_statuses",
+                                                           "error_categories")}
+
+
+def test_the_file_carries_the_c_lists_and_the_scripts_read_them(tmp_path):
+    """The results file's root attributes are the C definitions (the header
+    and record.c parsed, and what the binary prints as status_kinds); the
+    scripts read them from the file and keep no copy of their own."""
+    import llm4hep
+    path = synth(tmp_path / "v.h5", 20, 2)
+    names, infra, cats = c_lists()
+    a = attrs_of(path)
+    assert a == {"statuses": names, "infra_statuses": infra, "error_categories": cats}
+    rep = subprocess.run([BIN, "report", path, "--format", "json"], capture_output=True,
+                         text=True, timeout=120)
+    assert rep.returncode == 0, rep.stderr
+    kinds = json.loads(rep.stdout)["status_kinds"]
+    assert list(kinds) == names and [s for s, k in kinds.items() if k == "infrastructure"] == infra
+    r = llm4hep.open_results(path)
+    assert (list(r.statuses), list(r.infra_statuses), list(r.error_categories)) == (names, infra, cats)
+    # no copy left in the scripts: plots.py names no status or category, and
+    # llm4hep.py only in its frozen fallback for files older than the attributes
+    plots_src = open(PLOTS).read()
+    assert not [n for n in names[1:] + cats[:-1] if f'"{n}"' in plots_src]
+    reader = open(os.path.join(SCRIPTS, "llm4hep.py")).read()
+    outside = re.sub(r"^LEGACY_\w+ = \(.*?\)$", "", reader, flags=re.S | re.M)
+    assert not [n for n in names[1:] + cats if f'"{n}"' in outside]
+
+
+def test_a_status_added_in_c_reaches_the_scripts_through_the_file(tmp_path):
+    """A file as a build with one more infrastructure status and one more
+    error category writes it: the scripts, unedited, leave the new status
+    out of the rates, count it as infrastructure, and keep the new category."""
+    import llm4hep
+    import plots
+    path = synth(tmp_path / "n.h5", 120, 5)
+    with h5py.File(path, "r+") as f:
+        for k, extra in (("statuses", "error_quota"), ("infra_statuses", "error_quota"),
+                         ("error_categories", "novel_cause")):
+            f.attrs[k] = [str(x) for x in f.attrs[k]] + [extra]
+        t = f["tasks"][:]
+        finals = [i for i in range(len(t)) if t["final"][i]]
+        quota = finals[::7]
+        for i in quota:
+            t["status"][i], t["success"][i] = b"error_quota", 0
+        novel = [i for i in finals if i not in quota and t["status"][i] == b"failed_validation"][:3]
+        for i in novel:
+            t["error_category"][i] = b"novel_cause"
+        f["tasks"][...] = t
+        quota_ids = {int(t["task_id"][i]) for i in quota}
+        novel_ids = {int(t["task_id"][i]) for i in novel}
+    r = llm4hep.open_results(path)
+    assert "error_quota" in r.infra_statuses and "error_quota" not in r.model_statuses
+    assert r.summary().tasks.sum() == len(finals) - len(quota)
+    assert "status error_quota (infrastructure)" in r.transcript(min(quota_ids))
+    out = tmp_path / "figs"
+    plot(path, "--out", out)
+    s = pd.read_csv(out / "summary.csv")
+    total = s[(s.model == "(all)") & (s.step == "(all)")].iloc[0]
+    rows = final_rows(path)
+    assert total.trials == len(finals) - len(quota)
+    assert total.infra == sum(r["status"] in {"error_quota", *INFRA} for r in rows) >= len(quota)
+    df, _ = plots.load([path])
+    assert plots.categories(df)[-2:] == ["novel_cause", "uncategorised"]
+    assert set(df[df.task_id.isin(novel_ids)].category) == {"novel_cause"}
+    assert df[df.task_id.isin(quota_ids)].infra.all()
+
+
+def test_files_without_the_lists_or_with_damaged_ones(tmp_path):
+    """A file written before the attributes existed reads with the frozen
+    legacy lists (documented); one holding only some, or not lists of
+    names, is refused naming the file."""
+    import llm4hep
+    path = synth(tmp_path / "old.h5", 20, 4)
+    with h5py.File(path, "r+") as f:
+        for k in ("statuses", "infra_statuses", "error_categories"):
+            del f.attrs[k]
+    r = llm4hep.open_results(path)
+    assert (r.statuses, r.infra_statuses, r.error_categories) == (
+        llm4hep.LEGACY_STATUSES, llm4hep.LEGACY_INFRA_STATUSES, llm4hep.LEGACY_ERROR_CATEGORIES)
+    plot(path, "--out", tmp_path / "figs")
+    for damage in ({"statuses": ["success"]}, {"statuses": 3, "infra_statuses": ["x"],
+                                                "error_categories": ["y"]}):
+        bad = synth(tmp_path / f"bad{len(damage)}.h5", 5, 4)
+        with h5py.File(bad, "r+") as f:
+            for k in ("statuses", "infra_statuses", "error_categories"):
+                del f.attrs[k]
+            for k, v in damage.items():
+                f.attrs[k] = v
+        p = subprocess.run([PY, PLOTS, bad, "--out", tmp_path / "x"], capture_output=True,
+                           text=True, timeout=120)
+        assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
+        assert bad in p.stderr and "damaged file" in p.stderr

@@ -137,7 +137,7 @@ def test_names_reach_the_page_escaped_once():
     import plots
     df = pd.DataFrame({"task_id": [1], "model": ["m/<script>alert(1)</script>"],
                        "step": ["a&b"], "trial": [1], "status": ["failed_validation"],
-                       "category": ["other"], "file": ["x.h5"]})
+                       "category": ["other"], "infra": [False], "file": ["x.h5"]})
     page = plots.task_list(df, {"x.h5": None}, max_transcripts=0)
     assert "<script>" not in page
     assert "m/&lt;script&gt;alert(1)&lt;/script&gt; · a&amp;b" in page
