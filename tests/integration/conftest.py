@@ -60,12 +60,3 @@ def pytest_sessionstart(session):
     msg = missing_build()
     if msg:
         pytest.exit(msg, returncode=3)
-
-
-@pytest.fixture
-def llm_server():
-    """A started tests/server LLM server (no scripted models, no faults),
-    stopped after the test."""
-    from llm_testkit import LLMServer
-    with LLMServer() as srv:
-        yield srv
