@@ -370,3 +370,15 @@ def test_files_without_the_lists_or_with_damaged_ones(tmp_path):
                            text=True, timeout=120)
         assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
         assert bad in p.stderr and "damaged file" in p.stderr
+
+
+def test_a_file_an_older_build_began_gets_the_lists_at_the_next_checkpoint(tmp_path):
+    """The store writes the lists at every checkpoint: a file without them
+    (begun by a build before them) carries this build's once it writes to it."""
+    path = synth(tmp_path / "r.h5", 10, 1)
+    with h5py.File(path, "r+") as f:
+        for k in ("statuses", "infra_statuses", "error_categories"):
+            del f.attrs[k]
+    synth(path, 10, 2)  # the same campaign resumed: nothing new, one checkpoint on close
+    names, infra, cats = c_lists()
+    assert attrs_of(path) == {"statuses": names, "infra_statuses": infra, "error_categories": cats}
