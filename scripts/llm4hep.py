@@ -36,15 +36,20 @@ import pandas as pd
 
 TABLES = ("runs", "tasks", "calls", "execs", "checks", "annotations")
 
-#: Every task status (DESIGN.md "Statuses"), as src/core/record.c lists them;
-#: `llm4hep report --format json` prints the same list as "status_kinds" (a test
-#: holds the two together). failed_* are the model's failures; the
-#: infrastructure outcomes are left out of the success rates.
-MODEL_STATUSES = ("failed_validation", "failed_execution", "failed_no_code", "failed_limit",
-                  "failed_request")
-INFRA_STATUSES = ("error_api", "error_sandbox", "error_internal", "interrupted")
-STATUSES = ("success",) + MODEL_STATUSES + INFRA_STATUSES
-_INFRA = INFRA_STATUSES
+#: The statuses and error categories of a file written before llm4hep stored
+#: them in it. A results file carries its writer's lists as root attributes
+#: (statuses, infra_statuses, error_categories; docs/results-format.md), taken
+#: from the C definitions (src/core/record.c), and `Results` reads them from
+#: there: a status or category added in C reaches the scripts through the file.
+#: These are the lists as they stood when the attributes were introduced,
+#: frozen: never edit them to add a status.
+LEGACY_STATUSES = ("success", "failed_validation", "failed_execution", "failed_no_code",
+                   "failed_limit", "failed_request", "error_api", "error_sandbox",
+                   "error_internal", "interrupted")
+LEGACY_INFRA_STATUSES = ("error_api", "error_sandbox", "error_internal", "interrupted")
+LEGACY_ERROR_CATEGORIES = ("semantic", "function_calling", "file_not_found", "wrong_branch",
+                           "api_error", "data_quality", "other")
+VOCABULARY = ("statuses", "infra_statuses", "error_categories")
 
 
 def _open(path):
@@ -82,6 +87,37 @@ def _rows(path, table, first, n):
     return first, n
 
 
+def _attr(v):
+    """A root attribute as Python: str, number, or a tuple of them (an array)."""
+    if isinstance(v, np.ndarray) and v.ndim == 1:
+        return tuple(_decode(x.item() if hasattr(x, "item") else x) for x in v)
+    return _decode(v.item() if hasattr(v, "item") else v)
+
+
+def _vocabulary(path, attrs):
+    """(statuses, infra_statuses, error_categories) of a file: its root
+    attributes, or the LEGACY_* lists for a file written before they existed.
+    ValueError naming the file for a file holding some but not all, or ones
+    that are not lists of names."""
+    have = [k for k in VOCABULARY if k in attrs]
+    if not have:
+        return LEGACY_STATUSES, LEGACY_INFRA_STATUSES, LEGACY_ERROR_CATEGORIES
+    if len(have) != len(VOCABULARY):
+        missing = ", ".join(k for k in VOCABULARY if k not in have)
+        raise ValueError(f"{path}: has the root attribute(s) {', '.join(have)} but not {missing}: "
+                         "damaged file")
+    out = []
+    for k in VOCABULARY:
+        v = attrs[k]
+        if not (isinstance(v, tuple) and all(isinstance(x, str) and x for x in v)):
+            raise ValueError(f"{path}: root attribute {k} is not a list of names: damaged file")
+        out.append(v)
+    if "success" not in out[0] or not set(out[1]) <= set(out[0]):
+        raise ValueError(f"{path}: root attribute statuses lacks success or an infra_statuses "
+                         "name: damaged file")
+    return tuple(out)
+
+
 def _frame(arr):
     """A DataFrame from a structured array, byte-string columns decoded to str."""
     df = pd.DataFrame(arr)
@@ -102,9 +138,15 @@ class Results:
                 raise ValueError(f"{self.path}: not an llm4hep results file "
                                  "(no format_version attribute)")
             #: root attributes: campaign, created_utc, config_sha256, suite_sha256, ...
-            self.attrs = {k: _decode(v.item() if hasattr(v, "item") else v)
-                          for k, v in f.attrs.items()}
+            self.attrs = {k: _attr(v) for k, v in f.attrs.items()}
         self.campaign = self.attrs.get("campaign", "")
+        #: every status in the order C defines them; the infrastructure ones
+        #: (left out of the rates); the model's failures; the error categories
+        #: (a failure without one is "uncategorised"). From the file's root
+        #: attributes, or LEGACY_* for a file written before they existed.
+        self.statuses, self.infra_statuses, self.error_categories = _vocabulary(self.path, self.attrs)
+        self.model_statuses = tuple(s for s in self.statuses
+                                    if s != "success" and s not in self.infra_statuses)
 
     # ----------------------------------------------------------- tables
     def _table(self, name):
@@ -260,7 +302,7 @@ class Results:
         lines = [
             f"Task {row.task_id} (attempt {row.attempt}{', final' if row.final else ', superseded'})"
             f" — supervisor {row.supervisor}, coder {row.coder}, step {row.step}, trial {row.trial}",
-            f"status {row.status}{' (infrastructure)' if row.status in _INFRA else ''}"
+            f"status {row.status}{' (infrastructure)' if row.status in self.infra_statuses else ''}"
             f" · approved {'yes' if row.approved else 'no'} · {row.iterations} iterations"
             f" · {row.api_calls} calls · tokens {row.prompt_tokens:,} in / {row.completion_tokens:,}"
             f" out · cost {cost} · wall {row.wall_s:.1f} s (LLM {row.llm_s:.1f} s,"
@@ -310,7 +352,7 @@ class Results:
     def summary(self):
         """Final rows by (supervisor, coder, step): tasks, successes, success rate."""
         f = self.final
-        model = f[~f.status.isin(_INFRA)]
+        model = f[~f.status.isin(self.infra_statuses)]
         g = model.groupby(["supervisor", "coder", "step"]).success
         return pd.DataFrame({"tasks": g.size(), "success": g.sum(), "rate": g.mean()})
 

@@ -47,7 +47,6 @@ import argparse
 import base64
 import datetime
 import html
-import io
 import math
 import os
 import subprocess
@@ -58,11 +57,14 @@ try:
     import matplotlib
 
     matplotlib.use("Agg")
+    # names on the axes are the campaign's (a results file is hostile input):
+    # "$...$" in a model name must show as written, not be parsed as mathtext
+    matplotlib.rcParams["text.parse_math"] = False
     import matplotlib.pyplot as plt
     import numpy as np
     import pandas as pd
     import yaml
-    from llm4hep import INFRA_STATUSES, open_results
+    from llm4hep import open_results
 except ImportError as e:  # a conda or pyenv python3 without the packages
     sys.stderr.write(f"plots.py: {e}: this Python ({sys.executable}) lacks what the figures need "
                      "(matplotlib, numpy, pandas, h5py, yaml). Run `llm4hep plots` (it uses the "
@@ -70,9 +72,6 @@ except ImportError as e:  # a conda or pyenv python3 without the packages
                      "python3-h5py python3-yaml.\n")
     sys.exit(3)
 
-INFRA = INFRA_STATUSES  # the one list, in llm4hep.py
-CATEGORIES = ("semantic", "function_calling", "file_not_found", "wrong_branch", "api_error",
-              "data_quality", "other", "uncategorised")
 FIGURES = ("1_success_rate_heatmap", "2_agent_work_line_plot", "3_api_calls_line_plot",
            "4_cost_per_step", "error_distribution_by_model", "error_heatmap_by_model",
            "error_categories_top_models", "errors_by_step")
@@ -91,9 +90,12 @@ def wilson(k, n, z=1.96):
 
 
 def load(paths, errors_from=None):
-    """Final rows of every file, merged, with columns model, file, category.
+    """Final rows of every file, merged, with columns model, file, category and
+    infra (an infrastructure outcome, by its file's own list of statuses).
+    The error categories, in order (every file's, then "other" and
+    "uncategorised"), are in the frame's attrs["categories"].
     Returns (frame, {file: Results})."""
-    frames, results = [], {}
+    frames, results, categories = [], {}, []
     for p in paths:
         try:
             r = open_results(p)
@@ -108,17 +110,24 @@ def load(paths, errors_from=None):
             a = a[a.source == errors_from].drop_duplicates("task_id", keep="last")
             by_task = dict(zip(a.task_id, a.error_category))
             cat = [by_task.get(t, c) for t, c in zip(f.task_id, cat)]
-        f["category"] = cat
+        known = list(dict.fromkeys(list(r.error_categories) + ["other"]))
+        f["category"] = [c if c in known or c == "uncategorised" else "other" for c in cat]
+        f["infra"] = f.status.isin(r.infra_statuses)
+        categories += [c for c in known if c not in categories]
         f["input_cost_usd"], f["output_cost_usd"] = _cost_split(r, f.task_id)
         frames.append(f)
     df = pd.concat(frames, ignore_index=True)
-    if df.empty:
-        return df, results
-    df = df.drop_duplicates(["campaign", "key"], keep="first")
-    df["model"] = np.where(df.supervisor == df.coder, df.supervisor,
-                           df.supervisor + "+" + df.coder)
-    df.loc[~df.category.isin(CATEGORIES), "category"] = "other"
+    if not df.empty:
+        df = df.drop_duplicates(["campaign", "key"], keep="first")
+        df["model"] = np.where(df.supervisor == df.coder, df.supervisor,
+                               df.supervisor + "+" + df.coder)
+    df.attrs["categories"] = categories + ["uncategorised"]
     return df, results
+
+
+def categories(df):
+    """The error categories the figures show, in order (load's list)."""
+    return df.attrs["categories"]
 
 
 def _prices(r):
@@ -173,36 +182,58 @@ def order(values):
     return list(dict.fromkeys(values))
 
 
+def _counted(df, include_infra):
+    """The rows the rates count: every row, or all but the infrastructure outcomes."""
+    return df if include_infra else df[~df.infra]
+
+
+def _cells(df, include_infra, models, steps):
+    """Trials and successes per (model, step) over the counted rows, every
+    model x step cell present (0 and 0 for a cell without trials)."""
+    g = _counted(df, include_infra).groupby(["model", "step"]).success.agg(
+        trials="size", successes="sum")
+    cells = pd.MultiIndex.from_product([models, steps], names=["model", "step"])
+    return g.reindex(cells, fill_value=0).astype("int64")
+
+
+def _group_stats(df, include_infra):
+    """The summary's numbers per (model, step) group of df: trials and
+    successes, means and sums over the counted rows, and every row's
+    infrastructure outcomes. A group without a counted row has 0 trials,
+    NaN means and zero sums."""
+    c = _counted(df, include_infra)
+    g = c.assign(cost_unknown=c.cost_usd.isna()).groupby(["model", "step"]).agg(
+        trials=("success", "size"), successes=("success", "sum"),
+        mean_iterations=("iterations", "mean"), mean_api_calls=("api_calls", "mean"),
+        prompt_tokens=("prompt_tokens", "sum"), completion_tokens=("completion_tokens", "sum"),
+        cost_usd=("cost_usd", "sum"), cost_unknown=("cost_unknown", "sum"),
+        mean_wall_s=("wall_s", "mean"))
+    infra = df.infra.groupby([df.model, df.step]).sum()
+    g = g.reindex(infra.index)
+    ints = ["trials", "successes", "prompt_tokens", "completion_tokens", "cost_unknown"]
+    g[ints] = g[ints].fillna(0).astype("int64")
+    g["cost_usd"] = g.cost_usd.fillna(0.0)
+    g["infra"] = infra.astype("int64")
+    return g
+
+
 def summary(df, include_infra=False):
     """One row per model and step (then per model, per step and overall)."""
-    rows = []
-    counted = df if include_infra else df[~df.status.isin(INFRA)]
-    keys = [(m, s) for m in sorted(df.model.unique()) for s in order(df.step)]
-    keys += [(m, None) for m in sorted(df.model.unique())]
-    keys += [(None, s) for s in order(df.step)] + [(None, None)]
-    for m, s in keys:
-        sel, alls = counted, df
-        if m is not None:
-            sel, alls = sel[sel.model == m], alls[alls.model == m]
-        if s is not None:
-            sel, alls = sel[sel.step == s], alls[alls.step == s]
-        if len(alls) == 0:
-            continue
-        n, k = len(sel), int(sel.success.sum())
-        lo, hi = wilson(k, n)
-        rows.append({
-            "model": m if m is not None else "(all)", "step": s if s is not None else "(all)",
-            "trials": n, "successes": k, "rate": k / n if n else float("nan"),
-            "wilson_lo": lo, "wilson_hi": hi,
-            "mean_iterations": sel.iterations.mean() if n else float("nan"),
-            "mean_api_calls": sel.api_calls.mean() if n else float("nan"),
-            "prompt_tokens": int(sel.prompt_tokens.sum()),
-            "completion_tokens": int(sel.completion_tokens.sum()),
-            "cost_usd": float(np.nansum(sel.cost_usd)), "cost_unknown": int(sel.cost_usd.isna().sum()),
-            "mean_wall_s": sel.wall_s.mean() if n else float("nan"),
-            "infra": int(alls.status.isin(INFRA).sum()),
-        })
-    return pd.DataFrame(rows)
+    models, steps = sorted(df.model.unique()), order(df.step)
+    every = "(all)"
+    keys = [(m, s) for m in models for s in steps] + [(m, every) for m in models] + \
+           [(every, s) for s in steps] + [(every, every)]
+    # the totals are the same aggregation with the summed-over column set to "(all)"
+    levels = [df, df.assign(step=every), df.assign(model=every), df.assign(model=every, step=every)]
+    g = pd.concat([_group_stats(d, include_infra) for d in levels])
+    g = g.reindex([k for k in keys if k in g.index]).reset_index()
+    g["rate"] = g.successes / g.trials.where(g.trials > 0)
+    bounds = [wilson(k, n) for k, n in zip(g.successes, g.trials)]
+    g["wilson_lo"] = [lo for lo, _ in bounds]
+    g["wilson_hi"] = [hi for _, hi in bounds]
+    return g[["model", "step", "trials", "successes", "rate", "wilson_lo", "wilson_hi",
+              "mean_iterations", "mean_api_calls", "prompt_tokens", "completion_tokens",
+              "cost_usd", "cost_unknown", "mean_wall_s", "infra"]]
 
 
 # ------------------------------------------------------------------ figures
@@ -225,14 +256,15 @@ def _size(n_rows, n_cols):
 
 
 def fig_success_heatmap(df, out, include_infra):
-    counted = df if include_infra else df[~df.status.isin(INFRA)]
     models, steps = sorted(df.model.unique()), order(df.step)
+    cells = _cells(df, include_infra, models, steps)
+    trials = cells.trials.unstack("step").reindex(index=models, columns=steps).to_numpy()
+    wins = cells.successes.unstack("step").reindex(index=models, columns=steps).to_numpy()
     rate = np.full((len(models), len(steps)), np.nan)
     fig, ax = plt.subplots(figsize=_size(len(models), len(steps)))
-    for i, m in enumerate(models):
-        for j, s in enumerate(steps):
-            sel = counted[(counted.model == m) & (counted.step == s)]
-            n, k = len(sel), int(sel.success.sum())
+    for i in range(len(models)):
+        for j in range(len(steps)):
+            n, k = int(trials[i, j]), int(wins[i, j])
             if n:
                 rate[i, j] = k / n
                 ax.text(j, i, f"{k}/{n}\n{100 * k / n:.0f}%", ha="center", va="center", fontsize=9,
@@ -251,7 +283,7 @@ def fig_success_heatmap(df, out, include_infra):
 
 def _line_plot(df, out, include_infra, column, ylabel, title, name):
     """Mean of `column` per task, x = steps in plan order, a line per model."""
-    counted = df if include_infra else df[~df.status.isin(INFRA)]
+    counted = _counted(df, include_infra)
     steps = order(df.step)
     fig, ax = plt.subplots(figsize=_size(5, len(steps) * 1.5))
     t = counted.groupby(["model", "step"])[column].mean().unstack("step")
@@ -282,7 +314,7 @@ def fig_api_calls(df, out, include_infra):
 def fig_cost_per_step(df, out, include_infra):
     """Bars per step: for each model, input (solid) and output (hatched) cost;
     a cost the config's prices cannot split is drawn on top, dotted."""
-    counted = df if include_infra else df[~df.status.isin(INFRA)].copy()
+    counted = _counted(df, include_infra)
     counted = counted.assign(unsplit=counted.cost_usd.where(counted.input_cost_usd.isna()))
     steps = order(df.step)
     models = sorted(counted.model.unique())
@@ -322,23 +354,23 @@ def _failures(df):
     return df[df.status != "success"]
 
 
-def _category_counts(fails, by, index):
-    """Failures counted by `by` (model or step) x error category."""
-    return pd.crosstab(fails[by], fails.category).reindex(index=index, columns=CATEGORIES,
-                                                           fill_value=0)
+def _category_counts(fails, by, index, cats):
+    """Failures counted by `by` (model or step) x error category (cats)."""
+    return pd.crosstab(fails[by], fails.category).reindex(index=index, columns=cats, fill_value=0)
 
 
 def fig_error_distribution(df, out):
+    cats = categories(df)
     fails = _failures(df)
     models = sorted(df.model.unique())
     fig, ax = plt.subplots(figsize=(9, max(3.0, 1.2 + 0.5 * len(models))))
     if len(fails):
-        t = _category_counts(fails, "model", models)
+        t = _category_counts(fails, "model", models, cats)
         frac = t.div(t.sum(axis=1).replace(0, np.nan), axis=0).fillna(0)
         left = np.zeros(len(frac))
         cmap = plt.get_cmap("tab10")
-        for i, c in enumerate(CATEGORIES):
-            ax.barh(range(len(frac)), frac[c].to_numpy(), left=left, label=c, color=cmap(i))
+        for i, c in enumerate(cats):
+            ax.barh(range(len(frac)), frac[c].to_numpy(), left=left, label=c, color=cmap(i % 10))
             left += frac[c].to_numpy()
         ax.set_yticks(range(len(frac)), [f"{m} ({int(t.loc[m].sum())})" for m in frac.index])
         ax.set_xlim(0, 1)
@@ -352,16 +384,17 @@ def fig_error_distribution(df, out):
 
 
 def fig_error_heatmap(df, out):
+    cats = categories(df)
     fails = _failures(df)
     models = sorted(df.model.unique())
-    fig, ax = plt.subplots(figsize=_size(len(models), len(CATEGORIES)))
+    fig, ax = plt.subplots(figsize=_size(len(models), len(cats)))
     if len(fails):
-        t = _category_counts(fails, "model", models)
+        t = _category_counts(fails, "model", models, cats)
         im = ax.imshow(t.to_numpy(), cmap="Reds", aspect="auto")
         for i in range(t.shape[0]):
             for j in range(t.shape[1]):
                 ax.text(j, i, str(t.iat[i, j]), ha="center", va="center", fontsize=9)
-        ax.set_xticks(range(len(CATEGORIES)), CATEGORIES, rotation=30, ha="right")
+        ax.set_xticks(range(len(cats)), cats, rotation=30, ha="right")
         ax.set_yticks(range(len(models)), models)
         fig.colorbar(im, ax=ax, label="failures")
     else:
@@ -372,7 +405,7 @@ def fig_error_heatmap(df, out):
 
 def top_models(df, include_infra=False, n=TOP_MODELS):
     """The n models with the highest success rate (ties: more trials, then name)."""
-    counted = df if include_infra else df[~df.status.isin(INFRA)]
+    counted = _counted(df, include_infra)
     g = counted.groupby("model").success.agg(["mean", "size"])
     g = g.reset_index().sort_values(["mean", "size", "model"], ascending=[False, False, True])
     return list(g.model[:n])
@@ -380,23 +413,24 @@ def top_models(df, include_infra=False, n=TOP_MODELS):
 
 def fig_error_categories_top_models(df, out, include_infra):
     """One panel per top model: its failures by category."""
+    cats = categories(df)
     top = top_models(df, include_infra)
     fails = _failures(df)
     cols = min(3, max(1, len(top)))
     rows = max(1, math.ceil(len(top) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
     cmap = plt.get_cmap("tab10")
-    t = _category_counts(fails, "model", top) if len(fails) else None
-    rate = df[~df.status.isin(INFRA)].groupby("model").success.mean()
+    t = _category_counts(fails, "model", top, cats) if len(fails) else None
+    rate = df[~df.infra].groupby("model").success.mean()
     for k, ax in enumerate(axes.flat):
         if k >= len(top):
             ax.axis("off")
             continue
         m = top[k]
-        counts = t.loc[m].to_numpy() if t is not None else np.zeros(len(CATEGORIES))
+        counts = t.loc[m].to_numpy() if t is not None else np.zeros(len(cats))
         if counts.sum():
-            ax.barh(range(len(CATEGORIES)), counts, color=[cmap(i) for i in range(len(CATEGORIES))])
-            ax.set_yticks(range(len(CATEGORIES)), CATEGORIES, fontsize=7)
+            ax.barh(range(len(cats)), counts, color=[cmap(i % 10) for i in range(len(cats))])
+            ax.set_yticks(range(len(cats)), cats, fontsize=7)
             ax.invert_yaxis()
             ax.set_xlabel("failures", fontsize=8)
         else:
@@ -408,14 +442,15 @@ def fig_error_categories_top_models(df, out, include_infra):
 
 
 def fig_errors_by_step(df, out):
+    cats = categories(df)
     fails = _failures(df)
     steps = order(df.step)
     fig, ax = plt.subplots(figsize=_size(5, len(steps)))
     if len(fails):
-        t = _category_counts(fails, "step", steps)
+        t = _category_counts(fails, "step", steps, cats)
         cmap = plt.get_cmap("tab10")
-        ax.stackplot(range(len(t)), *[t[c].to_numpy() for c in CATEGORIES], labels=CATEGORIES,
-                     colors=[cmap(i) for i in range(len(CATEGORIES))], alpha=0.85)
+        ax.stackplot(range(len(t)), *[t[c].to_numpy() for c in cats], labels=cats,
+                     colors=[cmap(i % 10) for i in range(len(cats))], alpha=0.85)
         ax.set_xticks(range(len(t)), t.index, rotation=30, ha="right")
         ax.set_xlim(-0.05, max(0.05, len(t) - 0.95))
         ax.set_ylabel("failures")
@@ -441,30 +476,24 @@ def write_figures(df, out, include_infra=False):
 
 def five_step_summary(df, include_infra=False):
     """One row per model: each step's trials, successes and rate; the mean rate
-    over the steps; mean iterations and API calls; cost, input and output."""
-    counted = df if include_infra else df[~df.status.isin(INFRA)]
-    steps = order(df.step)
-    rows = []
-    for m in sorted(df.model.unique()):
-        sel = counted[counted.model == m]
-        row = {"model": m}
-        rates = []
-        for s in steps:
-            st = sel[sel.step == s]
-            n, k = len(st), int(st.success.sum())
-            row[f"{s}_trials"], row[f"{s}_successes"] = n, k
-            row[f"{s}_rate"] = k / n if n else float("nan")
-            if n:
-                rates.append(k / n)
-        row["mean_rate"] = float(np.mean(rates)) if rates else float("nan")
-        row["mean_iterations"] = sel.iterations.mean() if len(sel) else float("nan")
-        row["mean_api_calls"] = sel.api_calls.mean() if len(sel) else float("nan")
-        row["cost_usd"] = float(np.nansum(sel.cost_usd))
-        row["input_cost_usd"] = float(np.nansum(sel.input_cost_usd))
-        row["output_cost_usd"] = float(np.nansum(sel.output_cost_usd))
-        row["cost_unknown"] = int(sel.cost_usd.isna().sum())
-        rows.append(row)
-    return pd.DataFrame(rows)
+    over the steps with trials; mean iterations and API calls; cost, input and
+    output (sums over the tasks whose cost is known) and how many are unknown."""
+    models, steps = sorted(df.model.unique()), order(df.step)
+    cells = _cells(df, include_infra, models, steps)
+    cells["rate"] = cells.successes / cells.trials.where(cells.trials > 0)
+    wide = cells.unstack("step")
+    out = pd.DataFrame({f"{s}_{stat}": wide[(stat, s)] for s in steps
+                        for stat in ("trials", "successes", "rate")})
+    out["mean_rate"] = out[[f"{s}_rate" for s in steps]].mean(axis=1)
+    c = _counted(df, include_infra)
+    per_model = c.assign(cost_unknown=c.cost_usd.isna()).groupby("model").agg(
+        mean_iterations=("iterations", "mean"), mean_api_calls=("api_calls", "mean"),
+        cost_usd=("cost_usd", "sum"), input_cost_usd=("input_cost_usd", "sum"),
+        output_cost_usd=("output_cost_usd", "sum"), cost_unknown=("cost_unknown", "sum"))
+    per_model = per_model.reindex(models).fillna(
+        {"cost_usd": 0.0, "input_cost_usd": 0.0, "output_cost_usd": 0.0, "cost_unknown": 0})
+    per_model["cost_unknown"] = per_model.cost_unknown.astype("int64")
+    return out.join(per_model).rename_axis("model").reset_index()
 
 
 # --------------------------------------------------------------------- HTML
@@ -542,8 +571,8 @@ def summary_table(s):
     return "\n".join(out)
 
 
-def _status_class(status):
-    return "st-success" if status == "success" else "st-infra" if status in INFRA else "st-fail"
+def _status_class(status, infra):
+    return "st-success" if status == "success" else "st-infra" if infra else "st-fail"
 
 
 def _transcript(results, r, show_bin):
@@ -565,7 +594,7 @@ def task_list(df, results, max_transcripts, show_bin=None):
             f"task-{list(results).index(r.file) + 1}-{r.task_id}"
         # every part escaped once: model and step names are the campaign's, not ours
         head = (f"#{r.task_id} {html.escape(r.model)} · {html.escape(r.step)} · trial {r.trial} · "
-                f"<span class=\"{_status_class(r.status)}\">{html.escape(r.status)}</span>"
+                f"<span class=\"{_status_class(r.status, r.infra)}\">{html.escape(r.status)}</span>"
                 + (f" ({html.escape(r.category)})" if r.status != "success" else ""))
         if n < max_transcripts:
             try:

@@ -675,6 +675,15 @@ int l4h_status_parse(const char *name);
 /* 1 for error_* and interrupted (infrastructure), else 0. */
 int l4h_status_is_infra(l4h_status s);
 
+/* The error categories (docs/design.md "taxonomy"), in the order reports
+ * list them: what the rule-based classifier and the annotators assign; a
+ * failure without one is "uncategorised" (error_category ""). The one list,
+ * beside the statuses': the store writes both into every results file
+ * (root attributes statuses, infra_statuses, error_categories), and the
+ * scripts read them from there. */
+#define L4H_N_CATEGORIES 7
+extern const char *const l4h_categories[L4H_N_CATEGORIES];
+
 /* The record's fields, each written once.
  *
  * Each list below names one record's fields as X(KIND, member, width,

@@ -24,8 +24,9 @@
 
 /* Every status: its name and whether it is infrastructure (error_*,
  * interrupted: decided on the harness's own evidence only, redone, left out
- * of the rates). The one list: the report, `report --format json`
- * ("status_kinds") and through it scripts/llm4hep.py derive theirs from it. */
+ * of the rates). The one list: the report and `report --format json`
+ * ("status_kinds") derive theirs from it, and the store writes it into every
+ * results file (root attributes statuses, infra_statuses) for the scripts. */
 static const struct {
     const char *name;
     int infra;
@@ -64,6 +65,10 @@ int l4h_status_is_infra(l4h_status s)
 {
     return (int)s >= 0 && s < L4H_STATUS_COUNT && statuses[s].infra;
 }
+
+const char *const l4h_categories[L4H_N_CATEGORIES] = {
+    "semantic", "function_calling", "file_not_found", "wrong_branch",
+    "api_error", "data_quality", "other"};
 
 /* Grow an array of n elements of size sz by one zeroed element; return it. */
 static void *add_zeroed(void **arr, size_t *n, size_t sz)

@@ -42,9 +42,14 @@ static void print_counts(const counts *c, char **models, size_t nm, char **steps
                          l4h_report_format fmt, FILE *out)
 {
     rtable t;
-    rt_init(&t, "llrrrrrrrrr", "model", "step", "failures", "semantic", "function_calling",
-            "file_not_found", "wrong_branch", "api_error", "data_quality", "other",
-            "uncategorised");
+    const char *heads[3 + L4H_N_CATEGORIES + 1] = {"model", "step", "failures"};
+    char align[sizeof heads / sizeof *heads + 1] = "llr";
+    for (int i = 0; i < L4H_N_CATEGORIES; i++)
+        heads[3 + i] = l4h_categories[i];
+    heads[3 + L4H_N_CATEGORIES] = "uncategorised";
+    memset(align + 3, 'r', L4H_N_CATEGORIES + 1);
+    align[sizeof align - 1] = '\0';
+    rt_init_v(&t, align, heads);
     int64_t tot[NC] = {0};
     for (size_t m = 0; m < nm; m++)
         for (size_t s = 0; s < ns; s++) {
@@ -66,9 +71,11 @@ static void print_counts(const counts *c, char **models, size_t nm, char **steps
     for (int i = 0; i < NC - 1; i++)
         rt_cell(&t, "%lld", (long long)tot[i]);
     const char *what = strcmp(c->source, "rules") ? c->source : "rules (the error_category column)";
-    if (fmt == L4H_FMT_MARKDOWN)
-        fprintf(out, "\n## Error categories: %s\n\n", what);
-    else
+    if (fmt == L4H_FMT_MARKDOWN) {
+        fputs("\n## Error categories: ", out);
+        report_md_puts(what, out);
+        fputs("\n\n", out);
+    } else
         fprintf(out, "\nError categories of the final failures: %s\n", what);
     rt_print(&t, fmt, out);
     rt_free(&t);

@@ -663,9 +663,15 @@ static void print_header(const report *r, FILE *out)
             rs->n_attempts, rs->n_files, rs->n_duplicates ? " (duplicate keys counted once)" : "");
     for (size_t f = 0; f < rs->n_files; f++) {
         const l4h_results *res = rs->files[f];
-        fprintf(out, "%s%s: campaign %s, %zu attempt(s)\n",
-                r->o->format == L4H_FMT_MARKDOWN ? "- " : "  ", res->path, res->campaign,
-                res->n_tasks);
+        if (r->o->format == L4H_FMT_MARKDOWN) {
+            fputs("- ", out);
+            report_md_puts(res->path, out);
+            fputs(": campaign ", out);
+            report_md_puts(res->campaign, out);
+        } else {
+            fprintf(out, "  %s: campaign %s", res->path, res->campaign);
+        }
+        fprintf(out, ", %zu attempt(s)\n", res->n_tasks);
         int ns = file_series(res);
         if (ns < 2)
             continue;

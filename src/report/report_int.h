@@ -24,8 +24,14 @@ void rt_init(rtable *t, const char *align, ...); /* header names, NULL-terminate
 void rt_init_v(rtable *t, const char *align, const char *const *heads);
 /* Append the next cell (rows fill left to right). Can't fail. */
 void rt_cell(rtable *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Print as aligned text (a rule under the header) or markdown. */
+/* Print as aligned text (a rule under the header) or markdown (each cell
+ * through report_md_puts). */
 void rt_print(const rtable *t, l4h_report_format fmt, FILE *out);
+/* Write s to out for a markdown document, so that a hostile name shows
+ * literally: what markdown would read as markup ('|' '<' '>' '&' '*' '`' '~'
+ * '\', and ']' before '(' '[' ':', a link) backslash-escaped, line breaks
+ * and tabs as spaces. Can't fail (stdio errors are the caller's to check). */
+void report_md_puts(const char *s, FILE *out);
 void rt_free(rtable *t);
 
 /* ------------------------------------------------------------ row sets */
@@ -58,9 +64,6 @@ void json_str(l4h_buf *b, const char *s);
 /* A JSON number, or null for NaN/inf. */
 void json_num(l4h_buf *b, double x);
 
-/* The taxonomy (docs/design.md): semantic ... other. */
-extern const char *const l4h_categories[];
-#define L4H_N_CATEGORIES 7
 
 /* ----------------------------------------------------------- annotator */
 

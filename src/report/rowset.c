@@ -46,10 +46,6 @@ int results_task_wait(const l4h_results *res, int64_t task_id, l4h_task_rec *out
     return rc;
 }
 
-const char *const l4h_categories[L4H_N_CATEGORIES] = {
-    "semantic", "function_calling", "file_not_found", "wrong_branch",
-    "api_error", "data_quality", "other"};
-
 size_t intern(char ***v, size_t *n, const char *s)
 {
     for (size_t i = *n; i-- > 0;)

@@ -67,6 +67,41 @@ static size_t width(const char *s)
     return w;
 }
 
+/* How markdown must show the byte at s: 0 as itself, 1 after a backslash,
+ * 2 as a space. A name from a results file (model, step, campaign,
+ * annotation source) is hostile text: '|' would split a cell, '<' '>' '&'
+ * reach a renderer as HTML or an entity, '*' '`' '~' '\' make emphasis or
+ * code, "](" "][" "]:" a link, and a line break would end the table.
+ * Can't fail. */
+static int md_escape(const char *s)
+{
+    unsigned char c = (unsigned char)s[0];
+    if (c == '\n' || c == '\r' || c == '\t')
+        return 2;
+    if (c == ']')
+        return s[1] == '(' || s[1] == '[' || s[1] == ':';
+    return c && strchr("\\|<>&*`~", c) ? 1 : 0;
+}
+
+void report_md_puts(const char *s, FILE *out)
+{
+    for (; *s; s++) {
+        int e = md_escape(s);
+        if (e == 1)
+            fputc('\\', out);
+        fputc(e == 2 ? ' ' : *s, out);
+    }
+}
+
+/* Display width of s as rt_print writes it: escaped in markdown (md). */
+static size_t shown_width(const char *s, int md)
+{
+    size_t w = width(s);
+    for (; md && *s; s++)
+        w += md_escape(s) == 1;
+    return w;
+}
+
 static void pad(FILE *out, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -82,13 +117,13 @@ static const char *cell(const rtable *t, size_t r, size_t c)
 void rt_print(const rtable *t, l4h_report_format fmt, FILE *out)
 {
     size_t *w = l4h_xcalloc(t->ncols, sizeof *w);
-    for (size_t c = 0; c < t->ncols; c++) {
-        w[c] = width(t->head[c]);
-        for (size_t r = 0; r < t->nrows; r++)
-            if (width(cell(t, r, c)) > w[c])
-                w[c] = width(cell(t, r, c));
-    }
     int md = fmt == L4H_FMT_MARKDOWN;
+    for (size_t c = 0; c < t->ncols; c++) {
+        w[c] = shown_width(t->head[c], md);
+        for (size_t r = 0; r < t->nrows; r++)
+            if (shown_width(cell(t, r, c), md) > w[c])
+                w[c] = shown_width(cell(t, r, c), md);
+    }
     for (size_t r = 0; r < t->nrows + 2; r++) {
         if (md)
             fputs("| ", out);
@@ -108,16 +143,14 @@ void rt_print(const rtable *t, l4h_report_format fmt, FILE *out)
                 continue;
             }
             s = r == 0 ? t->head[c] : cell(t, r - 2, c);
-            size_t sw = width(s);
+            size_t sw = shown_width(s, md);
             int last = c + 1 == t->ncols;
             if (t->align[c] == 'r')
                 pad(out, w[c] - sw);
-            if (md) { /* a '|' inside a cell would split it */
-                for (const char *p = s; *p; p++)
-                    fputs(*p == '|' ? "\\|" : (char[2]){*p, 0}, out);
-            } else {
+            if (md)
+                report_md_puts(s, out);
+            else
                 fputs(s, out);
-            }
             if (t->align[c] != 'r' && (!last || md))
                 pad(out, w[c] - sw);
             if (!last)

@@ -404,9 +404,31 @@ static int on_record(int type, const char *payload, size_t len, int64_t offset, 
     return 0;
 }
 
+/* The names of the statuses (all, then the infrastructure ones) and of the
+ * error categories, in the C order, as root attributes (docs/results-format.md):
+ * the scripts read them from the file instead of keeping copies. Written at
+ * every checkpoint, so a file an older build started gets the lists of the
+ * build that writes to it. -1 with err. */
+static int write_vocabulary(hid_t file, l4h_err *err)
+{
+    const char *all[L4H_STATUS_COUNT], *infra[L4H_STATUS_COUNT];
+    size_t n_infra = 0;
+    for (int s = 0; s < L4H_STATUS_COUNT; s++) {
+        all[s] = l4h_status_name((l4h_status)s);
+        if (l4h_status_is_infra((l4h_status)s))
+            infra[n_infra++] = all[s];
+    }
+    if (store_attr_set_strv(file, "statuses", all, L4H_STATUS_COUNT, err) != 0 ||
+        store_attr_set_strv(file, "infra_statuses", infra, n_infra, err) != 0 ||
+        store_attr_set_strv(file, "error_categories", l4h_categories, L4H_N_CATEGORIES, err) != 0)
+        return -1;
+    return 0;
+}
+
 int l4h_apply_journal(hid_t file, const char *jpath, sync_state *st, l4h_err *err)
 {
-    if (l4h_attr_set_str(file, "checkpoint_state", "writing", err) != 0)
+    if (l4h_attr_set_str(file, "checkpoint_state", "writing", err) != 0 ||
+        write_vocabulary(file, err) != 0)
         return -1;
     H5Fflush(file, H5F_SCOPE_GLOBAL);
     apply_ctx c = {.file = file, .st = st, .applied_end = st->file_end};

@@ -151,6 +151,27 @@ int l4h_attr_set_str(hid_t obj, const char *name, const char *value, l4h_err *er
     return rc;
 }
 
+int store_attr_set_strv(hid_t obj, const char *name, const char *const *v, size_t n,
+                        l4h_err *err)
+{
+    if (H5Aexists(obj, name) > 0)
+        H5Adelete(obj, name);
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    hsize_t dim = n;
+    hid_t sp = H5Screate_simple(1, &dim, NULL);
+    hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = (a < 0 || H5Awrite(a, t, v) < 0) ? -1 : 0;
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+    if (rc)
+        return l4h_err_set(err, L4H_EXIT_INFRA, "HDF5: cannot write attribute %s", name);
+    return 0;
+}
+
 int l4h_attr_set_i64(hid_t obj, const char *name, int64_t value, l4h_err *err)
 {
     return attr_put(obj, name, H5T_NATIVE_INT64, &value, err);

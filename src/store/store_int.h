@@ -195,6 +195,10 @@ void l4h_h5_errmsg(char *buf, size_t n);
 /* Root attributes. */
 int l4h_attr_set_str(hid_t obj, const char *name, const char *value, l4h_err *err);
 int l4h_attr_set_i64(hid_t obj, const char *name, int64_t value, l4h_err *err);
+/* A root attribute holding the n strings v (a 1-D array of UTF-8 strings),
+ * replacing one of that name. -1 with err (code 3). */
+int store_attr_set_strv(hid_t obj, const char *name, const char *const *v, size_t n,
+                        l4h_err *err);
 /* -1 when absent or unreadable (no err message; callers decide). */
 int l4h_attr_get_str(hid_t obj, const char *name, char **out);
 int l4h_attr_get_i64(hid_t obj, const char *name, int64_t *out);

@@ -13,8 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-BIN = os.environ["LLM4HEP_BIN"]
-SRC = Path(os.environ["LLM4HEP_SOURCE_DIR"])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from conftest import BIN, SRC as SRC_DIR  # noqa: E402
+
+SRC = Path(SRC_DIR)
 
 
 def best_of(args, runs=3):

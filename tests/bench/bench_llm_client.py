@@ -24,11 +24,9 @@ import sys
 import tempfile
 import time
 
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(SRC, "tests", "server"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from conftest import TOOLS  # noqa: E402
 from llm_testkit import LLMServer  # noqa: E402
-
-TOOLS = os.environ.get("LLM4HEP_TOOLS_DIR", os.path.join(os.environ.get("LLM4HEP_BUILD_DIR", "build"), "tests", "tools"))
 CHAT = os.path.join(TOOLS, "llm_chat")
 FULL = os.environ.get("LLM4HEP_BENCH_FULL") == "1"
 KEY = "sk-bench-0000"

@@ -31,8 +31,7 @@ import sys
 import time
 
 HERE = os.path.dirname(__file__)
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-sys.path.insert(0, os.path.join(HERE, "..", "server"))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))  # conftest adds tests/server
 from campaign_util import BIN, make_campaign, mpi_env, run_sweep, tasks  # noqa: E402
 from llm_testkit import LLMServer  # noqa: E402
 

@@ -30,9 +30,8 @@ import numpy as np
 import pandas as pd
 
 FULL = os.environ.get("LLM4HEP_BENCH_FULL") == "1"
-BIN = os.environ.get("LLM4HEP_BIN", "llm4hep")
-TOOLS = os.environ.get("LLM4HEP_TOOLS_DIR") or os.path.join(
-    os.environ.get("LLM4HEP_BUILD_DIR", "build"), "tests", "tools")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from conftest import BIN, TOOLS  # noqa: E402
 N = 10000
 REPEATS = 9 if FULL else 5
 INFRA = [b"error_api", b"error_sandbox", b"error_internal", b"interrupted"]

@@ -43,10 +43,8 @@ import h5py
 import pandas as pd
 
 FULL = os.environ.get("LLM4HEP_BENCH_FULL") == "1"
-BIN = os.environ.get("LLM4HEP_BIN", "llm4hep")
-TOOLS = os.environ.get("LLM4HEP_TOOLS_DIR") or os.path.join(
-    os.environ.get("LLM4HEP_BUILD_DIR", "build"), "tests", "tools")
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from conftest import BIN, TOOLS  # noqa: E402,F401 (conftest puts scripts/ on sys.path)
 SIZES = [10000, 100000] if FULL else [2000, 10000]
 ADD = 1000
 EVERY = 100
@@ -54,7 +52,6 @@ REPEATS = 3
 TEXT_KB = 1
 ANNOTATE = 20
 
-sys.path.insert(0, os.path.join(SRC, "scripts"))
 import llm4hep  # noqa: E402
 
 

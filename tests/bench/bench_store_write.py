@@ -28,9 +28,8 @@ import h5py
 import pandas as pd
 
 FULL = os.environ.get("LLM4HEP_BENCH_FULL") == "1"
-TOOLS = os.environ.get("LLM4HEP_TOOLS_DIR") or os.path.join(
-    os.environ.get("LLM4HEP_BUILD_DIR", "build"), "tests", "tools")
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from conftest import TOOLS  # noqa: E402,F401 (conftest puts scripts/ on sys.path)
 N = 10000 if FULL else 150
 REPEATS = 3
 
@@ -89,7 +88,6 @@ def main():
               f"(h5py+pandas /tasks baseline {po * 1000:.1f} ms, ratio {co / po:.2f}); "
               f"target < 1 s: {'met' if co < 1.0 else 'NOT met'}")
         print(f"  l4h_results_task (one task's calls/execs/checks and texts): {ct * 1000:.2f} ms")
-        sys.path.insert(0, os.path.join(SRC, "scripts"))
         import llm4hep
         t0 = time.perf_counter()
         r = llm4hep.open_results(h5)

@@ -13,10 +13,9 @@ import time
 import h5py
 import numpy as np
 
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR",
-                     os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
-BIN = os.environ.get("LLM4HEP_BIN", os.path.join(SRC, "build", "llm4hep"))
-FIXTURE = os.path.join(SRC, "tests", "fixtures", "campaign")
+from conftest import BIN, FIXTURES, SRC  # noqa: F401 (BIN, SRC: re-exported to the tests)
+
+FIXTURE = os.path.join(FIXTURES, "campaign")
 
 
 def mpi_env(extra=None):

@@ -11,9 +11,7 @@ import tempfile
 
 import pytest
 
-BIN = os.environ.get("LLM4HEP_BIN", "build/llm4hep")
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR", os.getcwd())
-SUITE = os.path.join(SRC, "reference", "hgg", "suite.yml")
+from conftest import BIN, HGG_SUITE as SUITE, SRC
 DEMO = os.path.join(SRC, "reference", "hgg", "scripted")
 
 MODELS = {

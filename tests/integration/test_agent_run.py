@@ -8,19 +8,15 @@ import pathlib
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
 import pytest
 
-BIN = os.environ.get("LLM4HEP_BIN", "build/llm4hep")
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR", os.getcwd())
-PY = os.environ.get("LLM4HEP_PYTHON", "/usr/bin/python3")
-SUITE = os.path.join(SRC, "reference", "hgg", "suite.yml")
+from conftest import BIN, HGG_SUITE as SUITE, SRC
+from llm_testkit import LLMServer
+
 SCRIPTED = os.path.join(SRC, "reference", "hgg", "scripted")
-sys.path.insert(0, os.path.join(SRC, "tests", "server"))
-from llm_testkit import LLMServer  # noqa: E402
 STEPS = ["summarize_root", "create_numpy", "preprocess", "scores", "categorization"]
 
 # The demo models (reference/hgg/scripted/*.yml): one fixes its mistake, one

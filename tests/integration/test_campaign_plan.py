@@ -136,8 +136,6 @@ def test_models_file_edited_mid_run_http_endpoint_is_asked_for_the_original_mode
     """The issue's reproduction: an OpenAI-compatible endpoint on loopback, the
     models file edited while the sweep runs: the endpoint is only ever asked
     for the models the campaign started with."""
-    import sys
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "server"))
     from llm_testkit import LLMServer
     fixture = os.path.join(os.path.dirname(__file__), "..", "fixtures", "campaign", "scripted")
     with LLMServer(scripted_dir=fixture) as srv:

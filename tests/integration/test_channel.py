@@ -15,18 +15,14 @@ import os
 import pathlib
 import shutil
 import subprocess
-import sys
 import tempfile
 import urllib.error
 import urllib.request
 
 import pytest
 
-BIN = os.environ.get("LLM4HEP_BIN", "build/llm4hep")
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR", os.getcwd())
-SUITE = os.path.join(SRC, "reference", "hgg", "suite.yml")
-sys.path.insert(0, os.path.join(SRC, "tests", "server"))
-from llm_testkit import LLMServer  # noqa: E402
+from conftest import BIN, HGG_SUITE as SUITE
+from llm_testkit import LLMServer
 
 CONTEXT = 16000      # the server's context, in its worst-case tokens (UTF-8 bytes)
 MARKER = "FORBIDDEN-MARKER-7f3a"
@@ -304,8 +300,6 @@ def test_a_campaign_counts_refusals_as_the_models_and_scripts_agree(world):
     are failed_request, counted in its rates, never in the infrastructure
     column nor retried; report, llm4hep.py and plots.py agree on the status
     list, which `report --format json` prints from the C source."""
-    sys.path.insert(0, os.path.dirname(__file__))
-    sys.path.insert(0, os.path.join(SRC, "scripts"))
     from campaign_util import make_campaign, mpi_env, output_of, run_sweep  # noqa: E402
     import llm4hep  # noqa: E402
     import plots  # noqa: E402
@@ -341,10 +335,10 @@ def test_a_campaign_counts_refusals_as_the_models_and_scripts_agree(world):
     assert rep.returncode == 0, rep.stderr
     j = json.loads(rep.stdout)
     kinds = j["status_kinds"]
-    assert tuple(kinds) == llm4hep.STATUSES
-    assert tuple(s for s, k in kinds.items() if k == "infrastructure") == llm4hep.INFRA_STATUSES
-    assert tuple(s for s, k in kinds.items() if k == "model") == llm4hep.MODEL_STATUSES
-    assert plots.INFRA == llm4hep.INFRA_STATUSES
+    res = llm4hep.open_results(h5)  # the file's lists, written by the C that printed kinds
+    assert tuple(kinds) == res.statuses
+    assert tuple(s for s, k in kinds.items() if k == "infrastructure") == res.infra_statuses
+    assert tuple(s for s, k in kinds.items() if k == "model") == res.model_statuses
     text = subprocess.run([BIN, "report", h5], capture_output=True, text=True, timeout=120).stdout
     infra = text.split("Infrastructure outcomes")[1].split("failures by status")[0]
     assert "scripted/marked" not in infra
@@ -357,13 +351,12 @@ def test_a_campaign_counts_refusals_as_the_models_and_scripts_agree(world):
     assert marked["trials"] == 2 and marked["successes"] == 0 and marked["infra"] == 0
     assert marked["statuses"]["failed_request"] == 2
     assert g["scripted/good"]["successes"] == 2
-    res = llm4hep.open_results(h5)
     final = res.final
     assert sorted(final[final.coder == "scripted/marked"].status) == ["failed_request"] * 2
     assert (res.tasks.coder == "scripted/marked").sum() == 2  # no attempt redone
     df, _ = plots.load([h5])
     s = plots.summary(df)
-    assert plots._status_class("failed_request") == "st-fail"
+    assert not df[df.status == "failed_request"].infra.any()
     assert int(s[(s.model == "scripted/marked") & (s.step == "(all)")].iloc[0].infra) == 0
 
     # replayed from the results file, the refusal is judged as it was

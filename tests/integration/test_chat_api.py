@@ -18,7 +18,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 
@@ -26,12 +25,10 @@ import h5py
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-import campaign_util as cu  # noqa: E402
+import campaign_util as cu
 
 SRC = cu.SRC
-sys.path.insert(0, os.path.join(SRC, "tests", "server"))
-from llm_testkit import LLMServer  # noqa: E402
+from llm_testkit import LLMServer
 
 SCRIPTED = os.path.join(cu.FIXTURE, "scripted")
 ALIAS = "scripted/good"
@@ -175,7 +172,6 @@ def test_max_tokens_refused_then_max_completion_tokens_served_and_recorded(srv):
     r = report(h5, "--models", "--format", "markdown")
     assert r.returncode == 0 and "| " + V2 in r.stdout.replace("|  ", "| ")
     # the Python reader says the same
-    sys.path.insert(0, os.path.join(SRC, "scripts"))
     import llm4hep
     sv = llm4hep.open_results(h5).served_versions()
     assert sorted(zip(sv.served_model, sv.system_fingerprint, sv.calls)) == \

@@ -13,7 +13,9 @@ import subprocess
 import numpy as np
 import pytest
 
-TOOL = os.path.join(os.environ.get("LLM4HEP_TOOLS_DIR", ""), "check_array")
+from conftest import TOOLS
+
+TOOL = os.path.join(TOOLS, "check_array")
 
 
 def check(cand, ref, sig=4, zero_floor=1e-9):

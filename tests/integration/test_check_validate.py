@@ -16,9 +16,7 @@ import numpy as np
 import pytest
 from pathlib import Path
 
-BIN = os.environ.get("LLM4HEP_BIN", "llm4hep")
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR") or os.path.abspath(
-    os.path.join(os.path.dirname(__file__), "..", ".."))
+from conftest import BIN, SRC
 
 SUITE = """\
 name: mini

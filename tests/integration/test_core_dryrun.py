@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-BIN = os.environ["LLM4HEP_BIN"]
-SRC = Path(os.environ["LLM4HEP_SOURCE_DIR"])
+from conftest import BIN, SRC as SRC_DIR
+
+SRC = Path(SRC_DIR)
 BROKEN = SRC / "tests" / "fixtures" / "configs" / "broken"
 FOUR = SRC / "examples" / "four-models.yml"
 MODELS = ["anthropic/claude-sonnet:latest", "openai/gpt-5", "openai/o3", "google/gemini-2.5-pro"]

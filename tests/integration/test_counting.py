@@ -31,9 +31,7 @@ import time
 
 import pytest
 
-BIN = os.environ.get("LLM4HEP_BIN", "build/llm4hep")
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR", os.getcwd())
-SUITE = os.path.join(SRC, "reference", "hgg", "suite.yml")
+from conftest import BIN, HGG_SUITE as SUITE
 INFRA = {"error_api", "error_sandbox", "error_internal"}
 
 

@@ -23,9 +23,7 @@ import pytest
 
 from test_exec_sandbox import SMALL, Box
 
-BIN = os.environ.get("LLM4HEP_BIN", "build/llm4hep")
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR", os.getcwd())
-SUITE = os.path.join(SRC, "reference", "hgg", "suite.yml")
+from conftest import BIN, HGG_SUITE as SUITE
 ROOT = os.geteuid() == 0
 TIGHT = ["--timeout", "20", "--memory-mb", "1024", "--workspace-mb", "20", "--output-bytes", "4096"]
 

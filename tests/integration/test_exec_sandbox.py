@@ -21,9 +21,9 @@ import tempfile
 
 import pytest
 
-DRIVER = os.path.join(os.environ.get("LLM4HEP_TOOLS_DIR")
-                      or os.path.join(os.environ.get("LLM4HEP_BUILD_DIR", "build"), "tests", "tools"),
-                      "exec_run")
+from conftest import TOOLS
+
+DRIVER = os.path.join(TOOLS, "exec_run")
 KEY = "sk-l4htest-" + secrets.token_hex(16)
 KEY_PREFIX = "sk-l4htest-"
 SMALL = ["--timeout", "5", "--memory-mb", "1024", "--workspace-mb", "64", "--output-bytes", "4096"]

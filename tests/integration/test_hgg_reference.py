@@ -18,10 +18,9 @@ import numpy as np
 import pytest
 import yaml
 
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR") or os.path.abspath(
-    os.path.join(os.path.dirname(__file__), "..", ".."))
-SUITE_DIR = os.path.join(SRC, "reference", "hgg")
-SUITE = os.path.join(SUITE_DIR, "suite.yml")
+from conftest import BIN, HGG_SUITE as SUITE
+
+SUITE_DIR = os.path.dirname(SUITE)
 ANSWERS = os.path.join(SUITE_DIR, "scripted", "answers")
 PY = sys.executable
 sys.path.insert(0, os.path.join(SUITE_DIR, "checks"))
@@ -419,10 +418,6 @@ def test_wrong_answers_run_but_fail_validation(tmp_path, suite, tiny, step, answ
 
 # ------------------------------------------------------------- end to end
 
-BIN = os.environ.get("LLM4HEP_BIN", "")
-
-
-@pytest.mark.skipif(not (BIN and os.access(BIN, os.X_OK)), reason="LLM4HEP_BIN not set (run under CTest)")
 def test_scripted_stories_end_to_end():
     """`llm4hep reference --check` (generating the data) and `run --validate`
     with the demo models. The sandbox runs code as an unprivileged user, so

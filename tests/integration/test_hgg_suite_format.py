@@ -13,9 +13,9 @@ import sys
 import pytest
 import yaml
 
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR") or os.path.abspath(
-    os.path.join(os.path.dirname(__file__), "..", ".."))
-SUITE_DIR = os.path.join(SRC, "reference", "hgg")
+from conftest import BIN, HGG_SUITE
+
+SUITE_DIR = os.path.dirname(HGG_SUITE)
 SUITES = ["suite.yml", "suite-atlas.yml"]
 STEPS = ["summarize_root", "create_numpy", "preprocess", "scores", "categorization"]
 PLACEHOLDERS = {"workspace", "data_dir", "reference_dir", "step", "step_number", "inputs", "files"}
@@ -208,10 +208,6 @@ def test_scripted_stories():
 
 # ------------------------------------------------------------- the real loader
 
-BIN = os.environ.get("LLM4HEP_BIN", "")
-
-
-@pytest.mark.skipif(not (BIN and os.access(BIN, os.X_OK)), reason="LLM4HEP_BIN not set (run under CTest)")
 @pytest.mark.parametrize("name", SUITES)
 def test_suite_loads_with_the_config_loader(tmp_path, name):
     cfg = tmp_path / "config.yml"

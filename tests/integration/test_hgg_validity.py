@@ -18,11 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-BIN = os.environ.get("LLM4HEP_BIN", "llm4hep")
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR") or os.path.abspath(
-    os.path.join(os.path.dirname(__file__), "..", ".."))
-PY = os.environ.get("LLM4HEP_PYTHON", sys.executable)
-SUITE = os.path.join(SRC, "reference", "hgg", "suite.yml")
+from conftest import BIN, HGG_SUITE as SUITE, PY, SRC
 RUNNER = os.path.join(SRC, "tests", "validity", "run.py")
 CASES = os.path.join(SRC, "tests", "validity", "hgg")
 

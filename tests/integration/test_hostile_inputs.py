@@ -7,20 +7,18 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import h5py
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-import campaign_util as cu  # noqa: E402
+import campaign_util as cu
+from conftest import TOOLS
 
 SRC = cu.SRC
 BIN = cu.BIN
-sys.path.insert(0, os.path.join(SRC, "tests", "server"))
-from llm_testkit import LLMServer  # noqa: E402
+from llm_testkit import LLMServer
 
 ARITH_SCRIPTED = os.path.join(cu.FIXTURE, "scripted")
 
@@ -173,7 +171,6 @@ def test_non_regular_and_huge_files_are_refused(what, kind):
 
 # ------------------------------------------------ 10. damaged results file
 
-TOOLS = os.environ.get("LLM4HEP_TOOLS_DIR", os.path.join(os.path.dirname(BIN), "tests", "tools"))
 
 
 def synth_file(tmp_path, tasks=8):
@@ -243,7 +240,6 @@ def test_python_reader_refuses_damaged_refs(tmp_path):
     """scripts/llm4hep.py, the other reader of (off, len) refs: a damaged ref
     is a ValueError saying so, never a slice from the wrong place."""
     path = synth_file(tmp_path)
-    sys.path.insert(0, os.path.join(SRC, "scripts"))
     import llm4hep as reader
     damage(path, "calls", "request_off", -5)
     r = reader.Results(path)

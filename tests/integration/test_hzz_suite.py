@@ -15,19 +15,15 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 
 import numpy as np
 import pytest
 
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR") or os.path.abspath(
-    os.path.join(os.path.dirname(__file__), "..", ".."))
-SUITE_DIR = os.path.join(SRC, "reference", "hzz")
-SUITE = os.path.join(SUITE_DIR, "suite.yml")
+from conftest import BIN, HZZ_SUITE as SUITE, PY, SRC
+
+SUITE_DIR = os.path.dirname(SUITE)
 CASES = os.path.join(SRC, "tests", "validity", "hzz")
-BIN = os.environ.get("LLM4HEP_BIN", "") or os.path.join(SRC, "build", "llm4hep")
-PY = sys.executable
 M_Z = 91.1876
 SIGNAL, ZZ = (345060, 344235), 363490
 

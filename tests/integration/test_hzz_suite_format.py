@@ -15,10 +15,9 @@ import sys
 import pytest
 import yaml
 
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR") or os.path.abspath(
-    os.path.join(os.path.dirname(__file__), "..", ".."))
-SUITE_DIR = os.path.join(SRC, "reference", "hzz")
-BIN = os.environ.get("LLM4HEP_BIN", "") or os.path.join(SRC, "build", "llm4hep")
+from conftest import BIN, HZZ_SUITE
+
+SUITE_DIR = os.path.dirname(HZZ_SUITE)
 STEPS = ["summarize", "leptons", "quadruplets", "background", "mass_window"]
 PLACEHOLDERS = {"workspace", "data_dir", "reference_dir", "step", "step_number", "inputs", "files"}
 

@@ -5,13 +5,10 @@ beside an HTTP one, and ${VAR} in base_url."""
 import json
 import os
 import subprocess
-import sys
 
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(SRC, "tests", "server"))
-from llm_testkit import LLMServer  # noqa: E402
+from conftest import SRC, TOOLS
+from llm_testkit import LLMServer
 
-TOOLS = os.environ.get("LLM4HEP_TOOLS_DIR", os.path.join(os.environ.get("LLM4HEP_BUILD_DIR", "build"), "tests", "tools"))
 CHAT = os.path.join(TOOLS, "llm_chat")
 FIX = os.path.join(SRC, "tests", "fixtures", "llm")
 KEY = "sk-config-test-31337"

@@ -8,16 +8,13 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
 
 import pytest
 
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(SRC, "tests", "server"))
-from llm_testkit import LLMServer  # noqa: E402
+from conftest import SRC, TOOLS
+from llm_testkit import LLMServer
 
-TOOLS = os.environ.get("LLM4HEP_TOOLS_DIR", os.path.join(os.environ.get("LLM4HEP_BUILD_DIR", "build"), "tests", "tools"))
 CHAT = os.path.join(TOOLS, "llm_chat")
 SCRIPTED = os.path.join(SRC, "tests", "fixtures", "llm", "scripted")
 KEY = "sk-llm4hep-TEST-7f3a9c1e55d0b2"

@@ -7,16 +7,13 @@ import glob
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 import yaml
 
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(SRC, "tests", "server"))
-from llm_testkit import LLMServer  # noqa: E402
+from conftest import SRC, TOOLS
+from llm_testkit import LLMServer
 
-TOOLS = os.environ.get("LLM4HEP_TOOLS_DIR", os.path.join(os.environ.get("LLM4HEP_BUILD_DIR", "build"), "tests", "tools"))
 CHAT = os.path.join(TOOLS, "llm_chat")
 DIRS = [os.path.join(SRC, "reference", "hgg", "scripted"), os.path.join(SRC, "tests", "fixtures", "llm", "scripted")]
 KEYS = ("content", "tool_calls", "finish_reason", "prompt_tokens", "completion_tokens")

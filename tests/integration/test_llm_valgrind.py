@@ -4,20 +4,15 @@ with no leak and no memory error."""
 import os
 import shutil
 import subprocess
-import sys
 
 import pytest
 
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(SRC, "tests", "server"))
-from llm_testkit import LLMServer  # noqa: E402
+from conftest import BUILD, SRC, TOOLS
+from llm_testkit import LLMServer
 
-TOOLS = os.environ.get("LLM4HEP_TOOLS_DIR", os.path.join(os.environ.get("LLM4HEP_BUILD_DIR", "build"), "tests", "tools"))
 CHAT = os.path.join(TOOLS, "llm_chat")
 SCRIPTED = os.path.join(SRC, "tests", "fixtures", "llm", "scripted")
 VALGRIND = shutil.which("valgrind")
-
-BUILD = os.environ.get("LLM4HEP_BUILD_DIR", "")
 
 
 def sanitized_build():

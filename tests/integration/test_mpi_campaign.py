@@ -149,8 +149,6 @@ def test_bad_config_is_exit_2(tmp_path):
 def test_four_ranks_http_server_no_key_in_file(tmp_path):
     """The same campaign against the loopback OpenAI-compatible server, with
     an API key: statuses as expected, requests rebuildable, the key nowhere."""
-    import sys
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "server"))
     from llm_testkit import LLMServer
     key = "sk-campaign-test-0123456789abcdefXYZ"
     fixture = os.path.join(os.path.dirname(__file__), "..", "fixtures", "campaign", "scripted")
@@ -185,8 +183,6 @@ def test_campaign_cost_limit_drains(tmp_path):
     """limits.campaign_usd is a campaign-wide budget held by rank 0: once the
     tasks' spending (relayed from every task child) reaches it, the campaign
     stops dispatching and exits 4; the spending in the file adds up."""
-    import sys
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "server"))
     from llm_testkit import LLMServer
     with LLMServer(extra_args=["--echo-any", "--echo-usage", "1000000,0"]) as srv:
         # each call costs $1 (1M prompt tokens at $1/Mtok); the budget is $10
@@ -208,8 +204,6 @@ def test_campaign_cost_limit_drains(tmp_path):
 def test_retries_reach_the_file(tmp_path):
     """A transient 503 is retried by the client inside the task; the call's
     row says 2 attempts and its attempt_log shows both."""
-    import sys
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "server"))
     from llm_testkit import LLMServer
     fixture = os.path.join(os.path.dirname(__file__), "..", "fixtures", "campaign", "scripted")
     with LLMServer(scripted_dir=fixture) as srv:

@@ -7,10 +7,8 @@ arith suite's `scripted/slow` model sleeps 1.5 s in its code, `scripted/good`
 does not, so in practice slow's later trials go first."""
 import math
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(__file__))
-from campaign_util import final_rows, make_campaign, run_sweep, tasks  # noqa: E402
+from campaign_util import final_rows, make_campaign, run_sweep, tasks
 
 MODELS = ["scripted/good", "scripted/slow"]
 STEPS = [b"double", b"square"]

@@ -7,14 +7,12 @@ import fcntl
 import os
 import shutil
 import subprocess
-import sys
 
 import h5py
 
-from campaign_util import BIN, SRC, make_campaign, output_of, run_sweep, sandbox_tmp
+from campaign_util import BIN, make_campaign, output_of, run_sweep, sandbox_tmp
 
-sys.path.insert(0, os.path.join(SRC, "tests", "server"))
-from llm_testkit import LLMServer  # noqa: E402
+from llm_testkit import LLMServer
 
 # call 1 is explain's position; both models share the step's answer
 ANNOTATOR = """\

@@ -10,19 +10,16 @@ import re
 import shutil
 import struct
 import subprocess
-import sys
 
 import h5py
 import pandas as pd
 import pytest
 
 from campaign_util import BIN, SRC, make_campaign, output_of, run_sweep, sandbox_tmp
+from conftest import PY, TOOLS
 
-PY = os.environ.get("LLM4HEP_PYTHON", "/usr/bin/python3")
 PLOTS = os.path.join(SRC, "scripts", "plots.py")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-TOOLS = os.environ.get("LLM4HEP_TOOLS_DIR") or os.path.join(
-    os.environ.get("LLM4HEP_BUILD_DIR", "build"), "tests", "tools")
 FIGURES = ("1_success_rate_heatmap", "2_agent_work_line_plot", "3_api_calls_line_plot",
            "4_cost_per_step", "error_distribution_by_model", "error_heatmap_by_model",
            "error_categories_top_models", "errors_by_step")
@@ -137,11 +134,10 @@ def test_five_step_summary_and_the_cost_split(campaign, plotted):
 
 
 def test_names_reach_the_page_escaped_once():
-    sys.path.insert(0, os.path.join(SRC, "scripts"))
     import plots
     df = pd.DataFrame({"task_id": [1], "model": ["m/<script>alert(1)</script>"],
                        "step": ["a&b"], "trial": [1], "status": ["failed_validation"],
-                       "category": ["other"], "file": ["x.h5"]})
+                       "category": ["other"], "infra": [False], "file": ["x.h5"]})
     page = plots.task_list(df, {"x.h5": None}, max_transcripts=0)
     assert "<script>" not in page
     assert "m/&lt;script&gt;alert(1)&lt;/script&gt; · a&amp;b" in page

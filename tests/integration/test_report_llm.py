@@ -7,15 +7,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 import h5py
 import pytest
 
 from campaign_util import BIN, SRC, make_campaign, output_of, run_sweep, sandbox_tmp
 
-sys.path.insert(0, os.path.join(SRC, "tests", "server"))
-from llm_testkit import LLMServer  # noqa: E402
+from llm_testkit import LLMServer
 
 # call 0: errors --llm, call 1: explain
 ANNOTATOR = """\

@@ -8,7 +8,6 @@ import math
 import os
 import shutil
 import subprocess
-import sys
 import time
 from math import comb
 
@@ -17,13 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from campaign_util import BIN, FIXTURE, SRC, make_campaign, output_of, run_sweep, sandbox_tmp
+from campaign_util import BIN, FIXTURE, make_campaign, output_of, run_sweep, sandbox_tmp
 
-sys.path.insert(0, os.path.join(SRC, "tests", "server"))
-from llm_testkit import LLMServer  # noqa: E402
+from llm_testkit import LLMServer
 
-TOOLS = os.environ.get("LLM4HEP_TOOLS_DIR") or os.path.join(
-    os.environ.get("LLM4HEP_BUILD_DIR", "build"), "tests", "tools")
+from conftest import TOOLS
 INFRA = {"error_api", "error_sandbox", "error_internal", "interrupted"}
 
 # scripted/mixed: trial 2 of double writes 41, trial 3 of square writes no code

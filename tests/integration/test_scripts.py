@@ -3,8 +3,7 @@ helpful --help, clear refusals of unknown options."""
 import os
 import subprocess
 
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR",
-                     os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+from conftest import SRC
 SCRIPTS = [os.path.join(SRC, "scripts", n) for n in ("setup.sh", "test.sh", "demo.sh", "fuzz.sh")] + \
           [os.path.join(SRC, ".ci", "run")]
 

@@ -5,17 +5,14 @@ once at start and never looked for in text; a real key is redacted from the
 error bodies, logs and output that can carry it, and found nowhere in the
 results file."""
 import os
-import sys
 
 import h5py
 import pytest
 
 from campaign_util import make_campaign, output_of, run_sweep, text
 
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR",
-                     os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
-sys.path.insert(0, os.path.join(SRC, "tests", "server"))
-from llm_testkit import LLMServer  # noqa: E402
+from conftest import SRC
+from llm_testkit import LLMServer
 
 FIXTURE = os.path.join(SRC, "tests", "fixtures", "secrets")
 CODE = open(os.path.join(FIXTURE, "placeholder.py"), "rb").read()

@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-TOOLS = os.environ.get("LLM4HEP_TOOLS_DIR", "")
+from conftest import SRC, TOOLS
 SYNTH = os.path.join(TOOLS, "store_synth")
 TABLES = ("runs", "tasks", "calls", "execs", "checks", "annotations", "inputs")
 TEXT_REFS = {"runs": ("config", "python_packages"), "inputs": ("path", "content"),

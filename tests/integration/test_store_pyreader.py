@@ -10,9 +10,9 @@ import h5py
 import numpy as np
 import pytest
 
-SRC = os.environ.get("LLM4HEP_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-SYNTH = os.path.join(os.environ.get("LLM4HEP_TOOLS_DIR", ""), "store_synth")
-sys.path.insert(0, os.path.join(SRC, "scripts"))
+from conftest import SRC, TOOLS
+
+SYNTH = os.path.join(TOOLS, "store_synth")
 import llm4hep  # noqa: E402
 
 

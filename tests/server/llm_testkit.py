@@ -1,8 +1,6 @@
 """llm_testkit.py — start and drive tests/server/llm_server.py from pytest.
 
-    import sys, os
-    sys.path.insert(0, os.path.join(os.environ["LLM4HEP_SOURCE_DIR"], "tests", "server"))
-    from llm_testkit import LLMServer
+    from llm_testkit import LLMServer   # tests/integration/conftest.py puts tests/server on sys.path
 
     with LLMServer(scripted_dir=".../scripted", rate_limit=600) as srv:
         srv.faults([{"fault": "status", "status": 429, "retry_after": 1}])
