@@ -284,12 +284,10 @@ static void add_program_words(const l4h_exec_spec *spec, const char *program, l4
         l4h__argv_add(a, spec->argv[i]);
 }
 
-/* The whole command line: setpriv .. lifeline .. bwrap ... -- prlimit ... --
- * launcher program args. */
+/* The whole command line: bwrap ... -- launcher limits program args. */
 static int build_argv(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec_spec *spec,
                       double timeout_s, l4h_argv *a, l4h_err *err)
 {
-    l4h__exec_add_launch(sb, 0, a);
     /* LLM4HEP_BWRAP names another bubblewrap (a site's own build; tests use
      * a missing one to play a node without bubblewrap) */
     const char *env = getenv("LLM4HEP_BWRAP");
@@ -306,7 +304,7 @@ static int build_argv(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_
     if (sb->network)
         l4h__argv_add(a, "--share-net");
     l4h__argv_add(a, "--die-with-parent");
-    /* the code (after prlimit's exec) is the namespace's init: bwrap then
+    /* the code (after the launcher's exec) is the namespace's init: bwrap then
      * reaps it itself, so its CPU time and peak memory reach our wait4 (with
      * bwrap's own init in between they are lost); when it exits, the kernel
      * kills whatever it left behind */
@@ -346,8 +344,7 @@ static int build_argv(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_
     l4h__argv_add(a, "--chdir");
     l4h__argv_add(a, ws && ws->host && !is_suite_program(spec) ? WS_VIEW : "/tmp");
     l4h__argv_add(a, "--");
-    l4h__exec_add_prlimit(sb, timeout_s, a);
-    l4h__exec_add_launcher(a);
+    l4h__exec_add_launcher(sb, timeout_s, a);
     add_program_words(spec, program, a);
     free(program);
     return 0;

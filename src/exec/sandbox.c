@@ -57,24 +57,6 @@ l4h_sandbox *l4h__sandbox_new(const l4h_sandbox_cfg *cfg, const l4h_limits *limi
     sb->limits = *limits;
     sb->max_parallel = cfg->max_parallel_per_node;
     sb->switch_uid = geteuid() == 0;
-    sb->prlimit = l4h__exec_find_program("prlimit");
-    sb->setpriv = l4h__exec_find_program("setpriv");
-    sb->lifeline = l4h_exec_find_lifeline();
-    if (!sb->prlimit || !sb->setpriv) {
-        l4h_err_set(err, 3, "sandbox: %s (util-linux) not found; the sandbox needs it to %s",
-                    sb->prlimit ? "setpriv" : "prlimit",
-                    sb->prlimit ? "tie the code's life to ours and to leave uid 0"
-                                : "set resource limits");
-        l4h__sandbox_delete(sb);
-        return NULL;
-    }
-    if (!sb->lifeline) {
-        l4h_err_set(err, 3, "sandbox: llm4hep-lifeline not found next to the llm4hep binary, "
-                            "in its build or install directory, or in $LLM4HEP_LIFELINE; it is "
-                            "built and installed with llm4hep (cmake --build, cmake --install)");
-        l4h__sandbox_delete(sb);
-        return NULL;
-    }
     return sb;
 }
 
@@ -85,9 +67,6 @@ void l4h__sandbox_delete(l4h_sandbox *sb)
         return;
     free(sb->python);
     l4h_strv_free(sb->python_dirs);
-    free(sb->prlimit);
-    free(sb->setpriv);
-    free(sb->lifeline);
     free(sb->slot_dir);
     free(sb->suite_dir);
     free(sb);

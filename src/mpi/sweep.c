@@ -6,7 +6,6 @@
 #include <limits.h>
 #include <mpi.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,26 +133,22 @@ typedef struct capture {
     int fd;
 } capture;
 
-/* Start argv with stdout to a pipe; c->pid is 0 when it could not start. */
+/* Start argv with stdout to a pipe, dying with us; c->pid is 0 when it
+ * could not start. */
 static void capture_start(char *const argv[], capture *c)
 {
-    int fds[2];
+    int fds[2], e;
     c->pid = 0;
     c->fd = -1;
-    if (pipe(fds) < 0)
+    if (pipe(fds) < 0) /* the child keeps only fds[1], as its stdout */
         return;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    int rc = posix_spawn(&c->pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
+    pid_t pid = l4h_exec_spawn_tied(argv, environ, fds[1], &e);
     close(fds[1]);
-    if (rc != 0) {
-        c->pid = 0;
+    if (pid < 0) {
         close(fds[0]);
         return;
     }
+    c->pid = pid;
     c->fd = fds[0];
 }
 
@@ -189,19 +184,12 @@ static void python_packages_start(const l4h_config *cfg, capture *c)
     const l4h_suite *s = cfg->suite;
     size_t n = s ? s->n_requires : 0;
     char **argv = l4h_xcalloc(n + 6, sizeof *argv), **a = argv;
-    char *lifeline = l4h_exec_find_lifeline(), parent[24];
-    snprintf(parent, sizeof parent, "%ld", (long)getpid());
-    if (lifeline) { /* it dies with us (no lifeline: the sandbox refuses anyway) */
-        *a++ = lifeline;
-        *a++ = parent;
-    }
     *a++ = cfg->sandbox.python;
     *a++ = "-c";
     *a++ = (char *)code;
     for (size_t i = 0; i < n; i++)
         *a++ = s->requires[i];
     capture_start(argv, c);
-    free(lifeline);
     free(argv);
 }
 
