@@ -38,6 +38,12 @@ static void on_interrupt(int sig)
     l4h_interrupt_waits();
 }
 
+
+/* llm4hep-task's bytes (the generated task_blob.c: .incbin of the build's
+ * llm4hep_task, see CMakeLists.txt). */
+extern const unsigned char l4h__task_blob[];
+extern const unsigned char l4h__task_blob_end[];
+
 /* A slot rank's signal: rank 0 decides about the campaign; here it only
  * ends a wait of this rank's own pre-flight (a server's Retry-After). */
 static void on_slot_signal(int sig)
@@ -476,16 +482,16 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
     l4h_plan plan = {0};
     char config_abs[PATH_MAX] = "", self_exe[64] = "";
     int rc = 0;
-    /* Task children run the binary this rank started from, even if the file
-     * is replaced (a rebuild) while the campaign runs: the open descriptor
-     * keeps that inode, and /proc/self/fd/N names it at exec time. */
-    int exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    /* Task children run llm4hep-task (no MPI: src/task/main.c) from the copy
+     * embedded in the binary this rank started from, even if the file is
+     * replaced (a rebuild) while the campaign runs: a sealed memfd, which
+     * /proc/self/fd/N names at exec time. */
+    int exe_fd = l4h_exec_memfd("llm4hep-task", l4h__task_blob,
+                                (size_t)(l4h__task_blob_end - l4h__task_blob), &err);
     if (exe_fd >= 0)
         snprintf(self_exe, sizeof self_exe, "/proc/self/fd/%d", exe_fd);
-    else {
-        l4h_err_set(&err, L4H_EXIT_INFRA, "cannot open /proc/self/exe: %s", strerror(errno));
+    else
         rc = L4H_EXIT_INFRA;
-    }
     l4h_inputs *inputs = NULL;
     char *inputs_blob = NULL;
     size_t inputs_len = 0;
