@@ -235,7 +235,7 @@ static int add_program_dirs(const l4h_sandbox *sb, const l4h_workspace *ws,
             dup |= strcmp(seen.v[k], dir) == 0;
         if (!dup && ws->ref_host && !spec->see_reference &&
             (under(dir, ws->ref_host) || under(ws->ref_host, dir))) {
-            rc = l4h_err_set(err, 3,
+            rc = l4h_err_set(err, L4H_EXIT_INFRA,
                              "sandbox: %s would show the reference dir %s to a run that must "
                              "not see it; put the program in a directory of its own",
                              arg, ws->ref_host);
@@ -293,7 +293,7 @@ static int build_argv(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_
     const char *env = getenv("LLM4HEP_BWRAP");
     char *bwrap = env ? l4h_xstrdup(env) : l4h__exec_find_program("bwrap");
     if (!bwrap || access(bwrap, X_OK) != 0) {
-        l4h_err_set(err, 3, "sandbox: bubblewrap (%s) not found; install it or set "
+        l4h_err_set(err, L4H_EXIT_INFRA, "sandbox: bubblewrap (%s) not found; install it or set "
                             "sandbox.isolation: rlimit", bwrap ? bwrap : "bwrap");
         free(bwrap);
         return -1;
@@ -368,7 +368,7 @@ static int bwrap_run(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_e
     fdp = text_fd(passwd);
     fdg = text_fd(group);
     if (fdp < 0 || fdg < 0) {
-        l4h_err_set(err, 3, "sandbox: memfd_create: %s", strerror(errno));
+        l4h_err_set(err, L4H_EXIT_INFRA, "sandbox: memfd_create: %s", strerror(errno));
         goto out;
     }
     int have_ws = ws && ws->host;
@@ -413,7 +413,8 @@ static int bwrap_probe(const l4h_sandbox_cfg *cfg, l4h_err *err)
     memset(&res, 0, sizeof res);
     int rc = bwrap_run(sb, NULL, &spec, &res, err) == 0 ? 0 : -1;
     if (rc == 0 && (res.exit_code != 0 || strcmp(res.stdout_text, "ok\n") != 0))
-        rc = l4h_err_set(err, 3, "sandbox: a trial run under bwrap failed (exit %d, signal %d): %.1500s",
+        rc = l4h_err_set(err, L4H_EXIT_INFRA,
+                         "sandbox: a trial run under bwrap failed (exit %d, signal %d): %.1500s",
                          res.exit_code, res.signal, res.stderr_text);
     l4h_exec_result_clear(&res);
     l4h__sandbox_delete(sb);

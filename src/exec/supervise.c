@@ -208,13 +208,15 @@ static int launch_outcome(const launch_status *ls, int killed, const l4h_exec_re
     if ((ls->len >= 2 && ls->text[0] == 'R' && ls->text[1] == 'E') ||
         (ls->len >= 1 && ls->text[0] == 'E')) { /* the exec or a limit failed */
         const char *why = strchr(ls->text, ' ');
-        l4h_err_set(err, 3, "sandbox: the launcher %s", why ? why + 1 : "could not run the program");
+        l4h_err_set(err, L4H_EXIT_INFRA,
+                    "sandbox: the launcher %s", why ? why + 1 : "could not run the program");
         return L4H_LAUNCH_FAILED;
     }
     if (killed)
         return 0;
-    l4h_err_set(err, 3, "sandbox: the program never started (the sandbox ended with %s %d "
-                        "before the launcher ran): %.1500s",
+    l4h_err_set(err, L4H_EXIT_INFRA,
+                "sandbox: the program never started (the sandbox ended with %s %d "
+                "before the launcher ran): %.1500s",
                 res->signal ? "signal" : "exit status", res->signal ? res->signal : res->exit_code,
                 res->stderr_text ? res->stderr_text : "");
     return L4H_LAUNCH_FAILED;
@@ -242,7 +244,8 @@ static int run_open(const l4h_sandbox *sb, const l4h_spawn *sp, run *r, l4h_err 
     if (make_pipe(r->outp) || make_pipe(r->errp) || (sp->bwrap_info && make_pipe(r->infop)) ||
         make_pipe(r->statp) || fcntl(r->statp[0], F_SETFL, O_NONBLOCK) != 0 ||
         (r->in = stdin_fd(sp)) < 0)
-        return l4h_err_set(err, 3, "sandbox: cannot create pipes: %s", strerror(errno));
+        return l4h_err_set(err, L4H_EXIT_INFRA,
+                           "sandbox: cannot create pipes: %s", strerror(errno));
     /* a workspace already over the limit (the last run filled it) stops the
      * code only if it grows further: the next code must be able to clean up */
     if (sp->ws_host && sb->limits.workspace_mb > 0)
@@ -284,7 +287,7 @@ static int run_start(const l4h_sandbox *sb, const l4h_spawn *sp, int launcher, r
     r->pid = exec_spawn(&c, &e);
     if (r->pid < 0) {
         r->pid = 0;
-        l4h_err_set(err, 3, "sandbox: cannot start %s: %s", sp->argv[0],
+        l4h_err_set(err, L4H_EXIT_INFRA, "sandbox: cannot start %s: %s", sp->argv[0],
                     e == ESRCH ? "llm4hep is ending" : strerror(e));
         return L4H_LAUNCH_FAILED;
     }
