@@ -23,9 +23,12 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
-from campaign_util import make_campaign, run_sweep  # noqa: E402
+from campaign_util import MPIEXEC, make_campaign, mpi_env, run_sweep  # noqa: E402
 
 FULL = os.environ.get("LLM4HEP_BENCH_FULL") == "1"
+# (c) against another build in the same run (e.g. main's llm4hep, before
+# issue 17 §4): the same real campaign, alternating builds.
+BASELINE_BIN = os.environ.get("LLM4HEP_BENCH_BASELINE_BIN")
 
 
 def figures(out):
@@ -107,16 +110,32 @@ def main():
               f"run, idle polling included), peak memory {f['rss_mb']:.1f} MB")
 
         real_trials = 10 if FULL else 2
-        cfg = make_campaign(tmp + "/real", ("scripted/good", "scripted/wrong", "scripted/good"),
-                            trials=real_trials, name="bench-real")
-        t0 = time.time()
-        r = run_sweep(cfg, 4, timeout=900)
-        wall = time.time() - t0
-        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-        f = figures(r.stdout)
-        print(f"(c) per-task overhead (spawn, staging, storing): {f['overhead_ms']:.1f} ms over "
-              f"{f['tasks']} real tasks (target <= 20 ms at load 2; load now "
-              f"{os.getloadavg()[0]:.1f}); whole sweep {wall:.1f} s")
+        builds = [("this", None)] + ([("baseline", BASELINE_BIN)] if BASELINE_BIN else [])
+        rounds = 2 if BASELINE_BIN else 1
+        got = {name: [] for name, _ in builds}
+        for k in range(rounds):
+            for name, binary in builds:
+                cfg = make_campaign(f"{tmp}/real-{name}-{k}",
+                                    ("scripted/good", "scripted/wrong", "scripted/good"),
+                                    trials=real_trials, name="bench-real")
+                t0 = time.time()
+                if binary:
+                    r = subprocess.run([MPIEXEC, "-n", "4", binary, "sweep", cfg],
+                                       capture_output=True, text=True, timeout=900,
+                                       env=mpi_env())
+                else:
+                    r = run_sweep(cfg, 4, timeout=900)
+                wall = time.time() - t0
+                assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+                f = figures(r.stdout)
+                got[name].append(f["overhead_ms"])
+                print(f"(c) {name}: per-task overhead (spawn, staging, storing): "
+                      f"{f['overhead_ms']:.1f} ms over {f['tasks']} real tasks (target <= 20 ms at "
+                      f"load 2; load now {os.getloadavg()[0]:.1f}); whole sweep {wall:.1f} s")
+        if BASELINE_BIN:
+            t, bl = sum(got["this"]) / rounds, sum(got["baseline"]) / rounds
+            print(f"(c) per-task overhead, mean of {rounds} alternating runs: this {t:.1f} ms, "
+                  f"baseline {bl:.1f} ms: {t - bl:+.1f} ms ({t / bl:.2f}x)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
