@@ -148,6 +148,7 @@ static void capture_start(char *const argv[], capture *c)
     c->fd = -1;
     if (pipe(fds) < 0) /* the child keeps only fds[1], as its stdout */
         return;
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC); /* no task child inherits our end */
     pid_t pid = l4h_exec_spawn_tied(argv, environ, fds[1], &e);
     close(fds[1]);
     if (pid < 0) {
