@@ -38,6 +38,16 @@
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
+/* 32-bit x86 and arm have 16-bit ids in the plain calls: the 32-bit ones. */
+#ifdef SYS_setresuid32
+#define SYS_SETRESUID SYS_setresuid32
+#define SYS_SETRESGID SYS_setresgid32
+#define SYS_SETGROUPS SYS_setgroups32
+#else
+#define SYS_SETRESUID SYS_setresuid
+#define SYS_SETRESGID SYS_setresgid
+#define SYS_SETGROUPS SYS_setgroups
+#endif
 /* The child's stack: a few system calls deep, no more. */
 #define CHILD_STACK (64 * 1024)
 
@@ -57,9 +67,9 @@ __attribute__((noreturn)) static void child_fail(child_args *ca, int e)
     _exit(127);
 }
 
-/* Install c->fds as 0..n-1 (dup2 from copies numbered above every target,
- * so no target clobbers a source), close the rest, close-on-exec nothing we
- * keep. 0 or an errno. */
+/* Install c->fds as 0..nfds-1 (dup2 from copies numbered above every
+ * target, so no target clobbers a source; -1: that number closed) and mark
+ * every other descriptor close-on-exec. 0 or an errno. */
 static int child_fds(const exec_child *c)
 {
     int top = c->nfds + 3 > 10 ? c->nfds + 3 : 10;
@@ -89,11 +99,11 @@ static int child_credentials(const exec_child *c)
 {
     if (!c->switch_uid)
         return 0;
-    if (syscall(SYS_setgroups, (size_t)c->ngroups, c->groups) != 0)
+    if (syscall(SYS_SETGROUPS, (size_t)c->ngroups, c->groups) != 0)
         return errno;
-    if (syscall(SYS_setresgid, c->gid, c->gid, c->gid) != 0)
+    if (syscall(SYS_SETRESGID, c->gid, c->gid, c->gid) != 0)
         return errno;
-    if (syscall(SYS_setresuid, c->uid, c->uid, c->uid) != 0)
+    if (syscall(SYS_SETRESUID, c->uid, c->uid, c->uid) != 0)
         return errno;
     return 0;
 }
