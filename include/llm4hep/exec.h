@@ -60,6 +60,7 @@
 #define LLM4HEP_EXEC_H
 
 #include <signal.h>
+#include <sys/types.h>
 
 #include "llm4hep/core.h"
 
@@ -245,11 +246,18 @@ const char *l4h_sandbox_describe(const char *isolation, int network);
 int l4h_sandbox_run(l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec_spec *spec,
                     l4h_exec_result *res, l4h_err *err);
 
-/* The path of llm4hep-lifeline (src/lifeline: starts a program only while its
- * spawner lives and makes it die with the spawner): $LLM4HEP_LIFELINE, else
- * next to this process's binary, else the build's or the install's. malloc'd;
- * NULL when none is executable. */
-char *l4h_exec_find_lifeline(void);
+/* Start argv (argv[0] absolute) with envp, its stdout on stdout_fd (-1:
+ * ours), tied to our life: it gets SIGKILL when the calling thread dies, and
+ * runs nothing if we are already gone (the getppid race). No fork of our
+ * address space (a clone as posix_spawn makes it: fine in MPI ranks). The
+ * pid (reap it with waitpid), or -1 with *err_no set. */
+pid_t l4h_exec_spawn_tied(char *const argv[], char *const envp[], int stdout_fd, int *err_no);
+
+/* A sealed (read-only for everyone, us included), executable, close-on-exec
+ * memfd holding len bytes of data (a program embedded in our binary),
+ * numbered >= 10; run it as /proc/self/fd/N. The fd (the caller closes it),
+ * or -1 (code 3, the reason in err). */
+int l4h_exec_memfd(const char *name, const void *data, size_t len, l4h_err *err);
 
 /* Make this process non-dumpable (its /proc/<pid>/environ unreadable by code). */
 void l4h_exec_harden_self(void);

@@ -32,7 +32,6 @@ static const verb verbs[] = {
      "a model's account of why a task failed", 0},
     {"plots", cmd_plots,
      "the study's figures, summary tables and an HTML report (scripts/plots.py)", 0},
-    {"task", cmd_task, "internal: the task child of a sweep rank", 1},
 };
 #define N_VERBS (sizeof verbs / sizeof verbs[0])
 

@@ -14,7 +14,6 @@ int cmd_show(int argc, char **argv);
 int cmd_errors(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_plots(int argc, char **argv);
-int cmd_task(int argc, char **argv); /* internal: the task child of a sweep rank */
 
 /* 1 when argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);

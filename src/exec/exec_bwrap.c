@@ -235,7 +235,7 @@ static int add_program_dirs(const l4h_sandbox *sb, const l4h_workspace *ws,
             dup |= strcmp(seen.v[k], dir) == 0;
         if (!dup && ws->ref_host && !spec->see_reference &&
             (under(dir, ws->ref_host) || under(ws->ref_host, dir))) {
-            rc = l4h_err_set(err, 3,
+            rc = l4h_err_set(err, L4H_EXIT_INFRA,
                              "sandbox: %s would show the reference dir %s to a run that must "
                              "not see it; put the program in a directory of its own",
                              arg, ws->ref_host);
@@ -284,18 +284,16 @@ static void add_program_words(const l4h_exec_spec *spec, const char *program, l4
         l4h__argv_add(a, spec->argv[i]);
 }
 
-/* The whole command line: setpriv .. lifeline .. bwrap ... -- prlimit ... --
- * launcher program args. */
+/* The whole command line: bwrap ... -- launcher limits program args. */
 static int build_argv(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec_spec *spec,
                       double timeout_s, l4h_argv *a, l4h_err *err)
 {
-    l4h__exec_add_launch(sb, 0, a);
     /* LLM4HEP_BWRAP names another bubblewrap (a site's own build; tests use
      * a missing one to play a node without bubblewrap) */
     const char *env = getenv("LLM4HEP_BWRAP");
     char *bwrap = env ? l4h_xstrdup(env) : l4h__exec_find_program("bwrap");
     if (!bwrap || access(bwrap, X_OK) != 0) {
-        l4h_err_set(err, 3, "sandbox: bubblewrap (%s) not found; install it or set "
+        l4h_err_set(err, L4H_EXIT_INFRA, "sandbox: bubblewrap (%s) not found; install it or set "
                             "sandbox.isolation: rlimit", bwrap ? bwrap : "bwrap");
         free(bwrap);
         return -1;
@@ -306,7 +304,7 @@ static int build_argv(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_
     if (sb->network)
         l4h__argv_add(a, "--share-net");
     l4h__argv_add(a, "--die-with-parent");
-    /* the code (after prlimit's exec) is the namespace's init: bwrap then
+    /* the code (after the launcher's exec) is the namespace's init: bwrap then
      * reaps it itself, so its CPU time and peak memory reach our wait4 (with
      * bwrap's own init in between they are lost); when it exits, the kernel
      * kills whatever it left behind */
@@ -346,8 +344,7 @@ static int build_argv(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_
     l4h__argv_add(a, "--chdir");
     l4h__argv_add(a, ws && ws->host && !is_suite_program(spec) ? WS_VIEW : "/tmp");
     l4h__argv_add(a, "--");
-    l4h__exec_add_prlimit(sb, timeout_s, a);
-    l4h__exec_add_launcher(a);
+    l4h__exec_add_launcher(sb, timeout_s, a);
     add_program_words(spec, program, a);
     free(program);
     return 0;
@@ -371,7 +368,7 @@ static int bwrap_run(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_e
     fdp = text_fd(passwd);
     fdg = text_fd(group);
     if (fdp < 0 || fdg < 0) {
-        l4h_err_set(err, 3, "sandbox: memfd_create: %s", strerror(errno));
+        l4h_err_set(err, L4H_EXIT_INFRA, "sandbox: memfd_create: %s", strerror(errno));
         goto out;
     }
     int have_ws = ws && ws->host;
@@ -416,7 +413,8 @@ static int bwrap_probe(const l4h_sandbox_cfg *cfg, l4h_err *err)
     memset(&res, 0, sizeof res);
     int rc = bwrap_run(sb, NULL, &spec, &res, err) == 0 ? 0 : -1;
     if (rc == 0 && (res.exit_code != 0 || strcmp(res.stdout_text, "ok\n") != 0))
-        rc = l4h_err_set(err, 3, "sandbox: a trial run under bwrap failed (exit %d, signal %d): %.1500s",
+        rc = l4h_err_set(err, L4H_EXIT_INFRA,
+                         "sandbox: a trial run under bwrap failed (exit %d, signal %d): %.1500s",
                          res.exit_code, res.signal, res.stderr_text);
     l4h_exec_result_clear(&res);
     l4h__sandbox_delete(sb);

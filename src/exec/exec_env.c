@@ -1,6 +1,6 @@
-/* exec_env.c — the command line and the environment of a run: the helper
- * words (setpriv, prlimit; see exec_internal.h for why), the program for
- * argv[0], and the code's clean environment. */
+/* exec_env.c — the command line and the environment of a run: the
+ * launcher's limits, the child's credentials (see exec_internal.h for why),
+ * the program for argv[0], and the code's clean environment. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -93,74 +93,45 @@ char *l4h__exec_program(const l4h_sandbox *sb, const char *argv0)
     return p ? p : l4h_xstrdup(argv0); /* let the exec fail with a clear message */
 }
 
-/* "prlimit --as=.. --cpu=.. --fsize=.. --nproc=.. --nofile=.. --core=0 --".
- * CPU time gets the wall timeout plus one second (soft; SIGXCPU), and one
- * more second hard (SIGKILL). */
-void l4h__exec_add_prlimit(const l4h_sandbox *sb, double timeout_s, l4h_argv *a)
+/* See exec_internal.h. CPU time gets the wall timeout plus one second
+ * (soft; SIGXCPU), and one more second hard (SIGKILL). */
+void exec_limits_word(const l4h_sandbox *sb, double timeout_s, char *out, size_t outsz)
 {
     long long as = (long long)sb->limits.exec_memory_mb * 1024 * 1024;
     long long fsize = (long long)sb->limits.workspace_mb * 1024 * 1024;
     long long cpu = (long long)ceil(timeout_s) + 1;
-    l4h__argv_add(a, sb->prlimit);
+    size_t n = 0;
+    out[0] = '\0';
     if (as > 0)
-        l4h__argv_addf(a, "--as=%lld", as);
-    l4h__argv_addf(a, "--cpu=%lld:%lld", cpu, cpu + 1);
-    if (fsize > 0)
-        l4h__argv_addf(a, "--fsize=%lld", fsize);
-    l4h__argv_addf(a, "--nproc=%d", L4H_SANDBOX_NPROC);
-    l4h__argv_addf(a, "--nofile=%d", L4H_SANDBOX_NOFILE);
-    l4h__argv_add(a, "--core=0");
-    l4h__argv_add(a, "--");
+        n += (size_t)snprintf(out + n, outsz - n, "as=%lld,", as);
+    if (n < outsz)
+        n += (size_t)snprintf(out + n, outsz - n, "cpu=%lld:%lld,", cpu, cpu + 1);
+    if (fsize > 0 && n < outsz)
+        n += (size_t)snprintf(out + n, outsz - n, "fsize=%lld,", fsize);
+    if (n < outsz)
+        snprintf(out + n, outsz - n, "nproc=%d,nofile=%d,core=0", L4H_SANDBOX_NPROC,
+                 L4H_SANDBOX_NOFILE);
 }
 
-/* "setpriv [--reuid=.. --regid=.. --clear-groups] --nnp --pdeathsig=KILL --
- * llm4hep-lifeline <our pid>": see exec_internal.h. suite_program (rlimit
- * as root): the suite's uid and groups instead of the code's. Can't fail. */
-void l4h__exec_add_launch(const l4h_sandbox *sb, int suite_program, l4h_argv *a)
+/* See exec_internal.h. */
+void exec_child_credentials(const l4h_sandbox *sb, int suite_program, exec_child *c)
 {
-    l4h__argv_add(a, sb->setpriv);
-    if (sb->switch_uid && suite_program && sb->n_suite_groups > 0) {
-        l4h__argv_addf(a, "--reuid=%d", L4H_SUITE_UID);
-        l4h__argv_addf(a, "--regid=%d", L4H_SUITE_UID);
-        if (sb->n_suite_groups == 2 && sb->suite_groups[1] != sb->suite_groups[0])
-            l4h__argv_addf(a, "--groups=%d,%d", (int)sb->suite_groups[0], (int)sb->suite_groups[1]);
-        else
-            l4h__argv_addf(a, "--groups=%d", (int)sb->suite_groups[0]);
-    } else if (sb->switch_uid) {
-        l4h__argv_addf(a, "--reuid=%d", L4H_SANDBOX_UID);
-        l4h__argv_addf(a, "--regid=%d", L4H_SANDBOX_GID);
-        l4h__argv_add(a, "--clear-groups");
+    c->no_new_privs = 1;
+    c->die_with_parent = 1;
+    c->switch_uid = sb->switch_uid;
+    if (!sb->switch_uid)
+        return;
+    if (suite_program && sb->n_suite_groups > 0) {
+        c->uid = L4H_SUITE_UID;
+        c->gid = L4H_SUITE_UID;
+        c->groups = sb->suite_groups;
+        c->ngroups = sb->n_suite_groups == 2 && sb->suite_groups[1] != sb->suite_groups[0] ? 2 : 1;
+    } else {
+        c->uid = L4H_SANDBOX_UID;
+        c->gid = L4H_SANDBOX_GID;
+        c->groups = NULL;
+        c->ngroups = 0;
     }
-    l4h__argv_add(a, "--nnp");
-    l4h__argv_add(a, "--pdeathsig=KILL"); /* armed after the uid switch */
-    l4h__argv_add(a, "--");
-    l4h__argv_add(a, sb->lifeline);        /* runs nothing if we died before */
-    l4h__argv_addf(a, "%ld", (long)getpid());
-}
-
-/* See exec.h. */
-char *l4h_exec_find_lifeline(void)
-{
-    const char *env = getenv("LLM4HEP_LIFELINE");
-    if (env && *env)
-        return access(env, X_OK) == 0 ? l4h_xstrdup(env) : NULL;
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        char *dir = l4h_path_dir(self);
-        char *p = l4h_path_join(dir, "llm4hep-lifeline");
-        free(dir);
-        if (access(p, X_OK) == 0)
-            return p;
-        free(p);
-    }
-    char *copy = l4h_xstrdup(LLM4HEP_LIFELINE_PATHS), *save = NULL, *found = NULL;
-    for (char *p = strtok_r(copy, ":", &save); p && !found; p = strtok_r(NULL, ":", &save))
-        if (p[0] == '/' && access(p, X_OK) == 0)
-            found = l4h_xstrdup(p);
-    free(copy);
-    return found;
 }
 
 /* See exec_internal.h. */

@@ -2,49 +2,49 @@
  *
  * How a run is started (the one place that explains it)
  * -----------------------------------------------------
- * We spawn with posix_spawn only (MPI ranks and task children must not
- * fork), but posix_spawn cannot set rlimits, switch the uid or set a
- * parent-death signal in the child. Those steps are done by two tiny
- * util-linux programs found on every Linux node and our own lifeline, each
- * of which does its job and execs the next word of the command line (~1 ms
- * each):
+ * MPI ranks and task children must not fork (a copy of a large address
+ * space), so the child is a clone(CLONE_VM | CLONE_VFORK) as posix_spawn
+ * makes it (spawn.c: exec_spawn), but it does itself, before its exec, what
+ * posix_spawn cannot: the uid/gid switch (only when we are root), no new
+ * privileges, and the parent-death signal. The only other program in the
+ * chain is our own launcher:
  *
- *   bwrap:  setpriv [--reuid=65534 --regid=65534 --clear-groups] --nnp
- *           --pdeathsig=KILL -- llm4hep-lifeline <our pid>
- *           bwrap --die-with-parent <mounts, namespaces> -- prlimit <limits> --
- *           LAUNCH python file.py
- *   rlimit: setpriv [--reuid=65534 ...] --nnp --pdeathsig=KILL --
- *           llm4hep-lifeline <our pid> prlimit <limits> -- LAUNCH python file.py
+ *   bwrap:  [clone: fds, signals, uid 65534, nnp, pdeathsig, getppid check]
+ *           bwrap --die-with-parent <mounts, namespaces> -- LAUNCH python file.py
+ *   rlimit: [clone: the same + setsid, cwd] LAUNCH python file.py
  *
- * LAUNCH is "/proc/self/fd/9 8 9": our own launcher (src/launch/launch.c),
- * embedded in the library and handed to the child as a sealed memfd at fd 9.
- * It is the status channel of the launch: it marks every inherited fd
- * close-on-exec, writes 'R' to the pipe at fd 8 and execs the program ('E'
- * and the reason when the exec fails). The code therefore never holds that
- * pipe: no 'R' means a helper before it failed (its message is on stderr,
- * but stderr is never *read* to decide: the code can write anything there).
- * A launch failure is the harness's until proven otherwise: l4h_sandbox_run
- * then tries the sandbox without the workspace; if that works and the
- * launch in the workspace fails again, the workspace the code left is the
- * cause and the run is the code's failure (exit 126), not error_sandbox.
+ * LAUNCH is "/proc/self/fd/9 8 9 LIMITS": our own launcher
+ * (src/launch/launch.c), embedded in the library and handed to the child as
+ * a sealed memfd at fd 9. It sets the resource limits (LIMITS, e.g.
+ * "as=N,cpu=S:H,fsize=N,nproc=256,nofile=4096,core=0"), marks every
+ * inherited fd close-on-exec, writes 'R' to the pipe at fd 8 and execs the
+ * program ('E' and the reason when a limit or the exec fails). The code
+ * therefore never holds that pipe: no 'R' means the sandbox failed before
+ * the program (bwrap's message is on stderr, but stderr is never *read* to
+ * decide: the code can write anything there). A launch failure is the
+ * harness's until proven otherwise: l4h_sandbox_run then tries the sandbox
+ * without the workspace; if that works and the launch in the workspace
+ * fails again, the workspace the code left is the cause and the run is the
+ * code's failure (exit 126), not error_sandbox.
  *
- * - Nothing we start outlives us (issue 14 §3): setpriv arms SIGKILL on our
- *   death *after* its uid switch (a credential change clears the signal);
- *   the lifeline (src/lifeline) then checks that its parent is still us —
- *   if we died before the signal was armed it runs nothing (the getppid
- *   race) — and execs on; the signal survives the non-set-uid execs.
- * - setpriv switches to uid/gid 65534 only when we are root: the kernel does
+ * - Nothing we start outlives us (issue 14 §3): the clone arms SIGKILL on our
+ *   death *after* its uid switch (a credential change clears the signal),
+ *   then checks that its parent is still us — if we died before the signal
+ *   was armed it runs nothing (the getppid race) — and execs; the signal
+ *   survives the non-set-uid execs. bwrap adds --die-with-parent for the
+ *   namespace's init.
+ * - The uid switch to 65534 happens only when we are root: the kernel does
  *   not enforce RLIMIT_NPROC for uid 0, and bwrap run by root maps the
  *   sandbox's uid back to 0 on the host (a fork bomb would be unbounded).
- * - Under bwrap, prlimit runs inside the sandbox, after the user namespace
- *   exists: the kernel counts RLIMIT_NPROC per user namespace, so every
- *   sandbox has its own process budget instead of sharing one for uid 65534.
- * - SIGUSR1 (Slurm's warning) is *blocked* in the child's signal mask
- *   (posix_spawnattr_setsigmask); a blocked mask survives exec, so the
- *   signal stays pending and never ends the code. Other signals are reset to
- *   their defaults.
+ * - Under bwrap, the launcher sets the limits inside the sandbox, after the
+ *   user namespace exists: the kernel counts RLIMIT_NPROC per user
+ *   namespace, so every sandbox has its own process budget instead of
+ *   sharing one for uid 65534.
+ * - SIGUSR1 (Slurm's warning) is *blocked* in the child's signal mask; a
+ *   blocked mask survives exec, so the signal stays pending and never ends
+ *   the code. Other signals are reset to their defaults.
  * - Every file descriptor but stdin/stdout/stderr and the few bwrap reads
- *   is closed in the child (closefrom, or a scan of /proc/self/fd).
+ *   is closed at the exec.
  * - A self re-exec of llm4hep as the helper was measured and rejected: that
  *   binary loads MPI, HDF5 and curl, ~7 ms per start against ~1 ms.
  *
@@ -93,9 +93,6 @@ struct l4h_sandbox {
     const l4h_sandbox_ops *ops;
     char *python;          /* configured interpreter (absolute, as given) */
     char **python_dirs;    /* installation dirs to make visible (bwrap), NULL-terminated */
-    char *prlimit;         /* absolute paths of the helpers */
-    char *setpriv;
-    char *lifeline;        /* llm4hep-lifeline (src/lifeline) */
     int switch_uid;        /* 1: we are root, code runs as L4H_SANDBOX_UID */
     int network;
     l4h_limits limits;
@@ -150,14 +147,50 @@ void l4h__argv_add(l4h_argv *a, const char *s);           /* copies s */
 void l4h__argv_addf(l4h_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void l4h__argv_free(l4h_argv *a);
 
-/* Append the prlimit words "prlimit --as=.. --cpu=.. ... --" for a run with
- * this timeout. Can't fail. */
-void l4h__exec_add_prlimit(const l4h_sandbox *sb, double timeout_s, l4h_argv *a);
-/* Append the words every run starts with: "setpriv [--reuid=65534
- * --regid=65534 --clear-groups] --nnp --pdeathsig=KILL -- llm4hep-lifeline
- * <getpid()>" (the uid switch only as root; suite_program, rlimit as root:
- * the suite's uid and groups instead of the code's). Can't fail. */
-void l4h__exec_add_launch(const l4h_sandbox *sb, int suite_program, l4h_argv *a);
+/* The launcher's limits word for a run with this timeout:
+ * "as=..,cpu=S:H,fsize=..,nproc=..,nofile=..,core=0" (as and fsize only when
+ * limited) into out. Can't fail. */
+void exec_limits_word(const l4h_sandbox *sb, double timeout_s, char *out, size_t outsz);
+
+/* ----------------------------------------------------------------- spawn */
+
+/* The most descriptors an exec_child maps. */
+#define EXEC_CHILD_MAX_FDS 12
+/* Exit status of a child that ran nothing because its spawner was gone. */
+#define L4H_SPAWN_ORPHAN_EXIT 126
+
+/* How exec_spawn starts a program (spawn.c explains the child). */
+typedef struct exec_child {
+    char *const *argv;     /* argv[0] absolute */
+    char *const *envp;
+    int fds[EXEC_CHILD_MAX_FDS]; /* fds[i] >= 0 becomes fd i; -1: i closed */
+    int nfds;              /* fds nfds and above are closed at the exec */
+    const char *cwd;       /* NULL: inherit */
+    int new_session;       /* setsid */
+    int new_pgroup;        /* setpgid(0, 0) */
+    sigset_t blocked;      /* the program's signal mask; all others default */
+    int switch_uid;        /* switch to uid, gid, groups (we are root) */
+    uid_t uid;
+    gid_t gid;
+    const gid_t *groups;
+    int ngroups;
+    int no_new_privs;      /* PR_SET_NO_NEW_PRIVS */
+    int die_with_parent;   /* SIGKILL when the spawning thread dies; runs
+                              nothing when the spawner is already gone */
+    pid_t parent;          /* the spawner to check for; 0 = getpid() (tests
+                              give another to play the getppid race) */
+} exec_child;
+
+/* Start c (see spawn.c). The child's pid, or -1 with *err_no set: the
+ * clone or a step before the exec failed (that errno; the child already
+ * reaped), or ESRCH when the spawner check found us gone. Can be called by
+ * any thread; blocks until the child has exec'd. */
+pid_t exec_spawn(const exec_child *c, int *err_no);
+
+/* Set c's credentials for the code (suite_program 0) or the suite's programs
+ * (1, rlimit as root: L4H_SUITE_UID with the suite's groups), and no new
+ * privileges; the uid switch only when we are root. Can't fail. */
+void exec_child_credentials(const l4h_sandbox *sb, int suite_program, exec_child *c);
 /* The program to run for argv[0]: "python" → the configured interpreter,
  * an absolute path as is, a bare name searched on the fixed PATH. malloc'd. */
 char *l4h__exec_program(const l4h_sandbox *sb, const char *argv0);
@@ -194,9 +227,10 @@ char *l4h__capture_finish(l4h_capture *c, int *truncated);
 /* The launcher as a sealed close-on-exec memfd, made on the first call and
  * kept for the process's life (do not close). -1 (code 3) on failure. */
 int l4h__launch_fd(l4h_err *err);
-/* Append the launcher's words ("/proc/self/fd/9 8 9"); the program follows.
- * Can't fail. */
-void l4h__exec_add_launcher(l4h_argv *a);
+/* Append the launcher's words ("/proc/self/fd/9 8 9 LIMITS", the limits of
+ * a run with this timeout: exec_limits_word); the program follows. Can't
+ * fail. */
+void l4h__exec_add_launcher(const l4h_sandbox *sb, double timeout_s, l4h_argv *a);
 
 /* ------------------------------------------------------------- supervise */
 
@@ -206,6 +240,7 @@ typedef struct l4h_spawn {
     char **envp;
     const char *cwd;       /* chdir for the child (rlimit); NULL = inherit */
     int own_session;       /* setsid the child (rlimit) */
+    int suite_program;     /* rlimit as root: run as the suite's uid (exec_child_credentials) */
     int bwrap_info;        /* pass a pipe as fd 3 for --info-fd */
     int extra_fds[4];      /* readable fds passed as 4, 5, ... (bwrap --ro-bind-data); -1 ends */
     const char *token;     /* rlimit: LLM4HEP_EXEC_TOKEN value to hunt escapees */

@@ -47,9 +47,7 @@ static int rlimit_run(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_
     char token[33];
     random_token(token);
     l4h_argv a = {0};
-    l4h__exec_add_launch(sb, spec->suite_program || spec->see_reference, &a);
-    l4h__exec_add_prlimit(sb, timeout, &a);
-    l4h__exec_add_launcher(&a);
+    l4h__exec_add_launcher(sb, timeout, &a);
     char *program = l4h__exec_program(sb, spec->argv[0]);
     l4h__argv_add(&a, program);
     /* a suite's program (tool, check): isolated interpreter, HOME and the
@@ -68,7 +66,8 @@ static int rlimit_run(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_
     if (suite_program)
         l4h__exec_env_set(env, "HOME", "/nonexistent");
     l4h_spawn sp = {.argv = a.v, .envp = env, .cwd = have_ws && !suite_program ? ws->host : "/",
-                    .own_session = 1, .extra_fds = {-1, -1, -1, -1}, .token = token,
+                    .own_session = 1, .suite_program = suite_program,
+                    .extra_fds = {-1, -1, -1, -1}, .token = token,
                     .ws_host = have_ws ? ws->host : NULL, .stdin_data = spec->stdin_data,
                     .stdin_len = spec->stdin_len, .timeout_s = timeout};
     /* the launch's outcome comes from the launcher's status pipe, never
@@ -79,14 +78,12 @@ static int rlimit_run(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_
     return rc;
 }
 
-/* The rlimit backend works wherever prlimit (util-linux) exists. */
+/* The rlimit backend needs nothing but the kernel (the launcher sets the
+ * limits): it always works. */
 static int rlimit_probe(const l4h_sandbox_cfg *cfg, l4h_err *err)
 {
     (void)cfg;
-    char *p = l4h__exec_find_program("prlimit");
-    if (!p)
-        return l4h_err_set(err, 3, "sandbox: prlimit (util-linux) not found");
-    free(p);
+    (void)err;
     return 0;
 }
 

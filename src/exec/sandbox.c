@@ -46,8 +46,9 @@ l4h_sandbox *l4h__sandbox_new(const l4h_sandbox_cfg *cfg, const l4h_limits *limi
 {
     const char *python = cfg->python && cfg->python[0] ? cfg->python : "/usr/bin/python3";
     if (python[0] != '/' || access(python, X_OK) != 0) {
-        l4h_err_set(err, 2, "sandbox.python: %s is not an executable file given by its "
-                            "absolute path (expected e.g. /usr/bin/python3)", python);
+        l4h_err_set(err, L4H_EXIT_USAGE,
+                    "sandbox.python: %s is not an executable file given by its "
+                    "absolute path (expected e.g. /usr/bin/python3)", python);
         return NULL;
     }
     l4h_sandbox *sb = l4h_xcalloc(1, sizeof *sb);
@@ -57,24 +58,6 @@ l4h_sandbox *l4h__sandbox_new(const l4h_sandbox_cfg *cfg, const l4h_limits *limi
     sb->limits = *limits;
     sb->max_parallel = cfg->max_parallel_per_node;
     sb->switch_uid = geteuid() == 0;
-    sb->prlimit = l4h__exec_find_program("prlimit");
-    sb->setpriv = l4h__exec_find_program("setpriv");
-    sb->lifeline = l4h_exec_find_lifeline();
-    if (!sb->prlimit || !sb->setpriv) {
-        l4h_err_set(err, 3, "sandbox: %s (util-linux) not found; the sandbox needs it to %s",
-                    sb->prlimit ? "setpriv" : "prlimit",
-                    sb->prlimit ? "tie the code's life to ours and to leave uid 0"
-                                : "set resource limits");
-        l4h__sandbox_delete(sb);
-        return NULL;
-    }
-    if (!sb->lifeline) {
-        l4h_err_set(err, 3, "sandbox: llm4hep-lifeline not found next to the llm4hep binary, "
-                            "in its build or install directory, or in $LLM4HEP_LIFELINE; it is "
-                            "built and installed with llm4hep (cmake --build, cmake --install)");
-        l4h__sandbox_delete(sb);
-        return NULL;
-    }
     return sb;
 }
 
@@ -85,9 +68,6 @@ void l4h__sandbox_delete(l4h_sandbox *sb)
         return;
     free(sb->python);
     l4h_strv_free(sb->python_dirs);
-    free(sb->prlimit);
-    free(sb->setpriv);
-    free(sb->lifeline);
     free(sb->slot_dir);
     free(sb->suite_dir);
     free(sb);
@@ -166,7 +146,8 @@ static char *dirs_open_to_code(l4h_sandbox *sb, const char *const *dirs, size_t 
     if (sb->ops->run(sb, NULL, &spec, &res, err) != 0) {
         /* err says why */
     } else if (res.exit_code != 0) {
-        l4h_err_set(err, 3, "sandbox: a trial run as the code's uid failed (exit %d): %.500s",
+        l4h_err_set(err, L4H_EXIT_INFRA,
+                    "sandbox: a trial run as the code's uid failed (exit %d): %.500s",
                     res.exit_code, res.stderr_text ? res.stderr_text : "");
     } else {
         open_dirs = l4h_xstrdup(res.stdout_text ? res.stdout_text : "");
@@ -209,7 +190,7 @@ static int rlimit_policy(const l4h_config *cfg, l4h_sandbox *sb, int trial, l4h_
     if (!open_dirs)
         return -1;
     if (open_dirs[0]) {
-        l4h_err_set(err, 3,
+        l4h_err_set(err, L4H_EXIT_INFRA,
                     "sandbox: isolation rlimit has no file isolation, and the code (uid %d) could "
                     "read %s. Close it to that uid (e.g. chgrp -R llm4hep DIR && chmod -R "
                     "o-rwx DIR, with a group of its own: check programs and tools then run as "
@@ -224,7 +205,7 @@ static int rlimit_policy(const l4h_config *cfg, l4h_sandbox *sb, int trial, l4h_
         if (!dirs[i] || stat(dirs[i], &st) != 0)
             continue;
         if (st.st_gid == 0)
-            return l4h_err_set(err, 3,
+            return l4h_err_set(err, L4H_EXIT_INFRA,
                                "sandbox: isolation rlimit: %s belongs to group 0; give it a "
                                "group of its own (chgrp -R llm4hep %s): check programs and tools "
                                "run with that group, and must not get root's",
@@ -263,7 +244,7 @@ l4h_sandbox *l4h_sandbox_open(const l4h_config *cfg, l4h_err *err)
         if (l4h__exec_bwrap_ops.probe(&cfg->sandbox, &probe_err) == 0) {
             sb->ops = &l4h__exec_bwrap_ops;
         } else if (!cfg->sandbox.network) {
-            l4h_err_set(err, 3,
+            l4h_err_set(err, L4H_EXIT_INFRA,
                         "sandbox: bubblewrap does not work on this node (%s); with "
                         "sandbox.network: false the code must not reach the network, which "
                         "only bubblewrap can enforce. Install bubblewrap (and allow user "
@@ -279,8 +260,9 @@ l4h_sandbox *l4h_sandbox_open(const l4h_config *cfg, l4h_err *err)
             sb->ops = &l4h__exec_rlimit_ops;
             l4h_err why = {0, ""};
             if (rlimit_policy(cfg, sb, 1, &why) != 0) {
-                l4h_err_set(err, 3, "sandbox: bubblewrap does not work on this node (%.700s), and "
-                                    "the rlimit backend cannot stand in for it here: %.1200s",
+                l4h_err_set(err, L4H_EXIT_INFRA,
+                            "sandbox: bubblewrap does not work on this node (%.700s), and "
+                            "the rlimit backend cannot stand in for it here: %.1200s",
                             probe_err.msg, why.msg);
                 goto fail;
             }
@@ -361,7 +343,8 @@ static int trial_without_workspace(l4h_sandbox *sb, l4h_err *err)
     memset(&res, 0, sizeof res);
     int rc = sb->ops->run(sb, NULL, &spec, &res, err) == 0 ? 0 : -1;
     if (rc == 0 && (res.exit_code != 0 || !res.stdout_text || strcmp(res.stdout_text, "ok\n") != 0))
-        rc = l4h_err_set(err, 3, "a trial run without a workspace failed (exit %d, signal %d): %.500s",
+        rc = l4h_err_set(err, L4H_EXIT_INFRA,
+                         "a trial run without a workspace failed (exit %d, signal %d): %.500s",
                          res.exit_code, res.signal, res.stderr_text ? res.stderr_text : "");
     l4h_exec_result_clear(&res);
     return rc;
@@ -382,7 +365,8 @@ static int blame_launch(l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec
     l4h_exec_result_clear(res);
     l4h_err terr = {0, ""};
     if (trial_without_workspace(sb, &terr) != 0)
-        return l4h_err_set(err, 3, "%s; and the sandbox fails without the workspace too: %s", first,
+        return l4h_err_set(err, L4H_EXIT_INFRA,
+                           "%s; and the sandbox fails without the workspace too: %s", first,
                            terr.msg);
     res->isolation = l4h_sandbox_isolation(sb);
     l4h_err again = {0, ""};
@@ -413,7 +397,7 @@ int l4h_sandbox_run(l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec_spe
     memset(res, 0, sizeof *res);
     res->isolation = l4h_sandbox_isolation(sb);
     if (!spec || !spec->argv || !spec->argv[0])
-        return l4h_err_set(err, 2, "sandbox: nothing to run (empty argv)");
+        return l4h_err_set(err, L4H_EXIT_USAGE, "sandbox: nothing to run (empty argv)");
     /* what the code did to the workspace cannot break this run's start */
     if (ws && ws->host && l4h__workspace_restore(sb, ws, err) != 0)
         return -1;

@@ -31,23 +31,25 @@
 static int open_slot_dir(const char *dir, l4h_err *err)
 {
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return l4h_err_set(err, 3, "%s: cannot create: %s", dir, strerror(errno));
+        return l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot create: %s", dir, strerror(errno));
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
         int e = errno;
         if (fd >= 0)
             close(fd);
-        return l4h_err_set(err, 3, "%s: %s; it is not ours to use: remove it, or set scratch to "
-                                   "a directory of your own",
+        return l4h_err_set(err, L4H_EXIT_INFRA,
+                           "%s: %s; it is not ours to use: remove it, or set scratch to "
+                           "a directory of your own",
                            dir, e == ELOOP || e == ENOTDIR ? "is a link or not a directory"
                                                            : strerror(e));
     }
     if (st.st_uid != geteuid() || (st.st_mode & 077)) {
         close(fd);
-        return l4h_err_set(err, 3, "%s: owned by uid %d with mode %04o, expected ours (uid %d) "
-                                   "with mode 0700: another user may have created it; remove "
-                                   "it, or set scratch to a directory of your own",
+        return l4h_err_set(err, L4H_EXIT_INFRA,
+                           "%s: owned by uid %d with mode %04o, expected ours (uid %d) "
+                           "with mode 0700: another user may have created it; remove "
+                           "it, or set scratch to a directory of your own",
                            dir, (int)st.st_uid, (unsigned)(st.st_mode & 07777), (int)geteuid());
     }
     return fd;
@@ -67,7 +69,7 @@ static int try_slots(int dfd, const char *dir, int max, l4h_err *err)
             int e = errno;
             if (fd >= 0)
                 close(fd);
-            l4h_err_set(err, 3, "sandbox slot %s/%s: %s", dir, name,
+            l4h_err_set(err, L4H_EXIT_INFRA, "sandbox slot %s/%s: %s", dir, name,
                         fd < 0 ? strerror(e) : "not our regular file");
             return -2;
         }
@@ -76,7 +78,8 @@ static int try_slots(int dfd, const char *dir, int max, l4h_err *err)
         int e = errno;
         close(fd);
         if (e != EWOULDBLOCK && e != EINTR) {
-            l4h_err_set(err, 3, "sandbox slot %s/%s: cannot lock: %s", dir, name, strerror(e));
+            l4h_err_set(err, L4H_EXIT_INFRA,
+                        "sandbox slot %s/%s: cannot lock: %s", dir, name, strerror(e));
             return -2;
         }
     }
@@ -97,7 +100,7 @@ int l4h__slot_acquire(const char *dir, int max, const volatile sig_atomic_t *sto
         }
         if (stop && *stop) {
             close(dfd);
-            return l4h_err_set(err, 3, "interrupted while waiting for a sandbox slot "
+            return l4h_err_set(err, L4H_EXIT_INFRA, "interrupted while waiting for a sandbox slot "
                                        "(sandbox.max_parallel_per_node)");
         }
         struct timespec ts = {0, (long)(20 + (getpid() + round) % 31) * 1000000L};

@@ -4,12 +4,10 @@
  * started, reap it. Both backends end here; exec_internal.h explains the
  * helper chain and how "everything" is found. */
 #define _GNU_SOURCE
-#include <dirent.h> /* close_from's fallback */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,28 +88,12 @@ static int stdin_fd(const l4h_spawn *sp)
     return high_fd(fd);
 }
 
-/* Close every inherited descriptor >= from in the child. */
-static void close_from(posix_spawn_file_actions_t *fa, int from)
-{
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-    posix_spawn_file_actions_addclosefrom_np(fa, from);
-#else
-    /* older glibc: close what is open now and not close-on-exec */
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        int fd = atoi(de->d_name);
-        if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd < from || fd == dirfd(d))
-            continue;
-        int fl = fcntl(fd, F_GETFD);
-        if (fl >= 0 && !(fl & FD_CLOEXEC))
-            posix_spawn_file_actions_addclose(fa, fd);
-    }
-    closedir(d);
-#endif
-}
+/* What the launcher wrote on the status pipe: 'R' once it is about to exec
+ * the program, then 'E' and the reason if that exec failed. */
+typedef struct launch_status {
+    char text[600];
+    size_t len;
+} launch_status;
 
 /* State of one supervised run. */
 typedef struct run {
@@ -122,6 +104,17 @@ typedef struct run {
     double killed_at;
     uid_t code_uid;       /* the uid the code runs as on the host */
     unsigned long long started; /* the child's start time, clock ticks */
+    /* our ends (and, until the spawn, the child's) of its descriptors */
+    int outp[2], errp[2], infop[2], statp[2], in, pidfd;
+    l4h_capture cout, cerr;
+    l4h_buf info;         /* bwrap's --info-fd JSON */
+    launch_status ls;
+    /* the watch */
+    double t0, deadline, next_ws, ws_every, drain_until;
+    long long out_kill;   /* output volume that stops the code */
+    int64_t ws_max, ws_bytes0, ws_entries0;
+    int exited, status;
+    struct rusage ru;
 } run;
 
 /* Stop everything the run started (see exec_internal.h). */
@@ -181,13 +174,6 @@ static void sweep_after_exit(run *r)
     }
 }
 
-/* What the launcher wrote on the status pipe: 'R' once it is about to exec
- * the program, then 'E' and the reason if that exec failed. */
-typedef struct launch_status {
-    char text[600];
-    size_t len;
-} launch_status;
-
 /* Read what is there (non-blocking). 0 while the pipe may have more, 1 at
  * its end or on an error. */
 static int read_status(int fd, launch_status *ls)
@@ -219,15 +205,18 @@ static int launch_outcome(const launch_status *ls, int killed, const l4h_exec_re
 {
     if (ls->len >= 1 && ls->text[0] == 'R' && ls->len == 1)
         return 0;
-    if (ls->len >= 2 && ls->text[0] == 'R' && ls->text[1] == 'E') {
+    if ((ls->len >= 2 && ls->text[0] == 'R' && ls->text[1] == 'E') ||
+        (ls->len >= 1 && ls->text[0] == 'E')) { /* the exec or a limit failed */
         const char *why = strchr(ls->text, ' ');
-        l4h_err_set(err, 3, "sandbox: the launcher %s", why ? why + 1 : "could not run the program");
+        l4h_err_set(err, L4H_EXIT_INFRA,
+                    "sandbox: the launcher %s", why ? why + 1 : "could not run the program");
         return L4H_LAUNCH_FAILED;
     }
     if (killed)
         return 0;
-    l4h_err_set(err, 3, "sandbox: the program never started (the sandbox's helpers ended with %s %d "
-                        "before the launcher ran): %.1500s",
+    l4h_err_set(err, L4H_EXIT_INFRA,
+                "sandbox: the program never started (the sandbox ended with %s %d "
+                "before the launcher ran): %.1500s",
                 res->signal ? "signal" : "exit status", res->signal ? res->signal : res->exit_code,
                 res->stderr_text ? res->stderr_text : "");
     return L4H_LAUNCH_FAILED;
@@ -242,253 +231,284 @@ static pid_t info_child_pid(const char *s)
     return (pid_t)atol(p + 1);
 }
 
+/* Set up: the pipes for stdout, stderr, bwrap's info and the launcher's
+ * status, stdin; the limits of the watch. 0, or -1 (code 3) when a
+ * descriptor cannot be made. */
+static int run_open(const l4h_sandbox *sb, const l4h_spawn *sp, run *r, l4h_err *err)
+{
+    size_t budget = sb->limits.output_bytes > 0 ? (size_t)sb->limits.output_bytes : 16384;
+    r->out_kill = 16LL * (long long)budget;
+    if (r->out_kill < OUTPUT_KILL_MIN)
+        r->out_kill = OUTPUT_KILL_MIN;
+    r->ws_max = sb->limits.workspace_mb * 1024 * 1024;
+    if (make_pipe(r->outp) || make_pipe(r->errp) || (sp->bwrap_info && make_pipe(r->infop)) ||
+        make_pipe(r->statp) || fcntl(r->statp[0], F_SETFL, O_NONBLOCK) != 0 ||
+        (r->in = stdin_fd(sp)) < 0)
+        return l4h_err_set(err, L4H_EXIT_INFRA,
+                           "sandbox: cannot create pipes: %s", strerror(errno));
+    /* a workspace already over the limit (the last run filled it) stops the
+     * code only if it grows further: the next code must be able to clean up */
+    if (sp->ws_host && sb->limits.workspace_mb > 0)
+        l4h__tree_usage(sp->ws_host, &r->ws_bytes0, &r->ws_entries0);
+    return 0;
+}
+
+/* Start the child: stdin/stdout/stderr, bwrap's info pipe and the extra fds
+ * at 3, 4.., the launcher's status pipe and the launcher itself at their
+ * fixed numbers, nothing else; SIGUSR1 blocked, our credentials or the
+ * code's, tied to our life (exec_internal.h). 0, or L4H_LAUNCH_FAILED
+ * (code 3) when it could not start (e.g. the code's workspace unusable as
+ * the working directory). */
+static int run_start(const l4h_sandbox *sb, const l4h_spawn *sp, int launcher, run *r,
+                     l4h_err *err)
+{
+    exec_child c = {.argv = sp->argv, .envp = sp->envp, .cwd = sp->cwd,
+                    .new_session = sp->own_session};
+    for (int i = 0; i < EXEC_CHILD_MAX_FDS; i++)
+        c.fds[i] = -1;
+    c.fds[0] = r->in;
+    c.fds[1] = r->outp[1];
+    c.fds[2] = r->errp[1];
+    int next = 3;
+    if (sp->bwrap_info)
+        c.fds[next++] = r->infop[1];
+    for (int i = 0; i < 4 && sp->extra_fds[i] >= 0; i++)
+        c.fds[next++] = sp->extra_fds[i];
+    c.fds[L4H_LAUNCH_STATUS_FD] = r->statp[1];
+    c.fds[L4H_LAUNCH_SELF_FD] = launcher;
+    c.nfds = L4H_LAUNCH_SELF_FD + 1;
+    sigemptyset(&c.blocked);
+    sigaddset(&c.blocked, SIGUSR1); /* Slurm's warning: pending forever */
+    exec_child_credentials(sb, sp->suite_program, &c);
+    r->code_uid = c.switch_uid ? c.uid : getuid();
+
+    r->t0 = l4h_monotonic();
+    int e = 0;
+    r->pid = exec_spawn(&c, &e);
+    if (r->pid < 0) {
+        r->pid = 0;
+        l4h_err_set(err, L4H_EXIT_INFRA, "sandbox: cannot start %s: %s", sp->argv[0],
+                    e == ESRCH ? "llm4hep is ending" : strerror(e));
+        return L4H_LAUNCH_FAILED;
+    }
+    r->started = l4h__proc_start(r->pid);
+    close_fd(&r->outp[1]);
+    close_fd(&r->errp[1]);
+    close_fd(&r->infop[1]);
+    close_fd(&r->statp[1]);
+    close_fd(&r->in);
+#ifdef SYS_pidfd_open
+    r->pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0);
+#endif
+    r->deadline = r->t0 + (sp->timeout_s > 0 ? sp->timeout_s : 900.0);
+    r->ws_every = WS_CHECK_S;
+    r->next_ws = r->t0 + r->ws_every;
+    return 0;
+}
+
+/* Read what one ready descriptor (index k of pf) has: output into the
+ * captures, the launcher's status, bwrap's info (the namespace's init,
+ * trusted only as bwrap's own child). */
+static void run_read(run *r, const struct pollfd *pf, int k, const int idx[4])
+{
+    if (k == idx[3]) {
+        if (read_status(r->statp[0], &r->ls) != 0)
+            close_fd(&r->statp[0]);
+        return;
+    }
+    char chunk[65536];
+    ssize_t n = read(pf[k].fd, chunk, sizeof chunk);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (k == idx[0]) {
+        if (n > 0)
+            l4h__capture_add(&r->cout, chunk, (size_t)n);
+        else
+            close_fd(&r->outp[0]);
+    } else if (k == idx[1]) {
+        if (n > 0)
+            l4h__capture_add(&r->cerr, chunk, (size_t)n);
+        else
+            close_fd(&r->errp[0]);
+    } else if (k == idx[2]) {
+        /* keep draining (closing early would SIGPIPE bwrap) */
+        if (n > 0 && r->info.len < 65536)
+            l4h_buf_add(&r->info, chunk, (size_t)n);
+        pid_t p = n > 0 && !r->ns_init ? info_child_pid(r->info.data) : 0;
+        if (p > 0 && l4h__proc_parent(p) == r->pid)
+            r->ns_init = p;
+        if (n <= 0)
+            close_fd(&r->infop[0]);
+    }
+}
+
+/* Wait (poll) until a descriptor is ready or the next check is due, and
+ * read what is ready. -1 when poll itself failed (everything killed). */
+static int run_poll(run *r)
+{
+    struct pollfd pf[5];
+    int np = 0, idx[4] = {-1, -1, -1, -1}; /* out, err, info, status */
+    int fds[4] = {r->outp[0], r->errp[0], r->infop[0], r->statp[0]};
+    for (int i = 0; i < 4; i++)
+        if (fds[i] >= 0)
+            pf[idx[i] = np++] = (struct pollfd){fds[i], POLLIN, 0};
+    int ipid = -1;
+    if (!r->exited && r->pidfd >= 0)
+        pf[ipid = np++] = (struct pollfd){r->pidfd, POLLIN, 0};
+    double now = l4h_monotonic(), until;
+    if (r->exited)
+        until = r->drain_until;
+    else if (r->killed)
+        until = now + 0.05;
+    else
+        until = r->deadline < r->next_ws ? r->deadline : r->next_ws;
+    int ms = (int)((until - now) * 1000.0) + 1;
+    if (ms < 0)
+        ms = 0;
+    if (!r->exited && r->pidfd < 0 && ms > 20)
+        ms = 20;
+    int pr = poll(pf, (nfds_t)np, ms);
+    if (pr < 0 && errno != EINTR) {
+        kill_all(r);
+        return -1;
+    }
+    for (int k = 0; pr > 0 && k < np; k++)
+        if ((pf[k].revents & (POLLIN | POLLHUP | POLLERR)) && k != ipid)
+            run_read(r, pf, k, idx);
+    return 0;
+}
+
+/* Reap the child if it ended (then sweep what it left, start the drain).
+ * 1 when it has ended. */
+static int run_reap(run *r, l4h_exec_result *res)
+{
+    pid_t w = wait4(r->pid, &r->status, WNOHANG, &r->ru);
+    if (w < 0 && errno == ECHILD) { /* someone else reaped it (SIGCHLD ignored?) */
+        r->status = 0;
+        res->signal = -1; /* unknown: reported as exit -1 below */
+    }
+    if (w != r->pid && !(w < 0 && errno == ECHILD))
+        return 0;
+    r->exited = 1;
+    /* the code's time: until it ended or we stopped it */
+    res->wall_s = (r->killed ? r->killed_at : l4h_monotonic()) - r->t0;
+    sweep_after_exit(r);
+    r->drain_until = l4h_monotonic() + DRAIN_S;
+    return 1;
+}
+
+/* Enforce the limits on a running child: time, output volume, workspace
+ * size (measured at most every ws_every: a tenth of our time). */
+static void run_check_limits(run *r, l4h_exec_result *res)
+{
+    double now = l4h_monotonic();
+    if (r->killed) {
+        /* bwrap exits once its namespace is empty; kill it only if stuck */
+        if (now - r->killed_at > MONITOR_GRACE_S)
+            kill(r->pid, SIGKILL);
+        return;
+    }
+    if (now >= r->deadline) {
+        res->timed_out = 1;
+        snprintf(res->limit, sizeof res->limit, "time");
+        kill_all(r);
+    } else if ((long long)(r->cout.total + r->cerr.total) > r->out_kill) {
+        snprintf(res->limit, sizeof res->limit, "output");
+        kill_all(r);
+    } else if (r->sp->ws_host && r->ws_max > 0 && now >= r->next_ws) {
+        int64_t bytes, entries;
+        int too_deep = l4h__tree_usage(r->sp->ws_host, &bytes, &entries);
+        double took = l4h_monotonic() - now;
+        if (too_deep || (bytes > r->ws_max && bytes > r->ws_bytes0) ||
+            (entries > WS_MAX_ENTRIES && entries > r->ws_entries0)) {
+            snprintf(res->limit, sizeof res->limit, "workspace");
+            kill_all(r);
+        }
+        r->ws_every = took * 10 > WS_CHECK_S ? took * 10 : WS_CHECK_S;
+        r->next_ws = l4h_monotonic() + r->ws_every;
+    }
+}
+
+/* Watch the started child to its end and the end of its output (bounded
+ * by DRAIN_S after it exited). Can't fail: a failing poll kills the run. */
+static void run_watch(run *r, l4h_exec_result *res)
+{
+    for (;;) {
+        if (r->exited && r->outp[0] < 0 && r->errp[0] < 0)
+            break;
+        if (run_poll(r) < 0)
+            break;
+        if (r->exited) {
+            if (l4h_monotonic() >= r->drain_until)
+                break;
+            continue;
+        }
+        if (!run_reap(r, res))
+            run_check_limits(r, res);
+    }
+    if (!r->exited) { /* poll failed: reap whatever happens */
+        while (wait4(r->pid, &r->status, 0, &r->ru) < 0 && errno == EINTR) {
+        }
+        res->wall_s = (r->killed ? r->killed_at : l4h_monotonic()) - r->t0;
+        sweep_after_exit(r);
+    }
+}
+
+/* The ended child's exit, signal, CPU time and peak memory into res. */
+static void run_result(run *r, l4h_exec_result *res)
+{
+    if (res->signal == -1) {
+        res->exit_code = -1;
+        res->signal = 0;
+    } else if (WIFSIGNALED(r->status)) {
+        res->exit_code = -1;
+        res->signal = WTERMSIG(r->status);
+    } else {
+        res->exit_code = WEXITSTATUS(r->status);
+        res->signal = 0;
+    }
+    if (r->statp[0] >= 0) /* every writer is gone now: what is left, without waiting */
+        read_status(r->statp[0], &r->ls);
+    res->cpu_s = (double)r->ru.ru_utime.tv_sec + r->ru.ru_utime.tv_usec / 1e6 +
+                 (double)r->ru.ru_stime.tv_sec + r->ru.ru_stime.tv_usec / 1e6;
+    res->max_rss_kb = (int64_t)r->ru.ru_maxrss;
+}
+
+/* Close every descriptor of the run and free its buffers (not the captures). */
+static void run_close(run *r)
+{
+    int *fds[] = {&r->outp[0], &r->outp[1], &r->errp[0],  &r->errp[1], &r->infop[0],
+                  &r->infop[1], &r->statp[0], &r->statp[1], &r->in,      &r->pidfd};
+    for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
+        close_fd(fds[i]);
+    l4h_buf_free(&r->info);
+}
+
 /* Spawn and supervise (see exec_internal.h). */
 int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_result *res,
                          l4h_err *err)
 {
-    int outp[2] = {-1, -1}, errp[2] = {-1, -1}, infop[2] = {-1, -1}, statp[2] = {-1, -1};
-    int in = -1, rc = -1, pidfd = -1, extra[4] = {-1, -1, -1, -1};
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&at);
-    l4h_capture cout, cerr;
+    run r;
+    memset(&r, 0, sizeof r);
+    r.sp = sp;
     size_t budget = sb->limits.output_bytes > 0 ? (size_t)sb->limits.output_bytes : 16384;
-    l4h__capture_init(&cout, budget);
-    l4h__capture_init(&cerr, budget);
-    l4h_buf info = {0};
-    launch_status ls = {{0}, 0};
-    int stopped = 0;
+    l4h__capture_init(&r.cout, budget);
+    l4h__capture_init(&r.cerr, budget);
+    int *fds[] = {&r.outp[0], &r.outp[1], &r.errp[0], &r.errp[1], &r.infop[0],
+                  &r.infop[1], &r.statp[0], &r.statp[1], &r.in,     &r.pidfd};
+    for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
+        *fds[i] = -1;
+    int rc = -1;
     int launcher = l4h__launch_fd(err);
-    if (launcher < 0)
-        goto out;
-
-    if (make_pipe(outp) || make_pipe(errp) || (sp->bwrap_info && make_pipe(infop)) ||
-        make_pipe(statp) || fcntl(statp[0], F_SETFL, O_NONBLOCK) != 0 ||
-        (in = stdin_fd(sp)) < 0) {
-        l4h_err_set(err, 3, "sandbox: cannot create pipes: %s", strerror(errno));
-        goto out;
+    if (launcher >= 0 && run_open(sb, sp, &r, err) == 0 &&
+        (rc = run_start(sb, sp, launcher, &r, err)) == 0) {
+        run_watch(&r, res);
+        run_result(&r, res);
     }
-    posix_spawn_file_actions_adddup2(&fa, in, 0);
-    posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
-    int next = 3;
-    if (sp->bwrap_info)
-        posix_spawn_file_actions_adddup2(&fa, infop[1], next++);
-    for (int i = 0; i < 4 && sp->extra_fds[i] >= 0; i++) {
-        /* a copy numbered >= 10, so that dup2 onto 4, 5.. can't clobber it */
-        extra[i] = fcntl(sp->extra_fds[i], F_DUPFD_CLOEXEC, 10);
-        posix_spawn_file_actions_adddup2(&fa, extra[i], next++);
-    }
-    /* the launcher and its status pipe at fixed numbers, nothing else */
-    posix_spawn_file_actions_adddup2(&fa, statp[1], L4H_LAUNCH_STATUS_FD);
-    posix_spawn_file_actions_adddup2(&fa, launcher, L4H_LAUNCH_SELF_FD);
-    for (int fd = next; fd < L4H_LAUNCH_STATUS_FD; fd++)
-        posix_spawn_file_actions_addclose(&fa, fd);
-    close_from(&fa, L4H_LAUNCH_SELF_FD + 1);
-    if (sp->cwd)
-        posix_spawn_file_actions_addchdir_np(&fa, sp->cwd);
-
-    sigset_t mask, def;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGUSR1);       /* Slurm's warning: pending forever */
-    sigfillset(&def);
-    sigdelset(&def, SIGUSR1);
-    posix_spawnattr_setsigmask(&at, &mask);
-    posix_spawnattr_setsigdefault(&at, &def);
-    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-    if (sp->own_session)
-        flags |= POSIX_SPAWN_SETSID;
-    posix_spawnattr_setflags(&at, flags);
-
-    /* a workspace already over the limit (the last run filled it) stops the
-     * code only if it grows further: the next code must be able to clean up */
-    int64_t ws_bytes0 = 0, ws_entries0 = 0;
-    if (sp->ws_host && sb->limits.workspace_mb > 0)
-        l4h__tree_usage(sp->ws_host, &ws_bytes0, &ws_entries0);
-
-    run r = {sp, 0, 0, 0, 0, sb->switch_uid ? (uid_t)L4H_SANDBOX_UID : getuid(), 0};
-    double t0 = l4h_monotonic();
-    int e = posix_spawn(&r.pid, sp->argv[0], &fa, &at, sp->argv, sp->envp);
-    if (e != 0) { /* e.g. the working directory (the code's workspace) unusable */
-        l4h_err_set(err, 3, "sandbox: cannot start %s: %s", sp->argv[0], strerror(e));
-        rc = L4H_LAUNCH_FAILED;
-        goto out;
-    }
-    r.started = l4h__proc_start(r.pid);
-    close_fd(&outp[1]);
-    close_fd(&errp[1]);
-    close_fd(&infop[1]);
-    close_fd(&statp[1]);
-    close_fd(&in);
-#ifdef SYS_pidfd_open
-    pidfd = (int)syscall(SYS_pidfd_open, r.pid, 0);
-#endif
-
-    double deadline = t0 + (sp->timeout_s > 0 ? sp->timeout_s : 900.0);
-    double ws_every = WS_CHECK_S, next_ws = t0 + ws_every;
-    long long out_kill = 16LL * (long long)budget;
-    if (out_kill < OUTPUT_KILL_MIN)
-        out_kill = OUTPUT_KILL_MIN;
-    int64_t ws_max = sb->limits.workspace_mb * 1024 * 1024;
-    int exited = 0, status = 0;
-    struct rusage ru;
-    memset(&ru, 0, sizeof ru);
-    double drain_until = 0;
-    char chunk[65536];
-
-    for (;;) {
-        struct pollfd pf[5];
-        int np = 0, iout = -1, ierr = -1, iinfo = -1, ipid = -1, istat = -1;
-        if (outp[0] >= 0)
-            pf[iout = np++] = (struct pollfd){outp[0], POLLIN, 0};
-        if (errp[0] >= 0)
-            pf[ierr = np++] = (struct pollfd){errp[0], POLLIN, 0};
-        if (infop[0] >= 0)
-            pf[iinfo = np++] = (struct pollfd){infop[0], POLLIN, 0};
-        if (statp[0] >= 0)
-            pf[istat = np++] = (struct pollfd){statp[0], POLLIN, 0};
-        if (!exited && pidfd >= 0)
-            pf[ipid = np++] = (struct pollfd){pidfd, POLLIN, 0};
-        if (exited && outp[0] < 0 && errp[0] < 0)
-            break;
-        double now = l4h_monotonic(), until;
-        if (exited)
-            until = drain_until;
-        else if (r.killed)
-            until = now + 0.05;
-        else
-            until = deadline < next_ws ? deadline : next_ws;
-        int ms = (int)((until - now) * 1000.0) + 1;
-        if (ms < 0)
-            ms = 0;
-        if (!exited && pidfd < 0 && ms > 20)
-            ms = 20;
-        int pr = poll(pf, (nfds_t)np, ms);
-        if (pr < 0 && errno != EINTR) {
-            kill_all(&r);
-            break;
-        }
-        for (int k = 0; pr > 0 && k < np; k++) {
-            if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR)) || k == ipid)
-                continue;
-            if (k == istat) {
-                if (read_status(statp[0], &ls) != 0)
-                    close_fd(&statp[0]);
-                continue;
-            }
-            ssize_t n = read(pf[k].fd, chunk, sizeof chunk);
-            if (n < 0 && (errno == EINTR || errno == EAGAIN))
-                continue;
-            if (k == iout) {
-                if (n > 0)
-                    l4h__capture_add(&cout, chunk, (size_t)n);
-                else
-                    close_fd(&outp[0]);
-            } else if (k == ierr) {
-                if (n > 0)
-                    l4h__capture_add(&cerr, chunk, (size_t)n);
-                else
-                    close_fd(&errp[0]);
-            } else if (k == iinfo) {
-                /* keep draining (closing early would SIGPIPE bwrap); parse
-                 * the first pid, trusted only as bwrap's own child */
-                if (n > 0 && info.len < 65536)
-                    l4h_buf_add(&info, chunk, (size_t)n);
-                pid_t p = n > 0 && !r.ns_init ? info_child_pid(info.data) : 0;
-                if (p > 0 && l4h__proc_parent(p) == r.pid)
-                    r.ns_init = p;
-                if (n <= 0)
-                    close_fd(&infop[0]);
-            }
-        }
-        pid_t w = exited ? 0 : wait4(r.pid, &status, WNOHANG, &ru);
-        if (w < 0 && errno == ECHILD) { /* someone else reaped it (SIGCHLD ignored?) */
-            status = 0;
-            res->signal = -1; /* unknown: reported as exit -1 below */
-        }
-        if (w == r.pid || (w < 0 && errno == ECHILD)) {
-            exited = 1;
-            /* the code's time: until it ended or we stopped it */
-            res->wall_s = (r.killed ? r.killed_at : l4h_monotonic()) - t0;
-            sweep_after_exit(&r);
-            drain_until = l4h_monotonic() + DRAIN_S;
-            continue;
-        }
-        now = l4h_monotonic();
-        if (exited) {
-            if (now >= drain_until)
-                break;
-            continue;
-        }
-        if (r.killed) {
-            /* bwrap exits once its namespace is empty; kill it only if stuck */
-            if (now - r.killed_at > MONITOR_GRACE_S)
-                kill(r.pid, SIGKILL);
-            continue;
-        }
-        if (now >= deadline) {
-            res->timed_out = 1;
-            snprintf(res->limit, sizeof res->limit, "time");
-            kill_all(&r);
-        } else if ((long long)(cout.total + cerr.total) > out_kill) {
-            snprintf(res->limit, sizeof res->limit, "output");
-            kill_all(&r);
-        } else if (sp->ws_host && ws_max > 0 && now >= next_ws) {
-            int64_t bytes, entries;
-            int too_deep = l4h__tree_usage(sp->ws_host, &bytes, &entries);
-            double took = l4h_monotonic() - now;
-            if (too_deep || (bytes > ws_max && bytes > ws_bytes0) ||
-                (entries > WS_MAX_ENTRIES && entries > ws_entries0)) {
-                snprintf(res->limit, sizeof res->limit, "workspace");
-                kill_all(&r);
-            }
-            ws_every = took * 10 > WS_CHECK_S ? took * 10 : WS_CHECK_S;
-            next_ws = l4h_monotonic() + ws_every;
-        }
-    }
-    if (!exited) { /* poll failed: reap whatever happens */
-        while (wait4(r.pid, &status, 0, &ru) < 0 && errno == EINTR) {
-        }
-        res->wall_s = (r.killed ? r.killed_at : l4h_monotonic()) - t0;
-        sweep_after_exit(&r);
-    }
-    if (res->signal == -1) {
-        res->exit_code = -1;
-        res->signal = 0;
-    } else if (WIFSIGNALED(status)) {
-        res->exit_code = -1;
-        res->signal = WTERMSIG(status);
-    } else {
-        res->exit_code = WEXITSTATUS(status);
-        res->signal = 0;
-    }
-    if (statp[0] >= 0) /* every writer is gone now: what is left, without waiting */
-        read_status(statp[0], &ls);
-    stopped = r.killed;
-    res->cpu_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-                 (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-    res->max_rss_kb = (int64_t)ru.ru_maxrss;
-    rc = 0;
-out:
-    res->stdout_text = l4h__capture_finish(&cout, &res->truncated);
-    res->stderr_text = l4h__capture_finish(&cerr, &res->truncated);
+    res->stdout_text = l4h__capture_finish(&r.cout, &res->truncated);
+    res->stderr_text = l4h__capture_finish(&r.cerr, &res->truncated);
     if (rc == 0)
-        rc = launch_outcome(&ls, stopped, res, err);
-    close_fd(&outp[0]);
-    close_fd(&outp[1]);
-    close_fd(&errp[0]);
-    close_fd(&errp[1]);
-    close_fd(&infop[0]);
-    close_fd(&infop[1]);
-    close_fd(&statp[0]);
-    close_fd(&statp[1]);
-    close_fd(&in);
-    close_fd(&pidfd);
-    for (int i = 0; i < 4; i++)
-        close_fd(&extra[i]);
-    l4h_buf_free(&info);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
+        rc = launch_outcome(&r.ls, r.killed, res, err);
+    run_close(&r);
     return rc;
 }

@@ -46,7 +46,7 @@ static int reachable(const char *what, const char *path, l4h_err *err)
         struct stat st;
         if (stat(p, &st) == 0 && S_ISDIR(st.st_mode) && !(st.st_mode & S_IXOTH) &&
             st.st_uid != L4H_SANDBOX_UID) {
-            rc = l4h_err_set(err, 3,
+            rc = l4h_err_set(err, L4H_EXIT_INFRA,
                              "%s %s: directory %s is not searchable by uid %d, which runs the "
                              "code when llm4hep runs as root (chmod o+x %s, or use another path)",
                              what, path, p, L4H_SANDBOX_UID, p);
@@ -66,7 +66,7 @@ static int reachable(const char *what, const char *path, l4h_err *err)
 static void code_did_it(l4h_err *err)
 {
     if (err)
-        err->code = 1;
+        err->code = L4H_EXIT_FAILED;
 }
 
 /* mkdir -p rel beneath dfd, replacing whatever is in the way (a link, a file:
@@ -111,7 +111,7 @@ static int copy_fd_at(int in, int dir, const char *name, int mode, l4h_err *err)
             continue;
         if (n < 0) {
             l4h_buf_free(&b);
-            return l4h_err_set(err, 3, "%s: cannot read: %s", name, strerror(errno));
+            return l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot read: %s", name, strerror(errno));
         }
         if (n == 0)
             break;
@@ -133,8 +133,9 @@ static int stage_one(const l4h_sandbox *sb, int ws_fd, const char *src, const ch
     if (in < 0 || fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
         if (in >= 0)
             close(in);
-        return l4h_err_set(err, 3, "staged input %s not found in the reference dir (%s); build it "
-                                   "with `llm4hep reference SUITE`", rel, src);
+        return l4h_err_set(err, L4H_EXIT_INFRA,
+                           "staged input %s not found in the reference dir (%s); build it "
+                           "with `llm4hep reference SUITE`", rel, src);
     }
     char *dir = l4h_path_dir(rel);
     int dfd = mkdirs_repair(ws_fd, strcmp(dir, ".") ? dir : "", err);
@@ -185,10 +186,12 @@ static int stage_inputs(const l4h_sandbox *sb, const l4h_step *step, l4h_workspa
     for (size_t i = 0; i < step->n_stage; i++) {
         const char *rel = step->stage[i];
         if (rel[0] == '/' || strstr(rel, ".."))
-            return l4h_err_set(err, 2, "step %s: stage entry '%s' must be a relative path "
-                                       "inside the reference dir", step->name, rel);
+            return l4h_err_set(err, L4H_EXIT_USAGE,
+                               "step %s: stage entry '%s' must be a relative path "
+                               "inside the reference dir", step->name, rel);
         if (!ws->ref_host)
-            return l4h_err_set(err, 3, "step %s: stage %s needs the suite's reference_dir",
+            return l4h_err_set(err, L4H_EXIT_INFRA,
+                               "step %s: stage %s needs the suite's reference_dir",
                                step->name, rel);
         char *src = l4h_path_join(ws->ref_host, rel);
         int rc = stage_one(sb, ws_fd, src, rel, err);
@@ -214,7 +217,8 @@ int l4h_workspace_create(const l4h_config *cfg, const l4h_sandbox *sb, const cha
     char *tmpl = l4h_path_join(scratch, leaf);
     if (!mkdtemp(tmpl)) {
         int e = errno;
-        l4h_err_set(err, 3, "scratch %s: cannot create a workspace: %s", scratch, strerror(e));
+        l4h_err_set(err, L4H_EXIT_INFRA,
+                    "scratch %s: cannot create a workspace: %s", scratch, strerror(e));
         free(tmpl);
         return -1;
     }
@@ -226,7 +230,8 @@ int l4h_workspace_create(const l4h_config *cfg, const l4h_sandbox *sb, const cha
         goto fail;
     if (fchmod(top_fd, 0711) != 0 || mkdirat(top_fd, WS_CODE_DIR, 0755) != 0 ||
         mkdirat(top_fd, WS_RECORDS_DIR, 0700) != 0) {
-        l4h_err_set(err, 3, "%s: cannot create the workspace: %s", ws->top, strerror(errno));
+        l4h_err_set(err, L4H_EXIT_INFRA,
+                    "%s: cannot create the workspace: %s", ws->top, strerror(errno));
         goto fail;
     }
     if ((ws_fd = l4h_fs_open(top_fd, WS_CODE_DIR, O_RDONLY | O_DIRECTORY, 0, err)) < 0)
@@ -234,7 +239,8 @@ int l4h_workspace_create(const l4h_config *cfg, const l4h_sandbox *sb, const cha
     (void)fchmod(ws_fd, 0755); /* umask */
     for (size_t i = 0; i < sizeof ws_dirs / sizeof *ws_dirs; i++) {
         if (mkdirat(ws_fd, ws_dirs[i], 0755) != 0) {
-            l4h_err_set(err, 3, "%s/%s: cannot create: %s", ws->host, ws_dirs[i], strerror(errno));
+            l4h_err_set(err, L4H_EXIT_INFRA,
+                        "%s/%s: cannot create: %s", ws->host, ws_dirs[i], strerror(errno));
             goto fail;
         }
         if (sb && sb->switch_uid)
@@ -280,7 +286,7 @@ fail:
 int l4h_workspace_dir(const l4h_workspace *ws, l4h_err *err)
 {
     if (!ws || !ws->host)
-        return l4h_err_set(err, 3, "no workspace");
+        return l4h_err_set(err, L4H_EXIT_INFRA, "no workspace");
     int fd = l4h_fs_dir_open(ws->host, err);
     if (fd < 0 && ws->top && errno == EACCES) {
         /* the code (our uid) chmod'ed its root 000: the root is ours to fix */
@@ -410,7 +416,8 @@ static int outdir_check_empty(int fd, const char *dir, l4h_err *err)
     if (!d) {
         if (dup >= 0)
             close(dup);
-        return l4h_err_set(err, 3, "--out-dir %s: cannot read: %s", dir, strerror(errno));
+        return l4h_err_set(err, L4H_EXIT_INFRA,
+                           "--out-dir %s: cannot read: %s", dir, strerror(errno));
     }
     struct dirent *de;
     size_t n = 0;
@@ -421,9 +428,10 @@ static int outdir_check_empty(int fd, const char *dir, l4h_err *err)
     closedir(d);
     if (n == 0)
         return 0;
-    return l4h_err_set(err, 2, "--out-dir %s is not empty (%zu entries, e.g. %s): a reused "
-                               "out-dir would mix two tasks' files; give a new or empty "
-                               "directory (e.g. %s/<step>-<trial>), or remove it first",
+    return l4h_err_set(err, L4H_EXIT_USAGE,
+                       "--out-dir %s is not empty (%zu entries, e.g. %s): a reused "
+                       "out-dir would mix two tasks' files; give a new or empty "
+                       "directory (e.g. %s/<step>-<trial>), or remove it first",
                        dir, n, first, dir);
 }
 
@@ -461,7 +469,8 @@ int l4h_workspace_copy_out(const l4h_workspace *ws, const char *dir, l4h_err *er
 int l4h_workspace_open(const l4h_workspace *ws, const char *rel, l4h_err *err)
 {
     if (!rel || !rel[0] || rel[0] == '/')
-        return l4h_err_set(err, 2, "workspace file '%s': expected a relative path", rel ? rel : "");
+        return l4h_err_set(err, L4H_EXIT_USAGE,
+                           "workspace file '%s': expected a relative path", rel ? rel : "");
     int dfd = l4h_workspace_dir(ws, err);
     if (dfd < 0)
         return -1;
@@ -469,15 +478,16 @@ int l4h_workspace_open(const l4h_workspace *ws, const char *rel, l4h_err *err)
     int fd = l4h_fs_open(dfd, rel, O_RDONLY | O_NONBLOCK, 0, err);
     close(dfd);
     if (fd < 0) {
-        if (err && err->code == 2)
-            return l4h_err_set(err, 2, "workspace file '%s': expected a path inside the workspace",
+        if (err && err->code == L4H_EXIT_USAGE)
+            return l4h_err_set(err, L4H_EXIT_USAGE,
+                               "workspace file '%s': expected a path inside the workspace",
                                rel);
         return l4h_err_prefix(err, "workspace file");
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return l4h_err_set(err, 1, "workspace file %s: not a regular file", rel);
+        return l4h_err_set(err, L4H_EXIT_FAILED, "workspace file %s: not a regular file", rel);
     }
     int fl = fcntl(fd, F_GETFL);
     if (fl >= 0)
@@ -518,7 +528,7 @@ int l4h_workspace_outdir_check(const char *dir, l4h_err *err)
     if (fd < 0) {
         if (errno == ENOENT)
             return 0;
-        return l4h_err_set(err, 2, "--out-dir %s: %s", dir,
+        return l4h_err_set(err, L4H_EXIT_USAGE, "--out-dir %s: %s", dir,
                            errno == ENOTDIR ? "exists and is not a directory" : strerror(errno));
     }
     int rc = outdir_check_empty(fd, dir, err);

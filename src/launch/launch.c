@@ -1,15 +1,19 @@
 /* launch.c — the last word of every sandboxed command line before the
  * program itself, and the sandbox's only witness that the program started.
  *
- *   launch STATUS_FD SELF_FD PROGRAM [ARGS...]
+ *   launch STATUS_FD SELF_FD LIMITS PROGRAM [ARGS...]
  *
- * Marks every descriptor >= 3 close-on-exec (the code inherits nothing but
- * stdin, stdout and stderr), writes 'R' to STATUS_FD and execs PROGRAM. If the
- * exec fails it writes 'E' and errno's text there, says so on stderr and
+ * Sets the resource limits LIMITS ("as=N,cpu=SOFT:HARD,fsize=N,nproc=N,
+ * nofile=N,core=0": a name, '=', the soft limit and optionally ':' and the
+ * hard one; soft = hard without it; "-" for none), marks every descriptor
+ * >= 3 close-on-exec (the code inherits nothing but stdin, stdout and
+ * stderr), writes 'R' to STATUS_FD and execs PROGRAM. If a limit cannot be
+ * set it writes 'E' and the reason there instead and exits 127; if the exec
+ * fails it writes 'E' and errno's text after the 'R', says so on stderr and
  * exits 127. STATUS_FD is close-on-exec, so once PROGRAM runs no process of
  * the code holds it: whatever the code prints or exits with, the supervisor
  * reads the launch's outcome from a channel only this program could write
- * (no 'R' = a helper before it failed: setpriv, bubblewrap, prlimit).
+ * (no 'R' = the sandbox failed before it: bubblewrap).
  *
  * Built on its own (no sanitizers: they reserve terabytes of address space,
  * which RLIMIT_AS forbids) and embedded in the exec room as bytes; the
@@ -18,6 +22,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,10 +45,59 @@ static int fd_arg(const char *s)
     return (end && *end == '\0' && end != s && v >= 0 && v < 65536) ? (int)v : -1;
 }
 
+/* Report a failure before the exec on the status pipe and stderr; 127. */
+static int fail(int st, int e, const char *what, const char *arg)
+{
+    char msg[512];
+    int n = snprintf(msg, sizeof msg, "E%d %s %s: %s", e, what, arg, strerror(e));
+    if (n > 0)
+        (void)!write(st, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+    fprintf(stderr, "llm4hep-launch: %s %s: %s\n", what, arg, strerror(e));
+    return 127;
+}
+
+static const struct {
+    const char *name;
+    int resource;
+} limit_names[] = {{"as", RLIMIT_AS},       {"cpu", RLIMIT_CPU},       {"fsize", RLIMIT_FSIZE},
+                   {"nproc", RLIMIT_NPROC}, {"nofile", RLIMIT_NOFILE}, {"core", RLIMIT_CORE}};
+
+/* Set every limit of the LIMITS word (modified in place). 0, or the errno
+ * (EINVAL for a word we do not understand) with *bad the offending item. */
+static int set_limits(char *word, const char **bad)
+{
+    if (strcmp(word, "-") == 0)
+        return 0;
+    char *save = NULL;
+    for (char *item = strtok_r(word, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        *bad = item;
+        char *eq = strchr(item, '=');
+        if (!eq)
+            return EINVAL;
+        *eq = '\0';
+        int res = -1;
+        for (size_t i = 0; i < sizeof limit_names / sizeof *limit_names; i++)
+            if (strcmp(item, limit_names[i].name) == 0)
+                res = limit_names[i].resource;
+        *eq = '=';
+        char *end = NULL;
+        errno = 0;
+        unsigned long long soft = strtoull(eq + 1, &end, 10), hard = soft;
+        if (end && *end == ':')
+            hard = strtoull(end + 1, &end, 10);
+        if (res < 0 || errno || !end || *end || end == eq + 1 || soft > hard)
+            return EINVAL;
+        struct rlimit rl = {(rlim_t)soft, (rlim_t)hard};
+        if (setrlimit(res, &rl) != 0)
+            return errno;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 4) {
-        fprintf(stderr, "llm4hep-launch: usage: launch STATUS_FD SELF_FD PROGRAM [ARGS...]\n");
+    if (argc < 5) {
+        fprintf(stderr, "llm4hep-launch: usage: launch STATUS_FD SELF_FD LIMITS PROGRAM [ARGS...]\n");
         return 127;
     }
     int st = fd_arg(argv[1]);
@@ -51,6 +105,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "llm4hep-launch: bad status fd %s\n", argv[1]);
         return 127;
     }
+    const char *bad = argv[3];
+    int e = set_limits(argv[3], &bad);
+    if (e != 0)
+        return fail(st, e, "cannot set the limit", bad);
     /* every inherited descriptor, ours included, goes at the exec */
     if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
         for (int fd = 3; fd < 65536; fd++)
@@ -61,12 +119,6 @@ int main(int argc, char **argv)
     if (self >= 3 && self != st)
         close(self);
     (void)!write(st, "R", 1);
-    execv(argv[3], argv + 3);
-    int e = errno;
-    char msg[512];
-    int n = snprintf(msg, sizeof msg, "E%d cannot run %s: %s", e, argv[3], strerror(e));
-    if (n > 0)
-        (void)!write(st, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
-    fprintf(stderr, "llm4hep-launch: cannot run %s: %s\n", argv[3], strerror(e));
-    return 127;
+    execv(argv[4], argv + 4);
+    return fail(st, errno, "cannot run", argv[4]);
 }

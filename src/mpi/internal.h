@@ -59,7 +59,8 @@ typedef struct slot {
     const l4h_config *cfg;
     const l4h_plan *plan;
     const char *config_path;   /* absolute, for the child */
-    const char *self_exe;      /* the llm4hep binary: /proc/self/fd/N of the rank's own */
+    const char *self_exe;      /* llm4hep-task: /proc/self/fd/N, the sealed memfd of the copy
+                                  embedded in the rank's own binary (sweep.c) */
     const char *inputs;        /* the campaign's input snapshot (l4h_inputs_encode) */
     size_t inputs_len;
     int inputs_fd;             /* a sealed memfd holding it, every child's fd 4; -1 until made */

@@ -1,8 +1,8 @@
-/* slot.c — a task slot: runs one task at a time in a spawned child
- * (`llm4hep task --fd 3`, own process group), relays its permit and spending
- * messages to the coordinator, and reports whatever became of it: the
- * child's record, error_internal when it died without one, interrupted when
- * the campaign drained it. A slot never dies of a task. */
+/* slot.c — a task slot: runs one task at a time in a spawned child (the
+ * embedded llm4hep-task, no MPI: `llm4hep task --fd 3`, own process group),
+ * relays its permit and spending messages to the coordinator, and reports
+ * whatever became of it: the child's record, error_internal when it died
+ * without one, interrupted when the campaign drained it. A slot never dies of a task. */
 #define _GNU_SOURCE /* memfd_create, F_ADD_SEALS */
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -6,7 +6,6 @@
 #include <limits.h>
 #include <mpi.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +37,12 @@ static void on_interrupt(int sig)
     l4h_sweep_drain_signal = 1;
     l4h_interrupt_waits();
 }
+
+
+/* llm4hep-task's bytes (the generated task_blob.c: .incbin of the build's
+ * llm4hep_task, see CMakeLists.txt). */
+extern const unsigned char l4h__task_blob[];
+extern const unsigned char l4h__task_blob_end[];
 
 /* A slot rank's signal: rank 0 decides about the campaign; here it only
  * ends a wait of this rank's own pre-flight (a server's Retry-After). */
@@ -134,26 +139,23 @@ typedef struct capture {
     int fd;
 } capture;
 
-/* Start argv with stdout to a pipe; c->pid is 0 when it could not start. */
+/* Start argv with stdout to a pipe, dying with us; c->pid is 0 when it
+ * could not start. */
 static void capture_start(char *const argv[], capture *c)
 {
-    int fds[2];
+    int fds[2], e;
     c->pid = 0;
     c->fd = -1;
-    if (pipe(fds) < 0)
+    if (pipe(fds) < 0) /* the child keeps only fds[1], as its stdout */
         return;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    int rc = posix_spawn(&c->pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC); /* no task child inherits our end */
+    pid_t pid = l4h_exec_spawn_tied(argv, environ, fds[1], &e);
     close(fds[1]);
-    if (rc != 0) {
-        c->pid = 0;
+    if (pid < 0) {
         close(fds[0]);
         return;
     }
+    c->pid = pid;
     c->fd = fds[0];
 }
 
@@ -189,19 +191,12 @@ static void python_packages_start(const l4h_config *cfg, capture *c)
     const l4h_suite *s = cfg->suite;
     size_t n = s ? s->n_requires : 0;
     char **argv = l4h_xcalloc(n + 6, sizeof *argv), **a = argv;
-    char *lifeline = l4h_exec_find_lifeline(), parent[24];
-    snprintf(parent, sizeof parent, "%ld", (long)getpid());
-    if (lifeline) { /* it dies with us (no lifeline: the sandbox refuses anyway) */
-        *a++ = lifeline;
-        *a++ = parent;
-    }
     *a++ = cfg->sandbox.python;
     *a++ = "-c";
     *a++ = (char *)code;
     for (size_t i = 0; i < n; i++)
         *a++ = s->requires[i];
     capture_start(argv, c);
-    free(lifeline);
     free(argv);
 }
 
@@ -488,16 +483,16 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
     l4h_plan plan = {0};
     char config_abs[PATH_MAX] = "", self_exe[64] = "";
     int rc = 0;
-    /* Task children run the binary this rank started from, even if the file
-     * is replaced (a rebuild) while the campaign runs: the open descriptor
-     * keeps that inode, and /proc/self/fd/N names it at exec time. */
-    int exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    /* Task children run llm4hep-task (no MPI: src/task/main.c) from the copy
+     * embedded in the binary this rank started from, even if the file is
+     * replaced (a rebuild) while the campaign runs: a sealed memfd, which
+     * /proc/self/fd/N names at exec time. */
+    int exe_fd = l4h_exec_memfd("llm4hep-task", l4h__task_blob,
+                                (size_t)(l4h__task_blob_end - l4h__task_blob), &err);
     if (exe_fd >= 0)
         snprintf(self_exe, sizeof self_exe, "/proc/self/fd/%d", exe_fd);
-    else {
-        l4h_err_set(&err, L4H_EXIT_INFRA, "cannot open /proc/self/exe: %s", strerror(errno));
+    else
         rc = L4H_EXIT_INFRA;
-    }
     l4h_inputs *inputs = NULL;
     char *inputs_blob = NULL;
     size_t inputs_len = 0;

@@ -16,7 +16,8 @@ from campaign_util import (BIN, Job, final_rows, keys_unique, make_campaign, out
 
 TRIALS = 3          # slow model: 2 steps x 3 trials = 6 tasks of ~2 s
 RANKS = 3           # rank 0 coordinates, ranks 1 and 2 run tasks
-LIFELINE = os.path.join(os.path.dirname(BIN), "llm4hep-lifeline")
+SPAWN = os.path.join(os.environ.get("LLM4HEP_TOOLS_DIR") or os.path.join(
+    os.environ.get("LLM4HEP_BUILD_DIR", "build"), "tests", "tools"), "exec_spawn")
 
 
 def rank_of(pid):
@@ -83,28 +84,27 @@ def test_kill9_of_one_process_leaves_nothing_and_resume_completes(kind):
     assert_complete(cfg, 2 * TRIALS, all_success=kind not in ("bwrap", "code"))
 
 
-def test_lifeline_runs_nothing_when_its_spawner_is_gone(tmp_path):
+def test_spawn_runs_nothing_when_its_spawner_is_gone(tmp_path):
     """The getppid race: a spawner that died before the death signal was
-    armed leaves an orphan, which must not run the code."""
+    armed leaves an orphan, which must not run the code. (The exec room's
+    own spawn, which replaced setpriv + llm4hep-lifeline: issue 17 §4.)"""
     flag = tmp_path / "ran"
     # told a spawner that is not its parent (as an orphan's is init's or a
     # subreaper's): it must not run
-    r = subprocess.run([LIFELINE, str(os.getppid()), "/usr/bin/touch", str(flag)], timeout=60)
-    assert r.returncode == 126 and not flag.exists()
+    r = subprocess.run([SPAWN, "--parent", str(os.getppid()), "/usr/bin/touch", str(flag)],
+                       timeout=60, capture_output=True, text=True)
+    assert r.returncode == 125 and "nothing ran" in r.stderr and not flag.exists(), r.stderr
     # its real parent: it runs
-    r = subprocess.run([LIFELINE, str(os.getpid()), "/usr/bin/touch", str(flag)], timeout=60)
+    r = subprocess.run([SPAWN, "/usr/bin/touch", str(flag)], timeout=60)
     assert r.returncode == 0 and flag.exists()
 
 
-def test_lifeline_child_dies_with_its_spawner(tmp_path):
+def test_spawned_child_dies_with_its_spawner(tmp_path):
     """Armed, the death signal kills the program when its spawner dies."""
-    job_pidfile = tmp_path / "pid"
-    code = (f"import subprocess, os, sys\n"
-            f"p = subprocess.Popen(['{LIFELINE}', str(os.getpid()), '/usr/bin/sleep', '600'])\n"
-            f"open('{job_pidfile}', 'w').write(str(p.pid))\n"
-            f"os._exit(0)\n")
-    subprocess.run(["/usr/bin/python3", "-c", code], timeout=60)
-    pid = int(job_pidfile.read_text())
+    r = subprocess.run([SPAWN, "--detach", "/usr/bin/sleep", "600"], timeout=60,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    pid = int(r.stdout)
     import time
     end = time.monotonic() + 60
     alive = True
@@ -117,4 +117,4 @@ def test_lifeline_child_dies_with_its_spawner(tmp_path):
         if not alive:
             break
         time.sleep(0.05)
-    assert not alive, "the lifeline's program outlived its spawner"
+    assert not alive, "the spawned program outlived its spawner"

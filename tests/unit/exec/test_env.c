@@ -1,5 +1,6 @@
-/* The code's environment and the helper words: nothing of ours inherited,
- * limits spelled for prlimit, the uid switch only when root. */
+/* The code's environment and the launch: nothing of ours inherited, limits
+ * spelled for the launcher, the uid switch only when root, every run tied
+ * to our life. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,9 +35,6 @@ static l4h_sandbox fake(void)
     l4h_sandbox sb;
     memset(&sb, 0, sizeof sb);
     sb.python = "/opt/py/bin/python3";
-    sb.prlimit = "/usr/bin/prlimit";
-    sb.setpriv = "/usr/bin/setpriv";
-    sb.lifeline = "/opt/llm4hep/bin/llm4hep-lifeline";
     sb.limits.exec_memory_mb = 2048;
     sb.limits.workspace_mb = 64;
     return sb;
@@ -70,19 +68,22 @@ static void environment_is_built_from_nothing(void **state)
     l4h_strv_free(env);
 }
 
-static void prlimit_words_carry_the_limits(void **state)
+static void launcher_words_carry_the_limits(void **state)
 {
     (void)state;
     l4h_sandbox sb = fake();
+    char w[256];
+    exec_limits_word(&sb, 9.5, w, sizeof w);
+    assert_string_equal(w, "as=2147483648,cpu=11:12,fsize=67108864,nproc=256,nofile=4096,core=0");
+    sb.limits.exec_memory_mb = 0;
+    sb.limits.workspace_mb = 0;
+    exec_limits_word(&sb, 1, w, sizeof w);
+    assert_string_equal(w, "cpu=2:3,nproc=256,nofile=4096,core=0");
     l4h_argv a = {0};
-    l4h__exec_add_prlimit(&sb, 9.5, &a);
-    assert_string_equal(a.v[0], "/usr/bin/prlimit");
-    assert_true(has(a.v, "--as=2147483648"));
-    assert_true(has(a.v, "--cpu=11:12"));
-    assert_true(has(a.v, "--fsize=67108864"));
-    assert_true(has(a.v, "--nproc=256"));
-    assert_true(has(a.v, "--core=0"));
-    assert_string_equal(a.v[a.n - 1], "--");
+    l4h__exec_add_launcher(&sb, 1, &a);
+    assert_int_equal(a.n, 4);
+    assert_string_equal(a.v[0], "/proc/self/fd/9");
+    assert_string_equal(a.v[3], "cpu=2:3,nproc=256,nofile=4096,core=0");
     l4h__argv_free(&a);
 }
 
@@ -90,20 +91,21 @@ static void every_run_dies_with_its_spawner(void **state)
 {
     (void)state;
     l4h_sandbox sb = fake();
-    l4h_argv a = {0};
-    char pid[32];
-    snprintf(pid, sizeof pid, "%ld", (long)getpid());
-    l4h__exec_add_launch(&sb, 0, &a);
-    /* setpriv arms the signal; the lifeline then checks we still live */
-    assert_true(has(a.v, "--pdeathsig=KILL") && !has(a.v, "--reuid=65534"));
-    assert_string_equal(a.v[a.n - 2], "/opt/llm4hep/bin/llm4hep-lifeline");
-    assert_string_equal(a.v[a.n - 1], pid);
-    l4h__argv_free(&a);
+    exec_child c;
+    memset(&c, 0, sizeof c);
+    exec_child_credentials(&sb, 0, &c);
+    /* armed in the child after the uid switch; nothing runs if we are gone */
+    assert_true(c.die_with_parent && c.no_new_privs && !c.switch_uid);
     sb.switch_uid = 1;
-    l4h__exec_add_launch(&sb, 0, &a);
-    assert_true(has(a.v, "--reuid=65534") && has(a.v, "--regid=65534") &&
-                has(a.v, "--clear-groups") && has(a.v, "--nnp") && has(a.v, "--pdeathsig=KILL"));
-    l4h__argv_free(&a);
+    exec_child_credentials(&sb, 0, &c);
+    assert_true(c.switch_uid && c.uid == 65534 && c.gid == 65534 && c.ngroups == 0);
+    assert_true(c.die_with_parent && c.no_new_privs);
+    sb.suite_groups[0] = 1234;
+    sb.suite_groups[1] = 1234;
+    sb.n_suite_groups = 2;
+    exec_child_credentials(&sb, 1, &c);
+    assert_true(c.uid == L4H_SUITE_UID && c.gid == L4H_SUITE_UID && c.ngroups == 1 &&
+                c.groups[0] == 1234);
 }
 
 static void program_for_argv0(void **state)
@@ -125,7 +127,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(environment_is_built_from_nothing),
-        cmocka_unit_test(prlimit_words_carry_the_limits),
+        cmocka_unit_test(launcher_words_carry_the_limits),
         cmocka_unit_test(every_run_dies_with_its_spawner),
         cmocka_unit_test(program_for_argv0),
     };
