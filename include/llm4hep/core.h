@@ -453,6 +453,10 @@ typedef struct l4h_config {
     l4h_sandbox_cfg sandbox;
     l4h_retry_cfg retry;
     int infra_retries; /* default 1 */
+    int keep_outputs;  /* default 1: keep the files each task's checks judged, compressed, in
+                          <output>.outputs/ (l4h_outputs_keep) */
+    int64_t keep_outputs_mb; /* default 256: a task's checked files larger than this (MiB,
+                                as found) are not kept; the record says why */
 
     struct l4h_suite *suite; /* loaded with the config */
     char **files;      /* every file path the config read (for l4h_where.file) */
@@ -700,6 +704,8 @@ typedef struct l4h_check_rec {
     int64_t n_bad;
     double max_rel_diff;     /* NaN when not applicable */
     char *report;            /* a report a person can act on */
+    int run;                 /* the /runs row that ran it: the task's run, or a later
+                                `rescore` run (0 in records: the task's run) */
 } l4h_check_rec;
 
 /* One task attempt (a /tasks row) with its calls, executions and checks. */
@@ -723,6 +729,8 @@ typedef struct l4h_task_rec {
     char error_category[24]; /* semantic, function_calling, file_not_found, wrong_branch,
                                 api_error, data_quality, other; "" on success */
     char *error_summary;
+    char outputs[128];       /* keep_outputs: "" (off, or no check ran), "kept N files, B bytes",
+                                or "not kept: WHY" */
     l4h_call_rec *calls;   size_t n_calls;
     l4h_exec_rec *execs;   size_t n_execs;
     l4h_check_rec *checks; size_t n_checks;

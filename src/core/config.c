@@ -16,7 +16,8 @@ static const char *const config_keys[] = {
     "name",         "suite",          "output",        "scratch",  "trials",
     "max_iterations", "steps",        "models",        "pairs",    "models_file",
     "supervisors_file", "coders_file", "endpoints",    "model_defaults", "models_config",
-    "prices",       "limits",         "sandbox",       "retry",    "infra_retries", NULL};
+    "prices",       "limits",         "sandbox",       "retry",    "infra_retries",
+    "keep_outputs", "keep_outputs_mb", NULL};
 static const char *const endpoint_keys[] = {"provider", "base_url", "api_key_env", "dir", "file",
                                             "max_concurrency", "requests_per_minute", "model_id_header",
                                             NULL};
@@ -114,6 +115,8 @@ l4h_config *l4h_config_defaults(void)
     cfg->sandbox.max_parallel_per_node = 16;
     cfg->retry = (l4h_retry_cfg){.max_attempts = 8, .base_s = 2, .max_s = 120};
     cfg->infra_retries = 1;
+    cfg->keep_outputs = 1;
+    cfg->keep_outputs_mb = 256;
     cfg->files = l4h_xcalloc(1, sizeof *cfg->files);
     return cfg;
 }
@@ -832,6 +835,10 @@ static int load_sandbox_retry(cload *L, const ynode *root)
     if (yget_int(&L->c, ymap_get(root, "infra_retries"), "infra_retries", 0, 100, &ir) < 0)
         return -1;
     cfg->infra_retries = (int)ir;
+    if (yget_bool(&L->c, ymap_get(root, "keep_outputs"), "keep_outputs", &cfg->keep_outputs) < 0 ||
+        yget_int(&L->c, ymap_get(root, "keep_outputs_mb"), "keep_outputs_mb", 0, 1 << 24,
+                 &cfg->keep_outputs_mb) < 0)
+        return -1;
     return 0;
 }
 

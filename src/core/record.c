@@ -115,7 +115,8 @@ static const field task_fields[] = {
     FL(l4h_task_rec, completion_tokens), FD(l4h_task_rec, cost_usd), FD(l4h_task_rec, wall_s),
     FD(l4h_task_rec, llm_s), FD(l4h_task_rec, exec_s), FD(l4h_task_rec, started_utc),
     FI(l4h_task_rec, run), FI(l4h_task_rec, rank), FS(l4h_task_rec, host),
-    FF(l4h_task_rec, error_category), FS(l4h_task_rec, error_summary)};
+    FF(l4h_task_rec, error_category), FS(l4h_task_rec, error_summary),
+    FF(l4h_task_rec, outputs)};
 
 static const field call_fields[] = {
     FI(l4h_call_rec, iteration), FF(l4h_call_rec, agent), FI(l4h_call_rec, call),
@@ -136,7 +137,7 @@ static const field exec_fields[] = {
 
 static const field check_fields[] = {
     FS(l4h_check_rec, check), FI(l4h_check_rec, passed), FL(l4h_check_rec, n_bad),
-    FD(l4h_check_rec, max_rel_diff), FS(l4h_check_rec, report)};
+    FD(l4h_check_rec, max_rel_diff), FS(l4h_check_rec, report), FI(l4h_check_rec, run)};
 
 #define NF(a) (sizeof a / sizeof a[0])
 

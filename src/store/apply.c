@@ -116,6 +116,7 @@ static void task_rows(const l4h_task_rec *r, task_row *t, l4h_buf *text, int64_t
     t->n_execs = (int32_t)r->n_execs;
     t->checks_row = checks0 + (int64_t)checks->n;
     t->n_checks = (int32_t)r->n_checks;
+    l4h_fix_set(t->outputs, sizeof t->outputs, r->outputs);
     for (size_t i = 0; i < r->n_calls; i++) {
         const l4h_call_rec *c = &r->calls[i];
         call_row *row = row_add(calls);
@@ -167,6 +168,7 @@ static void task_rows(const l4h_task_rec *r, task_row *t, l4h_buf *text, int64_t
         row->n_bad = c->n_bad;
         row->max_rel_diff = c->max_rel_diff;
         text_ref(text, base, c->report, &row->report_off, &row->report_len);
+        row->run = c->run > 0 ? c->run : r->run;
     }
 }
 

@@ -112,6 +112,7 @@ static void rec_from_row(const task_row *t, l4h_task_rec *r)
     l4h_fix_copy(r->error_category, sizeof r->error_category, t->error_category,
                  sizeof t->error_category);
     r->error_summary = l4h_fix_get(t->error_summary, sizeof t->error_summary);
+    l4h_fix_copy(r->outputs, sizeof r->outputs, t->outputs, sizeof t->outputs);
 }
 
 /* At most this many task attempts or annotations in one file: a 300-task
@@ -434,6 +435,7 @@ int l4h_results_task(const l4h_results *res, int64_t task_id, l4h_task_rec *out,
         l4h_check_rec *c = l4h_rec_add_check(out);
         c->check = l4h_fix_get(kr[k].check, sizeof kr[k].check);
         c->passed = kr[k].passed;
+        c->run = kr[k].run > 0 ? kr[k].run : t->run;
         c->n_bad = kr[k].n_bad;
         c->max_rel_diff = kr[k].max_rel_diff;
         if (get_text(heap, buf, lo, hi, kr[k].report_off, kr[k].report_len, &c->report, err))

@@ -74,6 +74,7 @@ typedef struct task_row {
     int32_t n_execs;
     int64_t checks_row;
     int32_t n_checks;
+    char outputs[128]; /* "" in files written before it */
 } task_row;
 
 typedef struct call_row {
@@ -114,6 +115,7 @@ typedef struct check_row {
     int64_t n_bad;
     double max_rel_diff;
     int64_t report_off, report_len;
+    int32_t run; /* 0 in files written before it: the task's run */
 } check_row;
 
 typedef struct annotation_row {

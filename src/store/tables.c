@@ -38,7 +38,8 @@ static const col_desc task_cols[] = {
     C_STR(task_row, error_category), C_STR(task_row, error_summary),
     C_I64(task_row, error_summary_off), C_I64(task_row, error_summary_len),
     C_I64(task_row, calls_row), C_I32(task_row, n_calls), C_I64(task_row, execs_row),
-    C_I32(task_row, n_execs), C_I64(task_row, checks_row), C_I32(task_row, n_checks)};
+    C_I32(task_row, n_execs), C_I64(task_row, checks_row), C_I32(task_row, n_checks),
+    C_STR(task_row, outputs)};
 
 static const col_desc call_cols[] = {
     C_I64(call_row, task_id), C_I32(call_row, iteration), C_STR(call_row, agent),
@@ -62,7 +63,7 @@ static const col_desc exec_cols[] = {
 static const col_desc check_cols[] = {
     C_I64(check_row, task_id), C_STR(check_row, check), C_I8(check_row, passed),
     C_I64(check_row, n_bad), C_F64(check_row, max_rel_diff), C_I64(check_row, report_off),
-    C_I64(check_row, report_len)};
+    C_I64(check_row, report_len), C_I32(check_row, run)};
 
 static const col_desc annotation_cols[] = {
     C_I64(annotation_row, task_id), C_STR(annotation_row, source),
