@@ -14,6 +14,7 @@ int cmd_show(int argc, char **argv);
 int cmd_errors(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_plots(int argc, char **argv);
+int cmd_rescore(int argc, char **argv);
 int cmd_task(int argc, char **argv); /* internal: the task child of a sweep rank */
 
 /* 1 when argv holds -h or --help. */

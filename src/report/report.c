@@ -885,6 +885,8 @@ int l4h_report_print(char *const *paths, size_t n_paths, const l4h_report_opts *
         print_failures(&r, out);
         print_pass(&r, out);
         print_compare(&r, out);
+        if (report_print_rescored(&r.rs, o->format, out, err) != 0)
+            goto out;
     }
     rc = 0;
 out:

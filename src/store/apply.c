@@ -172,6 +172,54 @@ static void task_rows(const l4h_task_rec *r, task_row *t, l4h_buf *text, int64_t
     }
 }
 
+/* The /runs row and the /checks rows of a rescore record ('C'). tasks_known:
+ * task rows in the file and this batch (a rescore names only those). -1
+ * when it does not parse. */
+static int rescore_rows(const cJSON *o, l4h_buf *text, int64_t base, rows *runs, rows *checks,
+                        int64_t n_runs, int64_t tasks_known)
+{
+    run_row *r = row_add(runs);
+    r->run = (int32_t)jnum(o, "run", 0);
+    if (r->run != n_runs + (int64_t)runs->n)
+        return -1;
+    r->started_utc = jnum(o, "started_utc", NAN);
+    r->ended_utc = jnum(o, "ended_utc", NAN);
+    r->exit_code = (int32_t)jnum(o, "exit_code", -1);
+    r->ranks = 1;
+    l4h_fix_set(r->hosts, sizeof r->hosts, jstr(o, "hosts"));
+    l4h_fix_set(r->llm4hep_version, sizeof r->llm4hep_version, jstr(o, "llm4hep_version"));
+    l4h_fix_set(r->git_commit, sizeof r->git_commit, jstr(o, "git_commit"));
+    text_ref(text, base, jstr(o, "config_text"), &r->config_off, &r->config_len);
+    r->input_series = 0; /* measured nothing: its rows are checks of earlier runs' tasks */
+    l4h_fix_set(r->kind, sizeof r->kind, "rescore");
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(o, "tasks")) {
+        int64_t task_id = (int64_t)jnum(t, "task_id", 0);
+        if (task_id < 1 || task_id > tasks_known)
+            return -1;
+        char *js = cJSON_PrintUnformatted(t);
+        l4h_task_rec rec = {0};
+        l4h_err e;
+        int bad = l4h_rec_from_json(js, strlen(js), &rec, &e);
+        free(js);
+        if (bad)
+            return -1;
+        for (size_t i = 0; i < rec.n_checks; i++) {
+            const l4h_check_rec *c = &rec.checks[i];
+            check_row *row = row_add(checks);
+            row->task_id = task_id;
+            l4h_fix_set(row->check, sizeof row->check, c->check);
+            row->passed = (int8_t)(c->passed != 0);
+            row->n_bad = c->n_bad;
+            row->max_rel_diff = c->max_rel_diff;
+            text_ref(text, base, c->report, &row->report_off, &row->report_len);
+            row->run = r->run;
+        }
+        l4h_rec_clear(&rec);
+    }
+    return 0;
+}
+
 /* Name a bad record for error messages. */
 static int bad_record(l4h_err *err, const pending *p, const char *why)
 {
@@ -267,6 +315,7 @@ static int flush(apply_ctx *c, l4h_err *err)
                      &r->python_packages_len);
             l4h_fix_set(r->inputs_sha256, sizeof r->inputs_sha256, jstr(o, "inputs_sha256"));
             r->input_series = (int32_t)jnum(o, "input_series", 1);
+            l4h_fix_set(r->kind, sizeof r->kind, "sweep");
             const cJSON *fi;
             cJSON_ArrayForEach(fi, cJSON_GetObjectItemCaseSensitive(o, "inputs")) {
                 input_row *ir = row_add(&ins);
@@ -293,6 +342,13 @@ static int flush(apply_ctx *c, l4h_err *err)
             } else if (e->run < 1 || e->run > n_runs) {
                 cJSON_Delete(o);
                 rc = bad_record(err, p, "run end for a run that never began");
+                break;
+            }
+        } else if (p->type == L4H_J_RESCORE) {
+            rc = rescore_rows(o, &text, base, &runs, &checks, n_runs, n_tasks + (int64_t)tasks.n);
+            if (rc) {
+                cJSON_Delete(o);
+                rc = bad_record(err, p, "a rescore record that does not parse or names no task");
                 break;
             }
         } else if (p->type == L4H_J_ANNOTATION) {

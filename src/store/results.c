@@ -68,6 +68,11 @@ static hid_t open_ro(const char *path, l4h_err *err)
     return f;
 }
 
+hid_t store_open_ro(const char *path, l4h_err *err)
+{
+    return open_ro(path, err);
+}
+
 /* Open /text with a chunk cache large enough for scattered small reads. */
 static hid_t open_heap(hid_t f)
 {
