@@ -483,6 +483,8 @@ int l4h_outputs_restore(const char *dir, const char *key, int attempt, int dst, 
                 rc = restore_one(kd, dst, f, &left, err);
     cJSON_Delete(m);
     close(kd);
+    if (rc && err && err->code == 2)
+        err->code = 1; /* a manifest path that is absolute or climbs out: damaged */
     if (rc)
         l4h_err_prefix(err, "kept outputs %s/%s", dir, name);
     return rc;

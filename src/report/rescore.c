@@ -106,7 +106,12 @@ static int rescore_task(rescore_ctx *c, const l4h_task_rec *t, l4h_err *err)
         return 0;
     }
     if (strncmp(t->outputs, "kept", 4) != 0) {
-        if (!t->outputs[0] && t->n_checks == 0) { /* no code ran: nothing was judged */
+        l4h_task_rec full = {0};
+        l4h_err e0 = {0};
+        int judged = t->outputs[0] || l4h_results_task(c->res, t->task_id, &full, &e0) != 0 ||
+                     full.n_checks > 0;
+        l4h_rec_clear(&full);
+        if (!judged) { /* no code ran: its checks never judged anything */
             c->no_checks++;
             return 0;
         }
@@ -177,6 +182,15 @@ static int rescore_task(rescore_ctx *c, const l4h_task_rec *t, l4h_err *err)
 
 int l4h_rescore(const char *h5path, const char *suite_path, FILE *out, l4h_err *err)
 {
+    struct stat st;
+    l4h_buf jb = {0};
+    l4h_buf_printf(&jb, "%s.journal", h5path); /* the file is rebuilt from it when missing */
+    int exists = stat(h5path, &st) == 0 || stat(jb.data, &st) == 0;
+    l4h_buf_free(&jb);
+    if (!exists) {
+        l4h_err_set(err, L4H_EXIT_USAGE, "%s: no such results file", h5path);
+        return L4H_EXIT_USAGE;
+    }
     l4h_rescore_writer *w = l4h_store_rescore_begin(h5path, err);
     if (!w)
         return err->code ? err->code : L4H_EXIT_INFRA;
@@ -189,7 +203,6 @@ int l4h_rescore(const char *h5path, const char *suite_path, FILE *out, l4h_err *
         rc = err->code ? err->code : L4H_EXIT_USAGE;
         goto out;
     }
-    struct stat st;
     if (stat(suite->reference_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         rc = l4h_err_set(err, L4H_EXIT_INFRA, "no reference outputs at %s; build them with "
                          "`llm4hep reference %s`", suite->reference_dir, suite_path);

@@ -1,0 +1,300 @@
+"""keep_outputs and `llm4hep rescore` through the real binary: a sweep keeps
+what its checks judged (compressed, beside the results file), a tolerance
+change in a copy of the suite is judged again without running any model or
+code, the verdict flips and `report` lists it; the cap, hostile kept
+outputs (planted links, decompression bombs, paths climbing out) and
+missing ones are refused, named per task."""
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import textwrap
+
+import h5py
+import numpy as np
+
+from campaign_util import BIN, final_rows, make_campaign, output_of, run_sweep
+
+# A step with an array check (a tolerance to change) and a text check.
+STEP = textwrap.dedent("""\
+      - name: vector
+        prompt: prompts/vector.txt
+        checks:
+          - {type: array, file: arrays/v.npy, sig_digits: SIG, zero_floor: 1.0e-9}
+          - {type: text, file: note.txt, patterns: ['^done$']}
+    """)
+
+SOLVE = textwrap.dedent("""\
+    if a.step == "vector":
+        import numpy as np
+        os.makedirs(os.path.join(a.out, "arrays"), exist_ok=True)
+        np.save(os.path.join(a.out, "arrays", "v.npy"), np.array([1.0, 2.0, 3.0]))
+        open(os.path.join(a.out, "note.txt"), "w").write("done\\n")
+    """)
+
+# scripted coders: exact, off by 1e-4 relative in one value, a planted link
+# to a file outside the workspace, and 2 MB of output
+ANSWERS = {
+    "exact": "v = np.array([1.0, 2.0, 3.0])",
+    "close": "v = np.array([1.0001, 2.0, 3.0])",
+    "big": "v = np.zeros(300000)",
+}
+ANSWER = textwrap.dedent("""\
+    import os
+    import numpy as np
+    ws = os.environ.get("LLM4HEP_WORKSPACE", ".")
+    os.makedirs(os.path.join(ws, "arrays"), exist_ok=True)
+    {line}
+    np.save(os.path.join(ws, "arrays", "v.npy"), v)
+    open(os.path.join(ws, "note.txt"), "w").write("done\\n")
+    """)
+LINK_ANSWER = textwrap.dedent("""\
+    import os
+    ws = os.environ.get("LLM4HEP_WORKSPACE", ".")
+    os.makedirs(os.path.join(ws, "arrays"), exist_ok=True)
+    os.symlink("/etc/passwd", os.path.join(ws, "arrays", "v.npy"))
+    open(os.path.join(ws, "note.txt"), "w").write("done\\n")
+    """)
+
+
+def vector_campaign(models, extra="", trials=1):
+    """The arith fixture with the `vector` step added, its reference built;
+    returns (config path, campaign root)."""
+    cfg = make_campaign(None, models, trials=trials, extra="steps: [vector]\n" + extra)
+    root = os.path.dirname(cfg)
+    with open(os.path.join(root, "suite.yml"), "a") as f:
+        f.write(textwrap.indent(STEP.replace("SIG", "5"), "  "))
+    with open(os.path.join(root, "solve.py"), "a") as f:
+        f.write(SOLVE)
+    with open(os.path.join(root, "prompts", "vector.txt"), "w") as f:
+        f.write("Write arrays/v.npy and note.txt in {{workspace}}.\n")
+    for name, line in ANSWERS.items():
+        with open(os.path.join(root, "scripted", "answers", f"vector_{name}.py"), "w") as f:
+            f.write(ANSWER.format(line=line))
+    with open(os.path.join(root, "scripted", "answers", "vector_link.py"), "w") as f:
+        f.write(LINK_ANSWER)
+    for name in list(ANSWERS) + ["link"]:
+        with open(os.path.join(root, "scripted", f"{name}.yml"), "w") as f:
+            f.write(textwrap.dedent(f"""\
+                usage: {{prompt_tokens: 100, completion_tokens: 20}}
+                steps:
+                  vector:
+                    supervisor: ["Write the vector.\\nVERDICT: CONTINUE", "Done.\\nVERDICT: DONE"]
+                    coder: [{{code_file: answers/vector_{name}.py}}]
+                """))
+    shutil.rmtree(os.path.join(root, "solution"))
+    r = subprocess.run([BIN, "reference", os.path.join(root, "suite.yml")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return cfg, root
+
+
+def suite_copy(root, sig):
+    """A copy of the suite (same reference, data and programs) with another
+    array tolerance."""
+    text = open(os.path.join(root, "suite.yml")).read()
+    assert "sig_digits: 5" in text
+    path = os.path.join(root, f"suite-sig{sig}.yml")
+    with open(path, "w") as f:
+        f.write(text.replace("sig_digits: 5", f"sig_digits: {sig}"))
+    return path
+
+
+def rescore(out, suite):
+    return subprocess.run([BIN, "rescore", out, "--suite", suite], capture_output=True,
+                          text=True, timeout=300)
+
+
+def same_rows(a, b):
+    """Equal /checks rows (NaN max_rel_diff equal to NaN)."""
+    cols = ["task_id", "check", "passed", "n_bad", "run", "report_off", "report_len"]
+    return len(a) == len(b) and all((a[c] == b[c]).all() for c in cols) and np.array_equal(
+        a["max_rel_diff"], b["max_rel_diff"], equal_nan=True)
+
+
+def by_model(out):
+    return {r["coder"].decode(): r for r in final_rows(out)}
+
+
+def kept_dir(out, row):
+    return os.path.join(out + ".outputs", f"{row['key'].decode()}-a{row['attempt']}")
+
+
+def test_rescore_flips_a_verdict_after_a_tolerance_change():
+    cfg, root = vector_campaign(("scripted/exact", "scripted/close"))
+    r = run_sweep(cfg, 2)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = output_of(cfg)
+    rows = by_model(out)
+    assert rows["scripted/exact"]["status"] == b"success"
+    assert rows["scripted/close"]["status"] == b"failed_validation"
+    # what the checks judged is kept, compressed, with its manifest
+    for row in rows.values():
+        assert row["outputs"].decode().startswith("kept 2 files"), row["outputs"]
+        d = kept_dir(out, row)
+        man = json.load(open(os.path.join(d, "MANIFEST.json")))
+        assert sorted(f["path"] for f in man["files"]) == ["arrays/v.npy", "note.txt"]
+        with gzip.open(os.path.join(d, "arrays", "v.npy.gz")) as g:
+            raw = g.read()
+        assert len(raw) == [f for f in man["files"] if f["path"] == "arrays/v.npy"][0]["size"]
+    with h5py.File(out) as f:
+        calls_before, execs_before = len(f["calls"]), len(f["execs"])
+        checks_before = f["checks"][:]
+    assert set(checks_before["run"]) == {1}
+
+    # the same suite: the same verdicts, nothing changed
+    r = rescore(out, os.path.join(root, "suite.yml"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "0 verdicts changed" in r.stdout
+    # 3 significant digits: the close answer passes now
+    r = rescore(out, suite_copy(root, 3))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "FAIL -> PASS" in r.stdout and "array:arrays/v.npy: FAIL -> pass" in r.stdout
+    assert "rescore run 3" in r.stdout and "1 verdict changed" in r.stdout
+    with h5py.File(out) as f:
+        runs = f["runs"][:]
+        assert [k.decode() for k in runs["kind"]] == ["sweep", "rescore", "rescore"]
+        assert list(runs["exit_code"]) == [0, 0, 0]
+        # no model or code ran again: no new calls or executions of code
+        assert len(f["calls"]) == calls_before and len(f["execs"]) == execs_before
+        checks = f["checks"][:]
+        tasks = f["tasks"][:]
+    # the sweep's rows stay; each rescore run added its own rows
+    assert same_rows(checks[:len(checks_before)], checks_before)
+    close_id = rows["scripted/close"]["task_id"]
+    run3 = checks[(checks["run"] == 3) & (checks["task_id"] == close_id)]
+    assert len(run3) == 2 and run3["passed"].all()
+    # /tasks keep the sweep's verdicts (a rescore adds check rows only)
+    assert tasks[tasks["task_id"] == close_id]["status"][0] == b"failed_validation"
+
+    r = subprocess.run([BIN, "report", out], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    section = r.stdout.split("Verdicts changed by rescore runs")[1]
+    line = [ln for ln in section.splitlines() if "scripted/close" in ln]
+    assert len(line) == 1, section
+    assert "vector" in line[0] and "FAIL -> PASS" in line[0] and "array:arrays/v.npy" in line[0]
+    assert line[0].split()[0] == "3"  # the rescore run that changed it
+    assert "scripted/exact" not in section
+
+    # a sweep resumed after rescore runs: nothing to redo, its run numbered after them
+    r = run_sweep(cfg, 2)
+    assert r.returncode == 0 and "0 to run" in r.stdout, r.stdout + r.stderr
+    with h5py.File(out) as f:
+        assert [k.decode() for k in f["runs"]["kind"]] == ["sweep", "rescore", "rescore", "sweep"]
+    # the journal rebuilds the same rows (the rescore record is part of it)
+    os.unlink(out)
+    r = subprocess.run([BIN, "report", out], capture_output=True, text=True, timeout=120)
+    r = rescore(out, os.path.join(root, "suite.yml"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    with h5py.File(out) as f:
+        again = f["checks"][:]
+    assert same_rows(again[:len(checks)], checks)
+
+
+def test_cap_exceeded_is_said_and_the_task_still_finishes():
+    cfg, root = vector_campaign(("scripted/exact", "scripted/big"), extra="keep_outputs_mb: 1\n")
+    r = run_sweep(cfg, 2)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = output_of(cfg)
+    rows = by_model(out)
+    big = rows["scripted/big"]
+    assert big["status"] == b"failed_validation"  # judged as ever: the shape differs
+    note = big["outputs"].decode()
+    assert note.startswith("not kept:") and "keep_outputs_mb = 1" in note, note
+    assert not os.path.exists(kept_dir(out, big))
+    assert rows["scripted/exact"]["outputs"].decode().startswith("kept")
+    # the sweep's end summary says the cap was reached and which key raises it
+    assert "cap was reached" in r.stdout and "raise keep_outputs_mb" in r.stdout, r.stdout
+    # rescore names the task it cannot judge, judges the other, exits 1
+    r = rescore(out, os.path.join(root, "suite.yml"))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "scripted/big" in r.stdout and "its outputs were not kept" in r.stdout
+    assert "1 of 2 tasks judged again" in r.stdout
+
+
+def test_keep_outputs_off():
+    cfg, root = vector_campaign(("scripted/exact",), extra="keep_outputs: false\n")
+    r = run_sweep(cfg, 1)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = output_of(cfg)
+    assert by_model(out)["scripted/exact"]["outputs"] == b""
+    assert not os.path.exists(out + ".outputs")
+    r = rescore(out, os.path.join(root, "suite.yml"))
+    assert r.returncode == 1 and "written without keep_outputs" in r.stdout, r.stdout
+
+
+def test_hostile_and_missing_kept_outputs_are_refused_per_task():
+    models = ("scripted/exact", "scripted/close", "scripted/link")
+    cfg, root = vector_campaign(models, trials=2)
+    r = run_sweep(cfg, 2)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = output_of(cfg)
+    rows = final_rows(out)
+    # a link the code planted is never kept (nor followed): only note.txt
+    for row in rows[rows["coder"] == b"scripted/link"]:
+        assert row["status"] == b"failed_validation"
+        d = kept_dir(out, row)
+        man = json.load(open(os.path.join(d, "MANIFEST.json")))
+        assert [f["path"] for f in man["files"]] == ["note.txt"]
+        assert not os.path.lexists(os.path.join(d, "arrays"))
+    for dirpath, dirs, files in os.walk(out + ".outputs"):
+        for n in dirs + files:
+            assert not os.path.islink(os.path.join(dirpath, n))
+
+    def row(model, trial):
+        return rows[(rows["coder"] == model.encode()) & (rows["trial"] == trial)][0]
+
+    secret = os.path.join(root, "secret.txt")
+    with open(secret, "w") as f:
+        f.write("not for the checks\n")
+    # exact trial 1: its kept array replaced by a link to a file outside
+    d = kept_dir(out, row("scripted/exact", 1))
+    os.unlink(os.path.join(d, "arrays", "v.npy.gz"))
+    os.symlink(secret, os.path.join(d, "arrays", "v.npy.gz"))
+    # exact trial 2: a decompression bomb in place of note.txt (far more
+    # than the manifest records)
+    d = kept_dir(out, row("scripted/exact", 2))
+    with gzip.open(os.path.join(d, "note.txt.gz"), "wb") as g:
+        g.write(b"\0" * (64 << 20))
+    # close trial 1: a manifest whose path climbs out of the directory
+    d = kept_dir(out, row("scripted/close", 1))
+    man = json.load(open(os.path.join(d, "MANIFEST.json")))
+    man["files"][0]["path"] = "../../../secret.txt"
+    json.dump(man, open(os.path.join(d, "MANIFEST.json"), "w"))
+    # close trial 2: its kept outputs are gone
+    shutil.rmtree(kept_dir(out, row("scripted/close", 2)))
+
+    r = rescore(out, os.path.join(root, "suite.yml"))
+    assert r.returncode == 1, r.stdout + r.stderr
+    lines = r.stdout.splitlines()
+
+    def said(model, trial):
+        got = [ln for ln in lines if f"({model}, vector, trial {trial})" in ln]
+        assert len(got) == 1, r.stdout
+        return got[0]
+
+    assert "not judged" in said("scripted/exact", 1) and "symbolic link (not followed)" in said(
+        "scripted/exact", 1)
+    assert "not judged" in said("scripted/exact", 2) and "more than" in said("scripted/exact", 2)
+    assert "not judged" in said("scripted/close", 1) and "secret.txt" in said("scripted/close", 1)
+    assert "not judged" in said("scripted/close", 2) and "missing" in said("scripted/close", 2)
+    # the link model's tasks are judged (its array was not written) and fail again
+    assert said("scripted/link", 1).endswith("FAIL") and said("scripted/link", 2).endswith("FAIL")
+    assert "2 of 6 tasks judged again" in r.stdout
+    assert "4 kept outputs missing or damaged" in r.stdout
+    with h5py.File(out) as f:
+        checks = f["checks"][:]
+    judged = set(checks[checks["run"] == 2]["task_id"])
+    assert judged == {row("scripted/link", 1)["task_id"], row("scripted/link", 2)["task_id"]}
+
+
+def test_rescore_usage_errors():
+    r = subprocess.run([BIN, "rescore", "x.h5"], capture_output=True, text=True)
+    assert r.returncode == 2 and "--suite SUITE" in r.stderr
+    r = subprocess.run([BIN, "rescore", "x.h5", "--suite", "a", "--suite", "b"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "twice" in r.stderr
+    r = subprocess.run([BIN, "rescore", "/nonexistent/x.h5", "--suite", "a.yml"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr
