@@ -298,3 +298,69 @@ def test_rescore_usage_errors():
     r = subprocess.run([BIN, "rescore", "/nonexistent/x.h5", "--suite", "a.yml"],
                        capture_output=True, text=True)
     assert r.returncode == 2, r.stderr
+
+
+def journal_records(path):
+    """(offset, type, payload) of each record of a journal."""
+    data, recs, at = open(path, "rb").read(), [], 0
+    while at + 16 <= len(data):
+        n = int.from_bytes(data[at + 8:at + 12], "little")
+        recs.append((at, chr(data[at + 4]), json.loads(data[at + 16:at + 16 + n])))
+        at += 16 + n + 1
+    return recs
+
+
+def test_resume_after_a_kill_counts_nothing_twice():
+    """A task whose outputs were kept but whose record never reached the
+    journal (kill -9 between the two) is run again under the same attempt
+    number: its kept directory is replaced whole, half-written ones are
+    removed at start, and a rescore judges every task once."""
+    cfg, root = vector_campaign(("scripted/exact", "scripted/close"))
+    r = run_sweep(cfg, 2)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = output_of(cfg)
+    journal = out + ".journal"
+    recs = journal_records(journal)
+    last_task = [x for x in recs if x[1] == "T"][-1]
+    # the state a kill -9 leaves: the last task's record and the run's end
+    # never written; its kept outputs there (here: damaged), a child's
+    # half-written directory beside them
+    with open(journal, "r+b") as f:
+        f.truncate(last_task[0])
+    os.unlink(out)
+    lost = last_task[2]
+    d = os.path.join(out + ".outputs", f"{lost['key']}-a1")
+    man = json.load(open(os.path.join(d, "MANIFEST.json")))
+    man["files"][0]["size"] += 1
+    json.dump(man, open(os.path.join(d, "MANIFEST.json"), "w"))
+    half = os.path.join(out + ".outputs", f".tmp-{lost['key']}-a1-4242")
+    os.makedirs(os.path.join(half, "arrays"))
+    open(os.path.join(half, "arrays", "v.npy.gz"), "wb").write(b"\x1f\x8b half")
+
+    r = run_sweep(cfg, 2)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "1 to run" in r.stdout, r.stdout
+    assert not os.path.exists(half)
+    assert sorted(n for n in os.listdir(out + ".outputs") if n.startswith(".")) == []
+    rows = final_rows(out)
+    assert len(rows) == 2 and sorted(rows["attempt"]) == [1, 1]
+    r = rescore(out, os.path.join(root, "suite.yml"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "2 of 2 tasks judged again" in r.stdout and "0 verdicts changed" in r.stdout
+    with h5py.File(out) as f:
+        checks = f["checks"][:]
+        assert len(f["tasks"]) == 2
+    # runs 1 and 2 are the sweep's (one task each), run 3 the rescore
+    assert sorted(checks[checks["run"] == 3]["task_id"]) == [1, 1, 2, 2]
+    assert len(checks) == 8
+
+
+def test_fresh_moves_the_kept_outputs_aside():
+    cfg, root = vector_campaign(("scripted/exact",))
+    assert run_sweep(cfg, 1).returncode == 0
+    out = output_of(cfg)
+    r = run_sweep(cfg, 1, "--fresh")
+    assert r.returncode == 0, r.stdout + r.stderr
+    aside = [n for n in os.listdir(os.path.dirname(out)) if n.startswith(os.path.basename(out) + ".outputs.")]
+    assert len(aside) == 1, os.listdir(os.path.dirname(out))
+    assert len(os.listdir(out + ".outputs")) == 1
