@@ -23,6 +23,18 @@ STEP = textwrap.dedent("""\
         checks:
           - {type: array, file: arrays/v.npy, sig_digits: SIG, zero_floor: 1.0e-9}
           - {type: text, file: note.txt, patterns: ['^done$']}
+          - {type: command, run: [python, checks/vec.py, "{{workspace}}", "{{reference_dir}}"],
+             expect: {ok: {min: 1}}}
+    """)
+
+# the command check: imports numpy, reads two outputs
+CHECK_PROGRAM = textwrap.dedent("""\
+    import json, os, sys
+    import numpy as np
+    ws = sys.argv[1]
+    ok = open(os.path.join(ws, "note.txt")).read().strip() == "done"
+    v = np.load(os.path.join(ws, "arrays", "v.npy"), allow_pickle=False)
+    print(json.dumps({"ok": int(ok and v.size == 3)}))
     """)
 
 SOLVE = textwrap.dedent("""\
@@ -49,6 +61,12 @@ ANSWER = textwrap.dedent("""\
     np.save(os.path.join(ws, "arrays", "v.npy"), v)
     open(os.path.join(ws, "note.txt"), "w").write("done\\n")
     """)
+# correct outputs, and modules planted where a careless check would import them
+PLANTED_ANSWER = ANSWER.format(line="v = np.array([1.0, 2.0, 3.0])") + textwrap.dedent("""\
+    for d in (ws, os.path.join(ws, "arrays")):
+        for m in ("numpy.py", "sitecustomize.py", "json.py"):
+            open(os.path.join(d, m), "w").write("raise SystemExit(7)\\n")
+    """)
 LINK_ANSWER = textwrap.dedent("""\
     import os
     ws = os.environ.get("LLM4HEP_WORKSPACE", ".")
@@ -74,7 +92,12 @@ def vector_campaign(models, extra="", trials=1):
             f.write(ANSWER.format(line=line))
     with open(os.path.join(root, "scripted", "answers", "vector_link.py"), "w") as f:
         f.write(LINK_ANSWER)
-    for name in list(ANSWERS) + ["link"]:
+    with open(os.path.join(root, "scripted", "answers", "vector_planted.py"), "w") as f:
+        f.write(PLANTED_ANSWER)
+    os.makedirs(os.path.join(root, "checks"), exist_ok=True)
+    with open(os.path.join(root, "checks", "vec.py"), "w") as f:
+        f.write(CHECK_PROGRAM)
+    for name in list(ANSWERS) + ["link", "planted"]:
         with open(os.path.join(root, "scripted", f"{name}.yml"), "w") as f:
             f.write(textwrap.dedent(f"""\
                 usage: {{prompt_tokens: 100, completion_tokens: 20}}
@@ -131,7 +154,7 @@ def test_rescore_flips_a_verdict_after_a_tolerance_change():
     assert rows["scripted/close"]["status"] == b"failed_validation"
     # what the checks judged is kept, compressed, with its manifest
     for row in rows.values():
-        assert row["outputs"].decode().startswith("kept 2 files"), row["outputs"]
+        assert row["outputs"].decode().startswith("kept 2 files"), row["outputs"]  # the command check reads them too
         d = kept_dir(out, row)
         man = json.load(open(os.path.join(d, "MANIFEST.json")))
         assert sorted(f["path"] for f in man["files"]) == ["arrays/v.npy", "note.txt"]
@@ -164,7 +187,7 @@ def test_rescore_flips_a_verdict_after_a_tolerance_change():
     assert same_rows(checks[:len(checks_before)], checks_before)
     close_id = rows["scripted/close"]["task_id"]
     run3 = checks[(checks["run"] == 3) & (checks["task_id"] == close_id)]
-    assert len(run3) == 2 and run3["passed"].all()
+    assert len(run3) == 3 and run3["passed"].all()
     # /tasks keep the sweep's verdicts (a rescore adds check rows only)
     assert tasks[tasks["task_id"] == close_id]["status"][0] == b"failed_validation"
 
@@ -351,8 +374,8 @@ def test_resume_after_a_kill_counts_nothing_twice():
         checks = f["checks"][:]
         assert len(f["tasks"]) == 2
     # runs 1 and 2 are the sweep's (one task each), run 3 the rescore
-    assert sorted(checks[checks["run"] == 3]["task_id"]) == [1, 1, 2, 2]
-    assert len(checks) == 8
+    assert sorted(checks[checks["run"] == 3]["task_id"]) == [1, 1, 1, 2, 2, 2]
+    assert len(checks) == 12
 
 
 def test_fresh_moves_the_kept_outputs_aside():
@@ -364,3 +387,39 @@ def test_fresh_moves_the_kept_outputs_aside():
     aside = [n for n in os.listdir(os.path.dirname(out)) if n.startswith(os.path.basename(out) + ".outputs.")]
     assert len(aside) == 1, os.listdir(os.path.dirname(out))
     assert len(os.listdir(out + ".outputs")) == 1
+
+
+def test_command_checks_judged_again_without_running_what_the_model_wrote():
+    """A command check's program may read any output, so every file the code
+    left is kept — modules planted beside the outputs too; judged again, the
+    check program runs as the suite's (python -I, cwd and HOME outside, the
+    outputs read-only) and never imports them."""
+    cfg, root = vector_campaign(("scripted/planted", "scripted/exact"))
+    r = run_sweep(cfg, 2)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = output_of(cfg)
+    rows = by_model(out)
+    planted = rows["scripted/planted"]
+    assert planted["status"] == b"success", planted
+    man = json.load(open(os.path.join(kept_dir(out, planted), "MANIFEST.json")))
+    kept = sorted(f["path"] for f in man["files"])
+    assert "numpy.py" in kept and "arrays/sitecustomize.py" in kept and "note.txt" in kept
+    assert not any(p.startswith("generated_code/") for p in kept), kept
+    r = rescore(out, os.path.join(root, "suite.yml"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "(scripted/planted, vector, trial 1): PASS" in r.stdout, r.stdout
+    # a stricter command check flips both verdicts; report lists them
+    strict = os.path.join(root, "suite-strict.yml")
+    text = open(os.path.join(root, "suite.yml")).read()
+    with open(strict, "w") as f:
+        f.write(text.replace("expect: {ok: {min: 1}}", "expect: {ok: {min: 2}}"))
+    r = rescore(out, strict)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "2 verdicts changed" in r.stdout and r.stdout.count("PASS -> FAIL") == 2, r.stdout
+    with h5py.File(out) as f:
+        execs = f["execs"][:]
+    assert set(execs["kind"]) <= {b"code", b"tool", b"check"}
+    r = subprocess.run([BIN, "report", out, "--format", "markdown"], capture_output=True,
+                       text=True, timeout=120)
+    section = r.stdout.split("Verdicts changed by rescore runs")[1]
+    assert section.count("PASS -> FAIL") == 2 and "command" in section, section
