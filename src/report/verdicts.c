@@ -28,13 +28,29 @@ static int run_verdict(const l4h_check_verdict *v, size_t lo, size_t hi, int swe
     return all;
 }
 
-/* The changed verdicts of one file into t. */
-static void file_rows(const l4h_results *res, const l4h_check_verdict *v, size_t n, rtable *t)
+/* A verdict a rescore run changed. */
+typedef struct changed {
+    int run;
+    const l4h_task_rec *task;    /* borrowed from the rowset's files */
+    int now;                     /* the run's verdict (the sweep's is task->success) */
+    char *checks;                /* "name pass->FAIL, ..." */
+} changed;
+
+typedef struct changes {
+    changed *v;
+    size_t n;
+    size_t judged;               /* tasks judged by more than one run */
+} changes;
+
+/* The changed verdicts of one file into out. */
+static void file_changes(const l4h_results *res, const l4h_check_verdict *v, size_t n,
+                         changes *out)
 {
     for (size_t lo = 0; lo < n;) {
         size_t hi = lo;
         while (hi < n && v[hi].task_id == v[lo].task_id)
             hi++;
+        out->judged++;
         const l4h_task_rec *task = &res->tasks[v[lo].task_id - 1];
         int done[64] = {0}, nd = 0; /* the later runs of this task, each once */
         for (size_t i = lo; i < hi; i++) {
@@ -47,16 +63,8 @@ static void file_rows(const l4h_results *res, const l4h_check_verdict *v, size_t
             l4h_buf b = {0};
             int now = run_verdict(v, lo, hi, task->run, run, &b);
             if (now != (task->success != 0)) {
-                rt_cell(t, "%d", run);
-                rt_cell(t, "%lld", (long long)task->task_id);
-                rt_cell(t, "%s", task->step);
-                if (strcmp(task->supervisor, task->coder))
-                    rt_cell(t, "%s+%s", task->supervisor, task->coder);
-                else
-                    rt_cell(t, "%s", task->coder);
-                rt_cell(t, "%d", task->trial);
-                rt_cell(t, "%s -> %s", task->success ? "PASS" : "FAIL", now ? "PASS" : "FAIL");
-                rt_cell(t, "%s", b.len ? b.data : "-");
+                out->v = l4h_xrealloc(out->v, (out->n + 1) * sizeof *out->v);
+                out->v[out->n++] = (changed){run, task, now, l4h_xstrdup(b.len ? b.data : "")};
             }
             l4h_buf_free(&b);
         }
@@ -73,35 +81,94 @@ static int by_task(const void *a, const void *b)
     return x->run < y->run ? -1 : x->run > y->run;
 }
 
-int report_print_rescored(const rowset *rs, l4h_report_format fmt, FILE *out, l4h_err *err)
+/* Every file's changed verdicts. 0 or -1 with err. */
+static int collect(const rowset *rs, changes *out, l4h_err *err)
 {
-    rtable t;
-    rt_init(&t, "rrllrll", "run", "task", "step", "model", "trial", "verdict", "checks", NULL);
-    size_t judged = 0;
+    memset(out, 0, sizeof *out);
     for (size_t f = 0; f < rs->n_files; f++) {
         l4h_check_verdict *v = NULL;
         size_t n = 0;
-        if (l4h_results_check_runs(rs->files[f], &v, &n, err) != 0) {
-            rt_free(&t);
+        if (l4h_results_check_runs(rs->files[f], &v, &n, err) != 0)
             return -1;
-        }
         qsort(v, n, sizeof *v, by_task);
-        for (size_t i = 0; i < n; i++)
-            judged += i == 0 || v[i].task_id != v[i - 1].task_id;
-        file_rows(rs->files[f], v, n, &t);
+        file_changes(rs->files[f], v, n, out);
         free(v);
     }
-    if (judged) {
+    return 0;
+}
+
+static void changes_free(changes *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->v[i].checks);
+    free(c->v);
+}
+
+/* The model column: the coder, or supervisor+coder for a pair. */
+static void model_of(const l4h_task_rec *t, char *buf, size_t n)
+{
+    if (strcmp(t->supervisor, t->coder))
+        snprintf(buf, n, "%s+%s", t->supervisor, t->coder);
+    else
+        snprintf(buf, n, "%s", t->coder);
+}
+
+int report_print_rescored(const rowset *rs, l4h_report_format fmt, FILE *out, l4h_err *err)
+{
+    changes c;
+    if (collect(rs, &c, err) != 0)
+        return -1;
+    if (c.judged) {
+        rtable t;
+        rt_init(&t, "rrllrll", "run", "task", "step", "model", "trial", "verdict", "checks", NULL);
+        for (size_t i = 0; i < c.n; i++) {
+            const changed *x = &c.v[i];
+            char model[300];
+            model_of(x->task, model, sizeof model);
+            rt_cell(&t, "%d", x->run);
+            rt_cell(&t, "%lld", (long long)x->task->task_id);
+            rt_cell(&t, "%s", x->task->step);
+            rt_cell(&t, "%s", model);
+            rt_cell(&t, "%d", x->task->trial);
+            rt_cell(&t, "%s -> %s", x->task->success ? "PASS" : "FAIL", x->now ? "PASS" : "FAIL");
+            rt_cell(&t, "%s", x->checks[0] ? x->checks : "-");
+        }
         if (fmt == L4H_FMT_MARKDOWN)
             fprintf(out, "\n## Verdicts changed by rescore runs (against the sweep's)\n\n");
         else
             fprintf(out, "\nVerdicts changed by rescore runs (against the sweep's; %zu task%s "
-                         "judged again)\n", judged, judged == 1 ? "" : "s");
+                         "judged again)\n", c.judged, c.judged == 1 ? "" : "s");
         if (t.nrows)
             rt_print(&t, fmt, out);
         else
             fprintf(out, "none\n");
+        rt_free(&t);
     }
-    rt_free(&t);
+    changes_free(&c);
+    return 0;
+}
+
+int report_rescored_json(const rowset *rs, l4h_buf *b, l4h_err *err)
+{
+    changes c;
+    if (collect(rs, &c, err) != 0)
+        return -1;
+    l4h_buf_printf(b, "{\"tasks_judged_again\": %zu, \"changed\": [", c.judged);
+    for (size_t i = 0; i < c.n; i++) {
+        const changed *x = &c.v[i];
+        char model[300];
+        model_of(x->task, model, sizeof model);
+        l4h_buf_printf(b, "%s\n    {\"run\": %d, \"task_id\": %lld, \"step\": ", i ? "," : "",
+                       x->run, (long long)x->task->task_id);
+        json_str(b, x->task->step);
+        l4h_buf_puts(b, ", \"model\": ");
+        json_str(b, model);
+        l4h_buf_printf(b, ", \"trial\": %d, \"old\": \"%s\", \"new\": \"%s\", \"checks\": ",
+                       x->task->trial, x->task->success ? "PASS" : "FAIL", x->now ? "PASS" : "FAIL");
+        json_str(b, x->checks);
+        l4h_buf_puts(b, "}");
+    }
+    l4h_buf_puts(b, c.n ? "\n  ]}" : "]}");
+    changes_free(&c);
     return 0;
 }

@@ -199,6 +199,13 @@ def test_rescore_flips_a_verdict_after_a_tolerance_change():
     assert "vector" in line[0] and "FAIL -> PASS" in line[0] and "array:arrays/v.npy" in line[0]
     assert line[0].split()[0] == "3"  # the rescore run that changed it
     assert "scripted/exact" not in section
+    r = subprocess.run([BIN, "report", out, "--format", "json"], capture_output=True, text=True,
+                       timeout=120)
+    resc = json.loads(r.stdout)["rescored"]
+    assert resc["tasks_judged_again"] == 2
+    assert [(c["run"], c["model"], c["step"], c["old"], c["new"]) for c in resc["changed"]] == [
+        (3, "scripted/close", "vector", "FAIL", "PASS")]
+    assert "array:arrays/v.npy FAIL->pass" in resc["changed"][0]["checks"]
 
     # a sweep resumed after rescore runs: nothing to redo, its run numbered after them
     r = run_sweep(cfg, 2)
