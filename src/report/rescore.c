@@ -233,7 +233,8 @@ int l4h_rescore(const char *h5path, const char *suite_path, FILE *out, l4h_err *
     info.llm4hep_version = LLM4HEP_VERSION;
     info.git_commit = LLM4HEP_GIT_COMMIT;
     info.config_text = desc.data;
-    info.exit_code = c.not_kept + c.missing + c.infra ? L4H_EXIT_FAILED : L4H_EXIT_OK;
+    info.exit_code = c.infra ? L4H_EXIT_INFRA
+                     : c.not_kept + c.missing + c.no_step ? L4H_EXIT_FAILED : L4H_EXIT_OK;
     int wrc = l4h_store_rescore_end(w, &info, c.judged, c.n_judged, err);
     w = NULL;
     l4h_buf_free(&desc);
@@ -250,6 +251,10 @@ int l4h_rescore(const char *h5path, const char *suite_path, FILE *out, l4h_err *
                 c.not_kept, c.missing, c.no_step, c.infra);
     fprintf(out, " (`llm4hep report %s` shows what changed)\n", h5path);
     rc = info.exit_code;
+    if (c.infra)
+        l4h_err_set(err, L4H_EXIT_INFRA, "%zu task%s could not be judged: a check program could "
+                    "not judge, not even the reference outputs (named above); the others are "
+                    "recorded as run %d", c.infra, c.infra == 1 ? "" : "s", info.run);
 out:
     l4h_store_rescore_abandon(w);
     for (size_t i = 0; i < c.n_judged; i++)
