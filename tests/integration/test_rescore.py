@@ -430,3 +430,30 @@ def test_command_checks_judged_again_without_running_what_the_model_wrote():
                        text=True, timeout=120)
     section = r.stdout.split("Verdicts changed by rescore runs")[1]
     assert section.count("PASS -> FAIL") == 2 and "command" in section, section
+
+
+def test_a_check_that_cannot_judge_and_a_missing_step_are_said():
+    cfg, root = vector_campaign(("scripted/exact",))
+    assert run_sweep(cfg, 1).returncode == 0
+    out = output_of(cfg)
+    text = open(os.path.join(root, "suite.yml")).read()
+    # a check program that cannot judge, not even the reference: infrastructure
+    with open(os.path.join(root, "checks", "broken.py"), "w") as f:
+        f.write("import sys\nprint('cannot read the reference')\nsys.exit(3)\n")
+    broken = os.path.join(root, "suite-broken.yml")
+    with open(broken, "w") as f:
+        f.write(text.replace("checks/vec.py", "checks/broken.py"))
+    r = rescore(out, broken)
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "could not be judged" in r.stdout and "could not judge" in r.stderr
+    # a suite without the task's step: named, not judged, exit 1
+    renamed = os.path.join(root, "suite-renamed.yml")
+    with open(renamed, "w") as f:
+        f.write(text.replace("name: vector", "name: vector2"))
+    r = rescore(out, renamed)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "step vector is not in" in r.stdout
+    with h5py.File(out) as f:
+        runs = f["runs"][:]
+    assert [(k.decode(), e) for k, e in zip(runs["kind"], runs["exit_code"])] == [
+        ("sweep", 0), ("rescore", 3), ("rescore", 1)]
