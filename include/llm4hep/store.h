@@ -112,7 +112,8 @@ typedef struct l4h_results {
     size_t n_tasks;
     l4h_annotation *annotations;
     size_t n_annotations;
-    int *run_series;             /* [run - 1]: the run's input_series (/runs; 1 in older files) */
+    int *run_series;             /* [run - 1]: the run's input_series (/runs; 1 in older files,
+                                    0 for a rescore run) */
     size_t n_runs;
 } l4h_results;
 

@@ -126,7 +126,8 @@ static void rec_from_row(const task_row *t, l4h_task_rec *r)
 #define L4H_RESULTS_ROWS_MAX ((int64_t)1 << 24)
 
 /* Each run's input series from /runs (series 1 for every run of a file
- * written before the column existed, or when /runs does not read). */
+ * written before the column existed, or when /runs does not read; 0 for a
+ * rescore run, which measured no task). */
 static void read_run_series(hid_t f, l4h_results *res)
 {
     int64_t n = l4h_table_rows(f, "runs", NULL);
@@ -140,7 +141,8 @@ static void read_run_series(hid_t f, l4h_results *res)
     res->run_series = l4h_xcalloc((size_t)n, sizeof *res->run_series);
     res->n_runs = (size_t)n;
     for (int64_t i = 0; i < n; i++)
-        res->run_series[i] = ok && runs[i].input_series >= 1 ? runs[i].input_series : 1;
+        res->run_series[i] = ok && !strncmp(runs[i].kind, "rescore", sizeof runs[i].kind) ? 0
+                             : ok && runs[i].input_series >= 1 ? runs[i].input_series : 1;
     free(runs);
 }
 
