@@ -457,3 +457,44 @@ def test_a_check_that_cannot_judge_and_a_missing_step_are_said():
         runs = f["runs"][:]
     assert [(k.decode(), e) for k, e in zip(runs["kind"], runs["exit_code"])] == [
         ("sweep", 0), ("rescore", 3), ("rescore", 1)]
+
+
+def test_kill9_then_resume_then_rescore_agrees_with_the_sweep():
+    """kill -9 of the whole job at random moments, resumed each time: every
+    final task's kept outputs are whole (a rescore with the same suite judges
+    each task once, exactly as the sweep did) and nothing half-written is
+    left."""
+    import random
+    import time
+    from campaign_util import kill_job, start_sweep
+    # the slow model's code sleeps 1.5 s before writing: kills land in tasks
+    cfg = make_campaign(None, ("scripted/good", "scripted/wrong", "scripted/slow"), trials=2)
+    root = os.path.dirname(cfg)
+    rng = random.Random(16)
+    for _ in range(3):
+        job = start_sweep(cfg, 3)
+        job.wait_for("campaign arith-test", 300)
+        time.sleep(rng.uniform(0.5, 2.5))
+        kill_job(job)
+        assert job.wait_empty(60) == []
+    r = run_sweep(cfg, 3, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = output_of(cfg)
+    rows = final_rows(out)
+    assert len(rows) == 12
+    assert not [n for n in os.listdir(out + ".outputs") if n.startswith(".")]
+    judged = [row for row in rows if row["status"] != b"failed_no_code"]
+    assert all(row["outputs"].startswith(b"kept") for row in judged)
+    r = rescore(out, os.path.join(root, "suite.yml"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"{len(judged)} of 12 tasks judged again" in r.stdout and "0 verdicts changed" in r.stdout
+    with h5py.File(out) as f:
+        checks = f["checks"][:]
+        rescore_run = int(f["runs"]["run"][-1])
+        assert f["runs"]["kind"][-1] == b"rescore"
+    new = checks[checks["run"] == rescore_run]
+    for row in judged:
+        sweep = checks[(checks["task_id"] == row["task_id"]) & (checks["run"] == row["run"])]
+        again = new[new["task_id"] == row["task_id"]]
+        assert len(sweep) == len(again) == 1
+        assert list(sweep["passed"]) == list(again["passed"]) and sweep["check"][0] == again["check"][0]
