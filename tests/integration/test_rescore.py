@@ -471,9 +471,12 @@ def test_kill9_then_resume_then_rescore_agrees_with_the_sweep():
     cfg = make_campaign(None, ("scripted/good", "scripted/wrong", "scripted/slow"), trials=2)
     root = os.path.dirname(cfg)
     rng = random.Random(16)
-    for _ in range(3):
+    for k in range(3):
         job = start_sweep(cfg, 3)
         job.wait_for("campaign arith-test", 300)
+        if k == 0:  # a rescore while the campaign holds the file is refused
+            r = rescore(output_of(cfg), os.path.join(root, "suite.yml"))
+            assert r.returncode == 2 and "held by a running campaign" in r.stderr, r.stderr
         time.sleep(rng.uniform(0.5, 2.5))
         kill_job(job)
         assert job.wait_empty(60) == []
