@@ -191,7 +191,10 @@ class Results:
 
     @property
     def checks(self):
-        """One row per hidden check."""
+        """One row per hidden check and run that judged it: `run` is the task's
+        own run, or a later `llm4hep rescore` run (runs.kind == "rescore") that
+        judged the kept outputs again; 0 in files written before the column.
+        The sweep's verdicts: rows whose run is their task's run (or 0)."""
         return self._table("checks")
 
     @property

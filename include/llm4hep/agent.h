@@ -31,6 +31,10 @@ typedef struct l4h_task_env {
     volatile sig_atomic_t *stop;    /* set → finish as interrupted; may be NULL */
     int no_checks;                  /* 1: skip the hidden checks (`run` without --validate);
                                        the status then reflects the loop alone, see below */
+    const char *keep_outputs_dir;   /* keep_outputs: when the checks ran, keep the files they
+                                       judged here (l4h_outputs_keep; rec->outputs says what
+                                       became of them); NULL: keep nothing */
+    int64_t keep_outputs_bytes;     /* the cap (keep_outputs_mb) */
 } l4h_task_env;
 
 /* The conversation (deterministic; every request is recorded exactly):

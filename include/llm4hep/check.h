@@ -164,4 +164,36 @@ int l4h_checks_run_until(const l4h_config *cfg, const l4h_step *step, l4h_sandbo
  * line 14)" or the first failed check's summary line. */
 void l4h_classify(l4h_task_rec *rec);
 
+/* ------------------------------------------------------ kept outputs
+ * keep_outputs (docs/notes/rescore.md): what a sweep's checks judged, kept
+ * beside the results file so that `rescore` can judge it again. */
+
+/* "<results_path>.outputs": the directory of a results file's kept outputs.
+ * Caller frees. Can't fail. */
+char *l4h_outputs_dir(const char *results_path);
+/* Keep the files the step's checks judge (each array or text check's file;
+ * for a command check every regular file the code left but the staged
+ * inputs, .home/ and generated_code/) from the finished workspace ws into
+ * dir/<key>-a<attempt>/ as <path>.gz with a MANIFEST.json (path, size,
+ * SHA-256). Read beneath the workspace fd with no link followed; links,
+ * FIFOs and devices are left out. Written under a temporary name and
+ * renamed into place whole (replacing what a killed run left under that
+ * name). Nothing is kept when the files together exceed cap_bytes. note
+ * (size note_n) gets "kept N files, B bytes" or "not kept: WHY" (naming the
+ * config key to raise). Can't fail otherwise. */
+void l4h_outputs_keep(const l4h_workspace *ws, const l4h_step *step, const char *dir,
+                      const char *key, int attempt, int64_t cap_bytes, char *note, size_t note_n);
+/* Remove what killed task children left in dir (.tmp-* and .old-*
+ * directories). Call only while holding the campaign's lock. Returns how
+ * many were removed. Can't fail. */
+size_t l4h_outputs_remove_partial(const char *dir);
+/* Decompress the kept outputs of (key, attempt) from dir into the empty
+ * directory fd dst (files 0444, directories 0755), verifying each against
+ * the manifest: a kept file that is a link, not regular, larger than
+ * recorded, more than cap_bytes in all, or whose SHA-256 differs is
+ * refused. 0, or -1 with err: code 1 when the kept outputs are missing or
+ * damaged (the message names the file and why), 3 on I/O errors. */
+int l4h_outputs_restore(const char *dir, const char *key, int attempt, int dst, int64_t cap_bytes,
+                        l4h_err *err);
+
 #endif

@@ -467,7 +467,11 @@ typedef struct l4h_config {
     l4h_limits limits;
     l4h_sandbox_cfg sandbox;
     l4h_retry_cfg retry;
-    int infra_retries;
+    int infra_retries; /* default 1 */
+    int keep_outputs;  /* default 1: keep the files each task's checks judged, compressed, in
+                          <output>.outputs/ (l4h_outputs_keep) */
+    int64_t keep_outputs_mb; /* default 256: a task's checked files larger than this (MiB,
+                                as found) are not kept; the record says why */
 
     struct l4h_suite *suite; /* loaded with the config */
     char **files;      /* every file path the config read (for l4h_where.file) */
@@ -769,7 +773,9 @@ extern const char *const l4h_categories[L4H_N_CATEGORIES];
     X(FLAG, passed, 0, "passed")                                                                   \
     X(I64, n_bad, 0, "n_bad")                                                                      \
     X(F64, max_rel_diff, 0, "max_rel_diff") /* NaN when not applicable */                          \
-    X(TEXT, report, 0, "report")           /* a report a person can act on */
+    X(TEXT, report, 0, "report")           /* a report a person can act on */                      \
+    /* the /runs row that judged it: a later `rescore` run, or 0 = the task's run */               \
+    X(I32, run, 0, "run")
 
 /* One task attempt (a /tasks row); its calls, executions and checks are
  * the arrays of l4h_task_rec. */
@@ -802,7 +808,10 @@ extern const char *const l4h_categories[L4H_N_CATEGORIES];
     /* semantic, function_calling, file_not_found, wrong_branch, api_error,                        \
        data_quality, other; "" on success */                                                       \
     X(NAME, error_category, 24, "error_category")                                                  \
-    X(SUMMARY, error_summary, 256, "error_summary")
+    X(SUMMARY, error_summary, 256, "error_summary")                                                \
+    /* keep_outputs: "kept N files, B bytes", "not kept: WHY", "none: ...", or ""                  \
+       (off, no check ran) */                                                                      \
+    X(NAME, outputs, 128, "outputs")
 
 /* A record member of each kind (the lists' X for the structs). */
 #define L4H_REC_MEMBER(kind, member, width, column) L4H_REC_MEMBER_##kind(member, width)

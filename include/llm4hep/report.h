@@ -26,6 +26,20 @@ double l4h_mcnemar_exact_p(int64_t b, int64_t c);
  * memory is reported and aborts (l4h_xcalloc), never a silent skip. */
 void l4h_holm(double *p, size_t n);
 
+/* --------------------------------------------------------------- rescore */
+
+/* `llm4hep rescore`: judge every final, non-infrastructure task of the
+ * results file again with the checks of the suite at suite_path, on the
+ * outputs the sweep kept (keep_outputs), without running any model or
+ * code; record one new run (/runs kind "rescore") with the new /checks rows
+ * and print one line per task (verdict, and the checks whose verdict
+ * changed) and a summary to out. Tasks whose outputs were not kept, or are
+ * missing or damaged, are named and not judged. Returns the exit code: 0
+ * every such task judged again, 1 some could not be (named), 2 bad usage
+ * or input (err), 3 infrastructure (err: the sandbox, a check program that
+ * cannot judge the reference either, the file's lock, I/O). */
+int l4h_rescore(const char *h5path, const char *suite_path, FILE *out, l4h_err *err);
+
 /* ---------------------------------------------------------------- report */
 
 typedef enum { L4H_FMT_TABLE = 0, L4H_FMT_MARKDOWN, L4H_FMT_JSON } l4h_report_format;

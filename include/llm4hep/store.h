@@ -83,6 +83,26 @@ int l4h_store_close(l4h_store *st, int exit_code, l4h_err *err);
  * while a campaign holds the file. */
 int l4h_store_annotate(const char *h5path, const l4h_annotation *a, l4h_err *err);
 
+/* A `rescore` run: the hidden checks judged again on kept outputs, without
+ * running any model or code. Its /runs row (kind "rescore") and its /checks
+ * rows (run = its number) come from one journal record written at the end,
+ * so a rescore killed half way leaves nothing behind. */
+typedef struct l4h_rescore_writer l4h_rescore_writer;
+/* Take the file's lock for a rescore (refused, code 2, while a campaign or
+ * another writer holds it) and bring the file up to date (rebuilt from the
+ * journal when it was written before the /checks run column). NULL with
+ * err. */
+l4h_rescore_writer *l4h_store_rescore_begin(const char *h5path, l4h_err *err);
+/* Journal the rescore run — info (started_utc, hosts, versions, and
+ * config_text: what was judged with) and per task its task_id and the new
+ * checks (other members ignored; the checks' run is set and their reports
+ * redacted in place) — update the file, release the lock and free w (also
+ * on failure). info->run gets the run's number. 0 or -1. */
+int l4h_store_rescore_end(l4h_rescore_writer *w, l4h_run_info *info, l4h_task_rec *tasks,
+                          size_t n_tasks, l4h_err *err);
+/* Release the lock and free w without journaling anything. NULL is fine. */
+void l4h_store_rescore_abandon(l4h_rescore_writer *w);
+
 /* ---------------------------------------------------------------- reading */
 
 typedef struct l4h_results {
@@ -92,7 +112,8 @@ typedef struct l4h_results {
     size_t n_tasks;
     l4h_annotation *annotations;
     size_t n_annotations;
-    int *run_series;             /* [run - 1]: the run's input_series (/runs; 1 in older files) */
+    int *run_series;             /* [run - 1]: the run's input_series (/runs; 1 in older files,
+                                    0 for a rescore run) */
     size_t n_runs;
 } l4h_results;
 
@@ -105,6 +126,20 @@ int l4h_results_open(const char *h5path, l4h_results **out, l4h_err *err);
  * functions wait (up to 10 s) for a checkpoint that holds the file. */
 int l4h_results_task(const l4h_results *res, int64_t task_id, l4h_task_rec *out, l4h_err *err);
 void l4h_results_free(l4h_results *res);
+
+/* One /checks row of a task that more than one run judged. */
+typedef struct l4h_check_verdict {
+    int64_t task_id;
+    int run;                     /* the run that judged it */
+    char check[129];
+    int passed;
+} l4h_check_verdict;
+/* The /checks rows of every task judged by more than one run (a sweep and
+ * later `rescore` runs), in file order; *out NULL and *n 0 when there are
+ * none. Reads the task_id and run columns whole, the rest only for those
+ * tasks. Caller frees *out. 0 or -1 with err. */
+int l4h_results_check_runs(const l4h_results *res, l4h_check_verdict **out, size_t *n,
+                           l4h_err *err);
 
 /* ------------------------------------------------ operators and tests
  * (docs/results-format.md describes the journal and the file exactly) */
@@ -129,7 +164,8 @@ enum {
     L4H_J_RUN_BEGIN = 'R',
     L4H_J_RUN_END = 'E',
     L4H_J_TASK = 'T',
-    L4H_J_ANNOTATION = 'A'
+    L4H_J_ANNOTATION = 'A',
+    L4H_J_RESCORE = 'C'          /* a rescore run with its checks */
 };
 
 /* Called for each valid journal record: its type, JSON payload (NUL-terminated,

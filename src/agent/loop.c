@@ -562,6 +562,9 @@ int l4h_task_run(const l4h_task_env *env, const l4h_task *task, l4h_task_rec *re
     rec->wall_s = l4h_monotonic() - L.t0;
 
     if (L.have_ws) {
+        if (checks_ran && env->keep_outputs_dir)
+            l4h_outputs_keep(&L.ws, task->step, env->keep_outputs_dir, task->key, rec->attempt,
+                             env->keep_outputs_bytes, rec->outputs, sizeof rec->outputs);
         if (env->out_dir && l4h_workspace_copy_out(&L.ws, env->out_dir, &e) != 0)
             fprintf(stderr, "llm4hep: copying the workspace to %s: %s\n", env->out_dir, e.msg);
         if (env->keep_workspace)

@@ -25,6 +25,8 @@ static const verb verbs[] = {
      "the reference passes its own checks; wrong answers fail them, right ones pass", 0},
     {"report", cmd_report,
      "success rates, intervals, pass@k, cost by model and step", 0},
+    {"rescore", cmd_rescore,
+     "judge kept outputs again after a check change, without running any model", 0},
     {"show", cmd_show, "one task's story: prompts, code, outputs, checks", 0},
     {"errors", cmd_errors,
      "error categories by model and step; --llm re-categorises with a model", 0},

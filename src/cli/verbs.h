@@ -14,6 +14,7 @@ int cmd_show(int argc, char **argv);
 int cmd_errors(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_plots(int argc, char **argv);
+int cmd_rescore(int argc, char **argv);
 
 /* 1 when argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "llm4hep/agent.h"
+#include "llm4hep/check.h"
 #include "llm4hep/exec.h"
 #include "llm4hep/llm.h"
 #include "internal.h"
@@ -215,6 +216,7 @@ int l4h_task_child(int fd, long parent)
                            .spend = relay_spend};
     l4h_secrets_collect(cfg, 0); /* rank 0 said which keys are placeholders */
     l4h_task_rec rec = {0};
+    char *keep_dir = cfg->keep_outputs ? l4h_outputs_dir(cfg->output) : NULL;
     l4h_llm *llm = l4h_llm_new(cfg, &permits, &err);
     l4h_llm_quiet_prices(llm); /* rank 0 warned once for the campaign */
     l4h_sandbox *sb =
@@ -225,7 +227,8 @@ int l4h_task_child(int fd, long parent)
         rec.error_summary = l4h_xstrdup(err.msg);
     } else {
         l4h_task_env env = {.cfg = cfg, .llm = llm, .sandbox = sb, .permits = &permits,
-                            .attempt = attempt};
+                            .attempt = attempt, .keep_outputs_dir = keep_dir,
+                            .keep_outputs_bytes = cfg->keep_outputs_mb << 20};
         if (l4h_task_run(&env, task, &rec, &err) < 0) {
             l4h_rec_clear(&rec);
             rec_identity(&rec, cfg, task);
@@ -243,6 +246,7 @@ int l4h_task_child(int fd, long parent)
     send_result(&r, &rec);
 
     l4h_rec_clear(&rec);
+    free(keep_dir);
     l4h_sandbox_free(sb);
     l4h_llm_free(llm);
     l4h_plan_free(&plan);

@@ -146,6 +146,10 @@ static void on_result(coord *c, const link_msg *m)
         return;
     }
     c->pending_checkpoint++;
+    if (!strncmp(rec.outputs, "not kept", 8) && strstr(rec.outputs, "keep_outputs_mb"))
+        c->outputs_over_cap++;
+    else if (!strncmp(rec.outputs, "not kept", 8) && c->outputs_not_kept++ == 0)
+        snprintf(c->outputs_why, sizeof c->outputs_why, "%s", rec.outputs);
     if (index >= 0) {
         c->overhead_sum += l4h_monotonic() - c->dispatched_at[index] - rec.wall_s;
         c->overhead_n++;
@@ -282,6 +286,16 @@ void coord_print_stats(const coord *c)
             n ? 1e6 * c->busy_s / (double)n : 0.0,
             c->busy_s > 0 ? (double)n / c->busy_s : 0.0, cpu,
             elapsed > 0 ? 100.0 * cpu / elapsed : 0.0, (double)ru.ru_maxrss / 1024.0);
+    if (c->outputs_over_cap)
+        fprintf(c->prog.out, "-- keep_outputs: the cap was reached: the checked files of %d "
+                "task%s were above keep_outputs_mb = %lld and were not kept (`llm4hep rescore` "
+                "cannot judge them again); raise keep_outputs_mb in the config to keep them\n",
+                c->outputs_over_cap, c->outputs_over_cap == 1 ? "" : "s",
+                (long long)c->cfg->keep_outputs_mb);
+    if (c->outputs_not_kept)
+        fprintf(c->prog.out, "-- keep_outputs: the checked files of %d task%s were not kept; "
+                "the first: %s\n", c->outputs_not_kept, c->outputs_not_kept == 1 ? "" : "s",
+                c->outputs_why);
     fflush(c->prog.out);
 }
 

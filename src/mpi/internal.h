@@ -169,6 +169,9 @@ typedef struct coord {
     int *infra_total;          /* per plan index: error_* rows so far */
     int *attempts_before;      /* per plan index: rows before this run */
     int interrupted;           /* interrupted results this run */
+    int outputs_over_cap;      /* results whose checked files were above keep_outputs_mb */
+    int outputs_not_kept;      /* ... not kept for another reason */
+    char outputs_why[128];     /* the first of those reasons */
     double *dispatched_at;     /* per plan index: l4h_monotonic() when sent */
     double overhead_sum;       /* dispatch -> journaled, minus the task's own wall time */
     size_t overhead_n;

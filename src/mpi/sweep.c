@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "llm4hep/agent.h"
+#include "llm4hep/check.h"
 #include "llm4hep/exec.h"
 #include "llm4hep/llm.h"
 #include "internal.h"
@@ -159,7 +160,8 @@ static void capture_start(char *const argv[], capture *c)
     c->fd = fds[0];
 }
 
-/* What it printed (caller frees; "" when it did not start). */
+/* What it printed (caller frees; "" when it did not start). c is reset:
+ * finishing it again gives "" at once. */
 static char *capture_finish(capture *c)
 {
     l4h_buf b = {0};
@@ -172,6 +174,8 @@ static char *capture_finish(capture *c)
     int st;
     if (c->pid > 0)
         waitpid(c->pid, &st, 0);
+    c->fd = -1;
+    c->pid = 0;
     return l4h_buf_take(&b);
 }
 
@@ -460,7 +464,30 @@ static char *gather_hosts(int rank, int size)
     return l4h_buf_take(&b);
 }
 
-int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
+/* Everything one rank holds across the phases of a sweep. */
+typedef struct sweep_state {
+    const l4h_sweep_opts *opts;
+    int rank, size;
+    int exe_fd;                  /* sealed memfd of llm4hep-task, for the children */
+    char self_exe[64];           /* "/proc/self/fd/N" of it */
+    char config_abs[PATH_MAX];
+    l4h_inputs *inputs;          /* the campaign's snapshot (every rank) */
+    char *inputs_blob;           /* its encoding, for the task children */
+    size_t inputs_len;
+    l4h_config *cfg;
+    l4h_plan plan;
+    capture packages;            /* rank 0: the Python packages' versions, being read */
+    char msg[MSG_LEN];           /* this rank's pre-flight: "ok HOST BACKEND" or "fail WHY" */
+    char isolation[16];          /* rank 0: the first slot's sandbox backend */
+    char *hosts;                 /* rank 0: the distinct host names */
+    l4h_store *store;            /* rank 0 */
+    l4h_run_info info;           /* rank 0: the /runs row */
+} sweep_state;
+
+/* Phase 1, every rank: MPI, signals, the binary the children run. The
+ * exit code (0 or L4H_EXIT_INFRA with the reason printed by rank 0 later:
+ * err). */
+static int start_rank(sweep_state *w, int *argc, char ***argv, l4h_err *err)
 {
     note_launcher();
     /* Every rank holds the API keys in its environment: make it
@@ -472,161 +499,163 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
     setenv("OMPI_MCA_smsc", "^cma", 0);
     l4h_exec_harden_self();
     MPI_Init(argc, argv);
-    int rank = 0, size = 1;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    install_signals(rank);
-    say_ready(rank);
-
-    l4h_err err = {0};
-    l4h_config *cfg = NULL;
-    l4h_plan plan = {0};
-    char config_abs[PATH_MAX] = "", self_exe[64] = "";
-    int rc = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &w->rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &w->size);
+    install_signals(w->rank);
+    say_ready(w->rank);
     /* Task children run llm4hep-task (no MPI: src/task/main.c) from the copy
      * embedded in the binary this rank started from, even if the file is
      * replaced (a rebuild) while the campaign runs: a sealed memfd, which
      * /proc/self/fd/N names at exec time. */
-    int exe_fd = l4h_exec_memfd("llm4hep-task", l4h__task_blob,
-                                (size_t)(l4h__task_blob_end - l4h__task_blob), &err);
-    if (exe_fd >= 0)
-        snprintf(self_exe, sizeof self_exe, "/proc/self/fd/%d", exe_fd);
-    else
-        rc = L4H_EXIT_INFRA;
-    l4h_inputs *inputs = NULL;
-    char *inputs_blob = NULL;
-    size_t inputs_len = 0;
-    if (rank == 0 && !rc) {
-        if (!realpath(opts->config_path, config_abs))
-            snprintf(config_abs, sizeof config_abs, "%s", opts->config_path);
-        inputs = l4h_inputs_new();
-        if (record_inputs(config_abs, inputs, &cfg, &plan, &err) < 0)
-            rc = err.code ? err.code : L4H_EXIT_USAGE;
+    w->exe_fd = l4h_exec_memfd("llm4hep-task", l4h__task_blob,
+                               (size_t)(l4h__task_blob_end - l4h__task_blob), err);
+    if (w->exe_fd < 0)
+        return L4H_EXIT_INFRA;
+    snprintf(w->self_exe, sizeof w->self_exe, "/proc/self/fd/%d", w->exe_fd);
+    return 0;
+}
+
+/* Phase 2, collective: rank 0 reads the campaign's inputs once and every
+ * rank loads the config and plan from that snapshot. The agreed exit code. */
+static int load_campaign(sweep_state *w, int rc, l4h_err *err)
+{
+    if (w->rank == 0 && !rc) {
+        if (!realpath(w->opts->config_path, w->config_abs))
+            snprintf(w->config_abs, sizeof w->config_abs, "%s", w->opts->config_path);
+        w->inputs = l4h_inputs_new();
+        if (record_inputs(w->config_abs, w->inputs, &w->cfg, &w->plan, err) < 0)
+            rc = err->code ? err->code : L4H_EXIT_USAGE;
         else
-            inputs_blob = l4h_inputs_encode(inputs, &inputs_len);
+            w->inputs_blob = l4h_inputs_encode(w->inputs, &w->inputs_len);
     }
     if (agree(rc)) {
         if (rc)
-            fprintf(stderr, "llm4hep sweep: %s\n", err.msg);
-        rc = agree(rc);
-        goto out;
+            fprintf(stderr, "llm4hep sweep: %s\n", err->msg);
+        return agree(rc);
     }
-    if ((rc = share_inputs(rank, config_abs, &inputs, &cfg, &plan, &inputs_blob, &inputs_len,
-                           &err)) != 0)
-        goto out;
-    l4h_buf notes = {0}; /* rank 0 says once which keys are placeholders */
-    l4h_secrets_collect(cfg, rank == 0 ? &notes : NULL);
-    if (notes.len)
-        fputs(notes.data, stderr);
-    l4h_buf_free(&notes);
+    rc = share_inputs(w->rank, w->config_abs, &w->inputs, &w->cfg, &w->plan, &w->inputs_blob,
+                      &w->inputs_len, err);
+    if (!rc) {
+        l4h_buf notes = {0}; /* rank 0 says once which keys are placeholders */
+        l4h_secrets_collect(w->cfg, w->rank == 0 ? &notes : NULL);
+        if (notes.len)
+            fputs(notes.data, stderr);
+        l4h_buf_free(&notes);
+    }
+    return rc;
+}
 
-    /* Pre-flight, in seconds: every node's sandbox, every model, the reference. */
-    capture packages = {0, -1};
-    if (rank == 0)
-        python_packages_start(cfg, &packages);
-    char msg[MSG_LEN];
-    preflight(cfg, rank, size, msg);
-    char *msgs = rank == 0 ? l4h_xcalloc((size_t)size, MSG_LEN) : NULL;
-    MPI_Gather(msg, MSG_LEN, MPI_CHAR, msgs, MSG_LEN, MPI_CHAR, 0, MPI_COMM_WORLD);
-    char *hosts = gather_hosts(rank, size);
-    char isolation[16] = "?"; /* the first slot's sandbox backend, for the start line */
-    if (rank == 0) {
-        for (int r = 0; r < size; r++) {
-            const char *mr = msgs + (size_t)r * MSG_LEN;
-            if (!strncmp(mr, "fail ", 5)) {
-                int dup = 0; /* several ranks of a node report the same failure */
-                for (int q = 0; q < r && !dup; q++)
-                    dup = !strcmp(mr, msgs + (size_t)q * MSG_LEN);
-                if (!dup)
-                    fprintf(stderr, "llm4hep sweep: pre-flight: %s\n", mr + 5);
-                rc = L4H_EXIT_INFRA;
-            } else if (r == (size == 1 ? 0 : 1)) {
-                const char *sp = strrchr(mr, ' ');
-                snprintf(isolation, sizeof isolation, "%s", sp ? sp + 1 : "?");
-            }
-        }
-    }
-    if (rank == 0 && !rc)
-        warn_unpriced(cfg);
-    rc = agree(rc);
-    if (rc) {
-        free(capture_finish(&packages));
-        free(msgs);
-        free(hosts);
-        goto out;
-    }
-
-    /* The results: journal first, then the HDF5 file at checkpoints. */
-    l4h_store *store = NULL;
-    l4h_run_info info = {0};
-    if (rank == 0) {
-        info.python_packages = capture_finish(&packages);
-        int flags = (opts->fresh ? L4H_STORE_FRESH : 0) |
-                    (opts->accept_changed_inputs ? L4H_STORE_ACCEPT_CHANGED : 0);
-        if (l4h_store_open(cfg, inputs, flags, &store, &err) < 0) {
-            fprintf(stderr, "llm4hep sweep: %s\n", err.msg);
-            rc = err.code ? err.code : L4H_EXIT_INFRA;
-        } else {
-            info.started_utc = l4h_now();
-            info.exit_code = -1;
-            const char *job = getenv("SLURM_JOB_ID");
-            snprintf(info.slurm_job_id, sizeof info.slurm_job_id, "%s", job ? job : "");
-            const char *rs = getenv("SLURM_RESTART_COUNT");
-            info.slurm_restart_count = rs ? atoi(rs) : 0;
-            info.ranks = size;
-            info.hosts = l4h_xstrdup(hosts);
-            info.llm4hep_version = l4h_xstrdup(LLM4HEP_VERSION);
-            info.git_commit = l4h_xstrdup(LLM4HEP_GIT_COMMIT);
-            info.config_text = l4h_xstrdup(cfg->text);
-            info.inputs = inputs;
-            if (l4h_store_begin_run(store, &info, &err) < 0) {
-                fprintf(stderr, "llm4hep sweep: %s\n", err.msg);
-                rc = err.code ? err.code : L4H_EXIT_INFRA;
-            }
+/* Phase 3, collective, in seconds: every node's sandbox, every model, the
+ * reference; rank 0 prints each failure once and the unpriced models. The
+ * agreed exit code. */
+static int run_preflight(sweep_state *w)
+{
+    w->packages = (capture){0, -1};
+    if (w->rank == 0)
+        python_packages_start(w->cfg, &w->packages);
+    preflight(w->cfg, w->rank, w->size, w->msg);
+    char *msgs = w->rank == 0 ? l4h_xcalloc((size_t)w->size, MSG_LEN) : NULL;
+    MPI_Gather(w->msg, MSG_LEN, MPI_CHAR, msgs, MSG_LEN, MPI_CHAR, 0, MPI_COMM_WORLD);
+    w->hosts = gather_hosts(w->rank, w->size);
+    snprintf(w->isolation, sizeof w->isolation, "?");
+    int rc = 0;
+    for (int r = 0; w->rank == 0 && r < w->size; r++) {
+        const char *mr = msgs + (size_t)r * MSG_LEN;
+        if (!strncmp(mr, "fail ", 5)) {
+            int dup = 0; /* several ranks of a node report the same failure */
+            for (int q = 0; q < r && !dup; q++)
+                dup = !strcmp(mr, msgs + (size_t)q * MSG_LEN);
+            if (!dup)
+                fprintf(stderr, "llm4hep sweep: pre-flight: %s\n", mr + 5);
+            rc = L4H_EXIT_INFRA;
+        } else if (r == (w->size == 1 ? 0 : 1)) {
+            const char *sp = strrchr(mr, ' ');
+            snprintf(w->isolation, sizeof w->isolation, "%s", sp ? sp + 1 : "?");
         }
     }
     free(msgs);
-    free(hosts);
-    rc = agree(rc);
-    if (rc) {
-        if (store)
-            l4h_store_close(store, rc, &err);
-        goto out_run;
-    }
-    MPI_Bcast(&info.run, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    remove_leftovers(cfg, &plan, rank);
+    if (w->rank == 0 && !rc)
+        warn_unpriced(w->cfg);
+    return agree(rc);
+}
 
+/* Phase 4, rank 0: open the results (journal first, then the HDF5 file at
+ * checkpoints) and begin the /runs row; remove what killed task children
+ * left of their kept outputs (the lock is held). The exit code. */
+static int open_results(sweep_state *w, l4h_err *err)
+{
+    l4h_run_info *info = &w->info;
+    info->python_packages = capture_finish(&w->packages);
+    int flags = (w->opts->fresh ? L4H_STORE_FRESH : 0) |
+                (w->opts->accept_changed_inputs ? L4H_STORE_ACCEPT_CHANGED : 0);
+    if (l4h_store_open(w->cfg, w->inputs, flags, &w->store, err) < 0) {
+        fprintf(stderr, "llm4hep sweep: %s\n", err->msg);
+        return err->code ? err->code : L4H_EXIT_INFRA;
+    }
+    char *kept = l4h_outputs_dir(w->cfg->output);
+    l4h_outputs_remove_partial(kept);
+    free(kept);
+    info->started_utc = l4h_now();
+    info->exit_code = -1;
+    const char *job = getenv("SLURM_JOB_ID");
+    snprintf(info->slurm_job_id, sizeof info->slurm_job_id, "%s", job ? job : "");
+    const char *rs = getenv("SLURM_RESTART_COUNT");
+    info->slurm_restart_count = rs ? atoi(rs) : 0;
+    info->ranks = w->size;
+    info->hosts = l4h_xstrdup(w->hosts);
+    info->llm4hep_version = l4h_xstrdup(LLM4HEP_VERSION);
+    info->git_commit = l4h_xstrdup(LLM4HEP_GIT_COMMIT);
+    info->config_text = l4h_xstrdup(w->cfg->text);
+    info->inputs = w->inputs;
+    if (l4h_store_begin_run(w->store, info, err) < 0) {
+        fprintf(stderr, "llm4hep sweep: %s\n", err->msg);
+        return err->code ? err->code : L4H_EXIT_INFRA;
+    }
+    return 0;
+}
+
+/* Phase 5, every rank: rank 0 coordinates (and is the only slot of a
+ * one-rank sweep), the others run tasks; rank 0 closes the results and
+ * says how the campaign ended. The exit code, the same on every rank. */
+static int run_campaign(sweep_state *w, l4h_err *err)
+{
+    const l4h_config *cfg = w->cfg;
+    int rank = w->rank, size = w->size, rc = 0;
     l4h_link link = {.serial = size == 1};
-    slot s = {.rank = size == 1 ? 1 : rank, .cfg = cfg, .plan = &plan, .config_path = config_abs,
-              .self_exe = self_exe, .inputs = inputs_blob, .inputs_len = inputs_len,
-              .inputs_fd = -1, .run = info.run, .link = &link, .fd = -1,
+    slot s = {.rank = size == 1 ? 1 : rank, .cfg = cfg, .plan = &w->plan,
+              .config_path = w->config_abs, .self_exe = w->self_exe, .inputs = w->inputs_blob,
+              .inputs_len = w->inputs_len, .inputs_fd = -1, .run = w->info.run, .link = &link,
+              .fd = -1,
               .empty_tasks = getenv("LLM4HEP_EMPTY_TASKS") && !strcmp(getenv("LLM4HEP_EMPTY_TASKS"), "1")};
     /* "ok <host> <backend>": the backend this rank's pre-flight chose. */
-    const char *backend = strrchr(msg, ' ');
-    snprintf(s.isolation, sizeof s.isolation, "%s", !strncmp(msg, "ok ", 3) && backend ? backend + 1 : "");
+    const char *backend = strrchr(w->msg, ' ');
+    snprintf(s.isolation, sizeof s.isolation, "%s",
+             !strncmp(w->msg, "ok ", 3) && backend ? backend + 1 : "");
     if (rank == 0) {
-        coord c = {.cfg = cfg, .plan = &plan, .opts = opts, .store = store, .link = &link,
-                   .run = info.run, .first_slot = 1, .nslots = size == 1 ? 1 : size - 1};
+        coord c = {.cfg = cfg, .plan = &w->plan, .opts = w->opts, .store = w->store,
+                   .link = &link, .run = w->info.run, .first_slot = 1,
+                   .nslots = size == 1 ? 1 : size - 1};
         c.prog.out = stdout;
         /* A live line only for a person at a terminal: under mpirun rank 0's
          * stdout is a pseudo-terminal even when the job's output goes to a
          * file, so launched campaigns always print plain lines. */
         c.prog.tty = isatty(1) && size == 1 && !getenv("OMPI_COMM_WORLD_SIZE") &&
                      !getenv("PMI_RANK") && !getenv("SLURM_STEP_ID");
-        coord_init(&c, &err);
+        coord_init(&c, err);
         printf("campaign %s: %zu tasks, %zu done before, %zu to run on %d slot%s (%s sandbox); "
                "results %s\n",
-               cfg->name, plan.n_tasks, c.prog.done_before, sched_queued(c.queue), c.nslots,
-               c.nslots == 1 ? "" : "s", isolation, cfg->output);
-        printf("sandbox %s\n", l4h_sandbox_describe(isolation, cfg->sandbox.network));
+               cfg->name, w->plan.n_tasks, c.prog.done_before, sched_queued(c.queue), c.nslots,
+               c.nslots == 1 ? "" : "s", w->isolation, cfg->output);
+        printf("sandbox %s\n", l4h_sandbox_describe(w->isolation, cfg->sandbox.network));
         fflush(stdout);
         rc = run_coordinator(&c, size == 1 ? &s : NULL);
         coord_print_stats(&c);
         coord_free(&c);
-        if (l4h_store_close(store, rc, &err) < 0) {
-            fprintf(stderr, "llm4hep sweep: %s\n", err.msg);
+        if (l4h_store_close(w->store, rc, err) < 0) {
+            fprintf(stderr, "llm4hep sweep: %s\n", err->msg);
             rc = L4H_EXIT_INFRA;
         }
+        w->store = NULL;
         if (rc == L4H_EXIT_STOPPED)
             printf("campaign %s stopped early: run the same command again to resume\n", cfg->name);
         else if (rc == L4H_EXIT_OK)
@@ -636,21 +665,45 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
     }
     slot_free(&s);
     MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    return rc;
+}
 
-out_run:
-    free(info.hosts);
-    free(info.llm4hep_version);
-    free(info.git_commit);
-    free(info.config_text);
-    free(info.python_packages);
-out:
-    l4h_plan_free(&plan);
-    l4h_config_free(cfg);
+/* Free what the phases made. Can't fail. */
+static void sweep_free(sweep_state *w)
+{
+    free(capture_finish(&w->packages)); /* a pre-flight that failed left it running */
+    free(w->hosts);
+    free(w->info.hosts);
+    free(w->info.llm4hep_version);
+    free(w->info.git_commit);
+    free(w->info.config_text);
+    free(w->info.python_packages);
+    l4h_plan_free(&w->plan);
+    l4h_config_free(w->cfg);
     l4h_inputs_use(NULL);
-    l4h_inputs_free(inputs);
-    free(inputs_blob);
-    if (exe_fd >= 0)
-        close(exe_fd);
+    l4h_inputs_free(w->inputs);
+    free(w->inputs_blob);
+    if (w->exe_fd >= 0)
+        close(w->exe_fd);
+}
+
+int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
+{
+    sweep_state w = {.opts = opts, .exe_fd = -1, .packages = {0, -1}};
+    l4h_err err = {0};
+    int rc = start_rank(&w, argc, argv, &err);
+    if ((rc = load_campaign(&w, rc, &err)) == 0 && (rc = run_preflight(&w)) == 0) {
+        if (w.rank == 0)
+            rc = open_results(&w, &err);
+        if ((rc = agree(rc)) == 0) {
+            MPI_Bcast(&w.info.run, 1, MPI_INT, 0, MPI_COMM_WORLD);
+            remove_leftovers(w.cfg, &w.plan, w.rank);
+            rc = run_campaign(&w, &err);
+        } else if (w.store) {
+            l4h_store_close(w.store, rc, &err);
+        }
+    }
+    sweep_free(&w);
     MPI_Finalize();
     return rc;
 }

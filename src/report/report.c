@@ -749,7 +749,7 @@ static void json_group(l4h_buf *b, const report *r, const char *v1, const char *
     l4h_buf_puts(b, "}");
 }
 
-static void print_json(const report *r, FILE *out)
+static void print_json(const report *r, const char *rescored, FILE *out)
 {
     l4h_buf b = {0};
     const rowset *rs = &r->rs;
@@ -844,7 +844,8 @@ static void print_json(const report *r, FILE *out)
         l4h_buf_printf(&b, ", \"better\": %s}",
                        x->shared && p < 0.05 ? (x->only_a > x->only_b ? "\"a\"" : "\"b\"") : "null");
     }
-    l4h_buf_puts(&b, r->n_cmp ? "\n  ]\n}\n" : "]\n}\n");
+    l4h_buf_puts(&b, r->n_cmp ? "\n  ],\n  \"rescored\": " : "],\n  \"rescored\": ");
+    l4h_buf_printf(&b, "%s\n}\n", rescored);
     fputs(b.data, out);
     l4h_buf_free(&b);
 }
@@ -883,7 +884,13 @@ int l4h_report_print(char *const *paths, size_t n_paths, const l4h_report_opts *
     if (o->csv_path && l4h_report_csv(r.rs.rows, r.rs.n_rows, o->csv_path, err) != 0)
         goto out;
     if (o->format == L4H_FMT_JSON) {
-        print_json(&r, out);
+        l4h_buf resc = {0};
+        if (report_rescored_json(&r.rs, &resc, err) != 0) {
+            l4h_buf_free(&resc);
+            goto out;
+        }
+        print_json(&r, resc.data, out);
+        l4h_buf_free(&resc);
     } else {
         print_header(&r, out);
         print_success(&r, out);
@@ -891,6 +898,8 @@ int l4h_report_print(char *const *paths, size_t n_paths, const l4h_report_opts *
         print_failures(&r, out);
         print_pass(&r, out);
         print_compare(&r, out);
+        if (report_print_rescored(&r.rs, o->format, out, err) != 0)
+            goto out;
     }
     rc = 0;
 out:

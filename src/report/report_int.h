@@ -56,6 +56,14 @@ int results_task_wait(const l4h_results *res, int64_t task_id, l4h_task_rec *out
 int rowset_open(rowset *rs, char *const *paths, size_t n, l4h_err *err);
 void rowset_free(rowset *rs);
 
+/* The section on verdicts that rescore runs changed (nothing when no task
+ * was judged again). -1 with err when /checks does not read. */
+int report_print_rescored(const rowset *rs, l4h_report_format fmt, FILE *out, l4h_err *err);
+/* The same as a JSON object appended to b: {"tasks_judged_again": N,
+ * "changed": [{"run","task_id","step","model","trial","old","new","checks"}]}.
+ * -1 with err when /checks does not read. */
+int report_rescored_json(const rowset *rs, l4h_buf *b, l4h_err *err);
+
 /* Interned names: index of s in *v (appended when new). */
 size_t intern(char ***v, size_t *n, const char *s);
 

@@ -201,6 +201,8 @@ static void task_rows(batch *b, size_t i)
         check_row *row = row_add(&b->checks);
         row->task_id = r->task_id;
         store_check_fill(row, &r->checks[k], put_text, b);
+        if (row->run <= 0) /* judged by the task's own run */
+            row->run = r->run;
     }
 }
 
@@ -250,6 +252,7 @@ static void add_run_begin(apply_ctx *c, batch *b, const cJSON *o)
     put_text(b, jstr(o, "python_packages"), &r->python_packages_off, &r->python_packages_len);
     l4h_fix_set(r->inputs_sha256, sizeof r->inputs_sha256, jstr(o, "inputs_sha256"));
     r->input_series = (int32_t)jnum(o, "input_series", 1);
+    l4h_fix_set(r->kind, sizeof r->kind, "sweep");
     const cJSON *fi;
     cJSON_ArrayForEach(fi, cJSON_GetObjectItemCaseSensitive(o, "inputs")) {
         input_row *ir = row_add(&b->ins);
@@ -285,6 +288,49 @@ static int add_run_end(batch *b, const cJSON *o, const pending *p, l4h_err *err)
     return 0;
 }
 
+/* The /runs row and the /checks rows of a C record (o of p): a rescore run
+ * and, per task it judged again, its checks (with their run). 0, or -1 with
+ * err when it does not parse, is out of sequence or names an unknown task. */
+static int add_rescore(batch *b, const cJSON *o, const pending *p, l4h_err *err)
+{
+    run_row *r = row_add(&b->runs);
+    r->run = (int32_t)jnum(o, "run", 0);
+    if (r->run != b->n_runs + (int64_t)b->runs.n)
+        return bad_record(err, p, "a rescore run out of sequence");
+    r->started_utc = jnum(o, "started_utc", NAN);
+    r->ended_utc = jnum(o, "ended_utc", NAN);
+    r->exit_code = (int32_t)jnum(o, "exit_code", -1);
+    r->ranks = 1;
+    l4h_fix_set(r->hosts, sizeof r->hosts, jstr(o, "hosts"));
+    l4h_fix_set(r->llm4hep_version, sizeof r->llm4hep_version, jstr(o, "llm4hep_version"));
+    l4h_fix_set(r->git_commit, sizeof r->git_commit, jstr(o, "git_commit"));
+    put_text(b, jstr(o, "config_text"), &r->config_off, &r->config_len);
+    r->input_series = 0; /* measured nothing: its rows are checks of earlier runs' tasks */
+    l4h_fix_set(r->kind, sizeof r->kind, "rescore");
+    int64_t known = b->n_tasks + (int64_t)b->tasks.n;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(o, "tasks")) {
+        int64_t task_id = (int64_t)jnum(t, "task_id", 0);
+        if (task_id < 1 || task_id > known)
+            return bad_record(err, p, "a rescore of a task the journal does not hold");
+        char *js = cJSON_PrintUnformatted(t);
+        l4h_task_rec rec = {0};
+        l4h_err e;
+        int bad = l4h_rec_from_json(js, strlen(js), &rec, &e);
+        free(js);
+        if (bad)
+            return bad_record(err, p, e.msg);
+        for (size_t k = 0; k < rec.n_checks; k++) {
+            check_row *row = row_add(&b->checks);
+            row->task_id = task_id;
+            store_check_fill(row, &rec.checks[k], put_text, b);
+            row->run = r->run;
+        }
+        l4h_rec_clear(&rec);
+    }
+    return 0;
+}
+
 /* The /annotations row of an A record (o). Can't fail. */
 static void add_annotation(batch *b, const cJSON *o)
 {
@@ -313,6 +359,8 @@ static int add_record(apply_ctx *c, batch *b, const pending *p, l4h_err *err)
         rc = add_run_end(b, o, p, err);
     else if (p->type == L4H_J_ANNOTATION)
         add_annotation(b, o);
+    else if (p->type == L4H_J_RESCORE)
+        rc = add_rescore(b, o, p, err);
     cJSON_Delete(o);
     return rc;
 }

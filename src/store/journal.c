@@ -31,7 +31,7 @@ static uint32_t get32(const unsigned char *p)
 static int known_type(int t)
 {
     return t == L4H_J_HEADER || t == L4H_J_RUN_BEGIN || t == L4H_J_RUN_END || t == L4H_J_TASK ||
-           t == L4H_J_ANNOTATION;
+           t == L4H_J_ANNOTATION || t == L4H_J_RESCORE;
 }
 
 /* Append one record and fsync; on failure truncate back. -1 (code 3). */

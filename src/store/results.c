@@ -68,6 +68,11 @@ static hid_t open_ro(const char *path, l4h_err *err)
     return f;
 }
 
+hid_t store_open_ro(const char *path, l4h_err *err)
+{
+    return open_ro(path, err);
+}
+
 /* Open /text with a chunk cache large enough for scattered small reads. */
 static hid_t open_heap(hid_t f)
 {
@@ -90,7 +95,8 @@ static int heap_get(void *ctx, int64_t off, int64_t len, char **out, l4h_err *er
 #define L4H_RESULTS_ROWS_MAX ((int64_t)1 << 24)
 
 /* Each run's input series from /runs (series 1 for every run of a file
- * written before the column existed, or when /runs does not read). */
+ * written before the column existed, or when /runs does not read; 0 for a
+ * rescore run, which measured no task). */
 static void read_run_series(hid_t f, l4h_results *res)
 {
     int64_t n = l4h_table_rows(f, "runs", NULL);
@@ -104,7 +110,8 @@ static void read_run_series(hid_t f, l4h_results *res)
     res->run_series = l4h_xcalloc((size_t)n, sizeof *res->run_series);
     res->n_runs = (size_t)n;
     for (int64_t i = 0; i < n; i++)
-        res->run_series[i] = ok && runs[i].input_series >= 1 ? runs[i].input_series : 1;
+        res->run_series[i] = ok && !strncmp(runs[i].kind, "rescore", sizeof runs[i].kind) ? 0
+                             : ok && runs[i].input_series >= 1 ? runs[i].input_series : 1;
     free(runs);
 }
 
@@ -381,9 +388,13 @@ static int build_task(const l4h_results *res, int64_t i, const task_rows *tr, te
     for (size_t k = 0; k < tr->n_execs; k++)
         if (store_exec_read(l4h_rec_add_exec(out), &tr->execs[k], region_get, g, err))
             return -1;
-    for (size_t k = 0; k < tr->n_checks; k++)
-        if (store_check_read(l4h_rec_add_check(out), &tr->checks[k], region_get, g, err))
+    for (size_t k = 0; k < tr->n_checks; k++) {
+        l4h_check_rec *c = l4h_rec_add_check(out);
+        if (store_check_read(c, &tr->checks[k], region_get, g, err))
             return -1;
+        if (c->run <= 0) /* a file written before the column: the task's own run */
+            c->run = out->run;
+    }
     return 0;
 }
 

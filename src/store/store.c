@@ -466,7 +466,13 @@ int l4h_store_open(const l4h_config *cfg, const l4h_inputs *inputs, int flags, l
         time_t t = time(NULL);
         strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime(&t));
         int n = 0;
-        if (move_aside(st->h5path, stamp, &n, err) || move_aside(st->jpath, stamp, &n, err))
+        /* the kept outputs (keep_outputs: <output>.outputs) go with their file */
+        l4h_buf kb = {0};
+        l4h_buf_printf(&kb, "%s.outputs", st->h5path);
+        int moved = move_aside(st->h5path, stamp, &n, err) || move_aside(st->jpath, stamp, &n, err) ||
+                    move_aside(kb.data, stamp, &n, err);
+        l4h_buf_free(&kb);
+        if (moved)
             goto fail;
     }
     if (access(st->h5path, F_OK) == 0 && access(st->jpath, F_OK) != 0) {

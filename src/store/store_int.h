@@ -40,6 +40,7 @@ typedef struct run_row {
     int64_t config_off, config_len, python_packages_off, python_packages_len;
     char inputs_sha256[64];
     int32_t input_series;
+    char kind[16]; /* "sweep" or "rescore"; "" in files written before it: sweep */
 } run_row;
 
 /* One file of a run's input snapshot (/inputs). */
@@ -252,6 +253,10 @@ typedef struct task_scan {
 int l4h_task_scan(const char *json, size_t len, task_scan *out);
 
 /* ------------------------------------------------------ file writer */
+
+/* Open a results file read-only for reading (format_version checked; waits
+ * up to 10 s for a checkpoint that holds it). The file id, or -1 (code 2). */
+hid_t store_open_ro(const char *path, l4h_err *err);
 
 /* Paths of a campaign's companion files (caller frees). */
 char *l4h_journal_path(const char *h5path);

@@ -1,6 +1,7 @@
 /* sync.c — make the HDF5 file agree with the journal: read the journal
  * once (key states, counts), check what the file says it reflects, then
  * append what it lacks or rebuild it (temp file + atomic rename). */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -97,6 +98,17 @@ static int pass_record(int type, const char *payload, size_t len, int64_t offset
     case L4H_J_ANNOTATION:
         c->at_x[5] += before_x;
         break;
+    case L4H_J_RESCORE: { /* a /runs row and its /checks rows; not a campaign's run */
+        st->n_runs++;
+        c->at_x[0] += before_x;
+        cJSON *o = cJSON_ParseWithLength(payload, len);
+        const cJSON *t;
+        cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(o, "tasks"))
+            c->at_x[4] += before_x * (int64_t)cJSON_GetArraySize(
+                                         cJSON_GetObjectItemCaseSensitive(t, "checks"));
+        cJSON_Delete(o);
+        break;
+    }
     case L4H_J_TASK: {
         task_scan r;
         if (scan_task(payload, len, offset, &r, err) != 0)

@@ -19,7 +19,7 @@ static const col_desc run_cols[] = {
     C_I32(run_row, ranks), C_STR(run_row, hosts), C_STR(run_row, llm4hep_version),
     C_STR(run_row, git_commit), C_I64(run_row, config_off), C_I64(run_row, config_len),
     C_I64(run_row, python_packages_off), C_I64(run_row, python_packages_len),
-    C_STR(run_row, inputs_sha256), C_I32(run_row, input_series)};
+    C_STR(run_row, inputs_sha256), C_I32(run_row, input_series), C_STR(run_row, kind)};
 
 static const col_desc input_cols[] = {
     C_I32(input_row, run), C_STR(input_row, sha256), C_I64(input_row, size),
