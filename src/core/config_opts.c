@@ -130,6 +130,8 @@ static const config_opt opts[] = {
     NUM(CONFIG, "retry.base_s",             retry.base_s,           0, 0, 2),
     NUM(CONFIG, "retry.max_s",              retry.max_s,            0, 0, 120), /* >= base_s: config.c */
     INT(CONFIG, "infra_retries",            infra_retries,          0, 100, 1),
+    BOOL(CONFIG, "keep_outputs",            keep_outputs, 1),
+    I64(CONFIG, "keep_outputs_mb",          keep_outputs_mb,        0, 16777216, 256),
 
     ENUM(ENDPOINT, "provider",              provider, "http", "http", "scripted", "replay"),
     STR(ENDPOINT, "base_url",               base_url, 0, NULL, http_url), /* http: required */
