@@ -31,6 +31,8 @@ typedef struct l4h_task_env {
     volatile sig_atomic_t *stop;    /* set → finish as interrupted; may be NULL */
     int no_checks;                  /* 1: skip the hidden checks (`run` without --validate);
                                        the status then reflects the loop alone, see below */
+    const char *stage_dir;          /* the step's `stage` files come from here (`run --chain`:
+                                       the previous steps' outputs); NULL: the reference dir */
 } l4h_task_env;
 
 /* The conversation (deterministic; every request is recorded exactly):

@@ -124,9 +124,9 @@ def test_bad_usage(suite, tmp_path):
     y = suite / "suite.yml"
     cases = [
         ((), "SUITE (a suite.yml) is required"),
-        ((y, "--out-dir", ws), "--step S is required"),
+        ((y, "--out-dir", tmp_path), "found no step's outputs"),
         ((y, "--step", "1"), "--out-dir DIR is required"),
-        ((y, "--step", "1", "--out-dir", ws, "--frobnicate"), "unknown flag --frobnicate"),
+        ((y, "--step", "1", "--out-dir", ws, "--frobnicate"), "unknown option '--frobnicate'"),
         ((y, "--step", "1", "--out-dir", tmp_path / "absent"), "not a directory"),
         ((y, "--step", "nope", "--out-dir", ws), "no such step in"),
         ((y, "--step"), "--step needs a value"),
