@@ -390,9 +390,10 @@ static void add_inputs_json(cJSON *o, const l4h_step *step, const step_inputs *i
  * the copied workspace holds at that name, never writing through it), with
  * the mode and the inputs' sources added and the secrets the process holds
  * redacted (as the store does; what a model wrote holds none). Then
- * prompt_pairs/ and, when checks ran, logs/<step>_validation.log. */
-static void write_outputs(const char *dir, const l4h_task_rec *rec, const l4h_step *step,
-                          const step_inputs *in)
+ * prompt_pairs/ and, when checks ran, logs/<step>_validation.log and the
+ * comparison plots of the array checks (plots/validation/). */
+static void write_outputs(const l4h_suite *suite, const char *dir, const l4h_task_rec *rec,
+                          const l4h_step *step, const step_inputs *in)
 {
     char *text = l4h_rec_to_json(rec);
     cJSON *j = cJSON_Parse(text);
@@ -419,6 +420,7 @@ static void write_outputs(const char *dir, const l4h_task_rec *rec, const l4h_st
                        passed == rec->n_checks ? "PASS" : "FAIL");
         cli_write_validation_log(dir, step->name, b.data);
         l4h_buf_free(&b);
+        cli_compare_plots_report(suite, step, dir, stdout);
     }
 }
 
@@ -624,7 +626,7 @@ int cmd_run(int argc, char **argv)
         cJSON_AddStringToObject(sj, "status", l4h_status_name(rec.status));
         add_inputs_json(sj, step, &in);
         if (dir) {
-            write_outputs(dir, &rec, step, &in);
+            write_outputs(suite, dir, &rec, step, &in);
             if (root) {
                 cJSON_AddStringToObject(sj, "dir", multi ? step->name : ".");
                 printf("workspace copied to %s (record: %s/task.json)\n", dir, dir);

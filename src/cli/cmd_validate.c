@@ -228,6 +228,8 @@ static int validate_step(l4h_config *cfg, const l4h_suite *suite, const char *su
     fflush(stdout);
     cli_write_validation_log(dir, step->name, b.data ? b.data : "");
     l4h_buf_free(&b);
+    if (foreign == 0 && rc != L4H_EXIT_INFRA)
+        cli_compare_plots_report(suite, step, dir, stdout);
     return rc;
 }
 

@@ -133,3 +133,17 @@ int cli_write_prompt_pairs(const char *dir, const l4h_task_rec *rec, l4h_err *er
     close(fd);
     return rc;
 }
+
+/* Comparison plots and the line saying where they are (see verbs.h). */
+void cli_compare_plots_report(const l4h_suite *suite, const l4h_step *step, const char *dir,
+                              FILE *fp)
+{
+    l4h_err err = {0};
+    int n = cli_compare_plots(suite, step, dir, &err);
+    if (n < 0)
+        fprintf(stderr, "llm4hep: %s\n", err.msg);
+    if (n > 0)
+        fprintf(fp, "comparison plots (candidate vs reference, per column): %s/plots/validation/\n",
+                dir);
+    fflush(fp);
+}

@@ -5,6 +5,7 @@
 #define LLM4HEP_CLI_VERBS_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "llm4hep/core.h"
 
@@ -74,6 +75,19 @@ void cli_write_validation_log(const char *dir, const char *step, const char *tex
  * call of rec, in order: the messages sent ("### role" then the content) and
  * the answer's content and tool calls. 0 or -1 with err. */
 int cli_write_prompt_pairs(const char *dir, const l4h_task_rec *rec, l4h_err *err);
+
+/* Comparison plots of step's array checks on the outputs in dir against the
+ * suite's reference (compare.c): dir/plots/validation/<step>__<array>__colNN.png
+ * (candidate over reference histograms and their difference, per column)
+ * and <step>__<array>.csv (the histograms). The number of arrays drawn (0:
+ * the step has no array check or no candidate file), or -1 with err when
+ * the folder cannot take them or the script failed or refused an array. */
+int cli_compare_plots(const l4h_suite *suite, const l4h_step *step, const char *dir, l4h_err *err);
+
+/* cli_compare_plots, then a line on fp naming the folder; a failure is
+ * reported on stderr and changes no verdict. */
+void cli_compare_plots_report(const l4h_suite *suite, const l4h_step *step, const char *dir,
+                              FILE *fp);
 
 /* ---- run --chain (chain.c) --------------------------------------------- */
 /* The suite's latest step before step that does not stage rel itself: the
