@@ -93,6 +93,9 @@ def compare(name, cand, ref, dir_fd, prefix, max_columns):
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in os.path.basename(name))
     safe = safe[:-4] if safe.endswith(".npy") else safe
     rows = []
+    # one figure, redrawn per column (a new figure per column costs more than the drawing)
+    fig, (top, bot) = plt.subplots(2, 1, figsize=(6, 5), sharex=True,
+                                   gridspec_kw={"height_ratios": [3, 1]})
     for k in range(ncol):
         c, r = cand[:, k], ref[:, k]
         cf, rf = c[np.isfinite(c)], r[np.isfinite(r)]
@@ -108,8 +111,8 @@ def compare(name, cand, ref, dir_fd, prefix, max_columns):
             rows.append([k, b, repr(float(edges[b])), repr(float(edges[b + 1])), int(hc[b]),
                          int(hr[b]), int(diff[b])])
         same = c.shape == r.shape and np.array_equal(c, r, equal_nan=True)
-        fig, (top, bot) = plt.subplots(2, 1, figsize=(6, 5), sharex=True,
-                                       gridspec_kw={"height_ratios": [3, 1]})
+        top.clear()
+        bot.clear()
         top.stairs(hr, edges, label="reference (%d)" % rf.size, color="black")
         top.stairs(hc, edges, label="candidate (%d)" % cf.size, color="tab:red", linestyle="--")
         top.set_title("%s column %d%s" % (name, k, "" if same else "  (differs)"))
@@ -121,7 +124,7 @@ def compare(name, cand, ref, dir_fd, prefix, max_columns):
         bot.set_xlabel("value (finite; NaN: cand %d, ref %d)" % (c.size - cf.size, r.size - rf.size))
         with out_file(dir_fd, "%s%s__col%02d.png" % (prefix, safe, k)) as f:
             fig.savefig(f, format="png", dpi=80)
-        plt.close(fig)
+    plt.close(fig)
     with out_file(dir_fd, "%s%s.csv" % (prefix, safe), "w") as f:
         w = csv.writer(f)
         w.writerow(["column", "bin", "lo", "hi", "candidate", "reference", "difference"])

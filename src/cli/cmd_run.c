@@ -431,14 +431,6 @@ static int exit_code_of(l4h_status s)
     return l4h_status_is_infra(s) ? L4H_EXIT_INFRA : L4H_EXIT_FAILED;
 }
 
-/* The worse of two run exit codes: infrastructure over failure over success. */
-static int worse(int a, int b)
-{
-    return a == L4H_EXIT_INFRA || b == L4H_EXIT_INFRA ? L4H_EXIT_INFRA
-           : a == L4H_EXIT_FAILED || b == L4H_EXIT_FAILED ? L4H_EXIT_FAILED
-                                                          : L4H_EXIT_OK;
-}
-
 /* The output folder's path: --out-dir, results_job_ID or results_<local
  * time> (buf holds the last two); NULL when none was asked for. */
 static const char *output_root(const run_args *a, char *buf, size_t n)
@@ -588,7 +580,7 @@ int cmd_run(int argc, char **argv)
                        step->name, err.msg);
                 cJSON_AddStringToObject(sj, "status", "not_run");
                 cJSON_AddStringToObject(sj, "why", err.msg);
-                rc = worse(rc, model ? L4H_EXIT_FAILED : L4H_EXIT_INFRA);
+                rc = cli_worse_exit(rc, model ? L4H_EXIT_FAILED : L4H_EXIT_INFRA);
                 free(stage_dir);
                 free(dir);
                 sources_free(step, in.sources);
@@ -634,7 +626,7 @@ int cmd_run(int argc, char **argv)
         }
         dirs[si] = dir;
         sources_free(step, in.sources);
-        rc = worse(rc, exit_code_of(rec.status));
+        rc = cli_worse_exit(rc, exit_code_of(rec.status));
         l4h_rec_clear(&rec);
         memset(&rec, 0, sizeof rec);
     }

@@ -233,14 +233,6 @@ static int validate_step(l4h_config *cfg, const l4h_suite *suite, const char *su
     return rc;
 }
 
-/* The worse of two exit codes: infrastructure over failure over success. */
-static int worse(int a, int b)
-{
-    return a == L4H_EXIT_INFRA || b == L4H_EXIT_INFRA ? L4H_EXIT_INFRA
-           : a == L4H_EXIT_FAILED || b == L4H_EXIT_FAILED ? L4H_EXIT_FAILED
-                                                          : L4H_EXIT_OK;
-}
-
 int cmd_validate(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -336,7 +328,7 @@ int cmd_validate(int argc, char **argv)
         free(sdir);
         done++;
         passed += r == L4H_EXIT_OK;
-        rc = worse(rc, r);
+        rc = cli_worse_exit(rc, r);
     }
     if (n_chosen > 1)
         printf("\nvalidate %s on %s: %zu of %zu steps passed — %s\n", suite->name, dir, passed,

@@ -147,3 +147,11 @@ void cli_compare_plots_report(const l4h_suite *suite, const l4h_step *step, cons
                 dir);
     fflush(fp);
 }
+
+/* The worse of two exit codes (see verbs.h). */
+int cli_worse_exit(int a, int b)
+{
+    return a == L4H_EXIT_INFRA || b == L4H_EXIT_INFRA ? L4H_EXIT_INFRA
+           : a == L4H_EXIT_FAILED || b == L4H_EXIT_FAILED ? L4H_EXIT_FAILED
+                                                          : L4H_EXIT_OK;
+}

@@ -89,6 +89,10 @@ int cli_compare_plots(const l4h_suite *suite, const l4h_step *step, const char *
 void cli_compare_plots_report(const l4h_suite *suite, const l4h_step *step, const char *dir,
                               FILE *fp);
 
+/* The exit code of several steps from two of theirs: infrastructure (3)
+ * over a failure (1) over success (0). Can't fail. */
+int cli_worse_exit(int a, int b);
+
 /* ---- run --chain (chain.c) --------------------------------------------- */
 /* The suite's latest step before step that does not stage rel itself: the
  * step whose outputs hand rel on. NULL when none. Borrowed from suite. */
