@@ -552,6 +552,7 @@ int cmd_run(int argc, char **argv)
     cJSON_AddNumberToObject(runj, "trial", a.trial);
     cJSON *stepsj = cJSON_AddArrayToObject(runj, "steps");
     rc = L4H_EXIT_OK;
+    int broken = 0;
     for (size_t si = 0; si < suite->n_steps; si++) {
         if (!chosen[si])
             continue;
@@ -560,9 +561,9 @@ int cmd_run(int argc, char **argv)
         cJSON_AddItemToArray(stepsj, sj);
         cJSON_AddStringToObject(sj, "step", step->name);
         cJSON_AddNumberToObject(sj, "number", step->number);
-        if (stop_flag) {
+        if (stop_flag || broken) {
             cJSON_AddStringToObject(sj, "status", "not_run");
-            cJSON_AddStringToObject(sj, "why", "interrupted");
+            cJSON_AddStringToObject(sj, "why", broken ? "the chain stopped before it" : "interrupted");
             continue;
         }
         char *dir = root ? (multi ? l4h_path_join(root, step->name) : l4h_xstrdup(root))
@@ -584,7 +585,8 @@ int cmd_run(int argc, char **argv)
                 free(stage_dir);
                 free(dir);
                 sources_free(step, in.sources);
-                break;
+                broken = 1; /* the later steps are listed as not run */
+                continue;
             }
         }
         l4h_task task = {.index = 0, .supervisor = a.supervisor, .coder = a.coder, .step = step,

@@ -261,14 +261,15 @@ def test_chain_feeds_each_step_the_models_own_outputs(world):
 
 def test_chain_does_not_follow_a_link_the_code_planted(world):
     out = fresh(world, "linker")
-    r = llm4hep(["run", world["cfg"], "--step", "create_numpy", "--step", "preprocess", "--chain",
-                 "--model", "scripted/linker", "--out-dir", out], world["env"])
+    r = llm4hep(["run", world["cfg"], "--step", "create_numpy", "--step", "preprocess", "--step",
+                 "scores", "--chain", "--model", "scripted/linker", "--out-dir", out], world["env"])
     assert r.returncode == 1, r.stdout + r.stderr
     assert "the chain stops before step 3 preprocess" in r.stdout
     assert "arrays/data_raw.npy, an output of step create_numpy" in r.stdout
     run = json.loads((out / "run.json").read_text())
-    assert run["steps"][1]["status"] == "not_run"
-    assert not (out / "preprocess").exists()
+    assert [s["status"] for s in run["steps"]] == ["success", "not_run", "not_run"]
+    assert run["steps"][2]["why"] == "the chain stopped before it"
+    assert not (out / "preprocess").exists() and not (out / "scores").exists()
     passwd = pathlib.Path("/etc/passwd").read_bytes()
     for p in out.rglob("*"):
         assert p.is_symlink() or not p.is_file() or p.read_bytes() != passwd, p
