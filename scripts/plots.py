@@ -53,6 +53,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from l4h_args import Once, OnceTrue  # noqa: E402  (no flag is silently dropped)
 try:
     import matplotlib
 
@@ -653,15 +654,15 @@ def main(argv=None):
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="\n\n".join(__doc__.split("\n\n")[1:]))
     ap.add_argument("results", nargs="+", help="results files (HDF5)")
-    ap.add_argument("--out", required=True, help="directory for the figures, summary.csv and five_step_summary_stats.csv")
-    ap.add_argument("--html", help="also write this self-contained HTML report")
-    ap.add_argument("--include-infra", action="store_true",
+    ap.add_argument("--out", required=True, action=Once, help="directory for the figures, summary.csv and five_step_summary_stats.csv")
+    ap.add_argument("--html", action=Once, help="also write this self-contained HTML report")
+    ap.add_argument("--include-infra", action=OnceTrue,
                     help="count infrastructure outcomes as failed trials")
-    ap.add_argument("--errors-from", metavar="SOURCE",
+    ap.add_argument("--errors-from", metavar="SOURCE", action=Once,
                     help="error categories from this annotation source (e.g. llm:openai/gpt-5)")
-    ap.add_argument("--max-transcripts", type=int, default=1000,
+    ap.add_argument("--max-transcripts", type=int, default=1000, action=Once,
                     help="transcripts embedded in the HTML at most (default 1000)")
-    ap.add_argument("--llm4hep", metavar="BIN",
+    ap.add_argument("--llm4hep", metavar="BIN", action=Once,
                     help="take each transcript from `BIN show` (with code diffs) instead of the "
                          "Python reader's")
     a = ap.parse_args(argv)

@@ -35,6 +35,8 @@ typedef struct l4h_task_env {
                                        judged here (l4h_outputs_keep; rec->outputs says what
                                        became of them); NULL: keep nothing */
     int64_t keep_outputs_bytes;     /* the cap (keep_outputs_mb) */
+    const char *stage_dir;          /* the step's `stage` files come from here (`run --chain`:
+                                       the previous steps' outputs); NULL: the reference dir */
 } l4h_task_env;
 
 /* The conversation (deterministic; every request is recorded exactly):

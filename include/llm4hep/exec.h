@@ -77,6 +77,8 @@ typedef struct l4h_workspace {
     char *ref_host, *ref_view;
     char **staged;         /* staged inputs, relative paths (read-only for the code) */
     size_t n_staged;
+    char *stage_host;      /* the directory staged inputs are copied from: ref_host, or
+                              `run --chain`'s directory of the previous steps' outputs */
 } l4h_workspace;
 
 /* Create a workspace under cfg->scratch for the task key with generated_code/,
@@ -97,6 +99,14 @@ typedef struct l4h_workspace {
 #define L4H_WS_MAX_DEPTH 128
 int l4h_workspace_create(const l4h_config *cfg, const l4h_sandbox *sb, const char *task_key,
                          const l4h_step *step, l4h_workspace *ws, l4h_err *err);
+/* The same, with the step's `stage` files copied from stage_dir instead of
+ * the suite's reference dir (NULL: the reference dir): `run --chain` stages
+ * the model's own outputs of the previous step. stage_dir must be the
+ * caller's own directory (nothing the code wrote is on its path): staging
+ * reads it by path as it reads the reference. */
+int l4h_workspace_create_from(const l4h_config *cfg, const l4h_sandbox *sb, const char *task_key,
+                              const l4h_step *step, const char *stage_dir, l4h_workspace *ws,
+                              l4h_err *err);
 /* Open the workspace root (a directory fd, close-on-exec; the caller closes
  * it). -1 with err when it is gone. */
 int l4h_workspace_dir(const l4h_workspace *ws, l4h_err *err);

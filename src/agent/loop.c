@@ -518,7 +518,8 @@ int l4h_task_run(const l4h_task_env *env, const l4h_task *task, l4h_task_rec *re
 
     l4h_err e = {0};
     l4h_sandbox_watch_stop(env->sandbox, env->stop);
-    if (l4h_workspace_create(env->cfg, env->sandbox, task->key, task->step, &L.ws, &e) != 0) {
+    if (l4h_workspace_create_from(env->cfg, env->sandbox, task->key, task->step, env->stage_dir,
+                                  &L.ws, &e) != 0) {
         l4h_loop_infra(&L, L4H_STATUS_ERROR_SANDBOX, "workspace: %s", e.msg);
     } else {
         L.have_ws = 1;

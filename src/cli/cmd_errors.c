@@ -30,25 +30,18 @@ int cmd_errors(int argc, char **argv)
         fputs(usage, stdout);
         return 0;
     }
-    const char *model = NULL, *config = NULL, *prompt = NULL, *format = "table";
-    char **paths = calloc((size_t)argc, sizeof *paths);
-    size_t n = 0;
+    static const cli_opt opts[] = {{"--llm", CLI_ONE, "MODEL"}, {"--config", CLI_ONE, "CONFIG"}, {"--prompt", CLI_ONE, "FILE"},
+                                   {"--format", CLI_ONE, "F"}, {NULL, 0, NULL}};
+    cli_args a;
+    if (cli_parse("errors", opts, "RESULTS.h5 files", (size_t)argc, argc, argv, &a) != 0)
+        return L4H_EXIT_USAGE;
+    const char *model = cli_one(&a, "--llm"), *config = cli_one(&a, "--config");
+    const char *prompt = cli_one(&a, "--prompt"), *format = cli_one(&a, "--format");
+    if (!format)
+        format = "table";
+    char **paths = (char **)a.pos;
+    size_t n = a.n_pos;
     int rc = L4H_EXIT_USAGE;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char **dst = !strcmp(a, "--llm") ? &model : !strcmp(a, "--config") ? &config
-                           : !strcmp(a, "--prompt") ? &prompt : !strcmp(a, "--format") ? &format
-                           : NULL;
-        if (dst && i + 1 < argc) {
-            *dst = argv[++i];
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "llm4hep errors: %s %s\n%s", a,
-                    dst ? "needs a value" : "is not an option", usage);
-            goto out;
-        } else {
-            paths[n++] = argv[i];
-        }
-    }
     l4h_report_format fmt = !strcmp(format, "json") ? L4H_FMT_JSON
                             : !strcmp(format, "markdown") ? L4H_FMT_MARKDOWN : L4H_FMT_TABLE;
     if (n == 0 || (!model != !config) || (model && n != 1) ||
@@ -67,6 +60,6 @@ int cmd_errors(int argc, char **argv)
     }
     rc = 0;
 out:
-    free(paths);
+    cli_args_free(&a);
     return rc;
 }

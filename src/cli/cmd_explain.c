@@ -33,27 +33,17 @@ int cmd_explain(int argc, char **argv)
         fputs(usage, stdout);
         return 0;
     }
-    const char *pos[2] = {NULL, NULL}, *model = NULL, *config = NULL, *prompt = NULL;
-    int npos = 0, failed = 0, all = 0;
-    for (int i = 1; i < argc; i++) {
-        const char **dst = !strcmp(argv[i], "--llm") ? &model : !strcmp(argv[i], "--config") ? &config
-                           : !strcmp(argv[i], "--prompt") ? &prompt : NULL;
-        int *flag = !strcmp(argv[i], "--failed") ? &failed : !strcmp(argv[i], "--all") ? &all : NULL;
-        if ((dst && *dst) || (flag && *flag)) { /* never drop a repeated option silently */
-            fprintf(stderr, "llm4hep explain: %s given twice\n%s", argv[i], usage);
-            return L4H_EXIT_USAGE;
-        }
-        if (dst && i + 1 < argc) {
-            *dst = argv[++i];
-        } else if (flag) {
-            *flag = 1;
-        } else if (argv[i][0] == '-' || npos == 2) {
-            fprintf(stderr, "llm4hep explain: unexpected %s\n%s", argv[i], usage);
-            return L4H_EXIT_USAGE;
-        } else {
-            pos[npos++] = argv[i];
-        }
-    }
+    static const cli_opt opts[] = {{"--llm", CLI_ONE, "MODEL"}, {"--config", CLI_ONE, "CONFIG"}, {"--prompt", CLI_ONE, "FILE"},
+                                   {"--failed", CLI_SWITCH, NULL}, {"--all", CLI_SWITCH, NULL}, {NULL, 0, NULL}};
+    cli_args a;
+    if (cli_parse("explain", opts, "RESULTS.h5 and TASK", 2, argc, argv, &a) != 0)
+        return L4H_EXIT_USAGE;
+    const char *model = cli_one(&a, "--llm"), *config = cli_one(&a, "--config");
+    const char *prompt = cli_one(&a, "--prompt");
+    int failed = cli_has(&a, "--failed"), all = cli_has(&a, "--all");
+    const char *pos[2] = {a.n_pos > 0 ? a.pos[0] : NULL, a.n_pos > 1 ? a.pos[1] : NULL};
+    int npos = (int)a.n_pos;
+    cli_args_free(&a); /* the values point into argv */
     int many = failed || all;
     if (npos != (many ? 1 : 2) || (failed && all) || !model || !config) {
         fprintf(stderr, "llm4hep explain: expected RESULTS.h5 and one of TASK, --failed, --all, "

@@ -24,21 +24,13 @@ int cmd_reference(int argc, char **argv)
         fputs(usage, stdout);
         return L4H_EXIT_OK;
     }
-    const char *suite_path = NULL;
-    int check = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--check")) {
-            check = 1;
-        } else if (argv[i][0] == '-') {
-            fprintf(stderr, "llm4hep reference: unknown flag %s; expected --check\n%s", argv[i], usage);
-            return L4H_EXIT_USAGE;
-        } else if (!suite_path) {
-            suite_path = argv[i];
-        } else {
-            fprintf(stderr, "llm4hep reference: one SUITE expected, got also '%s'\n%s", argv[i], usage);
-            return L4H_EXIT_USAGE;
-        }
-    }
+    static const cli_opt opts[] = {{"--check", CLI_SWITCH, NULL}, {NULL, 0, NULL}};
+    cli_args a;
+    if (cli_parse("reference", opts, "SUITE", 1, argc, argv, &a) != 0)
+        return L4H_EXIT_USAGE;
+    const char *suite_path = a.n_pos ? a.pos[0] : NULL;
+    int check = cli_has(&a, "--check");
+    cli_args_free(&a); /* the values point into argv */
     if (!suite_path) {
         fprintf(stderr, "llm4hep reference: SUITE (a suite.yml) is required\n%s", usage);
         return L4H_EXIT_USAGE;

@@ -56,57 +56,41 @@ int cmd_report(int argc, char **argv)
         fputs(usage, stdout);
         return 0;
     }
-    l4h_report_opts o = {0};
-    int models = 0;
-    char **paths = calloc((size_t)argc, sizeof *paths);
-    size_t n = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char **dst = !strcmp(a, "--by") ? &o.by : !strcmp(a, "--csv") ? &o.csv_path
-                           : !strcmp(a, "--compare") ? &o.compare : NULL;
-        if (dst || !strcmp(a, "--format")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "llm4hep report: %s needs a value\n%s", a, usage);
-                free(paths);
-                return L4H_EXIT_USAGE;
-            }
-            const char *v = argv[++i];
-            if (dst) {
-                *dst = v;
-            } else if (parse_format(v) < 0) {
-                fprintf(stderr, "llm4hep report: --format %s: expected table, markdown or json\n", v);
-                free(paths);
-                return L4H_EXIT_USAGE;
-            } else {
-                o.format = (l4h_report_format)parse_format(v);
-            }
-        } else if (!strcmp(a, "--include-infra")) {
-            o.include_infra = 1;
-        } else if (!strcmp(a, "--models")) {
-            models = 1;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "llm4hep report: unknown option %s\n%s", a, usage);
-            free(paths);
-            return L4H_EXIT_USAGE;
-        } else {
-            paths[n++] = argv[i];
-        }
+    static const cli_opt opts[] = {{"--by", CLI_ONE, "D[,D]"}, {"--csv", CLI_ONE, "FILE"}, {"--compare", CLI_ONE, "A,B"},
+                                   {"--format", CLI_ONE, "F"}, {"--include-infra", CLI_SWITCH, NULL},
+                                   {"--models", CLI_SWITCH, NULL}, {NULL, 0, NULL}};
+    cli_args a;
+    if (cli_parse("report", opts, "RESULTS.h5 files", (size_t)argc, argc, argv, &a) != 0)
+        return L4H_EXIT_USAGE;
+    l4h_report_opts o = {.by = cli_one(&a, "--by"), .csv_path = cli_one(&a, "--csv"),
+                         .compare = cli_one(&a, "--compare"),
+                         .include_infra = cli_has(&a, "--include-infra")};
+    int models = cli_has(&a, "--models");
+    const char *fmt = cli_one(&a, "--format");
+    if (fmt && parse_format(fmt) < 0) {
+        fprintf(stderr, "llm4hep report: --format %s: expected table, markdown or json\n", fmt);
+        cli_args_free(&a);
+        return L4H_EXIT_USAGE;
     }
+    if (fmt)
+        o.format = (l4h_report_format)parse_format(fmt);
+    char **paths = (char **)a.pos;
+    size_t n = a.n_pos;
     if (n == 0) {
         fprintf(stderr, "llm4hep report: expected at least one RESULTS.h5\n%s", usage);
-        free(paths);
+        cli_args_free(&a);
         return L4H_EXIT_USAGE;
     }
     if (models && (o.by || o.csv_path || o.compare || o.include_infra)) {
         fprintf(stderr, "llm4hep report: --models takes only --format (not --by, --csv, --compare "
                         "or --include-infra)\n");
-        free(paths);
+        cli_args_free(&a);
         return L4H_EXIT_USAGE;
     }
     l4h_err err = {0};
     int rc = models ? l4h_report_models(paths, n, o.format, stdout, &err)
                     : l4h_report_print(paths, n, &o, stdout, &err);
-    free(paths);
+    cli_args_free(&a);
     if (rc != 0) {
         fprintf(stderr, "llm4hep report: %s\n", err.msg);
         return err.code ? err.code : L4H_EXIT_INFRA;

@@ -1,40 +1,66 @@
-/* cmd_run.c — `llm4hep run CONFIG --step S (--model M | --supervisor M
- * --coder M) [--trial N] [--out-dir DIR] [--validate]`: one task without MPI,
- * as the original run_smk_sequential.sh --stepN [--validate]. It prints the
- * conversation as it goes, copies the workspace to --out-dir (with the task's
- * record as task.json), and ends with the check report and the status.
+/* cmd_run.c — `llm4hep run CONFIG (--step S... | --all-steps) [--chain]
+ * (--model M | --supervisor M --coder M) [--trial N] [--out-dir DIR |
+ * --job-id ID | --auto-dir] [--validate]`: tasks without MPI, as the
+ * original run_smk_sequential.sh --stepN... [--validate]. It prints the
+ * conversation as it goes, copies each workspace to the output folder (with
+ * the task's record as task.json, prompt_pairs/ and, with --validate,
+ * logs/<step>_validation.log), and ends with the check report and the status.
+ *
+ * Several steps run in suite order, each on its staged reference inputs
+ * (mode "staged"), or with --chain on the model's own outputs of the steps
+ * before (mode "chain", chain.c). The mode is in task.json, in the folder's
+ * run.json and in the terminal summary.
  *
  * Checks run only with --validate (as the original's --validate ran
  * check_soln.py); without it the status reflects the loop alone (agent.h).
- * Exit 0 success, 1 a model failure (failed_*), 2 bad usage or input,
- * 3 infrastructure (error_*, interrupted). */
+ * Exit 0 every step succeeded, 1 a model failure (failed_*, or a chain
+ * whose step did not hand on an input), 2 bad usage or input, 3
+ * infrastructure (error_*, interrupted); several steps: the worst. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "llm4hep/agent.h"
 #include "verbs.h"
 
 static const char usage[] =
-    "usage: llm4hep run CONFIG --step S (--model M | --supervisor M --coder M)\n"
-    "                  [--trial N] [--out-dir DIR] [--validate]\n"
+    "usage: llm4hep run CONFIG (--step S [--step S ...] | --all-steps) [--chain]\n"
+    "                  (--model M | --supervisor M --coder M) [--trial N]\n"
+    "                  [--out-dir DIR | --job-id ID | --auto-dir] [--validate]\n"
     "\n"
-    "Run one task (one supervisor, one coder, one step, one trial) without MPI and\n"
-    "print the conversation as it goes.\n"
-    "  --step S         step name or 1-based number\n"
+    "Run tasks (one supervisor, one coder, one trial; one task per step) without MPI\n"
+    "and print the conversation as it goes.\n"
+    "  --step S         step name or 1-based number; repeat it for several steps, which\n"
+    "                   run in the suite's order\n"
+    "  --all-steps      every step of the suite\n"
+    "  --chain          each step consumes the model's own outputs of the steps before\n"
+    "                   it in this call (the files the suite stages for it), the whole\n"
+    "                   analysis end to end; a staged file no earlier step of the call\n"
+    "                   produces comes from the reference. Without --chain every step\n"
+    "                   runs on its staged reference inputs (mode \"staged\"). A step\n"
+    "                   that does not hand on a file stops the chain (exit 1).\n"
     "  --model M        one model in both roles (sequential mode)\n"
     "  --supervisor M --coder M   two models (paired mode)\n"
     "  --trial N        trial number (default 1; scripted models may differ by trial)\n"
     "  --out-dir DIR    copy the final workspace there (generated_code/, logs/, arrays/,\n"
-    "                   plots/) and the task's record as DIR/task.json; DIR must be new\n"
-    "                   or empty (one directory per task: files of two tasks never mix)\n"
+    "                   plots/), with prompt_pairs/ (each prompt and the answer it got),\n"
+    "                   logs/<step>_validation.log (with --validate) and the task's record\n"
+    "                   as task.json; with several steps one such folder per step,\n"
+    "                   DIR/<step>/, and DIR/run.json. DIR must be new or empty (files of\n"
+    "                   two runs never mix)\n"
+    "  --job-id ID      the same into results_job_ID (as the original's job folders)\n"
+    "  --auto-dir       the same into results_YYYYMMDD_HHMMSS (local time)\n"
     "  --validate       run the step's hidden checks on the final workspace; without it\n"
     "                   the status reflects the loop alone (success = the last code ran\n"
     "                   cleanly and the supervisor said DONE)\n"
-    "Exit 0 success, 1 the models failed, 2 bad usage or input, 3 infrastructure.\n";
+    "Exit 0 success, 1 the models failed, 2 bad usage or input, 3 infrastructure;\n"
+    "with several steps the worst of them.\n";
 
 static volatile sig_atomic_t stop_flag;
 
@@ -190,8 +216,11 @@ static void on_check(void *ctx, const l4h_check_rec *c)
 /* ------------------------------------------------------------ arguments */
 
 typedef struct run_args {
-    const char *config, *step, *model, *supervisor, *coder, *out_dir;
-    int trial, validate;
+    const char *config, *model, *supervisor, *coder, *out_dir, *job_id;
+    const char *const *steps;
+    size_t n_steps;
+    int trial, validate, all_steps, chain, auto_dir;
+    char auto_name[64];
 } run_args;
 
 static int bad_usage(const char *fmt, const char *arg)
@@ -202,65 +231,133 @@ static int bad_usage(const char *fmt, const char *arg)
     return L4H_EXIT_USAGE;
 }
 
-static int parse_args(int argc, char **argv, run_args *a)
+static const cli_opt run_opts[] = {
+    {"--step", CLI_MANY, "S"},          {"--all-steps", CLI_SWITCH, NULL},
+    {"--chain", CLI_SWITCH, NULL},      {"--model", CLI_ONE, "M"},
+    {"--supervisor", CLI_ONE, "M"},     {"--coder", CLI_ONE, "M"},
+    {"--trial", CLI_ONE, "N"},          {"--out-dir", CLI_ONE, "DIR"},
+    {"--job-id", CLI_ONE, "ID"},        {"--auto-dir", CLI_SWITCH, NULL},
+    {"--validate", CLI_SWITCH, NULL},   {NULL, 0, NULL}};
+
+/* A job id makes a folder name: letters, digits, '.', '_', '-'; not "." or "..". */
+static int job_id_ok(const char *id)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i];
-        const char **dst = !strcmp(f, "--step")         ? &a->step
-                           : !strcmp(f, "--model")      ? &a->model
-                           : !strcmp(f, "--supervisor") ? &a->supervisor
-                           : !strcmp(f, "--coder")      ? &a->coder
-                           : !strcmp(f, "--out-dir")    ? &a->out_dir
-                                                        : NULL;
-        if (dst || !strcmp(f, "--trial")) {
-            if (i + 1 >= argc)
-                return bad_usage("%s needs a value", f);
-            const char *v = argv[++i];
-            if (dst) {
-                *dst = v;
-                continue;
-            }
-            char *end;
-            errno = 0;
-            long t = strtol(v, &end, 10);
-            if (errno || *end || t < 1 || t > 1000000)
-                return bad_usage("--trial expects a positive integer, got '%s'", v);
-            a->trial = (int)t;
-        } else if (!strcmp(f, "--validate")) {
-            a->validate = 1;
-        } else if (f[0] == '-') {
-            return bad_usage("unknown flag %s", f);
-        } else if (!a->config) {
-            a->config = f;
-        } else {
-            return bad_usage("one CONFIG expected, got also '%s'", f);
-        }
+    size_t n = strlen(id);
+    if (n == 0 || n > 64 || !strcmp(id, ".") || !strcmp(id, ".."))
+        return 0;
+    return strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+/* Parse argv into a (values point into argv; cli holds the step list). */
+static int parse_args(int argc, char **argv, run_args *a, cli_args *cli)
+{
+    if (cli_parse("run", run_opts, "CONFIG", 1, argc, argv, cli) != 0)
+        return -1;
+    a->config = cli->n_pos ? cli->pos[0] : NULL;
+    a->n_steps = cli_many(cli, "--step", &a->steps);
+    a->all_steps = cli_has(cli, "--all-steps");
+    a->chain = cli_has(cli, "--chain");
+    a->model = cli_one(cli, "--model");
+    a->supervisor = cli_one(cli, "--supervisor");
+    a->coder = cli_one(cli, "--coder");
+    a->out_dir = cli_one(cli, "--out-dir");
+    a->job_id = cli_one(cli, "--job-id");
+    a->auto_dir = cli_has(cli, "--auto-dir");
+    a->validate = cli_has(cli, "--validate");
+    const char *t = cli_one(cli, "--trial");
+    if (t) {
+        char *end;
+        errno = 0;
+        long v = strtol(t, &end, 10);
+        if (!*t || errno || *end || v < 1 || v > 1000000)
+            return bad_usage("--trial expects a positive integer, got '%s'", t);
+        a->trial = (int)v;
     }
     if (!a->config)
         return bad_usage("%s", "CONFIG (a campaign config .yml) is required");
-    if (!a->step)
-        return bad_usage("%s", "--step S is required (a step name or its 1-based number)");
+    if (!a->n_steps && !a->all_steps)
+        return bad_usage("%s", "--step S is required (a step name or its 1-based number; "
+                               "repeat it, or --all-steps)");
+    if (a->n_steps && a->all_steps)
+        return bad_usage("%s", "--all-steps excludes --step");
     if (a->model && (a->supervisor || a->coder))
         return bad_usage("%s", "--model excludes --supervisor/--coder");
     if (!a->model && (!a->supervisor || !a->coder))
         return bad_usage("%s", "give --model M, or both --supervisor M and --coder M");
+    if (!!a->out_dir + !!a->job_id + a->auto_dir > 1)
+        return bad_usage("%s", "--out-dir, --job-id and --auto-dir each name the output folder; "
+                               "give one");
+    if (a->job_id && !job_id_ok(a->job_id))
+        return bad_usage("--job-id %s: expected letters, digits, '.', '_' or '-' (at most 64; "
+                         "it names the folder results_job_ID)", a->job_id);
     if (a->model)
         a->supervisor = a->coder = a->model;
     return 0;
 }
 
-static int exit_code_of(l4h_status s)
+/* The steps asked for, in suite order (*out: suite->n_steps flags). 0, or
+ * exit 2 after naming the unknown or repeated step. */
+static int pick_steps(const run_args *a, const l4h_suite *suite, int *chosen)
 {
-    if (s == L4H_STATUS_SUCCESS)
-        return L4H_EXIT_OK;
-    return l4h_status_is_infra(s) ? L4H_EXIT_INFRA : L4H_EXIT_FAILED;
+    for (size_t i = 0; i < suite->n_steps; i++)
+        chosen[i] = a->all_steps;
+    for (size_t k = 0; k < a->n_steps; k++) {
+        const l4h_step *st = l4h_suite_step(suite, a->steps[k]);
+        if (!st) {
+            fprintf(stderr, "llm4hep run: --step %s: no such step in %s; the steps are:", a->steps[k],
+                    suite->path);
+            for (size_t i = 0; i < suite->n_steps; i++)
+                fprintf(stderr, " %d %s%s", suite->steps[i].number, suite->steps[i].name,
+                        i + 1 < suite->n_steps ? "," : "");
+            fprintf(stderr, "\n");
+            return -1;
+        }
+        if (chosen[st->number - 1]) {
+            fprintf(stderr, "llm4hep run: --step %s: step %d %s is given twice\n", a->steps[k],
+                    st->number, st->name);
+            return -1;
+        }
+        chosen[st->number - 1] = 1;
+    }
+    return 0;
 }
 
-static void summary(const printer *p, const l4h_task_rec *rec)
+
+/* "staged" or "chain": how the step's inputs were staged (see the top). */
+typedef struct step_inputs {
+    const char *mode;
+    char **sources; /* per stage entry: the producing step's name (chain) or NULL (reference) */
+} step_inputs;
+
+/* Free a step_inputs' sources (entries may be NULL); can't fail. */
+static void sources_free(const l4h_step *step, char **sources)
+{
+    for (size_t i = 0; i < step->n_stage; i++)
+        free(sources[i]);
+    free(sources);
+}
+
+/* "arrays/x.npy from step preprocess, arrays/y.npy from the reference". */
+static void inputs_text(const l4h_step *step, const step_inputs *in, l4h_buf *b)
+{
+    for (size_t i = 0; i < step->n_stage; i++)
+        l4h_buf_printf(b, "%s%s from %s%s", i ? ", " : "", step->stage[i],
+                       in->sources[i] ? "step " : "the reference",
+                       in->sources[i] ? in->sources[i] : "");
+    if (!step->n_stage)
+        l4h_buf_puts(b, "none staged");
+}
+
+static void summary(const printer *p, const l4h_task_rec *rec, const l4h_step *step,
+                    const step_inputs *in)
 {
     l4h_status s = rec->status;
     int c = s == L4H_STATUS_SUCCESS ? C_OK : C_BAD;
     fprintf(p->fp, "\n%sstatus: %s%s\n", col(p, c), l4h_status_name(s), col(p, C_RESET));
+    l4h_buf b = {0};
+    inputs_text(step, in, &b);
+    fprintf(p->fp, "mode: %s (inputs: %s)\n", in->mode, b.data);
+    l4h_buf_free(&b);
     fprintf(p->fp, "iterations: %d  approved: %s  api_calls: %d  tokens: %lld+%lld", rec->iterations,
             rec->approved ? "yes" : "no", rec->api_calls, (long long)rec->prompt_tokens,
             (long long)rec->completion_tokens);
@@ -276,21 +373,82 @@ static void summary(const printer *p, const l4h_task_rec *rec)
     }
 }
 
+/* {"mode": ..., "inputs": {rel: "reference" | "step NAME"}}: added to task.json and run.json. */
+static void add_inputs_json(cJSON *o, const l4h_step *step, const step_inputs *in)
+{
+    cJSON_AddStringToObject(o, "mode", in->mode);
+    cJSON *inputs = cJSON_AddObjectToObject(o, "inputs");
+    for (size_t i = 0; i < step->n_stage; i++) {
+        char from[256];
+        snprintf(from, sizeof from, "%s%s", in->sources[i] ? "step " : "reference",
+                 in->sources[i] ? in->sources[i] : "");
+        cJSON_AddStringToObject(inputs, step->stage[i], from);
+    }
+}
+
 /* Write the record to DIR/task.json (through DIR's fd, replacing whatever
  * the copied workspace holds at that name, never writing through it), with
- * the secrets the process holds redacted (as the store does; what a model
- * wrote holds none). */
-static void write_record(const char *dir, const l4h_task_rec *rec)
+ * the mode and the inputs' sources added and the secrets the process holds
+ * redacted (as the store does; what a model wrote holds none). Then
+ * prompt_pairs/ and, when checks ran, logs/<step>_validation.log and the
+ * comparison plots of the array checks (plots/validation/). */
+static void write_outputs(const l4h_suite *suite, const char *dir, const l4h_task_rec *rec,
+                          const l4h_step *step, const step_inputs *in)
 {
-    char *json = l4h_rec_to_json(rec);
+    char *text = l4h_rec_to_json(rec);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (j)
+        add_inputs_json(j, step, in);
+    char *json = j ? cJSON_Print(j) : l4h_xstrdup("{}");
+    cJSON_Delete(j);
     l4h_secrets_redact(&json);
     l4h_err err = {0};
-    int fd = l4h_mkdirs(dir, 0755, &err) == 0 ? l4h_fs_dir_open(dir, &err) : -1;
-    if (fd < 0 || l4h_fs_write(fd, "task.json", json, strlen(json), 0644, &err) != 0)
+    if (l4h_mkdirs(dir, 0755, &err) != 0 || cli_write_file(dir, "task.json", json, strlen(json), &err) != 0)
         fprintf(stderr, "llm4hep run: writing %s/task.json: %s\n", dir, err.msg);
-    if (fd >= 0)
-        close(fd);
     free(json);
+    if (cli_write_prompt_pairs(dir, rec, &err) != 0)
+        fprintf(stderr, "llm4hep run: writing %s/prompt_pairs: %s\n", dir, err.msg);
+    if (rec->n_checks) {
+        l4h_buf b = {0};
+        cli_check_report(rec, &b);
+        size_t passed = 0;
+        for (size_t i = 0; i < rec->n_checks; i++)
+            passed += rec->checks[i].passed != 0;
+        l4h_buf_printf(&b, "\n%s step %d (%s): %zu of %zu checks passed — %s\n", rec->campaign,
+                       step->number, step->name, passed, rec->n_checks,
+                       passed == rec->n_checks ? "PASS" : "FAIL");
+        cli_write_validation_log(dir, step->name, b.data);
+        l4h_buf_free(&b);
+        cli_compare_plots_report(suite, step, dir, stdout);
+    }
+}
+
+static int exit_code_of(l4h_status s)
+{
+    if (s == L4H_STATUS_SUCCESS)
+        return L4H_EXIT_OK;
+    return l4h_status_is_infra(s) ? L4H_EXIT_INFRA : L4H_EXIT_FAILED;
+}
+
+/* The output folder's path: --out-dir, results_job_ID or results_<local
+ * time> (buf holds the last two); NULL when none was asked for. */
+static const char *output_root(const run_args *a, char *buf, size_t n)
+{
+    if (a->out_dir)
+        return a->out_dir;
+    if (a->job_id) {
+        snprintf(buf, n, "results_job_%s", a->job_id);
+        return buf;
+    }
+    if (a->auto_dir) {
+        time_t t = time(NULL);
+        struct tm tm;
+        localtime_r(&t, &tm);
+        strftime(buf, n, "results_%Y%m%d_%H%M%S", &tm);
+        return buf;
+    }
+    return NULL;
 }
 
 int cmd_run(int argc, char **argv)
@@ -300,33 +458,44 @@ int cmd_run(int argc, char **argv)
         return L4H_EXIT_OK;
     }
     run_args a = {.trial = 1};
-    if (parse_args(argc, argv, &a) != 0)
+    cli_args cli;
+    if (parse_args(argc, argv, &a, &cli) != 0) {
+        cli_args_free(&cli);
         return L4H_EXIT_USAGE;
+    }
 
     l4h_err err = {0};
     l4h_config *cfg = NULL;
     if (l4h_config_load(a.config, &cfg, &err) != 0) {
         fprintf(stderr, "llm4hep run: %s\n", err.msg);
+        cli_args_free(&cli);
         return err.code ? err.code : L4H_EXIT_USAGE;
     }
+    const l4h_suite *suite = cfg->suite;
     int rc = L4H_EXIT_INFRA;
     l4h_permits *permits = NULL;
     l4h_llm *llm = NULL;
     l4h_sandbox *sb = NULL;
     l4h_task_rec rec = {0};
-    const l4h_step *step = l4h_suite_step(cfg->suite, a.step);
-    if (!step) {
-        fprintf(stderr, "llm4hep run: --step %s: no such step in %s; the steps are:", a.step,
-                cfg->suite->path);
-        for (size_t i = 0; i < cfg->suite->n_steps; i++)
-            fprintf(stderr, " %d %s%s", cfg->suite->steps[i].number, cfg->suite->steps[i].name,
-                    i + 1 < cfg->suite->n_steps ? "," : "");
-        fprintf(stderr, "\n");
+    char *priv = NULL; /* our own directory: chain staging (and outputs without a folder) */
+    char **dirs = l4h_xcalloc(suite->n_steps + 1, sizeof *dirs);
+    int *chosen = l4h_xcalloc(suite->n_steps + 1, sizeof *chosen);
+    cJSON *runj = cJSON_CreateObject();
+    char rootbuf[128];
+    const char *root = output_root(&a, rootbuf, sizeof rootbuf);
+    size_t n_run = 0;
+    int any_stage = 0;
+    if (pick_steps(&a, suite, chosen) != 0) {
         rc = L4H_EXIT_USAGE;
         goto out;
     }
-    /* a reused out-dir would mix two tasks' files: refuse before any work */
-    if (a.out_dir && l4h_workspace_outdir_check(a.out_dir, &err) != 0) {
+    for (size_t i = 0; i < suite->n_steps; i++) {
+        n_run += chosen[i] != 0;
+        any_stage |= chosen[i] && suite->steps[i].n_stage;
+    }
+    int multi = n_run > 1;
+    /* a reused output folder would mix two runs' files: refuse before any work */
+    if (root && l4h_workspace_outdir_check(root, &err) != 0) {
         fprintf(stderr, "llm4hep run: %s\n", err.msg);
         rc = L4H_EXIT_USAGE;
         goto out;
@@ -340,9 +509,23 @@ int cmd_run(int argc, char **argv)
             rc = L4H_EXIT_USAGE;
             goto out;
         }
-    if ((a.validate || step->n_stage) && l4h_reference_verify(cfg->suite, &err) != 0) {
+    if ((a.validate || any_stage) && l4h_reference_verify(suite, &err) != 0) {
         fprintf(stderr, "llm4hep run: the reference is not usable: %s\n", err.msg);
         rc = L4H_EXIT_USAGE;
+        goto out;
+    }
+    if (a.chain) {
+        const char *tmp = getenv("TMPDIR");
+        char *tmpl = l4h_path_join(tmp && *tmp ? tmp : "/tmp", "llm4hep-chain-XXXXXX");
+        if (!mkdtemp(tmpl)) {
+            fprintf(stderr, "llm4hep run: --chain: cannot create %s: %s\n", tmpl, strerror(errno));
+            free(tmpl);
+            goto out;
+        }
+        priv = tmpl; /* 0700 */
+    }
+    if (root && l4h_mkdirs(root, 0755, &err) != 0) {
+        fprintf(stderr, "llm4hep run: %s\n", err.msg);
         goto out;
     }
 
@@ -366,36 +549,124 @@ int cmd_run(int argc, char **argv)
     printer pr = {.fp = stdout, .colour = isatty(STDOUT_FILENO) && !getenv("NO_COLOR")};
     l4h_observer obs = {.ctx = &pr, .message = on_message, .code = on_code, .exec = on_exec,
                         .tool = on_tool, .check = on_check};
-    l4h_task task = {.index = 0, .supervisor = a.supervisor, .coder = a.coder, .step = step,
-                     .trial = a.trial};
-    l4h_task_key(cfg->name, a.supervisor, a.coder, step->name, a.trial, task.key);
-    l4h_task_env env = {.cfg = cfg, .llm = llm, .sandbox = sb, .permits = permits,
-                        .observer = &obs, .out_dir = a.out_dir, .attempt = 1, .stop = &stop_flag,
-                        .no_checks = !a.validate};
-    printf("llm4hep run: step %d %s, supervisor %s, coder %s, trial %d, sandbox %s, task %s%s\n",
-           step->number, step->name, a.supervisor, a.coder, a.trial, l4h_sandbox_isolation(sb),
-           task.key, a.validate ? ", checks after the loop" : "");
-    printf("llm4hep run: sandbox %s\n",
-           l4h_sandbox_describe(l4h_sandbox_isolation(sb), cfg->sandbox.network));
-    fflush(stdout);
-    if (l4h_task_run(&env, &task, &rec, &err) != 0) {
-        fprintf(stderr, "llm4hep run: %s\n", err.msg);
-        rc = L4H_EXIT_INFRA;
-        goto out;
+    const char *mode = a.chain ? "chain" : "staged";
+    cJSON_AddStringToObject(runj, "mode", mode);
+    cJSON_AddStringToObject(runj, "supervisor", a.supervisor);
+    cJSON_AddStringToObject(runj, "coder", a.coder);
+    cJSON_AddNumberToObject(runj, "trial", a.trial);
+    cJSON *stepsj = cJSON_AddArrayToObject(runj, "steps");
+    rc = L4H_EXIT_OK;
+    int broken = 0;
+    for (size_t si = 0; si < suite->n_steps; si++) {
+        if (!chosen[si])
+            continue;
+        const l4h_step *step = &suite->steps[si];
+        cJSON *sj = cJSON_CreateObject();
+        cJSON_AddItemToArray(stepsj, sj);
+        cJSON_AddStringToObject(sj, "step", step->name);
+        cJSON_AddNumberToObject(sj, "number", step->number);
+        if (stop_flag || broken) {
+            cJSON_AddStringToObject(sj, "status", "not_run");
+            cJSON_AddStringToObject(sj, "why", broken ? "the chain stopped before it" : "interrupted");
+            continue;
+        }
+        char *dir = root ? (multi ? l4h_path_join(root, step->name) : l4h_xstrdup(root))
+                    : priv ? l4h_path_join(priv, step->name) : NULL;
+        step_inputs in = {.mode = mode, .sources = l4h_xcalloc(step->n_stage + 1, sizeof(char *))};
+        char *stage_dir = NULL;
+        if (a.chain && step->n_stage) {
+            char leaf[300];
+            snprintf(leaf, sizeof leaf, "stage-%s", step->name);
+            stage_dir = l4h_path_join(priv, leaf);
+            if (l4h_mkdirs(stage_dir, 0700, &err) != 0 ||
+                cli_chain_stage(suite, step, (const char *const *)dirs, stage_dir, in.sources, &err) != 0) {
+                int model = err.code == 1;
+                printf("\nllm4hep run: the chain stops before step %d %s: %s\n", step->number,
+                       step->name, err.msg);
+                cJSON_AddStringToObject(sj, "status", "not_run");
+                cJSON_AddStringToObject(sj, "why", err.msg);
+                rc = cli_worse_exit(rc, model ? L4H_EXIT_FAILED : L4H_EXIT_INFRA);
+                free(stage_dir);
+                free(dir);
+                sources_free(step, in.sources);
+                broken = 1; /* the later steps are listed as not run */
+                continue;
+            }
+        }
+        l4h_task task = {.index = 0, .supervisor = a.supervisor, .coder = a.coder, .step = step,
+                         .trial = a.trial};
+        l4h_task_key(cfg->name, a.supervisor, a.coder, step->name, a.trial, task.key);
+        l4h_task_env env = {.cfg = cfg, .llm = llm, .sandbox = sb, .permits = permits,
+                            .observer = &obs, .out_dir = dir, .attempt = 1, .stop = &stop_flag,
+                            .no_checks = !a.validate, .stage_dir = stage_dir};
+        l4h_buf ib = {0};
+        inputs_text(step, &in, &ib);
+        printf("%sllm4hep run: step %d %s, supervisor %s, coder %s, trial %d, sandbox %s, task %s%s\n",
+               si && multi ? "\n" : "", step->number, step->name, a.supervisor, a.coder, a.trial,
+               l4h_sandbox_isolation(sb), task.key, a.validate ? ", checks after the loop" : "");
+        printf("llm4hep run: mode %s, inputs: %s\n", mode, ib.data);
+        printf("llm4hep run: sandbox %s\n",
+               l4h_sandbox_describe(l4h_sandbox_isolation(sb), cfg->sandbox.network));
+        l4h_buf_free(&ib);
+        fflush(stdout);
+        int ran = l4h_task_run(&env, &task, &rec, &err) == 0;
+        free(stage_dir);
+        if (!ran) {
+            fprintf(stderr, "llm4hep run: %s\n", err.msg);
+            rc = L4H_EXIT_INFRA;
+            free(dir);
+            sources_free(step, in.sources);
+            break;
+        }
+        if (!a.validate && rec.status != L4H_STATUS_FAILED_NO_CODE && !l4h_status_is_infra(rec.status))
+            printf("\n(no checks: run with --validate to compare the outputs with the reference)\n");
+        summary(&pr, &rec, step, &in);
+        cJSON_AddStringToObject(sj, "status", l4h_status_name(rec.status));
+        add_inputs_json(sj, step, &in);
+        if (dir) {
+            write_outputs(suite, dir, &rec, step, &in);
+            if (root) {
+                cJSON_AddStringToObject(sj, "dir", multi ? step->name : ".");
+                printf("workspace copied to %s (record: %s/task.json)\n", dir, dir);
+            }
+        }
+        dirs[si] = dir;
+        sources_free(step, in.sources);
+        rc = cli_worse_exit(rc, exit_code_of(rec.status));
+        l4h_rec_clear(&rec);
+        memset(&rec, 0, sizeof rec);
     }
-    if (!a.validate && rec.status != L4H_STATUS_FAILED_NO_CODE && !l4h_status_is_infra(rec.status))
-        printf("\n(no checks: run with --validate to compare the outputs with the reference)\n");
-    summary(&pr, &rec);
-    if (a.out_dir) {
-        write_record(a.out_dir, &rec);
-        printf("workspace copied to %s (record: %s/task.json)\n", a.out_dir, a.out_dir);
+    if (multi) {
+        printf("\nllm4hep run: %zu steps, mode %s\n", n_run, mode);
+        const cJSON *sj;
+        cJSON_ArrayForEach(sj, stepsj) {
+            const cJSON *st = cJSON_GetObjectItemCaseSensitive(sj, "status");
+            printf("  step %d %-20s %s\n",
+                   (int)cJSON_GetObjectItemCaseSensitive(sj, "number")->valuedouble,
+                   cJSON_GetObjectItemCaseSensitive(sj, "step")->valuestring,
+                   cJSON_IsString(st) ? st->valuestring : "not_run");
+        }
+        if (root) {
+            char *json = cJSON_Print(runj);
+            if (cli_write_file(root, "run.json", json, strlen(json), &err) != 0)
+                fprintf(stderr, "llm4hep run: writing %s/run.json: %s\n", root, err.msg);
+            free(json);
+        }
     }
-    rc = exit_code_of(rec.status);
 out:
+    if (priv && l4h_remove_tree(priv, &err) != 0)
+        fprintf(stderr, "llm4hep run: %s\n", err.msg);
+    free(priv);
+    for (size_t i = 0; i < suite->n_steps; i++)
+        free(dirs[i]);
+    free(dirs);
+    free(chosen);
+    cJSON_Delete(runj);
     l4h_rec_clear(&rec);
     l4h_sandbox_free(sb);
     l4h_llm_free(llm);
     l4h_permits_local_free(permits);
     l4h_config_free(cfg);
+    cli_args_free(&cli);
     return rc;
 }

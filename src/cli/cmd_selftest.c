@@ -33,32 +33,22 @@ int cmd_selftest(int argc, char **argv)
         fputs(usage, stdout);
         return L4H_EXIT_OK;
     }
-    const char *suite_path = NULL, *filter = NULL;
+    static const cli_opt opts[] = {{"-k", CLI_ONE, "SUBSTRING"}, {"-j", CLI_ONE, "N"}, {NULL, 0, NULL}};
+    cli_args a;
+    if (cli_parse("selftest", opts, "SUITE", 1, argc, argv, &a) != 0)
+        return L4H_EXIT_USAGE;
+    const char *suite_path = a.n_pos ? a.pos[0] : NULL, *filter = cli_one(&a, "-k");
+    const char *jv = cli_one(&a, "-j");
+    cli_args_free(&a); /* the values point into argv */
     int jobs = 1;
-    for (int i = 1; i < argc; i++) {
-        if ((!strcmp(argv[i], "-k") || !strcmp(argv[i], "-j")) && i + 1 >= argc) {
-            fprintf(stderr, "llm4hep selftest: %s needs a value\n%s", argv[i], usage);
-            return L4H_EXIT_USAGE;
-        } else if (!strcmp(argv[i], "-k")) {
-            filter = argv[++i];
-        } else if (!strcmp(argv[i], "-j")) {
-            char *end;
-            long j = strtol(argv[++i], &end, 10);
-            if (*end || j < 1 || j > 64) {
-                fprintf(stderr, "llm4hep selftest: -j %s: expected a number of cases from 1 to 64\n",
-                        argv[i]);
-                return L4H_EXIT_USAGE;
-            }
-            jobs = (int)j;
-        } else if (argv[i][0] == '-') {
-            fprintf(stderr, "llm4hep selftest: unknown flag %s; expected -k or -j\n%s", argv[i], usage);
-            return L4H_EXIT_USAGE;
-        } else if (!suite_path) {
-            suite_path = argv[i];
-        } else {
-            fprintf(stderr, "llm4hep selftest: one SUITE expected, got also '%s'\n%s", argv[i], usage);
+    if (jv) {
+        char *end;
+        long j = strtol(jv, &end, 10);
+        if (!*jv || *end || j < 1 || j > 64) {
+            fprintf(stderr, "llm4hep selftest: -j %s: expected a number of cases from 1 to 64\n", jv);
             return L4H_EXIT_USAGE;
         }
+        jobs = (int)j;
     }
     if (!suite_path) {
         fprintf(stderr, "llm4hep selftest: SUITE (a suite.yml) is required\n%s", usage);

@@ -25,12 +25,18 @@ int cmd_show(int argc, char **argv)
         fputs(usage, stdout);
         return 0;
     }
-    if (argc != 3) {
+    static const cli_opt opts[] = {{NULL, 0, NULL}};
+    cli_args a;
+    if (cli_parse("show", opts, "RESULTS.h5 and TASK", 2, argc, argv, &a) != 0)
+        return L4H_EXIT_USAGE;
+    const char *file = a.n_pos > 0 ? a.pos[0] : NULL, *task = a.n_pos > 1 ? a.pos[1] : NULL;
+    cli_args_free(&a); /* the values point into argv */
+    if (!task) {
         fprintf(stderr, "llm4hep show: expected RESULTS.h5 TASK\n%s", usage);
         return L4H_EXIT_USAGE;
     }
     l4h_err err = {0};
-    if (l4h_show(argv[1], argv[2], stdout, &err) != 0) {
+    if (l4h_show(file, task, stdout, &err) != 0) {
         fprintf(stderr, "llm4hep show: %s\n", err.msg);
         return err.code ? err.code : L4H_EXIT_INFRA;
     }

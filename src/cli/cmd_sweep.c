@@ -84,37 +84,26 @@ int cmd_sweep(int argc, char **argv)
         sweep_usage(stdout);
         return L4H_EXIT_OK;
     }
-    const char *config = NULL;
-    int dry = 0, fresh = 0, retry_infra = 0, accept = 0;
+    static const cli_opt flags[] = {{"--dry-run", CLI_SWITCH, NULL}, {"--fresh", CLI_SWITCH, NULL},
+                                   {"--retry-infra", CLI_SWITCH, NULL}, {"--grace", CLI_ONE, "S"},
+                                   {"--accept-changed-inputs", CLI_SWITCH, NULL}, {NULL, 0, NULL}};
+    cli_args a;
+    if (cli_parse("sweep", flags, "CONFIG", 1, argc, argv, &a) != 0)
+        return L4H_EXIT_USAGE;
+    const char *config = a.n_pos ? a.pos[0] : NULL;
+    int dry = cli_has(&a, "--dry-run"), fresh = cli_has(&a, "--fresh");
+    int retry_infra = cli_has(&a, "--retry-infra"), accept = cli_has(&a, "--accept-changed-inputs");
+    const char *g = cli_one(&a, "--grace");
+    cli_args_free(&a);
     double grace = 60;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--grace")) {
-            char *end = NULL;
-            grace = i + 1 < argc ? strtod(argv[i + 1], &end) : -1;
-            if (i + 1 >= argc || *end || !(grace >= 0 && grace <= 86400)) {
-                fprintf(stderr, "llm4hep sweep: --grace: expected seconds between 0 and 86400, "
-                                "got '%s'\n", i + 1 < argc ? argv[i + 1] : "");
-                return L4H_EXIT_USAGE;
-            }
-            i++;
-        } else if (!strcmp(argv[i], "--dry-run"))
-            dry = 1;
-        else if (!strcmp(argv[i], "--fresh"))
-            fresh = 1;
-        else if (!strcmp(argv[i], "--retry-infra"))
-            retry_infra = 1;
-        else if (!strcmp(argv[i], "--accept-changed-inputs"))
-            accept = 1;
-        else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "llm4hep sweep: unknown option '%s': expected --dry-run, --fresh, "
-                            "--retry-infra, --grace S or --accept-changed-inputs (llm4hep sweep --help)\n", argv[i]);
+    if (g) {
+        char *end = NULL;
+        grace = strtod(g, &end);
+        if (!*g || *end || !(grace >= 0 && grace <= 86400)) {
+            fprintf(stderr, "llm4hep sweep: --grace: expected seconds between 0 and 86400, "
+                            "got '%s'\n", g);
             return L4H_EXIT_USAGE;
-        } else if (config) {
-            fprintf(stderr, "llm4hep sweep: a second CONFIG '%s': expected one config file "
-                            "(llm4hep sweep --help)\n", argv[i]);
-            return L4H_EXIT_USAGE;
-        } else
-            config = argv[i];
+        }
     }
     if (!config) {
         fprintf(stderr, "llm4hep sweep: missing CONFIG: expected the campaign's config file "

@@ -178,7 +178,8 @@ static int staged_intact(int ws_fd, const char *src, const char *rel)
     return ok;
 }
 
-/* Copy the step's staged inputs from the reference dir, read-only. */
+/* Copy the step's staged inputs from ws->stage_host (the reference dir
+ * unless `run --chain` gave its own), read-only. */
 static int stage_inputs(const l4h_sandbox *sb, const l4h_step *step, l4h_workspace *ws,
                         int ws_fd, l4h_err *err)
 {
@@ -189,11 +190,11 @@ static int stage_inputs(const l4h_sandbox *sb, const l4h_step *step, l4h_workspa
             return l4h_err_set(err, L4H_EXIT_USAGE,
                                "step %s: stage entry '%s' must be a relative path "
                                "inside the reference dir", step->name, rel);
-        if (!ws->ref_host)
+        if (!ws->stage_host)
             return l4h_err_set(err, L4H_EXIT_INFRA,
                                "step %s: stage %s needs the suite's reference_dir",
                                step->name, rel);
-        char *src = l4h_path_join(ws->ref_host, rel);
+        char *src = l4h_path_join(ws->stage_host, rel);
         int rc = stage_one(sb, ws_fd, src, rel, err);
         free(src);
         if (rc != 0)
@@ -206,6 +207,14 @@ static int stage_inputs(const l4h_sandbox *sb, const l4h_step *step, l4h_workspa
 /* Create a workspace (see exec.h and the layout above). */
 int l4h_workspace_create(const l4h_config *cfg, const l4h_sandbox *sb, const char *task_key,
                          const l4h_step *step, l4h_workspace *ws, l4h_err *err)
+{
+    return l4h_workspace_create_from(cfg, sb, task_key, step, NULL, ws, err);
+}
+
+/* Create a workspace staging from stage_dir (see exec.h). */
+int l4h_workspace_create_from(const l4h_config *cfg, const l4h_sandbox *sb, const char *task_key,
+                              const l4h_step *step, const char *stage_dir, l4h_workspace *ws,
+                              l4h_err *err)
 {
     memset(ws, 0, sizeof *ws);
     const char *scratch = cfg->scratch && cfg->scratch[0] ? cfg->scratch : "/tmp";
@@ -253,6 +262,7 @@ int l4h_workspace_create(const l4h_config *cfg, const l4h_sandbox *sb, const cha
         ws->data_host = l4h_xstrdup(suite->data_dir);
     if (suite && suite->reference_dir)
         ws->ref_host = l4h_xstrdup(suite->reference_dir);
+    ws->stage_host = l4h_xstrdup(stage_dir ? stage_dir : ws->ref_host);
     const l4h_sandbox_ops *ops = sb && sb->ops ? sb->ops : NULL;
     ws->view = ops ? ops->view_path("workspace", ws->host) : l4h_xstrdup(ws->host);
     if (ws->data_host)
@@ -332,7 +342,7 @@ int l4h__workspace_restore(const l4h_sandbox *sb, const l4h_workspace *ws, l4h_e
         close(d);
     }
     for (size_t i = 0; rc == 0 && i < ws->n_staged; i++) {
-        char *src = ws->ref_host ? l4h_path_join(ws->ref_host, ws->staged[i]) : NULL;
+        char *src = ws->stage_host ? l4h_path_join(ws->stage_host, ws->staged[i]) : NULL;
         if (src && !staged_intact(fd, src, ws->staged[i])) {
             rc = stage_one(sb, fd, src, ws->staged[i], err);
             if (rc != 0) {
@@ -517,6 +527,7 @@ void l4h_workspace_release(l4h_workspace *ws)
     free(ws->data_view);
     free(ws->ref_host);
     free(ws->ref_view);
+    free(ws->stage_host);
     l4h_strv_free(ws->staged);
     memset(ws, 0, sizeof *ws);
 }

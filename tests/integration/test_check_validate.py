@@ -122,9 +122,9 @@ def test_bad_usage(suite, tmp_path):
     y = suite / "suite.yml"
     cases = [
         ((), "SUITE (a suite.yml) is required"),
-        ((y, "--out-dir", ws), "--step S is required"),
+        ((y, "--out-dir", tmp_path), "found no step's outputs"),
         ((y, "--step", "1"), "--out-dir DIR is required"),
-        ((y, "--step", "1", "--out-dir", ws, "--frobnicate"), "unknown flag --frobnicate"),
+        ((y, "--step", "1", "--out-dir", ws, "--frobnicate"), "unknown option '--frobnicate'"),
         ((y, "--step", "1", "--out-dir", tmp_path / "absent"), "not a directory"),
         ((y, "--step", "nope", "--out-dir", ws), "no such step in"),
         ((y, "--step"), "--step needs a value"),
@@ -289,3 +289,84 @@ def test_hgg_reference_validates_against_itself(hgg, tmp_path):
     assert p.returncode == 1
     assert "data quality: the candidate is 0 where the reference is not in column 32" in p.stdout
     assert "pass array:arrays/bkgd.npy" in p.stdout
+
+
+# ---------------------------------------------------------------- comparison plots
+
+def read_hist(csv_path):
+    import csv
+    with open(csv_path) as f:
+        rows = list(csv.DictReader(f))
+    out = {}
+    for r in rows:
+        out.setdefault(int(r["column"]), []).append(
+            (float(r["lo"]), float(r["hi"]), int(r["candidate"]), int(r["reference"]),
+             int(r["difference"])))
+    return out
+
+
+def test_comparison_plots_show_the_failed_column(suite, tmp_path):
+    import matplotlib.image as mpimg
+    ws = workspace(suite, tmp_path)
+    x = np.load(ws / "arrays" / "x.npy")
+    x[:, 1] *= 1.3  # column 1 wrong, columns 0 and 2 right
+    np.save(ws / "arrays" / "x.npy", x)
+    p = validate(suite / "suite.yml", "--step", "arrays", "--out-dir", ws)
+    assert p.returncode == 1, p.stdout + p.stderr
+    plots = ws / "plots" / "validation"
+    assert "comparison plots (candidate vs reference, per column): %s/plots/validation/" % ws in p.stdout
+    assert sorted(f.name for f in plots.iterdir()) == [
+        "arrays__x.csv", "arrays__x__col00.png", "arrays__x__col01.png", "arrays__x__col02.png"]
+    ref = np.load(suite / "ref" / "arrays" / "x.npy")
+    hist = read_hist(plots / "arrays__x.csv")
+    for col in range(3):
+        edges = [h[0] for h in hist[col]] + [hist[col][-1][1]]
+        want_c, _ = np.histogram(x[:, col], bins=edges)
+        want_r, _ = np.histogram(ref[:, col], bins=edges)
+        assert [h[2] for h in hist[col]] == list(want_c), col
+        assert [h[3] for h in hist[col]] == list(want_r), col
+        assert [h[4] for h in hist[col]] == list(want_c - want_r), col
+    assert not any(h[4] for h in hist[0]) and not any(h[4] for h in hist[2])
+    assert any(h[4] for h in hist[1])  # the failed column is seen
+    for col in range(3):
+        img = mpimg.imread(plots / ("arrays__x__col%02d.png" % col))
+        assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
+        assert img[..., :3].std() > 0.05  # drawn, not blank
+    # the validation log beside it
+    log = (ws / "logs" / "arrays_validation.log").read_text()
+    assert "FAIL array:arrays/x.npy" in log and "1 of 2 checks passed — FAIL" in log
+
+
+def test_comparison_plots_read_the_candidate_as_hostile(suite, tmp_path):
+    y = suite / "suite.yml"
+    # a link to the reference: the check fails and nothing is read through it
+    ws = workspace(suite, tmp_path, "link")
+    (ws / "arrays" / "x.npy").unlink()
+    (ws / "arrays" / "x.npy").symlink_to(suite / "ref" / "arrays" / "x.npy")
+    p = validate(y, "--step", "arrays", "--out-dir", ws)
+    assert p.returncode == 1
+    assert not (ws / "plots" / "validation").exists()
+    # a pickled object array and a header claiming 2**40 rows: refused by name, no crash
+    ws = workspace(suite, tmp_path, "pickle")
+    np.save(ws / "arrays" / "x.npy", np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
+    p = validate(y, "--step", "arrays", "--out-dir", ws)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "candidate arrays/x.npy: dtype object is not a plain number" in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr
+    ws = workspace(suite, tmp_path, "huge")
+    hdr = "{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776, 3), }"
+    hdr = hdr + " " * (117 - len(hdr)) + "\n"
+    (ws / "arrays" / "x.npy").write_bytes(b"\x93NUMPY\x01\x00" + bytes([len(hdr), 0]) + hdr.encode()
+                                          + b"\0" * 64)
+    p = validate(y, "--step", "arrays", "--out-dir", ws)
+    assert p.returncode == 1
+    assert "over the cap" in p.stderr and "Traceback" not in p.stderr, p.stderr
+    # plots/ planted as a link out of the folder: nothing is written through it
+    ws = workspace(suite, tmp_path, "plotlink")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (ws / "plots").symlink_to(outside)
+    p = validate(y, "--step", "arrays", "--out-dir", ws)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert list(outside.iterdir()) == []
+    assert "comparison plots" in p.stderr  # said why there are none
