@@ -8,7 +8,7 @@
 
 #include "llm4hep/core.h"
 
-#define L4H_FORMAT_VERSION 1
+#define L4H_FORMAT_VERSION 2
 
 /* One `sweep` invocation (a /runs row). Strings owned by the struct. */
 typedef struct l4h_run_info {

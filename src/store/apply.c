@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pieces.h"
 #include "store_int.h"
 
 #define BATCH_RECORDS 512
@@ -82,7 +83,8 @@ typedef struct run_end {
 
 /* Fill the /tasks row and the call/exec/check rows of one record. */
 static void task_rows(const l4h_task_rec *r, task_row *t, l4h_buf *text, int64_t base, rows *calls,
-                      int64_t calls0, rows *execs, int64_t execs0, rows *checks, int64_t checks0)
+                      int64_t calls0, rows *execs, int64_t execs0, rows *checks, int64_t checks0,
+                      piece_writer *pw)
 {
     t->task_id = r->task_id;
     memcpy(t->key, r->key, 16);
@@ -136,7 +138,8 @@ static void task_rows(const l4h_task_rec *r, task_row *t, l4h_buf *text, int64_t
         l4h_fix_set(row->served_model, sizeof row->served_model, c->served_model);
         l4h_fix_set(row->system_fingerprint, sizeof row->system_fingerprint, c->system_fingerprint);
         l4h_fix_set(row->served_model_id, sizeof row->served_model_id, c->served_model_id);
-        text_ref(text, base, c->request, &row->request_off, &row->request_len);
+        /* requests are stored once per distinct piece (pieces.c) */
+        store_pieces_add_body(pw, text, base, c->request, &row->request_off, &row->request_len);
         text_ref(text, base, c->response, &row->response_off, &row->response_len);
         text_ref(text, base, c->attempt_log, &row->attempt_log_off, &row->attempt_log_len);
     }
@@ -195,6 +198,9 @@ static int flush(apply_ctx *c, l4h_err *err)
          ends = {.size = sizeof(run_end)}, unfinal = {.size = sizeof(int64_t)},
          ins = {.size = sizeof(input_row)};
     l4h_buf text = {0};
+    piece_writer pw;
+    if (store_pieces_begin(&pw, f, &c->st->pieces, err) != 0)
+        return -1;
     l4h_task_rec *recs = l4h_xcalloc(c->n, sizeof *recs);
 
     /* Parse the task records; their error summaries go first in the heap. */
@@ -226,7 +232,14 @@ static int flush(apply_ctx *c, l4h_err *err)
                 break;
             }
             task_row *t = row_add(&tasks);
-            task_rows(r, t, &text, base, &calls, n_calls, &execs, n_execs, &checks, n_checks);
+            size_t first_call = calls.n;
+            task_rows(r, t, &text, base, &calls, n_calls, &execs, n_execs, &checks, n_checks, &pw);
+            const char *why = NULL;
+            if (store_pieces_add_record(&pw, &text, base, p->payload, p->len,
+                                        (call_row *)calls.v + first_call, r->n_calls, &why) != 0) {
+                rc = bad_record(err, p, why);
+                break;
+            }
             t->error_summary_off = sum_off[i];
             t->error_summary_len = sum_len[i];
             key_entry *k = l4h_keymap_get(&c->st->keys, r->key, 1);
@@ -306,6 +319,10 @@ static int flush(apply_ctx *c, l4h_err *err)
 
     if (!rc)
         rc = l4h_heap_append(f, text.data, text.len, err);
+    if (!rc)
+        rc = store_pieces_flush(&pw, err);
+    else
+        store_pieces_abandon(&pw);
     if (!rc)
         rc = l4h_table_append(f, &l4h_t_runs, runs.v, runs.n, err);
     if (!rc && ins.n && l4h_table_rows(f, l4h_t_inputs.name, NULL) < 0) {
@@ -430,6 +447,8 @@ int l4h_init_file(hid_t file, const char *header_json, l4h_err *err)
         rc = l4h_table_create(file, &l4h_t_inputs, err);
     if (!rc)
         rc = l4h_heap_create(file, err);
+    if (!rc)
+        rc = store_pieces_create(file, err);
     if (!rc)
         rc = l4h_attr_set_i64(file, "journal_offset", 0, err);
     if (!rc)

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pieces.h"
 #include "store_int.h"
 
 /* The public struct plus where each task's rows are. */
@@ -19,6 +20,7 @@ typedef struct results_impl {
     l4h_results pub;
     int64_t *calls_row, *execs_row, *checks_row;
     int32_t *n_calls, *n_execs, *n_checks;
+    int pieced; /* requests are /piece_refs rows (format 2), not text refs */
 } results_impl;
 
 /* 1 when a writer holds the file (a checkpoint is running right now). */
@@ -149,6 +151,7 @@ int l4h_results_open(const char *h5path, l4h_results **out, l4h_err *err)
     res->path = l4h_xstrdup(h5path);
     if (l4h_attr_get_str(f, "campaign", &res->campaign) != 0)
         res->campaign = l4h_xstrdup("");
+    ri->pieced = store_pieces_in_file(f);
     task_row *rows = NULL;
     annotation_row *arows = NULL;
     hid_t heap = -1;
@@ -344,7 +347,8 @@ int l4h_results_task(const l4h_results *res, int64_t task_id, l4h_task_rec *out,
     if (check_ref(res->path, task_id, col, o, n, heap_len, err) < 0)                        \
         goto out;
     for (size_t k = 0; k < nc; k++) {
-        REF("calls.request", cr[k].request_off, cr[k].request_len)
+        if (!ri->pieced)
+            REF("calls.request", cr[k].request_off, cr[k].request_len)
         REF("calls.response", cr[k].response_off, cr[k].response_len)
         REF("calls.attempt_log", cr[k].attempt_log_off, cr[k].attempt_log_len)
     }
@@ -359,7 +363,8 @@ int l4h_results_task(const l4h_results *res, int64_t task_id, l4h_task_rec *out,
     /* One task's texts are one region of the heap: read it once. */
     int64_t lo = INT64_MAX, hi = 0, sum = 0;
     for (size_t k = 0; k < nc; k++) {
-        span(cr[k].request_off, cr[k].request_len, &lo, &hi, &sum);
+        if (!ri->pieced)
+            span(cr[k].request_off, cr[k].request_len, &lo, &hi, &sum);
         span(cr[k].response_off, cr[k].response_len, &lo, &hi, &sum);
         span(cr[k].attempt_log_off, cr[k].attempt_log_len, &lo, &hi, &sum);
     }
@@ -407,7 +412,10 @@ int l4h_results_task(const l4h_results *res, int64_t task_id, l4h_task_rec *out,
                      sizeof cr[k].system_fingerprint);
         l4h_fix_copy(c->served_model_id, sizeof c->served_model_id, cr[k].served_model_id,
                      sizeof cr[k].served_model_id);
-        if (get_text(heap, buf, lo, hi, cr[k].request_off, cr[k].request_len, &c->request, err) ||
+        if ((ri->pieced ? store_pieces_read(f, heap, heap_len, cr[k].request_off, cr[k].request_len,
+                                            &c->request, res->path, task_id, err)
+                        : get_text(heap, buf, lo, hi, cr[k].request_off, cr[k].request_len,
+                                   &c->request, err)) ||
             get_text(heap, buf, lo, hi, cr[k].response_off, cr[k].response_len, &c->response, err) ||
             get_text(heap, buf, lo, hi, cr[k].attempt_log_off, cr[k].attempt_log_len, &c->attempt_log,
                      err))

@@ -258,6 +258,7 @@ typedef struct sync_state {
     char *header_json;  /* payload of the H record, or NULL */
     char *last_run_json; /* payload of the last R record, or NULL */
     double copy_s;      /* seconds the last copy-aside took (0 = none yet) */
+    struct piece_index *pieces; /* the file's piece digests -> /pieces rows (pieces.h) */
 } sync_state;
 
 /* Bring h5path up to date with the journal at jpath: append what it lacks,

@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "pieces.h"
 #include "store_int.h"
 
 /* What the file says about itself. */
@@ -37,6 +38,7 @@ void l4h_sync_state_free(sync_state *st)
     if (!st)
         return;
     l4h_keymap_free(&st->keys);
+    store_pieces_index_free(st->pieces);
     free(st->header_json);
     free(st->last_run_json);
     memset(st, 0, sizeof *st);
@@ -140,7 +142,9 @@ static void view_file(const char *h5path, file_view *v)
     }
     v->opened = 1;
     char *state = NULL;
-    if (l4h_attr_get_str(f, "checkpoint_state", &state) == 0 && !strcmp(state, "clean") &&
+    int64_t version = 0; /* a file of an older format is rebuilt in the current one */
+    if (l4h_attr_get_i64(f, "format_version", &version) == 0 && version == L4H_FORMAT_VERSION &&
+        l4h_attr_get_str(f, "checkpoint_state", &state) == 0 && !strcmp(state, "clean") &&
         l4h_attr_get_i64(f, "journal_offset", &v->offset) == 0 &&
         l4h_attr_get_i64(f, "journal_records", &v->records) == 0)
         v->clean = 1;

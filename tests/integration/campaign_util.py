@@ -295,7 +295,21 @@ def tasks(h5path):
 
 def text(f, row, name):
     off, n = int(row[name + "_off"]), int(row[name + "_len"])
+    if name == "request" and int(f.attrs.get("format_version", 1)) >= 2:
+        return request(f, row)
     return bytes(f["text"][off:off + n]).decode("utf-8") if n else ""
+
+
+def request(f, row):
+    """A /calls row's request body, rebuilt from its pieces (format_version 2:
+    request_off/_len are rows of /piece_refs, each a /pieces row)."""
+    off, n = int(row["request_off"]), int(row["request_len"])
+    out = b""
+    for p in f["piece_refs"][off:off + n]:
+        piece = f["pieces"][int(p)]
+        o, ln = int(piece["text_off"]), int(piece["text_len"])
+        out += bytes(f["text"][o:o + ln])
+    return out.decode("utf-8")
 
 
 def final_rows(h5path):
