@@ -381,12 +381,20 @@ static int flush(apply_ctx *c, l4h_err *err)
     return rc;
 }
 
-/* Journal callback: queue the record, flush a full batch. */
+/* Journal callback: flush a full batch, queue the record. A batch is
+ * written when the record after it arrives: that record's offset is where
+ * the batch ends in the journal (a record stored compressed is shorter
+ * there than its payload). */
 static int on_record(int type, const char *payload, size_t len, int64_t offset, int64_t index,
                      void *ctx, l4h_err *err)
 {
     (void)index;
     apply_ctx *c = ctx;
+    if (c->n >= BATCH_RECORDS || c->bytes >= BATCH_BYTES) {
+        c->applied_end = offset;
+        if (flush(c, err) != 0)
+            return -1;
+    }
     if (c->n == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 64;
         c->p = l4h_xrealloc(c->p, c->cap * sizeof *c->p);
@@ -398,9 +406,6 @@ static int on_record(int type, const char *payload, size_t len, int64_t offset, 
     p->len = len;
     p->offset = offset;
     c->bytes += len;
-    c->applied_end = offset + 16 + (int64_t)len + 1;
-    if (c->n >= BATCH_RECORDS || c->bytes >= BATCH_BYTES)
-        return flush(c, err);
     return 0;
 }
 
@@ -410,7 +415,9 @@ int l4h_apply_journal(hid_t file, const char *jpath, sync_state *st, l4h_err *er
         return -1;
     H5Fflush(file, H5F_SCOPE_GLOBAL);
     apply_ctx c = {.file = file, .st = st, .applied_end = st->file_end};
-    int rc = l4h_journal_read(jpath, st->file_end, on_record, &c, NULL, NULL, err);
+    int64_t end = st->file_end;
+    int rc = l4h_journal_read(jpath, st->file_end, on_record, &c, &end, NULL, err);
+    c.applied_end = end;
     if (!rc)
         rc = flush(&c, err);
     for (size_t i = 0; i < c.n; i++)

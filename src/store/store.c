@@ -569,7 +569,8 @@ static int journal_add(l4h_store *st, int type, const char *js, l4h_err *err)
     size_t len = strlen(js);
     if (l4h_journal_append(st->jfd, type, js, len, err) != 0)
         return l4h_err_prefix(err, "%s", st->jpath);
-    st->sync.end += 16 + (int64_t)len + 1;
+    off_t end = lseek(st->jfd, 0, SEEK_END); /* a record may be stored compressed */
+    st->sync.end = end >= 0 ? (int64_t)end : st->sync.end + 16 + (int64_t)len + 1;
     st->sync.n_records++;
     return 0;
 }

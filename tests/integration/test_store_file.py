@@ -68,11 +68,16 @@ def read_journal(path):
     data = open(path, "rb").read()
     pos, out = 0, []
     while pos < len(data):
-        magic, typ, zero, length, crc = struct.unpack_from("<4sc3sII", data, pos)
-        assert magic == b"L4HJ" and zero == b"\0\0\0"
+        magic, typ, flags, length, crc = struct.unpack_from("<4sc3sII", data, pos)
+        assert magic == b"L4HJ" and flags in (b"\0\0\0", b"\1\0\0")
         payload = data[pos + 16:pos + 16 + length]
         assert zlib.crc32(data[pos:pos + 12] + payload) == crc
         assert data[pos + 16 + length:pos + 17 + length] == b"\n"
+        if flags[0] == 1:  # a task record stored deflated: its length, then zlib
+            assert typ == b"T"
+            raw = zlib.decompress(payload[4:])
+            assert len(raw) == struct.unpack_from("<I", payload)[0] and len(raw) >= 1024
+            payload = raw
         out.append((typ.decode(), json.loads(payload), pos))
         pos += 17 + length
     return out

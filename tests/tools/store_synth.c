@@ -435,6 +435,12 @@ static int baseline(const char *out, const char *campaign, long n, long seed, lo
         }
     }
     close(fd);
+    if (chat_mode) {
+        char hex[65];
+        l4h_sha256_final(&chat_hash, hex);
+        printf("store_synth: requests %llu bytes as sent, sha256 %s\n",
+               (unsigned long long)chat_bytes, hex);
+    }
     printf("store_synth: %ld written (baseline), %.3f s\n", written, l4h_monotonic() - t0);
     return 0;
 }
