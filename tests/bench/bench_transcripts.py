@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 import h5py
 import numpy as np
@@ -113,12 +114,22 @@ def main():
             n_pieces, n_refs = len(f["pieces"]), len(f["piece_refs"])
             n_tasks = len(f["tasks"])
             piece_bytes = int(np.sum(f["pieces"]["text_len"]))
+            # what the requests occupy in the file: /pieces, /piece_refs and the
+            # pieces' texts (deflated as the heap is: level 4, 64 KiB chunks)
+            heap = f["text"][:].tobytes()
+            p = f["pieces"][:]
+            ptext = b"".join(heap[o:o + n] for o, n in zip(p["text_off"], p["text_len"]))
+            req_b = (f["pieces"].id.get_storage_size() + f["piece_refs"].id.get_storage_size() +
+                     sum(len(zlib.compress(ptext[i:i + 65536], 4))
+                         for i in range(0, len(ptext), 65536)))
         print(f"bench_transcripts: {'full' if FULL else 'quick'} mode, {N} task keys "
               f"({n_tasks} attempts, {n_calls} requests), corpus {csize / 1e3:.0f} kB")
         print(f"  requests as sent:       {sent / 1e6:9.1f} MB  ({sent / n_calls / 1e3:.1f} kB "
               "per request on average)")
         print(f"  distinct pieces:        {piece_bytes / 1e6:9.1f} MB  ({n_pieces} pieces, "
               f"{n_refs} refs: {n_refs / n_calls:.1f} per request)")
+        print(f"  requests in the file:   {req_b / 1e6:9.1f} MB  ratio sent/stored  "
+              f"{sent / req_b:5.1f}:1  (pieces, refs and the pieces' deflated texts)")
         print(f"  results file:           {file_b / 1e6:9.1f} MB  ratio sent/file    "
               f"{sent / file_b:5.1f}:1  (target >= 10:1)")
         print(f"  journal:                {journal_b / 1e6:9.1f} MB  ratio sent/journal "

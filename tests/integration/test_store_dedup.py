@@ -256,3 +256,47 @@ def test_a_record_naming_a_piece_nobody_wrote_is_refused(tmp_path):
     assert r.returncode != 0
     assert "names a piece that no record before it" in r.stderr, r.stderr
     assert "byte %d" % pos in r.stderr, r.stderr
+
+
+# ------------------------------------------------------- a damaged file
+
+def damaged_copy(tmp_path, what):
+    src = tmp_path / "src.h5"
+    if not src.exists():
+        synth(src, "--tasks", 4, "--seed", 8)
+    out = tmp_path / f"{what}.h5"
+    shutil.copy(src, out)
+    with h5py.File(out, "r+") as f:
+        if what == "ref":  # a request names a piece beyond /pieces
+            refs = f["piece_refs"]
+            refs[0] = len(f["pieces"]) + 7
+        elif what == "negref":
+            f["piece_refs"][0] = -1
+        elif what == "piece":  # a piece's text lies outside /text
+            p = f["pieces"]
+            row = p[0]
+            row["text_off"] = 2**62
+            p[0] = row
+        elif what == "list":  # a call's piece list runs past /piece_refs
+            c = f["calls"]
+            row = c[0]
+            row["request_len"] = len(f["piece_refs"]) + 1
+            c[0] = row
+    return str(out)
+
+
+@pytest.mark.parametrize("what", ["ref", "negref", "piece", "list"])
+def test_damaged_pieces_are_the_damaged_file_error(tmp_path, what):
+    """A crafted file whose piece refs point outside their tables: `show`
+    (the C reader) ends with exit 2 and "damaged file", llm4hep.py raises a
+    ValueError saying so; never bytes from the wrong place or a crash."""
+    h5 = damaged_copy(tmp_path, what)
+    r = subprocess.run([cu.BIN, "show", h5, "1"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, (r.returncode, r.stdout[-1000:], r.stderr)
+    assert "damaged file" in r.stderr, r.stderr
+    assert "AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr
+    res = llm4hep.open_results(h5)
+    with pytest.raises(ValueError, match="damaged file"):
+        res.request(res.calls.iloc[0])
+    with pytest.raises(ValueError, match="damaged file"):
+        res.transcript(1)
