@@ -26,14 +26,14 @@ static void cut_at(cuts *c, size_t pos)
     c->v[c->n++] = pos;
 }
 
-/* Position just past the string starting at s[i] == '"', or n when it does
- * not end. */
+/* Position just past the string starting at s[i] == '"', or n + 1 when it
+ * does not end. */
 static size_t skip_string(const char *s, size_t n, size_t i)
 {
     for (i++; i < n; i++) {
         const char *q = memchr(s + i, '"', n - i);
         if (!q)
-            return n;
+            return n + 1;
         size_t j = (size_t)(q - s);
         size_t bs = 0; /* backslashes right before the quote */
         while (j - bs > i && s[j - bs - 1] == '\\')
@@ -42,7 +42,26 @@ static size_t skip_string(const char *s, size_t n, size_t i)
             return j + 1;
         i = j;
     }
-    return n;
+    return n + 1;
+}
+
+/* A JSON string whose body is at least this long is a piece of its own
+ * (a message's content): the same text in an answer and in the next
+ * request is then the same piece. */
+#define LONG_STRING 256
+
+/* The end (exclusive) of the body of the string at s[i] == '"' when the
+ * string is terminated and its body is at least LONG_STRING bytes, else 0;
+ * *next: the position just past the string. */
+static size_t long_string(const char *s, size_t n, size_t i, size_t *next)
+{
+    size_t j = skip_string(s, n, i);
+    if (j > n) { /* unterminated: the rest is not cut */
+        *next = n;
+        return 0;
+    }
+    *next = j; /* s[j - 1] is the closing quote */
+    return j - 1 - (i + 1) >= LONG_STRING ? j - 1 : 0;
 }
 
 size_t store_pieces_split(const char *s, size_t n, size_t **ends)
@@ -58,7 +77,12 @@ size_t store_pieces_split(const char *s, size_t n, size_t **ends)
         for (; i < n; i++) {
             char ch = s[i];
             if (ch == '"') {
-                i = skip_string(s, n, i) - 1;
+                size_t next, end = long_string(s, n, i, &next);
+                if (end) { /* its body is a piece */
+                    cut_at(&c, i + 1);
+                    cut_at(&c, end);
+                }
+                i = next - 1;
                 continue;
             }
             if (ch == '{' || ch == '[') {
@@ -400,6 +424,60 @@ int store_pieces_add_list(piece_writer *w, const char *const *hex, size_t n, int
     return 0;
 }
 
+/* Calls fn(ctx, a, b) for the body [a, b) of each long string of the JSON
+ * object text s (nothing when s is not one). */
+static void each_long_string(const char *s, size_t n, void (*fn)(void *, size_t, size_t), void *ctx)
+{
+    size_t i = 0;
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+        i++;
+    if (i >= n || s[i] != '{')
+        return;
+    for (; i < n; i++) {
+        if (s[i] != '"')
+            continue;
+        size_t next, end = long_string(s, n, i, &next);
+        if (end)
+            fn(ctx, i + 1, end);
+        i = next - 1;
+    }
+}
+
+typedef struct note_ctx {
+    piece_writer *w;
+    const char *s;
+    int64_t off;
+} note_ctx;
+
+static void note_one(void *ctx, size_t a, size_t b)
+{
+    note_ctx *c = ctx;
+    unsigned char d[32];
+    char hex[65];
+    store_pieces_digest(c->s + a, b - a, d, hex);
+    piece_writer *w = c->w;
+    if (store_pieces_index_get(w->ix, d) >= 0)
+        return;
+    if (w->n_rows == w->cap_rows) {
+        w->cap_rows = w->cap_rows ? w->cap_rows * 2 : 64;
+        w->rows = l4h_xrealloc(w->rows, w->cap_rows * sizeof(piece_row));
+    }
+    piece_row *r = (piece_row *)w->rows + w->n_rows;
+    memcpy(r->sha256, hex, 64);
+    r->text_off = c->off + (int64_t)a; /* inside the text already stored */
+    r->text_len = (int64_t)(b - a);
+    store_pieces_index_put(w->ix, d, w->pieces0 + (int64_t)w->n_rows++);
+}
+
+void store_pieces_note_text(piece_writer *w, const l4h_buf *text, int64_t base, int64_t off,
+                            int64_t len)
+{
+    if (len <= 0 || off < base || (size_t)(off - base) + (size_t)len > text->len)
+        return;
+    note_ctx c = {w, text->data + (off - base), off};
+    each_long_string(c.s, (size_t)len, note_one, &c);
+}
+
 int store_pieces_add_record(piece_writer *w, l4h_buf *text, int64_t base, const char *payload,
                             size_t len, call_row *calls, size_t n_calls, const char **why)
 {
@@ -578,6 +656,47 @@ int store_pieces_read(hid_t file, hid_t heap, uint64_t heap_len, int64_t off, in
 
 /* ------------------------------------------------------------ journal */
 
+typedef struct answer_ctx {
+    const piece_seen *seen;
+    piece_index *mine;
+    const char *s;
+    unsigned char **fresh;
+    size_t *n_fresh, *cap;
+} answer_ctx;
+
+static void push_fresh(unsigned char **fresh, size_t *n, size_t *cap, const unsigned char d[32])
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        *fresh = l4h_xrealloc(*fresh, *cap * 32);
+    }
+    memcpy(*fresh + 32 * (*n)++, d, 32);
+}
+
+static void answer_one(void *ctx, size_t a, size_t b)
+{
+    answer_ctx *c = ctx;
+    unsigned char d[32];
+    store_pieces_digest(c->s + a, b - a, d, NULL);
+    if ((c->seen->ix && store_pieces_index_get(c->seen->ix, d) >= 0) ||
+        store_pieces_index_get(c->mine, d) >= 0)
+        return;
+    store_pieces_index_put(c->mine, d, 1);
+    push_fresh(c->fresh, c->n_fresh, c->cap, d);
+}
+
+/* An answer's long strings are pieces the store defines from the answer's
+ * own text (store_pieces_note_text): a later request names them without
+ * carrying them again. */
+static void seen_answer(const piece_seen *seen, piece_index *mine, const char *response,
+                        unsigned char **fresh, size_t *n_fresh, size_t *cap)
+{
+    if (!response)
+        return;
+    answer_ctx c = {seen, mine, response, fresh, n_fresh, cap};
+    each_long_string(response, strlen(response), answer_one, &c);
+}
+
 char *store_pieces_task_json(const piece_seen *seen, l4h_task_rec *rec, unsigned char **fresh,
                              size_t *n_fresh)
 {
@@ -592,6 +711,7 @@ char *store_pieces_task_json(const piece_seen *seen, l4h_task_rec *rec, unsigned
         size_t n = body ? strlen(body) : 0;
         if (!body) {
             cJSON_AddItemToArray(requests, cJSON_CreateNull());
+            seen_answer(seen, mine, rec->calls[c].response, fresh, n_fresh, &cap);
             continue;
         }
         cJSON *list = cJSON_CreateArray();
@@ -613,11 +733,7 @@ char *store_pieces_task_json(const piece_seen *seen, l4h_task_rec *rec, unsigned
                 cJSON_AddItemToArray(pair, cJSON_CreateString(t));
                 cJSON_AddItemToArray(pieces, pair);
                 free(t);
-                if (*n_fresh == cap) {
-                    cap = cap ? cap * 2 : 16;
-                    *fresh = l4h_xrealloc(*fresh, cap * 32);
-                }
-                memcpy(*fresh + 32 * (*n_fresh)++, d, 32);
+                push_fresh(fresh, n_fresh, &cap, d);
             }
             at = ends[i];
         }
@@ -625,6 +741,7 @@ char *store_pieces_task_json(const piece_seen *seen, l4h_task_rec *rec, unsigned
         cJSON_AddItemToArray(requests, list);
         saved[c] = rec->calls[c].request;
         rec->calls[c].request = NULL;
+        seen_answer(seen, mine, rec->calls[c].response, fresh, n_fresh, &cap);
     }
     store_pieces_index_free(mine);
     char *js = l4h_rec_to_json(rec);

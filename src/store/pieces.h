@@ -28,7 +28,8 @@
  * cut around each element of the arrays that are its members' values (a
  * chat body's "messages", "tools", "input"): the head up to the first
  * element, each element with the comma before it, the tail from the
- * array's closing bracket. Anything else (or what does not scan as JSON
+ * array's closing bracket; and around the body of every string of 256
+ * bytes or more (a message's content), which is a piece of its own. Anything else (or what does not scan as JSON
  * from some point on) stays whole from there. Can't fail. */
 size_t store_pieces_split(const char *s, size_t n, size_t **ends);
 
@@ -79,6 +80,13 @@ int store_pieces_begin(piece_writer *w, hid_t file, piece_index **ix, l4h_err *e
  * rows in /piece_refs ((0, 0) for an empty body). Can't fail. */
 void store_pieces_add_body(piece_writer *w, l4h_buf *text, int64_t base, const char *body,
                            int64_t *off, int64_t *len);
+/* The text stored at heap offset off (len bytes, in the batch's buffer
+ * text): each long JSON string in it (a body of 256 bytes or more: an
+ * answer's content) becomes a piece pointing into it when its digest is
+ * new, so the next request's copy of that content is not stored again.
+ * Can't fail. */
+void store_pieces_note_text(piece_writer *w, const l4h_buf *text, int64_t base, int64_t off,
+                            int64_t len);
 /* Define one piece carried by a journal record (text must hash to hex);
  * -1 with a message in why (static) when it does not. */
 int store_pieces_add_piece(piece_writer *w, l4h_buf *text, int64_t base, const char *hex,
@@ -118,7 +126,9 @@ typedef struct piece_seen {
 /* The T record payload for rec: l4h_rec_to_json of rec with each call's
  * request replaced by null, plus "requests":[[hex,...],...] (one list per
  * call, null for a call without a request) and "pieces":[[hex,text],...]
- * (the pieces not in seen, each once). *fresh and *n_fresh get the new digests
+ * (the pieces not in seen, each once; a piece that is a long string of an
+ * answer earlier in the record or before, which the store defines from the
+ * answer itself, is not carried). *fresh and *n_fresh get the new digests
  * (32 bytes each, malloc'd): store_pieces_seen_commit them once the record
  * is durable. rec is left as it was. Caller frees the result. Can't fail. */
 char *store_pieces_task_json(const piece_seen *seen, l4h_task_rec *rec, unsigned char **fresh,

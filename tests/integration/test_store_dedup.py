@@ -8,6 +8,7 @@ torn journal tail (tests/tools/store_synth --chat)."""
 import hashlib
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -225,8 +226,14 @@ def test_resume_after_a_torn_record_loses_nothing_and_stores_each_piece_once(tmp
         for h, text in j["pieces"]:
             assert hashlib.sha256(text.encode("utf-8")).hexdigest() == h
             defined.add(h)
-        for lst in j["requests"]:
+        for call, lst in zip(j["calls"], j["requests"]):
             assert all(h in defined for h in lst or []), pos
+            # an answer's long strings (256 bytes or more) are pieces the
+            # store takes from the answer itself: later requests name them
+            for m in re.finditer(r'"((?:[^"\\]|\\.)*)"', call["response"] or ""):
+                body = m.group(1).encode("utf-8")
+                if len(body) >= 256:
+                    defined.add(hashlib.sha256(body).hexdigest())
     assert last[3] < recs[-1][3]
 
 
@@ -272,11 +279,12 @@ def damaged_copy(tmp_path, what):
             refs[0] = len(f["pieces"]) + 7
         elif what == "negref":
             f["piece_refs"][0] = -1
-        elif what == "piece":  # a piece's text lies outside /text
+        elif what == "piece":  # a piece of the first request lies outside /text
             p = f["pieces"]
-            row = p[0]
+            i = int(f["piece_refs"][int(f["calls"][0]["request_off"])])
+            row = p[i]
             row["text_off"] = 2**62
-            p[0] = row
+            p[i] = row
         elif what == "list":  # a call's piece list runs past /piece_refs
             c = f["calls"]
             row = c[0]

@@ -217,6 +217,59 @@ static void journal_record_names_and_carries(void **state)
     l4h_rec_clear(&r);
 }
 
+/* A string of 256 bytes or more is a piece of its own, so the same content
+ * in an answer and in the next request is one piece; the journal does not
+ * carry again a request piece that is a long string of an earlier answer. */
+static void long_strings_are_pieces(void **state)
+{
+    (void)state;
+    char content[400];
+    memset(content, 'x', sizeof content - 1);
+    content[sizeof content - 1] = '\0';
+    content[10] = '"'; /* an escaped quote inside: \" */
+    char x[420];
+    snprintf(x, sizeof x, "%.10s\\%s", content, content + 10);
+    char body[1024], resp[1024];
+    snprintf(body, sizeof body, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"q\"},"
+             "{\"role\":\"assistant\",\"content\":\"%s\"}]}", x);
+    snprintf(resp, sizeof resp, "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"%s\"}}]}",
+             x);
+    size_t *e = NULL, k = split_ok(body, strlen(body), &e);
+    const char *at = strstr(body, x);
+    size_t a = (size_t)(at - body), i = 0;
+    while (i < k && e[i] != a)
+        i++;
+    assert_true(i + 1 < k);
+    assert_int_equal(e[i + 1] - e[i], strlen(x)); /* the content alone */
+    free(e);
+    /* the journal: the answer comes first, the request naming x after it */
+    l4h_task_rec r;
+    memset(&r, 0, sizeof r);
+    add_call(&r, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}");
+    r.calls[0].response = strdup(resp);
+    add_call(&r, body);
+    piece_seen seen = {0};
+    unsigned char *fresh = NULL;
+    size_t n_fresh = 0;
+    char *js = store_pieces_task_json(&seen, &r, &fresh, &n_fresh);
+    cJSON *o = cJSON_Parse(js);
+    const cJSON *p;
+    char hx[65];
+    unsigned char d[32];
+    store_pieces_digest(x, strlen(x), d, hx);
+    int named = 0;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItem(o, "pieces"))
+        assert_string_not_equal(cJSON_GetArrayItem(p, 0)->valuestring, hx); /* not carried */
+    const cJSON *h;
+    cJSON_ArrayForEach(h, cJSON_GetArrayItem(cJSON_GetObjectItem(o, "requests"), 1))
+        named += !strcmp(h->valuestring, hx);
+    assert_int_equal(named, 1);
+    cJSON_Delete(o);
+    free(js);
+    free(fresh);
+    l4h_rec_clear(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +278,7 @@ int main(void)
         cmocka_unit_test(any_bytes_partition_exactly),
         cmocka_unit_test(index_grows_and_replaces),
         cmocka_unit_test(journal_record_names_and_carries),
+        cmocka_unit_test(long_strings_are_pieces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
