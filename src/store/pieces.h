@@ -1,4 +1,5 @@
-/* pieces.h — private to src/store: transcripts stored once. A request body
+/* pieces.h — private to src/store (pieces.c, pieces_file.c,
+ * pieces_journal.c): transcripts stored once. A request body
  * is cut into pieces (pieces.c, store_pieces_split), each distinct piece is
  * stored once by its SHA-256, and a request is the list of its pieces:
  *
@@ -32,6 +33,12 @@
  * bytes or more (a message's content), which is a piece of its own. Anything else (or what does not scan as JSON
  * from some point on) stays whole from there. Can't fail. */
 size_t store_pieces_split(const char *s, size_t n, size_t **ends);
+
+/* Calls fn(ctx, a, b) for the body [a, b) of each string of 256 bytes or
+ * more in the JSON object text s (the strings store_pieces_split makes
+ * pieces of); nothing when s is not a JSON object. Can't fail. */
+void store_pieces_each_long_string(const char *s, size_t n, void (*fn)(void *, size_t, size_t),
+                                   void *ctx);
 
 /* ------------------------------------------------------ digest index */
 

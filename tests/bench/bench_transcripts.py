@@ -118,7 +118,14 @@ def main():
             # pieces' texts (deflated as the heap is: level 4, 64 KiB chunks)
             heap = f["text"][:].tobytes()
             p = f["pieces"][:]
-            ptext = b"".join(heap[o:o + n] for o, n in zip(p["text_off"], p["text_len"]))
+            # pieces whose text is their own (not inside an answer's text)
+            c = f["calls"][:]
+            order = np.argsort(c["response_off"])
+            r_off, r_end = c["response_off"][order], (c["response_off"] + c["response_len"])[order]
+            k = np.searchsorted(r_off, p["text_off"], side="right") - 1
+            inside = (k >= 0) & (p["text_off"] + p["text_len"] <= r_end[np.maximum(k, 0)])
+            ptext = b"".join(heap[o:o + n] for o, n, i in zip(p["text_off"], p["text_len"], inside)
+                             if not i)
             req_b = (f["pieces"].id.get_storage_size() + f["piece_refs"].id.get_storage_size() +
                      sum(len(zlib.compress(ptext[i:i + 65536], 4))
                          for i in range(0, len(ptext), 65536)))
@@ -129,7 +136,8 @@ def main():
         print(f"  distinct pieces:        {piece_bytes / 1e6:9.1f} MB  ({n_pieces} pieces, "
               f"{n_refs} refs: {n_refs / n_calls:.1f} per request)")
         print(f"  requests in the file:   {req_b / 1e6:9.1f} MB  ratio sent/stored  "
-              f"{sent / req_b:5.1f}:1  (pieces, refs and the pieces' deflated texts)")
+              f"{sent / req_b:5.1f}:1  (/pieces, /piece_refs, the texts of pieces not inside an "
+              "answer, deflated)")
         print(f"  results file:           {file_b / 1e6:9.1f} MB  ratio sent/file    "
               f"{sent / file_b:5.1f}:1  (target >= 10:1)")
         print(f"  journal:                {journal_b / 1e6:9.1f} MB  ratio sent/journal "
