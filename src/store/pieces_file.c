@@ -363,6 +363,54 @@ static int damaged(l4h_err *err, const char *path, int64_t task_id, const char *
                        path, task_id, what, a, b, limit);
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The /pieces rows refs[0..n) (each checked inside the table), read in one
+ * point selection of the distinct rows; malloc'd, NULL with err. */
+static piece_row *read_rows(hid_t file, const int64_t *refs, size_t n, l4h_err *err)
+{
+    int64_t *u = l4h_xmalloc(n * sizeof *u);
+    memcpy(u, refs, n * sizeof *u);
+    qsort(u, n, sizeof *u, cmp_i64);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!k || u[k - 1] != u[i])
+            u[k++] = u[i];
+    hsize_t *pts = l4h_xmalloc(k * sizeof *pts), nk = k;
+    for (size_t i = 0; i < k; i++)
+        pts[i] = (hsize_t)u[i];
+    piece_row *urows = l4h_xcalloc(k, sizeof *urows), *rows = NULL;
+    hid_t d = H5Dopen2(file, t_pieces.name, H5P_DEFAULT), mt = l4h_table_memtype(&t_pieces);
+    hid_t fs = d >= 0 ? H5Dget_space(d) : -1, ms = H5Screate_simple(1, &nk, NULL);
+    if (fs >= 0 && ms >= 0 && mt >= 0 && H5Sselect_elements(fs, H5S_SELECT_SET, k, pts) >= 0 &&
+        H5Dread(d, mt, ms, fs, H5P_DEFAULT, urows) >= 0) {
+        rows = l4h_xmalloc(n * sizeof *rows);
+        for (size_t i = 0; i < n; i++) {
+            const int64_t *at = bsearch(&refs[i], u, k, sizeof *u, cmp_i64);
+            rows[i] = urows[at - u];
+        }
+    } else {
+        H5Eclear2(H5E_DEFAULT);
+        l4h_err_set(err, L4H_EXIT_USAGE, "/pieces does not read: damaged file");
+    }
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (d >= 0)
+        H5Dclose(d);
+    free(u);
+    free(pts);
+    free(urows);
+    return rows;
+}
+
 int store_pieces_read(hid_t file, hid_t heap, uint64_t heap_len, int64_t off, int64_t len,
                       char **out, const char *path, int64_t task_id, l4h_err *err)
 {
@@ -400,29 +448,29 @@ int store_pieces_read(hid_t file, hid_t heap, uint64_t heap_len, int64_t off, in
         return l4h_err_set(err, L4H_EXIT_USAGE, "%s: /%s does not read: damaged file", path, REFS);
     }
     int rc = 0;
+    for (int64_t i = 0; i < len && !rc; i++)
+        if (refs[i] < 0 || refs[i] >= npieces)
+            rc = damaged(err, path, task_id, "piece", refs[i], 1, npieces);
+    piece_row *rows = rc ? NULL : read_rows(file, refs, (size_t)len, err);
+    if (!rc && !rows)
+        rc = -1;
     l4h_buf b = {0};
     for (int64_t i = 0; i < len && !rc; i++) {
-        piece_row r;
-        if (refs[i] < 0 || refs[i] >= npieces) {
-            rc = damaged(err, path, task_id, "piece", refs[i], 1, npieces);
-            break;
-        }
-        if (l4h_table_read(file, &t_pieces, refs[i], 1, &r, err) != 0) {
-            rc = -1;
-            break;
-        }
-        if (r.text_off < 0 || r.text_len <= 0 || (uint64_t)r.text_off > heap_len ||
-            (uint64_t)r.text_len > heap_len - (uint64_t)r.text_off ||
-            (uint64_t)r.text_len > L4H_TEXT_MAX - b.len) {
-            rc = damaged(err, path, task_id, "piece text", r.text_off, r.text_len, (int64_t)heap_len);
+        const piece_row *r = &rows[i];
+        if (r->text_off < 0 || r->text_len <= 0 || (uint64_t)r->text_off > heap_len ||
+            (uint64_t)r->text_len > heap_len - (uint64_t)r->text_off ||
+            (uint64_t)r->text_len > L4H_TEXT_MAX - b.len) {
+            rc = damaged(err, path, task_id, "piece text", r->text_off, r->text_len,
+                         (int64_t)heap_len);
             break;
         }
         char *s = NULL;
-        rc = l4h_heap_read(heap, r.text_off, r.text_len, &s, err);
+        rc = l4h_heap_read(heap, r->text_off, r->text_len, &s, err);
         if (!rc)
-            l4h_buf_add(&b, s, (size_t)r.text_len);
+            l4h_buf_add(&b, s, (size_t)r->text_len);
         free(s);
     }
+    free(rows);
     free(refs);
     if (rc) {
         l4h_buf_free(&b);
