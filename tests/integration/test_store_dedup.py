@@ -308,3 +308,19 @@ def test_damaged_pieces_are_the_damaged_file_error(tmp_path, what):
         res.request(res.calls.iloc[0])
     with pytest.raises(ValueError, match="damaged file"):
         res.transcript(1)
+
+
+def test_a_file_of_another_format_is_rebuilt_on_resume(tmp_path):
+    """A results file that says format_version 1 (request_off/_len a text
+    ref there) is never appended to in format 2: the resumed writer rebuilds
+    it from the journal, and every request reads back the same."""
+    out = tmp_path / "r.h5"
+    synth(out, "--tasks", 6, "--seed", 2)
+    want = requests_by_key(out)
+    with h5py.File(out, "r+") as f:
+        f.attrs["format_version"] = 1
+    synth(out, "--tasks", 8, "--seed", 2)
+    with h5py.File(out, "r") as f:
+        assert f.attrs["format_version"] == 2
+    got = requests_by_key(out)
+    assert {k: v for k, v in got.items() if k in want} == want and len(got) > len(want)
