@@ -9,13 +9,17 @@
     r.final.groupby(["coder", "step"]).success.mean()
     r.calls, r.execs, r.checks, r.runs, r.annotations
     print(r.transcript("openai/gpt-5/openai/gpt-5/create_numpy/1"))   # or a task id: r.transcript(17)
-    r.text(off, length)          # one text from the heap, e.g. a request body
+    r.text(off, length)          # one text from the heap, e.g. a response body
+    r.request(r.calls.iloc[0])   # a request body exactly as sent, rebuilt from its pieces
 
 Strings come back as Python str (the file stores fixed-width UTF-8 bytes). A
 text column X is stored as two integer columns X_off, X_len into the byte heap
 /text; `r.text(row.X_off, row.X_len)` reads just that slice, and
 `r.with_text(frame, "X")` adds the texts of a (small) frame as a column. The
-full layout is docs/results-format.md.
+full layout is docs/results-format.md. Request bodies (format_version 2) are
+stored once per distinct piece: a /calls row's request_off/request_len are
+rows of /piece_refs, each a row of /pieces (sha256, text_off, text_len); the
+body is the concatenation of those texts (`r.request(row)` does it).
 
 The file is opened only while something is read, never held open, so a
 campaign that is still running keeps updating it; the tables are read once
@@ -76,6 +80,37 @@ def _ref(path, heap, off, n):
     if n != 0 and not (0 <= off <= len(heap) and 0 < n <= len(heap) - off):
         raise ValueError(f"{path}: text ref ({off}, {n}) is outside /text ({len(heap)} bytes): damaged file")
     return off, n
+
+
+def _pieced(f):
+    """True when requests are stored as piece lists (format_version 2 on)."""
+    return int(f.attrs.get("format_version", 1)) >= 2
+
+
+def _request(path, f, off, n):
+    """The request body (bytes) stored as /piece_refs rows [off, off + n):
+    the concatenation of its pieces' texts. Refs outside the tables are a
+    ValueError naming the damaged file."""
+    off, n = int(off), int(n)
+    if n == 0:
+        return b""
+    refs_ds, pieces, heap = f["piece_refs"], f["pieces"], f["text"]
+    if not (0 <= off <= len(refs_ds) and 0 < n <= len(refs_ds) - off):
+        raise ValueError(f"{path}: request piece list ({off}, {n}) is outside /piece_refs "
+                         f"({len(refs_ds)} rows): damaged file")
+    refs = refs_ds[off:off + n]
+    if (refs < 0).any() or (refs >= len(pieces)).any():
+        raise ValueError(f"{path}: a request names a piece outside /pieces ({len(pieces)} rows): "
+                         "damaged file")
+    uniq, inv = np.unique(refs, return_inverse=True)
+    rows = pieces[list(uniq)]
+    texts = []
+    for o, ln in zip(rows["text_off"], rows["text_len"]):
+        o, ln = _ref(path, heap, o, ln)
+        if ln == 0:
+            raise ValueError(f"{path}: an empty piece in /pieces: damaged file")
+        texts.append(heap[o:o + ln].tobytes())
+    return b"".join(texts[i] for i in inv.ravel())
 
 
 def _rows(path, table, first, n):
@@ -227,6 +262,15 @@ class Results:
                 return ""
             return f["text"][off:off + length].tobytes().decode("utf-8", errors="replace")
 
+    def request(self, call):
+        """The request body of a /calls row (a row of `calls`), as str, exactly as it was
+        sent: rebuilt from its pieces (or, in a file of format_version 1, one heap slice)."""
+        with _open(self.path) as f:
+            if _pieced(f):
+                return _request(self.path, f, call["request_off"], call["request_len"]).decode(
+                    "utf-8", errors="replace")
+        return self.text(call["request_off"], call["request_len"])
+
     def with_text(self, frame, name):
         """A copy of `frame` with a column `name` holding the texts of name_off/name_len.
 
@@ -234,6 +278,10 @@ class Results:
         """
         out = frame.copy()
         with _open(self.path) as f:
+            if name == "request" and _pieced(f):
+                out[name] = [_request(self.path, f, o, n).decode("utf-8", errors="replace")
+                             for o, n in zip(frame["request_off"], frame["request_len"])]
+                return out
             heap = f["text"]
             refs = [_ref(self.path, heap, o, n) for o, n in zip(frame[name + "_off"], frame[name + "_len"])]
             out[name] = [heap[o:o + n].tobytes().decode("utf-8", errors="replace") if n > 0 else ""
@@ -274,7 +322,13 @@ class Results:
                 first, n = _rows(self.path, f[name], first, n)
                 out[name] = _frame(f[name][first:first + n])
             refs = []
-            for name, cols in (("calls", ("request", "response", "attempt_log")),
+            pieced = _pieced(f)
+            if pieced:  # requests are rebuilt from their pieces, not one heap slice
+                out["calls"]["request"] = [
+                    _request(self.path, f, o, n).decode("utf-8", errors="replace")
+                    for o, n in zip(out["calls"]["request_off"], out["calls"]["request_len"])]
+            for name, cols in (("calls", ("response", "attempt_log") if pieced else
+                                ("request", "response", "attempt_log")),
                                ("execs", ("code", "stdout", "stderr")), ("checks", ("report",))):
                 for c in cols:
                     if c + "_off" not in out[name]:  # a column a file of an older build lacks
@@ -329,7 +383,8 @@ class Results:
                     fp = getattr(c, "system_fingerprint", "")
                     lines.append(f"    served by {served}" + (f" ({fp})" if fp else ""))
                 lines.append(">>> sent (newest message):")
-                lines.append(_newest_message(get(c.request_off, c.request_len)))
+                lines.append(_newest_message(c.request if hasattr(c, "request")
+                                             else get(c.request_off, c.request_len)))
                 if c.attempts > 1 and hasattr(c, "attempt_log_off"):
                     lines.append("... attempts:")
                     lines.append(_indent(get(c.attempt_log_off, c.attempt_log_len)))

@@ -8,7 +8,7 @@
 
 #include "llm4hep/core.h"
 
-#define L4H_FORMAT_VERSION 1
+#define L4H_FORMAT_VERSION 2
 
 /* One `sweep` invocation (a /runs row). Strings owned by the struct. */
 typedef struct l4h_run_info {
@@ -169,7 +169,8 @@ enum {
 };
 
 /* Called for each valid journal record: its type, JSON payload (NUL-terminated,
- * len bytes), its byte offset in the journal and its 0-based number counted
+ * len bytes; a record stored compressed is given decompressed: len is not
+ * its size in the file), its byte offset in the journal and its 0-based number counted
  * from where the read began. Return 0
  * to go on, -1 (with err set) to stop the scan with that error. */
 typedef int (*l4h_journal_fn)(int type, const char *payload, size_t len, int64_t offset,
@@ -182,7 +183,10 @@ typedef int (*l4h_journal_fn)(int type, const char *payload, size_t len, int64_t
  * byte offset. A missing file reads as empty. end/dropped may be NULL. */
 int l4h_journal_read(const char *path, int64_t from, l4h_journal_fn fn, void *ctx,
                      int64_t *end, int64_t *dropped, l4h_err *err);
-/* Append one record (header + payload + newline) to fd and fsync it. On a
+/* Append one record (header + payload + newline) to fd and fsync it; a task
+ * record of 1 KiB or more is stored deflated when that is smaller (header
+ * byte 5 = 1; docs/results-format.md), so the bytes written are not always
+ * 17 + len: lseek(fd, 0, SEEK_END) after it gives the journal's end. On a
  * failed write the file is truncated back to where it was. -1 (code 3). */
 int l4h_journal_append(int fd, int type, const char *payload, size_t len, l4h_err *err);
 

@@ -9,11 +9,18 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "llm4hep/store.h"
 
 #define HDR 16
 #define MAX_PAYLOAD (1u << 30) /* 1 GiB: anything larger is a damaged length */
+/* Byte 5 of a record's header: its flags. DEFLATED: the payload is stored
+ * as its length (uint32 little-endian) and its zlib stream. Task records
+ * (most of a journal's bytes, text that compresses 3-4x) of at least
+ * PACK_MIN bytes are stored so when that is smaller. */
+#define F_DEFLATED 1
+#define PACK_MIN 1024
 
 static void put32(unsigned char *p, uint32_t v)
 {
@@ -34,11 +41,37 @@ static int known_type(int t)
            t == L4H_J_ANNOTATION || t == L4H_J_RESCORE;
 }
 
+/* payload deflated behind its length into a malloc'd buffer (*out, *n), or
+ * NULL when that does not make it smaller. */
+static unsigned char *pack(const char *payload, size_t len, size_t *n)
+{
+    uLong cap = compressBound((uLong)len);
+    unsigned char *b = malloc(4 + (size_t)cap);
+    uLongf got = cap;
+    if (!b || compress2(b + 4, &got, (const Bytef *)payload, (uLong)len, 3) != Z_OK ||
+        4 + (size_t)got >= len) {
+        free(b);
+        return NULL;
+    }
+    put32(b, (uint32_t)len);
+    *n = 4 + (size_t)got;
+    return b;
+}
+
 /* Append one record and fsync; on failure truncate back. -1 (code 3). */
 int l4h_journal_append(int fd, int type, const char *payload, size_t len, l4h_err *err)
 {
     if (len > MAX_PAYLOAD)
         return l4h_err_set(err, L4H_EXIT_INFRA, "journal record of %zu bytes is too large", len);
+    size_t packed_len = 0;
+    unsigned char *packed = type == L4H_J_TASK && len >= PACK_MIN ? pack(payload, len, &packed_len)
+                                                                  : NULL;
+    int flags = 0;
+    if (packed) {
+        payload = (const char *)packed;
+        len = packed_len;
+        flags = F_DEFLATED;
+    }
     off_t start = lseek(fd, 0, SEEK_END);
     if (start < 0)
         return l4h_err_set(err, L4H_EXIT_INFRA, "journal: seek: %s", strerror(errno));
@@ -46,13 +79,15 @@ int l4h_journal_append(int fd, int type, const char *payload, size_t len, l4h_er
     unsigned char *b = l4h_xmalloc(total);
     memcpy(b, "L4HJ", 4);
     b[4] = (unsigned char)type;
-    b[5] = b[6] = b[7] = 0;
+    b[5] = (unsigned char)flags;
+    b[6] = b[7] = 0;
     put32(b + 8, (uint32_t)len);
     memcpy(b + HDR, payload, len);
     uint32_t crc = l4h_crc32(0, b, 12);
     crc = l4h_crc32(crc, payload, len);
     put32(b + 12, crc);
     b[HDR + len] = '\n';
+    free(packed);
     size_t done = 0;
     while (done < total) {
         ssize_t w = write(fd, b + done, total - done);
@@ -85,7 +120,7 @@ static int valid_record_at(FILE *f, int64_t pos, int64_t size)
     unsigned char h[HDR];
     if (pos + HDR + 1 > size || fseeko(f, pos, SEEK_SET) != 0 || fread(h, 1, HDR, f) != HDR)
         return 0;
-    if (memcmp(h, "L4HJ", 4) || !known_type(h[4]) || h[5] || h[6] || h[7])
+    if (memcmp(h, "L4HJ", 4) || !known_type(h[4]) || (h[5] & ~F_DEFLATED) || h[6] || h[7])
         return 0;
     uint32_t len = get32(h + 8);
     if (len > MAX_PAYLOAD || pos + HDR + (int64_t)len + 1 > size)
@@ -156,8 +191,8 @@ int l4h_journal_read(const char *path, int64_t from, l4h_journal_fn fn, void *ct
                            strerror(e));
     }
     int64_t size = sb.st_size, pos = from, index = 0;
-    size_t cap = 0;
-    char *p = NULL;
+    size_t cap = 0, zcap = 0;
+    char *p = NULL, *z = NULL;
     int rc = 0;
     if (from > size || fseeko(f, from, SEEK_SET) != 0) {
         fclose(f);
@@ -171,7 +206,7 @@ int l4h_journal_read(const char *path, int64_t from, l4h_journal_fn fn, void *ct
         uint32_t len = 0;
         if (pos + HDR > size || fread(h, 1, HDR, f) != HDR)
             why = "incomplete header";
-        else if (memcmp(h, "L4HJ", 4) || !known_type(h[4]) || h[5] || h[6] || h[7])
+        else if (memcmp(h, "L4HJ", 4) || !known_type(h[4]) || (h[5] & ~F_DEFLATED) || h[6] || h[7])
             why = "bad magic or type";
         else if ((len = get32(h + 8)) > MAX_PAYLOAD || pos + HDR + (int64_t)len + 1 > size)
             why = "incomplete payload";
@@ -201,7 +236,36 @@ int l4h_journal_read(const char *path, int64_t from, l4h_journal_fn fn, void *ct
             break;
         }
         p[len] = '\0';
-        if (fn && fn(h[4], p, len, pos, index, ctx, err) != 0) {
+        const char *body = p;
+        size_t body_len = len;
+        if (h[5] & F_DEFLATED) {
+            /* A record whose CRC matched but does not inflate was written
+             * damaged: corruption, whatever follows it. */
+            uLongf want = len >= 4 ? get32((unsigned char *)p) : 0;
+            if (len < 4 || want > MAX_PAYLOAD) {
+                rc = l4h_err_set(err, L4H_EXIT_INFRA,
+                                 "%s: record %" PRId64 " at byte %" PRId64
+                                 " is compressed with a damaged length; the journal is damaged",
+                                 path, index, pos);
+                goto out;
+            }
+            if (zcap < (size_t)want + 1) {
+                zcap = (size_t)want + 1;
+                z = l4h_xrealloc(z, zcap);
+            }
+            uLongf got = want;
+            if (uncompress((Bytef *)z, &got, (const Bytef *)p + 4, (uLong)(len - 4)) != Z_OK ||
+                got != want) {
+                rc = l4h_err_set(err, L4H_EXIT_INFRA,
+                                 "%s: record %" PRId64 " at byte %" PRId64
+                                 " does not decompress; the journal is damaged", path, index, pos);
+                goto out;
+            }
+            z[want] = '\0';
+            body = z;
+            body_len = (size_t)want;
+        }
+        if (fn && fn(h[4], body, body_len, pos, index, ctx, err) != 0) {
             rc = -1;
             goto out;
         }
@@ -212,6 +276,7 @@ int l4h_journal_read(const char *path, int64_t from, l4h_journal_fn fn, void *ct
     }
 out:
     free(p);
+    free(z);
     fclose(f);
     return rc;
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pieces.h"
 #include "store_int.h"
 
 /* The public struct plus where each task's rows are. */
@@ -19,6 +20,7 @@ typedef struct results_impl {
     l4h_results pub;
     int64_t *calls_row, *execs_row, *checks_row;
     int32_t *n_calls, *n_execs, *n_checks;
+    int pieced; /* requests are /piece_refs rows (format 2), not text refs */
 } results_impl;
 
 /* 1 when a writer holds the file (a checkpoint is running right now). */
@@ -84,8 +86,10 @@ static hid_t open_heap(hid_t f)
 }
 
 /* store_get_text straight from the heap (ctx: the hid_t of /text). */
-static int heap_get(void *ctx, int64_t off, int64_t len, char **out, l4h_err *err)
+static int heap_get(void *ctx, const char *column, int64_t off, int64_t len, char **out,
+                    l4h_err *err)
 {
+    (void)column;
     return l4h_heap_read(*(const hid_t *)ctx, off, len, out, err);
 }
 
@@ -178,6 +182,7 @@ int l4h_results_open(const char *h5path, l4h_results **out, l4h_err *err)
     res->path = l4h_xstrdup(h5path);
     if (l4h_attr_get_str(f, "campaign", &res->campaign) != 0)
         res->campaign = l4h_xstrdup("");
+    ri->pieced = store_pieces_in_file(f);
     hid_t heap = -1;
     int rc = -1;
     int64_t n = l4h_table_rows(f, "tasks", err), na = l4h_table_rows(f, "annotations", err);
@@ -310,6 +315,8 @@ static int read_task_rows(hid_t f, const l4h_results *res, int64_t i, task_rows 
 /* The region of /text holding one task's texts, read once: [lo, hi) in
  * buf (NULL when not read: no texts, or too sparse to read as one). */
 typedef struct text_region {
+    hid_t file;
+    int pieced; /* a request's ref is a run of /piece_refs rows (store_pieces_read) */
     const char *path;
     int64_t task_id;
     hid_t heap;
@@ -323,6 +330,8 @@ static int region_ref(void *ctx, const char *table, const char *column, int64_t 
                       l4h_err *err)
 {
     text_region *g = ctx;
+    if (g->pieced && strcmp(column, "request") == 0)
+        return 0; /* store_pieces_read checks it against /piece_refs */
     if (check_ref(g->path, g->task_id, table, column, off, len, g->heap_len, err) < 0)
         return -1;
     if (len <= 0)
@@ -336,9 +345,13 @@ static int region_ref(void *ctx, const char *table, const char *column, int64_t 
 }
 
 /* store_get_text: a text of the task, from the region or the heap. */
-static int region_get(void *ctx, int64_t off, int64_t len, char **out, l4h_err *err)
+static int region_get(void *ctx, const char *column, int64_t off, int64_t len, char **out,
+                      l4h_err *err)
 {
     const text_region *g = ctx;
+    if (g->pieced && strcmp(column, "request") == 0)
+        return store_pieces_read(g->file, g->heap, g->heap_len, off, len, out, g->path,
+                                 g->task_id, err);
     return get_text(g->heap, g->buf, g->lo, g->hi, off, len, out, err);
 }
 
@@ -410,7 +423,8 @@ int l4h_results_task(const l4h_results *res, int64_t task_id, l4h_task_rec *out,
     if (f < 0)
         return -1;
     task_rows tr = {0};
-    text_region g = {.path = res->path, .task_id = task_id, .heap = -1};
+    text_region g = {.file = f, .pieced = ((const results_impl *)res)->pieced,
+                     .path = res->path, .task_id = task_id, .heap = -1};
     int rc = -1;
     if (read_task_rows(f, res, i, &tr, err) == 0 && read_region(f, &g, &tr, err) == 0 &&
         build_task(res, i, &tr, &g, out, err) == 0)

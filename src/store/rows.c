@@ -19,7 +19,7 @@
 #define FILL_KEY(m) l4h_fix_set(d->m, sizeof d->m, s->m);
 #define FILL_STR(m) l4h_fix_set(d->m, sizeof d->m, s->m);
 #define FILL_STATUS(m) l4h_fix_set(d->m, sizeof d->m, l4h_status_name(s->m));
-#define FILL_TEXT(m) put(ctx, s->m, &d->m##_off, &d->m##_len);
+#define FILL_TEXT(m) put(ctx, #m, s->m, &d->m##_off, &d->m##_len);
 /* The full text's ref is the caller's: a batch's summaries go first in the heap. */
 #define FILL_SUMMARY(m) l4h_fix_set(d->m, sizeof d->m, s->m);
 
@@ -69,7 +69,7 @@ static int summary_of(const char *fix, size_t w, int64_t off, int64_t len, char 
         return 0;
     free(*out);
     *out = NULL;
-    return get(ctx, off, len, out, err);
+    return get(ctx, "error_summary", off, len, out, err);
 }
 
 #define READ(kind, m, w, col) READ_##kind(m)
@@ -82,7 +82,7 @@ static int summary_of(const char *fix, size_t w, int64_t off, int64_t len, char 
 #define READ_STR(m) d->m = l4h_fix_get(s->m, sizeof s->m);
 #define READ_STATUS(m) d->m = status_of(s->m, sizeof s->m);
 #define READ_TEXT(m)                                                                               \
-    if (get(ctx, s->m##_off, s->m##_len, &d->m, err) != 0)                                         \
+    if (get(ctx, #m, s->m##_off, s->m##_len, &d->m, err) != 0)                                     \
         return -1;
 #define READ_SUMMARY(m)                                                                            \
     if (summary_of(s->m, sizeof s->m, s->m##_off, s->m##_len, &d->m, get, ctx, err) != 0)          \

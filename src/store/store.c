@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pieces.h"
 #include "store_int.h"
 
 #define DEFER_MAX_S 60.0 /* a reader holding the file delays updates at most this long */
@@ -31,6 +32,7 @@ struct l4h_store {
     char *meaning;        /* what this run's tasks are measured with (meaning_json) */
     int input_series;     /* 1, +1 at each resume that accepted changed inputs */
     char meaning_sha256[65];
+    piece_seen pieces;    /* request pieces this process wrote to the journal (pieces.h) */
 };
 
 /* Is path one of the files that only list what to run (the config itself,
@@ -434,6 +436,7 @@ static void store_free(l4h_store *st)
         close(st->jfd);
     l4h_lock_release(st->lock_fd);
     l4h_sync_state_free(&st->sync);
+    store_pieces_seen_free(&st->pieces);
     free(st->h5path);
     free(st->jpath);
     free(st->meaning);
@@ -572,7 +575,8 @@ static int journal_add(l4h_store *st, int type, const char *js, l4h_err *err)
     size_t len = strlen(js);
     if (l4h_journal_append(st->jfd, type, js, len, err) != 0)
         return l4h_err_prefix(err, "%s", st->jpath);
-    st->sync.end += 16 + (int64_t)len + 1;
+    off_t end = lseek(st->jfd, 0, SEEK_END); /* a record may be stored compressed */
+    st->sync.end = end >= 0 ? (int64_t)end : st->sync.end + 16 + (int64_t)len + 1;
     st->sync.n_records++;
     return 0;
 }
@@ -654,9 +658,16 @@ int l4h_store_add(l4h_store *st, l4h_task_rec *rec, l4h_err *err)
     rec->task_id = st->sync.n_tasks + 1;
     rec->attempt = k->attempts + 1;
     rec->final = 1;
-    char *js = l4h_rec_to_json(rec);
+    /* Each request as the list of its pieces; the record carries the pieces
+     * this process has not written yet, so what it names is durable with it. */
+    unsigned char *fresh = NULL;
+    size_t n_fresh = 0;
+    char *js = store_pieces_task_json(&st->pieces, rec, &fresh, &n_fresh);
     int rc = journal_add(st, L4H_J_TASK, js, err);
     free(js);
+    if (!rc)
+        store_pieces_seen_commit(&st->pieces, fresh, n_fresh);
+    free(fresh);
     if (rc) {
         rec->task_id = -1;
         return -1;

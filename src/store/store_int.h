@@ -93,13 +93,16 @@ typedef struct check_row {
 } check_row;
 
 /* A record's fields to and from its rows (rows.c). The heap is the
- * caller's: put stores text s (NULL or "" is no text) and sets its ref
+ * caller's, and column names the text's column ("request") so the caller
+ * may store one column its own way: put stores text s (NULL or "" is no text) and sets its ref
  * ((0, 0) for none), can't fail; get reads the text at a ref into a
  * malloc'd string ("" for (0, 0)), -1 with err when it cannot; fn is
  * called with each text ref of a row, table and column naming it
  * ("calls", "request"), and stops the walk by returning non-zero. */
-typedef void (*store_put_text)(void *ctx, const char *s, int64_t *off, int64_t *len);
-typedef int (*store_get_text)(void *ctx, int64_t off, int64_t len, char **out, l4h_err *err);
+typedef void (*store_put_text)(void *ctx, const char *column, const char *s, int64_t *off,
+                               int64_t *len);
+typedef int (*store_get_text)(void *ctx, const char *column, int64_t off, int64_t len, char **out,
+                              l4h_err *err);
 typedef int (*store_ref_fn)(void *ctx, const char *table, const char *column, int64_t off,
                             int64_t len, l4h_err *err);
 
@@ -279,6 +282,7 @@ typedef struct sync_state {
     char *header_json;  /* payload of the H record, or NULL */
     char *last_run_json; /* payload of the last R record, or NULL */
     double copy_s;      /* seconds the last copy-aside took (0 = none yet) */
+    struct piece_index *pieces; /* the file's piece digests -> /pieces rows (pieces.h) */
 } sync_state;
 
 /* Bring h5path up to date with the journal at jpath: append what it lacks,

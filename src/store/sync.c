@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "pieces.h"
 #include "store_int.h"
 
 /* What the file says about itself. */
@@ -38,6 +39,7 @@ void l4h_sync_state_free(sync_state *st)
     if (!st)
         return;
     l4h_keymap_free(&st->keys);
+    store_pieces_index_free(st->pieces);
     free(st->header_json);
     free(st->last_run_json);
     memset(st, 0, sizeof *st);
@@ -152,7 +154,9 @@ static void view_file(const char *h5path, file_view *v)
     }
     v->opened = 1;
     char *state = NULL;
-    if (l4h_attr_get_str(f, "checkpoint_state", &state) == 0 && !strcmp(state, "clean") &&
+    int64_t version = 0; /* a file of an older format is rebuilt in the current one */
+    if (l4h_attr_get_i64(f, "format_version", &version) == 0 && version == L4H_FORMAT_VERSION &&
+        l4h_attr_get_str(f, "checkpoint_state", &state) == 0 && !strcmp(state, "clean") &&
         l4h_attr_get_i64(f, "journal_offset", &v->offset) == 0 &&
         l4h_attr_get_i64(f, "journal_records", &v->records) == 0)
         v->clean = 1;
@@ -214,7 +218,13 @@ static int rebuild(const char *h5path, const char *jpath, sync_state *st, l4h_er
     l4h_buf_printf(&b, "%s.rebuild-%ld.tmp", h5path, (long)getpid());
     char *tmp = l4h_buf_take(&b);
     unlink(tmp);
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    /* Free space tracked in the file: each checkpoint rewrites the last,
+     * partial chunk of the heap and the tables; without this the space of
+     * the old chunk was lost at every close (about 70 kB a checkpoint). */
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+    H5Pset_file_space_strategy(fcpl, H5F_FSPACE_STRATEGY_FSM_AGGR, 1, 1);
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+    H5Pclose(fcpl);
     int rc;
     if (f < 0) {
         rc = h5err(err, "cannot create", tmp);

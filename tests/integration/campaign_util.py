@@ -294,7 +294,46 @@ def tasks(h5path):
 
 def text(f, row, name):
     off, n = int(row[name + "_off"]), int(row[name + "_len"])
+    if name == "request" and int(f.attrs.get("format_version", 1)) >= 2:
+        return request(f, row)
     return bytes(f["text"][off:off + n]).decode("utf-8") if n else ""
+
+
+def journal_payloads(path):
+    """Every record of a journal as (type, payload bytes), compressed task
+    records inflated (header byte 5 = 1: a uint32 length and a zlib stream):
+    what a test searches for a secret, which deflate would hide."""
+    import struct
+    import zlib
+    data = open(path, "rb").read()
+    pos, out = 0, []
+    while pos + 16 <= len(data):
+        magic, typ, flags, length = struct.unpack_from("<4sc1s2xI", data, pos)
+        payload = data[pos + 16:pos + 16 + length]
+        if magic != b"L4HJ" or len(payload) < length:
+            break
+        if flags == b"\x01":
+            payload = zlib.decompress(payload[4:])
+        out.append((typ.decode(), payload))
+        pos += 17 + length
+    return out
+
+
+def journal_text(path):
+    """The journal's records, decompressed, as one bytes (for searching)."""
+    return b"\n".join(p for _, p in journal_payloads(path))
+
+
+def request(f, row):
+    """A /calls row's request body, rebuilt from its pieces (format_version 2:
+    request_off/_len are rows of /piece_refs, each a /pieces row)."""
+    off, n = int(row["request_off"]), int(row["request_len"])
+    out = b""
+    for p in f["piece_refs"][off:off + n]:
+        piece = f["pieces"][int(p)]
+        o, ln = int(piece["text_off"]), int(piece["text_len"])
+        out += bytes(f["text"][o:o + ln])
+    return out.decode("utf-8")
 
 
 def final_rows(h5path):

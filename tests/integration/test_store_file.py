@@ -3,6 +3,7 @@
 refs, one final row per key, the journal agreeing with the file, a reader
 during a campaign, a reader holding the file open, and kill -9 + resume."""
 
+import hashlib
 import json
 import os
 import random
@@ -20,11 +21,11 @@ import pytest
 
 from conftest import SRC, TOOLS
 SYNTH = os.path.join(TOOLS, "store_synth")
-TABLES = ("runs", "tasks", "calls", "execs", "checks", "annotations", "inputs")
+TABLES = ("runs", "tasks", "calls", "execs", "checks", "annotations", "inputs", "pieces")
 TEXT_REFS = {"runs": ("config", "python_packages"), "inputs": ("path", "content"),
              "tasks": ("error_summary",),
-             "calls": ("request", "response"), "execs": ("code", "stdout", "stderr"),
-             "checks": ("report",), "annotations": ("text",)}
+             "calls": ("response",), "execs": ("code", "stdout", "stderr"),
+             "checks": ("report",), "annotations": ("text",), "pieces": ("text",)}
 
 
 def synth(out, *args, check=True):
@@ -66,20 +67,35 @@ def read_journal(path):
     data = open(path, "rb").read()
     pos, out = 0, []
     while pos < len(data):
-        magic, typ, zero, length, crc = struct.unpack_from("<4sc3sII", data, pos)
-        assert magic == b"L4HJ" and zero == b"\0\0\0"
+        magic, typ, flags, length, crc = struct.unpack_from("<4sc3sII", data, pos)
+        assert magic == b"L4HJ" and flags in (b"\0\0\0", b"\1\0\0")
         payload = data[pos + 16:pos + 16 + length]
         assert zlib.crc32(data[pos:pos + 12] + payload) == crc
         assert data[pos + 16 + length:pos + 17 + length] == b"\n"
+        if flags[0] == 1:  # a task record stored deflated: its length, then zlib
+            assert typ == b"T"
+            raw = zlib.decompress(payload[4:])
+            assert len(raw) == struct.unpack_from("<I", payload)[0] and len(raw) >= 1024
+            payload = raw
         out.append((typ.decode(), json.loads(payload), pos))
         pos += 17 + length
+    return out
+
+
+def rebuild(f, call):
+    """A /calls row's request body (bytes), concatenated from its pieces."""
+    refs = f["piece_refs"][call["request_off"]:call["request_off"] + call["request_len"]]
+    out = b""
+    for r in refs:
+        p = f["pieces"][int(r)]
+        out += f["text"][p["text_off"]:p["text_off"] + p["text_len"]].tobytes()
     return out
 
 
 def check_file(path, n_keys=None):
     """Every invariant a reader relies on; returns {table: DataFrame}."""
     with h5py.File(path, "r") as f:
-        assert f.attrs["format_version"] == 1
+        assert f.attrs["format_version"] == 2
         assert f.attrs["checkpoint_state"] == "clean"
         for a in ("campaign", "created_utc", "config_sha256", "suite_sha256", "meaning_sha256"):
             assert isinstance(f.attrs[a], str)
@@ -104,6 +120,18 @@ def check_file(path, n_keys=None):
             for name in TEXT_REFS[t]:
                 for o, n in zip(arr[name + "_off"], arr[name + "_len"]):
                     blob[o:o + n].decode("utf-8")
+        # requests: rows of /piece_refs, each a /pieces row; every piece stored once
+        refs = f["piece_refs"][:]
+        assert refs.dtype == np.int64 and f["piece_refs"].compression == "gzip"
+        pieces = f["pieces"][:]
+        assert ((refs >= 0) & (refs < len(pieces))).all()
+        assert len(set(pieces["sha256"])) == len(pieces) and (pieces["text_len"] > 0).all()
+        for p in pieces:
+            o, n = int(p["text_off"]), int(p["text_len"])
+            assert hashlib.sha256(blob[o:o + n]).hexdigest() == p["sha256"].decode()
+        calls = f["calls"][:]
+        off, ln = calls["request_off"], calls["request_len"]
+        assert (off >= 0).all() and (ln >= 0).all() and (off + ln <= len(refs)).all()
     tasks = frames["tasks"]
     assert (tasks.task_id.values == np.arange(1, len(tasks) + 1)).all()
     # exactly one final per key, on its newest attempt; attempts 1..k
@@ -139,7 +167,7 @@ def test_layout_matches_the_document(tmp_path):
                     else "S%d" % f[t].dtype[n].itemsize) for n in f[t].dtype.names]
             want = [(n, d.replace("|", "")) for n, d in doc[t]]
             assert got == want, t
-        assert set(f.keys()) == set(TABLES) | {"text"}
+        assert set(f.keys()) == set(TABLES) | {"text", "piece_refs"}
     frames = check_file(out, n_keys=120)
     tasks = frames["tasks"]
     assert set(tasks.status.str.decode("utf-8")) >= {"success", "failed_validation", "error_api"}
@@ -176,6 +204,12 @@ def test_journal_agrees_with_file(tmp_path):
     recs = read_journal(str(out) + ".journal")
     assert recs[0][0] == "H" and recs[0][1]["campaign"] == "synth"
     tasks = [p for t, p, _ in recs if t == "T"]
+    pieces = {}  # every piece a request names is in its record or an earlier one
+    for p in tasks:
+        for h, text in p["pieces"]:
+            assert hashlib.sha256(text.encode()).hexdigest() == h and h not in pieces
+            pieces[h] = text.encode()
+        assert all(h in pieces for lst in p["requests"] for h in lst)
     with h5py.File(out, "r") as f:
         rows = f["tasks"][:]
         heap = f["text"]
@@ -189,8 +223,9 @@ def test_journal_agrees_with_file(tmp_path):
             assert row["prompt_tokens"] == p["prompt_tokens"]
             for i, c in enumerate(p["calls"]):  # every request rebuilds exactly
                 cr = calls[row["calls_row"] + i]
-                req = heap[cr["request_off"]:cr["request_off"] + cr["request_len"]].tobytes()
-                assert req.decode("utf-8") == c["request"]
+                req = rebuild(f, cr)
+                assert c["request"] is None  # the journal names its pieces instead
+                assert req == b"".join(pieces[h] for h in p["requests"][i])
         runs = f["runs"][:]
         assert len(runs) == 1 and runs[0]["exit_code"] == 0 and not np.isnan(runs[0]["ended_utc"])
 

@@ -27,7 +27,7 @@ def results(tmp_path_factory):
 
 def test_frames(results):
     r = llm4hep.open_results(results)
-    assert r.campaign == "synth" and r.attrs["format_version"] == 1
+    assert r.campaign == "synth" and r.attrs["format_version"] == 2
     for name in llm4hep.TABLES:
         df = getattr(r, name)
         assert list(df.columns)  # every table has its columns, even when empty
@@ -45,11 +45,28 @@ def test_text_reads_the_slice(results):
     r = llm4hep.open_results(results)
     c = r.calls.iloc[5]
     with h5py.File(results, "r") as f:
-        want = f["text"][c.request_off:c.request_off + c.request_len].tobytes().decode()
-    assert r.text(c.request_off, c.request_len) == want
+        want = f["text"][c.response_off:c.response_off + c.response_len].tobytes().decode()
+    assert r.text(c.response_off, c.response_len) == want
     assert r.text(0, 0) == ""
     w = r.with_text(r.calls.head(3), "response")
     assert all(x.startswith('{"choices"') for x in w.response)
+
+
+def test_request_rebuilt_from_its_pieces(results):
+    """A request is the concatenation of its pieces (docs/results-format.md's
+    h5py recipe); request() and with_text() give it, and every one is a chat
+    body that parses."""
+    import json
+    r = llm4hep.open_results(results)
+    calls = r.calls.head(40)
+    w = r.with_text(calls, "request")
+    with h5py.File(results, "r") as f:
+        for (_, c), got in zip(calls.iterrows(), w.request):
+            refs = f["piece_refs"][c.request_off:c.request_off + c.request_len]
+            want = b"".join(f["text"][p["text_off"]:p["text_off"] + p["text_len"]].tobytes()
+                            for p in (f["pieces"][int(x)] for x in refs)).decode()
+            assert got == want == r.request(c)
+            assert json.loads(got)["messages"]
 
 
 def test_transcript_by_id_and_by_name(results):

@@ -27,6 +27,16 @@
  * (l4h_store_annotate, as `llm4hep annotate` does) and print
  * "store_synth: annotate K tasks in A s (cpu B s)" before the last line.
  *
+ * --chat: calls carry real-length conversations instead (bench_transcripts):
+ * 5-10 iterations, each a supervisor call and a coder call whose request
+ * is the chat body of the whole conversation so far, with the same system
+ * and step prompts in every task of a step, code of 2-4 kB, outputs of
+ * 0.5-2 kB; the execs hold that code and output. Prints "store_synth:
+ * requests B bytes as sent, sha256 H" (H over every request body in the
+ * order added) before the last line. --corpus FILE: the code, outputs and
+ * instructions are line-aligned slices of FILE (real text) instead of words
+ * of a small vocabulary (which compress far better than real text).
+ *
  * --baseline: the benchmark's baseline — write the same records' JSON
  * (l4h_rec_to_json) to OUT as a plain file, one line each, fsync after each;
  * no store. Prints "store_synth: A written (baseline), W s". */
@@ -121,6 +131,9 @@ static int infra_first(uint64_t seed, int i)
     return below(&r, 8) == 0;
 }
 
+static int chat_mode; /* --chat */
+static void make_chat(rng *r, const char *model, int step, l4h_task_rec *rec);
+
 /* Fill rec with attempt `attempt` of key i. */
 static void make_rec(uint64_t seed, const char *campaign, int i, int attempt, size_t text_kb,
                      l4h_task_rec *rec)
@@ -164,7 +177,9 @@ static void make_rec(uint64_t seed, const char *campaign, int i, int attempt, si
         rec->error_summary = l4h_buf_take(&b);
     }
     size_t tb = text_kb * 1024;
-    for (int it = 1; it <= rec->iterations; it++) {
+    if (chat_mode)
+        make_chat(&r, m, (i / 4) % 5, rec);
+    for (int it = 1; it <= rec->iterations && !chat_mode; it++) {
         for (int a = 0; a < 2; a++) {
             l4h_call_rec *c = l4h_rec_add_call(rec);
             c->iteration = it;
@@ -223,6 +238,176 @@ static void make_rec(uint64_t seed, const char *campaign, int i, int attempt, si
     rec->wall_s = rec->llm_s + rec->exec_s + 1.0;
 }
 
+/* ------------------------------------------------------ --chat mode */
+
+static uint64_t chat_bytes;
+static l4h_sha256 chat_hash;
+
+static char *corpus; /* --corpus: text to draw messages from */
+static size_t corpus_len;
+
+/* About n bytes of text: a slice of the corpus starting and ending at line
+ * boundaries (real code and prose), else words of the small vocabulary. */
+static char *raw(rng *r, size_t n)
+{
+    l4h_buf b = {0};
+    if (corpus_len > 2 * n) {
+        size_t at = (size_t)(next(r) % (corpus_len - n));
+        while (at > 0 && corpus[at - 1] != '\n')
+            at--;
+        size_t end = at + n;
+        while (end < corpus_len && corpus[end - 1] != '\n')
+            end++;
+        l4h_buf_add(&b, corpus + at, end - at);
+        if (!b.len)
+            l4h_buf_puts(&b, "\n");
+        return l4h_buf_take(&b);
+    }
+    prose(&b, r, n);
+    return l4h_buf_take(&b);
+}
+
+/* s as a JSON string's body (quotes, backslashes and newlines escaped). */
+static void json_body(l4h_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            l4h_buf_printf(b, "\\%c", *s);
+        else if (*s == '\n')
+            l4h_buf_puts(b, "\\n");
+        else
+            l4h_buf_add(b, s, 1);
+    }
+}
+
+/* A conversation: the messages so far as JSON texts. */
+typedef struct conv {
+    char **msg;
+    size_t n;
+} conv;
+
+static void conv_add(conv *c, const char *role, const char *content)
+{
+    l4h_buf b = {0};
+    l4h_buf_printf(&b, "{\"role\":\"%s\",\"content\":\"", role);
+    json_body(&b, content);
+    l4h_buf_puts(&b, "\"}");
+    c->msg = l4h_xrealloc(c->msg, (c->n + 1) * sizeof *c->msg);
+    c->msg[c->n++] = l4h_buf_take(&b);
+}
+
+static void conv_free(conv *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->msg[i]);
+    free(c->msg);
+}
+
+/* The chat body of the conversation, as an OpenAI-style client sends it. */
+static char *conv_body(const conv *c, const char *model)
+{
+    l4h_buf b = {0};
+    l4h_buf_printf(&b, "{\"model\":\"%s\",\"messages\":[", model);
+    for (size_t i = 0; i < c->n; i++) {
+        if (i)
+            l4h_buf_puts(&b, ",");
+        l4h_buf_puts(&b, c->msg[i]);
+    }
+    l4h_buf_puts(&b, "],\"temperature\":0,\"max_tokens\":4096}");
+    return l4h_buf_take(&b);
+}
+
+/* A prompt shared by every task: a function of (what, index) only. */
+static char *prompt(const char *what, int idx, size_t n)
+{
+    rng r = {0x5EEDull * 31u + (uint64_t)idx * 7u + (uint64_t)strlen(what)};
+    l4h_buf b = {0};
+    l4h_buf_printf(&b, "%s %d.\n", what, idx);
+    prose(&b, &r, n);
+    return l4h_buf_take(&b);
+}
+
+static void chat_call(l4h_task_rec *rec, rng *r, int it, const char *agent, const char *model,
+                      const conv *c, const char *answer)
+{
+    l4h_call_rec *k = l4h_rec_add_call(rec);
+    k->iteration = it;
+    snprintf(k->agent, sizeof k->agent, "%s", agent);
+    k->call = it - 1;
+    k->model = l4h_xstrdup(model);
+    k->http_status = 200;
+    k->attempts = 1;
+    k->latency_s = 1.0 + below(r, 3000) / 100.0;
+    k->request = conv_body(c, model);
+    k->prompt_tokens = (int64_t)strlen(k->request) / 4;
+    k->completion_tokens = (int64_t)strlen(answer) / 4;
+    k->cost_usd = k->prompt_tokens * 1.25e-6 + k->completion_tokens * 1e-5;
+    snprintf(k->finish_reason, sizeof k->finish_reason, "stop");
+    l4h_buf b = {0};
+    l4h_buf_printf(&b, "{\"id\":\"chatcmpl-%016llx\",\"object\":\"chat.completion\","
+                       "\"model\":\"%s\",\"choices\":[{\"index\":0,\"message\":{\"role\":"
+                       "\"assistant\",\"content\":\"", (unsigned long long)next(r), model);
+    json_body(&b, answer);
+    l4h_buf_printf(&b, "\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":%lld,"
+                       "\"completion_tokens\":%lld}}", (long long)k->prompt_tokens,
+                   (long long)k->completion_tokens);
+    k->response = l4h_buf_take(&b);
+    rec->prompt_tokens += k->prompt_tokens;
+    rec->completion_tokens += k->completion_tokens;
+    rec->cost_usd += k->cost_usd;
+    rec->llm_s += k->latency_s;
+    rec->api_calls++;
+    chat_bytes += strlen(k->request);
+    l4h_sha256_update(&chat_hash, k->request, strlen(k->request));
+}
+
+/* The calls and execs of a task as a real supervisor-coder conversation. */
+static void make_chat(rng *r, const char *model, int step, l4h_task_rec *rec)
+{
+    conv sup = {0}, cod = {0};
+    char *p = prompt("supervisor system prompt", 0, 1000);
+    conv_add(&sup, "system", p);
+    free(p);
+    p = prompt("step prompt", step, 2500);
+    conv_add(&sup, "user", p);
+    free(p);
+    p = prompt("coder system prompt", 0, 1700);
+    conv_add(&cod, "system", p);
+    free(p);
+    rec->iterations = 5 + below(r, 6);
+    char *instruction = raw(r, 700 + (size_t)below(r, 600));
+    for (int it = 1; it <= rec->iterations; it++) {
+        /* the supervisor answers with an instruction for the coder */
+        chat_call(rec, r, it, "supervisor", model, &sup, instruction);
+        conv_add(&sup, "assistant", instruction);
+        conv_add(&cod, "user", instruction);
+        free(instruction);
+        char *code = raw(r, 2000 + (size_t)below(r, 2000));
+        chat_call(rec, r, it, "coder", model, &cod, code);
+        conv_add(&cod, "assistant", code);
+        l4h_exec_rec *e = l4h_rec_add_exec(rec);
+        e->iteration = it;
+        snprintf(e->kind, sizeof e->kind, "code");
+        e->exit_code = below(r, 4) ? 0 : 1;
+        e->wall_s = below(r, 1000) / 10.0;
+        e->max_rss_kb = 20000 + below(r, 500000);
+        snprintf(e->isolation, sizeof e->isolation, "bwrap");
+        e->code = code;
+        e->stdout_text = raw(r, 500 + (size_t)below(r, 1500));
+        rec->exec_s += e->wall_s;
+        /* the supervisor sees the code and its output */
+        l4h_buf b = {0};
+        l4h_buf_printf(&b, "Iteration %d. The coder wrote:\n%s\nOutput:\n%s", it, code,
+                       e->stdout_text);
+        conv_add(&sup, "user", b.data);
+        l4h_buf_free(&b);
+        instruction = raw(r, 400 + (size_t)below(r, 800));
+    }
+    free(instruction);
+    conv_free(&sup);
+    conv_free(&cod);
+}
+
 /* The baseline: the same JSON, appended and fsync'd, no store. */
 static int baseline(const char *out, const char *campaign, long n, long seed, long text_kb)
 {
@@ -250,6 +435,12 @@ static int baseline(const char *out, const char *campaign, long n, long seed, lo
         }
     }
     close(fd);
+    if (chat_mode) {
+        char hex[65];
+        l4h_sha256_final(&chat_hash, hex);
+        printf("store_synth: requests %llu bytes as sent, sha256 %s\n",
+               (unsigned long long)chat_bytes, hex);
+    }
     printf("store_synth: %ld written (baseline), %.3f s\n", written, l4h_monotonic() - t0);
     return 0;
 }
@@ -280,7 +471,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: store_synth OUT.h5 [--tasks N] [--seed S] [--checkpoint-every K] "
                     "[--sleep-ms MS] [--campaign NAME] [--text-kb KB] [--fresh] [--baseline] "
-                    "[--annotate K]\n");
+                    "[--annotate K] [--chat] [--corpus FILE]\n");
     exit(2);
 }
 
@@ -324,9 +515,19 @@ int main(int argc, char **argv)
             fresh = 1;
         else if (!strcmp(argv[i], "--baseline"))
             base = 1;
+        else if (!strcmp(argv[i], "--chat"))
+            chat_mode = 1;
+        else if (!strcmp(argv[i], "--corpus") && i + 1 < argc) {
+            l4h_err e2;
+            if (l4h_read_file(argv[++i], &corpus, &corpus_len, &e2) != 0) {
+                fprintf(stderr, "store_synth: %s\n", e2.msg);
+                return 2;
+            }
+        }
         else
             usage();
     }
+    l4h_sha256_init(&chat_hash);
     if (base)
         return baseline(out, campaign, n, seed, text_kb);
     const char *cfg_text = "name: synth\nsuite: ../reference/hgg/suite.yml\ntrials: 3\n"
@@ -414,6 +615,12 @@ int main(int argc, char **argv)
     printf("store_synth: open %.4f s (cpu %.4f s), %ld checkpoints in %.4f s (cpu %.4f s), "
            "close %.4f s (cpu %.4f s), max rss %ld kB\n",
            t_open, c_open, n_ckpt, t_ckpt, c_ckpt, t_close, c_close, peak_rss_kb());
+    if (chat_mode) {
+        char hex[65];
+        l4h_sha256_final(&chat_hash, hex);
+        printf("store_synth: requests %llu bytes as sent, sha256 %s\n",
+               (unsigned long long)chat_bytes, hex);
+    }
     if (annotate > 0) {
         double t = l4h_monotonic(), c = cpu_s();
         for (long id = 1; id <= annotate; id++) {

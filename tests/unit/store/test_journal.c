@@ -188,6 +188,66 @@ static int stop_at_two(int type, const char *payload, size_t len, int64_t offset
     return 0;
 }
 
+/* Journal callback: keep the last payload (malloc'd) in ctx. */
+static int keep_last(int type, const char *payload, size_t len, int64_t offset, int64_t index,
+                     void *ctx, l4h_err *err)
+{
+    (void)type, (void)offset, (void)index, (void)err;
+    char **last = ctx;
+    free(*last);
+    *last = malloc(len + 1);
+    memcpy(*last, payload, len + 1);
+    return 0;
+}
+
+/* A task record of 1 KiB or more is stored deflated (header byte 5 = 1)
+ * and read back as written; a small one and other types stay plain; the
+ * reader's end is the file's size; a deflated record whose stream is
+ * damaged (CRC made to match) is refused, not read as something else. */
+static void task_records_stored_deflated(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/z%d.journal", dir, rand());
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+    l4h_err err;
+    char big[8192];
+    for (size_t i = 0; i < sizeof big - 1; i++)
+        big[i] = "{\"calls\":[\"photon diphoton mass\"]}"[i % 30];
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(l4h_journal_append(fd, L4H_J_HEADER, big, strlen(big), &err), 0);
+    off_t after_h = lseek(fd, 0, SEEK_END);
+    assert_int_equal(after_h, 16 + strlen(big) + 1); /* not a task record: plain */
+    assert_int_equal(l4h_journal_append(fd, L4H_J_TASK, big, strlen(big), &err), 0);
+    off_t after_t = lseek(fd, 0, SEEK_END);
+    assert_true(after_t - after_h < 1000); /* stored compressed */
+    close(fd);
+    unsigned char h[16];
+    fd = open(path, O_RDWR);
+    assert_int_equal(pread(fd, h, 16, after_h), 16);
+    assert_int_equal(h[4], 'T');
+    assert_int_equal(h[5], 1);
+    char *last = NULL;
+    int64_t end = 0, dropped = -1;
+    assert_int_equal(l4h_journal_read(path, 0, keep_last, &last, &end, &dropped, &err), 0);
+    assert_string_equal(last, big);
+    assert_int_equal(end, after_t);
+    assert_int_equal(dropped, 0);
+    /* damage the stream, fix the CRC: refused as damaged */
+    size_t n = (size_t)(after_t - after_h - 17);
+    unsigned char *b = malloc(16 + n);
+    assert_int_equal(pread(fd, b, 16 + n, after_h), (ssize_t)(16 + n));
+    b[16 + n / 2] ^= 0x55;
+    uint32_t crc = l4h_crc32(l4h_crc32(0, b, 12), b + 16, n);
+    b[12] = crc & 0xff, b[13] = (crc >> 8) & 0xff, b[14] = (crc >> 16) & 0xff, b[15] = crc >> 24;
+    assert_int_equal(pwrite(fd, b, 16 + n, after_h), (ssize_t)(16 + n));
+    close(fd);
+    free(b);
+    assert_int_equal(l4h_journal_read(path, 0, keep_last, &last, NULL, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "does not decompress"));
+    free(last);
+}
+
 static void callback_error_stops(void **state)
 {
     (void)state;
@@ -206,6 +266,7 @@ int main(void)
         cmocka_unit_test(crc_known_values),       cmocka_unit_test(records_round_trip),
         cmocka_unit_test(missing_journal_is_empty), cmocka_unit_test(torn_tail_dropped),
         cmocka_unit_test(corrupted_middle_refused), cmocka_unit_test(callback_error_stops),
+        cmocka_unit_test(task_records_stored_deflated),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     l4h_remove_tree(dir, NULL);
