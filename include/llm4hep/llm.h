@@ -150,6 +150,29 @@ typedef struct l4h_provider_ops {
     int (*read_inputs)(void *state, const l4h_model_resolved *model, l4h_err *err);
 } l4h_provider_ops;
 
+/* Where the replay backend (endpoint `provider: replay`, `file:`) reads the
+ * calls recorded in an earlier results file. The llm room does not read
+ * results files itself (it links neither the store nor HDF5): the program
+ * that does (the CLI, for every verb and a sweep's task children) hands it a
+ * reader once, before creating clients. Every function may be called from
+ * several threads of one client, never at once for one handle (replay
+ * serialises them). */
+typedef struct l4h_replay_source {
+    /* Open the file at path: *tasks is every task row (no calls loaded),
+     * owned by the handle, valid until close. 0, or -1 with err. */
+    int (*open)(const char *path, void **handle, const l4h_task_rec **tasks, size_t *n_tasks,
+                l4h_err *err);
+    /* One task with its calls and their texts, into out (caller frees with
+     * l4h_rec_clear). 0, or -1 with err. */
+    int (*load_task)(void *handle, int64_t task_id, l4h_task_rec *out, l4h_err *err);
+    void (*close)(void *handle);
+} l4h_replay_source;
+
+/* Set the process's replay reader (borrowed; NULL unsets). Call before any
+ * client opens a replay endpoint, from one thread. Without a reader a replay
+ * endpoint fails to open (code 2, saying so). Can't fail. */
+void l4h_llm_set_replay_source(const l4h_replay_source *src);
+
 typedef struct l4h_llm l4h_llm;
 
 /* A client for every endpoint of cfg. Borrows cfg and permits (may be NULL:
