@@ -26,8 +26,6 @@ typedef struct l4h_tol {
 void l4h_tol_init(l4h_tol *t, int sig_digits, double zero_floor);
 /* The exact rule of docs/design.md using t. Can't fail. */
 int l4h_tol_match(const l4h_tol *t, double c, double r);
-/* floor(log10 x) for finite x > 0: the largest d with x >= pow10[d]. */
-int l4h_tol_floor_log10(const l4h_tol *t, double x);
 
 /* l4h_check_array naming the files by `label` (the suite's relative path)
  * in the report instead of the host paths. */
@@ -49,9 +47,6 @@ void l4h_check_begin(l4h_check_rec *rec, const char *type, const char *label);
 /* Replace rec->report with text (taken). */
 void l4h_check_set_report(l4h_check_rec *rec, char *text);
 
-/* 1 when path (after resolving symlinks) lies inside dir; 0 otherwise (also
- * when path does not exist: *missing is then set). */
-int l4h_path_inside(const char *dir, const char *path, int *missing);
 
 /* 0 when the workspace holds only directories and regular files with one
  * link (staged inputs may have more); else -1 with why (what and where, e.g.

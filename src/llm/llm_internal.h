@@ -80,8 +80,6 @@ void l4h_llm_quote_bytes(const char *body, size_t len, size_t max, char *out, si
 /* A source of uniform numbers in [0, 1); tests inject a fixed one. */
 typedef double (*l4h_rng_fn)(void *ctx);
 
-/* The default RNG (thread-safe, seeded from the clock and pid). */
-double l4h_llm_rng_default(void *ctx);
 
 /* Full-jitter exponential backoff before retry number `retry` (1 = the wait
  * after the first failed attempt): uniform in [0, min(max_s, base_s * 2^(retry-1))).
@@ -131,8 +129,7 @@ int l4h_llm_status_retryable(int status);
 
 /* -------------------------------------------------------------- util.c */
 
-/* Deep copy / free of tool calls. */
-l4h_tool_call *l4h_llm_tool_calls_dup(const l4h_tool_call *tc, size_t n);
+/* Free n tool calls and the array. Can't fail. */
 void l4h_llm_tool_calls_free(l4h_tool_call *tc, size_t n);
 
 /* Free resp's answer fields (content, reasoning, tool calls, finish reason,

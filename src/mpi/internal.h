@@ -88,8 +88,6 @@ void slot_init(slot *s);
 void slot_deliver(slot *s, const link_msg *m);
 /* Service the child for up to timeout_ms; returns 1 if anything happened. */
 int slot_poll(slot *s, int timeout_ms);
-/* Kill the child now (its process group) and report the task interrupted. */
-void slot_kill(slot *s, const char *why);
 void slot_free(slot *s);
 
 /* -------------------------------------------------------------- schedule */
@@ -185,8 +183,8 @@ typedef struct coord {
     l4h_err store_err;
 } coord;
 
-/* Decide what to run (resume), fill the queue. 0 or -1. */
-int coord_init(coord *c, l4h_err *err);
+/* Decide what to run (resume), fill the queue. Can't fail. */
+void coord_init(coord *c);
 /* One message from a slot. */
 void coord_handle(coord *c, const link_msg *m);
 /* Timers, signals, dispatch to idle slots; returns 1 when the campaign loop

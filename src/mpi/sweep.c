@@ -618,7 +618,7 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts)
          * file, so launched campaigns always print plain lines. */
         c.prog.tty = isatty(1) && size == 1 && !getenv("OMPI_COMM_WORLD_SIZE") &&
                      !getenv("PMI_RANK") && !getenv("SLURM_STEP_ID");
-        coord_init(&c, &err);
+        coord_init(&c);
         printf("campaign %s: %zu tasks, %zu done before, %zu to run on %d slot%s (%s sandbox); "
                "results %s\n",
                cfg->name, plan.n_tasks, c.prog.done_before, sched_queued(c.queue), c.nslots,

@@ -79,7 +79,7 @@ int annotator_client(const char *config_path, const char *model, l4h_config **cf
                      struct l4h_llm **llm, l4h_err *err);
 /* "$0.0123", or "cost unknown (no price for the model)" for NaN, into out. */
 void cost_text(double usd, char *out, size_t n);
-/* Read a prompt file (default name under l4h_prompt_path when path NULL). */
+/* Read a prompt file (path NULL: $LLM4HEP_PROMPTS_DIR/default_name when set, else the source tree's prompts/default_name). */
 int annotator_prompt(const char *path, const char *default_name, char **text, l4h_err *err);
 
 /* ----------- used only inside the room (tests/unit/report too) */
@@ -141,9 +141,5 @@ void l4h_line_diff(const char *a, const char *b, const char *a_name, const char 
  * else the earliest taxonomy name in the text (spaces or hyphens for '_'
  * accepted, any case), else "other". Returns a static string. Can't fail. */
 const char *l4h_category_parse(const char *answer);
-
-/* Where the annotator prompts are read from: $LLM4HEP_PROMPTS_DIR/<name>
- * when set, else the source tree's prompts/<name>. Caller frees. */
-char *l4h_prompt_path(const char *name);
 
 #endif

@@ -249,9 +249,8 @@ int l4h_task_scan(const char *json, size_t len, task_scan *out);
 
 /* ------------------------------------------------------ file writer */
 
-/* Paths of a campaign's companion files (caller frees). */
+/* The journal file beside h5path (caller frees). */
 char *l4h_journal_path(const char *h5path);
-char *l4h_lock_path(const char *h5path);
 
 /* Take the campaign lock on h5path (flock on <h5path>.lock, "host pid"
  * written inside). Returns the lock fd, or -1 (code 2 naming the holder). */
