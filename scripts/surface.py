@@ -98,14 +98,39 @@ def names(repo):
         if name == "main":
             continue
         room = os.path.relpath(path, src).split(os.sep)[0]
-        if name in public:
+        if name in public and name.startswith("l4h_"):
             conv["l4h_ (public, include/llm4hep/*.h)"] += 1
+        elif name in public:
+            conv["other: public without l4h_ (%s)" % room] += 1
         elif name.startswith(room + "_"):
             conv["<room>_ (room-internal, %s_)" % room] += 1
         else:
             m = re.match(r"(l4h__|l4h_llm_|l4h_[a-z0-9]+_|l4h_|[a-z0-9]+_|[a-z]+)", name)
             conv["other: %s* (%s)" % (m.group(1), room)] += 1
-    print("non-static functions in src/ by naming convention:")
+    fam = collections.Counter()
+    for k, v in conv.items():
+        if k.startswith("l4h_ (public"):
+            fam["l4h_<...> public (include/llm4hep/<room>.h)"] += v
+        elif k.startswith("<room>_"):
+            fam["<room>_<name> room-internal"] += v
+        elif k.startswith("other: l4h__"):
+            fam["l4h__<name>"] += v
+        elif re.match(r"other: l4h_(\w+?)_\* \((\w+)\)", k) and \
+                re.match(r"other: l4h_(\w+?)_\* \((\w+)\)", k).group(1) == \
+                re.match(r"other: l4h_(\w+?)_\* \((\w+)\)", k).group(2):
+            fam["l4h_<room>_<name> internal (not public)"] += v
+        elif k.startswith("other: l4h_"):
+            fam["l4h_<other>_<name> internal (not public)"] += v
+        elif k.startswith("other: public"):
+            fam["public without l4h_"] += v
+        elif k.startswith("other: y"):
+            fam["y<name> (core's YAML getters)"] += v
+        else:
+            fam["<module>_<name> bare (coord_, rt_, wire_, cmd_, ...)"] += v
+    print("naming conventions in use (non-static functions in src/): %d" % len(fam))
+    for k, v in sorted(fam.items(), key=lambda kv: -kv[1]):
+        print("  %4d  %s" % (v, k))
+    print("non-static functions in src/ by prefix:")
     for k, v in sorted(conv.items(), key=lambda kv: (-kv[1], kv[0])):
         print("  %4d  %s" % (v, k))
     hdrs = sorted(os.path.relpath(os.path.join(d, f), repo)
