@@ -183,20 +183,12 @@ static void free_headers(struct curl_slist *hl)
     curl_slist_free_all(hl);
 }
 
-/* One request: POST body (or GET when body is NULL) to url within
- * timeout_s. Fills x (the caller frees x->body). Can't fail as such: the
- * outcome is in x->cc and x->status. */
-static void perform(http_state *st, const char *url, const char *body, const char *key,
-                    const l4h_call_position *pos, double timeout_s, exchange *x)
+/* The request's headers: JSON in and out, no "Expect: 100-continue", the
+ * key as a bearer token (its formatted copy wiped), and the call's position
+ * when it has one. Free with free_headers. Can't fail. */
+static struct curl_slist *request_headers(const char *body, const char *key,
+                                          const l4h_call_position *pos)
 {
-    memset(x, 0, sizeof *x);
-    x->hints.model_id_name = st->ep->model_id_header;
-    CURL *h = take_handle(st);
-    if (!h) {
-        x->cc = CURLE_FAILED_INIT;
-        snprintf(x->curl_err, sizeof x->curl_err, "curl_easy_init failed");
-        return;
-    }
     struct curl_slist *hl = NULL;
     hl = curl_slist_append(hl, "Accept: application/json");
     hl = curl_slist_append(hl, "Expect:");
@@ -218,6 +210,15 @@ static void perform(http_state *st, const char *url, const char *body, const cha
         snprintf(num, sizeof num, "%d", pos->call);
         hl = add_header(hl, "X-LLM4HEP-Call", num);
     }
+    return hl;
+}
+
+/* Set up handle h for one request into x: url, headers hl, the whole
+ * timeout (at least 1 ms) and a connect timeout of at most 30 s, the body
+ * and header callbacks, POST of body or GET, curl's trace when debugging. */
+static void set_request(const http_state *st, CURL *h, const char *url, const char *body,
+                        struct curl_slist *hl, double timeout_s, exchange *x)
+{
     long total_ms = (long)ceil(timeout_s * 1000.0);
     if (total_ms < 1)
         total_ms = 1;
@@ -249,6 +250,24 @@ static void perform(http_state *st, const char *url, const char *body, const cha
         curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
         curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
     }
+}
+
+/* One request: POST body (or GET when body is NULL) to url within
+ * timeout_s. Fills x (the caller frees x->body). Can't fail as such: the
+ * outcome is in x->cc and x->status. */
+static void perform(http_state *st, const char *url, const char *body, const char *key,
+                    const l4h_call_position *pos, double timeout_s, exchange *x)
+{
+    memset(x, 0, sizeof *x);
+    x->hints.model_id_name = st->ep->model_id_header;
+    CURL *h = take_handle(st);
+    if (!h) {
+        x->cc = CURLE_FAILED_INIT;
+        snprintf(x->curl_err, sizeof x->curl_err, "curl_easy_init failed");
+        return;
+    }
+    struct curl_slist *hl = request_headers(body, key, pos);
+    set_request(st, h, url, body, hl, timeout_s, x);
     double t0 = l4h_monotonic();
     x->cc = curl_easy_perform(h);
     x->latency_s = l4h_monotonic() - t0;
