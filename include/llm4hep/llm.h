@@ -126,9 +126,9 @@ int l4h_permits_local_state(l4h_permits *p, const char *endpoint, double *limit,
 
 /* Where the replay backend (endpoint `provider: replay`, `file:`) reads the
  * calls recorded in an earlier results file. The llm room does not read
- * results files itself (it links neither the store nor HDF5): the program
- * that does (the CLI, for every verb and a sweep's task children) hands it a
- * reader once, before creating clients. Every function may be called from
+ * results files itself (it links neither the store nor HDF5): a program
+ * that runs tasks hands it the store's reader once, before creating clients
+ * (l4h_replay_use_results, mpi.h). Every function may be called from
  * several threads of one client, never at once for one handle (replay
  * serialises them). */
 typedef struct l4h_replay_source {

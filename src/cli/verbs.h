@@ -16,11 +16,6 @@ int cmd_explain(int argc, char **argv);
 int cmd_plots(int argc, char **argv);
 int cmd_task(int argc, char **argv); /* internal: the task child of a sweep rank */
 
-/* The replay backend's reader of results files (replay_source.c); main
- * hands it to the llm room before any verb runs. */
-struct l4h_replay_source;
-extern const struct l4h_replay_source cli_replay_source;
-
 /* 1 when argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);
 
