@@ -38,25 +38,9 @@ int l4h_npy_open(const char *path, l4h_npy *npy, l4h_err *err);
  * of the array, 0 from `count` on), -1 on I/O error. Random access is fine;
  * Fortran files are cheapest read in blocks of whole rows. */
 int64_t l4h_npy_read(l4h_npy *npy, uint64_t first, double *out, size_t n, l4h_err *err);
-/* The same in the file's storage order (Fortran files: first axis fastest).
- * Cheapest way to stream a file whose order does not matter to the caller. */
-int64_t l4h_npy_read_storage(l4h_npy *npy, uint64_t first, double *out, size_t n, l4h_err *err);
-/* "float", "int" or "bool" (int covers signed and unsigned): the class that
- * must agree between candidate and reference. Can't fail. */
-const char *l4h_npy_class_name(l4h_npy_class cls);
-/* "(1000, 46)" / "()" into out[cap]. Can't fail. */
-void l4h_npy_shape_string(const l4h_npy *npy, char *out, size_t cap);
 void l4h_npy_close(l4h_npy *npy);
 
 /* ------------------------------------------------------------ comparison */
-
-/* |c - r| <= 0.5 * 10^(floor(log10|r|) - sig_digits + 1); |r| < zero_floor:
- * |c - r| <= zero_floor; NaN matches NaN only; equal values (also equal
- * infinities) match. floor(log10|r|) is the largest d with |r| >= the double
- * nearest 10^d, the half unit the double nearest 5 * 10^(d - sig_digits), so
- * decimal inputs behave as written (1000.5 matches 1000 at 4 digits,
- * 1000.5000001 does not). Can't fail. */
-int l4h_value_matches(double c, double r, int sig_digits, double zero_floor);
 
 /* Compare candidate and reference .npy files streaming (bounded memory) and
  * fill rec (passed, n_bad, max_rel_diff, report: per column mismatches, the
@@ -77,20 +61,6 @@ int l4h_value_matches(double c, double r, int sig_digits, double zero_floor);
  *                                        where the reference has numbers */
 int l4h_check_array(const char *cand_path, const char *ref_path, int sig_digits,
                     double zero_floor, l4h_check_rec *rec);
-
-/* A text check: the file exists and every pattern (POSIX extended regex,
- * compiled with REG_NEWLINE: ^ and $ match at line boundaries) matches. The
- * report names each pattern that did not match. Always returns 0. */
-int l4h_check_text(const char *path, char *const *patterns, size_t n_patterns, l4h_check_rec *rec);
-
-/* Judge a finished check program: it must exit 0 (no signal, no timeout)
- * and print one JSON object on stdout (else its last non-empty line must be
- * one; Python's NaN/Infinity read as null); each expect key must be present,
- * a number (true/false count as 1/0) and within its min/max. The report
- * lists every key with its value and quotes the output (or its first bytes
- * when it is not JSON) and the end of stderr on a failure. Returns 0. */
-int l4h_check_command_result(const char *label, const l4h_exec_result *res,
-                             const l4h_expect *expect, size_t n_expect, l4h_check_rec *rec);
 
 /* Run every check of the step on the final workspace (command checks in the
  * sandbox with see_reference = 1), appending to rec->checks and execs of kind

@@ -82,12 +82,6 @@ char *l4h_xstrdup(const char *s); /* NULL -> NULL */
  * room for a 50 MB YAML scalar and stops /dev/zero-like inputs early. */
 #define L4H_READ_FILE_MAX ((size_t)64 << 20)
 
-/* Read a whole regular file of at most max bytes; *out is NUL-terminated
- * (caller frees), *len (may be NULL) its length. -1 with err: code 2 when
- * the path is missing, unreadable, not a regular file (a directory, FIFO,
- * device or socket: refused without blocking or reading), or larger than
- * max; code 3 on an I/O error. Every message names the path. */
-int l4h_read_file_max(const char *path, size_t max, char **out, size_t *len, l4h_err *err);
 /* l4h_read_file_max with L4H_READ_FILE_MAX: the one reader of every file
  * the user names. */
 int l4h_read_file(const char *path, char **out, size_t *len, l4h_err *err);
@@ -97,9 +91,6 @@ int l4h_write_file(const char *path, const void *data, size_t len, l4h_err *err)
 int l4h_mkdirs(const char *path, int mode, l4h_err *err);
 /* rm -rf; returns 0 also when the path does not exist. */
 int l4h_remove_tree(const char *path, l4h_err *err);
-/* Write all n bytes of data to fd, retrying short and interrupted writes.
- * 0, or -1 with errno set. */
-int l4h_write_all(int fd, const void *data, size_t n);
 struct stat;
 /* ---- Files beneath a directory someone else can write (src/core/fsat.c).
  * The generated code writes its workspace: every link, swapped directory,
@@ -169,17 +160,11 @@ int l4h_fs_copy_tree(int src, int dst, const char *skip_top, int max_depth, l4h_
  * directories made writable first. 0 also when name does not exist; -1
  * (code 3) with err naming the first failure when name is still there. */
 int l4h_fs_remove(int dfd, const char *name, l4h_err *err);
-/* Tests only: 0 forces the O_NOFOLLOW component walk (as without openat2). */
-void l4h_fs_use_openat2(int on);
 
 /* Join dir and rel; if rel is absolute return a copy of it. Caller frees. */
 char *l4h_path_join(const char *dir, const char *rel);
 /* Directory part of a path ("." when none). Caller frees. */
 char *l4h_path_dir(const char *path);
-/* The directory of path made absolute and normalised (realpath), so that
- * paths resolved against it hold whatever the working directory; the plain
- * directory when it cannot be resolved. Caller frees. */
-char *l4h_path_dir_abs(const char *path);
 
 /* ---------------------------------------------- text shown to a model (text.c)
  * What generated code prints and the names of the files it leaves are hostile
@@ -198,9 +183,6 @@ char *l4h_path_dir_abs(const char *path);
 char *l4h_text_clean(const char *s, size_t len, unsigned flags);
 /* 1 when l4h_text_clean(s, len, flags) would return s unchanged. */
 int l4h_text_is_clean(const char *s, size_t len, unsigned flags);
-/* The largest position <= at (at most len) that does not split a UTF-8
- * sequence of s[0..len). Can't fail. */
-size_t l4h_utf8_floor(const char *s, size_t len, size_t at);
 /* s when it has at most max bytes, else its head and tail around a line
  * "[... N bytes of <what> cut here ...]" (N: the bytes left out; with
  * L4H_TEXT_ONE_LINE in flags the marker is inline, between spaces), at most
@@ -230,13 +212,6 @@ void l4h_sha256_final(l4h_sha256 *s, char out[65]);
  * Aliases are copied (at most 1e6 nodes); one document per file; no ${VAR}
  * expansion here. */
 int l4h_yaml_file_to_json(const char *path, char **json, l4h_err *err);
-
-/* Expand ${VAR} and ${VAR:-default} in s. An unset variable without default
- * is -1 (code 2) naming it. Caller frees *out. As in the shell, the default
- * is used when VAR is unset or empty and may itself hold ${...}; "$$" is a
- * literal "$"; a "$" not followed by "{" is kept. The config and the suite
- * expand every string value (not keys, not prompt files). */
-int l4h_expand_env(const char *s, char **out, l4h_err *err);
 
 /* Terminal output of text from outside (a model's answer, its code's
  * output, a results file's texts): appends to out the n bytes of s with
@@ -306,21 +281,15 @@ void l4h_inputs_free(l4h_inputs *in);
  * the previous one. Not for use while another thread reads inputs. */
 l4h_inputs *l4h_inputs_use(l4h_inputs *in);
 /* Files in the snapshot, in the order they were first read (pointers valid
- * until the snapshot records more or is freed); find: by path, or NULL. */
+ * until the snapshot records more or is freed). */
 size_t l4h_inputs_count(const l4h_inputs *in);
 const l4h_input_file *l4h_inputs_file(const l4h_inputs *in, size_t i);
-const l4h_input_file *l4h_inputs_find(const l4h_inputs *in, const char *path);
 /* The snapshot's identity: SHA-256 over its (path, SHA-256) pairs sorted by
  * path. Can't fail. */
 void l4h_inputs_sha256(const l4h_inputs *in, char out[65]);
 /* Read an input file through the process's input source (see above); as
  * l4h_read_file otherwise. */
 int l4h_input_read(const char *path, char **out, size_t *len, l4h_err *err);
-/* A program the campaign runs from the disk (a check or tool program the
- * sandbox runs from the suite directory): with a frozen snapshot that holds
- * path, -1 (code 3) unless the file's bytes still have the snapshot's
- * SHA-256; 0 otherwise (no snapshot, or a path it does not hold). */
-int l4h_input_verify(const char *path, l4h_err *err);
 /* Is path a regular file — in a frozen snapshot: does the snapshot hold it? */
 int l4h_input_is_file(const char *path);
 

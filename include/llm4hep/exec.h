@@ -205,17 +205,6 @@ typedef struct l4h_exec_result {
 
 void l4h_exec_result_clear(l4h_exec_result *r);
 
-/* A backend (one file each). */
-typedef struct l4h_sandbox_ops {
-    const char *name;
-    /* 0 when this backend can run on this node (bwrap: a trial run). */
-    int (*probe)(const l4h_sandbox_cfg *cfg, l4h_err *err);
-    int (*run)(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec_spec *spec,
-               l4h_exec_result *res, l4h_err *err);
-    /* View paths for a workspace at host path (malloc'd). */
-    char *(*view_path)(const char *what /* "workspace"|"data"|"reference" */, const char *host);
-} l4h_sandbox_ops;
-
 /* Pick the backend per sandbox.isolation: auto → bwrap if it works, else
  * refuse when network is false (code 3, saying to install bubblewrap or set
  * isolation: rlimit), else rlimit where it may run (below). The code's

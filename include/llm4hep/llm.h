@@ -57,16 +57,6 @@ typedef enum {
     L4H_REFUSAL_CONTENT_FILTER,   /* a content filter or policy refused it */
 } l4h_refusal;
 
-/* The refusal an HTTP status and error body describe: NONE unless the status
- * is 400, 413 or 422; then by the words of the body (OpenAI, Azure, vLLM,
- * LiteLLM, Anthropic, llama.cpp spellings; its first 64 KiB are read), a
- * content filter before a context overflow before a too-large body (413
- * without other words) before INVALID. Can't fail. */
-l4h_refusal l4h_llm_refusal_of(int http_status, const char *body, size_t len);
-/* The refusal an HTTP 200 whose body is an error object states (some
- * proxies answer so): context, too large or content filter by its words;
- * NONE for anything else (no error object, or no reason given). Can't fail. */
-l4h_refusal l4h_llm_refusal_in_answer(const char *body, size_t len);
 /* "longer than the model's context", ... (static). */
 const char *l4h_llm_refusal_name(l4h_refusal r);
 
@@ -134,21 +124,28 @@ int l4h_permits_local_state(l4h_permits *p, const char *endpoint, double *limit,
 
 /* ----------------------------------------------------------- the client */
 
-/* A backend: one file each (llm_http.c, llm_scripted.c, llm_replay.c). */
-typedef struct l4h_provider_ops {
-    const char *name;  /* "http" | "scripted" | "replay" */
-    int (*open)(const l4h_config *cfg, const l4h_endpoint *ep, void **state, l4h_err *err);
-    /* One chat request; fills resp (usage, raw texts, attempts). 0 answered,
-     * -1 failed after retries (err code 3, resp still holds what was seen). */
-    int (*chat)(void *state, const l4h_model_resolved *model, const l4h_chat_request *req,
-                l4h_permits *permits, l4h_chat_response *resp, l4h_err *err);
-    /* Cheap check that the endpoint answers and serves the model. */
-    int (*check_model)(void *state, const l4h_model_resolved *model, l4h_err *err);
-    void (*close)(void *state);
-    /* Optional: read every local file the model's answers come from through
-     * l4h_input_read (so a sweep's input snapshot holds them). No network. */
-    int (*read_inputs)(void *state, const l4h_model_resolved *model, l4h_err *err);
-} l4h_provider_ops;
+/* Where the replay backend (endpoint `provider: replay`, `file:`) reads the
+ * calls recorded in an earlier results file. The llm room does not read
+ * results files itself (it links neither the store nor HDF5): a program
+ * that runs tasks hands it the store's reader once, before creating clients
+ * (l4h_replay_use_results, mpi.h). Every function may be called from
+ * several threads of one client, never at once for one handle (replay
+ * serialises them). */
+typedef struct l4h_replay_source {
+    /* Open the file at path: *tasks is every task row (no calls loaded),
+     * owned by the handle, valid until close. 0, or -1 with err. */
+    int (*open)(const char *path, void **handle, const l4h_task_rec **tasks, size_t *n_tasks,
+                l4h_err *err);
+    /* One task with its calls and their texts, into out (caller frees with
+     * l4h_rec_clear). 0, or -1 with err. */
+    int (*load_task)(void *handle, int64_t task_id, l4h_task_rec *out, l4h_err *err);
+    void (*close)(void *handle);
+} l4h_replay_source;
+
+/* Set the process's replay reader (borrowed; NULL unsets). Call before any
+ * client opens a replay endpoint, from one thread. Without a reader a replay
+ * endpoint fails to open (code 2, saying so). Can't fail. */
+void l4h_llm_set_replay_source(const l4h_replay_source *src);
 
 typedef struct l4h_llm l4h_llm;
 

@@ -26,4 +26,10 @@ int l4h_sweep(int *argc, char ***argv, const l4h_sweep_opts *opts);
  * sends the record. Returns the process exit code. */
 int l4h_task_child(int fd, long parent);
 
+/* From now on replay endpoints read the results files they name through the
+ * store (llm.h's l4h_replay_source): every program that runs tasks calls it
+ * once at start — the CLI for every verb, and l4h_task_child itself (the
+ * task child may be a program of its own). Can't fail. */
+void l4h_replay_use_results(void);
+
 #endif

@@ -144,19 +144,8 @@ int l4h_results_check_runs(const l4h_results *res, l4h_check_verdict **out, size
 /* ------------------------------------------------ operators and tests
  * (docs/results-format.md describes the journal and the file exactly) */
 
-/* Bytes of a torn last journal record that l4h_store_open dropped (0 when
- * the journal was whole). */
-int64_t l4h_store_dropped_bytes(const l4h_store *st);
 /* Number of task records journaled so far (the last task_id). */
 int64_t l4h_store_n_tasks(const l4h_store *st);
-
-/* Rebuild the HDF5 file h5path from its journal (temp file + atomic rename).
- * Refuses (code 2) while a campaign holds the lock. */
-int l4h_store_rebuild(const char *h5path, l4h_err *err);
-
-/* CRC-32 (IEEE 802.3, zlib's crc32): start with crc = 0; chain calls to
- * continue over more bytes. Can't fail. */
-uint32_t l4h_crc32(uint32_t crc, const void *data, size_t n);
 
 /* Journal record types. */
 enum {

@@ -5,6 +5,82 @@
 
 #include "llm4hep/agent.h"
 
+/* Code extraction: the python block the coder meant. Returns a malloc'd code
+ * string or NULL when the text holds no code; *note (static string) says
+ * which block was chosen when there were several. */
+char *l4h_extract_code(const char *text, const char **note);
+
+/* -------------------- the task loop's pieces (tests/unit/agent use them too) */
+
+/* One agent's messages in order; the strings are owned by the conversation. */
+typedef struct l4h_conv {
+    l4h_message *msgs;
+    size_t n, cap;
+} l4h_conv;
+
+/* Append a message with a copy of content (may be NULL). Can't fail. */
+l4h_message *l4h_conv_add(l4h_conv *c, const char *role, const char *content);
+/* Append the assistant's answer (content and deep-copied tool calls). */
+l4h_message *l4h_conv_add_answer(l4h_conv *c, const l4h_chat_response *resp);
+/* Append a "tool" message answering call id. */
+l4h_message *l4h_conv_add_tool(l4h_conv *c, const char *tool_call_id, const char *content);
+/* Replace the content of message i (the system prompt switch). */
+void l4h_conv_set(l4h_conv *c, size_t i, const char *content);
+void l4h_conv_free(l4h_conv *c);
+
+/* Context. Every request is cut to its model's context before it is sent:
+ * the budget is context_tokens (models_config / model_defaults, default
+ * L4H_CONTEXT_TOKENS_DEFAULT) minus the completion's reserve (max_tokens, or
+ * a quarter of the context up to 8192 when max_tokens is unset or null), the
+ * offered tools' schemas and a margin, counted in bytes of the messages'
+ * texts: a byte-level tokenizer never makes more tokens than bytes, so a
+ * request within the budget fits whatever the text holds. The view sent
+ * shortens earlier messages first (oldest first, to their head and tail),
+ * then the largest text left, our prompts last; every cut carries the line "[... N bytes of
+ * this message (left out to fit the model's context) cut here ...]". The
+ * conversation itself keeps every message whole. */
+#define L4H_MESSAGE_OVERHEAD 16
+/* The bytes a message counts for: its texts plus L4H_MESSAGE_OVERHEAD per
+ * message and per tool call. Can't fail. */
+size_t l4h_message_cost(const l4h_message *m);
+/* Fill out (zeroed here; free with l4h_conv_free) with a deep copy of c whose
+ * costs sum to at most budget when that can be done: messages from keep_first
+ * on, but the last, are shortened oldest first; then the largest text left
+ * from keep_first on (the last included); the prompts before keep_first last.
+ * No text is cut below a few hundred bytes, so a tiny budget is exceeded.
+ * Tool-call arguments that must go become a JSON object saying so. Returns
+ * how many texts were shortened (0: out is an exact copy). Can't fail. */
+size_t l4h_conv_fit(const l4h_conv *c, size_t budget, size_t keep_first, l4h_conv *out);
+
+/* What the supervisor is told about one iteration. */
+typedef struct l4h_iteration_report {
+    int iteration;
+    const char *code;              /* NULL: the answer held no code */
+    const char *code_note;         /* l4h_extract_code's note, may be NULL */
+    const char *coder_text;        /* the coder's answer (shown when there is no code) */
+    const l4h_exec_result *res;    /* NULL when nothing ran */
+    const char *tools_text;        /* tool calls of the iteration, may be NULL */
+    const char *notes;             /* further notes (e.g. missing verdict), may be NULL */
+    size_t budget;                 /* bytes the review should stay within (0 = the fixed
+                                      caps only): each hostile piece gets its share */
+} l4h_iteration_report;
+
+/* The user message of the supervisor's review. Every piece the model or its
+ * code produced is cut to its head and tail (marked) — code 48 KiB, stdout
+ * and stderr 64 KiB each, tool calls 16 KiB, an answer without code 8000
+ * bytes, each file name 256 bytes, at most 100 names — or, with a budget, to
+ * its share of it (code 35 %, stdout and stderr 30 % each, tools 15 %, the
+ * answer 60 %, the file list 20 %); file names are shown on one line with
+ * their control bytes visible. Valid UTF-8. Caller frees. Can't fail. */
+char *l4h_review_text(const l4h_iteration_report *r);
+
+/* {{inputs}}: every staged file (view path, size; dtype and shape for .npy),
+ * or a sentence saying there are none. Caller frees. Can't fail. */
+char *l4h_inputs_text(const l4h_workspace *ws, const l4h_step *step);
+/* {{files}}: the data directory's files, recursively, sorted, with sizes, as
+ * seen at data_view. Caller frees. Can't fail (an unreadable dir is said). */
+char *l4h_files_text(const char *data_host, const char *data_view);
+
 typedef struct l4h_loop {
     const l4h_task_env *env;
     const l4h_config *cfg;
@@ -64,9 +140,6 @@ double l4h_loop_exec_timeout(const l4h_loop *L);
  * (status set). */
 int l4h_loop_run_tools(l4h_loop *L, int iteration, const l4h_chat_response *resp,
                        l4h_conv *coder, l4h_buf *summary);
-
-/* Resolve relative script paths of a suite command (argv elements that name
- * an existing file relative to suite_dir become absolute). In place. */
 
 /* A regular file under some root. */
 typedef struct l4h_fentry {

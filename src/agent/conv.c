@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "llm4hep/agent.h"
+#include "agent_internal.h"
 
 /* A cleaned copy of s, NULL for NULL. Can't fail. */
 static char *clean_or_null(const char *s, unsigned flags)

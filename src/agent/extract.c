@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "llm4hep/agent.h"
+#include "agent_internal.h"
 
 typedef struct block {
     const char *start, *end; /* body, end exclusive */

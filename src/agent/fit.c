@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "llm4hep/agent.h"
+#include "agent_internal.h"
 
 /* An earlier message is first shortened to this many bytes (its head and tail). */
 #define EARLIER_KEEP 600

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "llm4hep/agent.h"
+#include "agent_internal.h"
 
 #define MAX_FILES_LISTED 100
 #define MAX_NAME_SHOWN 256          /* bytes of one file name */

@@ -15,21 +15,6 @@
 
 #define TEXT_MAX_BYTES ((size_t)64 << 20) /* a summary file larger than this is read up to here */
 
-int l4h_path_inside(const char *dir, const char *path, int *missing)
-{
-    char *rd = realpath(dir, NULL), *rp = realpath(path, NULL);
-    if (missing)
-        *missing = rp == NULL && errno == ENOENT;
-    int inside = 0;
-    if (rd && rp) {
-        size_t n = strlen(rd);
-        inside = !strncmp(rd, rp, n) && (rp[n] == '/' || rp[n] == '\0' || (n == 1 && rd[0] == '/'));
-    }
-    free(rd);
-    free(rp);
-    return inside;
-}
-
 /* Read at most cap bytes of a regular file (a FIFO or device is refused,
  * not waited on); NUL bytes become spaces so that the regex sees the whole
  * text. Returns 0, or an errno value (EINVAL: not a regular file). */

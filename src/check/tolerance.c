@@ -61,7 +61,8 @@ void l4h_tol_init(l4h_tol *t, int sig_digits, double zero_floor)
     }
 }
 
-int l4h_tol_floor_log10(const l4h_tol *t, double x)
+/* floor(log10 x) for finite x > 0: the largest d with x >= pow10[d]. */
+static int floor_log10(const l4h_tol *t, double x)
 {
     int e2;
     (void)frexp(x, &e2); /* x = m * 2^e2, m in [0.5, 1) */
@@ -88,7 +89,7 @@ static int rule(const l4h_tol *t, double c, double r, int sig_digits, double zer
     if (ar == 0)
         return 0; /* zero_floor 0: only an exact zero matches zero */
     if (t)
-        return diff <= t->half_unit[l4h_tol_floor_log10(t, ar) - L4H_TOL_DMIN];
+        return diff <= t->half_unit[floor_log10(t, ar) - L4H_TOL_DMIN];
     int e2;
     (void)frexp(ar, &e2);
     int d = floor_log10_pow2(e2 - 1);

@@ -4,13 +4,13 @@
  * open), a socket, a device, or a hard link to a file the code did not write
  * fails every command check of the step, as the array and text checks refuse
  * such outputs. The code's processes are all gone when checks run, so the
- * tree cannot change under the walk. */
-#include <dirent.h>
+ * tree cannot change under the walk. The walk is core's one workspace walker
+ * (l4h_fs_walk: directory fds, links never followed), failing closed: a
+ * directory it cannot open, one nested deeper than L4H_WS_MAX_DEPTH or too
+ * many entries make the workspace unverifiable, hence refused. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,34 +19,6 @@
 
 /* Entries walked at most (the sandbox stops code at 200 000). */
 #define GUARD_MAX_ENTRIES 1000000
-
-/* A stack of relative directory paths still to walk. */
-typedef struct dir_stack {
-    char **v;
-    size_t n, cap;
-} dir_stack;
-
-static void push(dir_stack *s, const char *rel)
-{
-    if (s->n == s->cap) {
-        s->cap = s->cap ? 2 * s->cap : 64;
-        s->v = l4h_xrealloc(s->v, s->cap * sizeof *s->v);
-    }
-    s->v[s->n++] = l4h_xstrdup(rel);
-}
-
-/* The last pushed path (caller frees), NULL when empty. */
-static char *pop(dir_stack *s)
-{
-    return s->n ? s->v[--s->n] : NULL;
-}
-
-static void stack_free(dir_stack *s)
-{
-    while (s->n)
-        free(s->v[--s->n]);
-    free(s->v);
-}
 
 /* Is rel one of the staged inputs (the harness's copies, which may share
  * their inode with the reference)? */
@@ -79,6 +51,39 @@ static const char *odd_kind(const struct stat *st, int staged)
     return NULL;
 }
 
+typedef struct guard {
+    const l4h_workspace *ws;
+    long entries;
+    char *why;
+    size_t why_len;
+} guard;
+
+/* Refuse an odd entry or a directory that cannot be opened; count entries.
+ * 0 go on, -1 stop (g->why says why). */
+static int visit(void *ctx, const l4h_fs_entry *e)
+{
+    guard *g = ctx;
+    if (++g->entries > GUARD_MAX_ENTRIES) {
+        snprintf(g->why, g->why_len, "it holds more than %d entries", GUARD_MAX_ENTRIES);
+        return -1;
+    }
+    const char *kind = odd_kind(e->st, is_staged(g->ws, e->rel));
+    if (kind) {
+        snprintf(g->why, g->why_len, "%s is %s", e->rel, kind);
+        return -1;
+    }
+    if (S_ISDIR(e->st->st_mode)) {
+        /* the walker skips a directory it cannot open: here that fails */
+        int fd = openat(e->dfd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+            snprintf(g->why, g->why_len, "%s cannot be opened (%s)", e->rel, strerror(errno));
+            return -1;
+        }
+        close(fd);
+    }
+    return 0;
+}
+
 /* See check_internal.h. */
 int l4h_check_workspace_plain(const l4h_workspace *ws, char *why, size_t why_len)
 {
@@ -87,54 +92,15 @@ int l4h_check_workspace_plain(const l4h_workspace *ws, char *why, size_t why_len
         snprintf(why, why_len, "the workspace cannot be opened (%s)", strerror(errno));
         return -1;
     }
-    dir_stack todo = {0};
-    push(&todo, "");
-    long entries = 0;
-    int rc = 0;
-    char *dir;
-    while (rc == 0 && (dir = pop(&todo))) {
-        int fd = dir[0] ? openat(root, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                        : dup(root);
-        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-        if (!d) {
-            snprintf(why, why_len, "%s cannot be opened (%s)", dir[0] ? dir : ".", strerror(errno));
-            if (fd >= 0)
-                close(fd);
-            free(dir);
-            rc = -1;
-            break;
-        }
-        struct dirent *de;
-        while (rc == 0 && (de = readdir(d))) {
-            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-                continue;
-            char rel[PATH_MAX];
-            int n = snprintf(rel, sizeof rel, "%s%s%s", dir, dir[0] ? "/" : "", de->d_name);
-            struct stat st;
-            if (n < 0 || (size_t)n >= sizeof rel - 256) {
-                snprintf(why, why_len, "it is nested too deep to be verified (a path longer "
-                                       "than %d bytes)", (int)sizeof rel - 256);
-                rc = -1;
-            } else if (++entries > GUARD_MAX_ENTRIES) {
-                snprintf(why, why_len, "it holds more than %d entries", GUARD_MAX_ENTRIES);
-                rc = -1;
-            } else if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-                snprintf(why, why_len, "%s cannot be examined (%s)", rel, strerror(errno));
-                rc = -1;
-            } else {
-                const char *kind = odd_kind(&st, is_staged(ws, rel));
-                if (kind) {
-                    snprintf(why, why_len, "%s is %s", rel, kind);
-                    rc = -1;
-                } else if (S_ISDIR(st.st_mode)) {
-                    push(&todo, rel);
-                }
-            }
-        }
-        closedir(d);
-        free(dir);
-    }
-    stack_free(&todo);
+    guard g = {.ws = ws, .why = why, .why_len = why_len};
+    why[0] = '\0';
+    l4h_err err;
+    memset(&err, 0, sizeof err);
+    int rc = l4h_fs_walk(root, L4H_WS_MAX_DEPTH, visit, &g, &err);
     close(root);
-    return rc;
+    if (rc == 0)
+        return 0;
+    if (!why[0]) /* the walker's own: the root unreadable, or nested too deep */
+        snprintf(why, why_len, "it cannot be verified: %s", err.msg);
+    return -1;
 }

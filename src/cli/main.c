@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "llm4hep/core.h"
+#include "llm4hep/mpi.h"
 #include "verbs.h"
 
 typedef struct verb {
@@ -72,6 +73,7 @@ int main(int argc, char **argv)
         printf("llm4hep %s (%s)\n", LLM4HEP_VERSION, LLM4HEP_GIT_COMMIT);
         return 0;
     }
+    l4h_replay_use_results();
     for (size_t i = 0; i < N_VERBS; i++)
         if (!strcmp(argv[1], verbs[i].name))
             return verbs[i].fn(argc - 1, argv + 1);

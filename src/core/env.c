@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "llm4hep/core.h"
+#include "ytree.h"
 
 /* Expand ${VAR} and ${VAR:-default} in s into *out (caller frees).
  * ${VAR:-default} uses default when VAR is unset or empty (the shell's

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "llm4hep/core.h"
+#include "ytree.h"
 
 /* What a file that is not a regular one is, for messages. */
 static const char *file_kind(mode_t m)

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "llm4hep/core.h"
+#include "ytree.h"
 
 static int use_openat2 = 1;
 

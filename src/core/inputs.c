@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "llm4hep/core.h"
+#include "ytree.h"
 
 #define MAGIC "llm4hep-inputs 1\n"
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "llm4hep/core.h"
+#include "ytree.h"
 
 static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
 

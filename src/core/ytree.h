@@ -1,6 +1,7 @@
-/* ytree.h — private to core: a YAML document as a tree of nodes that keep
+/* ytree.h — private to core (tests/unit/core may use it; other rooms use
+ * include/llm4hep/core.h only): a YAML document as a tree of nodes that keep
  * their line and column, plus the typed getters the config and suite
- * loaders use. Every getter reports problems as
+ * loaders use; at the end, helpers no other room needs. Every getter reports problems as
  *     FILE:LINE:COL: key 'PATH': expected WHAT, got WHAT-IT-WAS
  * (exit code 2), PATH being the dotted key path ("limits.task_wall_s",
  * "steps[2].checks[0].file"). */
@@ -96,5 +97,46 @@ int ycheck_placeholders(const char *file, int line, int col, const char *text, c
 
 /* Check that text is UTF-8 without NUL bytes; -1 (code 2) "FILE:L:C: ..." */
 int ycheck_utf8(const char *file, const char *text, size_t len, l4h_err *err);
+
+/* ------------- used only inside the room (tests/unit/core too) */
+
+/* Read a whole regular file of at most max bytes; *out is NUL-terminated
+ * (caller frees), *len (may be NULL) its length. -1 with err: code 2 when
+ * the path is missing, unreadable, not a regular file (a directory, FIFO,
+ * device or socket: refused without blocking or reading), or larger than
+ * max; code 3 on an I/O error. Every message names the path. */
+int l4h_read_file_max(const char *path, size_t max, char **out, size_t *len, l4h_err *err);
+
+/* Write all n bytes of data to fd, retrying short and interrupted writes.
+ * 0, or -1 with errno set. */
+int l4h_write_all(int fd, const void *data, size_t n);
+
+/* Tests only: 0 forces the O_NOFOLLOW component walk (as without openat2). */
+void l4h_fs_use_openat2(int on);
+
+/* The directory of path made absolute and normalised (realpath), so that
+ * paths resolved against it hold whatever the working directory; the plain
+ * directory when it cannot be resolved. Caller frees. */
+char *l4h_path_dir_abs(const char *path);
+
+/* The largest position <= at (at most len) that does not split a UTF-8
+ * sequence of s[0..len). Can't fail. */
+size_t l4h_utf8_floor(const char *s, size_t len, size_t at);
+
+/* Expand ${VAR} and ${VAR:-default} in s. An unset variable without default
+ * is -1 (code 2) naming it. Caller frees *out. As in the shell, the default
+ * is used when VAR is unset or empty and may itself hold ${...}; "$$" is a
+ * literal "$"; a "$" not followed by "{" is kept. The config and the suite
+ * expand every string value (not keys, not prompt files). */
+int l4h_expand_env(const char *s, char **out, l4h_err *err);
+
+/* The snapshot's file at path, or NULL (pointer valid as l4h_inputs_file's). */
+const l4h_input_file *l4h_inputs_find(const l4h_inputs *in, const char *path);
+
+/* A program the campaign runs from the disk (a check or tool program the
+ * sandbox runs from the suite directory): with a frozen snapshot that holds
+ * path, -1 (code 3) unless the file's bytes still have the snapshot's
+ * SHA-256; 0 otherwise (no snapshot, or a path it does not hold). */
+int l4h_input_verify(const char *path, l4h_err *err);
 
 #endif

@@ -89,6 +89,17 @@
 #define L4H_WS_TMP ".home/.tmp"
 #define L4H_WS_SHM ".home/.shm"
 
+/* A backend (one file each: exec_bwrap.c, exec_rlimit.c). */
+typedef struct l4h_sandbox_ops {
+    const char *name;
+    /* 0 when this backend can run on this node (bwrap: a trial run). */
+    int (*probe)(const l4h_sandbox_cfg *cfg, l4h_err *err);
+    int (*run)(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec_spec *spec,
+               l4h_exec_result *res, l4h_err *err);
+    /* View paths for a workspace at host path (malloc'd). */
+    char *(*view_path)(const char *what /* "workspace"|"data"|"reference" */, const char *host);
+} l4h_sandbox_ops;
+
 struct l4h_sandbox {
     const l4h_sandbox_ops *ops;
     char *python;          /* configured interpreter (absolute, as given) */

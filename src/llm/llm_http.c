@@ -183,20 +183,12 @@ static void free_headers(struct curl_slist *hl)
     curl_slist_free_all(hl);
 }
 
-/* One request: POST body (or GET when body is NULL) to url within
- * timeout_s. Fills x (the caller frees x->body). Can't fail as such: the
- * outcome is in x->cc and x->status. */
-static void perform(http_state *st, const char *url, const char *body, const char *key,
-                    const l4h_call_position *pos, double timeout_s, exchange *x)
+/* The request's headers: JSON in and out, no "Expect: 100-continue", the
+ * key as a bearer token (its formatted copy wiped), and the call's position
+ * when it has one. Free with free_headers. Can't fail. */
+static struct curl_slist *request_headers(const char *body, const char *key,
+                                          const l4h_call_position *pos)
 {
-    memset(x, 0, sizeof *x);
-    x->hints.model_id_name = st->ep->model_id_header;
-    CURL *h = take_handle(st);
-    if (!h) {
-        x->cc = CURLE_FAILED_INIT;
-        snprintf(x->curl_err, sizeof x->curl_err, "curl_easy_init failed");
-        return;
-    }
     struct curl_slist *hl = NULL;
     hl = curl_slist_append(hl, "Accept: application/json");
     hl = curl_slist_append(hl, "Expect:");
@@ -218,6 +210,15 @@ static void perform(http_state *st, const char *url, const char *body, const cha
         snprintf(num, sizeof num, "%d", pos->call);
         hl = add_header(hl, "X-LLM4HEP-Call", num);
     }
+    return hl;
+}
+
+/* Set up handle h for one request into x: url, headers hl, the whole
+ * timeout (at least 1 ms) and a connect timeout of at most 30 s, the body
+ * and header callbacks, POST of body or GET, curl's trace when debugging. */
+static void set_request(const http_state *st, CURL *h, const char *url, const char *body,
+                        struct curl_slist *hl, double timeout_s, exchange *x)
+{
     long total_ms = (long)ceil(timeout_s * 1000.0);
     if (total_ms < 1)
         total_ms = 1;
@@ -249,6 +250,24 @@ static void perform(http_state *st, const char *url, const char *body, const cha
         curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
         curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
     }
+}
+
+/* One request: POST body (or GET when body is NULL) to url within
+ * timeout_s. Fills x (the caller frees x->body). Can't fail as such: the
+ * outcome is in x->cc and x->status. */
+static void perform(http_state *st, const char *url, const char *body, const char *key,
+                    const l4h_call_position *pos, double timeout_s, exchange *x)
+{
+    memset(x, 0, sizeof *x);
+    x->hints.model_id_name = st->ep->model_id_header;
+    CURL *h = take_handle(st);
+    if (!h) {
+        x->cc = CURLE_FAILED_INIT;
+        snprintf(x->curl_err, sizeof x->curl_err, "curl_easy_init failed");
+        return;
+    }
+    struct curl_slist *hl = request_headers(body, key, pos);
+    set_request(st, h, url, body, hl, timeout_s, x);
     double t0 = l4h_monotonic();
     x->cc = curl_easy_perform(h);
     x->latency_s = l4h_monotonic() - t0;
@@ -334,167 +353,259 @@ static void http_close(void *state)
     free(st);
 }
 
-/* The chat loop shared by l4h chat and the one-token model check.
- * max_tokens_override > 0 replaces max_tokens; max_attempts > 0 replaces
- * retry.max_attempts. */
-static int chat_loop(http_state *st, const l4h_retry_cfg *rc, const l4h_model_resolved *model,
-                     const l4h_chat_request *req, l4h_permits *permits, l4h_chat_response *resp,
-                     int max_tokens_override, int max_attempts, l4h_err *err)
+/* One chat call across its attempts: what the caller asked for and what the
+ * attempts left behind. Shared by l4h chat and the one-token model check. */
+typedef struct chat_call {
+    http_state *st;
+    const l4h_retry_cfg *rc;
+    const l4h_model_resolved *model;
+    const l4h_chat_request *req;
+    l4h_permits *permits;         /* may be NULL: no limits */
+    l4h_chat_response *resp;
+    int max_tokens_override;      /* > 0 replaces max_tokens (the one-token check) */
+    int max_attempts;             /* > 0 replaces retry.max_attempts */
+    /* set by call_prepare */
+    const char *key;              /* the API key (the environment's), may be NULL */
+    double timeout;               /* each attempt's, before the caller's deadline */
+    char reason[1200];            /* why the last attempt (or the call) ended so */
+} chat_call;
+
+/* What one attempt came to. */
+typedef struct attempt_outcome {
+    int answered;
+    int retry;                    /* worth another attempt */
+    double retry_after;           /* seconds the server asked to wait; -1 none */
+    double wait;                  /* before the next attempt (0 when none follows) */
+} attempt_outcome;
+
+/* Set up: the key, the body (into resp->request_json), the attempt count and
+ * timeout. 0, or -1 with err (no key, or a body that cannot be built). */
+static int call_prepare(chat_call *c, l4h_err *err)
 {
-    const l4h_endpoint *ep = st->ep;
-    const char *key;
-    if (api_key(ep, &key, err) < 0)
+    if (api_key(c->st->ep, &c->key, err) < 0)
         return -1;
-    char *body = l4h_llm_request_body(model, req, max_tokens_override, err);
+    char *body = l4h_llm_request_body(c->model, c->req, c->max_tokens_override, err);
     if (!body)
         return -1;
-    free(resp->request_json);
-    resp->request_json = body;
+    free(c->resp->request_json);
+    c->resp->request_json = body;
+    if (c->max_attempts <= 0)
+        c->max_attempts = c->rc->max_attempts > 0 ? c->rc->max_attempts : 1;
+    c->timeout = c->model->request_timeout_s > 0 ? c->model->request_timeout_s : 600;
+    c->reason[0] = '\0';
+    return 0;
+}
 
-    if (max_attempts <= 0)
-        max_attempts = rc->max_attempts > 0 ? rc->max_attempts : 1;
-    double t_start = l4h_monotonic();
-    double timeout = model->request_timeout_s > 0 ? model->request_timeout_s : 600;
-    char reason[1200] = "";
-    int fatal = 0, answered = 0;
-    for (int attempt = 1; attempt <= max_attempts; attempt++) {
-        double now = l4h_monotonic();
-        if (l4h_waits_interrupted()) {
-            snprintf(reason, sizeof reason, "interrupted by a signal before attempt %d", attempt);
-            fatal = 1;
-            break;
-        }
-        if (req->deadline > 0 && now >= req->deadline) {
-            snprintf(reason, sizeof reason, "the caller's deadline passed before attempt %d", attempt);
-            fatal = 1;
-            break;
-        }
-        if (permits && permits->acquire(permits->ctx, ep->name, req->deadline) != 0) {
-            snprintf(reason, sizeof reason,
-                     "no rate-limit permit for endpoint %s before the deadline", ep->name);
-            fatal = 1;
-            break;
-        }
-        now = l4h_monotonic();
-        double limit = timeout;
-        if (req->deadline > 0 && req->deadline - now < limit)
-            limit = req->deadline - now;
-        exchange x;
-        double sent_utc = l4h_now(); /* after the permit: when the request left */
-        perform(st, st->chat_url, resp->request_json, key, &req->pos, limit, &x);
-        if (permits)
-            permits->release(permits->ctx, ep->name, x.cc == CURLE_OK ? (int)x.status : 0);
-        resp->attempts = attempt;
-        resp->http_status = x.cc == CURLE_OK ? (int)x.status : 0;
-        free(resp->response_json);
-        resp->response_json = l4h_xstrdup(x.body.data);
+/* Whether attempt may start: no signal, the caller's deadline not passed, a
+ * rate-limit permit granted. 0, or -1 with c->reason saying why not. */
+static int may_start(chat_call *c, int attempt)
+{
+    const l4h_chat_request *req = c->req;
+    if (l4h_waits_interrupted()) {
+        snprintf(c->reason, sizeof c->reason, "interrupted by a signal before attempt %d", attempt);
+        return -1;
+    }
+    if (req->deadline > 0 && l4h_monotonic() >= req->deadline) {
+        snprintf(c->reason, sizeof c->reason, "the caller's deadline passed before attempt %d",
+                 attempt);
+        return -1;
+    }
+    if (c->permits && c->permits->acquire(c->permits->ctx, c->st->ep->name, req->deadline) != 0) {
+        snprintf(c->reason, sizeof c->reason,
+                 "no rate-limit permit for endpoint %s before the deadline", c->st->ep->name);
+        return -1;
+    }
+    return 0;
+}
 
-        int retry = 0;
-        double ra = -1;
-        resp->refusal = L4H_REFUSAL_NONE;
-        if (x.cc != CURLE_OK) {
-            if (x.too_big)
-                snprintf(reason, sizeof reason, "response larger than %u bytes", MAX_BODY_BYTES);
-            else if (x.cc == CURLE_ABORTED_BY_CALLBACK)
-                snprintf(reason, sizeof reason, "interrupted by a signal during the request");
-            else if (x.cc == CURLE_OPERATION_TIMEDOUT)
-                snprintf(reason, sizeof reason, "timeout after %.1f s: %s", x.latency_s, x.curl_err);
-            else
-                snprintf(reason, sizeof reason, "connection error: %s", x.curl_err);
-            retry = curl_retryable(x.cc) && !x.too_big && x.cc != CURLE_ABORTED_BY_CALLBACK;
-            free(resp->response_json);
-            resp->response_json = l4h_xstrdup(reason);
-        } else if (x.status == 200) {
-            int truncated = 0;
-            char why[600];
-            if (l4h_llm_parse_response(x.body.data, x.body.len, resp, &truncated, why,
-                                       sizeof why) == 0) {
-                answered = 1;
-                memcpy(resp->served_model_id, x.hints.model_id, sizeof resp->served_model_id);
-                snprintf(reason, sizeof reason, "ok");
-            } else {
-                snprintf(reason, sizeof reason, "HTTP 200: %s", why);
-                retry = truncated;
-                if (!truncated)
-                    resp->refusal = l4h_llm_refusal_in_answer(x.body.data, x.body.len);
-            }
-        } else {
-            char msg[900];
-            l4h_llm_error_message(x.body.data, x.body.len, msg, sizeof msg);
-            /* OpenAI's reasoning models refuse max_tokens: say which key fixes it */
-            int wants_mct = x.status == 400 && strstr(msg, "max_completion_tokens") &&
-                            strstr(msg, "max_tokens") &&
-                            (!model->max_tokens_param || !strcmp(model->max_tokens_param, "max_tokens"));
-            snprintf(reason, sizeof reason, "HTTP %ld: %s%s", x.status,
-                     wants_mct ? "this model takes max_completion_tokens (set max_tokens_param: "
-                                 "max_completion_tokens for it in models_config): "
-                               : "",
-                     msg);
-            retry = l4h_llm_status_retryable((int)x.status);
-            resp->refusal = retry ? L4H_REFUSAL_NONE
-                                  : l4h_llm_refusal_of((int)x.status, x.body.data, x.body.len);
-            if (retry && x.hints.retry_after_ms[0]) {
-                double ms = l4h_llm_retry_after_parse(x.hints.retry_after_ms, 0);
-                if (ms >= 0 && !strchr(x.hints.retry_after_ms, ',')) { /* a number, not a date */
-                    ra = ms / 1000.0;
-                    snprintf(x.hints.retry_after, sizeof x.hints.retry_after, "%s ms", x.hints.retry_after_ms);
-                }
-            }
-            if (retry && ra < 0 && x.hints.retry_after[0])
-                ra = l4h_llm_retry_after_parse(x.hints.retry_after, l4h_now());
-        }
-        l4h_buf_free(&x.body);
-        if (!answered) /* the body is an error text, not an answer */
-            l4h_secrets_redact(&resp->response_json);
-        l4h_secrets_redact_buf(reason, sizeof reason);
+/* Judge a transport failure (no HTTP answer): the reason, also kept as the
+ * response text; retried when curl_retryable, never a body cut at the cap
+ * or a signal. */
+static void judge_transport(chat_call *c, const exchange *x, attempt_outcome *o)
+{
+    if (x->too_big)
+        snprintf(c->reason, sizeof c->reason, "response larger than %u bytes", MAX_BODY_BYTES);
+    else if (x->cc == CURLE_ABORTED_BY_CALLBACK)
+        snprintf(c->reason, sizeof c->reason, "interrupted by a signal during the request");
+    else if (x->cc == CURLE_OPERATION_TIMEDOUT)
+        snprintf(c->reason, sizeof c->reason, "timeout after %.1f s: %s", x->latency_s, x->curl_err);
+    else
+        snprintf(c->reason, sizeof c->reason, "connection error: %s", x->curl_err);
+    o->retry = curl_retryable(x->cc) && !x->too_big && x->cc != CURLE_ABORTED_BY_CALLBACK;
+    free(c->resp->response_json);
+    c->resp->response_json = l4h_xstrdup(c->reason);
+}
 
-        double wait = 0;
-        int capped = 0;
-        const char *verdict = answered ? "ok" : (retry && attempt < max_attempts ? "retry" : "fail");
-        if (!answered && retry && attempt < max_attempts)
-            wait = ra >= 0 ? l4h_llm_wait_cap(rc, ra, &capped) : l4h_llm_backoff_s(rc, attempt, NULL, NULL);
-        l4h_llm_log_attempt(resp, "attempt=%d status=%d sent_utc=%.6f latency_s=%.3f result=%s wait_s=%.3f%s%s%s%s reason=%s",
-                            attempt, resp->http_status, sent_utc, x.latency_s, verdict, wait,
-                            ra >= 0 ? " retry_after=\"" : "", ra >= 0 ? x.hints.retry_after : "",
-                            ra >= 0 ? "\"" : "", capped ? " capped_by=retry.max_s" : "", reason);
-        if (answered)
-            break;
-        if (!retry) {
-            fatal = 1;
-            break;
-        }
-        if (attempt == max_attempts)
-            break;
-        if (req->deadline > 0 && l4h_monotonic() + wait >= req->deadline) {
-            char tmp[1200];
-            snprintf(tmp, sizeof tmp, "%.1000s; the caller's deadline leaves no time for a %.1f s wait",
-                     reason, wait > 1e9 ? 1e9 : wait);
-            memcpy(reason, tmp, sizeof reason);
-            fatal = 1;
-            break;
-        }
-        if (l4h_sleep_s(wait) < 0) {
-            char tmp[1200];
-            snprintf(tmp, sizeof tmp, "%.1000s; interrupted by a signal during a %.1f s wait", reason,
-                     wait);
-            memcpy(reason, tmp, sizeof reason);
-            fatal = 1;
-            break;
+/* Judge an HTTP 200: an answer when it parses (retried when the body was
+ * cut short; else a refusal in an error object is noted). */
+static void judge_answer(chat_call *c, const exchange *x, attempt_outcome *o)
+{
+    int truncated = 0;
+    char why[600];
+    if (l4h_llm_parse_response(x->body.data, x->body.len, c->resp, &truncated, why, sizeof why) == 0) {
+        o->answered = 1;
+        memcpy(c->resp->served_model_id, x->hints.model_id, sizeof c->resp->served_model_id);
+        snprintf(c->reason, sizeof c->reason, "ok");
+        return;
+    }
+    snprintf(c->reason, sizeof c->reason, "HTTP 200: %s", why);
+    o->retry = truncated;
+    if (!truncated)
+        c->resp->refusal = l4h_llm_refusal_in_answer(x->body.data, x->body.len);
+}
+
+/* Judge any other HTTP status: the error's message (with a hint when the
+ * model wants max_completion_tokens), retried by status with the server's
+ * Retry-After / retry-after-ms; a refusal when not retried. */
+static void judge_error(chat_call *c, exchange *x, attempt_outcome *o)
+{
+    const l4h_model_resolved *model = c->model;
+    char msg[900];
+    l4h_llm_error_message(x->body.data, x->body.len, msg, sizeof msg);
+    /* OpenAI's reasoning models refuse max_tokens: say which key fixes it */
+    int wants_mct = x->status == 400 && strstr(msg, "max_completion_tokens") &&
+                    strstr(msg, "max_tokens") &&
+                    (!model->max_tokens_param || !strcmp(model->max_tokens_param, "max_tokens"));
+    snprintf(c->reason, sizeof c->reason, "HTTP %ld: %s%s", x->status,
+             wants_mct ? "this model takes max_completion_tokens (set max_tokens_param: "
+                         "max_completion_tokens for it in models_config): "
+                       : "",
+             msg);
+    o->retry = l4h_llm_status_retryable((int)x->status);
+    c->resp->refusal = o->retry ? L4H_REFUSAL_NONE
+                                : l4h_llm_refusal_of((int)x->status, x->body.data, x->body.len);
+    if (o->retry && x->hints.retry_after_ms[0]) {
+        double ms = l4h_llm_retry_after_parse(x->hints.retry_after_ms, 0);
+        if (ms >= 0 && !strchr(x->hints.retry_after_ms, ',')) { /* a number, not a date */
+            o->retry_after = ms / 1000.0;
+            snprintf(x->hints.retry_after, sizeof x->hints.retry_after, "%s ms",
+                     x->hints.retry_after_ms);
         }
     }
+    if (o->retry && o->retry_after < 0 && x->hints.retry_after[0])
+        o->retry_after = l4h_llm_retry_after_parse(x->hints.retry_after, l4h_now());
+}
+
+/* One attempt (its permit already taken): send, give the permit back, judge
+ * what came, redact, and log it with the wait before the next. Fills o.
+ * Can't fail as such: the outcome says what happened. */
+static void attempt_once(chat_call *c, int attempt, attempt_outcome *o)
+{
+    const l4h_chat_request *req = c->req;
+    l4h_chat_response *resp = c->resp;
+    const char *endpoint = c->st->ep->name;
+    memset(o, 0, sizeof *o);
+    o->retry_after = -1;
+    double limit = c->timeout, now = l4h_monotonic();
+    if (req->deadline > 0 && req->deadline - now < limit)
+        limit = req->deadline - now;
+    exchange x;
+    double sent_utc = l4h_now(); /* after the permit: when the request left */
+    perform(c->st, c->st->chat_url, resp->request_json, c->key, &req->pos, limit, &x);
+    if (c->permits)
+        c->permits->release(c->permits->ctx, endpoint, x.cc == CURLE_OK ? (int)x.status : 0);
+    resp->attempts = attempt;
+    resp->http_status = x.cc == CURLE_OK ? (int)x.status : 0;
+    free(resp->response_json);
+    resp->response_json = l4h_xstrdup(x.body.data);
+    resp->refusal = L4H_REFUSAL_NONE;
+    if (x.cc != CURLE_OK)
+        judge_transport(c, &x, o);
+    else if (x.status == 200)
+        judge_answer(c, &x, o);
+    else
+        judge_error(c, &x, o);
+    l4h_buf_free(&x.body);
+    if (!o->answered) /* the body is an error text, not an answer */
+        l4h_secrets_redact(&resp->response_json);
+    l4h_secrets_redact_buf(c->reason, sizeof c->reason);
+
+    int more = !o->answered && o->retry && attempt < c->max_attempts;
+    int capped = 0;
+    if (more)
+        o->wait = o->retry_after >= 0 ? l4h_llm_wait_cap(c->rc, o->retry_after, &capped)
+                                      : l4h_llm_backoff_s(c->rc, attempt, NULL, NULL);
+    int ra = o->retry_after >= 0;
+    l4h_llm_log_attempt(resp, "attempt=%d status=%d sent_utc=%.6f latency_s=%.3f result=%s wait_s=%.3f%s%s%s%s reason=%s",
+                        attempt, resp->http_status, sent_utc, x.latency_s,
+                        o->answered ? "ok" : more ? "retry" : "fail", o->wait,
+                        ra ? " retry_after=\"" : "", ra ? x.hints.retry_after : "", ra ? "\"" : "",
+                        capped ? " capped_by=retry.max_s" : "", c->reason);
+}
+
+/* Wait before the next attempt. 0, or -1 with the reason extended when the
+ * caller's deadline leaves no time for it or a signal interrupts it. */
+static int wait_to_retry(chat_call *c, double wait)
+{
+    char tmp[1200];
+    if (c->req->deadline > 0 && l4h_monotonic() + wait >= c->req->deadline) {
+        snprintf(tmp, sizeof tmp, "%.1000s; the caller's deadline leaves no time for a %.1f s wait",
+                 c->reason, wait > 1e9 ? 1e9 : wait);
+        memcpy(c->reason, tmp, sizeof c->reason);
+        return -1;
+    }
+    if (l4h_sleep_s(wait) < 0) {
+        snprintf(tmp, sizeof tmp, "%.1000s; interrupted by a signal during a %.1f s wait", c->reason,
+                 wait);
+        memcpy(c->reason, tmp, sizeof c->reason);
+        return -1;
+    }
+    return 0;
+}
+
+/* The call's result: 0 answered; else -1 with err (code 3) naming the model,
+ * endpoint and why — the one reason that ended it (fatal) or the last of
+ * all the attempts — redacted. */
+static int call_finish(chat_call *c, int answered, int fatal, double t_start, l4h_err *err)
+{
+    l4h_chat_response *resp = c->resp;
     resp->latency_s = l4h_monotonic() - t_start;
     l4h_secrets_redact(&resp->attempt_log);
     if (answered)
         return 0;
+    const char *model = c->model->name, *endpoint = c->st->ep->name, *url = c->st->chat_url;
     if (fatal)
         l4h_err_set(err, L4H_EXIT_INFRA, "model %s at endpoint %s (%s): %s (attempt %d of %d)",
-                    model->name, ep->name, st->chat_url, reason, resp->attempts, max_attempts);
+                    model, endpoint, url, c->reason, resp->attempts, c->max_attempts);
     else
         l4h_err_set(err, L4H_EXIT_INFRA, "model %s at endpoint %s (%s): gave up after %d attempts in %.1f s; last: %s",
-                    model->name, ep->name, st->chat_url, resp->attempts, resp->latency_s, reason);
+                    model, endpoint, url, resp->attempts, resp->latency_s, c->reason);
     if (err)
         l4h_secrets_redact_buf(err->msg, sizeof err->msg);
     return -1;
+}
+
+/* The attempts of one call: prepare, then for each attempt may it start,
+ * send and judge it, stop when answered or not worth retrying, wait. */
+static int chat_loop(chat_call *c, l4h_err *err)
+{
+    if (call_prepare(c, err) < 0)
+        return -1;
+    double t_start = l4h_monotonic();
+    int fatal = 0, answered = 0;
+    for (int attempt = 1; attempt <= c->max_attempts; attempt++) {
+        if (may_start(c, attempt) < 0) {
+            fatal = 1;
+            break;
+        }
+        attempt_outcome o;
+        attempt_once(c, attempt, &o);
+        if (o.answered) {
+            answered = 1;
+            break;
+        }
+        if (!o.retry) {
+            fatal = 1;
+            break;
+        }
+        if (attempt == c->max_attempts)
+            break;
+        if (wait_to_retry(c, o.wait) < 0) {
+            fatal = 1;
+            break;
+        }
+    }
+    return call_finish(c, answered, fatal, t_start, err);
 }
 
 /* The config's retry settings, or the documented defaults without one. */
@@ -507,7 +618,9 @@ static const l4h_retry_cfg *retry_cfg(const http_state *st)
 static int http_chat(void *state, const l4h_model_resolved *model, const l4h_chat_request *req,
                      l4h_permits *permits, l4h_chat_response *resp, l4h_err *err)
 {
-    return chat_loop(state, retry_cfg(state), model, req, permits, resp, 0, 0, err);
+    chat_call c = {.st = state, .rc = retry_cfg(state), .model = model, .req = req,
+                   .permits = permits, .resp = resp};
+    return chat_loop(&c, err);
 }
 
 /* Is id in the "data" list of a /models body? 1 yes, 0 no (names a few
@@ -590,7 +703,9 @@ static int http_check_model(void *state, const l4h_model_resolved *model, l4h_er
                             .deadline = t_start + L4H_LLM_CHECK_DEADLINE_S};
     l4h_chat_response resp = {0};
     l4h_retry_cfg once = *retry_cfg(st);
-    int rc = chat_loop(st, &once, model, &req, NULL, &resp, 1, 2, err);
+    chat_call c = {.st = st, .rc = &once, .model = model, .req = &req, .resp = &resp,
+                   .max_tokens_override = 1, .max_attempts = 2};
+    int rc = chat_loop(&c, err);
     l4h_chat_response_clear(&resp);
     if (rc < 0)
         l4h_err_prefix(err, "model check (one-token request, %s gave no model list)", st->models_url);

@@ -11,6 +11,22 @@
 
 #include "llm4hep/llm.h"
 
+/* A backend: one file each (llm_http.c, llm_scripted.c, llm_replay.c). */
+typedef struct l4h_provider_ops {
+    const char *name;  /* "http" | "scripted" | "replay" */
+    int (*open)(const l4h_config *cfg, const l4h_endpoint *ep, void **state, l4h_err *err);
+    /* One chat request; fills resp (usage, raw texts, attempts). 0 answered,
+     * -1 failed after retries (err code 3, resp still holds what was seen). */
+    int (*chat)(void *state, const l4h_model_resolved *model, const l4h_chat_request *req,
+                l4h_permits *permits, l4h_chat_response *resp, l4h_err *err);
+    /* Cheap check that the endpoint answers and serves the model. */
+    int (*check_model)(void *state, const l4h_model_resolved *model, l4h_err *err);
+    void (*close)(void *state);
+    /* Optional: read every local file the model's answers come from through
+     * l4h_input_read (so a sweep's input snapshot holds them). No network. */
+    int (*read_inputs)(void *state, const l4h_model_resolved *model, l4h_err *err);
+} l4h_provider_ops;
+
 /* The backends (one file each). */
 extern const l4h_provider_ops l4h_llm_http_ops;
 extern const l4h_provider_ops l4h_llm_scripted_ops;
@@ -64,8 +80,6 @@ void l4h_llm_quote_bytes(const char *body, size_t len, size_t max, char *out, si
 /* A source of uniform numbers in [0, 1); tests inject a fixed one. */
 typedef double (*l4h_rng_fn)(void *ctx);
 
-/* The default RNG (thread-safe, seeded from the clock and pid). */
-double l4h_llm_rng_default(void *ctx);
 
 /* Full-jitter exponential backoff before retry number `retry` (1 = the wait
  * after the first failed attempt): uniform in [0, min(max_s, base_s * 2^(retry-1))).
@@ -115,8 +129,7 @@ int l4h_llm_status_retryable(int status);
 
 /* -------------------------------------------------------------- util.c */
 
-/* Deep copy / free of tool calls. */
-l4h_tool_call *l4h_llm_tool_calls_dup(const l4h_tool_call *tc, size_t n);
+/* Free n tool calls and the array. Can't fail. */
 void l4h_llm_tool_calls_free(l4h_tool_call *tc, size_t n);
 
 /* Free resp's answer fields (content, reasoning, tool calls, finish reason,
@@ -137,5 +150,19 @@ const char *l4h_llm_model_basename(const char *model);
 char *l4h_llm_response_body(const char *model, const char *content,
                             const l4h_tool_call *tc, size_t n_tc,
                             int64_t prompt_tokens, int64_t completion_tokens);
+
+/* -------------- used only inside the room (tests/unit/llm too) */
+
+/* The refusal an HTTP status and error body describe: NONE unless the status
+ * is 400, 413 or 422; then by the words of the body (OpenAI, Azure, vLLM,
+ * LiteLLM, Anthropic, llama.cpp spellings; its first 64 KiB are read), a
+ * content filter before a context overflow before a too-large body (413
+ * without other words) before INVALID. Can't fail. */
+l4h_refusal l4h_llm_refusal_of(int http_status, const char *body, size_t len);
+
+/* The refusal an HTTP 200 whose body is an error object states (some
+ * proxies answer so): context, too large or content filter by its words;
+ * NONE for anything else (no error object, or no reason given). Can't fail. */
+l4h_refusal l4h_llm_refusal_in_answer(const char *body, size_t len);
 
 #endif

@@ -9,13 +9,14 @@
  * not refused. No recorded answer at that position is an error naming the
  * position and what was recorded. A recorded failure (no parsable answer) is
  * replayed as a failure (code 3). The recorded cost is kept when the model
- * has no price (client.c). Thread-safe: tasks load once under a mutex. */
+ * has no price (client.c). Thread-safe: tasks load once under a mutex.
+ * The file is read through the process's l4h_replay_source (llm.h): this
+ * room links neither the store nor HDF5. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "llm4hep/store.h"
 #include "llm_internal.h"
 
 typedef struct loaded_task {
@@ -25,11 +26,18 @@ typedef struct loaded_task {
 
 typedef struct replay_state {
     const l4h_endpoint *ep;
-    l4h_results *res;
+    const l4h_replay_source *src;
+    void *handle;
+    const l4h_task_rec *tasks;  /* every task row of the file, owned by handle */
+    size_t n_tasks;
     pthread_mutex_t mu;
     loaded_task *loaded;
     size_t n_loaded;
 } replay_state;
+
+static const l4h_replay_source *replay_source;
+
+void l4h_llm_set_replay_source(const l4h_replay_source *src) { replay_source = src; }
 
 static int replay_open(const l4h_config *cfg, const l4h_endpoint *ep, void **state, l4h_err *err)
 {
@@ -37,12 +45,22 @@ static int replay_open(const l4h_config *cfg, const l4h_endpoint *ep, void **sta
     if (!ep->file || !*ep->file)
         return l4h_err_set(err, L4H_EXIT_USAGE, "endpoint %s: a replay endpoint needs `file:` (a results file)",
                            ep->name);
-    l4h_results *res = NULL;
-    if (l4h_results_open(ep->file, &res, err) < 0)
+    const l4h_replay_source *src = replay_source;
+    if (!src)
+        return l4h_err_set(err, L4H_EXIT_USAGE,
+                           "endpoint %s: this program cannot read results files, so it cannot replay %s",
+                           ep->name, ep->file);
+    void *handle = NULL;
+    const l4h_task_rec *tasks = NULL;
+    size_t n_tasks = 0;
+    if (src->open(ep->file, &handle, &tasks, &n_tasks, err) < 0)
         return l4h_err_prefix(err, "endpoint %s: replay file", ep->name);
     replay_state *st = l4h_xcalloc(1, sizeof *st);
     st->ep = ep;
-    st->res = res;
+    st->src = src;
+    st->handle = handle;
+    st->tasks = tasks;
+    st->n_tasks = n_tasks;
     pthread_mutex_init(&st->mu, NULL);
     *state = st;
     return 0;
@@ -56,7 +74,7 @@ static void replay_close(void *state)
     for (size_t i = 0; i < st->n_loaded; i++)
         l4h_rec_clear(&st->loaded[i].rec);
     free(st->loaded);
-    l4h_results_free(st->res);
+    st->src->close(st->handle);
     pthread_mutex_destroy(&st->mu);
     free(st);
 }
@@ -65,11 +83,11 @@ static int same(const char *a, const char *b) { return a && b && strcmp(a, b) ==
 
 /* The final task row for a position's (supervisor, coder, step, trial), or
  * the latest attempt when none is marked final; NULL when the file has none. */
-static const l4h_task_rec *find_row(const l4h_results *res, const l4h_call_position *pos)
+static const l4h_task_rec *find_row(const replay_state *st, const l4h_call_position *pos)
 {
     const l4h_task_rec *best = NULL;
-    for (size_t i = 0; i < res->n_tasks; i++) {
-        const l4h_task_rec *t = &res->tasks[i];
+    for (size_t i = 0; i < st->n_tasks; i++) {
+        const l4h_task_rec *t = &st->tasks[i];
         if (!same(t->supervisor, pos->supervisor) || !same(t->coder, pos->coder) ||
             !same(t->step, pos->step) || t->trial != pos->trial)
             continue;
@@ -92,7 +110,7 @@ static const l4h_task_rec *load_task(replay_state *st, int64_t task_id, l4h_err 
     }
     l4h_task_rec rec;
     memset(&rec, 0, sizeof rec);
-    if (l4h_results_task(st->res, task_id, &rec, err) < 0) {
+    if (st->src->load_task(st->handle, task_id, &rec, err) < 0) {
         pthread_mutex_unlock(&st->mu);
         return NULL;
     }
@@ -178,7 +196,7 @@ static int replay_chat(void *state, const l4h_model_resolved *model, const l4h_c
     if (!pos->supervisor || !pos->coder || !pos->step || !pos->agent)
         return l4h_err_set(err, L4H_EXIT_USAGE,
                            "replay (%s): the request names no supervisor, coder, step and agent", st->ep->file);
-    const l4h_task_rec *row = find_row(st->res, pos);
+    const l4h_task_rec *row = find_row(st, pos);
     if (!row)
         return l4h_err_set(err, L4H_EXIT_USAGE,
                            "replay file %s has no task %s/%s/%s/trial %d", st->ep->file,
@@ -252,8 +270,8 @@ static int replay_chat(void *state, const l4h_model_resolved *model, const l4h_c
 static int replay_check(void *state, const l4h_model_resolved *model, l4h_err *err)
 {
     replay_state *st = state;
-    for (size_t i = 0; i < st->res->n_tasks; i++)
-        if (same(st->res->tasks[i].supervisor, model->name) || same(st->res->tasks[i].coder, model->name))
+    for (size_t i = 0; i < st->n_tasks; i++)
+        if (same(st->tasks[i].supervisor, model->name) || same(st->tasks[i].coder, model->name))
             return 0;
     return l4h_err_set(err, L4H_EXIT_INFRA, "replay file %s has no task of model %s", st->ep->file,
                        model->name);

@@ -15,7 +15,7 @@
 
 /* xorshift64*, one state per thread, seeded from the clock, pid and the
  * state's own address. Returns a uniform number in [0, 1). */
-double l4h_llm_rng_default(void *ctx)
+static double rng_default(void *ctx)
 {
     (void)ctx;
     static _Thread_local uint64_t s;
@@ -44,7 +44,7 @@ double l4h_llm_backoff_s(const l4h_retry_cfg *rc, int retry, l4h_rng_fn rng, voi
     double ceiling = retry > 60 ? cap : base * ldexp(1.0, retry - 1);
     if (ceiling > cap)
         ceiling = cap;
-    double u = rng ? rng(rng_ctx) : l4h_llm_rng_default(NULL);
+    double u = rng ? rng(rng_ctx) : rng_default(NULL);
     if (u < 0)
         u = 0;
     if (u >= 1)

@@ -21,20 +21,6 @@ void l4h_llm_tool_calls_free(l4h_tool_call *tc, size_t n)
     free(tc);
 }
 
-/* Deep copy of n tool calls (NULL when n == 0). Aborts on out of memory. */
-l4h_tool_call *l4h_llm_tool_calls_dup(const l4h_tool_call *tc, size_t n)
-{
-    if (!tc || n == 0)
-        return NULL;
-    l4h_tool_call *out = l4h_xcalloc(n, sizeof *out);
-    for (size_t i = 0; i < n; i++) {
-        out[i].id = l4h_xstrdup(tc[i].id);
-        out[i].name = l4h_xstrdup(tc[i].name);
-        out[i].arguments = l4h_xstrdup(tc[i].arguments);
-    }
-    return out;
-}
-
 /* Free what a message owns and zero it. Can't fail. */
 void l4h_message_clear(l4h_message *m)
 {

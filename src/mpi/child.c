@@ -22,6 +22,37 @@
 #include "llm4hep/llm.h"
 #include "internal.h"
 
+/* ------------------------------------------------- replay's results files */
+
+/* The file's task rows (no calls); the handle is the l4h_results. */
+static int results_open(const char *path, void **handle, const l4h_task_rec **tasks,
+                        size_t *n_tasks, l4h_err *err)
+{
+    l4h_results *res = NULL;
+    if (l4h_results_open(path, &res, err) < 0)
+        return -1;
+    *handle = res;
+    *tasks = res->tasks;
+    *n_tasks = res->n_tasks;
+    return 0;
+}
+
+static int results_load(void *handle, int64_t task_id, l4h_task_rec *out, l4h_err *err)
+{
+    return l4h_results_task(handle, task_id, out, err);
+}
+
+static void results_close(void *handle) { l4h_results_free(handle); }
+
+/* See mpi.h. */
+void l4h_replay_use_results(void)
+{
+    static const l4h_replay_source source = {results_open, results_load, results_close};
+    l4h_llm_set_replay_source(&source);
+}
+
+/* ---------------------------------------------------------- the task child */
+
 typedef struct relay {
     int fd;
     wire_reader rd;
@@ -161,6 +192,7 @@ int l4h_task_child(int fd, long parent)
     if ((long)getppid() != parent)
         return L4H_EXIT_INFRA;
     l4h_exec_harden_self();
+    l4h_replay_use_results();
 
     relay r = {.fd = fd};
     char *assign = NULL;

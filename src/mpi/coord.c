@@ -27,9 +27,8 @@ static double cpu_seconds(void)
            ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
 }
 
-int coord_init(coord *c, l4h_err *err)
+void coord_init(coord *c)
 {
-    (void)err;
     size_t n = c->plan->n_tasks;
     int nranks = c->first_slot + c->nslots;
     c->busy = l4h_xcalloc((size_t)nranks, sizeof *c->busy);
@@ -69,7 +68,6 @@ int coord_init(coord *c, l4h_err *err)
     c->prog.started = l4h_monotonic();
     c->prog.last_summary = c->prog.started;
     c->last_checkpoint = l4h_monotonic();
-    return 0;
 }
 
 static void send_to(coord *c, int rank, int tag, const void *data, size_t len)

@@ -237,7 +237,8 @@ static void start(slot *s, int index, int attempt, const char *key)
     free(txt);
 }
 
-void slot_kill(slot *s, const char *why)
+/* Kill the child now (its process group) and report the task interrupted. */
+static void kill_child(slot *s, const char *why)
 {
     if (!s->child)
         return;
@@ -273,7 +274,7 @@ void slot_deliver(slot *s, const link_msg *m)
         break;
     }
     case TAG_KILL:
-        slot_kill(s, "stopped at once (second interrupt)");
+        kill_child(s, "stopped at once (second interrupt)");
         break;
     case TAG_PERMIT_ANS: {
         if (s->awaiting > 0)
@@ -307,7 +308,7 @@ int slot_poll(slot *s, int timeout_ms)
     if (!s->child)
         return 0;
     if (s->kill_at > 0 && l4h_monotonic() >= s->kill_at) {
-        slot_kill(s, "drained: the campaign stopped before this task finished");
+        kill_child(s, "drained: the campaign stopped before this task finished");
         return 1;
     }
     struct pollfd p = {.fd = s->fd, .events = POLLIN};
@@ -354,7 +355,7 @@ int slot_poll(slot *s, int timeout_ms)
 void slot_free(slot *s)
 {
     if (s->child)
-        slot_kill(s, "the rank stopped");
+        kill_child(s, "the rank stopped");
     free(s->result);
     free(s->refused);
     if (s->inputs_fd >= 0)

@@ -641,7 +641,7 @@ static int run_campaign(sweep_state *w, l4h_err *err)
          * file, so launched campaigns always print plain lines. */
         c.prog.tty = isatty(1) && size == 1 && !getenv("OMPI_COMM_WORLD_SIZE") &&
                      !getenv("PMI_RANK") && !getenv("SLURM_STEP_ID");
-        coord_init(&c, err);
+        coord_init(&c);
         printf("campaign %s: %zu tasks, %zu done before, %zu to run on %d slot%s (%s sandbox); "
                "results %s\n",
                cfg->name, w->plan.n_tasks, c.prog.done_before, sched_queued(c.queue), c.nslots,

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "llm4hep/core.h"
-#include "wire.h"
+#include "internal.h"
 
 #define WIRE_MAX_FRAME (1u << 30) /* a record larger than 1 GiB is a bug */
 

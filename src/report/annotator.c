@@ -14,7 +14,9 @@
 #define TRANSCRIPT_MAX (120u * 1024) /* longer transcripts keep their head and tail */
 #define HEAD_KEEP (40u * 1024)
 
-char *l4h_prompt_path(const char *name)
+/* Where the annotator prompts are read from: $LLM4HEP_PROMPTS_DIR/<name>
+ * when set, else the source tree's prompts/<name>. Caller frees. */
+static char *prompt_path(const char *name)
 {
     const char *dir = getenv("LLM4HEP_PROMPTS_DIR");
     if (dir && *dir)
@@ -26,7 +28,7 @@ char *l4h_prompt_path(const char *name)
 
 int annotator_prompt(const char *path, const char *default_name, char **text, l4h_err *err)
 {
-    char *p = path ? l4h_xstrdup(path) : l4h_prompt_path(default_name);
+    char *p = path ? l4h_xstrdup(path) : prompt_path(default_name);
     int rc = l4h_read_file(p, text, NULL, err);
     if (rc != 0)
         l4h_err_prefix(err, "annotator prompt%s", path ? " (--prompt)" : " (set LLM4HEP_PROMPTS_DIR)");

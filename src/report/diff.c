@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "llm4hep/report.h"
+#include "report_int.h"
 
 #define CONTEXT 3
 #define MAX_CELLS (16u << 20) /* LCS table limit: past it, replace the middle wholesale */

@@ -90,7 +90,67 @@ int annotator_client(const char *config_path, const char *model, l4h_config **cf
                      struct l4h_llm **llm, l4h_err *err);
 /* "$0.0123", or "cost unknown (no price for the model)" for NaN, into out. */
 void cost_text(double usd, char *out, size_t n);
-/* Read a prompt file (default name under l4h_prompt_path when path NULL). */
+/* Read a prompt file (path NULL: $LLM4HEP_PROMPTS_DIR/default_name when set, else the source tree's prompts/default_name). */
 int annotator_prompt(const char *path, const char *default_name, char **text, l4h_err *err);
+
+/* ----------- used only inside the room (tests/unit/report too) */
+
+/* 95 % Wilson score interval for k successes in n trials (z = 1.96).
+ * n == 0 gives [0, 1]. Can't fail. */
+void l4h_wilson(int64_t k, int64_t n, double z, double *lo, double *hi);
+
+/* Unbiased pass@k from n samples with c successes (Chen et al. 2021):
+ * 1 - C(n-c, k) / C(n, k). k > n or k < 1 gives NaN. */
+double l4h_pass_at_k(int64_t n, int64_t c, int64_t k);
+
+/* pass^k: probability that k samples drawn without replacement all succeed,
+ * C(c, k) / C(n, k). k > n or k < 1 gives NaN. */
+double l4h_pass_hat_k(int64_t n, int64_t c, int64_t k);
+
+/* Two-sided exact McNemar (binomial, p = 1/2) p-value for discordant counts
+ * b, c: min(1, 2 P[X <= min(b, c)]), X ~ Bin(b + c, 1/2); 1 when b + c = 0. */
+double l4h_mcnemar_exact_p(int64_t b, int64_t c);
+
+/* Holm's step-down adjustment of n p-values, in place (order kept). Out of
+ * memory is reported and aborts (l4h_xcalloc), never a silent skip. */
+void l4h_holm(double *p, size_t n);
+
+/* The label of a task's model: the supervisor's name when it is also the
+ * coder (sequential mode), else "supervisor+coder". Into out[n]. */
+void l4h_report_model_label(const char *supervisor, const char *coder, char *out, size_t n);
+
+/* The original framework's results_summary.csv, one row per final task:
+ * supervisor,coder,step,success,iterations,duration,API_calls,tokens,errors,
+ * error_descriptions. success True/False; duration = wall_s; tokens = prompt
+ * + completion; errors = 1 when the task did not succeed, else 0;
+ * error_descriptions = "status: category: summary" ("" on success).
+ * Quoted as RFC 4180. Written atomically. */
+int l4h_report_csv(const l4h_task_rec *const *rows, size_t n, const char *path, l4h_err *err);
+
+/* Find a task: TASK is a task id (digits) or supervisor/coder/step/trial
+ * (model names may hold '/': the last part is the trial, the one before the
+ * step, the rest must be "supervisor/coder" of a pair in the file, or one
+ * model name in sequential mode). The final row of that key is chosen; a
+ * name that splits into two pairs of the file is ambiguous (an error naming
+ * both task ids). Returns its task_id, or -1 with err (code 2) saying what
+ * was expected. */
+int64_t l4h_task_find(const l4h_results *res, const char *task, l4h_err *err);
+
+/* A task's story in reading order, appended to out: header, prompts, every
+ * supervisor and coder message, each code version with a unified diff to
+ * the previous one, execution outputs, tool calls, verdicts, the checks,
+ * annotations. -1 with err when the task cannot be read. */
+int l4h_transcript(const l4h_results *res, int64_t task_id, l4h_buf *out, l4h_err *err);
+
+/* Unified diff (3 lines of context, "@@ -a,b +c,d @@" hunks) of text a to
+ * text b by lines (longest common subsequence), appended to out; nothing
+ * when equal. a_name/b_name label the "---"/"+++" lines. Can't fail. */
+void l4h_line_diff(const char *a, const char *b, const char *a_name, const char *b_name,
+                   l4h_buf *out);
+
+/* The error category named in a model's answer: a line "CATEGORY: x" wins,
+ * else the earliest taxonomy name in the text (spaces or hyphens for '_'
+ * accepted, any case), else "other". Returns a static string. Can't fail. */
+const char *l4h_category_parse(const char *answer);
 
 #endif

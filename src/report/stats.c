@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "llm4hep/report.h"
+#include "report_int.h"
 
 void l4h_wilson(int64_t k, int64_t n, double z, double *lo, double *hi)
 {

@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include "llm4hep/store.h"
+#include "store_int.h"
 
 /* zlib's crc32 computes exactly this CRC, several bytes per step (a
  * byte-at-a-time table cost rank 0 ~4 % of its time per stored task). */

@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include "llm4hep/store.h"
+#include "store_int.h"
 
 #define HDR 16
 #define MAX_PAYLOAD (1u << 30) /* 1 GiB: anything larger is a damaged length */

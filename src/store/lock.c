@@ -23,14 +23,15 @@ char *l4h_journal_path(const char *h5path)
     return with_suffix(h5path, ".journal");
 }
 
-char *l4h_lock_path(const char *h5path)
+/* The campaign lock file beside h5path. Caller frees. */
+static char *lock_path(const char *h5path)
 {
     return with_suffix(h5path, ".lock");
 }
 
 int l4h_lock_take(const char *h5path, const char *why, l4h_err *err)
 {
-    char *p = l4h_lock_path(h5path);
+    char *p = lock_path(h5path);
     int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
         l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot create the lock file: %s", p,

@@ -261,9 +261,8 @@ int l4h_task_scan(const char *json, size_t len, task_scan *out);
  * up to 10 s for a checkpoint that holds it). The file id, or -1 (code 2). */
 hid_t store_open_ro(const char *path, l4h_err *err);
 
-/* Paths of a campaign's companion files (caller frees). */
+/* The journal file beside h5path (caller frees). */
 char *l4h_journal_path(const char *h5path);
-char *l4h_lock_path(const char *h5path);
 
 /* Take the campaign lock on h5path (flock on <h5path>.lock, "host pid"
  * written inside). Returns the lock fd, or -1 (code 2 naming the holder). */
@@ -314,5 +313,19 @@ int l4h_init_file(hid_t file, const char *header_json, l4h_err *err);
  * defer (*deferred = 1). Rebuilds when the file does not open. */
 int l4h_update_file(const char *h5path, const char *jpath, sync_state *st, int allow_copy,
                     int *deferred, l4h_err *err);
+
+/* ------------ used only inside the room (tests/unit/store too) */
+
+/* Bytes of a torn last journal record that l4h_store_open dropped (0 when
+ * the journal was whole). */
+int64_t l4h_store_dropped_bytes(const l4h_store *st);
+
+/* Rebuild the HDF5 file h5path from its journal (temp file + atomic rename).
+ * Refuses (code 2) while a campaign holds the lock. */
+int l4h_store_rebuild(const char *h5path, l4h_err *err);
+
+/* CRC-32 (IEEE 802.3, zlib's crc32): start with crc = 0; chain calls to
+ * continue over more bytes. Can't fail. */
+uint32_t l4h_crc32(uint32_t crc, const void *data, size_t n);
 
 #endif

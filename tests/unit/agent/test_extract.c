@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "llm4hep/agent.h"
+#include "../../../src/agent/agent_internal.h"
 
 static void expect_code(const char *text, const char *want, const char *note_part)
 {

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "llm4hep/agent.h"
+#include "../../../src/agent/agent_internal.h"
 
 static char root[256];
 

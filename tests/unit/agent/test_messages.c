@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "llm4hep/agent.h"
+#include "../../../src/agent/agent_internal.h"
 
 static void has(const char *text, const char *part)
 {

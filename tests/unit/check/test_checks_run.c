@@ -107,8 +107,8 @@ static void run_without_sandbox(void **state)
     l4h_rec_clear(&rec);
 }
 
-/* Command checks: a workspace holding a link (anywhere, to anything), a FIFO
- * or a hard link is refused before any check program would run: the check
+/* Command checks: a workspace holding a link (anywhere, to anything), a FIFO,
+ * a hard link or directories nested deeper than L4H_WS_MAX_DEPTH is refused before any check program would run: the check
  * fails as the model's ("not run"), no exec, no infrastructure error. */
 static void command_checks_refuse_odd_files(void **state)
 {
@@ -163,6 +163,23 @@ static void command_checks_refuse_odd_files(void **state)
         l4h_rec_clear(&rec);
     }
     unlink(tpath("ws/arrays/staged.npy"));
+
+    /* a tree deeper than the workspace walker goes cannot be verified: refused
+     * too (the old walk followed paths of any depth) */
+    char deep[8192];
+    int n = snprintf(deep, sizeof deep, "%s", tpath("ws/d"));
+    for (int d = 0; d <= L4H_WS_MAX_DEPTH + 1; d++) {
+        assert_int_equal(mkdir(deep, 0755), 0);
+        n += snprintf(deep + n, sizeof deep - (size_t)n, "/d");
+    }
+    l4h_task_rec rec = {0};
+    l4h_err err = {0};
+    assert_int_equal(l4h_checks_run(NULL, &step, NULL, &ws, &rec, &err), 1);
+    assert_int_equal(rec.n_execs, 0);
+    assert_non_null(strstr(rec.checks[0].report, "not run"));
+    assert_non_null(strstr(rec.checks[0].report, "nested deeper than"));
+    l4h_rec_clear(&rec);
+    l4h_remove_tree(tpath("ws/d"), NULL);
 }
 
 int main(void)

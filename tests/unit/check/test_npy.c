@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "llm4hep/check.h"
+#include "../../../src/check/check_internal.h"
 #include "check_test_util.h"
 
 

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "llm4hep/check.h"
+#include "../../../src/check/check_internal.h"
 #include "check_test_util.h"
 
 static void rec_free(l4h_check_rec *rec)

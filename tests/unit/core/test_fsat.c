@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "llm4hep/core.h"
+#include "../../../src/core/ytree.h"
 
 static char base[256], root[300], outside[300];
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "llm4hep/core.h"
+#include "../../../src/core/ytree.h"
 
 static char dir[] = "/tmp/l4h-inputs-XXXXXX";
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "llm4hep/core.h"
+#include "../../../src/core/ytree.h"
 
 static void expect_clean(const char *in, size_t len, unsigned flags, const char *want)
 {

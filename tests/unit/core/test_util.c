@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "llm4hep/core.h"
+#include "../../../src/core/ytree.h"
 
 static void test_err(void **state)
 {

@@ -1,7 +1,9 @@
-/* test_replay.c — the replay backend on a results file written with the
- * store: answers by (supervisor, coder, step, trial, agent, call), notes a
- * request that differs after normalising workspace paths, replays recorded
- * failures as failures, and names what is missing. */
+/* test_replay.c — the replay backend on recorded task rows handed over
+ * through an l4h_replay_source (the CLI's reads the store; the round trip
+ * through a real results file is tests/integration/test_chat_api.py's
+ * replay): answers by (supervisor, coder, step, trial, agent, call), notes
+ * a request that differs after normalising workspace paths, replays recorded
+ * failures as failures, names what is missing, loads each task once. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,10 +14,8 @@
 
 #include <cmocka.h>
 
-#include "llm4hep/store.h"
 #include "../../../src/llm/llm_internal.h"
 
-static char dir[128];
 static char out[256];
 
 static l4h_model_resolved model_for(const char *name, const l4h_endpoint *ep)
@@ -60,64 +60,88 @@ static void add_call(l4h_task_rec *r, const char *agent, int call, int status, c
     c->response = strdup(response);
 }
 
+/* One attempt of the recorded task, as the store reads it back: attempt 0
+ * (task 1) failed, attempt 1 (task 2) is final. With its calls when asked. */
+static void build(int attempt, l4h_task_rec *r, int with_calls)
+{
+    memset(r, 0, sizeof *r);
+    r->task_id = attempt + 1;
+    snprintf(r->key, sizeof r->key, "00000000000000aa");
+    r->campaign = strdup("replaytest");
+    r->supervisor = strdup("openai/gpt-5");
+    r->coder = strdup("openai/gpt-5");
+    r->step = strdup("create_numpy");
+    r->trial = 1;
+    r->attempt = attempt + 1;
+    r->final = attempt == 1;
+    r->status = attempt == 0 ? L4H_STATUS_ERROR_API : L4H_STATUS_SUCCESS;
+    r->host = strdup("h");
+    r->cost_usd = NAN;
+    if (!with_calls)
+        return;
+    char *req0 = body_for("openai/gpt-5", attempt == 0 ? "first attempt" : "Plan the step.");
+    char *req1 = body_for("openai/gpt-5", "Write to /scratch/u/llm4hep-00000000000000aa-77-Ab12Cd/arrays/x.npy");
+    char *resp0 = l4h_llm_response_body("openai/gpt-5", attempt == 0 ? "old" : "Plan: read. VERDICT: CONTINUE",
+                                        NULL, 0, 100, 20);
+    l4h_tool_call tc = {.id = "call_9", .name = "evaluate", .arguments = "{\"b\":[1]}"};
+    char *resp1 = l4h_llm_response_body("openai/gpt-5", NULL, &tc, 1, 300, 40);
+    add_call(r, "supervisor", 0, 200, req0, resp0, 0.002);
+    add_call(r, "coder", 0, 200, req1, resp1, NAN);
+    add_call(r, "coder", 1, 503, req1, "model openai/gpt-5 at endpoint cborg: gave up after 8 attempts; last: HTTP 503", 0);
+    free(req0), free(req1), free(resp0), free(resp1);
+}
+
+/* The reader the CLI fills from the store (src/cli/replay_source.c), here
+ * over records in memory: the file `out` holds the two attempts. */
+static l4h_task_rec rows[2];
+static int n_open, n_loads;
+
+static int src_open(const char *path, void **handle, const l4h_task_rec **tasks, size_t *n_tasks,
+                    l4h_err *err)
+{
+    if (strcmp(path, out) != 0)
+        return l4h_err_set(err, L4H_EXIT_USAGE, "cannot open %s: No such file or directory", path);
+    *handle = rows;
+    *tasks = rows;
+    *n_tasks = 2;
+    n_open++;
+    return 0;
+}
+
+static int src_load(void *handle, int64_t task_id, l4h_task_rec *out_rec, l4h_err *err)
+{
+    assert_ptr_equal(handle, rows);
+    if (task_id < 1 || task_id > 2)
+        return l4h_err_set(err, L4H_EXIT_USAGE, "no task %lld", (long long)task_id);
+    n_loads++;
+    build((int)task_id - 1, out_rec, 1);
+    return 0;
+}
+
+static void src_close(void *handle)
+{
+    assert_ptr_equal(handle, rows);
+    n_open--;
+}
+
+static const l4h_replay_source source = {src_open, src_load, src_close};
+
 static int setup(void **s)
 {
     (void)s;
-    snprintf(dir, sizeof dir, "/tmp/llm4hep-test-replay-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    snprintf(out, sizeof out, "%s/results.h5", dir);
-    l4h_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.name = "replaytest";
-    cfg.output = out;
-    cfg.max_iterations = 10;
-    cfg.limits = (l4h_limits){3600, 900, 8192, 4096, 16384, 2000000, 0};
-    l4h_store *st;
-    l4h_err err;
-    int rc = l4h_store_open(&cfg, NULL, L4H_STORE_FRESH, &st, &err);
-    if (rc)
-        fprintf(stderr, "%s\n", err.msg);
-    assert_int_equal(rc, 0);
-    l4h_run_info run = {.ranks = 1, .hosts = "h", .config_text = "name: replaytest\n"};
-    assert_int_equal(l4h_store_begin_run(st, &run, &err), 0);
-
-    for (int attempt = 0; attempt < 2; attempt++) {
-        l4h_task_rec r;
-        memset(&r, 0, sizeof r);
-        r.task_id = -1;
-        snprintf(r.key, sizeof r.key, "00000000000000aa");
-        r.campaign = strdup("replaytest");
-        r.supervisor = strdup("openai/gpt-5");
-        r.coder = strdup("openai/gpt-5");
-        r.step = strdup("create_numpy");
-        r.trial = 1;
-        r.status = attempt == 0 ? L4H_STATUS_ERROR_API : L4H_STATUS_SUCCESS;
-        r.host = strdup("h");
-        r.cost_usd = NAN;
-        char *req0 = body_for("openai/gpt-5", attempt == 0 ? "first attempt" : "Plan the step.");
-        char *req1 = body_for("openai/gpt-5", "Write to /scratch/u/llm4hep-00000000000000aa-77-Ab12Cd/arrays/x.npy");
-        char *resp0 = l4h_llm_response_body("openai/gpt-5", attempt == 0 ? "old" : "Plan: read. VERDICT: CONTINUE",
-                                            NULL, 0, 100, 20);
-        l4h_tool_call tc = {.id = "call_9", .name = "evaluate", .arguments = "{\"b\":[1]}"};
-        char *resp1 = l4h_llm_response_body("openai/gpt-5", NULL, &tc, 1, 300, 40);
-        add_call(&r, "supervisor", 0, 200, req0, resp0, 0.002);
-        add_call(&r, "coder", 0, 200, req1, resp1, NAN);
-        add_call(&r, "coder", 1, 503, req1, "model openai/gpt-5 at endpoint cborg: gave up after 8 attempts; last: HTTP 503", 0);
-        free(req0), free(req1), free(resp0), free(resp1);
-        rc = l4h_store_add(st, &r, &err);
-        if (rc)
-            fprintf(stderr, "%s\n", err.msg);
-        assert_int_equal(rc, 0);
-        l4h_rec_clear(&r);
-    }
-    assert_int_equal(l4h_store_close(st, 0, &err), 0);
+    snprintf(out, sizeof out, "/tmp/llm4hep-test-replay/results.h5");
+    build(0, &rows[0], 0);
+    build(1, &rows[1], 0);
+    l4h_llm_set_replay_source(&source);
     return 0;
 }
 
 static int teardown(void **s)
 {
     (void)s;
-    l4h_remove_tree(dir, NULL);
+    l4h_rec_clear(&rows[0]);
+    l4h_rec_clear(&rows[1]);
+    l4h_llm_set_replay_source(NULL);
     return 0;
 }
 
@@ -184,7 +208,9 @@ static void test_replays_the_final_attempt(void **s)
     m.name = "openai/o3";
     assert_int_equal(l4h_llm_replay_ops.check_model(st, &m, &err), -1);
     l4h_chat_response_clear(&r);
+    assert_int_equal(n_loads, 1); /* the final attempt's task, loaded once */
     l4h_llm_replay_ops.close(st);
+    assert_int_equal(n_open, 0);
 }
 
 static void test_missing_file_is_a_clear_error(void **s)
@@ -200,11 +226,26 @@ static void test_missing_file_is_a_clear_error(void **s)
     assert_non_null(strstr(err.msg, "needs `file:`"));
 }
 
+/* A program that hands over no reader cannot replay, and says so. */
+static void test_no_reader_is_a_clear_error(void **s)
+{
+    (void)s;
+    l4h_llm_set_replay_source(NULL);
+    l4h_endpoint ep = {.name = "old", .provider = L4H_PROVIDER_REPLAY, .file = out};
+    void *st;
+    l4h_err err;
+    assert_int_equal(l4h_llm_replay_ops.open(NULL, &ep, &st, &err), -1);
+    assert_int_equal(err.code, L4H_EXIT_USAGE);
+    assert_non_null(strstr(err.msg, "cannot read results files"));
+    l4h_llm_set_replay_source(&source);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replays_the_final_attempt),
         cmocka_unit_test(test_missing_file_is_a_clear_error),
+        cmocka_unit_test(test_no_reader_is_a_clear_error),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "llm4hep/report.h"
+#include "../../../src/report/report_int.h"
 
 static l4h_task_rec row(int64_t id, const char *sup, const char *cod, const char *step, int trial,
                         int final)

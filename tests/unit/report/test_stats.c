@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "llm4hep/report.h"
+#include "../../../src/report/report_int.h"
 
 #define CLOSE(a, b) assert_true(fabs((a) - (b)) < 1e-9)
 

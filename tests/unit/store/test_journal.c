@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "llm4hep/store.h"
+#include "../../../src/store/store_int.h"
 
 static char dir[64];
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "llm4hep/store.h"
+#include "../../../src/store/store_int.h"
 
 static char dir[64];
 static int counter;
