@@ -5,7 +5,7 @@
 #
 #   scripts/setup.sh            runtime packages + build/ (Release with debug info)
 #   scripts/setup.sh --tests    also the packages the test suite needs (Slurm, munge, the
-#                               linter, MPICH, valgrind, chromium, pytest, clang + libFuzzer, stress-ng)
+#                               linter, MPICH, valgrind, chromium, pytest, clang + libFuzzer, stress-ng, universal-ctags)
 #   BUILD_DIR=dir               build somewhere else (default: <repo>/build)
 #   CMAKE_ARGS="..."            extra arguments for cmake
 set -euo pipefail
@@ -26,7 +26,7 @@ runtime_pkgs=(build-essential cmake pkg-config git curl ca-certificates
   bubblewrap python3 python3-numpy python3-h5py python3-matplotlib python3-scipy
   python3-sklearn python3-pandas python3-yaml hdf5-tools)
 test_pkgs=(libcmocka-dev python3-pytest slurmctld slurmd slurm-client munge shellcheck
-  libmpich-dev mpich valgrind chromium parallel procps iproute2 clang libclang-rt-14-dev stress-ng)
+  libmpich-dev mpich valgrind chromium parallel procps iproute2 clang libclang-rt-14-dev stress-ng universal-ctags)
 
 pkgs=("${runtime_pkgs[@]}")
 [ "$with_tests" = 1 ] && pkgs+=("${test_pkgs[@]}")

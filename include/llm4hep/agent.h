@@ -56,11 +56,11 @@ typedef struct l4h_task_env {
  * supervisor call i (review of iteration i):
  *     [system: prompt_supervisor, user: step prompt, assistant: plan,
  *      user: review 1, assistant: verdict 1, ..., user: review i]
- *     where review i is l4h_review_text(): the code, exit status, timing,
+ *     where review i is agent_review_text(): the code, exit status, timing,
  *     truncated stdout/stderr, the workspace's files, tool calls, and notes
  *     (which code block was taken, a missing verdict line last time).
  * Prompts are rendered with the workspace's view paths, {{inputs}} =
- * l4h_inputs_text() and {{files}} = l4h_files_text().
+ * agent_inputs_text() and {{files}} = agent_files_text().
  *
  * Code: generated_code/iter_N.py, run as {"python", <view path>}; its
  * stdout/stderr also land in logs/iter_N.stdout and logs/iter_N.stderr.

@@ -82,7 +82,7 @@ char *l4h_xstrdup(const char *s); /* NULL -> NULL */
  * room for a 50 MB YAML scalar and stops /dev/zero-like inputs early. */
 #define L4H_READ_FILE_MAX ((size_t)64 << 20)
 
-/* l4h_read_file_max with L4H_READ_FILE_MAX: the one reader of every file
+/* core_read_file_max with L4H_READ_FILE_MAX: the one reader of every file
  * the user names. */
 int l4h_read_file(const char *path, char **out, size_t *len, l4h_err *err);
 /* Write a whole file atomically (temp file + fsync + rename). */
@@ -575,7 +575,7 @@ void l4h_strv_free(char **v);
  * directory absolute (checks/auc.py -> <suite dir>/checks/auc.py), so the
  * command runs from any working directory. NULL suite_dir: no change.
  * In a sweep's task, each such file must still be the one of the campaign's
- * input snapshot (l4h_input_verify): -1 (code 3) naming it when it changed. */
+ * input snapshot (core_input_verify): -1 (code 3) naming it when it changed. */
 int l4h_suite_resolve_argv(char **argv, const char *suite_dir, l4h_err *err);
 /* The same check again, on a resolved argv: call it after the program ran
  * too, so that a result is never used when its program changed meanwhile. */
@@ -686,7 +686,7 @@ extern const char *const l4h_categories[L4H_N_CATEGORIES];
  *   STATUS   l4h_status     its name, after the fields  S<width>: its name
  *
  * Columns that are no field of the record (a /calls row's task_id, a /tasks
- * row's calls_row and n_calls, ...) are the store's (src/store/store_int.h).
+ * row's calls_row and n_calls, ...) are the store's (src/store/store_internal.h).
  * Members hold what the kind says: char * members are the record's (freed
  * by l4h_rec_clear), NULL or a NUL-terminated string. */
 

@@ -16,7 +16,7 @@ static char *clean_or_null(const char *s, unsigned flags)
 }
 
 /* Append a zeroed message with role and a copy of content. Can't fail. */
-l4h_message *l4h_conv_add(l4h_conv *c, const char *role, const char *content)
+l4h_message *agent_conv_add(l4h_conv *c, const char *role, const char *content)
 {
     if (c->n == c->cap) {
         c->cap = c->cap ? 2 * c->cap : 16;
@@ -30,9 +30,9 @@ l4h_message *l4h_conv_add(l4h_conv *c, const char *role, const char *content)
 }
 
 /* Append the assistant's answer with deep copies of its tool calls. Can't fail. */
-l4h_message *l4h_conv_add_answer(l4h_conv *c, const l4h_chat_response *resp)
+l4h_message *agent_conv_add_answer(l4h_conv *c, const l4h_chat_response *resp)
 {
-    l4h_message *m = l4h_conv_add(c, "assistant", resp->content);
+    l4h_message *m = agent_conv_add(c, "assistant", resp->content);
     if (resp->n_tool_calls) {
         m->tool_calls = l4h_xcalloc(resp->n_tool_calls, sizeof *m->tool_calls);
         m->n_tool_calls = resp->n_tool_calls;
@@ -46,15 +46,15 @@ l4h_message *l4h_conv_add_answer(l4h_conv *c, const l4h_chat_response *resp)
 }
 
 /* Append a tool result answering tool_call_id. Can't fail. */
-l4h_message *l4h_conv_add_tool(l4h_conv *c, const char *tool_call_id, const char *content)
+l4h_message *agent_conv_add_tool(l4h_conv *c, const char *tool_call_id, const char *content)
 {
-    l4h_message *m = l4h_conv_add(c, "tool", content);
+    l4h_message *m = agent_conv_add(c, "tool", content);
     m->tool_call_id = clean_or_null(tool_call_id, L4H_TEXT_ONE_LINE);
     return m;
 }
 
 /* Replace message i's content with a copy. Can't fail; i out of range is ignored. */
-void l4h_conv_set(l4h_conv *c, size_t i, const char *content)
+void agent_conv_set(l4h_conv *c, size_t i, const char *content)
 {
     if (i >= c->n)
         return;
@@ -63,7 +63,7 @@ void l4h_conv_set(l4h_conv *c, size_t i, const char *content)
 }
 
 /* Free every message and zero the conversation. */
-void l4h_conv_free(l4h_conv *c)
+void agent_conv_free(l4h_conv *c)
 {
     for (size_t i = 0; i < c->n; i++)
         l4h_message_clear(&c->msgs[i]);

@@ -77,7 +77,7 @@ static int closes(const char *p, const char *end, char ch, size_t open_len)
 
 /* Returns a malloc'd copy of the chosen block (NULL when none); *note is a
  * static string describing the choice. Can't fail. */
-char *l4h_extract_code(const char *text, const char **note)
+char *agent_extract_code(const char *text, const char **note)
 {
     const char *dummy;
     if (!note)

@@ -24,7 +24,7 @@ static size_t len0(const char *s)
 }
 
 /* See agent.h. */
-size_t l4h_message_cost(const l4h_message *m)
+size_t agent_message_cost(const l4h_message *m)
 {
     size_t n = L4H_MESSAGE_OVERHEAD + len0(m->content) + len0(m->tool_call_id);
     for (size_t i = 0; i < m->n_tool_calls; i++)
@@ -96,7 +96,7 @@ static int by_length_desc(const void *a, const void *b)
 }
 
 /* See agent.h. */
-size_t l4h_conv_fit(const l4h_conv *c, size_t budget, size_t keep_first, l4h_conv *out)
+size_t agent_conv_fit(const l4h_conv *c, size_t budget, size_t keep_first, l4h_conv *out)
 {
     memset(out, 0, sizeof *out);
     out->n = out->cap = c->n;
@@ -104,7 +104,7 @@ size_t l4h_conv_fit(const l4h_conv *c, size_t budget, size_t keep_first, l4h_con
     size_t total = 0;
     for (size_t i = 0; i < c->n; i++) {
         copy_message(&out->msgs[i], &c->msgs[i]);
-        total += l4h_message_cost(&c->msgs[i]);
+        total += agent_message_cost(&c->msgs[i]);
     }
     if (total <= budget || c->n == 0)
         return 0;

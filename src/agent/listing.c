@@ -45,7 +45,7 @@ static int ends_with(const char *s, const char *suffix)
 }
 
 /* {{inputs}}. Caller frees. Can't fail. */
-char *l4h_inputs_text(const l4h_workspace *ws, const l4h_step *step)
+char *agent_inputs_text(const l4h_workspace *ws, const l4h_step *step)
 {
     l4h_buf b = {0};
     if (step->n_stage == 0)
@@ -69,7 +69,7 @@ char *l4h_inputs_text(const l4h_workspace *ws, const l4h_step *step)
 }
 
 /* {{files}}. Caller frees. Can't fail. */
-char *l4h_files_text(const char *data_host, const char *data_view)
+char *agent_files_text(const char *data_host, const char *data_view)
 {
     l4h_buf b = {0};
     struct stat st;
@@ -79,7 +79,7 @@ char *l4h_files_text(const char *data_host, const char *data_view)
     }
     l4h_fentry *v = NULL;
     int truncated = 0;
-    size_t n = l4h_list_files(data_host, MAX_DATA_FILES, &v, &truncated);
+    size_t n = agent_list_files(data_host, MAX_DATA_FILES, &v, &truncated);
     if (n == 0)
         l4h_buf_printf(&b, "(the data directory %s is empty)", data_view);
     for (size_t i = 0; i < n; i++) {
@@ -89,6 +89,6 @@ char *l4h_files_text(const char *data_host, const char *data_view)
     }
     if (truncated)
         l4h_buf_printf(&b, "\n- ... (only the first %d files are listed)", MAX_DATA_FILES);
-    l4h_fentries_free(v, n);
+    agent_fentries_free(v, n);
     return l4h_buf_take(&b);
 }

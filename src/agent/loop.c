@@ -16,7 +16,7 @@ enum { SUP = 0, COD = 1 };
 static const char *const agent_name[2] = {"supervisor", "coder"};
 
 /* End the loop with an infrastructure status (the first one wins). */
-void l4h_loop_infra(l4h_loop *L, l4h_status st, const char *fmt, ...)
+void agent_loop_infra(l4h_loop *L, l4h_status st, const char *fmt, ...)
 {
     L->stopped = 1;
     if (L->infra)
@@ -62,12 +62,12 @@ static void refused(l4h_loop *L, const char *fmt, ...)
  * time, and (before_call: before a model call) the token and campaign cost
  * limits; running code costs nothing, so the code of an answer that crossed
  * them still runs. */
-int l4h_loop_must_stop(l4h_loop *L, int before_call)
+int agent_loop_must_stop(l4h_loop *L, int before_call)
 {
     if (L->stopped)
         return 1;
     if (L->env->stop && *L->env->stop) {
-        l4h_loop_infra(L, L4H_STATUS_INTERRUPTED, "interrupted by a signal or the campaign's drain");
+        agent_loop_infra(L, L4H_STATUS_INTERRUPTED, "interrupted by a signal or the campaign's drain");
         return 1;
     }
     const l4h_limits *lim = &L->cfg->limits;
@@ -88,7 +88,7 @@ int l4h_loop_must_stop(l4h_loop *L, int before_call)
     return 0;
 }
 
-double l4h_loop_exec_timeout(const l4h_loop *L)
+double agent_loop_exec_timeout(const l4h_loop *L)
 {
     double t = L->cfg->limits.exec_timeout_s;
     if (L->deadline > 0) {
@@ -101,7 +101,7 @@ double l4h_loop_exec_timeout(const l4h_loop *L)
     return t > 0 ? t : 0;
 }
 
-l4h_exec_rec *l4h_loop_record_exec(l4h_loop *L, int it, const char *kind, const char *code,
+l4h_exec_rec *agent_loop_record_exec(l4h_loop *L, int it, const char *kind, const char *code,
                                    const l4h_exec_result *res)
 {
     l4h_exec_rec *ex = l4h_rec_add_exec(L->rec);
@@ -179,13 +179,13 @@ static int refusal_is_models(const l4h_loop *L, int a, const l4h_conv *conv, l4h
  * refused request, or error_api — status set). */
 static int ask(l4h_loop *L, int a, int it, const l4h_conv *conv, l4h_chat_response *resp)
 {
-    if (l4h_loop_must_stop(L, 1))
+    if (agent_loop_must_stop(L, 1))
         return -1;
     const char *model = a == SUP ? L->task->supervisor : L->task->coder;
     const l4h_tool_spec *tools = a == COD && L->step->n_tools ? L->step->tools : NULL;
     size_t n_tools = a == COD ? L->step->n_tools : 0;
     l4h_conv sent = {0};
-    l4h_conv_fit(conv, context_budget(L, model, tools, n_tools), prompts_of(a), &sent);
+    agent_conv_fit(conv, context_budget(L, model, tools, n_tools), prompts_of(a), &sent);
     l4h_chat_request req = {
         .model = model,
         .messages = sent.msgs,
@@ -225,7 +225,7 @@ static int ask(l4h_loop *L, int a, int it, const l4h_conv *conv, l4h_chat_respon
     c->response = l4h_xstrdup(resp->response_json ? resp->response_json
                                                   : rc ? err.msg : "");
     c->attempt_log = l4h_xstrdup(resp->attempt_log);
-    l4h_conv_free(&sent);
+    agent_conv_free(&sent);
 
     L->rec->api_calls++;
     /* The client hands over counts in [0, L4H_LLM_MAX_CALL_TOKENS] and a cost
@@ -242,7 +242,7 @@ static int ask(l4h_loop *L, int a, int it, const l4h_conv *conv, l4h_chat_respon
 
     if (rc != 0) {
         if (L->env->stop && *L->env->stop)
-            l4h_loop_infra(L, L4H_STATUS_INTERRUPTED, "interrupted during a %s call", agent_name[a]);
+            agent_loop_infra(L, L4H_STATUS_INTERRUPTED, "interrupted during a %s call", agent_name[a]);
         else if (L->deadline > 0 && l4h_monotonic() >= L->deadline)
             hit_limit(L, "task wall time limit reached during a %s call (limits.task_wall_s = %g s)",
                       agent_name[a], L->cfg->limits.task_wall_s);
@@ -250,7 +250,7 @@ static int ask(l4h_loop *L, int a, int it, const l4h_conv *conv, l4h_chat_respon
             refused(L, "%s call %d to %s was refused (%s): %s", agent_name[a], c->call, model,
                     l4h_llm_refusal_name(resp->refusal), err.msg);
         else
-            l4h_loop_infra(L, L4H_STATUS_ERROR_API, "%s call %d to %s failed: %s", agent_name[a],
+            agent_loop_infra(L, L4H_STATUS_ERROR_API, "%s call %d to %s failed: %s", agent_name[a],
                            c->call, model, err.msg);
         return -1;
     }
@@ -284,7 +284,7 @@ static void workspace_broken(l4h_loop *L, const char *rel, const char *why)
  * (whatever its exit), -1 the sandbox failed or the loop must stop. */
 static int run_code(l4h_loop *L, int it, const char *code, l4h_exec_result *res)
 {
-    if (l4h_loop_must_stop(L, 0))
+    if (agent_loop_must_stop(L, 0))
         return -1;
     char rel[64];
     snprintf(rel, sizeof rel, "generated_code/iter_%d.py", it);
@@ -293,12 +293,12 @@ static int run_code(l4h_loop *L, int it, const char *code, l4h_exec_result *res)
     int rc = l4h_workspace_write(&L->ws, rel, code, strlen(code), &err);
     if (rc == 0) {
         char *argv[] = {"python", view, NULL};
-        l4h_exec_spec spec = {.argv = argv, .timeout_s = l4h_loop_exec_timeout(L)};
+        l4h_exec_spec spec = {.argv = argv, .timeout_s = agent_loop_exec_timeout(L)};
         rc = l4h_sandbox_run(L->env->sandbox, &L->ws, &spec, res, &err);
     }
     free(view);
     if (rc != 0 && L->env->stop && *L->env->stop) {
-        l4h_loop_infra(L, L4H_STATUS_INTERRUPTED, "interrupted before running %s", rel);
+        agent_loop_infra(L, L4H_STATUS_INTERRUPTED, "interrupted before running %s", rel);
         return -1;
     }
     if (rc != 0 && err.code == 1) {
@@ -306,10 +306,10 @@ static int run_code(l4h_loop *L, int it, const char *code, l4h_exec_result *res)
         return -1;
     }
     if (rc != 0) {
-        l4h_loop_infra(L, L4H_STATUS_ERROR_SANDBOX, "the sandbox could not run %s: %s", rel, err.msg);
+        agent_loop_infra(L, L4H_STATUS_ERROR_SANDBOX, "the sandbox could not run %s: %s", rel, err.msg);
         return -1;
     }
-    l4h_loop_record_exec(L, it, "code", code, res);
+    agent_loop_record_exec(L, it, "code", code, res);
     L->code_runs++;
     L->last_failed = res->exit_code != 0 || res->signal != 0 || res->timed_out || res->limit[0];
     /* logs/iter_N.stdout|stderr: the outputs as the run produced them, in
@@ -334,7 +334,7 @@ static char *render(l4h_loop *L, const char *what, const char *tmpl)
     char *out = NULL;
     l4h_err err = {0};
     if (l4h_render(tmpl ? tmpl : "", &L->vars, &out, &err) != 0) {
-        l4h_loop_infra(L, L4H_STATUS_ERROR_INTERNAL, "rendering %s: %s", what, err.msg);
+        agent_loop_infra(L, L4H_STATUS_ERROR_INTERNAL, "rendering %s: %s", what, err.msg);
         return NULL;
     }
     return out;
@@ -368,19 +368,19 @@ static void converse(l4h_loop *L)
     if (L->stopped)
         goto out;
 
-    l4h_conv_add(&sup, "system", sys_first);
-    l4h_conv_add(&sup, "user", task_text);
+    agent_conv_add(&sup, "system", sys_first);
+    agent_conv_add(&sup, "user", task_text);
     if (ask(L, SUP, 0, &sup, &resp) != 0)
         goto out;
-    l4h_conv_add(&sup, "assistant", resp.content);
-    l4h_conv_set(&sup, 0, sys_sup);  /* reviews run under the supervisor's own prompt */
+    agent_conv_add(&sup, "assistant", resp.content);
+    agent_conv_set(&sup, 0, sys_sup);  /* reviews run under the supervisor's own prompt */
     latest = l4h_xstrdup(resp.content ? resp.content : "");
     l4h_chat_response_clear(&resp);
-    l4h_conv_add(&cod, "system", sys_cod);
+    agent_conv_add(&cod, "system", sys_cod);
 
     for (int it = 1; it <= L->cfg->max_iterations; it++) {
         L->rec->iterations = it;
-        l4h_conv_add(&cod, "user", *latest ? latest : "(the supervisor sent an empty message)");
+        agent_conv_add(&cod, "user", *latest ? latest : "(the supervisor sent an empty message)");
         l4h_buf tools = {0};
         int rounds = 0, tools_exhausted = 0;
         for (;;) {
@@ -389,26 +389,26 @@ static void converse(l4h_loop *L)
                 goto out;
             }
             name_tool_calls(&resp, it);
-            l4h_conv_add_answer(&cod, &resp);
+            agent_conv_add_answer(&cod, &resp);
             if (resp.n_tool_calls == 0)
                 break;
             if (rounds == L4H_TOOL_ROUNDS) {
                 /* answer the calls (a request must not leave them open) but run nothing */
                 for (size_t i = 0; i < resp.n_tool_calls; i++)
-                    l4h_conv_add_tool(&cod, resp.tool_calls[i].id,
+                    agent_conv_add_tool(&cod, resp.tool_calls[i].id,
                                       "not run: the limit of tool rounds in this iteration was reached");
                 tools_exhausted = 1;
                 break;
             }
             rounds++;
-            if (l4h_loop_run_tools(L, it, &resp, &cod, &tools) != 0) {
+            if (agent_loop_run_tools(L, it, &resp, &cod, &tools) != 0) {
                 l4h_buf_free(&tools);
                 goto out;
             }
             l4h_chat_response_clear(&resp);
         }
         const char *note = NULL;
-        char *code = tools_exhausted ? NULL : l4h_extract_code(resp.content, &note);
+        char *code = tools_exhausted ? NULL : agent_extract_code(resp.content, &note);
         if (tools_exhausted)
             note = "the coder kept calling tools past the limit of rounds per iteration";
         l4h_exec_result res = {0};
@@ -428,18 +428,18 @@ static void converse(l4h_loop *L)
                                     .coder_text = resp.content, .res = ran ? &res : NULL,
                                     .tools_text = tools.data, .notes = notes,
                                     .budget = context_budget(L, L->task->supervisor, NULL, 0) / 2};
-        char *review = l4h_review_text(&rep);
+        char *review = agent_review_text(&rep);
         free(code);
         l4h_exec_result_clear(&res);
         l4h_buf_free(&tools);
         l4h_chat_response_clear(&resp);
         free(notes);
         notes = NULL;
-        l4h_conv_add(&sup, "user", review);
+        agent_conv_add(&sup, "user", review);
         free(review);
         if (ask(L, SUP, it, &sup, &resp) != 0)
             goto out;
-        l4h_conv_add(&sup, "assistant", resp.content);
+        agent_conv_add(&sup, "assistant", resp.content);
         int well_formed = 0;
         L->approved = l4h_parse_verdict(resp.content, &well_formed);
         if (!well_formed) {
@@ -457,8 +457,8 @@ static void converse(l4h_loop *L)
     }
 out:
     l4h_chat_response_clear(&resp);
-    l4h_conv_free(&sup);
-    l4h_conv_free(&cod);
+    agent_conv_free(&sup);
+    agent_conv_free(&cod);
     free(latest);
     free(notes);
     free(sys_first);
@@ -520,12 +520,12 @@ int l4h_task_run(const l4h_task_env *env, const l4h_task *task, l4h_task_rec *re
     l4h_sandbox_watch_stop(env->sandbox, env->stop);
     if (l4h_workspace_create_from(env->cfg, env->sandbox, task->key, task->step, env->stage_dir,
                                   &L.ws, &e) != 0) {
-        l4h_loop_infra(&L, L4H_STATUS_ERROR_SANDBOX, "workspace: %s", e.msg);
+        agent_loop_infra(&L, L4H_STATUS_ERROR_SANDBOX, "workspace: %s", e.msg);
     } else {
         L.have_ws = 1;
         l4h_workspace_vars(&L.ws, task->step, &L.vars, L.number_buf);
-        L.inputs = l4h_inputs_text(&L.ws, task->step);
-        L.files = l4h_files_text(L.ws.data_host, L.ws.data_view);
+        L.inputs = agent_inputs_text(&L.ws, task->step);
+        L.files = agent_files_text(L.ws.data_host, L.ws.data_view);
         L.vars.inputs = L.inputs;
         L.vars.files = L.files;
         converse(&L);
@@ -537,11 +537,11 @@ int l4h_task_run(const l4h_task_env *env, const l4h_task *task, l4h_task_rec *re
         failed = l4h_checks_run_until(env->cfg, task->step, env->sandbox, &L.ws, L.deadline, rec,
                                       &e);
         if (failed < 0 && env->stop && *env->stop)
-            l4h_loop_infra(&L, L4H_STATUS_INTERRUPTED, "interrupted during the checks");
+            agent_loop_infra(&L, L4H_STATUS_INTERRUPTED, "interrupted during the checks");
         else if (failed < 0 && e.code == 1) /* the workspace as the code left it */
             workspace_broken(&L, "the checks", e.msg);
         else if (failed < 0)
-            l4h_loop_infra(&L, L4H_STATUS_ERROR_SANDBOX, "checks: %s", e.msg);
+            agent_loop_infra(&L, L4H_STATUS_ERROR_SANDBOX, "checks: %s", e.msg);
         else
             checks_ran = 1;
         if (env->observer && env->observer->check)

@@ -45,14 +45,14 @@ static int file_sha256(const char *path, char out[65], l4h_err *err)
 
 static void mlist_free(mlist *l)
 {
-    l4h_fentries_free(l->v, l->n);
+    agent_fentries_free(l->v, l->n);
     memset(l, 0, sizeof *l);
 }
 
 /* Every regular file under root (sorted, hashed). -1 with err. */
 static int scan(const char *root, mlist *l, l4h_err *err)
 {
-    l->n = l4h_list_files(root, 0, &l->v, NULL);
+    l->n = agent_list_files(root, 0, &l->v, NULL);
     /* the manifest does not describe itself */
     for (size_t i = 0; i < l->n; i++)
         if (!strcmp(l->v[i].rel, L4H_MANIFEST)) {
@@ -85,7 +85,7 @@ static cJSON *files_json(const mlist *l)
 }
 
 /* Write <reference_dir>/manifest.json for the suite as it is now. */
-int l4h_manifest_write(const l4h_suite *suite, l4h_err *err)
+int agent_manifest_write(const l4h_suite *suite, l4h_err *err)
 {
     mlist data = {0}, ref = {0};
     if (scan(suite->data_dir, &data, err) != 0 || scan(suite->reference_dir, &ref, err) != 0) {

@@ -128,7 +128,7 @@ static int copy_file(const char *from, const char *to, l4h_err *err)
 static int fill_workspace(const l4h_suite *suite, const l4h_workspace *ws, l4h_err *err)
 {
     l4h_fentry *v = NULL;
-    size_t n = l4h_list_files(suite->reference_dir, 0, &v, NULL);
+    size_t n = agent_list_files(suite->reference_dir, 0, &v, NULL);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (!strcmp(v[i].rel, L4H_MANIFEST))
@@ -146,12 +146,12 @@ static int fill_workspace(const l4h_suite *suite, const l4h_workspace *ws, l4h_e
         }
         free(to);
     }
-    l4h_fentries_free(v, n);
+    agent_fentries_free(v, n);
     return rc;
 }
 
 /* --check: every step's checks against the reference itself (agent_internal.h). */
-int l4h_reference_self_check(const l4h_config *cfg, const l4h_suite *suite, l4h_err *err)
+int agent_reference_self_check(const l4h_config *cfg, const l4h_suite *suite, l4h_err *err)
 {
     l4h_sandbox *sb = l4h_sandbox_open(cfg, err);
     if (!sb)
@@ -222,12 +222,12 @@ int l4h_reference_build(const l4h_config *cfg, const l4h_suite *suite, int check
         printf("reference: step %d %s done in %.1f s\n", step->number, step->name,
                l4h_monotonic() - t0);
     }
-    if (l4h_manifest_write(suite, err) != 0)
+    if (agent_manifest_write(suite, err) != 0)
         return -1;
     printf("reference: manifest written to %s/%s\n", suite->reference_dir, L4H_MANIFEST);
     if (!check)
         return 0;
-    int failed = l4h_reference_self_check(cfg, suite, err);
+    int failed = agent_reference_self_check(cfg, suite, err);
     if (failed < 0)
         return -1;
     if (failed > 0)

@@ -98,7 +98,7 @@ static void outcome(l4h_buf *b, const l4h_exec_result *r)
 }
 
 /* The supervisor's review message for one iteration. Caller frees. Can't fail. */
-char *l4h_review_text(const l4h_iteration_report *r)
+char *agent_review_text(const l4h_iteration_report *r)
 {
     l4h_buf b = {0};
     l4h_buf_printf(&b, "Iteration %d.\n\n", r->iteration);

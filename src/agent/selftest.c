@@ -64,7 +64,7 @@ int l4h_reference_selftest(const l4h_config *cfg, const l4h_suite *suite, const 
         }
     } else {
         printf("selftest: the reference in %s matches the suite and data\n", suite->reference_dir);
-        int failed = l4h_reference_self_check(cfg, suite, err);
+        int failed = agent_reference_self_check(cfg, suite, err);
         if (failed != 0) {
             free(runner);
             return failed < 0 ? -1

@@ -55,10 +55,10 @@ static char *call_error(const l4h_step *step, const l4h_tool_call *tc)
 static void refuse(l4h_loop *L, int it, const l4h_tool_call *tc, const char *id, const char *why,
                    l4h_conv *coder, l4h_buf *summary)
 {
-    l4h_conv_add_tool(coder, id, why);
+    agent_conv_add_tool(coder, id, why);
     l4h_exec_result res = {.exit_code = TOOL_ERROR_EXIT, .stdout_text = "",
                            .stderr_text = (char *)why, .isolation = ""};
-    l4h_exec_rec *ex = l4h_loop_record_exec(L, it, "tool", tc->arguments ? tc->arguments : "", &res);
+    l4h_exec_rec *ex = agent_loop_record_exec(L, it, "tool", tc->arguments ? tc->arguments : "", &res);
     snprintf(ex->isolation, sizeof ex->isolation, "%s",
              L->env->sandbox ? l4h_sandbox_isolation(L->env->sandbox) : "");
     if (L->env->observer && L->env->observer->tool)
@@ -76,33 +76,33 @@ static int run_one(l4h_loop *L, int it, const l4h_tool_call *tc, const char *id,
     l4h_err err = {0};
     char **argv = NULL;
     if (l4h_render_argv(tool->command, tool->n_command, &L->vars, &argv, &err) != 0) {
-        l4h_loop_infra(L, L4H_STATUS_ERROR_INTERNAL, "tool %s: %s", tool->name, err.msg);
+        agent_loop_infra(L, L4H_STATUS_ERROR_INTERNAL, "tool %s: %s", tool->name, err.msg);
         return -1;
     }
     if (l4h_suite_resolve_argv(argv, L->cfg->suite ? L->cfg->suite->dir : NULL, &err) < 0) {
         l4h_strv_free(argv);
-        l4h_loop_infra(L, L4H_STATUS_ERROR_INTERNAL, "tool %s: %s", tool->name, err.msg);
+        agent_loop_infra(L, L4H_STATUS_ERROR_INTERNAL, "tool %s: %s", tool->name, err.msg);
         return -1;
     }
     l4h_exec_spec spec = {.argv = argv, .stdin_data = tc->arguments,
                           .stdin_len = strlen(tc->arguments),
-                          .timeout_s = l4h_loop_exec_timeout(L),
+                          .timeout_s = agent_loop_exec_timeout(L),
                           .suite_program = 1 /* nothing the model wrote runs in it */};
     l4h_exec_result res = {0};
     int rc = l4h_sandbox_run(L->env->sandbox, &L->ws, &spec, &res, &err);
     if (rc == 0 && l4h_suite_verify_argv(argv, &err) < 0) { /* changed while it ran */
         l4h_strv_free(argv);
         l4h_exec_result_clear(&res);
-        l4h_loop_infra(L, L4H_STATUS_ERROR_INTERNAL, "tool %s: %s", tool->name, err.msg);
+        agent_loop_infra(L, L4H_STATUS_ERROR_INTERNAL, "tool %s: %s", tool->name, err.msg);
         return -1;
     }
     l4h_strv_free(argv);
     if (rc != 0) {
-        l4h_loop_infra(L, L4H_STATUS_ERROR_SANDBOX, "tool %s: %s", tool->name, err.msg);
+        agent_loop_infra(L, L4H_STATUS_ERROR_SANDBOX, "tool %s: %s", tool->name, err.msg);
         l4h_exec_result_clear(&res);
         return -1;
     }
-    l4h_loop_record_exec(L, it, "tool", tc->arguments, &res);
+    agent_loop_record_exec(L, it, "tool", tc->arguments, &res);
     l4h_buf out = {0};
     if (res.exit_code == 0 && !res.timed_out) {
         l4h_buf_puts(&out, res.stdout_text ? res.stdout_text : "");
@@ -111,7 +111,7 @@ static int run_one(l4h_loop *L, int it, const l4h_tool_call *tc, const char *id,
                        res.timed_out ? ", timed out" : "", res.stderr_text ? res.stderr_text : "",
                        res.stdout_text ? res.stdout_text : "");
     }
-    l4h_conv_add_tool(coder, id, out.data ? out.data : "");
+    agent_conv_add_tool(coder, id, out.data ? out.data : "");
     if (L->env->observer && L->env->observer->tool)
         L->env->observer->tool(L->env->observer->ctx, it, tool->name, tc->arguments,
                                out.data ? out.data : "");
@@ -124,7 +124,7 @@ static int run_one(l4h_loop *L, int it, const l4h_tool_call *tc, const char *id,
 
 /* Run every tool call of resp. 0, or -1 when the sandbox failed or the loop
  * must stop (status set). */
-int l4h_loop_run_tools(l4h_loop *L, int it, const l4h_chat_response *resp, l4h_conv *coder,
+int agent_loop_run_tools(l4h_loop *L, int it, const l4h_chat_response *resp, l4h_conv *coder,
                        l4h_buf *summary)
 {
     for (size_t i = 0; i < resp->n_tool_calls; i++) {
@@ -135,7 +135,7 @@ int l4h_loop_run_tools(l4h_loop *L, int it, const l4h_chat_response *resp, l4h_c
             snprintf(idbuf, sizeof idbuf, "call_%d_%zu", it, i);
             id = idbuf;
         }
-        if (l4h_loop_must_stop(L, 0))
+        if (agent_loop_must_stop(L, 0))
             return -1;
         char *why = call_error(L->step, tc);
         if (why) {

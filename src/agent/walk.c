@@ -49,7 +49,7 @@ static int cmp_entry(const void *a, const void *b)
 }
 
 /* See agent_internal.h. */
-size_t l4h_list_files(const char *root, size_t max, l4h_fentry **out, int *truncated)
+size_t agent_list_files(const char *root, size_t max, l4h_fentry **out, int *truncated)
 {
     walk w = {.max = max};
     int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -65,7 +65,7 @@ size_t l4h_list_files(const char *root, size_t max, l4h_fentry **out, int *trunc
     return w.n;
 }
 
-void l4h_fentries_free(l4h_fentry *v, size_t n)
+void agent_fentries_free(l4h_fentry *v, size_t n)
 {
     for (size_t i = 0; v && i < n; i++)
         free(v[i].rel);

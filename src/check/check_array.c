@@ -49,13 +49,13 @@ typedef struct cmp_ctx {
     int have_worst;
 } cmp_ctx;
 
-void l4h_check_set_report(l4h_check_rec *rec, char *text)
+void check_set_report(l4h_check_rec *rec, char *text)
 {
     free(rec->report);
     rec->report = text;
 }
 
-void l4h_check_begin(l4h_check_rec *rec, const char *type, const char *label)
+void check_begin(l4h_check_rec *rec, const char *type, const char *label)
 {
     if (!rec->check) {
         l4h_buf b = {0};
@@ -127,7 +127,7 @@ static void compare_chunk(cmp_ctx *x, const double *c, const double *r, size_t m
         memcpy(&bits, &ri, sizeof bits);
         if (diff <= fast[(bits >> 52) & 0x7ff])
             continue;
-        if (!l4h_tol_match(&x->tol, ci, ri))
+        if (!check_tol_match(&x->tol, ci, ri))
             record_bad(x, base + i, ci, ri);
     }
     x->max_rel = max_rel;
@@ -190,7 +190,7 @@ static void report_worst(l4h_buf *b, cmp_ctx *x, l4h_npy *cand, l4h_npy *ref, in
         /* Long rows: only the differing columns and their neighbours, "..." between. */
         unsigned char *show = l4h_xcalloc(n, 1);
         for (size_t i = 0; i < n; i++) {
-            if (n <= 12 || !l4h_tol_match(&x->tol, cv[i], rv[i])) {
+            if (n <= 12 || !check_tol_match(&x->tol, cv[i], rv[i])) {
                 show[i] = 1;
                 if (i > 0)
                     show[i - 1] = 1;
@@ -211,7 +211,7 @@ static void report_worst(l4h_buf *b, cmp_ctx *x, l4h_npy *cand, l4h_npy *ref, in
             fmt_value(cs, sizeof cs, cv[i]);
             fmt_value(rs, sizeof rs, rv[i]);
             uint64_t label = ndim < 2 ? c0 + i : (c0 + i) % x->L;
-            int ok = l4h_tol_match(&x->tol, cv[i], rv[i]);
+            int ok = check_tol_match(&x->tol, cv[i], rv[i]);
             if (ok)
                 l4h_buf_printf(b, "  %-10llu %-20s %s\n", (unsigned long long)label, cs, rs);
             else
@@ -291,7 +291,7 @@ static void compare_files(cmp_ctx *x, l4h_npy *cand, l4h_npy *ref, const char *l
         chunk = chunk / x->L * x->L; /* whole rows: column blocks of Fortran files stay long */
     double *cb = l4h_xmalloc(chunk * sizeof *cb), *rb = l4h_xmalloc(chunk * sizeof *rb);
     int64_t (*rd)(l4h_npy *, uint64_t, double *, size_t, l4h_err *) =
-        x->storage_fortran ? l4h_npy_read_storage : l4h_npy_read;
+        x->storage_fortran ? check_npy_read_storage : l4h_npy_read;
     l4h_err err = {0};
     int io_failed = 0;
     for (uint64_t first = 0; first < count; first += chunk) {
@@ -316,12 +316,12 @@ static void compare_files(cmp_ctx *x, l4h_npy *cand, l4h_npy *ref, const char *l
     rec->max_rel_diff = count ? x->max_rel : NAN;
     rec->passed = !io_failed && x->total.bad == 0;
     if (io_failed) {
-        l4h_check_set_report(rec, l4h_buf_take(&b));
+        check_set_report(rec, l4h_buf_take(&b));
         free(x->cols);
         return;
     }
     char shape[128];
-    l4h_npy_shape_string(ref, shape, sizeof shape);
+    check_npy_shape_string(ref, shape, sizeof shape);
     if (rec->passed) {
         l4h_buf_printf(&b, "PASS %s: all %llu values of shape %s agree to %d significant digits "
                            "(zero_floor %g); max rel diff %.3g\n", label, (unsigned long long)count,
@@ -363,7 +363,7 @@ static void compare_files(cmp_ctx *x, l4h_npy *cand, l4h_npy *ref, const char *l
         report_worst(&b, x, cand, ref, ndim);
     }
     free(x->cols);
-    l4h_check_set_report(rec, l4h_buf_take(&b));
+    check_set_report(rec, l4h_buf_take(&b));
 }
 
 /* A failure before any value was compared. */
@@ -372,16 +372,16 @@ static void fail_early(l4h_check_rec *rec, char *report)
     rec->passed = 0;
     rec->n_bad = -1;
     rec->max_rel_diff = NAN;
-    l4h_check_set_report(rec, report);
+    check_set_report(rec, report);
 }
 
-int l4h_check_array_labeled(const char *cand_path, const char *ref_path, const char *label,
+int check_array_labeled(const char *cand_path, const char *ref_path, const char *label,
                             int sig_digits, double zero_floor, l4h_check_rec *rec)
 {
     l4h_npy cand = {0}, ref = {0};
     l4h_err err = {0};
     l4h_buf b = {0};
-    l4h_check_begin(rec, "array", label);
+    check_begin(rec, "array", label);
     if (l4h_npy_open(ref_path, &ref, &err) < 0) {
         l4h_buf_printf(&b, "FAIL %s: the reference cannot be read (run `llm4hep reference`?): %s\n",
                        label, err.msg);
@@ -399,9 +399,9 @@ int l4h_check_array_labeled(const char *cand_path, const char *ref_path, const c
         return 0;
     }
     char cs[128], rs[128];
-    l4h_npy_shape_string(&cand, cs, sizeof cs);
-    l4h_npy_shape_string(&ref, rs, sizeof rs);
-    const char *ccls = l4h_npy_class_name(cand.cls), *rcls = l4h_npy_class_name(ref.cls);
+    check_npy_shape_string(&cand, cs, sizeof cs);
+    check_npy_shape_string(&ref, rs, sizeof rs);
+    const char *ccls = check_npy_class_name(cand.cls), *rcls = check_npy_class_name(ref.cls);
     int same_shape = cand.ndim == ref.ndim &&
                      !memcmp(cand.shape, ref.shape, sizeof(uint64_t) * (size_t)ref.ndim);
     if (!same_shape) {
@@ -424,7 +424,7 @@ int l4h_check_array_labeled(const char *cand_path, const char *ref_path, const c
         fail_early(rec, l4h_buf_take(&b));
     } else {
         cmp_ctx *x = l4h_xcalloc(1, sizeof *x);
-        l4h_tol_init(&x->tol, sig_digits, zero_floor);
+        check_tol_init(&x->tol, sig_digits, zero_floor);
         x->cand = &cand;
         x->ref = &ref;
         compare_files(x, &cand, &ref, label, rec);
@@ -438,5 +438,5 @@ int l4h_check_array_labeled(const char *cand_path, const char *ref_path, const c
 int l4h_check_array(const char *cand_path, const char *ref_path, int sig_digits,
                     double zero_floor, l4h_check_rec *rec)
 {
-    return l4h_check_array_labeled(cand_path, ref_path, cand_path, sig_digits, zero_floor, rec);
+    return check_array_labeled(cand_path, ref_path, cand_path, sig_digits, zero_floor, rec);
 }

@@ -135,11 +135,11 @@ static void stderr_tail(l4h_buf *b, const char *err)
     }
 }
 
-int l4h_check_command_result(const char *label, const l4h_exec_result *res,
+int check_command_result(const char *label, const l4h_exec_result *res,
                              const l4h_expect *expect, size_t n_expect, l4h_check_rec *rec)
 {
     l4h_buf b = {0}, body = {0};
-    l4h_check_begin(rec, "command", label);
+    check_begin(rec, "command", label);
     int ran_ok = res->exit_code == 0 && !res->timed_out && res->signal == 0;
     const char *why = NULL;
     char whybuf[128];
@@ -164,7 +164,7 @@ int l4h_check_command_result(const char *label, const l4h_exec_result *res,
         quote_head(&b, res->stdout_text, 80);
         l4h_buf_puts(&b, "\n");
         stderr_tail(&b, res->stderr_text);
-        l4h_check_set_report(rec, l4h_buf_take(&b));
+        check_set_report(rec, l4h_buf_take(&b));
         return 0;
     }
     int64_t n_bad = 0;
@@ -230,6 +230,6 @@ int l4h_check_command_result(const char *label, const l4h_exec_result *res,
         stderr_tail(&b, res->stderr_text);
     l4h_buf_free(&body);
     cJSON_Delete(obj);
-    l4h_check_set_report(rec, l4h_buf_take(&b));
+    check_set_report(rec, l4h_buf_take(&b));
     return 0;
 }

@@ -62,11 +62,11 @@ static void quote(l4h_buf *b, const char *s)
     l4h_buf_printf(b, "'%.*s%s'", (int)(n > 120 ? 120 : n), s, n > 120 ? "..." : "");
 }
 
-int l4h_check_text_labeled(const char *path, const char *label, char *const *patterns,
+int check_text_labeled(const char *path, const char *label, char *const *patterns,
                            size_t n_patterns, l4h_check_rec *rec)
 {
     l4h_buf b = {0};
-    l4h_check_begin(rec, "text", label);
+    check_begin(rec, "text", label);
     char *text = NULL;
     size_t len = 0;
     int e = read_text(path, TEXT_MAX_BYTES, &text, &len);
@@ -76,7 +76,7 @@ int l4h_check_text_labeled(const char *path, const char *label, char *const *pat
         else
             l4h_buf_printf(&b, "FAIL %s: cannot read it: %s\n", label,
                            e == EINVAL ? "not a regular file" : strerror(e));
-        l4h_check_set_report(rec, l4h_buf_take(&b));
+        check_set_report(rec, l4h_buf_take(&b));
         return 0;
     }
     l4h_buf missed = {0};
@@ -112,11 +112,11 @@ int l4h_check_text_labeled(const char *path, const char *label, char *const *pat
                        missed.data ? missed.data : "");
     l4h_buf_free(&missed);
     free(text);
-    l4h_check_set_report(rec, l4h_buf_take(&b));
+    check_set_report(rec, l4h_buf_take(&b));
     return 0;
 }
 
-int l4h_check_text(const char *path, char *const *patterns, size_t n_patterns, l4h_check_rec *rec)
+int check_text(const char *path, char *const *patterns, size_t n_patterns, l4h_check_rec *rec)
 {
-    return l4h_check_text_labeled(path, path, patterns, n_patterns, rec);
+    return check_text_labeled(path, path, patterns, n_patterns, rec);
 }

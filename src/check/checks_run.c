@@ -49,7 +49,7 @@ static void fail_check(l4h_check_rec *c, const char *fmt, ...)
     c->max_rel_diff = NAN;
     l4h_buf b = {0};
     l4h_buf_printf(&b, "%s\n", msg);
-    l4h_check_set_report(c, l4h_buf_take(&b));
+    check_set_report(c, l4h_buf_take(&b));
 }
 
 /* A path for a check to open the workspace file: the file is opened
@@ -150,7 +150,7 @@ static int run_command(const l4h_config *cfg, const l4h_step *step, l4h_sandbox 
 {
     const char *label = spec->name ? spec->name : "command";
     char why[512];
-    if (l4h_check_workspace_plain(ws, why, sizeof why) != 0) {
+    if (check_workspace_plain(ws, why, sizeof why) != 0) {
         fail_check(&rec->checks[ci], "FAIL %s: not run: %s; a check program reads only regular "
                                      "files, so outputs must be real files in the workspace "
                                      "(no links, FIFOs or devices)", label, why);
@@ -213,7 +213,7 @@ static int run_command(const l4h_config *cfg, const l4h_step *step, l4h_sandbox 
     x->stdout_text = l4h_xstrdup(res.stdout_text ? res.stdout_text : "");
     x->stderr_text = l4h_xstrdup(res.stderr_text ? res.stderr_text : "");
     x->truncated = res.truncated;
-    l4h_check_command_result(label, &res, spec->expect, spec->n_expect, &rec->checks[ci]);
+    check_command_result(label, &res, spec->expect, spec->n_expect, &rec->checks[ci]);
     int cannot_judge = res.exit_code == L4H_EXIT_INFRA && !res.timed_out && !res.signal &&
                        !res.limit[0] && !res.not_started &&
                        cannot_judge_reference(cfg, sb, ws, spec, &vars, timeout_s);
@@ -255,7 +255,7 @@ int l4h_checks_run_until(const l4h_config *cfg, const l4h_step *step, l4h_sandbo
             if (!cand)
                 break;
             char *ref = l4h_path_join(ref_dir ? ref_dir : ".", spec->file);
-            l4h_check_array_labeled(cand, ref, spec->file, spec->sig_digits, spec->zero_floor, c);
+            check_array_labeled(cand, ref, spec->file, spec->sig_digits, spec->zero_floor, c);
             free(ref);
             free(cand);
             if (fd >= 0)
@@ -267,7 +267,7 @@ int l4h_checks_run_until(const l4h_config *cfg, const l4h_step *step, l4h_sandbo
             char *path = workspace_file(ws, spec, c, &fd);
             if (!path)
                 break;
-            l4h_check_text_labeled(path, spec->file, spec->patterns, spec->n_patterns, c);
+            check_text_labeled(path, spec->file, spec->patterns, spec->n_patterns, c);
             free(path);
             if (fd >= 0)
                 close(fd);

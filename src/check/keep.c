@@ -396,7 +396,7 @@ static cJSON *read_manifest(int kd, l4h_err *err)
         return NULL;
     }
     char *buf = l4h_xmalloc((size_t)st.st_size + 1);
-    ssize_t got = st.st_size ? l4h_check_pread(fd, buf, (size_t)st.st_size, 0) : 0;
+    ssize_t got = st.st_size ? check_pread(fd, buf, (size_t)st.st_size, 0) : 0;
     close(fd);
     cJSON *m = got == 0 ? cJSON_ParseWithLength(buf, (size_t)st.st_size) : NULL;
     free(buf);

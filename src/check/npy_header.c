@@ -253,7 +253,7 @@ int l4h_npy_open(const char *path, l4h_npy *npy, l4h_err *err)
     int fd = fileno(fp);
     unsigned char pre[12];
     char *hdr = NULL;
-    if (size < 10 || l4h_check_pread(fd, pre, 10, 0) < 0 || memcmp(pre, "\x93NUMPY", 6) != 0) {
+    if (size < 10 || check_pread(fd, pre, 10, 0) < 0 || memcmp(pre, "\x93NUMPY", 6) != 0) {
         l4h_err_set(err, L4H_EXIT_USAGE, "%s: not a .npy file (no \\x93NUMPY magic)", path);
         goto fail;
     }
@@ -263,7 +263,7 @@ int l4h_npy_open(const char *path, l4h_npy *npy, l4h_err *err)
         hlen = (uint64_t)pre[8] | (uint64_t)pre[9] << 8;
         pre_len = 10;
     } else if (major == 2 || major == 3) {
-        if (size < 12 || l4h_check_pread(fd, pre, 12, 0) < 0) {
+        if (size < 12 || check_pread(fd, pre, 12, 0) < 0) {
             l4h_err_set(err, L4H_EXIT_USAGE, "%s: truncated .npy header", path);
             goto fail;
         }
@@ -286,7 +286,7 @@ int l4h_npy_open(const char *path, l4h_npy *npy, l4h_err *err)
         goto fail;
     }
     hdr = l4h_xmalloc(hlen + 1);
-    if (l4h_check_pread(fd, hdr, hlen, (off_t)pre_len) < 0) {
+    if (check_pread(fd, hdr, hlen, (off_t)pre_len) < 0) {
         l4h_err_set(err, L4H_EXIT_USAGE, "%s: cannot read the .npy header", path);
         goto fail;
     }

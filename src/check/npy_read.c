@@ -18,7 +18,7 @@
 
 #define SCRATCH_BYTES ((size_t)4 << 20)
 
-int l4h_check_pread(int fd, void *buf, size_t n, off_t off)
+int check_pread(int fd, void *buf, size_t n, off_t off)
 {
     char *p = buf;
     while (n > 0) {
@@ -125,7 +125,7 @@ static int64_t io_error(l4h_npy *npy, l4h_err *err)
     return -1;
 }
 
-int64_t l4h_npy_read_storage(l4h_npy *npy, uint64_t first, double *out, size_t n, l4h_err *err)
+int64_t check_npy_read_storage(l4h_npy *npy, uint64_t first, double *out, size_t n, l4h_err *err)
 {
     if (!npy->fp)
         return l4h_err_set(err, L4H_EXIT_INFRA, "l4h_npy_read: file not open");
@@ -138,14 +138,14 @@ int64_t l4h_npy_read_storage(l4h_npy *npy, uint64_t first, double *out, size_t n
     int fd = fileno(npy->fp);
     errno = 0;
     if (npy->cls == L4H_NPY_FLOAT && isz == 8 && npy->big_endian == host_big_endian()) {
-        if (l4h_check_pread(fd, out, n * 8, off) < 0)
+        if (check_pread(fd, out, n * 8, off) < 0)
             return io_error(npy, err);
         return (int64_t)n;
     }
     /* Read the raw bytes into the tail of out and widen in place, front to back:
      * item i sits at byte n*(8-isz) + i*isz >= 8*i, so nothing unread is overwritten. */
     unsigned char *raw = (unsigned char *)out + n * (8 - isz);
-    if (l4h_check_pread(fd, raw, n * isz, off) < 0)
+    if (check_pread(fd, raw, n * isz, off) < 0)
         return io_error(npy, err);
     convert(npy, raw, n, out, 1);
     return (int64_t)n;
@@ -212,7 +212,7 @@ static int flush_group(l4h_npy *npy, const fortran_req *q, uint64_t tg0, uint64_
     int fd = fileno(npy->fp);
     if ((w1 - w0) * isz <= SCRATCH_BYTES) {
         unsigned char *buf = scratch(npy, SCRATCH_BYTES);
-        if (l4h_check_pread(fd, buf, (size_t)((w1 - w0) * isz), (off_t)(npy->data_offset + w0 * isz)) < 0)
+        if (check_pread(fd, buf, (size_t)((w1 - w0) * isz), (off_t)(npy->data_offset + w0 * isz)) < 0)
             return -1;
         for (uint64_t t = tg0; t < tg1; t++) {
             uint64_t rs, re;
@@ -234,7 +234,7 @@ static int flush_group(l4h_npy *npy, const fortran_req *q, uint64_t tg0, uint64_
         uint64_t fo = rs + q->a * trailing_fortran_index(npy, t);
         for (uint64_t r = rs; r <= re; r += per) {
             uint64_t m = re - r + 1 < per ? re - r + 1 : per;
-            if (l4h_check_pread(fd, buf, (size_t)(m * isz), (off_t)(npy->data_offset + (fo + r - rs) * isz)) < 0)
+            if (check_pread(fd, buf, (size_t)(m * isz), (off_t)(npy->data_offset + (fo + r - rs) * isz)) < 0)
                 return -1;
             convert(npy, buf, (size_t)m, out + (r * q->L + t - q->first), (size_t)q->L);
         }
@@ -270,7 +270,7 @@ static int gather_batches(l4h_npy *npy, const fortran_req *q, uint64_t t0, uint6
             if (pend_len && fo == pend_fo + pend_len) {
                 pend_len += len;
             } else {
-                if (pend_len && l4h_check_pread(fd, buf + pend_off * isz, (size_t)(pend_len * isz),
+                if (pend_len && check_pread(fd, buf + pend_off * isz, (size_t)(pend_len * isz),
                                           (off_t)(npy->data_offset + pend_fo * isz)) < 0)
                     return -1;
                 pend_fo = fo;
@@ -284,7 +284,7 @@ static int gather_batches(l4h_npy *npy, const fortran_req *q, uint64_t t0, uint6
             nb++;
             used += len;
         }
-        if (pend_len && l4h_check_pread(fd, buf + pend_off * isz, (size_t)(pend_len * isz),
+        if (pend_len && check_pread(fd, buf + pend_off * isz, (size_t)(pend_len * isz),
                                   (off_t)(npy->data_offset + pend_fo * isz)) < 0)
             return -1;
         for (uint64_t r0 = q->rA; r0 <= q->rB; r0 += TILE_ROWS) {
@@ -353,7 +353,7 @@ int64_t l4h_npy_read(l4h_npy *npy, uint64_t first, double *out, size_t n, l4h_er
     if (!npy->fp)
         return l4h_err_set(err, L4H_EXIT_INFRA, "l4h_npy_read: file not open");
     if (!npy->fortran_order || npy->ndim < 2)
-        return l4h_npy_read_storage(npy, first, out, n, err);
+        return check_npy_read_storage(npy, first, out, n, err);
     if (first >= npy->count || n == 0)
         return 0;
     if (n > npy->count - first)
@@ -361,7 +361,7 @@ int64_t l4h_npy_read(l4h_npy *npy, uint64_t first, double *out, size_t n, l4h_er
     return read_fortran_as_c(npy, first, out, n, err);
 }
 
-const char *l4h_npy_class_name(l4h_npy_class cls)
+const char *check_npy_class_name(l4h_npy_class cls)
 {
     switch (cls) {
     case L4H_NPY_FLOAT:
@@ -375,7 +375,7 @@ const char *l4h_npy_class_name(l4h_npy_class cls)
     return "?";
 }
 
-void l4h_npy_shape_string(const l4h_npy *npy, char *out, size_t cap)
+void check_npy_shape_string(const l4h_npy *npy, char *out, size_t cap)
 {
     size_t len = 0;
     if (cap == 0)

@@ -27,7 +27,7 @@ static int floor_log10_pow2(int e)
     return (int)(((int64_t)e * 78913) >> 18);
 }
 
-void l4h_tol_init(l4h_tol *t, int sig_digits, double zero_floor)
+void check_tol_init(l4h_tol *t, int sig_digits, double zero_floor)
 {
     if (sig_digits < 1)
         sig_digits = 1;
@@ -98,12 +98,12 @@ static int rule(const l4h_tol *t, double c, double r, int sig_digits, double zer
     return diff <= decimal(5, d - sig_digits);
 }
 
-int l4h_tol_match(const l4h_tol *t, double c, double r)
+int check_tol_match(const l4h_tol *t, double c, double r)
 {
     return rule(t, c, r, t->sig_digits, t->zero_floor);
 }
 
-int l4h_value_matches(double c, double r, int sig_digits, double zero_floor)
+int check_value_matches(double c, double r, int sig_digits, double zero_floor)
 {
     return rule(NULL, c, r, sig_digits < 1 ? 1 : sig_digits, zero_floor >= 0 ? zero_floor : 0);
 }

@@ -85,7 +85,7 @@ static int visit(void *ctx, const l4h_fs_entry *e)
 }
 
 /* See check_internal.h. */
-int l4h_check_workspace_plain(const l4h_workspace *ws, char *why, size_t why_len)
+int check_workspace_plain(const l4h_workspace *ws, char *why, size_t why_len)
 {
     int root = open(ws->host, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (root < 0) {

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "llm4hep/core.h"
-#include "verbs.h"
+#include "cli_internal.h"
 
 static int stages(const l4h_step *s, const char *rel)
 {
@@ -84,7 +84,7 @@ static int copy_beneath(int src_fd, int dst_fd, const char *rel, l4h_err *err)
     return rc;
 }
 
-/* Fill stage_dir for step (see verbs.h). */
+/* Fill stage_dir for step (see cli_internal.h). */
 int cli_chain_stage(const l4h_suite *suite, const l4h_step *step, const char *const *ran_dirs,
                     const char *stage_dir, char **sources, l4h_err *err)
 {

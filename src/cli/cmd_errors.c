@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "llm4hep/report.h"
-#include "verbs.h"
+#include "cli_internal.h"
 
 static const char usage[] =
     "usage: llm4hep errors RESULTS.h5... [--format table|markdown|json]\n"
@@ -24,7 +24,7 @@ static const char usage[] =
     "task's position with agent \"annotator\", call 0 (scripted models answer there).\n"
     "Exit 0, 2 bad usage or input, 3 a model call failed (the others are kept).\n";
 
-int cmd_errors(int argc, char **argv)
+int cli_errors(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
         fputs(usage, stdout);

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "llm4hep/report.h"
-#include "verbs.h"
+#include "cli_internal.h"
 
 static const char usage[] =
     "usage: llm4hep explain RESULTS.h5 (TASK | --failed | --all) --llm MODEL --config CONFIG\n"
@@ -27,7 +27,7 @@ static const char usage[] =
     "(scripted models answer there).\n"
     "Exit 0, 2 bad usage or input, 3 a model call failed (the others are kept).\n";
 
-int cmd_explain(int argc, char **argv)
+int cli_explain(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
         fputs(usage, stdout);

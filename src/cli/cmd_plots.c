@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "llm4hep/core.h"
-#include "verbs.h"
+#include "cli_internal.h"
 
 #ifndef LLM4HEP_PYTHON
 #define LLM4HEP_PYTHON "/usr/bin/python3"
@@ -19,7 +19,7 @@
 
 /* Replace this process with plots.py; returns only when that cannot start
  * (exit 3, saying which file is missing). */
-int cmd_plots(int argc, char **argv)
+int cli_plots(int argc, char **argv)
 {
     char script[4096];
     snprintf(script, sizeof script, "%s/scripts/plots.py", LLM4HEP_SOURCE_DIR);

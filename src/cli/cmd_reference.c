@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "llm4hep/agent.h"
-#include "verbs.h"
+#include "cli_internal.h"
 
 static const char usage[] =
     "usage: llm4hep reference SUITE [--check]\n"
@@ -18,7 +18,7 @@ static const char usage[] =
     "The generator and solution run directly with /usr/bin/python3 (trusted code);\n"
     "checks run in the sandbox (isolation auto: bubblewrap, else refused).\n";
 
-int cmd_reference(int argc, char **argv)
+int cli_reference(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
         fputs(usage, stdout);

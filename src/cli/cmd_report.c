@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "llm4hep/report.h"
-#include "verbs.h"
+#include "cli_internal.h"
 
 static const char usage[] =
     "usage: llm4hep report RESULTS.h5... [--by model,step] [--csv FILE]\n"
@@ -50,7 +50,7 @@ static int parse_format(const char *s)
            : !strcmp(s, "json") ? L4H_FMT_JSON : -1;
 }
 
-int cmd_report(int argc, char **argv)
+int cli_report(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
         fputs(usage, stdout);

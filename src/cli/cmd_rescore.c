@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "llm4hep/report.h"
-#include "verbs.h"
+#include "cli_internal.h"
 
 static const char usage[] =
     "usage: llm4hep rescore RESULTS.h5 --suite SUITE\n"
@@ -26,7 +26,7 @@ static const char usage[] =
     "or input, 3 infrastructure (sandbox, a check program that cannot judge, a\n"
     "campaign holding the file).\n";
 
-int cmd_rescore(int argc, char **argv)
+int cli_rescore(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
         fputs(usage, stdout);

@@ -27,7 +27,7 @@
 #include <cjson/cJSON.h>
 
 #include "llm4hep/agent.h"
-#include "verbs.h"
+#include "cli_internal.h"
 
 static const char usage[] =
     "usage: llm4hep run CONFIG (--step S [--step S ...] | --all-steps) [--chain]\n"
@@ -451,7 +451,7 @@ static const char *output_root(const run_args *a, char *buf, size_t n)
     return NULL;
 }
 
-int cmd_run(int argc, char **argv)
+int cli_run(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
         fputs(usage, stdout);

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "llm4hep/agent.h"
-#include "verbs.h"
+#include "cli_internal.h"
 
 static const char usage[] =
     "usage: llm4hep selftest SUITE [-k SUBSTRING] [-j N]\n"
@@ -27,7 +27,7 @@ static const char usage[] =
     "Exit 0 the reference passes and no verdict is false, 1 a check or verdict is\n"
     "wrong, 2 bad usage, suite or case, 3 infrastructure.\n";
 
-int cmd_selftest(int argc, char **argv)
+int cli_selftest(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
         fputs(usage, stdout);

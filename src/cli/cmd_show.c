@@ -3,7 +3,7 @@
 #include <stdio.h>
 
 #include "llm4hep/report.h"
-#include "verbs.h"
+#include "cli_internal.h"
 
 static const char usage[] =
     "usage: llm4hep show RESULTS.h5 TASK\n"
@@ -19,7 +19,7 @@ static const char usage[] =
     "final attempt is shown.\n"
     "Exit 0, 2 bad usage, no such task or unreadable file.\n";
 
-int cmd_show(int argc, char **argv)
+int cli_show(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
         fputs(usage, stdout);

@@ -8,7 +8,6 @@
 #include "llm4hep/core.h"
 #include "llm4hep/mpi.h"
 #include "cli_internal.h"
-#include "verbs.h"
 
 static void sweep_usage(FILE *fp)
 {
@@ -78,7 +77,7 @@ static int dry_run(const char *config_path)
     return L4H_EXIT_OK;
 }
 
-int cmd_sweep(int argc, char **argv)
+int cli_sweep(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
         sweep_usage(stdout);

@@ -18,7 +18,7 @@
 
 #include "llm4hep/agent.h"
 #include "llm4hep/check.h"
-#include "verbs.h"
+#include "cli_internal.h"
 
 static const char usage[] =
     "usage: llm4hep validate SUITE --step S --out-dir DIR\n"
@@ -233,7 +233,7 @@ static int validate_step(l4h_config *cfg, const l4h_suite *suite, const char *su
     return rc;
 }
 
-int cmd_validate(int argc, char **argv)
+int cli_validate(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
         fputs(usage, stdout);

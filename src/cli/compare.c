@@ -1,4 +1,4 @@
-/* compare.c — the comparison plots of a step's array checks (verbs.h:
+/* compare.c — the comparison plots of a step's array checks (cli_internal.h:
  * cli_compare_plots), drawn by scripts/compare_plots.py with the Python the
  * build found (as cmd_plots.c runs plots.py). The host opens every file and
  * hands the script descriptors: each candidate array beneath the outputs'
@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "llm4hep/exec.h"
-#include "verbs.h"
+#include "cli_internal.h"
 
 #ifndef LLM4HEP_PYTHON
 #define LLM4HEP_PYTHON "/usr/bin/python3"
@@ -50,7 +50,7 @@ static int wait_bounded(pid_t pid)
     }
 }
 
-/* Draw the comparison plots of step's array checks (see verbs.h). */
+/* Draw the comparison plots of step's array checks (see cli_internal.h). */
 int cli_compare_plots(const l4h_suite *suite, const l4h_step *step, const char *dir, l4h_err *err)
 {
     char script[4096];

@@ -4,7 +4,7 @@
 
 #include "llm4hep/core.h"
 #include "llm4hep/mpi.h"
-#include "verbs.h"
+#include "cli_internal.h"
 
 typedef struct verb {
     const char *name;
@@ -14,26 +14,26 @@ typedef struct verb {
 } verb;
 
 static const verb verbs[] = {
-    {"sweep", cmd_sweep,
+    {"sweep", cli_sweep,
      "run a whole campaign under mpirun/srun (1 rank works too); resumes by default", 0},
-    {"run", cmd_run,
+    {"run", cli_run,
      "run one task without MPI, printing the conversation", 0},
-    {"validate", cmd_validate,
+    {"validate", cli_validate,
      "check a workspace's outputs against the reference (check_soln.py)", 0},
-    {"reference", cmd_reference,
+    {"reference", cli_reference,
      "generate the data if absent and build the reference outputs", 0},
-    {"selftest", cmd_selftest,
+    {"selftest", cli_selftest,
      "the reference passes its own checks; wrong answers fail them, right ones pass", 0},
-    {"report", cmd_report,
+    {"report", cli_report,
      "success rates, intervals, pass@k, cost by model and step", 0},
-    {"rescore", cmd_rescore,
+    {"rescore", cli_rescore,
      "judge kept outputs again after a check change, without running any model", 0},
-    {"show", cmd_show, "one task's story: prompts, code, outputs, checks", 0},
-    {"errors", cmd_errors,
+    {"show", cli_show, "one task's story: prompts, code, outputs, checks", 0},
+    {"errors", cli_errors,
      "error categories by model and step; --llm re-categorises with a model", 0},
-    {"explain", cmd_explain,
+    {"explain", cli_explain,
      "a model's account of why a task failed", 0},
-    {"plots", cmd_plots,
+    {"plots", cli_plots,
      "the study's figures, summary tables and an HTML report (scripts/plots.py)", 0},
 };
 #define N_VERBS (sizeof verbs / sizeof verbs[0])

@@ -1,4 +1,4 @@
-/* opts.c — the one option parser of every verb (verbs.h: cli_parse). Each
+/* opts.c — the one option parser of every verb (cli_internal.h: cli_parse). Each
  * verb declares its options in a table; the rules live here, once:
  *   - "--name VALUE" and "--name=VALUE" are the same;
  *   - a CLI_SWITCH takes no value, a CLI_ONE one value, once; repeating
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "llm4hep/core.h"
-#include "verbs.h"
+#include "cli_internal.h"
 
 /* The option spelled s (up to '=' when has_eq), or -1. */
 static int find_opt(const cli_opt *opts, const char *s, size_t n)
@@ -40,7 +40,7 @@ static int fail(const char *verb, const char *fmt, const char *a, const char *b,
     return -1;
 }
 
-/* Parse argv[1..argc) against opts (see verbs.h). */
+/* Parse argv[1..argc) against opts (see cli_internal.h). */
 int cli_parse(const char *verb, const cli_opt *opts, const char *what_pos, size_t max_pos,
               int argc, char **argv, cli_args *out)
 {
@@ -122,21 +122,21 @@ static int index_of(const cli_args *a, const char *name)
     return -1;
 }
 
-/* The value of a CLI_ONE option, NULL when absent (see verbs.h). */
+/* The value of a CLI_ONE option, NULL when absent (see cli_internal.h). */
 const char *cli_one(const cli_args *a, const char *name)
 {
     int k = index_of(a, name);
     return k >= 0 && a->n[k] ? a->vals[k][0] : NULL;
 }
 
-/* 1 when the option was given (see verbs.h). */
+/* 1 when the option was given (see cli_internal.h). */
 int cli_has(const cli_args *a, const char *name)
 {
     int k = index_of(a, name);
     return k >= 0 && a->n[k] > 0;
 }
 
-/* The values of a CLI_MANY option in order (see verbs.h). */
+/* The values of a CLI_MANY option in order (see cli_internal.h). */
 size_t cli_many(const cli_args *a, const char *name, const char *const **vals)
 {
     int k = index_of(a, name);
@@ -144,7 +144,7 @@ size_t cli_many(const cli_args *a, const char *name, const char *const **vals)
     return k >= 0 ? a->n[k] : 0;
 }
 
-/* Free what cli_parse allocated (see verbs.h). */
+/* Free what cli_parse allocated (see cli_internal.h). */
 void cli_args_free(cli_args *a)
 {
     for (int k = 0; a->opts && a->opts[k].name; k++)

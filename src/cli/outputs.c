@@ -13,9 +13,9 @@
 #include <cjson/cJSON.h>
 
 #include "llm4hep/core.h"
-#include "verbs.h"
+#include "cli_internal.h"
 
-/* The check report as `validate` prints it (see verbs.h). */
+/* The check report as `validate` prints it (see cli_internal.h). */
 void cli_check_report(const l4h_task_rec *rec, l4h_buf *out)
 {
     for (size_t i = 0; i < rec->n_checks; i++) {
@@ -33,7 +33,7 @@ void cli_check_report(const l4h_task_rec *rec, l4h_buf *out)
     }
 }
 
-/* Write data as rel beneath dir (see verbs.h). */
+/* Write data as rel beneath dir (see cli_internal.h). */
 int cli_write_file(const char *dir, const char *rel, const char *data, size_t len, l4h_err *err)
 {
     int fd = l4h_fs_dir_open(dir, err);
@@ -44,7 +44,7 @@ int cli_write_file(const char *dir, const char *rel, const char *data, size_t le
     return rc;
 }
 
-/* logs/<step>_validation.log (see verbs.h). */
+/* logs/<step>_validation.log (see cli_internal.h). */
 void cli_write_validation_log(const char *dir, const char *step, const char *text)
 {
     char rel[256];
@@ -107,7 +107,7 @@ static void answer_text(const char *response, l4h_buf *out)
     cJSON_Delete(j);
 }
 
-/* prompt_pairs/ (see verbs.h). */
+/* prompt_pairs/ (see cli_internal.h). */
 int cli_write_prompt_pairs(const char *dir, const l4h_task_rec *rec, l4h_err *err)
 {
     int fd = l4h_fs_dir_open(dir, err);
@@ -134,7 +134,7 @@ int cli_write_prompt_pairs(const char *dir, const l4h_task_rec *rec, l4h_err *er
     return rc;
 }
 
-/* Comparison plots and the line saying where they are (see verbs.h). */
+/* Comparison plots and the line saying where they are (see cli_internal.h). */
 void cli_compare_plots_report(const l4h_suite *suite, const l4h_step *step, const char *dir,
                               FILE *fp)
 {
@@ -148,7 +148,7 @@ void cli_compare_plots_report(const l4h_suite *suite, const l4h_step *step, cons
     fflush(fp);
 }
 
-/* The worse of two exit codes (see verbs.h). */
+/* The worse of two exit codes (see cli_internal.h). */
 int cli_worse_exit(int a, int b)
 {
     return a == L4H_EXIT_INFRA || b == L4H_EXIT_INFRA ? L4H_EXIT_INFRA

@@ -133,7 +133,7 @@ static int endpoint_undefined(const l4h_config *cfg, const l4h_where *w, const c
     size_t nc = 0;
     for (size_t i = 0; i < cfg->n_endpoints && nc < 64; i++)
         cands[nc++] = cfg->endpoints[i].name;
-    const char *near = yclosest(name, cands, nc);
+    const char *near = core_yclosest(name, cands, nc);
     if (near)
         l4h_err_set(err, L4H_EXIT_USAGE, "%s:%d:%d: key '%s': endpoint '%s' is not defined in endpoints; did "
                             "you mean '%s'?",
@@ -293,10 +293,10 @@ static l4h_where where_of(const cload *L, const ynode *n)
 /* A model name from node n. */
 static int get_model(cload *L, const ynode *n, const char *key, char **out)
 {
-    if (yget_str(&L->c, n, key, out) < 0)
+    if (core_yget_str(&L->c, n, key, out) < 0)
         return -1;
     if (!model_name_ok(*out))
-        return yfail(&L->c, n, key, "expected a model name without spaces, got '%s'", *out);
+        return core_yfail(&L->c, n, key, "expected a model name without spaces, got '%s'", *out);
     return 0;
 }
 
@@ -320,12 +320,12 @@ static void namelist_free(namelist *nl)
 static int read_models_file(cload *L, const ynode *n, const char *key, namelist *nl)
 {
     char *path = NULL;
-    if (yget_path(&L->c, n, key, &path) < 0)
+    if (core_yget_path(&L->c, n, key, &path) < 0)
         return -1;
     char *text;
     const char *file = add_file(L->cfg, path);
     free(path);
-    if (yread_named(&L->c, n, key, file, &text, NULL) < 0)
+    if (core_yread_named(&L->c, n, key, file, &text, NULL) < 0)
         return -1;
     int line = 1, rc = 0;
     char *start = text;
@@ -362,7 +362,7 @@ static int read_models_file(cload *L, const ynode *n, const char *key, namelist 
     }
     free(text);
     if (rc == 0 && nl->n == 0)
-        rc = yfail(&L->c, n, key, "expected at least one model name in %s, got none", file);
+        rc = core_yfail(&L->c, n, key, "expected at least one model name in %s, got none", file);
     return rc;
 }
 
@@ -371,13 +371,13 @@ static int load_model_list(cload *L, const ynode *root)
 {
     l4h_config *cfg = L->cfg;
     char ip[256];
-    const ynode *m = ymap_get(root, "models");
+    const ynode *m = core_ymap_get(root, "models");
     if (m) {
-        if (yget_list(&L->c, m, "models", "model names") < 0)
+        if (core_yget_list(&L->c, m, "models", "model names") < 0)
             return -1;
         for (size_t i = 0; i < m->n; i++) {
             char *name = NULL;
-            if (get_model(L, m->items[i], ypath_index(ip, "models", i), &name) < 0) {
+            if (get_model(L, m->items[i], core_ypath_index(ip, "models", i), &name) < 0) {
                 free(name);
                 return -1;
             }
@@ -385,7 +385,7 @@ static int load_model_list(cload *L, const ynode *root)
             free(name);
         }
     }
-    const ynode *mf = ymap_get(root, "models_file");
+    const ynode *mf = core_ymap_get(root, "models_file");
     if (mf) {
         namelist nl = {0};
         if (read_models_file(L, mf, "models_file", &nl) < 0) {
@@ -404,21 +404,21 @@ static int load_pairs(cload *L, const ynode *root)
 {
     l4h_config *cfg = L->cfg;
     char ip[256];
-    const ynode *pr = ymap_get(root, "pairs");
+    const ynode *pr = core_ymap_get(root, "pairs");
     if (pr) {
-        if (yget_list(&L->c, pr, "pairs", "{supervisor, coder}") < 0)
+        if (core_yget_list(&L->c, pr, "pairs", "{supervisor, coder}") < 0)
             return -1;
         for (size_t i = 0; i < pr->n; i++) {
             const ynode *it = pr->items[i];
             char kp[256];
-            ypath_index(ip, "pairs", i);
+            core_ypath_index(ip, "pairs", i);
             l4h_pair p = {.trials = cfg->trials}; /* trials: the campaign's unless given */
             if (core_opts_load(&L->c, OPTS_PAIR, it, ip, &p) < 0)
                 return -1;
             char *sup = NULL, *coder = NULL;
-            int rc = get_model(L, ymap_get(it, "supervisor"), ypath_key(kp, ip, "supervisor"), &sup);
+            int rc = get_model(L, core_ymap_get(it, "supervisor"), core_ypath_key(kp, ip, "supervisor"), &sup);
             if (rc == 0)
-                rc = get_model(L, ymap_get(it, "coder"), ypath_key(kp, ip, "coder"), &coder);
+                rc = get_model(L, core_ymap_get(it, "coder"), core_ypath_key(kp, ip, "coder"), &coder);
             if (rc == 0)
                 add_pair(L, sup, coder, p.trials, where_of(L, it));
             free(sup);
@@ -434,12 +434,12 @@ static int load_pairs(cload *L, const ynode *root)
 static int load_model_cross(cload *L, const ynode *root)
 {
     l4h_config *cfg = L->cfg;
-    const ynode *sf = ymap_get(root, "supervisors_file"), *cf = ymap_get(root, "coders_file");
+    const ynode *sf = core_ymap_get(root, "supervisors_file"), *cf = core_ymap_get(root, "coders_file");
     if (sf && !cf)
-        return yfail(&L->c, ymap_key(root, "supervisors_file"), "supervisors_file",
+        return core_yfail(&L->c, core_ymap_key(root, "supervisors_file"), "supervisors_file",
                      "expected coders_file beside it (every supervisor x every coder), got none");
     if (cf && !sf)
-        return yfail(&L->c, ymap_key(root, "coders_file"), "coders_file",
+        return core_yfail(&L->c, core_ymap_key(root, "coders_file"), "coders_file",
                      "expected supervisors_file beside it (every supervisor x every coder), got none");
     if (sf) {
         namelist sups = {0}, coders = {0};
@@ -464,7 +464,7 @@ static int load_models(cload *L, const ynode *root)
     if (load_model_list(L, root) < 0 || load_pairs(L, root) < 0 || load_model_cross(L, root) < 0)
         return -1;
     if (cfg->n_pairs == 0)
-        return yfail(&L->c, root, "models",
+        return core_yfail(&L->c, root, "models",
                      "missing required key: expected models, models_file, pairs, or "
                      "supervisors_file with coders_file");
     return 0;
@@ -475,18 +475,18 @@ static int load_models(cload *L, const ynode *root)
 static int load_extra_body(cload *L, const ynode *n, const char *key, l4h_model_opts *o)
 {
     char kp[256], got[80];
-    const ynode *eb = ymap_get(n, "extra_body");
+    const ynode *eb = core_ymap_get(n, "extra_body");
     if (!eb)
         return 0;
-    ypath_key(kp, key, "extra_body");
+    core_ypath_key(kp, key, "extra_body");
     if (eb->kind != Y_MAP)
-        return yfail(&L->c, eb, kp, "expected a mapping of request members to values, got %s",
-                     ydescribe(eb, got, sizeof got));
+        return core_yfail(&L->c, eb, kp, "expected a mapping of request members to values, got %s",
+                     core_ydescribe(eb, got, sizeof got));
     for (size_t i = 0; i < eb->n; i++)
         for (size_t k = 0; request_keys[k]; k++)
             if (!strcmp(eb->keys[i]->value, request_keys[k])) {
                 char sub[256];
-                return yfail(&L->c, eb->keys[i], ypath_key(sub, kp, eb->keys[i]->value),
+                return core_yfail(&L->c, eb->keys[i], core_ypath_key(sub, kp, eb->keys[i]->value),
                              "llm4hep sets '%s' itself%s; remove it from extra_body",
                              request_keys[k],
                              !strcmp(request_keys[k], "max_tokens") ||
@@ -496,12 +496,12 @@ static int load_extra_body(cload *L, const ynode *n, const char *key, l4h_model_
                                  ? " (use the reasoning_effort key)"
                                  : "");
             }
-    o->extra_body = ytree_to_json(eb);
+    o->extra_body = core_ytree_to_json(eb);
     cJSON *check = cJSON_Parse(o->extra_body); /* what the request will carry, checked now */
     int ok = cJSON_IsObject(check);
     cJSON_Delete(check);
     if (!ok)
-        return yfail(&L->c, eb, kp, "expected a mapping whose values JSON can carry");
+        return core_yfail(&L->c, eb, kp, "expected a mapping whose values JSON can carry");
     return 0;
 }
 
@@ -510,31 +510,31 @@ static int load_model_opts(cload *L, const ynode *n, const char *key, l4h_model_
 {
     if (core_opts_load(&L->c, OPTS_MODEL, n, key, o) < 0)
         return -1;
-    const ynode *ep = ymap_get(n, "endpoint");
-    o->where = where_of(L, ep && !yis_null(ep) ? ep : n);
+    const ynode *ep = core_ymap_get(n, "endpoint");
+    o->where = where_of(L, ep && !core_yis_null(ep) ? ep : n);
     return load_extra_body(L, n, key, o);
 }
 
 static int load_endpoints(cload *L, const ynode *root)
 {
     l4h_config *cfg = L->cfg;
-    const ynode *eps = ymap_get(root, "endpoints");
+    const ynode *eps = core_ymap_get(root, "endpoints");
     if (!eps)
         return 0;
     char got[80], kp[256], fp[256];
     if (eps->kind != Y_MAP)
-        return yfail(&L->c, eps, "endpoints", "expected a mapping of endpoint names to settings, got %s",
-                     ydescribe(eps, got, sizeof got));
+        return core_yfail(&L->c, eps, "endpoints", "expected a mapping of endpoint names to settings, got %s",
+                     core_ydescribe(eps, got, sizeof got));
     cfg->endpoints = l4h_xcalloc(eps->n ? eps->n : 1, sizeof *cfg->endpoints);
     for (size_t i = 0; i < eps->n; i++) {
         const ynode *n = eps->items[i];
         const char *name = eps->keys[i]->value;
-        ypath_key(kp, "endpoints", name);
+        core_ypath_key(kp, "endpoints", name);
         l4h_endpoint *e = &cfg->endpoints[cfg->n_endpoints++];
         e->name = l4h_xstrdup(name);
         e->where = where_of(L, eps->keys[i]);
-        if (!yname_ok(name, 1))
-            return yfail(&L->c, eps->keys[i], kp, "expected an endpoint name of letters, digits, "
+        if (!core_yname_ok(name, 1))
+            return core_yfail(&L->c, eps->keys[i], kp, "expected an endpoint name of letters, digits, "
                                                   "'.', '_' or '-', got '%s'", name);
         core_opts_defaults(OPTS_ENDPOINT, e);
         if (core_opts_load(&L->c, OPTS_ENDPOINT, n, kp, e) < 0)
@@ -547,7 +547,7 @@ static int load_endpoints(cload *L, const ynode *root)
         if (e->provider == L4H_PROVIDER_REPLAY && !e->file)
             need = "file";
         if (need)
-            return yfail(&L->c, n, ypath_key(fp, kp, need), "missing required key for provider %s",
+            return core_yfail(&L->c, n, core_ypath_key(fp, kp, need), "missing required key for provider %s",
                          core_opts_choice(OPTS_ENDPOINT, "provider", (int)e->provider));
     }
     return 0;
@@ -556,38 +556,38 @@ static int load_endpoints(cload *L, const ynode *root)
 static int load_models_config(cload *L, const ynode *root)
 {
     l4h_config *cfg = L->cfg;
-    const ynode *d = ymap_get(root, "model_defaults");
+    const ynode *d = core_ymap_get(root, "model_defaults");
     if (d && load_model_opts(L, d, "model_defaults", &cfg->model_defaults) < 0)
         return -1;
-    const ynode *mc = ymap_get(root, "models_config");
+    const ynode *mc = core_ymap_get(root, "models_config");
     char got[80], kp[256];
     if (mc) {
         if (mc->kind != Y_MAP)
-            return yfail(&L->c, mc, "models_config", "expected a mapping of model names to settings, "
-                                                     "got %s", ydescribe(mc, got, sizeof got));
+            return core_yfail(&L->c, mc, "models_config", "expected a mapping of model names to settings, "
+                                                     "got %s", core_ydescribe(mc, got, sizeof got));
         cfg->models_config = l4h_xcalloc(mc->n ? mc->n : 1, sizeof *cfg->models_config);
         for (size_t i = 0; i < mc->n; i++) {
             l4h_named_opts *o = &cfg->models_config[cfg->n_models_config++];
             o->model = l4h_xstrdup(mc->keys[i]->value);
-            if (load_model_opts(L, mc->items[i], ypath_key(kp, "models_config", o->model), &o->opts) < 0)
+            if (load_model_opts(L, mc->items[i], core_ypath_key(kp, "models_config", o->model), &o->opts) < 0)
                 return -1;
         }
     }
-    const ynode *pr = ymap_get(root, "prices");
+    const ynode *pr = core_ymap_get(root, "prices");
     if (pr) {
         if (pr->kind != Y_MAP)
-            return yfail(&L->c, pr, "prices", "expected a mapping of model names to "
+            return core_yfail(&L->c, pr, "prices", "expected a mapping of model names to "
                                               "{input_per_mtok, output_per_mtok}, got %s",
-                         ydescribe(pr, got, sizeof got));
+                         core_ydescribe(pr, got, sizeof got));
         cfg->prices = l4h_xcalloc(pr->n ? pr->n : 1, sizeof *cfg->prices);
         for (size_t i = 0; i < pr->n; i++) {
             l4h_price *p = &cfg->prices[cfg->n_prices++];
             p->model = l4h_xstrdup(pr->keys[i]->value);
-            if (core_opts_load(&L->c, OPTS_PRICE, pr->items[i], ypath_key(kp, "prices", p->model),
+            if (core_opts_load(&L->c, OPTS_PRICE, pr->items[i], core_ypath_key(kp, "prices", p->model),
                                p) < 0)
                 return -1;
             /* absent: cached tokens cost the input price */
-            p->has_cached_input = ymap_get(pr->items[i], "cached_input_per_mtok") != NULL;
+            p->has_cached_input = core_ymap_get(pr->items[i], "cached_input_per_mtok") != NULL;
         }
     }
     return 0;
@@ -599,8 +599,8 @@ static int check_retry(cload *L, const ynode *root)
     const l4h_retry_cfg *r = &L->cfg->retry;
     if (r->max_s >= r->base_s)
         return 0;
-    const ynode *n = ymap_get(root, "retry"), *max = ymap_get(n, "max_s");
-    return yfail(&L->c, max ? max : n, "retry.max_s", "expected a number >= retry.base_s (%g), got '%g'",
+    const ynode *n = core_ymap_get(root, "retry"), *max = core_ymap_get(n, "max_s");
+    return core_yfail(&L->c, max ? max : n, "retry.max_s", "expected a number >= retry.base_s (%g), got '%g'",
                  r->base_s, r->max_s);
 }
 
@@ -608,13 +608,13 @@ static int check_retry(cload *L, const ynode *root)
 static int load_config_suite(cload *L, const ynode *root)
 {
     l4h_config *cfg = L->cfg;
-    const ynode *sn = ymap_get(root, "suite");
-    if (yget_path(&L->c, sn, "suite", &cfg->suite_path) < 0)
+    const ynode *sn = core_ymap_get(root, "suite");
+    if (core_yget_path(&L->c, sn, "suite", &cfg->suite_path) < 0)
         return -1;
     char *probe;
     l4h_err e = {0};
     if (l4h_input_read(cfg->suite_path, &probe, NULL, &e) < 0)
-        return yfail(&L->c, sn, "suite", "%s", e.msg);
+        return core_yfail(&L->c, sn, "suite", "%s", e.msg);
     free(probe);
     add_file(cfg, cfg->suite_path);
     return l4h_suite_load(cfg->suite_path, &cfg->suite, L->c.err);
@@ -624,14 +624,14 @@ static int load_config_suite(cload *L, const ynode *root)
 static int load_steps(cload *L, const ynode *root)
 {
     l4h_config *cfg = L->cfg;
-    const ynode *sn = ymap_get(root, "steps");
+    const ynode *sn = core_ymap_get(root, "steps");
     if (!sn)
         return 0;
-    if (yget_list(&L->c, sn, "steps", "step names") < 0)
+    if (core_yget_list(&L->c, sn, "steps", "step names") < 0)
         return -1;
     char **given = NULL;
     size_t n = 0;
-    if (yget_strlist(&L->c, sn, "steps", &given, &n) < 0)
+    if (core_yget_strlist(&L->c, sn, "steps", &given, &n) < 0)
         return -1;
     const l4h_suite *s = cfg->suite;
     const char **cands = l4h_xcalloc(s->n_steps + 1, sizeof *cands);
@@ -641,18 +641,18 @@ static int load_steps(cload *L, const ynode *root)
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         char ip[256];
-        ypath_index(ip, "steps", i);
+        core_ypath_index(ip, "steps", i);
         const l4h_step *st = l4h_suite_step(s, given[i]);
         if (!st) {
-            const char *near = yclosest(given[i], cands, s->n_steps);
+            const char *near = core_yclosest(given[i], cands, s->n_steps);
             if (near) {
-                rc = yfail(&L->c, sn->items[i], ip, "expected a step of suite '%s', got '%s'; did "
+                rc = core_yfail(&L->c, sn->items[i], ip, "expected a step of suite '%s', got '%s'; did "
                                                     "you mean '%s'?", s->name, given[i], near);
             } else {
                 l4h_buf b = {0};
                 for (size_t k = 0; k < s->n_steps; k++)
                     l4h_buf_printf(&b, "%s%s", k ? ", " : "", cands[k]);
-                rc = yfail(&L->c, sn->items[i], ip, "expected a step of suite '%s' (%s), got '%s'",
+                rc = core_yfail(&L->c, sn->items[i], ip, "expected a step of suite '%s' (%s), got '%s'",
                            s->name, b.data, given[i]);
                 l4h_buf_free(&b);
             }
@@ -660,7 +660,7 @@ static int load_steps(cload *L, const ynode *root)
         }
         for (size_t k = 0; k < cfg->n_steps; k++)
             if (!strcmp(cfg->steps[k], st->name))
-                rc = yfail(&L->c, sn->items[i], ip, "expected each step once, got '%s' again",
+                rc = core_yfail(&L->c, sn->items[i], ip, "expected each step once, got '%s' again",
                            st->name);
         if (rc == 0)
             cfg->steps[cfg->n_steps++] = l4h_xstrdup(st->name);
@@ -727,7 +727,7 @@ static int load_tree(cload *L, const ynode *root)
 {
     l4h_config *cfg = L->cfg;
     if (!root)
-        return yfail(&L->c, NULL, NULL, "empty file: expected a campaign config with name, suite "
+        return core_yfail(&L->c, NULL, NULL, "empty file: expected a campaign config with name, suite "
                                         "and models");
     if (core_opts_load(&L->c, OPTS_CONFIG, root, "", cfg) < 0)
         return -1;
@@ -758,16 +758,16 @@ int l4h_config_load(const char *path, l4h_config **out, l4h_err *err)
     free(cfg->name);
     cfg->name = NULL;
     cfg->path = l4h_xstrdup(path);
-    cfg->dir = l4h_path_dir_abs(path);
+    cfg->dir = core_path_dir_abs(path);
     cfg->text = text;
     l4h_sha256_hex(text, len, cfg->sha256);
     const char *file = add_file(cfg, path);
     cload L = {.c = {.file = file, .dir = cfg->dir, .err = err}, .cfg = cfg};
     ynode *root = NULL;
-    int rc = ytree_parse(file, text, len, &root, err);
+    int rc = core_ytree_parse(file, text, len, &root, err);
     if (rc == 0)
         rc = load_tree(&L, root);
-    ytree_free(root);
+    core_ytree_free(root);
     free(L.pair_where);
     free(L.slots);
     if (rc < 0) {

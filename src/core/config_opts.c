@@ -184,7 +184,7 @@ static int word_of(const char *v, const char *extra)
 
 static int campaign_name(const char *v, char *msg, size_t size)
 {
-    if (yname_ok(v, 1))
+    if (core_yname_ok(v, 1))
         return 0;
     snprintf(msg, size, "expected a campaign name of letters, digits, '.', '_' or '-', got '%s'", v);
     return -1;
@@ -282,16 +282,16 @@ static int load_text(const yctx *c, const config_opt *o, const ynode *n, const c
     char *v = NULL;
     if (o->flags & F_LITERAL) {
         char got[80];
-        if (n->kind != Y_SCALAR || yis_null(n))
-            return yfail(c, n, path, "expected a string, got %s", ydescribe(n, got, sizeof got));
+        if (n->kind != Y_SCALAR || core_yis_null(n))
+            return core_yfail(c, n, path, "expected a string, got %s", core_ydescribe(n, got, sizeof got));
         v = l4h_xstrdup(n->value);
-    } else if (yget_str(c, n, path, &v) < 0) {
+    } else if (core_yget_str(c, n, path, &v) < 0) {
         return -1;
     }
     char msg[1536];
     if (o->check && o->check(v, msg, sizeof msg) < 0) {
         free(v);
-        return yfail(c, n, path, "%s", msg);
+        return core_yfail(c, n, path, "%s", msg);
     }
     free(*out);
     *out = v;
@@ -302,7 +302,7 @@ static int load_text(const yctx *c, const config_opt *o, const ynode *n, const c
 static int load_enum(const yctx *c, const config_opt *o, const ynode *n, const char *path, int *out)
 {
     char *v = NULL;
-    if (yget_str(c, n, path, &v) < 0)
+    if (core_yget_str(c, n, path, &v) < 0)
         return -1;
     for (int i = 0; o->choices[i]; i++)
         if (!strcmp(v, o->choices[i])) {
@@ -313,7 +313,7 @@ static int load_enum(const yctx *c, const config_opt *o, const ynode *n, const c
     l4h_buf b = {0};
     for (int i = 0; o->choices[i]; i++)
         l4h_buf_printf(&b, "%s%s", !i ? "" : o->choices[i + 1] ? ", " : " or ", o->choices[i]);
-    yfail(c, n, path, "expected %s, got '%s'", b.data, v);
+    core_yfail(c, n, path, "expected %s, got '%s'", b.data, v);
     l4h_buf_free(&b);
     free(v);
     return -1;
@@ -323,16 +323,16 @@ static int load_enum(const yctx *c, const config_opt *o, const ynode *n, const c
 static int load_opt_num(const yctx *c, const config_opt *o, const ynode *n, const char *path,
                         l4h_opt_num *out)
 {
-    if (yis_null(n)) {
+    if (core_yis_null(n)) {
         out->state = L4H_OPT_NULL;
         return 0;
     }
     if (o->type == T_OPT_INT) {
         int64_t v;
-        if (yget_int(c, n, path, int_bound(o->lo), int_bound(o->hi), &v) < 0)
+        if (core_yget_int(c, n, path, int_bound(o->lo), int_bound(o->hi), &v) < 0)
             return -1;
         out->value = (double)v;
-    } else if (yget_num(c, n, path, o->lo, (o->flags & F_EXCL) != 0, &out->value) < 0) {
+    } else if (core_yget_num(c, n, path, o->lo, (o->flags & F_EXCL) != 0, &out->value) < 0) {
         return -1;
     }
     out->state = L4H_OPT_SET;
@@ -348,23 +348,23 @@ static int load_value(const yctx *c, const config_opt *o, const ynode *n, const 
     switch (o->type) {
     case T_INT:
         v = *(int *)f;
-        if (yget_int(c, n, path, int_bound(o->lo), o->hi < INT_MAX ? int_bound(o->hi) : INT_MAX,
+        if (core_yget_int(c, n, path, int_bound(o->lo), o->hi < INT_MAX ? int_bound(o->hi) : INT_MAX,
                      &v) < 0)
             return -1;
         *(int *)f = (int)v;
         return 0;
     case T_I64:
-        return yget_int(c, n, path, int_bound(o->lo), int_bound(o->hi), f);
+        return core_yget_int(c, n, path, int_bound(o->lo), int_bound(o->hi), f);
     case T_NUM:
-        return yget_num(c, n, path, o->lo, (o->flags & F_EXCL) != 0, f);
+        return core_yget_num(c, n, path, o->lo, (o->flags & F_EXCL) != 0, f);
     case T_BOOL:
-        return yget_bool(c, n, path, f);
+        return core_yget_bool(c, n, path, f);
     case T_STR:
-        if ((o->flags & F_NULLABLE) && yis_null(n))
+        if ((o->flags & F_NULLABLE) && core_yis_null(n))
             return 0;
         return load_text(c, o, n, path, f);
     case T_PATH:
-        return yget_path(c, n, path, f);
+        return core_yget_path(c, n, path, f);
     case T_PROGRAM: {
         char *s = NULL;
         if (load_text(c, o, n, path, &s) < 0)
@@ -397,20 +397,20 @@ static int load_map(const yctx *c, core_opts_scope scope, const ynode *n, const 
         if ((keys[nk] = child_key(&opts[i], scope, prefix)))
             nk++;
     keys[nk] = NULL;
-    if (ycheck_keys(c, n, path, keys) < 0)
+    if (core_ycheck_keys(c, n, path, keys) < 0)
         return -1;
     char kp[256];
     for (size_t i = 0; i < N_OPTS; i++) {
         const char *k = child_key(&opts[i], scope, prefix);
-        if (k && (opts[i].flags & F_REQUIRED) && !ymap_get(n, k))
-            return yfail(c, n, ypath_key(kp, path, k), "missing required key");
+        if (k && (opts[i].flags & F_REQUIRED) && !core_ymap_get(n, k))
+            return core_yfail(c, n, core_ypath_key(kp, path, k), "missing required key");
     }
     for (size_t i = 0; i < N_OPTS; i++) {
         const char *k = child_key(&opts[i], scope, prefix);
-        const ynode *v = k ? ymap_get(n, k) : NULL;
+        const ynode *v = k ? core_ymap_get(n, k) : NULL;
         if (!v)
             continue;
-        ypath_key(kp, path, k);
+        core_ypath_key(kp, path, k);
         if (opts[i].type == T_MAP ? load_map(c, scope, v, opts[i].path, kp, base) < 0
                                   : load_value(c, &opts[i], v, kp, base) < 0)
             return -1;
@@ -450,7 +450,7 @@ void core_opts_defaults(core_opts_scope scope, void *base)
         case T_PROGRAM:
             if (o->text) {
                 char *v = NULL;
-                if (l4h_expand_env(o->text, &v, NULL) < 0 || !v)
+                if (core_expand_env(o->text, &v, NULL) < 0 || !v)
                     v = l4h_xstrdup(o->text);
                 free(*(char **)f);
                 *(char **)f = v;

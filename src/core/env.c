@@ -3,14 +3,14 @@
 #include <string.h>
 
 #include "llm4hep/core.h"
-#include "ytree.h"
+#include "core_internal.h"
 
 /* Expand ${VAR} and ${VAR:-default} in s into *out (caller frees).
  * ${VAR:-default} uses default when VAR is unset or empty (the shell's
  * meaning); the default itself may hold ${...}. "$$" is a literal "$"; a "$"
  * not followed by "{" is kept as is. An unset ${VAR} without a default, an
  * unterminated "${" or a bad name is -1 (code 2) naming it. */
-int l4h_expand_env(const char *s, char **out, l4h_err *err)
+int core_expand_env(const char *s, char **out, l4h_err *err)
 {
     l4h_buf b = {0};
     l4h_buf_add(&b, "", 0);
@@ -83,7 +83,7 @@ int l4h_expand_env(const char *s, char **out, l4h_err *err)
             memcpy(dflt, d, dlen);
             dflt[dlen] = '\0';
             char *exp;
-            int rc = l4h_expand_env(dflt, &exp, err);
+            int rc = core_expand_env(dflt, &exp, err);
             free(dflt);
             if (rc < 0) {
                 free(var);

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "llm4hep/core.h"
-#include "ytree.h"
+#include "core_internal.h"
 
 /* What a file that is not a regular one is, for messages. */
 static const char *file_kind(mode_t m)
@@ -36,7 +36,7 @@ static const char *file_kind(mode_t m)
  * fstat on the open fd decides (no race with a rename); the read stops one
  * byte past max, so /dev/zero-like sources and files growing while read end
  * in the same error. */
-int l4h_read_file_max(const char *path, size_t max, char **out, size_t *len, l4h_err *err)
+int core_read_file_max(const char *path, size_t max, char **out, size_t *len, l4h_err *err)
 {
     *out = NULL;
     if (len)
@@ -98,11 +98,11 @@ int l4h_read_file_max(const char *path, size_t max, char **out, size_t *len, l4h
 /* See core.h. */
 int l4h_read_file(const char *path, char **out, size_t *len, l4h_err *err)
 {
-    return l4h_read_file_max(path, L4H_READ_FILE_MAX, out, len, err);
+    return core_read_file_max(path, L4H_READ_FILE_MAX, out, len, err);
 }
 
 /* See core.h. */
-int l4h_write_all(int fd, const void *data, size_t n)
+int core_write_all(int fd, const void *data, size_t n)
 {
     const char *p = data;
     while (n) {
@@ -134,7 +134,7 @@ int l4h_write_file(const char *path, const void *data, size_t len, l4h_err *err)
         free(tmp);
         return l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot create: %s", path, strerror(e));
     }
-    if (l4h_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    if (core_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
         int e = errno;
         close(fd);
         unlink(tmp);
@@ -226,7 +226,7 @@ char *l4h_path_join(const char *dir, const char *rel)
 
 /* The directory part of path: "a/b/c" -> "a/b", "c" -> ".", "/c" -> "/".
  * Caller frees. */
-char *l4h_path_dir_abs(const char *path)
+char *core_path_dir_abs(const char *path)
 {
     char *dir = l4h_path_dir(path);
     char *abs = realpath(dir, NULL);

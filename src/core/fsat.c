@@ -28,12 +28,12 @@
 #include <unistd.h>
 
 #include "llm4hep/core.h"
-#include "ytree.h"
+#include "core_internal.h"
 
 static int use_openat2 = 1;
 
 /* See core.h (tests). */
-void l4h_fs_use_openat2(int on)
+void core_fs_use_openat2(int on)
 {
     use_openat2 = on;
 }
@@ -247,7 +247,7 @@ int l4h_fs_write(int dfd, const char *rel, const void *data, size_t len, int mod
         return l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot create: %s", rel, strerror(e));
     }
     int rc = 0;
-    if (l4h_write_all(fd, data, len) < 0)
+    if (core_write_all(fd, data, len) < 0)
         rc = l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot write: %s", rel, strerror(errno));
     if (close(fd) != 0 && rc == 0)
         rc = l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot write: %s", rel, strerror(errno));
@@ -415,7 +415,7 @@ static int copy_file_at(int src, const char *name, int dst, const char *rel, l4h
         }
         if (n == 0)
             break;
-        if (l4h_write_all(out, buf, (size_t)n) < 0) {
+        if (core_write_all(out, buf, (size_t)n) < 0) {
             rc = l4h_err_set(err, L4H_EXIT_INFRA, "%s: cannot write: %s", rel, strerror(errno));
             break;
         }

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 
 #include "llm4hep/core.h"
-#include "ytree.h"
+#include "core_internal.h"
 
 #define MAGIC "llm4hep-inputs 1\n"
 
@@ -69,7 +69,7 @@ const l4h_input_file *l4h_inputs_file(const l4h_inputs *in, size_t i)
     return in && i < in->n ? &in->files[i] : NULL;
 }
 
-const l4h_input_file *l4h_inputs_find(const l4h_inputs *in, const char *path)
+const l4h_input_file *core_inputs_find(const l4h_inputs *in, const char *path)
 {
     for (size_t i = 0; in && i < in->n; i++)
         if (!strcmp(in->files[i].path, path))
@@ -179,7 +179,7 @@ int l4h_input_read(const char *path, char **out, size_t *len, l4h_err *err)
     *out = NULL;
     pthread_mutex_lock(&mu);
     l4h_inputs *in = current;
-    const l4h_input_file *f = in ? l4h_inputs_find(in, path) : NULL;
+    const l4h_input_file *f = in ? core_inputs_find(in, path) : NULL;
     if (!f && in && in->frozen) {
         pthread_mutex_unlock(&mu);
         return l4h_err_set(err, L4H_EXIT_USAGE,
@@ -208,10 +208,10 @@ int l4h_input_read(const char *path, char **out, size_t *len, l4h_err *err)
     return l4h_read_file(path, out, len, err);
 }
 
-int l4h_input_verify(const char *path, l4h_err *err)
+int core_input_verify(const char *path, l4h_err *err)
 {
     pthread_mutex_lock(&mu);
-    const l4h_input_file *f = current && current->frozen ? l4h_inputs_find(current, path) : NULL;
+    const l4h_input_file *f = current && current->frozen ? core_inputs_find(current, path) : NULL;
     char want[65] = "";
     if (f)
         memcpy(want, f->sha256, sizeof want);
@@ -238,7 +238,7 @@ int l4h_input_verify(const char *path, l4h_err *err)
 int l4h_input_is_file(const char *path)
 {
     pthread_mutex_lock(&mu);
-    int found = current && l4h_inputs_find(current, path) != NULL;
+    int found = current && core_inputs_find(current, path) != NULL;
     int frozen = current && current->frozen;
     pthread_mutex_unlock(&mu);
     if (found || frozen)

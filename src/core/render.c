@@ -66,7 +66,7 @@ int core_placeholder_known(const char *name, size_t len, char *msg, size_t size)
     const char *names[N_VARS];
     for (size_t i = 0; i < N_VARS; i++)
         names[i] = vars_map[i].name;
-    const char *near = yclosest(nm, names, N_VARS);
+    const char *near = core_yclosest(nm, names, N_VARS);
     if (near) {
         snprintf(msg, size, "unknown placeholder '{{%s}}'; did you mean '{{%s}}'?", nm, near);
         return -1;
@@ -148,7 +148,7 @@ int l4h_suite_resolve_argv(char **argv, const char *suite_dir, l4h_err *err)
 int l4h_suite_verify_argv(char *const *argv, l4h_err *err)
 {
     for (size_t i = 1; argv && argv[i]; i++)
-        if (argv[i][0] == '/' && l4h_input_verify(argv[i], err) < 0)
+        if (argv[i][0] == '/' && core_input_verify(argv[i], err) < 0)
             return -1;
     return 0;
 }

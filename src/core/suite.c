@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "ytree.h"
+#include "core_internal.h"
 
 static const char *const suite_keys[] = {"name",     "data_dir", "reference_dir", "generate",
                                          "solution", "requires", "prompts",       "steps",
@@ -129,12 +129,12 @@ static void hash_argv_files(sload *L, char *const *argv, size_t n)
 static int load_prompt(sload *L, const ynode *n, const char *key, char **path, char **text)
 {
     char *p = NULL, *rel = NULL;
-    if (yget_path(&L->c, n, key, &p) < 0 || yget_str(&L->c, n, key, &rel) < 0)
+    if (core_yget_path(&L->c, n, key, &p) < 0 || core_yget_str(&L->c, n, key, &rel) < 0)
         goto fail;
     size_t len;
-    if (yread_named(&L->c, n, key, p, text, &len) < 0)
+    if (core_yread_named(&L->c, n, key, p, text, &len) < 0)
         goto fail;
-    if (ycheck_placeholders(p, 1, 1, *text, NULL, L->c.err) < 0) {
+    if (core_ycheck_placeholders(p, 1, 1, *text, NULL, L->c.err) < 0) {
         free(*text);
         *text = NULL;
         goto fail;
@@ -157,15 +157,15 @@ static int load_argv(sload *L, const ynode *n, const char *key, char ***out, siz
 {
     char got[80];
     if (n->kind != Y_SEQ || n->n == 0)
-        return yfail(&L->c, n, key, "expected a command as a non-empty list of strings, got %s",
-                     n->kind == Y_SEQ ? "an empty list" : ydescribe(n, got, sizeof got));
-    if (yget_strlist(&L->c, n, key, out, count) < 0)
+        return core_yfail(&L->c, n, key, "expected a command as a non-empty list of strings, got %s",
+                     n->kind == Y_SEQ ? "an empty list" : core_ydescribe(n, got, sizeof got));
+    if (core_yget_strlist(&L->c, n, key, out, count) < 0)
         return -1;
     for (size_t i = 0; i < n->n; i++) {
         const ynode *it = n->items[i];
         char ip[256];
-        ypath_index(ip, key, i);
-        if (ycheck_placeholders(L->c.file, it->line, it->col + (it->plain ? 0 : 1), (*out)[i], ip,
+        core_ypath_index(ip, key, i);
+        if (core_ycheck_placeholders(L->c.file, it->line, it->col + (it->plain ? 0 : 1), (*out)[i], ip,
                                 L->c.err) < 0)
             return -1;
     }
@@ -176,13 +176,13 @@ static int load_argv(sload *L, const ynode *n, const char *key, char ***out, siz
 /* A path inside the workspace: relative, without "..". */
 static int load_relpath(sload *L, const ynode *n, const char *key, char **out)
 {
-    if (yget_str(&L->c, n, key, out) < 0)
+    if (core_yget_str(&L->c, n, key, out) < 0)
         return -1;
     const char *s = *out;
     int bad = !*s || s[0] == '/' || !strcmp(s, "..") || !strncmp(s, "../", 3) ||
               strstr(s, "/../") || (strlen(s) >= 3 && !strcmp(s + strlen(s) - 3, "/.."));
     if (bad)
-        return yfail(&L->c, n, key, "expected a path relative to the workspace (no leading '/', "
+        return core_yfail(&L->c, n, key, "expected a path relative to the workspace (no leading '/', "
                                     "no '..'), got '%s'", s);
     return 0;
 }
@@ -190,32 +190,32 @@ static int load_relpath(sload *L, const ynode *n, const char *key, char **out)
 static int load_tool(sload *L, const ynode *n, const char *key, l4h_tool_spec *t)
 {
     char kp[256];
-    if (ycheck_keys(&L->c, n, key, tool_keys) < 0)
+    if (core_ycheck_keys(&L->c, n, key, tool_keys) < 0)
         return -1;
     const char *req[] = {"name", "description", "command"};
     for (int i = 0; i < 3; i++)
-        if (!ymap_get(n, req[i]))
-            return yfail(&L->c, n, ypath_key(kp, key, req[i]), "missing required key");
-    const ynode *nm = ymap_get(n, "name");
-    if (yget_str(&L->c, nm, ypath_key(kp, key, "name"), &t->name) < 0)
+        if (!core_ymap_get(n, req[i]))
+            return core_yfail(&L->c, n, core_ypath_key(kp, key, req[i]), "missing required key");
+    const ynode *nm = core_ymap_get(n, "name");
+    if (core_yget_str(&L->c, nm, core_ypath_key(kp, key, "name"), &t->name) < 0)
         return -1;
-    if (!yname_ok(t->name, 0) || strlen(t->name) > 64)
-        return yfail(&L->c, nm, kp, "expected a tool name of 1 to 64 letters, digits, '_' or '-', "
+    if (!core_yname_ok(t->name, 0) || strlen(t->name) > 64)
+        return core_yfail(&L->c, nm, kp, "expected a tool name of 1 to 64 letters, digits, '_' or '-', "
                                     "got '%s'", t->name);
-    if (yget_str(&L->c, ymap_get(n, "description"), ypath_key(kp, key, "description"),
+    if (core_yget_str(&L->c, core_ymap_get(n, "description"), core_ypath_key(kp, key, "description"),
                  &t->description) < 0)
         return -1;
-    const ynode *par = ymap_get(n, "parameters");
+    const ynode *par = core_ymap_get(n, "parameters");
     if (par) {
         char got[80];
         if (par->kind != Y_MAP)
-            return yfail(&L->c, par, ypath_key(kp, key, "parameters"),
-                         "expected a JSON schema as a mapping, got %s", ydescribe(par, got, sizeof got));
-        t->parameters_json = ytree_to_json(par);
+            return core_yfail(&L->c, par, core_ypath_key(kp, key, "parameters"),
+                         "expected a JSON schema as a mapping, got %s", core_ydescribe(par, got, sizeof got));
+        t->parameters_json = core_ytree_to_json(par);
     } else {
         t->parameters_json = l4h_xstrdup("{\"type\":\"object\",\"properties\":{}}");
     }
-    return load_argv(L, ymap_get(n, "command"), ypath_key(kp, key, "command"), &t->command,
+    return load_argv(L, core_ymap_get(n, "command"), core_ypath_key(kp, key, "command"), &t->command,
                      &t->n_command);
 }
 
@@ -246,14 +246,14 @@ static int load_check(sload *L, const ynode *n, const char *key, l4h_step *st, l
 {
     char kp[256], got[80];
     if (!n || n->kind != Y_MAP)
-        return yfail(&L->c, n, key, "expected a check (a mapping with a type), got %s",
-                     ydescribe(n, got, sizeof got));
-    const ynode *ty = ymap_get(n, "type");
+        return core_yfail(&L->c, n, key, "expected a check (a mapping with a type), got %s",
+                     core_ydescribe(n, got, sizeof got));
+    const ynode *ty = core_ymap_get(n, "type");
     if (!ty)
-        return yfail(&L->c, n, ypath_key(kp, key, "type"),
+        return core_yfail(&L->c, n, core_ypath_key(kp, key, "type"),
                      "missing required key, expected array, text or command");
     char *type = NULL;
-    if (yget_str(&L->c, ty, ypath_key(kp, key, "type"), &type) < 0)
+    if (core_yget_str(&L->c, ty, core_ypath_key(kp, key, "type"), &type) < 0)
         return -1;
     const char *const *keys;
     if (!strcmp(type, "array"))
@@ -263,7 +263,7 @@ static int load_check(sload *L, const ynode *n, const char *key, l4h_step *st, l
     else if (!strcmp(type, "command"))
         c->kind = L4H_CHECK_COMMAND, keys = command_keys;
     else {
-        yfail(&L->c, ty, kp, "expected array, text or command, got '%s'", type);
+        core_yfail(&L->c, ty, kp, "expected array, text or command, got '%s'", type);
         free(type);
         return -1;
     }
@@ -273,30 +273,30 @@ static int load_check(sload *L, const ynode *n, const char *key, l4h_step *st, l
     c->where.col = n->col;
     c->sig_digits = 4;
     c->zero_floor = 1e-9;
-    if (ycheck_keys(&L->c, n, key, keys) < 0)
+    if (core_ycheck_keys(&L->c, n, key, keys) < 0)
         return -1;
     const char *need = c->kind == L4H_CHECK_COMMAND ? "run" : "file";
-    if (!ymap_get(n, need))
-        return yfail(&L->c, n, ypath_key(kp, key, need), "missing required key for a %s check",
+    if (!core_ymap_get(n, need))
+        return core_yfail(&L->c, n, core_ypath_key(kp, key, need), "missing required key for a %s check",
                      c->kind == L4H_CHECK_ARRAY ? "array" : c->kind == L4H_CHECK_TEXT ? "text" : "command");
     if (c->kind != L4H_CHECK_COMMAND &&
-        load_relpath(L, ymap_get(n, "file"), ypath_key(kp, key, "file"), &c->file) < 0)
+        load_relpath(L, core_ymap_get(n, "file"), core_ypath_key(kp, key, "file"), &c->file) < 0)
         return -1;
     if (c->kind == L4H_CHECK_ARRAY) {
         int64_t sd = 4;
-        if (yget_int(&L->c, ymap_get(n, "sig_digits"), ypath_key(kp, key, "sig_digits"), 1, 17,
+        if (core_yget_int(&L->c, core_ymap_get(n, "sig_digits"), core_ypath_key(kp, key, "sig_digits"), 1, 17,
                      &sd) < 0 ||
-            yget_num(&L->c, ymap_get(n, "zero_floor"), ypath_key(kp, key, "zero_floor"), 0, 0,
+            core_yget_num(&L->c, core_ymap_get(n, "zero_floor"), core_ypath_key(kp, key, "zero_floor"), 0, 0,
                      &c->zero_floor) < 0)
             return -1;
         c->sig_digits = (int)sd;
     } else if (c->kind == L4H_CHECK_TEXT) {
-        const ynode *pn = ymap_get(n, "patterns");
-        ypath_key(kp, key, "patterns");
+        const ynode *pn = core_ymap_get(n, "patterns");
+        core_ypath_key(kp, key, "patterns");
         if (!pn)
-            return yfail(&L->c, n, kp, "missing required key for a text check");
-        if (yget_list(&L->c, pn, kp, "regular expressions") < 0 ||
-            yget_strlist(&L->c, pn, kp, &c->patterns, &c->n_patterns) < 0)
+            return core_yfail(&L->c, n, kp, "missing required key for a text check");
+        if (core_yget_list(&L->c, pn, kp, "regular expressions") < 0 ||
+            core_yget_strlist(&L->c, pn, kp, &c->patterns, &c->n_patterns) < 0)
             return -1;
         for (size_t i = 0; i < c->n_patterns; i++) {
             regex_t re;
@@ -304,39 +304,39 @@ static int load_check(sload *L, const ynode *n, const char *key, l4h_step *st, l
             if (rc) {
                 char why[160], ip[256];
                 regerror(rc, &re, why, sizeof why);
-                return yfail(&L->c, pn->items[i], ypath_index(ip, kp, i),
+                return core_yfail(&L->c, pn->items[i], core_ypath_index(ip, kp, i),
                              "expected a POSIX extended regular expression, got '%s' (%s)",
                              c->patterns[i], why);
             }
             regfree(&re);
         }
     } else {
-        if (load_argv(L, ymap_get(n, "run"), ypath_key(kp, key, "run"), &c->run, &c->n_run) < 0)
+        if (load_argv(L, core_ymap_get(n, "run"), core_ypath_key(kp, key, "run"), &c->run, &c->n_run) < 0)
             return -1;
-        const ynode *ex = ymap_get(n, "expect");
+        const ynode *ex = core_ymap_get(n, "expect");
         if (ex) {
-            ypath_key(kp, key, "expect");
+            core_ypath_key(kp, key, "expect");
             if (ex->kind != Y_MAP)
-                return yfail(&L->c, ex, kp, "expected a mapping of output keys to {min, max}, got %s",
-                             ydescribe(ex, got, sizeof got));
+                return core_yfail(&L->c, ex, kp, "expected a mapping of output keys to {min, max}, got %s",
+                             core_ydescribe(ex, got, sizeof got));
             c->expect = l4h_xcalloc(ex->n ? ex->n : 1, sizeof *c->expect);
             for (size_t i = 0; i < ex->n; i++) {
                 l4h_expect *e = &c->expect[c->n_expect++];
                 e->key = l4h_xstrdup(ex->keys[i]->value);
                 char ep[256], bp[256];
-                ypath_key(ep, kp, e->key);
+                core_ypath_key(ep, kp, e->key);
                 const ynode *b = ex->items[i];
-                if (ycheck_keys(&L->c, b, ep, bound_keys) < 0)
+                if (core_ycheck_keys(&L->c, b, ep, bound_keys) < 0)
                     return -1;
-                if (!ymap_get(b, "min") && !ymap_get(b, "max"))
-                    return yfail(&L->c, b, ep, "expected min, max or both, got neither");
-                e->has_min = ymap_get(b, "min") != NULL;
-                e->has_max = ymap_get(b, "max") != NULL;
-                if (yget_num(&L->c, ymap_get(b, "min"), ypath_key(bp, ep, "min"), -1e308, 0, &e->min) < 0 ||
-                    yget_num(&L->c, ymap_get(b, "max"), ypath_key(bp, ep, "max"), -1e308, 0, &e->max) < 0)
+                if (!core_ymap_get(b, "min") && !core_ymap_get(b, "max"))
+                    return core_yfail(&L->c, b, ep, "expected min, max or both, got neither");
+                e->has_min = core_ymap_get(b, "min") != NULL;
+                e->has_max = core_ymap_get(b, "max") != NULL;
+                if (core_yget_num(&L->c, core_ymap_get(b, "min"), core_ypath_key(bp, ep, "min"), -1e308, 0, &e->min) < 0 ||
+                    core_yget_num(&L->c, core_ymap_get(b, "max"), core_ypath_key(bp, ep, "max"), -1e308, 0, &e->max) < 0)
                     return -1;
                 if (e->has_min && e->has_max && e->max < e->min)
-                    return yfail(&L->c, ymap_get(b, "max"), bp, "expected a number >= min (%g), got '%g'",
+                    return core_yfail(&L->c, core_ymap_get(b, "max"), bp, "expected a number >= min (%g), got '%g'",
                                  e->min, e->max);
             }
         }
@@ -348,69 +348,69 @@ static int load_check(sload *L, const ynode *n, const char *key, l4h_step *st, l
 static int load_step(sload *L, const ynode *n, const char *key, l4h_suite *s, l4h_step *st)
 {
     char kp[256], got[80];
-    if (ycheck_keys(&L->c, n, key, step_keys) < 0)
+    if (core_ycheck_keys(&L->c, n, key, step_keys) < 0)
         return -1;
-    const ynode *nm = ymap_get(n, "name");
+    const ynode *nm = core_ymap_get(n, "name");
     if (!nm)
-        return yfail(&L->c, n, ypath_key(kp, key, "name"), "missing required key");
-    if (yget_str(&L->c, nm, ypath_key(kp, key, "name"), &st->name) < 0)
+        return core_yfail(&L->c, n, core_ypath_key(kp, key, "name"), "missing required key");
+    if (core_yget_str(&L->c, nm, core_ypath_key(kp, key, "name"), &st->name) < 0)
         return -1;
     int digits = strspn(st->name, "0123456789") == strlen(st->name);
-    if (!yname_ok(st->name, 1) || digits)
-        return yfail(&L->c, nm, kp, "expected a step name of letters, digits, '_', '-' or '.' "
+    if (!core_yname_ok(st->name, 1) || digits)
+        return core_yfail(&L->c, nm, kp, "expected a step name of letters, digits, '_', '-' or '.' "
                                     "(not only digits), got '%s'", st->name);
     for (size_t i = 0; i + 1 < s->n_steps; i++)
         if (!strcmp(s->steps[i].name, st->name))
-            return yfail(&L->c, nm, kp, "expected a unique step name, got '%s' again (step %zu)",
+            return core_yfail(&L->c, nm, kp, "expected a unique step name, got '%s' again (step %zu)",
                          st->name, i + 1);
-    const ynode *pr = ymap_get(n, "prompt");
+    const ynode *pr = core_ymap_get(n, "prompt");
     if (!pr)
-        return yfail(&L->c, n, ypath_key(kp, key, "prompt"), "missing required key");
-    if (load_prompt(L, pr, ypath_key(kp, key, "prompt"), &st->prompt_path, &st->prompt) < 0)
+        return core_yfail(&L->c, n, core_ypath_key(kp, key, "prompt"), "missing required key");
+    if (load_prompt(L, pr, core_ypath_key(kp, key, "prompt"), &st->prompt_path, &st->prompt) < 0)
         return -1;
-    const ynode *sg = ymap_get(n, "stage");
+    const ynode *sg = core_ymap_get(n, "stage");
     if (sg) {
-        ypath_key(kp, key, "stage");
-        if (sg->kind != Y_SEQ && !yis_null(sg))
-            return yfail(&L->c, sg, kp, "expected a list of workspace paths, got %s",
-                         ydescribe(sg, got, sizeof got));
+        core_ypath_key(kp, key, "stage");
+        if (sg->kind != Y_SEQ && !core_yis_null(sg))
+            return core_yfail(&L->c, sg, kp, "expected a list of workspace paths, got %s",
+                         core_ydescribe(sg, got, sizeof got));
         size_t k = sg->kind == Y_SEQ ? sg->n : 0;
         st->stage = l4h_xcalloc(k + 1, sizeof *st->stage);
         for (size_t i = 0; i < k; i++) {
             char ip[256];
-            if (load_relpath(L, sg->items[i], ypath_index(ip, kp, i), &st->stage[i]) < 0)
+            if (load_relpath(L, sg->items[i], core_ypath_index(ip, kp, i), &st->stage[i]) < 0)
                 return -1;
             st->n_stage++;
         }
     }
-    const ynode *tl = ymap_get(n, "tools");
-    if (tl && !yis_null(tl)) {
-        ypath_key(kp, key, "tools");
+    const ynode *tl = core_ymap_get(n, "tools");
+    if (tl && !core_yis_null(tl)) {
+        core_ypath_key(kp, key, "tools");
         if (tl->kind != Y_SEQ)
-            return yfail(&L->c, tl, kp, "expected a list of tools, got %s", ydescribe(tl, got, sizeof got));
+            return core_yfail(&L->c, tl, kp, "expected a list of tools, got %s", core_ydescribe(tl, got, sizeof got));
         st->tools = l4h_xcalloc(tl->n ? tl->n : 1, sizeof *st->tools);
         for (size_t i = 0; i < tl->n; i++) {
             char ip[256];
             st->n_tools++;
-            if (load_tool(L, tl->items[i], ypath_index(ip, kp, i), &st->tools[i]) < 0)
+            if (load_tool(L, tl->items[i], core_ypath_index(ip, kp, i), &st->tools[i]) < 0)
                 return -1;
             for (size_t j = 0; j < i; j++)
                 if (!strcmp(st->tools[j].name, st->tools[i].name))
-                    return yfail(&L->c, ymap_get(tl->items[i], "name"), ypath_key(kp, ip, "name"),
+                    return core_yfail(&L->c, core_ymap_get(tl->items[i], "name"), core_ypath_key(kp, ip, "name"),
                                  "expected a unique tool name, got '%s' again", st->tools[i].name);
         }
     }
-    const ynode *ck = ymap_get(n, "checks");
-    ypath_key(kp, key, "checks");
+    const ynode *ck = core_ymap_get(n, "checks");
+    core_ypath_key(kp, key, "checks");
     if (!ck)
-        return yfail(&L->c, n, kp, "missing required key: a step needs at least one hidden check");
-    if (yget_list(&L->c, ck, kp, "checks") < 0)
+        return core_yfail(&L->c, n, kp, "missing required key: a step needs at least one hidden check");
+    if (core_yget_list(&L->c, ck, kp, "checks") < 0)
         return -1;
     st->checks = l4h_xcalloc(ck->n, sizeof *st->checks);
     for (size_t i = 0; i < ck->n; i++) {
         char ip[256];
         st->n_checks++;
-        if (load_check(L, ck->items[i], ypath_index(ip, kp, i), st, &st->checks[i]) < 0)
+        if (load_check(L, ck->items[i], core_ypath_index(ip, kp, i), st, &st->checks[i]) < 0)
             return -1;
     }
     return 0;
@@ -420,64 +420,64 @@ static int load_step(sload *L, const ynode *n, const char *key, l4h_suite *s, l4
 static int load_suite_tree(sload *L, const ynode *root, l4h_suite *s)
 {
     if (!root)
-        return yfail(&L->c, NULL, NULL, "empty file: expected a suite mapping with name, data_dir, "
+        return core_yfail(&L->c, NULL, NULL, "empty file: expected a suite mapping with name, data_dir, "
                                         "reference_dir, prompts and steps");
-    if (ycheck_keys(&L->c, root, "", suite_keys) < 0)
+    if (core_ycheck_keys(&L->c, root, "", suite_keys) < 0)
         return -1;
     const char *req[] = {"name", "data_dir", "reference_dir", "prompts", "steps"};
     for (int i = 0; i < 5; i++)
-        if (!ymap_get(root, req[i]))
-            return yfail(&L->c, root, req[i], "missing required key");
-    const ynode *nm = ymap_get(root, "name");
-    if (yget_str(&L->c, nm, "name", &s->name) < 0)
+        if (!core_ymap_get(root, req[i]))
+            return core_yfail(&L->c, root, req[i], "missing required key");
+    const ynode *nm = core_ymap_get(root, "name");
+    if (core_yget_str(&L->c, nm, "name", &s->name) < 0)
         return -1;
-    if (!yname_ok(s->name, 1))
-        return yfail(&L->c, nm, "name", "expected a suite name of letters, digits, '_', '-' or '.', "
+    if (!core_yname_ok(s->name, 1))
+        return core_yfail(&L->c, nm, "name", "expected a suite name of letters, digits, '_', '-' or '.', "
                                         "got '%s'", s->name);
-    if (yget_path(&L->c, ymap_get(root, "data_dir"), "data_dir", &s->data_dir) < 0 ||
-        yget_path(&L->c, ymap_get(root, "reference_dir"), "reference_dir", &s->reference_dir) < 0)
+    if (core_yget_path(&L->c, core_ymap_get(root, "data_dir"), "data_dir", &s->data_dir) < 0 ||
+        core_yget_path(&L->c, core_ymap_get(root, "reference_dir"), "reference_dir", &s->reference_dir) < 0)
         return -1;
     /* validity: the directory of the suite's validity cases (`llm4hep selftest`);
      * optional, not part of the suite's hash (cases never change the reference) */
-    const ynode *va = ymap_get(root, "validity");
-    if (va && !yis_null(va)) {
-        if (yget_path(&L->c, va, "validity", &s->validity_dir) < 0)
+    const ynode *va = core_ymap_get(root, "validity");
+    if (va && !core_yis_null(va)) {
+        if (core_yget_path(&L->c, va, "validity", &s->validity_dir) < 0)
             return -1;
         struct stat vst;
         if (stat(s->validity_dir, &vst) != 0 || !S_ISDIR(vst.st_mode))
-            return yfail(&L->c, va, "validity", "expected a directory of validity cases (relative to "
+            return core_yfail(&L->c, va, "validity", "expected a directory of validity cases (relative to "
                                                 "the suite file), %s is not one", s->validity_dir);
     }
-    const ynode *g = ymap_get(root, "generate");
-    if (g && !yis_null(g) && load_argv(L, g, "generate", &s->generate, &s->n_generate) < 0)
+    const ynode *g = core_ymap_get(root, "generate");
+    if (g && !core_yis_null(g) && load_argv(L, g, "generate", &s->generate, &s->n_generate) < 0)
         return -1;
-    const ynode *so = ymap_get(root, "solution");
-    if (so && !yis_null(so) && load_argv(L, so, "solution", &s->solution, &s->n_solution) < 0)
+    const ynode *so = core_ymap_get(root, "solution");
+    if (so && !core_yis_null(so) && load_argv(L, so, "solution", &s->solution, &s->n_solution) < 0)
         return -1;
-    if (yget_strlist(&L->c, ymap_get(root, "requires"), "requires", &s->requires, &s->n_requires) < 0)
+    if (core_yget_strlist(&L->c, core_ymap_get(root, "requires"), "requires", &s->requires, &s->n_requires) < 0)
         return -1;
-    const ynode *pr = ymap_get(root, "prompts");
-    if (ycheck_keys(&L->c, pr, "prompts", prompt_keys) < 0)
+    const ynode *pr = core_ymap_get(root, "prompts");
+    if (core_ycheck_keys(&L->c, pr, "prompts", prompt_keys) < 0)
         return -1;
     char kp[256];
     char **dst[] = {&s->prompt_supervisor_first, &s->prompt_supervisor, &s->prompt_coder};
     for (int i = 0; i < 3; i++) {
-        const ynode *p = ymap_get(pr, prompt_keys[i]);
-        ypath_key(kp, "prompts", prompt_keys[i]);
+        const ynode *p = core_ymap_get(pr, prompt_keys[i]);
+        core_ypath_key(kp, "prompts", prompt_keys[i]);
         if (!p)
-            return yfail(&L->c, pr, kp, "missing required key");
+            return core_yfail(&L->c, pr, kp, "missing required key");
         if (load_prompt(L, p, kp, NULL, dst[i]) < 0)
             return -1;
     }
-    const ynode *st = ymap_get(root, "steps");
-    if (yget_list(&L->c, st, "steps", "steps") < 0)
+    const ynode *st = core_ymap_get(root, "steps");
+    if (core_yget_list(&L->c, st, "steps", "steps") < 0)
         return -1;
     s->steps = l4h_xcalloc(st->n, sizeof *s->steps);
     for (size_t i = 0; i < st->n; i++) {
         char ip[256];
         s->n_steps++;
         s->steps[i].number = (int)i + 1;
-        if (load_step(L, st->items[i], ypath_index(ip, "steps", i), s, &s->steps[i]) < 0)
+        if (load_step(L, st->items[i], core_ypath_index(ip, "steps", i), s, &s->steps[i]) < 0)
             return -1;
     }
     return 0;
@@ -493,16 +493,16 @@ int l4h_suite_load(const char *path, l4h_suite **out, l4h_err *err)
         return -1;
     l4h_suite *s = l4h_xcalloc(1, sizeof *s);
     s->path = l4h_xstrdup(path);
-    s->dir = l4h_path_dir_abs(path);
+    s->dir = core_path_dir_abs(path);
     sload L = {.c = {.file = s->path, .dir = s->dir, .err = err}};
     l4h_sha256_init(&L.hash);
     l4h_sha256_update(&L.hash, text, len);
     ynode *root = NULL;
-    int rc = ytree_parse(path, text, len, &root, err);
+    int rc = core_ytree_parse(path, text, len, &root, err);
     free(text);
     if (rc == 0)
         rc = load_suite_tree(&L, root, s);
-    ytree_free(root);
+    core_ytree_free(root);
     if (rc < 0) {
         l4h_suite_free(s);
         return -1;

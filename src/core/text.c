@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "llm4hep/core.h"
-#include "ytree.h"
+#include "core_internal.h"
 
 static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
 
@@ -129,7 +129,7 @@ char *l4h_text_clean(const char *s, size_t len, unsigned flags)
 }
 
 /* See core.h. */
-size_t l4h_utf8_floor(const char *s, size_t len, size_t at)
+size_t core_utf8_floor(const char *s, size_t len, size_t at)
 {
     if (at >= len)
         return len;
@@ -153,7 +153,7 @@ char *l4h_text_head_tail(const char *s, size_t max, const char *what, unsigned f
     int m = snprintf(marker, sizeof marker, fmt, len, w);
     size_t mlen = m > 0 ? (size_t)m : 0;
     size_t keep = max > mlen ? max - mlen : 0;
-    size_t head = l4h_utf8_floor(s, len, keep - keep / 2);
+    size_t head = core_utf8_floor(s, len, keep - keep / 2);
     size_t tail_at = len - keep / 2;
     for (int i = 0; i < 3 && tail_at < len && ((unsigned char)s[tail_at] & 0xC0) == 0x80; i++)
         tail_at++; /* forward to a character's start: the tail only shrinks */

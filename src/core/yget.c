@@ -9,7 +9,7 @@
 
 #include "core_internal.h"
 
-int yfail(const yctx *c, const ynode *n, const char *path, const char *fmt, ...)
+int core_yfail(const yctx *c, const ynode *n, const char *path, const char *fmt, ...)
 {
     char msg[1536];
     va_list ap;
@@ -22,7 +22,7 @@ int yfail(const yctx *c, const ynode *n, const char *path, const char *fmt, ...)
     return l4h_err_set(c->err, L4H_EXIT_USAGE, "%s:%d:%d: %s", c->file, n ? n->line : 1, n ? n->col : 1, msg);
 }
 
-const char *ydescribe(const ynode *n, char *buf, size_t size)
+const char *core_ydescribe(const ynode *n, char *buf, size_t size)
 {
     if (!n)
         return "nothing";
@@ -30,7 +30,7 @@ const char *ydescribe(const ynode *n, char *buf, size_t size)
         return "a list";
     if (n->kind == Y_MAP)
         return "a mapping";
-    if (yis_null(n))
+    if (core_yis_null(n))
         return "null";
     if (strlen(n->value) > 60)
         snprintf(buf, size, "'%.57s...'", n->value);
@@ -39,7 +39,7 @@ const char *ydescribe(const ynode *n, char *buf, size_t size)
     return buf;
 }
 
-const char *ypath_key(char *buf, const char *parent, const char *key)
+const char *core_ypath_key(char *buf, const char *parent, const char *key)
 {
     if (parent && *parent)
         snprintf(buf, 256, "%s.%s", parent, key);
@@ -48,7 +48,7 @@ const char *ypath_key(char *buf, const char *parent, const char *key)
     return buf;
 }
 
-const char *ypath_index(char *buf, const char *parent, size_t i)
+const char *core_ypath_index(char *buf, const char *parent, size_t i)
 {
     snprintf(buf, 256, "%s[%zu]", parent, i);
     return buf;
@@ -75,7 +75,7 @@ static size_t edit_distance(const char *a, const char *b)
     return prev[lb];
 }
 
-const char *yclosest(const char *word, const char *const *cands, size_t n)
+const char *core_yclosest(const char *word, const char *const *cands, size_t n)
 {
     const char *best = NULL;
     size_t bestd = (size_t)-1;
@@ -90,11 +90,11 @@ const char *yclosest(const char *word, const char *const *cands, size_t n)
     return bestd <= limit ? best : NULL;
 }
 
-int ycheck_keys(const yctx *c, const ynode *m, const char *path, const char *const *allowed)
+int core_ycheck_keys(const yctx *c, const ynode *m, const char *path, const char *const *allowed)
 {
     char got[80];
     if (!m || m->kind != Y_MAP)
-        return yfail(c, m, path, "expected a mapping, got %s", ydescribe(m, got, sizeof got));
+        return core_yfail(c, m, path, "expected a mapping, got %s", core_ydescribe(m, got, sizeof got));
     size_t na = 0;
     while (allowed[na])
         na++;
@@ -106,37 +106,37 @@ int ycheck_keys(const yctx *c, const ynode *m, const char *path, const char *con
         if (j < na)
             continue;
         char kp[256];
-        ypath_key(kp, path, k);
-        const char *near = yclosest(k, allowed, na);
+        core_ypath_key(kp, path, k);
+        const char *near = core_yclosest(k, allowed, na);
         if (near)
-            return yfail(c, m->keys[i], kp, "unknown key; did you mean '%s'?", near);
+            return core_yfail(c, m->keys[i], kp, "unknown key; did you mean '%s'?", near);
         l4h_buf b = {0};
         for (j = 0; j < na; j++)
             l4h_buf_printf(&b, "%s%s", j ? ", " : "", allowed[j]);
-        yfail(c, m->keys[i], kp, "unknown key: expected one of %s", b.data);
+        core_yfail(c, m->keys[i], kp, "unknown key: expected one of %s", b.data);
         l4h_buf_free(&b);
         return -1;
     }
     return 0;
 }
 
-int yget_list(const yctx *c, const ynode *n, const char *path, const char *what)
+int core_yget_list(const yctx *c, const ynode *n, const char *path, const char *what)
 {
     char got[80];
     if (n->kind != Y_SEQ || n->n == 0)
-        return yfail(c, n, path, "expected a non-empty list of %s, got %s", what,
-                     n->kind == Y_SEQ ? "an empty list" : ydescribe(n, got, sizeof got));
+        return core_yfail(c, n, path, "expected a non-empty list of %s, got %s", what,
+                     n->kind == Y_SEQ ? "an empty list" : core_ydescribe(n, got, sizeof got));
     return 0;
 }
 
-int yread_named(const yctx *c, const ynode *n, const char *path, const char *file, char **text,
+int core_yread_named(const yctx *c, const ynode *n, const char *path, const char *file, char **text,
                 size_t *len)
 {
     l4h_err e = {0};
     size_t n_read = 0;
     if (l4h_input_read(file, text, &n_read, &e) < 0)
-        return yfail(c, n, path, "%s", e.msg);
-    if (ycheck_utf8(file, *text, n_read, c->err) < 0) {
+        return core_yfail(c, n, path, "%s", e.msg);
+    if (core_ycheck_utf8(file, *text, n_read, c->err) < 0) {
         free(*text);
         *text = NULL;
         return -1;
@@ -146,7 +146,7 @@ int yread_named(const yctx *c, const ynode *n, const char *path, const char *fil
     return 0;
 }
 
-int yname_ok(const char *s, int allow_dot)
+int core_yname_ok(const char *s, int allow_dot)
 {
     if (!*s)
         return 0;
@@ -157,39 +157,39 @@ int yname_ok(const char *s, int allow_dot)
     return 1;
 }
 
-int yexpand(const yctx *c, const ynode *n, const char *path, const char *s, char **out)
+int core_yexpand(const yctx *c, const ynode *n, const char *path, const char *s, char **out)
 {
     l4h_err e = {0};
-    if (l4h_expand_env(s, out, &e) < 0)
-        return yfail(c, n, path, "%s", e.msg);
+    if (core_expand_env(s, out, &e) < 0)
+        return core_yfail(c, n, path, "%s", e.msg);
     return 0;
 }
 
-int yget_str(const yctx *c, const ynode *n, const char *path, char **out)
+int core_yget_str(const yctx *c, const ynode *n, const char *path, char **out)
 {
     if (!n)
         return 0;
     char got[80];
-    if (n->kind != Y_SCALAR || yis_null(n))
-        return yfail(c, n, path, "expected a string, got %s", ydescribe(n, got, sizeof got));
+    if (n->kind != Y_SCALAR || core_yis_null(n))
+        return core_yfail(c, n, path, "expected a string, got %s", core_ydescribe(n, got, sizeof got));
     char *v;
-    if (yexpand(c, n, path, n->value, &v) < 0)
+    if (core_yexpand(c, n, path, n->value, &v) < 0)
         return -1;
     free(*out);
     *out = v;
     return 0;
 }
 
-int yget_path(const yctx *c, const ynode *n, const char *path, char **out)
+int core_yget_path(const yctx *c, const ynode *n, const char *path, char **out)
 {
     if (!n)
         return 0;
     char *v = NULL;
-    if (yget_str(c, n, path, &v) < 0)
+    if (core_yget_str(c, n, path, &v) < 0)
         return -1;
     if (!*v) {
         free(v);
-        return yfail(c, n, path, "expected a path, got ''");
+        return core_yfail(c, n, path, "expected a path, got ''");
     }
     free(*out);
     *out = l4h_path_join(c->dir, v);
@@ -202,12 +202,12 @@ static int number_text(const yctx *c, const ynode *n, const char *path, const ch
                        char **text)
 {
     char got[80];
-    if (n->kind != Y_SCALAR || yis_null(n))
-        return yfail(c, n, path, "expected %s, got %s", what, ydescribe(n, got, sizeof got));
-    return yexpand(c, n, path, n->value, text);
+    if (n->kind != Y_SCALAR || core_yis_null(n))
+        return core_yfail(c, n, path, "expected %s, got %s", what, core_ydescribe(n, got, sizeof got));
+    return core_yexpand(c, n, path, n->value, text);
 }
 
-int yget_int(const yctx *c, const ynode *n, const char *path, int64_t min, int64_t max,
+int core_yget_int(const yctx *c, const ynode *n, const char *path, int64_t min, int64_t max,
              int64_t *out)
 {
     if (!n)
@@ -231,7 +231,7 @@ int yget_int(const yctx *c, const ynode *n, const char *path, int64_t min, int64
             ok = 1, x = (long long)d;
     }
     if (!ok || x < min || x > max) {
-        yfail(c, n, path, "expected %s, got '%s'", what, t);
+        core_yfail(c, n, path, "expected %s, got '%s'", what, t);
         free(t);
         return -1;
     }
@@ -240,7 +240,7 @@ int yget_int(const yctx *c, const ynode *n, const char *path, int64_t min, int64
     return 0;
 }
 
-int yget_num(const yctx *c, const ynode *n, const char *path, double min, int min_excl,
+int core_yget_num(const yctx *c, const ynode *n, const char *path, double min, int min_excl,
              double *out)
 {
     if (!n)
@@ -254,7 +254,7 @@ int yget_num(const yctx *c, const ynode *n, const char *path, double min, int mi
     double d = strtod(t, &end);
     int ok = end != t && !*end && isfinite(d) && (min_excl ? d > min : d >= min);
     if (!ok) {
-        yfail(c, n, path, "expected %s, got '%s'", what, t);
+        core_yfail(c, n, path, "expected %s, got '%s'", what, t);
         free(t);
         return -1;
     }
@@ -263,7 +263,7 @@ int yget_num(const yctx *c, const ynode *n, const char *path, double min, int mi
     return 0;
 }
 
-int yget_bool(const yctx *c, const ynode *n, const char *path, int *out)
+int core_yget_bool(const yctx *c, const ynode *n, const char *path, int *out)
 {
     if (!n)
         return 0;
@@ -278,23 +278,23 @@ int yget_bool(const yctx *c, const ynode *n, const char *path, int *out)
             return 0;
         }
     }
-    yfail(c, n, path, "expected true or false, got '%s'", t);
+    core_yfail(c, n, path, "expected true or false, got '%s'", t);
     free(t);
     return -1;
 }
 
-int yget_strlist(const yctx *c, const ynode *n, const char *path, char ***out, size_t *count)
+int core_yget_strlist(const yctx *c, const ynode *n, const char *path, char ***out, size_t *count)
 {
     if (!n)
         return 0;
     char got[80];
     if (n->kind != Y_SEQ)
-        return yfail(c, n, path, "expected a list of strings, got %s", ydescribe(n, got, sizeof got));
+        return core_yfail(c, n, path, "expected a list of strings, got %s", core_ydescribe(n, got, sizeof got));
     char **v = l4h_xcalloc(n->n + 1, sizeof *v);
     for (size_t i = 0; i < n->n; i++) {
         char ip[256];
-        ypath_index(ip, path, i);
-        if (yget_str(c, n->items[i], ip, &v[i]) < 0) {
+        core_ypath_index(ip, path, i);
+        if (core_yget_str(c, n->items[i], ip, &v[i]) < 0) {
             l4h_strv_free(v);
             return -1;
         }
@@ -316,7 +316,7 @@ static void advance(const char *text, size_t n, int *line, int *col)
     }
 }
 
-int ycheck_placeholders(const char *file, int line, int col, const char *text, const char *key,
+int core_ycheck_placeholders(const char *file, int line, int col, const char *text, const char *key,
                         l4h_err *err)
 {
     core_placeholder ph;

@@ -7,16 +7,16 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "ytree.h"
+#include "core_internal.h"
 
-void ytree_free(ynode *n)
+void core_ytree_free(ynode *n)
 {
     if (!n)
         return;
     for (size_t i = 0; i < n->n; i++) {
-        ytree_free(n->items[i]);
+        core_ytree_free(n->items[i]);
         if (n->keys)
-            ytree_free(n->keys[i]);
+            core_ytree_free(n->keys[i]);
     }
     free(n->items);
     free(n->keys);
@@ -46,7 +46,7 @@ static ynode *ytree_copy(const ynode *n)
 }
 
 /* Check UTF-8 (no overlongs, no surrogates, <= U+10FFFF) and no NUL bytes. */
-int ycheck_utf8(const char *file, const char *text, size_t len, l4h_err *err)
+int core_ycheck_utf8(const char *file, const char *text, size_t len, l4h_err *err)
 {
     const unsigned char *s = (const unsigned char *)text;
     int line = 1, col = 1;
@@ -217,7 +217,7 @@ static int build(builder *b, yaml_event_t *ev, int depth, ynode **out)
     for (;;) {
         yaml_event_t e;
         if (!yaml_parser_parse(&b->parser, &e)) {
-            ytree_free(n);
+            core_ytree_free(n);
             return parser_fail(b);
         }
         if (e.type == YAML_SEQUENCE_END_EVENT || e.type == YAML_MAPPING_END_EVENT) {
@@ -228,35 +228,35 @@ static int build(builder *b, yaml_event_t *ev, int depth, ynode **out)
         int rc = build(b, &e, depth + 1, is_map ? &key : &val);
         yaml_event_delete(&e);
         if (rc < 0) {
-            ytree_free(n);
+            core_ytree_free(n);
             return -1;
         }
         if (is_map) {
             if (key->kind != Y_SCALAR) {
                 l4h_err_set(b->err, L4H_EXIT_USAGE, "%s:%d:%d: expected a plain key (a name), got %s", b->file,
                             key->line, key->col, key->kind == Y_MAP ? "a mapping" : "a list");
-                ytree_free(key);
-                ytree_free(n);
+                core_ytree_free(key);
+                core_ytree_free(n);
                 return -1;
             }
             for (size_t i = 0; i < n->n; i++)
                 if (!strcmp(n->keys[i]->value, key->value)) {
                     l4h_err_set(b->err, L4H_EXIT_USAGE, "%s:%d:%d: key '%s': duplicate key (first at line %d)",
                                 b->file, key->line, key->col, key->value, n->keys[i]->line);
-                    ytree_free(key);
-                    ytree_free(n);
+                    core_ytree_free(key);
+                    core_ytree_free(n);
                     return -1;
                 }
             if (!yaml_parser_parse(&b->parser, &e)) {
-                ytree_free(key);
-                ytree_free(n);
+                core_ytree_free(key);
+                core_ytree_free(n);
                 return parser_fail(b);
             }
             rc = build(b, &e, depth + 1, &val);
             yaml_event_delete(&e);
             if (rc < 0) {
-                ytree_free(key);
-                ytree_free(n);
+                core_ytree_free(key);
+                core_ytree_free(n);
                 return -1;
             }
         }
@@ -266,11 +266,11 @@ static int build(builder *b, yaml_event_t *ev, int depth, ynode **out)
     return 0;
 }
 
-/* Parse YAML text into a tree. See ytree.h. */
-int ytree_parse(const char *file, const char *text, size_t len, ynode **root, l4h_err *err)
+/* Parse YAML text into a tree. See core_internal.h. */
+int core_ytree_parse(const char *file, const char *text, size_t len, ynode **root, l4h_err *err)
 {
     *root = NULL;
-    if (ycheck_utf8(file, text, len, err) < 0)
+    if (core_ycheck_utf8(file, text, len, err) < 0)
         return -1;
     builder b = {.file = file, .err = err};
     if (!yaml_parser_initialize(&b.parser))
@@ -313,13 +313,13 @@ int ytree_parse(const char *file, const char *text, size_t len, ynode **root, l4
     free(b.anchors);
     yaml_parser_delete(&b.parser);
     if (rc < 0) {
-        ytree_free(*root);
+        core_ytree_free(*root);
         *root = NULL;
     }
     return rc;
 }
 
-const ynode *ymap_get(const ynode *m, const char *key)
+const ynode *core_ymap_get(const ynode *m, const char *key)
 {
     if (!m || m->kind != Y_MAP)
         return NULL;
@@ -329,7 +329,7 @@ const ynode *ymap_get(const ynode *m, const char *key)
     return NULL;
 }
 
-const ynode *ymap_key(const ynode *m, const char *key)
+const ynode *core_ymap_key(const ynode *m, const char *key)
 {
     if (!m || m->kind != Y_MAP)
         return NULL;
@@ -339,7 +339,7 @@ const ynode *ymap_key(const ynode *m, const char *key)
     return NULL;
 }
 
-int yis_null(const ynode *n)
+int core_yis_null(const ynode *n)
 {
     if (!n || n->kind != Y_SCALAR || !n->plain)
         return 0;
@@ -476,7 +476,7 @@ static void to_json(l4h_buf *b, const ynode *n)
     }
 }
 
-char *ytree_to_json(const ynode *n)
+char *core_ytree_to_json(const ynode *n)
 {
     l4h_buf b = {0};
     to_json(&b, n);
@@ -492,11 +492,11 @@ int l4h_yaml_file_to_json(const char *path, char **json, l4h_err *err)
     if (l4h_input_read(path, &text, &len, err) < 0)
         return -1;
     ynode *root;
-    int rc = ytree_parse(path, text, len, &root, err);
+    int rc = core_ytree_parse(path, text, len, &root, err);
     free(text);
     if (rc < 0)
         return -1;
-    *json = ytree_to_json(root);
-    ytree_free(root);
+    *json = core_ytree_to_json(root);
+    core_ytree_free(root);
     return 0;
 }

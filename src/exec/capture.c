@@ -12,7 +12,7 @@
 
 /* Set up c for a budget of `budget` bytes (half head, half tail; at least
  * 64 bytes in all). Can't fail. */
-void l4h__capture_init(l4h_capture *c, size_t budget)
+void exec_capture_init(l4h_capture *c, size_t budget)
 {
     memset(c, 0, sizeof *c);
     if (budget < 64)
@@ -24,7 +24,7 @@ void l4h__capture_init(l4h_capture *c, size_t budget)
 }
 
 /* Add n bytes of output. Can't fail. */
-void l4h__capture_add(l4h_capture *c, const char *p, size_t n)
+void exec_capture_add(l4h_capture *c, const char *p, size_t n)
 {
     c->total += n;
     size_t h = c->head_cap - c->head_len;
@@ -60,7 +60,7 @@ static void replace_nuls(char *p, size_t n)
 }
 
 /* Build the kept text (see exec_internal.h). Frees the capture's buffers. */
-char *l4h__capture_finish(l4h_capture *c, int *truncated)
+char *exec_capture_finish(l4h_capture *c, int *truncated)
 {
     /* linearise the tail */
     char *tail = l4h_xmalloc(c->tail_len + 1);

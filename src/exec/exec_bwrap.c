@@ -87,60 +87,60 @@ static void add_system(const l4h_sandbox *sb, l4h_argv *a)
             if (n <= 0)
                 continue;
             target[n] = '\0';
-            l4h__argv_add(a, "--symlink");
-            l4h__argv_add(a, target);
+            exec_argv_add(a, "--symlink");
+            exec_argv_add(a, target);
         } else if (S_ISDIR(st.st_mode)) {
-            l4h__argv_add(a, "--ro-bind");
-            l4h__argv_add(a, sys_dirs[i]);
+            exec_argv_add(a, "--ro-bind");
+            exec_argv_add(a, sys_dirs[i]);
         } else {
             continue;
         }
-        l4h__argv_add(a, sys_dirs[i]);
+        exec_argv_add(a, sys_dirs[i]);
     }
     for (size_t i = 0; sb->python_dirs && sb->python_dirs[i]; i++) {
-        l4h__argv_add(a, "--ro-bind");
-        l4h__argv_add(a, sb->python_dirs[i]);
-        l4h__argv_add(a, sb->python_dirs[i]);
+        exec_argv_add(a, "--ro-bind");
+        exec_argv_add(a, sb->python_dirs[i]);
+        exec_argv_add(a, sb->python_dirs[i]);
     }
     for (size_t i = 0; i < sizeof etc_files / sizeof *etc_files; i++) {
-        l4h__argv_add(a, "--ro-bind-try");
-        l4h__argv_add(a, etc_files[i]);
-        l4h__argv_add(a, etc_files[i]);
+        exec_argv_add(a, "--ro-bind-try");
+        exec_argv_add(a, etc_files[i]);
+        exec_argv_add(a, etc_files[i]);
     }
     if (sb->network) { /* network allowed: name resolution and certificates too */
         static const char *const net_files[] = {"/etc/resolv.conf", "/etc/hosts", "/etc/ssl",
                                                 "/etc/ca-certificates", "/etc/pki"};
         for (size_t i = 0; i < sizeof net_files / sizeof *net_files; i++) {
-            l4h__argv_add(a, "--ro-bind-try");
-            l4h__argv_add(a, net_files[i]);
-            l4h__argv_add(a, net_files[i]);
+            exec_argv_add(a, "--ro-bind-try");
+            exec_argv_add(a, net_files[i]);
+            exec_argv_add(a, net_files[i]);
         }
     }
-    l4h__argv_add(a, "--ro-bind-data");
-    l4h__argv_add(a, "4");
-    l4h__argv_add(a, "/etc/passwd");
-    l4h__argv_add(a, "--ro-bind-data");
-    l4h__argv_add(a, "5");
-    l4h__argv_add(a, "/etc/group");
-    l4h__argv_add(a, "--proc");
-    l4h__argv_add(a, "/proc");
+    exec_argv_add(a, "--ro-bind-data");
+    exec_argv_add(a, "4");
+    exec_argv_add(a, "/etc/passwd");
+    exec_argv_add(a, "--ro-bind-data");
+    exec_argv_add(a, "5");
+    exec_argv_add(a, "/etc/group");
+    exec_argv_add(a, "--proc");
+    exec_argv_add(a, "/proc");
     /* a minimal /dev: no tty, no pts, so the code can't reach a terminal
      * (TIOCSTI) even without a new session (setsid costs ~6 ms of start-up
      * here: a new scheduler autogroup) */
     static const char *const devs[] = {"null", "zero", "full", "random", "urandom"};
     for (size_t i = 0; i < sizeof devs / sizeof *devs; i++) {
-        l4h__argv_add(a, "--dev-bind");
-        l4h__argv_addf(a, "/dev/%s", devs[i]);
-        l4h__argv_addf(a, "/dev/%s", devs[i]);
+        exec_argv_add(a, "--dev-bind");
+        exec_argv_addf(a, "/dev/%s", devs[i]);
+        exec_argv_addf(a, "/dev/%s", devs[i]);
     }
     static const char *const links[][2] = {{"/proc/self/fd", "/dev/fd"},
                                            {"/proc/self/fd/0", "/dev/stdin"},
                                            {"/proc/self/fd/1", "/dev/stdout"},
                                            {"/proc/self/fd/2", "/dev/stderr"}};
     for (size_t i = 0; i < sizeof links / sizeof *links; i++) {
-        l4h__argv_add(a, "--symlink");
-        l4h__argv_add(a, links[i][0]);
-        l4h__argv_add(a, links[i][1]);
+        exec_argv_add(a, "--symlink");
+        exec_argv_add(a, links[i][0]);
+        exec_argv_add(a, links[i][1]);
     }
 }
 
@@ -152,7 +152,7 @@ static void add_system(const l4h_sandbox *sb, l4h_argv *a)
  * byte the code can write anywhere lands in the one tree the supervisor
  * counts against workspace_mb, and none of it is memory outside
  * exec_memory_mb. Bubblewrap resolves these host paths as it starts; they
- * were checked to be real directories just before (l4h__workspace_restore)
+ * were checked to be real directories just before (exec_workspace_restore)
  * and no process of the code outlives its run, so nothing can swap them for
  * links in between. Without a workspace (the trial run) one small tmpfs; in
  * a directory we did not make (validate's out-dir: check programs only) a
@@ -160,38 +160,38 @@ static void add_system(const l4h_sandbox *sb, l4h_argv *a)
 static void add_writable_mounts(const l4h_sandbox *sb, const l4h_workspace *ws, l4h_argv *a)
 {
     if (!ws || !ws->host) {
-        l4h__argv_add(a, "--size");
-        l4h__argv_add(a, "16777216");
-        l4h__argv_add(a, "--tmpfs");
-        l4h__argv_add(a, "/tmp");
+        exec_argv_add(a, "--size");
+        exec_argv_add(a, "16777216");
+        exec_argv_add(a, "--tmpfs");
+        exec_argv_add(a, "/tmp");
         return;
     }
-    l4h__argv_add(a, "--bind");
-    l4h__argv_add(a, ws->host);
-    l4h__argv_add(a, WS_VIEW);
+    exec_argv_add(a, "--bind");
+    exec_argv_add(a, ws->host);
+    exec_argv_add(a, WS_VIEW);
     for (size_t i = 0; i < ws->n_staged; i++) {
         char *h = l4h_path_join(ws->host, ws->staged[i]);
         char *v = l4h_path_join(WS_VIEW, ws->staged[i]);
-        l4h__argv_add(a, "--ro-bind");
-        l4h__argv_add(a, h);
-        l4h__argv_add(a, v);
+        exec_argv_add(a, "--ro-bind");
+        exec_argv_add(a, h);
+        exec_argv_add(a, v);
         free(h);
         free(v);
     }
     if (!ws->top) { /* a directory we did not make (validate's out-dir): leave it as it is */
-        l4h__argv_add(a, "--size");
-        l4h__argv_addf(a, "%lld", (long long)(sb->limits.workspace_mb > 0 ? sb->limits.workspace_mb : 16)
+        exec_argv_add(a, "--size");
+        exec_argv_addf(a, "%lld", (long long)(sb->limits.workspace_mb > 0 ? sb->limits.workspace_mb : 16)
                                       * 1024 * 1024);
-        l4h__argv_add(a, "--tmpfs");
-        l4h__argv_add(a, "/tmp");
+        exec_argv_add(a, "--tmpfs");
+        exec_argv_add(a, "/tmp");
         return;
     }
     static const char *const dirs[][2] = {{L4H_WS_TMP, "/tmp"}, {L4H_WS_SHM, "/dev/shm"}};
     for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
         char *h = l4h_path_join(ws->host, dirs[i][0]);
-        l4h__argv_add(a, "--bind");
-        l4h__argv_add(a, h);
-        l4h__argv_add(a, dirs[i][1]);
+        exec_argv_add(a, "--bind");
+        exec_argv_add(a, h);
+        exec_argv_add(a, dirs[i][1]);
         free(h);
     }
 }
@@ -214,9 +214,9 @@ static int add_program_dirs(const l4h_sandbox *sb, const l4h_workspace *ws,
      * checks/significance.py does) — they see the reference anyway */
     const char *suite = spec->see_reference ? sb->suite_dir : NULL;
     if (suite) {
-        l4h__argv_add(a, "--ro-bind");
-        l4h__argv_add(a, suite);
-        l4h__argv_add(a, suite);
+        exec_argv_add(a, "--ro-bind");
+        exec_argv_add(a, suite);
+        exec_argv_add(a, suite);
     }
     const char *base = strrchr(program, '/') ? strrchr(program, '/') + 1 : program;
     size_t n = strncmp(base, "python", 6) == 0 ? 2 : 1; /* the script of an interpreter */
@@ -243,14 +243,14 @@ static int add_program_dirs(const l4h_sandbox *sb, const l4h_workspace *ws,
             break;
         }
         if (!dup) {
-            l4h__argv_add(&seen, dir);
-            l4h__argv_add(a, "--ro-bind");
-            l4h__argv_add(a, dir);
-            l4h__argv_add(a, dir);
+            exec_argv_add(&seen, dir);
+            exec_argv_add(a, "--ro-bind");
+            exec_argv_add(a, dir);
+            exec_argv_add(a, dir);
         }
         free(dir);
     }
-    l4h__argv_free(&seen);
+    exec_argv_free(&seen);
     return rc;
 }
 
@@ -266,8 +266,8 @@ static void add_suite_program_view(const l4h_workspace *ws, const l4h_exec_spec 
 {
     if (!is_suite_program(spec) || !ws || !ws->host)
         return;
-    l4h__argv_add(a, "--remount-ro");
-    l4h__argv_add(a, WS_VIEW);
+    exec_argv_add(a, "--remount-ro");
+    exec_argv_add(a, WS_VIEW);
 }
 
 /* The program's own words after the program: "-I" first for a Python
@@ -275,13 +275,13 @@ static void add_suite_program_view(const l4h_workspace *ws, const l4h_exec_spec 
  * variables, not even the script's directory on sys.path). */
 static void add_program_words(const l4h_exec_spec *spec, const char *program, l4h_argv *a)
 {
-    l4h__argv_add(a, program);
+    exec_argv_add(a, program);
     const char *base = strrchr(program, '/') ? strrchr(program, '/') + 1 : program;
     if (is_suite_program(spec) && strncmp(base, "python", 6) == 0 &&
         !(spec->argv[1] && strcmp(spec->argv[1], "-I") == 0))
-        l4h__argv_add(a, "-I");
+        exec_argv_add(a, "-I");
     for (size_t i = 1; spec->argv[i]; i++)
-        l4h__argv_add(a, spec->argv[i]);
+        exec_argv_add(a, spec->argv[i]);
 }
 
 /* The whole command line: bwrap ... -- launcher limits program args. */
@@ -291,47 +291,47 @@ static int build_argv(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_
     /* LLM4HEP_BWRAP names another bubblewrap (a site's own build; tests use
      * a missing one to play a node without bubblewrap) */
     const char *env = getenv("LLM4HEP_BWRAP");
-    char *bwrap = env ? l4h_xstrdup(env) : l4h__exec_find_program("bwrap");
+    char *bwrap = env ? l4h_xstrdup(env) : exec_find_program("bwrap");
     if (!bwrap || access(bwrap, X_OK) != 0) {
         l4h_err_set(err, L4H_EXIT_INFRA, "sandbox: bubblewrap (%s) not found; install it or set "
                             "sandbox.isolation: rlimit", bwrap ? bwrap : "bwrap");
         free(bwrap);
         return -1;
     }
-    l4h__argv_add(a, bwrap);
+    exec_argv_add(a, bwrap);
     free(bwrap);
-    l4h__argv_add(a, "--unshare-all");
+    exec_argv_add(a, "--unshare-all");
     if (sb->network)
-        l4h__argv_add(a, "--share-net");
-    l4h__argv_add(a, "--die-with-parent");
+        exec_argv_add(a, "--share-net");
+    exec_argv_add(a, "--die-with-parent");
     /* the code (after the launcher's exec) is the namespace's init: bwrap then
      * reaps it itself, so its CPU time and peak memory reach our wait4 (with
      * bwrap's own init in between they are lost); when it exits, the kernel
      * kills whatever it left behind */
-    l4h__argv_add(a, "--as-pid-1");
-    l4h__argv_add(a, "--cap-drop");
-    l4h__argv_add(a, "ALL");
-    l4h__argv_add(a, "--uid");
-    l4h__argv_addf(a, "%d", L4H_SANDBOX_UID);
-    l4h__argv_add(a, "--gid");
-    l4h__argv_addf(a, "%d", L4H_SANDBOX_GID);
-    l4h__argv_add(a, "--hostname");
-    l4h__argv_add(a, "sandbox");
-    l4h__argv_add(a, "--info-fd");
-    l4h__argv_add(a, "3");
+    exec_argv_add(a, "--as-pid-1");
+    exec_argv_add(a, "--cap-drop");
+    exec_argv_add(a, "ALL");
+    exec_argv_add(a, "--uid");
+    exec_argv_addf(a, "%d", L4H_SANDBOX_UID);
+    exec_argv_add(a, "--gid");
+    exec_argv_addf(a, "%d", L4H_SANDBOX_GID);
+    exec_argv_add(a, "--hostname");
+    exec_argv_add(a, "sandbox");
+    exec_argv_add(a, "--info-fd");
+    exec_argv_add(a, "3");
     add_system(sb, a);
-    char *program = l4h__exec_program(sb, spec->argv[0]);
+    char *program = exec_program(sb, spec->argv[0]);
     add_writable_mounts(sb, ws, a);
     if (ws && ws->host) {
         if (ws->data_host) {
-            l4h__argv_add(a, "--ro-bind");
-            l4h__argv_add(a, ws->data_host);
-            l4h__argv_add(a, DATA_VIEW);
+            exec_argv_add(a, "--ro-bind");
+            exec_argv_add(a, ws->data_host);
+            exec_argv_add(a, DATA_VIEW);
         }
         if (spec->see_reference && ws->ref_host) {
-            l4h__argv_add(a, "--ro-bind");
-            l4h__argv_add(a, ws->ref_host);
-            l4h__argv_add(a, REF_VIEW);
+            exec_argv_add(a, "--ro-bind");
+            exec_argv_add(a, ws->ref_host);
+            exec_argv_add(a, REF_VIEW);
         }
         if (add_program_dirs(sb, ws, spec, program, a, err) != 0) {
             free(program);
@@ -339,12 +339,12 @@ static int build_argv(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_
         }
     }
     add_suite_program_view(ws, spec, a);
-    l4h__argv_add(a, "--remount-ro");
-    l4h__argv_add(a, "/");
-    l4h__argv_add(a, "--chdir");
-    l4h__argv_add(a, ws && ws->host && !is_suite_program(spec) ? WS_VIEW : "/tmp");
-    l4h__argv_add(a, "--");
-    l4h__exec_add_launcher(sb, timeout_s, a);
+    exec_argv_add(a, "--remount-ro");
+    exec_argv_add(a, "/");
+    exec_argv_add(a, "--chdir");
+    exec_argv_add(a, ws && ws->host && !is_suite_program(spec) ? WS_VIEW : "/tmp");
+    exec_argv_add(a, "--");
+    exec_add_launcher(sb, timeout_s, a);
     add_program_words(spec, program, a);
     free(program);
     return 0;
@@ -372,16 +372,16 @@ static int bwrap_run(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_e
         goto out;
     }
     int have_ws = ws && ws->host;
-    env = l4h__exec_env(sb, have_ws ? WS_VIEW : NULL, have_ws && ws->data_host ? DATA_VIEW : NULL,
+    env = exec_env(sb, have_ws ? WS_VIEW : NULL, have_ws && ws->data_host ? DATA_VIEW : NULL,
                         have_ws && spec->see_reference && ws->ref_host ? REF_VIEW : NULL, NULL);
     if (is_suite_program(spec))
-        l4h__exec_env_set(env, "HOME", "/tmp");
+        exec_env_set(env, "HOME", "/tmp");
     l4h_spawn sp = {.argv = a.v, .envp = env, .bwrap_info = 1, .extra_fds = {fdp, fdg, -1, -1},
                     .ws_host = have_ws ? ws->host : NULL, .stdin_data = spec->stdin_data,
                     .stdin_len = spec->stdin_len, .timeout_s = timeout};
     /* the launch's outcome comes from the launcher's status pipe, never
      * from what the code printed (see exec_internal.h) */
-    rc = l4h__spawn_supervise(sb, &sp, res, err);
+    rc = exec_spawn_supervise(sb, &sp, res, err);
     if (rc != 0)
         goto out;
     /* bwrap reports "killed by signal N" as exit status 128 + N */
@@ -395,7 +395,7 @@ out:
     if (fdg >= 0)
         close(fdg);
     l4h_strv_free(env);
-    l4h__argv_free(&a);
+    exec_argv_free(&a);
     return rc;
 }
 
@@ -404,7 +404,7 @@ static int bwrap_probe(const l4h_sandbox_cfg *cfg, l4h_err *err)
 {
     l4h_limits lim = {.exec_timeout_s = 20, .exec_memory_mb = 1024, .workspace_mb = 16,
                       .output_bytes = 4096};
-    l4h_sandbox *sb = l4h__sandbox_new(cfg, &lim, err);
+    l4h_sandbox *sb = exec_sandbox_new(cfg, &lim, err);
     if (!sb)
         return -1;
     char *argv[] = {"python", "-c", "import sys; print('ok')", NULL};
@@ -417,11 +417,11 @@ static int bwrap_probe(const l4h_sandbox_cfg *cfg, l4h_err *err)
                          "sandbox: a trial run under bwrap failed (exit %d, signal %d): %.1500s",
                          res.exit_code, res.signal, res.stderr_text);
     l4h_exec_result_clear(&res);
-    l4h__sandbox_delete(sb);
+    exec_sandbox_delete(sb);
     return rc;
 }
 
-const l4h_sandbox_ops l4h__exec_bwrap_ops = {
+const l4h_sandbox_ops exec_bwrap_ops = {
     .name = "bwrap",
     .probe = bwrap_probe,
     .run = bwrap_run,

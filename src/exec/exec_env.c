@@ -14,7 +14,7 @@
 #define SANDBOX_PATH "/usr/local/bin:/usr/bin:/bin"
 
 /* Append a copy of s. Can't fail. */
-void l4h__argv_add(l4h_argv *a, const char *s)
+void exec_argv_add(l4h_argv *a, const char *s)
 {
     if (a->n + 2 > a->cap) {
         a->cap = a->cap ? 2 * a->cap : 32;
@@ -25,7 +25,7 @@ void l4h__argv_add(l4h_argv *a, const char *s)
 }
 
 /* Append a formatted word. Can't fail. */
-void l4h__argv_addf(l4h_argv *a, const char *fmt, ...)
+void exec_argv_addf(l4h_argv *a, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -33,19 +33,19 @@ void l4h__argv_addf(l4h_argv *a, const char *fmt, ...)
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
     if (n >= 0 && (size_t)n < sizeof tmp) {
-        l4h__argv_add(a, tmp);
+        exec_argv_add(a, tmp);
         return;
     }
     va_start(ap, fmt);
     char *big = l4h_xmalloc((size_t)n + 1);
     vsnprintf(big, (size_t)n + 1, fmt, ap);
     va_end(ap);
-    l4h__argv_add(a, big);
+    exec_argv_add(a, big);
     free(big);
 }
 
 /* Free the words and the array. */
-void l4h__argv_free(l4h_argv *a)
+void exec_argv_free(l4h_argv *a)
 {
     for (size_t i = 0; i < a->n; i++)
         free(a->v[i]);
@@ -74,7 +74,7 @@ static char *search(const char *list, const char *name)
 }
 
 /* Search name in the system directories, then in $PATH (see header). */
-char *l4h__exec_find_program(const char *name)
+char *exec_find_program(const char *name)
 {
     char *p = search("/usr/bin:/bin:/usr/sbin:/sbin:/usr/local/bin", name);
     if (!p && getenv("PATH"))
@@ -83,7 +83,7 @@ char *l4h__exec_find_program(const char *name)
 }
 
 /* argv[0] → program path (see header). */
-char *l4h__exec_program(const l4h_sandbox *sb, const char *argv0)
+char *exec_program(const l4h_sandbox *sb, const char *argv0)
 {
     if (strcmp(argv0, "python") == 0 || strcmp(argv0, "python3") == 0)
         return l4h_xstrdup(sb->python);
@@ -135,7 +135,7 @@ void exec_child_credentials(const l4h_sandbox *sb, int suite_program, exec_child
 }
 
 /* See exec_internal.h. */
-void l4h__exec_env_set(char **env, const char *name, const char *value)
+void exec_env_set(char **env, const char *name, const char *value)
 {
     size_t n = strlen(name);
     for (size_t i = 0; env && env[i]; i++) {
@@ -153,32 +153,32 @@ void l4h__exec_env_set(char **env, const char *name, const char *value)
  * PATH, HOME in the workspace, Agg backend, fixed hash seed, one OpenMP
  * thread, UTC, unbuffered Python (so a killed run still returns its output),
  * the view paths. Nothing of our own environment. */
-char **l4h__exec_env(const l4h_sandbox *sb, const char *ws_view, const char *data_view,
+char **exec_env(const l4h_sandbox *sb, const char *ws_view, const char *data_view,
                      const char *ref_view, const char *token)
 {
     l4h_argv e = {0};
     char *pydir = l4h_path_dir(sb->python);
-    l4h__argv_addf(&e, "PATH=%s:%s", pydir, SANDBOX_PATH);
+    exec_argv_addf(&e, "PATH=%s:%s", pydir, SANDBOX_PATH);
     free(pydir);
     if (ws_view) {
-        l4h__argv_addf(&e, "HOME=%s/%s", ws_view, L4H_WS_HOME);
-        l4h__argv_addf(&e, "LLM4HEP_WORKSPACE=%s", ws_view);
+        exec_argv_addf(&e, "HOME=%s/%s", ws_view, L4H_WS_HOME);
+        exec_argv_addf(&e, "LLM4HEP_WORKSPACE=%s", ws_view);
     } else {
-        l4h__argv_add(&e, "HOME=/tmp");
+        exec_argv_add(&e, "HOME=/tmp");
     }
     if (data_view)
-        l4h__argv_addf(&e, "LLM4HEP_DATA=%s", data_view);
+        exec_argv_addf(&e, "LLM4HEP_DATA=%s", data_view);
     if (ref_view)
-        l4h__argv_addf(&e, "LLM4HEP_REFERENCE=%s", ref_view);
-    l4h__argv_add(&e, "MPLBACKEND=Agg");
-    l4h__argv_add(&e, "PYTHONHASHSEED=0");
-    l4h__argv_add(&e, "PYTHONUNBUFFERED=1");
-    l4h__argv_add(&e, "PYTHONDONTWRITEBYTECODE=1");
-    l4h__argv_add(&e, "OMP_NUM_THREADS=1");
-    l4h__argv_add(&e, "TZ=UTC");
-    l4h__argv_add(&e, "LANG=C.UTF-8");
-    l4h__argv_add(&e, "TMPDIR=/tmp");
+        exec_argv_addf(&e, "LLM4HEP_REFERENCE=%s", ref_view);
+    exec_argv_add(&e, "MPLBACKEND=Agg");
+    exec_argv_add(&e, "PYTHONHASHSEED=0");
+    exec_argv_add(&e, "PYTHONUNBUFFERED=1");
+    exec_argv_add(&e, "PYTHONDONTWRITEBYTECODE=1");
+    exec_argv_add(&e, "OMP_NUM_THREADS=1");
+    exec_argv_add(&e, "TZ=UTC");
+    exec_argv_add(&e, "LANG=C.UTF-8");
+    exec_argv_add(&e, "TMPDIR=/tmp");
     if (token)
-        l4h__argv_addf(&e, "LLM4HEP_EXEC_TOKEN=%s", token);
+        exec_argv_addf(&e, "LLM4HEP_EXEC_TOKEN=%s", token);
     return e.v;
 }

@@ -123,40 +123,40 @@ struct l4h_sandbox {
 
 /* A sandbox for cfg with these limits, helpers found,
  * no backend chosen yet (ops NULL). NULL (code 2 or 3) when the interpreter
- * or a helper is missing. Free with l4h__sandbox_delete. */
-l4h_sandbox *l4h__sandbox_new(const l4h_sandbox_cfg *cfg, const l4h_limits *limits,
+ * or a helper is missing. Free with exec_sandbox_delete. */
+l4h_sandbox *exec_sandbox_new(const l4h_sandbox_cfg *cfg, const l4h_limits *limits,
                               l4h_err *err);
-void l4h__sandbox_delete(l4h_sandbox *sb);
+void exec_sandbox_delete(l4h_sandbox *sb);
 
-extern const l4h_sandbox_ops l4h__exec_bwrap_ops;
-extern const l4h_sandbox_ops l4h__exec_rlimit_ops;
+extern const l4h_sandbox_ops exec_bwrap_ops;
+extern const l4h_sandbox_ops exec_rlimit_ops;
 
 /* ---------------------------------------------------------- helper paths */
 
 /* Absolute path of a system program (searched in /usr/bin, /bin, /usr/sbin,
  * /sbin, /usr/local/bin, then $PATH), malloc'd; NULL when not found. */
-char *l4h__exec_find_program(const char *name);
+char *exec_find_program(const char *name);
 
 /* ----------------------------------------------------------- environment */
 
 /* The code's whole environment, "K=V" strings, NULL-terminated, malloc'd
  * (free with l4h_strv_free). ws_view/data_view/ref_view may be NULL; token
  * (rlimit kill marker) may be NULL. Can't fail. */
-char **l4h__exec_env(const l4h_sandbox *sb, const char *ws_view, const char *data_view,
+char **exec_env(const l4h_sandbox *sb, const char *ws_view, const char *data_view,
                      const char *ref_view, const char *token);
 
-/* Replace the value of name in env (an l4h__exec_env array); nothing when
+/* Replace the value of name in env (an exec_env array); nothing when
  * name is absent. Can't fail. */
-void l4h__exec_env_set(char **env, const char *name, const char *value);
+void exec_env_set(char **env, const char *name, const char *value);
 
 /* A growable argv. */
 typedef struct l4h_argv {
     char **v;
     size_t n, cap;
 } l4h_argv;
-void l4h__argv_add(l4h_argv *a, const char *s);           /* copies s */
-void l4h__argv_addf(l4h_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void l4h__argv_free(l4h_argv *a);
+void exec_argv_add(l4h_argv *a, const char *s);           /* copies s */
+void exec_argv_addf(l4h_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void exec_argv_free(l4h_argv *a);
 
 /* The launcher's limits word for a run with this timeout:
  * "as=..,cpu=S:H,fsize=..,nproc=..,nofile=..,core=0" (as and fsize only when
@@ -204,7 +204,7 @@ pid_t exec_spawn(const exec_child *c, int *err_no);
 void exec_child_credentials(const l4h_sandbox *sb, int suite_program, exec_child *c);
 /* The program to run for argv[0]: "python" → the configured interpreter,
  * an absolute path as is, a bare name searched on the fixed PATH. malloc'd. */
-char *l4h__exec_program(const l4h_sandbox *sb, const char *argv0);
+char *exec_program(const l4h_sandbox *sb, const char *argv0);
 
 /* --------------------------------------------------------------- capture */
 
@@ -218,14 +218,14 @@ typedef struct l4h_capture {
     uint64_t total;
 } l4h_capture;
 
-void l4h__capture_init(l4h_capture *c, size_t budget);
-void l4h__capture_add(l4h_capture *c, const char *p, size_t n);
+void exec_capture_init(l4h_capture *c, size_t budget);
+void exec_capture_add(l4h_capture *c, const char *p, size_t n);
 /* The kept text: head + "\n[... N bytes cut ...]\n" + tail when the stream
  * exceeded the budget (*truncated = 1), NUL bytes replaced by '?', every
  * secret the process holds replaced by "[redacted:NAME]" (a piece of one at
  * the cut by "[redacted]"; core.h's l4h_secrets_*). malloc'd; the capture is
  * freed. */
-char *l4h__capture_finish(l4h_capture *c, int *truncated);
+char *exec_capture_finish(l4h_capture *c, int *truncated);
 
 /* -------------------------------------------------------------- launcher */
 
@@ -237,11 +237,11 @@ char *l4h__capture_finish(l4h_capture *c, int *truncated);
 
 /* The launcher as a sealed close-on-exec memfd, made on the first call and
  * kept for the process's life (do not close). -1 (code 3) on failure. */
-int l4h__launch_fd(l4h_err *err);
+int exec_launch_fd(l4h_err *err);
 /* Append the launcher's words ("/proc/self/fd/9 8 9 LIMITS", the limits of
  * a run with this timeout: exec_limits_word); the program follows. Can't
  * fail. */
-void l4h__exec_add_launcher(const l4h_sandbox *sb, double timeout_s, l4h_argv *a);
+void exec_add_launcher(const l4h_sandbox *sb, double timeout_s, l4h_argv *a);
 
 /* ------------------------------------------------------------- supervise */
 
@@ -265,37 +265,37 @@ typedef struct l4h_spawn {
  * the workspace size and the output volume, kill everything on a limit,
  * reap, and fill res (exit, signal, limit, times, output; not files or
  * isolation). The command line must contain the launcher's words
- * (l4h__exec_add_launcher) before the program. 0 when the program ran (or was
+ * (exec_add_launcher) before the program. 0 when the program ran (or was
  * stopped by a limit before it started); -1 (code 3) when pipes or the
  * launcher cannot be made; L4H_LAUNCH_FAILED (code 3, the reason in err) when
  * the spawn failed or the launcher did not report that the program started. */
 #define L4H_LAUNCH_FAILED (-2)
-int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_result *res,
+int exec_spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_result *res,
                          l4h_err *err);
 
 /* ------------------------------------------------------------ /proc */
 
-/* Pids killed by l4h__proc_kill_token (bounded). */
+/* Pids killed by exec_proc_kill_token (bounded). */
 typedef struct l4h_pidset {
     pid_t v[4096];
     size_t n;
 } l4h_pidset;
 
 /* 1 while pid exists and is neither a zombie nor dead. */
-int l4h__proc_alive(pid_t pid);
+int exec_proc_alive(pid_t pid);
 /* Parent pid of pid, 0 when it is gone. */
-pid_t l4h__proc_parent(pid_t pid);
+pid_t exec_proc_parent(pid_t pid);
 /* Start time of pid in clock ticks since boot, 0 when it is gone. */
-unsigned long long l4h__proc_start(pid_t pid);
+unsigned long long exec_proc_start(pid_t pid);
 /* 1 while a zombie of uid started at or after `since` (ticks) exists: the
  * remains of a run's processes that init has not reaped yet. */
-int l4h__proc_zombies(uid_t uid, unsigned long long since);
+int exec_proc_zombies(uid_t uid, unsigned long long since);
 /* SIGKILL every process whose environment holds LLM4HEP_EXEC_TOKEN=token
  * (rlimit: children that left the process group), noting them in killed
  * (may be NULL). With patience > 0, rescan until none is left alive (a killed
  * process still needs CPU time to die on a loaded node), at most that many
  * seconds; else one pass. Only processes whose environ we may read are seen. */
-void l4h__proc_kill_token(const char *token, double patience, l4h_pidset *killed);
+void exec_proc_kill_token(const char *token, double patience, l4h_pidset *killed);
 
 /* ------------------------------------------------------------ workspace */
 
@@ -304,19 +304,19 @@ void l4h__proc_kill_token(const char *token, double patience, l4h_pidset *killed
  * its full size when copied out), links are not followed. Returns 1 when
  * directories nest deeper than L4H_WS_MAX_DEPTH (the workspace limit too),
  * else 0. Missing entries are skipped. */
-int l4h__tree_usage(const char *dir, int64_t *bytes, int64_t *entries);
+int exec_tree_usage(const char *dir, int64_t *bytes, int64_t *entries);
 /* Regular files under dir with sizes, sorted by path, skipping the code's
  * HOME (.home/). Directories nested deeper than L4H_WS_MAX_DEPTH are removed
- * (*pruned = 1; may be NULL). Caller frees with l4h__files_free. */
-void l4h__list_files(const char *dir, l4h_file_entry **files, size_t *n, int *pruned);
+ * (*pruned = 1; may be NULL). Caller frees with exec_files_free. */
+void exec_list_files(const char *dir, l4h_file_entry **files, size_t *n, int *pruned);
 /* Put back what the harness needs in ws before a run: the root's mode,
  * HOME and its .tmp/.shm (only in a workspace we made: ws->top), the
  * staged inputs (a regular 0444 file with the reference's size and time,
  * reached through directories only; else copied again, whatever the code
  * put in the way removed). 0, or -1 with err: code 1 when the code's doing
  * defeats it (the model's failure), 3 on other I/O errors. */
-int l4h__workspace_restore(const l4h_sandbox *sb, const l4h_workspace *ws, l4h_err *err);
-void l4h__files_free(l4h_file_entry *files, size_t n);
+int exec_workspace_restore(const l4h_sandbox *sb, const l4h_workspace *ws, l4h_err *err);
+void exec_files_free(l4h_file_entry *files, size_t n);
 
 /* ---------------------------------------------------------------- slots */
 
@@ -324,6 +324,6 @@ void l4h__files_free(l4h_file_entry *files, size_t n);
  * dir must be ours, mode 0700, not a link: slots.c). Returns the locked fd
  * (close it to free the slot), or -1 (code 3), also as soon as *stop is set
  * (stop may be NULL). */
-int l4h__slot_acquire(const char *dir, int max, const volatile sig_atomic_t *stop, l4h_err *err);
+int exec_slot_acquire(const char *dir, int max, const volatile sig_atomic_t *stop, l4h_err *err);
 
 #endif

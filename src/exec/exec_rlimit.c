@@ -47,24 +47,24 @@ static int rlimit_run(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_
     char token[33];
     random_token(token);
     l4h_argv a = {0};
-    l4h__exec_add_launcher(sb, timeout, &a);
-    char *program = l4h__exec_program(sb, spec->argv[0]);
-    l4h__argv_add(&a, program);
+    exec_add_launcher(sb, timeout, &a);
+    char *program = exec_program(sb, spec->argv[0]);
+    exec_argv_add(&a, program);
     /* a suite's program (tool, check): isolated interpreter, HOME and the
      * working directory outside the workspace (see l4h_exec_spec) */
     int suite_program = spec->suite_program || spec->see_reference;
     const char *base = strrchr(program, '/') ? strrchr(program, '/') + 1 : program;
     if (suite_program && strncmp(base, "python", 6) == 0 &&
         !(spec->argv[1] && strcmp(spec->argv[1], "-I") == 0))
-        l4h__argv_add(&a, "-I");
+        exec_argv_add(&a, "-I");
     free(program);
     for (size_t i = 1; spec->argv[i]; i++)
-        l4h__argv_add(&a, spec->argv[i]);
+        exec_argv_add(&a, spec->argv[i]);
     int have_ws = ws && ws->host;
-    char **env = l4h__exec_env(sb, have_ws ? ws->host : NULL, have_ws ? ws->data_host : NULL,
+    char **env = exec_env(sb, have_ws ? ws->host : NULL, have_ws ? ws->data_host : NULL,
                                have_ws && spec->see_reference ? ws->ref_host : NULL, token);
     if (suite_program)
-        l4h__exec_env_set(env, "HOME", "/nonexistent");
+        exec_env_set(env, "HOME", "/nonexistent");
     l4h_spawn sp = {.argv = a.v, .envp = env, .cwd = have_ws && !suite_program ? ws->host : "/",
                     .own_session = 1, .suite_program = suite_program,
                     .extra_fds = {-1, -1, -1, -1}, .token = token,
@@ -72,9 +72,9 @@ static int rlimit_run(const l4h_sandbox *sb, const l4h_workspace *ws, const l4h_
                     .stdin_len = spec->stdin_len, .timeout_s = timeout};
     /* the launch's outcome comes from the launcher's status pipe, never
      * from what the code printed (see exec_internal.h) */
-    int rc = l4h__spawn_supervise(sb, &sp, res, err);
+    int rc = exec_spawn_supervise(sb, &sp, res, err);
     l4h_strv_free(env);
-    l4h__argv_free(&a);
+    exec_argv_free(&a);
     return rc;
 }
 
@@ -87,7 +87,7 @@ static int rlimit_probe(const l4h_sandbox_cfg *cfg, l4h_err *err)
     return 0;
 }
 
-const l4h_sandbox_ops l4h__exec_rlimit_ops = {
+const l4h_sandbox_ops exec_rlimit_ops = {
     .name = "rlimit",
     .probe = rlimit_probe,
     .run = rlimit_run,

@@ -12,8 +12,8 @@
 
 #include "exec_internal.h"
 
-extern const unsigned char l4h__launch_blob[];
-extern const unsigned long l4h__launch_blob_len;
+extern const unsigned char exec_launch_blob[];
+extern const unsigned long exec_launch_blob_len;
 
 /* See exec.h. */
 int l4h_exec_memfd(const char *name, const void *data, size_t len, l4h_err *err)
@@ -46,21 +46,21 @@ int l4h_exec_memfd(const char *name, const void *data, size_t len, l4h_err *err)
 }
 
 /* See exec_internal.h. */
-int l4h__launch_fd(l4h_err *err)
+int exec_launch_fd(l4h_err *err)
 {
     static int fd = -1;
     if (fd < 0)
-        fd = l4h_exec_memfd("llm4hep-launch", l4h__launch_blob, l4h__launch_blob_len, err);
+        fd = l4h_exec_memfd("llm4hep-launch", exec_launch_blob, exec_launch_blob_len, err);
     return fd;
 }
 
 /* See exec_internal.h. */
-void l4h__exec_add_launcher(const l4h_sandbox *sb, double timeout_s, l4h_argv *a)
+void exec_add_launcher(const l4h_sandbox *sb, double timeout_s, l4h_argv *a)
 {
     char limits[256];
     exec_limits_word(sb, timeout_s, limits, sizeof limits);
-    l4h__argv_addf(a, "/proc/self/fd/%d", L4H_LAUNCH_SELF_FD);
-    l4h__argv_addf(a, "%d", L4H_LAUNCH_STATUS_FD);
-    l4h__argv_addf(a, "%d", L4H_LAUNCH_SELF_FD);
-    l4h__argv_add(a, limits);
+    exec_argv_addf(a, "/proc/self/fd/%d", L4H_LAUNCH_SELF_FD);
+    exec_argv_addf(a, "%d", L4H_LAUNCH_STATUS_FD);
+    exec_argv_addf(a, "%d", L4H_LAUNCH_SELF_FD);
+    exec_argv_add(a, limits);
 }

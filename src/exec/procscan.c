@@ -42,7 +42,7 @@ static const char *stat_field(const char *tail, int k)
 }
 
 /* 1 while pid exists and is neither a zombie nor dead. */
-int l4h__proc_alive(pid_t pid)
+int exec_proc_alive(pid_t pid)
 {
     char buf[1024];
     const char *t = proc_stat(pid, buf, sizeof buf);
@@ -50,7 +50,7 @@ int l4h__proc_alive(pid_t pid)
 }
 
 /* Parent pid of pid, 0 when it is gone. */
-pid_t l4h__proc_parent(pid_t pid)
+pid_t exec_proc_parent(pid_t pid)
 {
     char buf[1024];
     const char *f = stat_field(proc_stat(pid, buf, sizeof buf), 4);
@@ -58,7 +58,7 @@ pid_t l4h__proc_parent(pid_t pid)
 }
 
 /* Start time of pid in clock ticks since boot, 0 when it is gone. */
-unsigned long long l4h__proc_start(pid_t pid)
+unsigned long long exec_proc_start(pid_t pid)
 {
     char buf[1024];
     const char *f = stat_field(proc_stat(pid, buf, sizeof buf), 22);
@@ -66,7 +66,7 @@ unsigned long long l4h__proc_start(pid_t pid)
 }
 
 /* 1 while a zombie of uid started at or after `since` (ticks) exists. */
-int l4h__proc_zombies(uid_t uid, unsigned long long since)
+int exec_proc_zombies(uid_t uid, unsigned long long since)
 {
     DIR *d = opendir("/proc");
     if (!d)
@@ -92,7 +92,7 @@ int l4h__proc_zombies(uid_t uid, unsigned long long since)
 
 /* Kill every process whose environment holds LLM4HEP_EXEC_TOKEN=token
  * (see exec_internal.h). */
-void l4h__proc_kill_token(const char *token, double patience, l4h_pidset *killed)
+void exec_proc_kill_token(const char *token, double patience, l4h_pidset *killed)
 {
     char needle[96];
     int nl = snprintf(needle, sizeof needle, "LLM4HEP_EXEC_TOKEN=%s", token);

@@ -32,7 +32,7 @@ static char **python_dirs(const char *python)
         for (size_t k = 0; k < dirs.n; k++)
             skip |= strcmp(dirs.v[k], prefix) == 0;
         if (!skip)
-            l4h__argv_add(&dirs, prefix);
+            exec_argv_add(&dirs, prefix);
         free(prefix);
     }
     if (!dirs.v)
@@ -41,7 +41,7 @@ static char **python_dirs(const char *python)
 }
 
 /* See exec_internal.h. */
-l4h_sandbox *l4h__sandbox_new(const l4h_sandbox_cfg *cfg, const l4h_limits *limits,
+l4h_sandbox *exec_sandbox_new(const l4h_sandbox_cfg *cfg, const l4h_limits *limits,
                               l4h_err *err)
 {
     const char *python = cfg->python && cfg->python[0] ? cfg->python : "/usr/bin/python3";
@@ -62,7 +62,7 @@ l4h_sandbox *l4h__sandbox_new(const l4h_sandbox_cfg *cfg, const l4h_limits *limi
 }
 
 /* See exec_internal.h. NULL is fine. */
-void l4h__sandbox_delete(l4h_sandbox *sb)
+void exec_sandbox_delete(l4h_sandbox *sb)
 {
     if (!sb)
         return;
@@ -77,7 +77,7 @@ void l4h__sandbox_delete(l4h_sandbox *sb)
 static l4h_sandbox *sandbox_for(const l4h_config *cfg, l4h_err *err)
 {
     l4h_secrets_collect(cfg, 0); /* the endpoints' keys are redacted from output */
-    l4h_sandbox *sb = l4h__sandbox_new(&cfg->sandbox, &cfg->limits, err);
+    l4h_sandbox *sb = exec_sandbox_new(&cfg->sandbox, &cfg->limits, err);
     if (!sb)
         return NULL;
     const char *scratch = cfg->scratch && cfg->scratch[0] ? cfg->scratch : "/tmp";
@@ -93,10 +93,10 @@ static int rlimit_policy(const l4h_config *cfg, l4h_sandbox *sb, int trial, l4h_
 l4h_sandbox *l4h_sandbox_open_probed(const l4h_config *cfg, const char *isolation, l4h_err *err)
 {
     const l4h_sandbox_ops *ops = NULL;
-    if (isolation && !strcmp(isolation, l4h__exec_bwrap_ops.name))
-        ops = &l4h__exec_bwrap_ops;
-    else if (isolation && !strcmp(isolation, l4h__exec_rlimit_ops.name))
-        ops = &l4h__exec_rlimit_ops;
+    if (isolation && !strcmp(isolation, exec_bwrap_ops.name))
+        ops = &exec_bwrap_ops;
+    else if (isolation && !strcmp(isolation, exec_rlimit_ops.name))
+        ops = &exec_rlimit_ops;
     if (!ops)
         return l4h_sandbox_open(cfg, err);
     l4h_sandbox *sb = sandbox_for(cfg, err);
@@ -104,8 +104,8 @@ l4h_sandbox *l4h_sandbox_open_probed(const l4h_config *cfg, const char *isolatio
         sb->ops = ops;
     if (sb && cfg->suite && cfg->suite->dir)
         sb->suite_dir = l4h_xstrdup(cfg->suite->dir);
-    if (sb && ops == &l4h__exec_rlimit_ops && rlimit_policy(cfg, sb, 0, err) != 0) {
-        l4h__sandbox_delete(sb);
+    if (sb && ops == &exec_rlimit_ops && rlimit_policy(cfg, sb, 0, err) != 0) {
+        exec_sandbox_delete(sb);
         return NULL;
     }
     return sb;
@@ -130,15 +130,15 @@ static int secret_in_environment(void)
 static char *dirs_open_to_code(l4h_sandbox *sb, const char *const *dirs, size_t n, l4h_err *err)
 {
     l4h_argv argv = {0};
-    l4h__argv_add(&argv, "python");
-    l4h__argv_add(&argv, "-I");
-    l4h__argv_add(&argv, "-c");
-    l4h__argv_add(&argv, "import os, sys\n"
+    exec_argv_add(&argv, "python");
+    exec_argv_add(&argv, "-I");
+    exec_argv_add(&argv, "-c");
+    exec_argv_add(&argv, "import os, sys\n"
                          "print(' '.join(p for p in sys.argv[1:] if os.access(p, os.R_OK) or "
                          "os.access(p, os.X_OK)))");
     for (size_t i = 0; i < n; i++)
         if (dirs[i])
-            l4h__argv_add(&argv, dirs[i]);
+            exec_argv_add(&argv, dirs[i]);
     l4h_exec_spec spec = {.argv = argv.v, .timeout_s = 30};
     l4h_exec_result res;
     memset(&res, 0, sizeof res);
@@ -156,7 +156,7 @@ static char *dirs_open_to_code(l4h_sandbox *sb, const char *const *dirs, size_t 
             open_dirs[--n] = '\0';
     }
     l4h_exec_result_clear(&res);
-    l4h__argv_free(&argv);
+    exec_argv_free(&argv);
     return open_dirs;
 }
 
@@ -229,20 +229,20 @@ l4h_sandbox *l4h_sandbox_open(const l4h_config *cfg, l4h_err *err)
     l4h_err probe_err = {0, ""};
     switch (cfg->sandbox.isolation) {
     case L4H_ISOLATION_BWRAP:
-        if (l4h__exec_bwrap_ops.probe(&cfg->sandbox, err) != 0)
+        if (exec_bwrap_ops.probe(&cfg->sandbox, err) != 0)
             goto fail;
-        sb->ops = &l4h__exec_bwrap_ops;
+        sb->ops = &exec_bwrap_ops;
         break;
     case L4H_ISOLATION_RLIMIT:
-        if (l4h__exec_rlimit_ops.probe(&cfg->sandbox, err) != 0)
+        if (exec_rlimit_ops.probe(&cfg->sandbox, err) != 0)
             goto fail;
-        sb->ops = &l4h__exec_rlimit_ops;
+        sb->ops = &exec_rlimit_ops;
         if (rlimit_policy(cfg, sb, 1, err) != 0)
             goto fail;
         break;
     default: /* auto */
-        if (l4h__exec_bwrap_ops.probe(&cfg->sandbox, &probe_err) == 0) {
-            sb->ops = &l4h__exec_bwrap_ops;
+        if (exec_bwrap_ops.probe(&cfg->sandbox, &probe_err) == 0) {
+            sb->ops = &exec_bwrap_ops;
         } else if (!cfg->sandbox.network) {
             l4h_err_set(err, L4H_EXIT_INFRA,
                         "sandbox: bubblewrap does not work on this node (%s); with "
@@ -252,12 +252,12 @@ l4h_sandbox *l4h_sandbox_open(const l4h_config *cfg, l4h_err *err)
                         "without network or file isolation",
                         probe_err.msg);
             goto fail;
-        } else if (l4h__exec_rlimit_ops.probe(&cfg->sandbox, err) != 0) {
+        } else if (exec_rlimit_ops.probe(&cfg->sandbox, err) != 0) {
             goto fail;
         } else {
             /* never silently: only where rlimit keeps the reference out of
              * the code's reach (the start line says what it does not do) */
-            sb->ops = &l4h__exec_rlimit_ops;
+            sb->ops = &exec_rlimit_ops;
             l4h_err why = {0, ""};
             if (rlimit_policy(cfg, sb, 1, &why) != 0) {
                 l4h_err_set(err, L4H_EXIT_INFRA,
@@ -270,7 +270,7 @@ l4h_sandbox *l4h_sandbox_open(const l4h_config *cfg, l4h_err *err)
     }
     return sb;
 fail:
-    l4h__sandbox_delete(sb);
+    exec_sandbox_delete(sb);
     return NULL;
 }
 
@@ -284,14 +284,14 @@ void l4h_sandbox_watch_stop(l4h_sandbox *sb, const volatile sig_atomic_t *stop)
 /* Free the sandbox. NULL is fine. */
 void l4h_sandbox_free(l4h_sandbox *sb)
 {
-    l4h__sandbox_delete(sb);
+    exec_sandbox_delete(sb);
 }
 
 /* See exec.h. */
 const char *l4h_sandbox_describe(const char *isolation, int network)
 {
-    if (!isolation || strcmp(isolation, l4h__exec_rlimit_ops.name) != 0) {
-        if (!isolation || strcmp(isolation, l4h__exec_bwrap_ops.name) != 0)
+    if (!isolation || strcmp(isolation, exec_rlimit_ops.name) != 0) {
+        if (!isolation || strcmp(isolation, exec_bwrap_ops.name) != 0)
             return "unknown backend";
         return network
                    ? "bwrap: own namespaces, the code sees only the system, its inputs and its "
@@ -399,10 +399,10 @@ int l4h_sandbox_run(l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec_spe
     if (!spec || !spec->argv || !spec->argv[0])
         return l4h_err_set(err, L4H_EXIT_USAGE, "sandbox: nothing to run (empty argv)");
     /* what the code did to the workspace cannot break this run's start */
-    if (ws && ws->host && l4h__workspace_restore(sb, ws, err) != 0)
+    if (ws && ws->host && exec_workspace_restore(sb, ws, err) != 0)
         return -1;
     int slot = -1;
-    if (sb->max_parallel > 0 && (slot = l4h__slot_acquire(sb->slot_dir, sb->max_parallel, sb->stop, err)) < 0)
+    if (sb->max_parallel > 0 && (slot = exec_slot_acquire(sb->slot_dir, sb->max_parallel, sb->stop, err)) < 0)
         return -1;
     int rc = sb->ops->run(sb, ws, spec, res, err);
     if (rc == L4H_LAUNCH_FAILED && ws && ws->host)
@@ -416,7 +416,7 @@ int l4h_sandbox_run(l4h_sandbox *sb, const l4h_workspace *ws, const l4h_exec_spe
     name_limit(sb, spec->timeout_s > 0 ? spec->timeout_s : sb->limits.exec_timeout_s, res);
     if (ws && ws->host) {
         int pruned = 0;
-        l4h__list_files(ws->host, &res->files, &res->n_files, &pruned);
+        exec_list_files(ws->host, &res->files, &res->n_files, &pruned);
         if (pruned && !res->limit[0]) /* too deep: stopped or not, the workspace limit */
             snprintf(res->limit, sizeof res->limit, "workspace");
     }
@@ -430,7 +430,7 @@ void l4h_exec_result_clear(l4h_exec_result *r)
         return;
     free(r->stdout_text);
     free(r->stderr_text);
-    l4h__files_free(r->files, r->n_files);
+    exec_files_free(r->files, r->n_files);
     memset(r, 0, sizeof *r);
 }
 

@@ -87,7 +87,7 @@ static int try_slots(int dfd, const char *dir, int max, l4h_err *err)
 }
 
 /* Wait for a free slot (see exec_internal.h). Polls every 20-50 ms. */
-int l4h__slot_acquire(const char *dir, int max, const volatile sig_atomic_t *stop, l4h_err *err)
+int exec_slot_acquire(const char *dir, int max, const volatile sig_atomic_t *stop, l4h_err *err)
 {
     int dfd = open_slot_dir(dir, err);
     if (dfd < 0)

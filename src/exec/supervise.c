@@ -127,7 +127,7 @@ static void kill_all(run *r)
     if (r->sp->own_session)
         kill(-r->pid, SIGKILL);
     if (r->sp->token)
-        l4h__proc_kill_token(r->sp->token, 0, NULL);
+        exec_proc_kill_token(r->sp->token, 0, NULL);
     if (!r->killed)
         r->killed_at = l4h_monotonic();
     r->killed = 1;
@@ -145,7 +145,7 @@ static void sweep_after_exit(run *r)
         /* a fork bomb's zombies count against the uid's RLIMIT_NPROC until
          * init reaps them: wait (bounded) until the killed are gone */
         l4h_pidset *killed = l4h_xcalloc(1, sizeof *killed);
-        l4h__proc_kill_token(r->sp->token, SWEEP_S, killed);
+        exec_proc_kill_token(r->sp->token, SWEEP_S, killed);
         double until = l4h_monotonic() + REAP_S;
         for (size_t i = 0; i < killed->n; i++) {
             char path[64];
@@ -159,14 +159,14 @@ static void sweep_after_exit(run *r)
         /* processes that died on their own were not found above: wait for
          * init to reap every zombie of the code's uid born during the run */
         until = l4h_monotonic() + REAP_S;
-        while (r->started && l4h__proc_zombies(r->code_uid, r->started) && l4h_monotonic() < until) {
+        while (r->started && exec_proc_zombies(r->code_uid, r->started) && l4h_monotonic() < until) {
             struct timespec ts = {0, 10000000L};
             nanosleep(&ts, NULL);
         }
     }
     if (r->ns_init > 0) {
         double until = l4h_monotonic() + SWEEP_S;
-        while (l4h__proc_alive(r->ns_init) && l4h_monotonic() < until) {
+        while (exec_proc_alive(r->ns_init) && l4h_monotonic() < until) {
             kill(r->ns_init, SIGKILL);
             struct timespec ts = {0, 5000000L};
             nanosleep(&ts, NULL);
@@ -249,7 +249,7 @@ static int run_open(const l4h_sandbox *sb, const l4h_spawn *sp, run *r, l4h_err 
     /* a workspace already over the limit (the last run filled it) stops the
      * code only if it grows further: the next code must be able to clean up */
     if (sp->ws_host && sb->limits.workspace_mb > 0)
-        l4h__tree_usage(sp->ws_host, &r->ws_bytes0, &r->ws_entries0);
+        exec_tree_usage(sp->ws_host, &r->ws_bytes0, &r->ws_entries0);
     return 0;
 }
 
@@ -291,7 +291,7 @@ static int run_start(const l4h_sandbox *sb, const l4h_spawn *sp, int launcher, r
                     e == ESRCH ? "llm4hep is ending" : strerror(e));
         return L4H_LAUNCH_FAILED;
     }
-    r->started = l4h__proc_start(r->pid);
+    r->started = exec_proc_start(r->pid);
     close_fd(&r->outp[1]);
     close_fd(&r->errp[1]);
     close_fd(&r->infop[1]);
@@ -322,12 +322,12 @@ static void run_read(run *r, const struct pollfd *pf, int k, const int idx[4])
         return;
     if (k == idx[0]) {
         if (n > 0)
-            l4h__capture_add(&r->cout, chunk, (size_t)n);
+            exec_capture_add(&r->cout, chunk, (size_t)n);
         else
             close_fd(&r->outp[0]);
     } else if (k == idx[1]) {
         if (n > 0)
-            l4h__capture_add(&r->cerr, chunk, (size_t)n);
+            exec_capture_add(&r->cerr, chunk, (size_t)n);
         else
             close_fd(&r->errp[0]);
     } else if (k == idx[2]) {
@@ -335,7 +335,7 @@ static void run_read(run *r, const struct pollfd *pf, int k, const int idx[4])
         if (n > 0 && r->info.len < 65536)
             l4h_buf_add(&r->info, chunk, (size_t)n);
         pid_t p = n > 0 && !r->ns_init ? info_child_pid(r->info.data) : 0;
-        if (p > 0 && l4h__proc_parent(p) == r->pid)
+        if (p > 0 && exec_proc_parent(p) == r->pid)
             r->ns_init = p;
         if (n <= 0)
             close_fd(&r->infop[0]);
@@ -417,7 +417,7 @@ static void run_check_limits(run *r, l4h_exec_result *res)
         kill_all(r);
     } else if (r->sp->ws_host && r->ws_max > 0 && now >= r->next_ws) {
         int64_t bytes, entries;
-        int too_deep = l4h__tree_usage(r->sp->ws_host, &bytes, &entries);
+        int too_deep = exec_tree_usage(r->sp->ws_host, &bytes, &entries);
         double took = l4h_monotonic() - now;
         if (too_deep || (bytes > r->ws_max && bytes > r->ws_bytes0) ||
             (entries > WS_MAX_ENTRIES && entries > r->ws_entries0)) {
@@ -485,28 +485,28 @@ static void run_close(run *r)
 }
 
 /* Spawn and supervise (see exec_internal.h). */
-int l4h__spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_result *res,
+int exec_spawn_supervise(const l4h_sandbox *sb, const l4h_spawn *sp, l4h_exec_result *res,
                          l4h_err *err)
 {
     run r;
     memset(&r, 0, sizeof r);
     r.sp = sp;
     size_t budget = sb->limits.output_bytes > 0 ? (size_t)sb->limits.output_bytes : 16384;
-    l4h__capture_init(&r.cout, budget);
-    l4h__capture_init(&r.cerr, budget);
+    exec_capture_init(&r.cout, budget);
+    exec_capture_init(&r.cerr, budget);
     int *fds[] = {&r.outp[0], &r.outp[1], &r.errp[0], &r.errp[1], &r.infop[0],
                   &r.infop[1], &r.statp[0], &r.statp[1], &r.in,     &r.pidfd};
     for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
         *fds[i] = -1;
     int rc = -1;
-    int launcher = l4h__launch_fd(err);
+    int launcher = exec_launch_fd(err);
     if (launcher >= 0 && run_open(sb, sp, &r, err) == 0 &&
         (rc = run_start(sb, sp, launcher, &r, err)) == 0) {
         run_watch(&r, res);
         run_result(&r, res);
     }
-    res->stdout_text = l4h__capture_finish(&r.cout, &res->truncated);
-    res->stderr_text = l4h__capture_finish(&r.cerr, &res->truncated);
+    res->stdout_text = exec_capture_finish(&r.cout, &res->truncated);
+    res->stderr_text = exec_capture_finish(&r.cerr, &res->truncated);
     if (rc == 0)
         rc = launch_outcome(&r.ls, r.killed, res, err);
     run_close(&r);

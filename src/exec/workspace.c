@@ -313,7 +313,7 @@ int l4h_workspace_dir(const l4h_workspace *ws, l4h_err *err)
 
 /* Put the workspace back in the state the harness needs (see
  * exec_internal.h). */
-int l4h__workspace_restore(const l4h_sandbox *sb, const l4h_workspace *ws, l4h_err *err)
+int exec_workspace_restore(const l4h_sandbox *sb, const l4h_workspace *ws, l4h_err *err)
 {
     int fd = l4h_workspace_dir(ws, err);
     if (fd < 0) {

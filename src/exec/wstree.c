@@ -31,7 +31,7 @@ static int add_usage(void *ctx, const l4h_fs_entry *e)
 }
 
 /* Disk use and entry count of the tree (see exec_internal.h). */
-int l4h__tree_usage(const char *dir, int64_t *bytes, int64_t *entries)
+int exec_tree_usage(const char *dir, int64_t *bytes, int64_t *entries)
 {
     usage_ctx u = {0, 0};
     int rc = 0;
@@ -82,7 +82,7 @@ static int by_path(const void *a, const void *b)
 }
 
 /* Regular files under dir, sorted (see exec_internal.h). */
-void l4h__list_files(const char *dir, l4h_file_entry **files, size_t *n, int *pruned)
+void exec_list_files(const char *dir, l4h_file_entry **files, size_t *n, int *pruned)
 {
     list_ctx l = {NULL, 0, 0, 0};
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -99,7 +99,7 @@ void l4h__list_files(const char *dir, l4h_file_entry **files, size_t *n, int *pr
 }
 
 /* Free a file list. */
-void l4h__files_free(l4h_file_entry *files, size_t n)
+void exec_files_free(l4h_file_entry *files, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(files[i].path);

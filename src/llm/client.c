@@ -32,10 +32,10 @@ struct l4h_llm {
 static const l4h_provider_ops *ops_for(l4h_provider_kind kind)
 {
     switch (kind) {
-    case L4H_PROVIDER_SCRIPTED: return &l4h_llm_scripted_ops;
-    case L4H_PROVIDER_REPLAY: return &l4h_llm_replay_ops;
+    case L4H_PROVIDER_SCRIPTED: return &llm_scripted_ops;
+    case L4H_PROVIDER_REPLAY: return &llm_replay_ops;
     case L4H_PROVIDER_HTTP:
-    default: return &l4h_llm_http_ops;
+    default: return &llm_http_ops;
     }
 }
 
@@ -187,7 +187,7 @@ static int refuse_answer_with_secret(const l4h_model_resolved *m, l4h_chat_respo
         return 0;
     int64_t used[4] = {r->prompt_tokens, r->completion_tokens, r->cached_tokens,
                        r->reasoning_tokens}; /* the call was made: it still costs */
-    l4h_llm_response_clear_answer(r);
+    llm_response_clear_answer(r);
     r->prompt_tokens = used[0], r->completion_tokens = used[1];
     r->cached_tokens = used[2], r->reasoning_tokens = used[3];
     free(r->response_json);
@@ -260,7 +260,7 @@ char *l4h_llm_request_json(l4h_llm *llm, const l4h_chat_request *req, l4h_err *e
     l4h_model_resolved m;
     if (l4h_config_model(llm->cfg, req->model, &m, err) < 0)
         return NULL;
-    return l4h_llm_request_body(&m, req, 0, err);
+    return llm_request_body(&m, req, 0, err);
 }
 
 /* See llm.h. */

@@ -100,7 +100,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     exchange *x = ud;
     size_t bytes = size * n;
-    if (l4h_llm_header_line(p, bytes, &x->hints)) { /* a new response (100 Continue, redirect) */
+    if (llm_header_line(p, bytes, &x->hints)) { /* a new response (100 Continue, redirect) */
         x->body.len = 0;
         if (x->body.data)
             x->body.data[0] = '\0';
@@ -384,7 +384,7 @@ static int call_prepare(chat_call *c, l4h_err *err)
 {
     if (api_key(c->st->ep, &c->key, err) < 0)
         return -1;
-    char *body = l4h_llm_request_body(c->model, c->req, c->max_tokens_override, err);
+    char *body = llm_request_body(c->model, c->req, c->max_tokens_override, err);
     if (!body)
         return -1;
     free(c->resp->request_json);
@@ -442,7 +442,7 @@ static void judge_answer(chat_call *c, const exchange *x, attempt_outcome *o)
 {
     int truncated = 0;
     char why[600];
-    if (l4h_llm_parse_response(x->body.data, x->body.len, c->resp, &truncated, why, sizeof why) == 0) {
+    if (llm_parse_response(x->body.data, x->body.len, c->resp, &truncated, why, sizeof why) == 0) {
         o->answered = 1;
         memcpy(c->resp->served_model_id, x->hints.model_id, sizeof c->resp->served_model_id);
         snprintf(c->reason, sizeof c->reason, "ok");
@@ -451,7 +451,7 @@ static void judge_answer(chat_call *c, const exchange *x, attempt_outcome *o)
     snprintf(c->reason, sizeof c->reason, "HTTP 200: %s", why);
     o->retry = truncated;
     if (!truncated)
-        c->resp->refusal = l4h_llm_refusal_in_answer(x->body.data, x->body.len);
+        c->resp->refusal = llm_refusal_in_answer(x->body.data, x->body.len);
 }
 
 /* Judge any other HTTP status: the error's message (with a hint when the
@@ -461,7 +461,7 @@ static void judge_error(chat_call *c, exchange *x, attempt_outcome *o)
 {
     const l4h_model_resolved *model = c->model;
     char msg[900];
-    l4h_llm_error_message(x->body.data, x->body.len, msg, sizeof msg);
+    llm_error_message(x->body.data, x->body.len, msg, sizeof msg);
     /* OpenAI's reasoning models refuse max_tokens: say which key fixes it */
     int wants_mct = x->status == 400 && strstr(msg, "max_completion_tokens") &&
                     strstr(msg, "max_tokens") &&
@@ -471,11 +471,11 @@ static void judge_error(chat_call *c, exchange *x, attempt_outcome *o)
                          "max_completion_tokens for it in models_config): "
                        : "",
              msg);
-    o->retry = l4h_llm_status_retryable((int)x->status);
+    o->retry = llm_status_retryable((int)x->status);
     c->resp->refusal = o->retry ? L4H_REFUSAL_NONE
-                                : l4h_llm_refusal_of((int)x->status, x->body.data, x->body.len);
+                                : llm_refusal_of((int)x->status, x->body.data, x->body.len);
     if (o->retry && x->hints.retry_after_ms[0]) {
-        double ms = l4h_llm_retry_after_parse(x->hints.retry_after_ms, 0);
+        double ms = llm_retry_after_parse(x->hints.retry_after_ms, 0);
         if (ms >= 0 && !strchr(x->hints.retry_after_ms, ',')) { /* a number, not a date */
             o->retry_after = ms / 1000.0;
             snprintf(x->hints.retry_after, sizeof x->hints.retry_after, "%s ms",
@@ -483,7 +483,7 @@ static void judge_error(chat_call *c, exchange *x, attempt_outcome *o)
         }
     }
     if (o->retry && o->retry_after < 0 && x->hints.retry_after[0])
-        o->retry_after = l4h_llm_retry_after_parse(x->hints.retry_after, l4h_now());
+        o->retry_after = llm_retry_after_parse(x->hints.retry_after, l4h_now());
 }
 
 /* One attempt (its permit already taken): send, give the permit back, judge
@@ -523,10 +523,10 @@ static void attempt_once(chat_call *c, int attempt, attempt_outcome *o)
     int more = !o->answered && o->retry && attempt < c->max_attempts;
     int capped = 0;
     if (more)
-        o->wait = o->retry_after >= 0 ? l4h_llm_wait_cap(c->rc, o->retry_after, &capped)
-                                      : l4h_llm_backoff_s(c->rc, attempt, NULL, NULL);
+        o->wait = o->retry_after >= 0 ? llm_wait_cap(c->rc, o->retry_after, &capped)
+                                      : llm_backoff_s(c->rc, attempt, NULL, NULL);
     int ra = o->retry_after >= 0;
-    l4h_llm_log_attempt(resp, "attempt=%d status=%d sent_utc=%.6f latency_s=%.3f result=%s wait_s=%.3f%s%s%s%s reason=%s",
+    llm_log_attempt(resp, "attempt=%d status=%d sent_utc=%.6f latency_s=%.3f result=%s wait_s=%.3f%s%s%s%s reason=%s",
                         attempt, resp->http_status, sent_utc, x.latency_s,
                         o->answered ? "ok" : more ? "retry" : "fail", o->wait,
                         ra ? " retry_after=\"" : "", ra ? x.hints.retry_after : "", ra ? "\"" : "",
@@ -675,7 +675,7 @@ static int http_check_model(void *state, const l4h_model_resolved *model, l4h_er
     }
     if (x.status == 401 || x.status == 403) {
         char msg[900];
-        l4h_llm_error_message(x.body.data, x.body.len, msg, sizeof msg);
+        llm_error_message(x.body.data, x.body.len, msg, sizeof msg);
         l4h_secrets_redact_buf(msg, sizeof msg);
         l4h_err_set(err, L4H_EXIT_INFRA, "endpoint %s (%s) refused the key in %s: HTTP %ld: %s",
                     st->ep->name, st->models_url,
@@ -712,7 +712,7 @@ static int http_check_model(void *state, const l4h_model_resolved *model, l4h_er
     return rc;
 }
 
-const l4h_provider_ops l4h_llm_http_ops = {
+const l4h_provider_ops llm_http_ops = {
     .name = "http",
     .open = http_open,
     .chat = http_chat,

@@ -28,9 +28,9 @@ typedef struct l4h_provider_ops {
 } l4h_provider_ops;
 
 /* The backends (one file each). */
-extern const l4h_provider_ops l4h_llm_http_ops;
-extern const l4h_provider_ops l4h_llm_scripted_ops;
-extern const l4h_provider_ops l4h_llm_replay_ops;
+extern const l4h_provider_ops llm_http_ops;
+extern const l4h_provider_ops llm_scripted_ops;
+extern const l4h_provider_ops llm_replay_ops;
 
 /* ------------------------------------------------------------ request.c */
 
@@ -39,12 +39,12 @@ extern const l4h_provider_ops l4h_llm_replay_ops;
  * tool_choice "auto" when tools are offered. max_tokens_override > 0 replaces
  * max_tokens (the one-token model check). Returns a cJSON tree the caller
  * deletes, or NULL with err (code 2: a tool's parameters are not JSON). */
-cJSON *l4h_llm_request_tree(const l4h_model_resolved *model, const l4h_chat_request *req,
+cJSON *llm_request_tree(const l4h_model_resolved *model, const l4h_chat_request *req,
                             int max_tokens_override, l4h_err *err);
 
 /* The same body as compact JSON text (what is sent and recorded), or NULL
  * with err. Caller frees. */
-char *l4h_llm_request_body(const l4h_model_resolved *model, const l4h_chat_request *req,
+char *llm_request_body(const l4h_model_resolved *model, const l4h_chat_request *req,
                            int max_tokens_override, l4h_err *err);
 
 /* ------------------------------------------------------------ parse.c */
@@ -54,7 +54,7 @@ char *l4h_llm_request_body(const l4h_model_resolved *model, const l4h_chat_reque
  * Returns 0, or -1 with a reason in why[]: the body is not JSON (quoting its
  * first bytes), is truncated JSON (*truncated = 1), carries an error object,
  * or has no choices. resp's answer fields are freed first. */
-int l4h_llm_parse_response(const char *body, size_t len, l4h_chat_response *resp,
+int llm_parse_response(const char *body, size_t len, l4h_chat_response *resp,
                            int *truncated, char *why, size_t why_size);
 
 /* One usage count (v, called name in the message) into *out: absent or
@@ -63,17 +63,17 @@ int l4h_llm_parse_response(const char *body, size_t len, l4h_chat_response *resp
  * "protocol error: usage.<name> is <value> (expected ...)" in why[] (a
  * server reporting -1e9, 1e300, NaN or 2.5 tokens is lying, and its numbers
  * must reach neither the limits nor the costs). *out is 0 on error. */
-int l4h_llm_usage_count(const cJSON *v, const char *name, int64_t *out, char *why, size_t why_size);
+int llm_usage_count(const cJSON *v, const char *name, int64_t *out, char *why, size_t why_size);
 
 /* The message of an error body {"error": {"message", "code", "type"}} (code
  * may be a string, as LiteLLM sends it, or a number), or of {"detail": ...},
  * or the first bytes of a non-JSON body (HTML from a proxy), as one line in
  * out[]. Can't fail. */
-void l4h_llm_error_message(const char *body, size_t len, char *out, size_t out_size);
+void llm_error_message(const char *body, size_t len, char *out, size_t out_size);
 
 /* First bytes of a body as one printable line (control bytes as '.', cut
  * at max bytes, "..." appended when cut) into out[]. Can't fail. */
-void l4h_llm_quote_bytes(const char *body, size_t len, size_t max, char *out, size_t out_size);
+void llm_quote_bytes(const char *body, size_t len, size_t max, char *out, size_t out_size);
 
 /* ------------------------------------------------------------ retry.c */
 
@@ -84,13 +84,13 @@ typedef double (*l4h_rng_fn)(void *ctx);
 /* Full-jitter exponential backoff before retry number `retry` (1 = the wait
  * after the first failed attempt): uniform in [0, min(max_s, base_s * 2^(retry-1))).
  * Can't fail; never negative. */
-double l4h_llm_backoff_s(const l4h_retry_cfg *rc, int retry, l4h_rng_fn rng, void *rng_ctx);
+double llm_backoff_s(const l4h_retry_cfg *rc, int retry, l4h_rng_fn rng, void *rng_ctx);
 
 /* What the client keeps of a response's headers. */
 /* A label an endpoint sent (served model, fingerprint, model-id header: n
  * bytes, any at all) into dst[cap] as printable ASCII: other bytes become
  * '?', a longer label is cut and ends in "...". cap >= 1. Can't fail. */
-void l4h_llm_label_copy(char *dst, size_t cap, const char *src, size_t n);
+void llm_label_copy(char *dst, size_t cap, const char *src, size_t n);
 
 typedef struct l4h_http_hints {
     char retry_after[96];    /* Retry-After, trimmed, cut to fit */
@@ -104,9 +104,9 @@ typedef struct l4h_http_hints {
  * returns 1 (a new response begins: 100 Continue, a redirect); a
  * Retry-After or retry-after-ms line (any case) stores its trimmed value
  * (control bytes and '"' as '?'); a model_id_name line (any case) its
- * trimmed value as l4h_llm_label_copy writes it;
+ * trimmed value as llm_label_copy writes it;
  * every other line is ignored. Returns 0 then. Can't fail. */
-int l4h_llm_header_line(const char *p, size_t n, l4h_http_hints *h);
+int llm_header_line(const char *p, size_t n, l4h_http_hints *h);
 
 /* When retry.max_s and retry.base_s are both 0: the longest wait. */
 #define L4H_LLM_WAIT_MAX_DEFAULT_S 120.0
@@ -115,39 +115,39 @@ int l4h_llm_header_line(const char *p, size_t n, l4h_http_hints *h);
  * retry.max_s: a server asking for 100000 s gets retry.max_s, and the
  * attempt after it (within retry.max_attempts and the caller's deadline).
  * *capped is 1 when the cap applied. NaN or negative is 0. Can't fail. */
-double l4h_llm_wait_cap(const l4h_retry_cfg *rc, double wait, int *capped);
+double llm_wait_cap(const l4h_retry_cfg *rc, double wait, int *capped);
 
 /* Parse a Retry-After value: delta seconds ("120", "1.5") or an HTTP date
  * ("Fri, 27 Nov 2026 17:40:00 GMT", also the RFC 850 and asctime forms),
  * relative to now_epoch. Returns seconds to wait (>= 0, a past date is 0) or
  * -1 when the value is neither. */
-double l4h_llm_retry_after_parse(const char *value, double now_epoch);
+double llm_retry_after_parse(const char *value, double now_epoch);
 
 /* Whether an HTTP status is worth retrying: 408, 409, 425, 429 and 5xx yes;
  * every other 4xx (400, 401, 403, 404, ...) no. */
-int l4h_llm_status_retryable(int status);
+int llm_status_retryable(int status);
 
 /* -------------------------------------------------------------- util.c */
 
 /* Free n tool calls and the array. Can't fail. */
-void l4h_llm_tool_calls_free(l4h_tool_call *tc, size_t n);
+void llm_tool_calls_free(l4h_tool_call *tc, size_t n);
 
 /* Free resp's answer fields (content, reasoning, tool calls, finish reason,
  * usage) but keep request_json, attempt_log and the attempt counters. */
-void l4h_llm_response_clear_answer(l4h_chat_response *r);
+void llm_response_clear_answer(l4h_chat_response *r);
 
 
 /* Append one line to resp->attempt_log. */
-void l4h_llm_log_attempt(l4h_chat_response *resp, const char *fmt, ...)
+void llm_log_attempt(l4h_chat_response *resp, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* The file name part of a model name: what follows the last '/'. */
-const char *l4h_llm_model_basename(const char *model);
+const char *llm_model_basename(const char *model);
 
 /* Build an OpenAI-shaped chat-completions response body for an answer the
  * scripted or replay backend made (id, model, one choice, usage). Caller
  * frees. Can't fail. */
-char *l4h_llm_response_body(const char *model, const char *content,
+char *llm_response_body(const char *model, const char *content,
                             const l4h_tool_call *tc, size_t n_tc,
                             int64_t prompt_tokens, int64_t completion_tokens);
 
@@ -158,11 +158,11 @@ char *l4h_llm_response_body(const char *model, const char *content,
  * LiteLLM, Anthropic, llama.cpp spellings; its first 64 KiB are read), a
  * content filter before a context overflow before a too-large body (413
  * without other words) before INVALID. Can't fail. */
-l4h_refusal l4h_llm_refusal_of(int http_status, const char *body, size_t len);
+l4h_refusal llm_refusal_of(int http_status, const char *body, size_t len);
 
 /* The refusal an HTTP 200 whose body is an error object states (some
  * proxies answer so): context, too large or content filter by its words;
  * NONE for anything else (no error object, or no reason given). Can't fail. */
-l4h_refusal l4h_llm_refusal_in_answer(const char *body, size_t len);
+l4h_refusal llm_refusal_in_answer(const char *body, size_t len);
 
 #endif

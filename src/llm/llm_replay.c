@@ -172,9 +172,9 @@ static void note_difference(l4h_chat_response *resp, const char *recorded, const
             i++;
         size_t from = i > 30 ? i - 30 : 0;
         char qa[200], qb[200];
-        l4h_llm_quote_bytes(a + from, strlen(a + from), 80, qa, sizeof qa);
-        l4h_llm_quote_bytes(b + from, strlen(b + from), 80, qb, sizeof qb);
-        l4h_llm_log_attempt(resp,
+        llm_quote_bytes(a + from, strlen(a + from), 80, qa, sizeof qa);
+        llm_quote_bytes(b + from, strlen(b + from), 80, qb, sizeof qb);
+        llm_log_attempt(resp,
                             "replay: request differs from the recorded one at byte %zu (after normalising workspace paths): recorded \"%s\" vs now \"%s\"",
                             i, qa, qb);
     }
@@ -188,7 +188,7 @@ static int replay_chat(void *state, const l4h_model_resolved *model, const l4h_c
     (void)permits;
     replay_state *st = state;
     const l4h_call_position *pos = &req->pos;
-    resp->request_json = l4h_llm_request_body(model, req, 0, err);
+    resp->request_json = llm_request_body(model, req, 0, err);
     if (!resp->request_json)
         return -1;
     resp->attempts = 1;
@@ -220,22 +220,22 @@ static int replay_chat(void *state, const l4h_model_resolved *model, const l4h_c
                            st->ep->file, pos->supervisor, pos->coder, pos->step, pos->trial,
                            (long long)row->task_id, pos->agent, pos->call, n_agent, pos->agent);
     if (call->model && req->model && strcmp(call->model, req->model) != 0)
-        l4h_llm_log_attempt(resp, "replay: recorded model %s, requested %s", call->model, req->model);
+        llm_log_attempt(resp, "replay: recorded model %s, requested %s", call->model, req->model);
     note_difference(resp, call->request, resp->request_json);
     resp->response_json = l4h_xstrdup(call->response ? call->response : "");
     resp->http_status = call->http_status;
     resp->cost_usd = call->cost_usd;
     int truncated;
     char why[600];
-    if (l4h_llm_parse_response(resp->response_json, strlen(resp->response_json), resp, &truncated,
+    if (llm_parse_response(resp->response_json, strlen(resp->response_json), resp, &truncated,
                                why, sizeof why) < 0) {
-        l4h_llm_log_attempt(resp, "attempt=1 status=%d latency_s=0.000 result=fail wait_s=0.000 reason=replayed failure: %s",
+        llm_log_attempt(resp, "attempt=1 status=%d latency_s=0.000 result=fail wait_s=0.000 reason=replayed failure: %s",
                             call->http_status, why);
         /* a refusal replays as one, so the loop judges it as it did */
         size_t len = strlen(resp->response_json);
         resp->refusal = call->http_status == 200
-                            ? l4h_llm_refusal_in_answer(resp->response_json, len)
-                            : l4h_llm_refusal_of(call->http_status, resp->response_json, len);
+                            ? llm_refusal_in_answer(resp->response_json, len)
+                            : llm_refusal_of(call->http_status, resp->response_json, len);
         return l4h_err_set(err, L4H_EXIT_INFRA, "replayed call %s/%s/%s/trial %d %s call %d failed when recorded: %s",
                            pos->supervisor, pos->coder, pos->step, pos->trial, pos->agent,
                            pos->call, why);
@@ -254,14 +254,14 @@ static int replay_chat(void *state, const l4h_model_resolved *model, const l4h_c
         snprintf(resp->finish_reason, sizeof resp->finish_reason, "%s", call->finish_reason);
     /* the version that answered then (a file written before these columns has "") */
     if (!resp->served_model[0])
-        l4h_llm_label_copy(resp->served_model, sizeof resp->served_model, call->served_model,
+        llm_label_copy(resp->served_model, sizeof resp->served_model, call->served_model,
                            strlen(call->served_model));
     if (!resp->system_fingerprint[0])
-        l4h_llm_label_copy(resp->system_fingerprint, sizeof resp->system_fingerprint,
+        llm_label_copy(resp->system_fingerprint, sizeof resp->system_fingerprint,
                            call->system_fingerprint, strlen(call->system_fingerprint));
-    l4h_llm_label_copy(resp->served_model_id, sizeof resp->served_model_id, call->served_model_id,
+    llm_label_copy(resp->served_model_id, sizeof resp->served_model_id, call->served_model_id,
                        strlen(call->served_model_id));
-    l4h_llm_log_attempt(resp, "attempt=1 status=%d latency_s=0.000 result=ok wait_s=0.000 reason=replayed task %lld %s call %d (recorded %d attempts, %.3f s)",
+    llm_log_attempt(resp, "attempt=1 status=%d latency_s=0.000 result=ok wait_s=0.000 reason=replayed task %lld %s call %d (recorded %d attempts, %.3f s)",
                         call->http_status, (long long)row->task_id, pos->agent, pos->call,
                         call->attempts, call->latency_s);
     return 0;
@@ -277,7 +277,7 @@ static int replay_check(void *state, const l4h_model_resolved *model, l4h_err *e
                        model->name);
 }
 
-const l4h_provider_ops l4h_llm_replay_ops = {
+const l4h_provider_ops llm_replay_ops = {
     .name = "replay",
     .open = replay_open,
     .chat = replay_chat,

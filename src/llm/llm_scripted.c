@@ -91,7 +91,7 @@ static int validate(const char *path, const cJSON *root, l4h_err *err)
  * with err (code 2) naming the file. */
 static script *get_script(scripted_state *st, const char *model, l4h_err *err)
 {
-    const char *base = l4h_llm_model_basename(model);
+    const char *base = llm_model_basename(model);
     pthread_mutex_lock(&st->mu);
     for (size_t i = 0; i < st->n_scripts; i++) {
         if (strcmp(st->scripts[i].name, base) == 0) {
@@ -193,14 +193,14 @@ static const cJSON *answer_list(const script *s, const l4h_call_position *pos, l
 
 /* usage: {prompt_tokens, completion_tokens} into the two numbers if
  * present. 0, or -1 with why[] when a count is out of range (the same rule
- * as an endpoint's usage: l4h_llm_usage_count). */
+ * as an endpoint's usage: llm_usage_count). */
 static int read_usage(const cJSON *u, int64_t *pt, int64_t *ct, char *why, size_t why_size)
 {
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens");
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(u, "completion_tokens");
-    if (p && l4h_llm_usage_count(p, "prompt_tokens", pt, why, why_size) < 0)
+    if (p && llm_usage_count(p, "prompt_tokens", pt, why, why_size) < 0)
         return -1;
-    if (c && l4h_llm_usage_count(c, "completion_tokens", ct, why, why_size) < 0)
+    if (c && llm_usage_count(c, "completion_tokens", ct, why, why_size) < 0)
         return -1;
     return 0;
 }
@@ -303,7 +303,7 @@ static int scripted_chat(void *state, const l4h_model_resolved *model, const l4h
         err = &local;
     double t0 = l4h_monotonic();
     const char *name = req->model ? req->model : model->name;
-    resp->request_json = l4h_llm_request_body(model, req, 0, err);
+    resp->request_json = llm_request_body(model, req, 0, err);
     if (!resp->request_json)
         return -1;
     resp->attempts = 1;
@@ -341,24 +341,24 @@ static int scripted_chat(void *state, const l4h_model_resolved *model, const l4h
     size_t n_tcs;
     if (build_answer(s, pos, ans, &content, &tcs, &n_tcs, err) < 0)
         goto fail;
-    resp->response_json = l4h_llm_response_body(name, content, tcs, n_tcs, pt, ct);
+    resp->response_json = llm_response_body(name, content, tcs, n_tcs, pt, ct);
     free(content);
-    l4h_llm_tool_calls_free(tcs, n_tcs);
+    llm_tool_calls_free(tcs, n_tcs);
     int truncated;
-    if (l4h_llm_parse_response(resp->response_json, strlen(resp->response_json), resp, &truncated,
+    if (llm_parse_response(resp->response_json, strlen(resp->response_json), resp, &truncated,
                                why, sizeof why) < 0) {
         l4h_err_set(err, L4H_EXIT_INFRA, "%s", why);
         goto fail;
     }
     resp->latency_s = l4h_monotonic() - t0;
-    l4h_llm_log_attempt(resp,
+    llm_log_attempt(resp,
                         "attempt=1 status=0 latency_s=%.3f result=ok wait_s=0.000 reason=scripted %s.yml step %s %s trial %d call %d -> answer %d of %d",
                         resp->latency_s, s->name, pos->step, pos->agent, pos->trial, pos->call,
                         idx + 1, n);
     return 0;
 fail:
     resp->latency_s = l4h_monotonic() - t0;
-    l4h_llm_log_attempt(resp, "attempt=1 status=0 latency_s=%.3f result=fail wait_s=0.000 reason=%s",
+    llm_log_attempt(resp, "attempt=1 status=0 latency_s=%.3f result=fail wait_s=0.000 reason=%s",
                         resp->latency_s, err->msg);
     free(resp->response_json);
     resp->response_json = l4h_xstrdup(err->msg);
@@ -397,7 +397,7 @@ static int scripted_read_inputs(void *state, const l4h_model_resolved *model, l4
     return 0;
 }
 
-const l4h_provider_ops l4h_llm_scripted_ops = {
+const l4h_provider_ops llm_scripted_ops = {
     .name = "scripted",
     .open = scripted_open,
     .chat = scripted_chat,

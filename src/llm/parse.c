@@ -11,7 +11,7 @@
 
 #include "llm_internal.h"
 
-void l4h_llm_quote_bytes(const char *body, size_t len, size_t max, char *out, size_t out_size)
+void llm_quote_bytes(const char *body, size_t len, size_t max, char *out, size_t out_size)
 {
     if (out_size == 0)
         return;
@@ -30,7 +30,7 @@ void l4h_llm_quote_bytes(const char *body, size_t len, size_t max, char *out, si
 }
 
 /* See llm_internal.h. */
-int l4h_llm_usage_count(const cJSON *v, const char *name, int64_t *out, char *why, size_t why_size)
+int llm_usage_count(const cJSON *v, const char *name, int64_t *out, char *why, size_t why_size)
 {
     *out = 0;
     if (!v || cJSON_IsNull(v))
@@ -49,7 +49,7 @@ int l4h_llm_usage_count(const cJSON *v, const char *name, int64_t *out, char *wh
     }
     char shown[64];
     char *text = cJSON_PrintUnformatted(v);
-    l4h_llm_quote_bytes(text ? text : "?", text ? strlen(text) : 1, 40, shown, sizeof shown);
+    llm_quote_bytes(text ? text : "?", text ? strlen(text) : 1, 40, shown, sizeof shown);
     cJSON_free(text);
     snprintf(why, why_size,
              "protocol error: usage.%s is %s (expected a whole number of tokens from 0 to %lld)",
@@ -95,7 +95,7 @@ static int error_from_tree(const cJSON *root, char *out, size_t out_size)
     return -1;
 }
 
-void l4h_llm_error_message(const char *body, size_t len, char *out, size_t out_size)
+void llm_error_message(const char *body, size_t len, char *out, size_t out_size)
 {
     if (out_size == 0)
         return;
@@ -111,7 +111,7 @@ void l4h_llm_error_message(const char *body, size_t len, char *out, size_t out_s
     }
     cJSON_Delete(root);
     char q[240];
-    l4h_llm_quote_bytes(body, len, 200, q, sizeof q);
+    llm_quote_bytes(body, len, 200, q, sizeof q);
     snprintf(out, out_size, "body: \"%s\"", q);
 }
 
@@ -209,22 +209,22 @@ static void parse_tool_calls(const cJSON *arr, l4h_chat_response *resp)
 }
 
 /* The usage object's counts into resp; 0, or -1 with why[] when one is
- * out of range (see l4h_llm_usage_count). An absent usage leaves every count 0. */
+ * out of range (see llm_usage_count). An absent usage leaves every count 0. */
 static int parse_usage(const cJSON *u, l4h_chat_response *resp, char *why, size_t why_size)
 {
     if (!cJSON_IsObject(u))
         return 0;
     const cJSON *pd = cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens_details");
     const cJSON *cd = cJSON_GetObjectItemCaseSensitive(u, "completion_tokens_details");
-    if (l4h_llm_usage_count(cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens"), "prompt_tokens",
+    if (llm_usage_count(cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens"), "prompt_tokens",
                     &resp->prompt_tokens, why, why_size) < 0 ||
-        l4h_llm_usage_count(cJSON_GetObjectItemCaseSensitive(u, "completion_tokens"), "completion_tokens",
+        llm_usage_count(cJSON_GetObjectItemCaseSensitive(u, "completion_tokens"), "completion_tokens",
                     &resp->completion_tokens, why, why_size) < 0 ||
         (cJSON_IsObject(pd) &&
-         l4h_llm_usage_count(cJSON_GetObjectItemCaseSensitive(pd, "cached_tokens"),
+         llm_usage_count(cJSON_GetObjectItemCaseSensitive(pd, "cached_tokens"),
                      "prompt_tokens_details.cached_tokens", &resp->cached_tokens, why, why_size) < 0) ||
         (cJSON_IsObject(cd) &&
-         l4h_llm_usage_count(cJSON_GetObjectItemCaseSensitive(cd, "reasoning_tokens"),
+         llm_usage_count(cJSON_GetObjectItemCaseSensitive(cd, "reasoning_tokens"),
                      "completion_tokens_details.reasoning_tokens", &resp->reasoning_tokens, why,
                      why_size) < 0)) {
         resp->prompt_tokens = resp->completion_tokens = 0;
@@ -234,16 +234,16 @@ static int parse_usage(const cJSON *u, l4h_chat_response *resp, char *why, size_
     return 0;
 }
 
-int l4h_llm_parse_response(const char *body, size_t len, l4h_chat_response *resp,
+int llm_parse_response(const char *body, size_t len, l4h_chat_response *resp,
                            int *truncated, char *why, size_t why_size)
 {
-    l4h_llm_response_clear_answer(resp);
+    llm_response_clear_answer(resp);
     *truncated = 0;
     why[0] = '\0';
     cJSON *root = body ? cJSON_ParseWithLength(body, len) : NULL;
     if (!root) {
         char q[240];
-        l4h_llm_quote_bytes(body ? body : "", body ? len : 0, 200, q, sizeof q);
+        llm_quote_bytes(body ? body : "", body ? len : 0, 200, q, sizeof q);
         if (body && looks_truncated(body, len)) {
             *truncated = 1;
             snprintf(why, why_size, "truncated JSON body (%zu bytes): \"%s\"", len, q);
@@ -278,15 +278,15 @@ int l4h_llm_parse_response(const char *body, size_t len, l4h_chat_response *resp
         snprintf(resp->finish_reason, sizeof resp->finish_reason, "%s", fr->valuestring);
     const cJSON *sm = cJSON_GetObjectItemCaseSensitive(root, "model");
     if (cJSON_IsString(sm) && sm->valuestring)
-        l4h_llm_label_copy(resp->served_model, sizeof resp->served_model, sm->valuestring,
+        llm_label_copy(resp->served_model, sizeof resp->served_model, sm->valuestring,
                            strlen(sm->valuestring));
     const cJSON *fp = cJSON_GetObjectItemCaseSensitive(root, "system_fingerprint");
     if (cJSON_IsString(fp) && fp->valuestring)
-        l4h_llm_label_copy(resp->system_fingerprint, sizeof resp->system_fingerprint, fp->valuestring,
+        llm_label_copy(resp->system_fingerprint, sizeof resp->system_fingerprint, fp->valuestring,
                            strlen(fp->valuestring));
     int usage_rc = parse_usage(cJSON_GetObjectItemCaseSensitive(root, "usage"), resp, why, why_size);
     cJSON_Delete(root);
     if (usage_rc < 0)
-        l4h_llm_response_clear_answer(resp); /* an answer whose usage lies is no answer */
+        llm_response_clear_answer(resp); /* an answer whose usage lies is no answer */
     return usage_rc;
 }

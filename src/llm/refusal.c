@@ -46,7 +46,7 @@ static int any(const char *body, size_t len, const char *const *words)
 }
 
 /* See llm.h. */
-l4h_refusal l4h_llm_refusal_of(int http_status, const char *body, size_t len)
+l4h_refusal llm_refusal_of(int http_status, const char *body, size_t len)
 {
     if (http_status != 400 && http_status != 413 && http_status != 422)
         return L4H_REFUSAL_NONE;
@@ -77,7 +77,7 @@ const char *l4h_llm_refusal_name(l4h_refusal r)
 }
 
 /* See llm.h. */
-l4h_refusal l4h_llm_refusal_in_answer(const char *body, size_t len)
+l4h_refusal llm_refusal_in_answer(const char *body, size_t len)
 {
     if (!body || len > (64u << 10))
         return L4H_REFUSAL_NONE;
@@ -85,7 +85,7 @@ l4h_refusal l4h_llm_refusal_in_answer(const char *body, size_t len)
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
     l4h_refusal r = L4H_REFUSAL_NONE;
     if (cJSON_IsObject(e) || cJSON_IsString(e)) {
-        r = l4h_llm_refusal_of(400, body, len);
+        r = llm_refusal_of(400, body, len);
         if (r == L4H_REFUSAL_INVALID) /* a 200 that failed for no stated reason: not a refusal */
             r = L4H_REFUSAL_NONE;
     }

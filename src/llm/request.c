@@ -112,7 +112,7 @@ static int add_extra_body(cJSON *root, const l4h_model_resolved *model, l4h_err 
     return 0;
 }
 
-cJSON *l4h_llm_request_tree(const l4h_model_resolved *model, const l4h_chat_request *req,
+cJSON *llm_request_tree(const l4h_model_resolved *model, const l4h_chat_request *req,
                             int max_tokens_override, l4h_err *err)
 {
     cJSON *root = cJSON_CreateObject();
@@ -150,10 +150,10 @@ cJSON *l4h_llm_request_tree(const l4h_model_resolved *model, const l4h_chat_requ
     return root;
 }
 
-char *l4h_llm_request_body(const l4h_model_resolved *model, const l4h_chat_request *req,
+char *llm_request_body(const l4h_model_resolved *model, const l4h_chat_request *req,
                            int max_tokens_override, l4h_err *err)
 {
-    cJSON *tree = l4h_llm_request_tree(model, req, max_tokens_override, err);
+    cJSON *tree = llm_request_tree(model, req, max_tokens_override, err);
     if (!tree)
         return NULL;
     char *s = cJSON_PrintUnformatted(tree);

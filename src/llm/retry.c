@@ -34,7 +34,7 @@ static double rng_default(void *ctx)
     return (double)(r >> 11) / 9007199254740992.0; /* 2^53 */
 }
 
-double l4h_llm_backoff_s(const l4h_retry_cfg *rc, int retry, l4h_rng_fn rng, void *rng_ctx)
+double llm_backoff_s(const l4h_retry_cfg *rc, int retry, l4h_rng_fn rng, void *rng_ctx)
 {
     double base = rc->base_s > 0 ? rc->base_s : 0;
     double cap = rc->max_s > 0 ? rc->max_s : base;
@@ -52,7 +52,7 @@ double l4h_llm_backoff_s(const l4h_retry_cfg *rc, int retry, l4h_rng_fn rng, voi
     return u * ceiling;
 }
 
-double l4h_llm_wait_cap(const l4h_retry_cfg *rc, double wait, int *capped)
+double llm_wait_cap(const l4h_retry_cfg *rc, double wait, int *capped)
 {
     double cap = rc->max_s > 0 ? rc->max_s : (rc->base_s > 0 ? rc->base_s : L4H_LLM_WAIT_MAX_DEFAULT_S);
     *capped = 0;
@@ -65,7 +65,7 @@ double l4h_llm_wait_cap(const l4h_retry_cfg *rc, double wait, int *capped)
     return wait;
 }
 
-double l4h_llm_retry_after_parse(const char *value, double now_epoch)
+double llm_retry_after_parse(const char *value, double now_epoch)
 {
     if (!value)
         return -1;
@@ -91,7 +91,7 @@ double l4h_llm_retry_after_parse(const char *value, double now_epoch)
     return d > 0 ? d : 0;
 }
 
-int l4h_llm_status_retryable(int status)
+int llm_status_retryable(int status)
 {
     if (status == 408 || status == 409 || status == 425 || status == 429)
         return 1;
@@ -99,7 +99,7 @@ int l4h_llm_status_retryable(int status)
 }
 
 /* See llm_internal.h. */
-int l4h_llm_header_line(const char *p, size_t n, l4h_http_hints *h)
+int llm_header_line(const char *p, size_t n, l4h_http_hints *h)
 {
     if (n > 5 && strncmp(p, "HTTP/", 5) == 0) {
         h->retry_after[0] = h->retry_after_ms[0] = h->model_id[0] = '\0';
@@ -114,7 +114,7 @@ int l4h_llm_header_line(const char *p, size_t n, l4h_http_hints *h)
         while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' ' ||
                            v[len - 1] == '\t'))
             len--;
-        l4h_llm_label_copy(h->model_id, sizeof h->model_id, v, len);
+        llm_label_copy(h->model_id, sizeof h->model_id, v, len);
         return 0;
     }
     int ms;

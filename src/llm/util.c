@@ -9,7 +9,7 @@
 #include "llm_internal.h"
 
 /* Free n tool calls and the array. NULL is fine. */
-void l4h_llm_tool_calls_free(l4h_tool_call *tc, size_t n)
+void llm_tool_calls_free(l4h_tool_call *tc, size_t n)
 {
     if (!tc)
         return;
@@ -28,16 +28,16 @@ void l4h_message_clear(l4h_message *m)
         return;
     free(m->content);
     free(m->tool_call_id);
-    l4h_llm_tool_calls_free(m->tool_calls, m->n_tool_calls);
+    llm_tool_calls_free(m->tool_calls, m->n_tool_calls);
     memset(m, 0, sizeof *m);
 }
 
 /* Free the answer part of a response; keep the request, log and counters. */
-void l4h_llm_response_clear_answer(l4h_chat_response *r)
+void llm_response_clear_answer(l4h_chat_response *r)
 {
     free(r->content);
     free(r->reasoning);
-    l4h_llm_tool_calls_free(r->tool_calls, r->n_tool_calls);
+    llm_tool_calls_free(r->tool_calls, r->n_tool_calls);
     r->content = r->reasoning = NULL;
     r->tool_calls = NULL;
     r->n_tool_calls = 0;
@@ -47,7 +47,7 @@ void l4h_llm_response_clear_answer(l4h_chat_response *r)
 }
 
 /* See llm_internal.h. */
-void l4h_llm_label_copy(char *dst, size_t cap, const char *src, size_t n)
+void llm_label_copy(char *dst, size_t cap, const char *src, size_t n)
 {
     size_t keep = n < cap ? n : cap - 1;
     int cut = n >= cap;
@@ -69,7 +69,7 @@ void l4h_chat_response_clear(l4h_chat_response *r)
 {
     if (!r)
         return;
-    l4h_llm_response_clear_answer(r);
+    llm_response_clear_answer(r);
     free(r->request_json);
     free(r->response_json);
     free(r->attempt_log);
@@ -77,7 +77,7 @@ void l4h_chat_response_clear(l4h_chat_response *r)
 }
 
 /* Append one formatted line (a '\n' is added) to resp->attempt_log. */
-void l4h_llm_log_attempt(l4h_chat_response *resp, const char *fmt, ...)
+void llm_log_attempt(l4h_chat_response *resp, const char *fmt, ...)
 {
     l4h_buf b = {0};
     if (resp->attempt_log)
@@ -94,7 +94,7 @@ void l4h_llm_log_attempt(l4h_chat_response *resp, const char *fmt, ...)
 }
 
 /* The part of a model name after its last '/' (the whole name if none). */
-const char *l4h_llm_model_basename(const char *model)
+const char *llm_model_basename(const char *model)
 {
     const char *slash = strrchr(model, '/');
     return slash ? slash + 1 : model;
@@ -102,7 +102,7 @@ const char *l4h_llm_model_basename(const char *model)
 
 /* An OpenAI-shaped response body: {"id","object","model","choices":[{index,
  * message:{role,content,tool_calls},finish_reason}],"usage":{...}}. */
-char *l4h_llm_response_body(const char *model, const char *content, const l4h_tool_call *tc,
+char *llm_response_body(const char *model, const char *content, const l4h_tool_call *tc,
                             size_t n_tc, int64_t prompt_tokens, int64_t completion_tokens)
 {
     cJSON *root = cJSON_CreateObject();

@@ -20,7 +20,7 @@
 #include "llm4hep/check.h"
 #include "llm4hep/exec.h"
 #include "llm4hep/llm.h"
-#include "internal.h"
+#include "mpi_internal.h"
 
 /* ------------------------------------------------- replay's results files */
 
@@ -75,7 +75,7 @@ static int relay_answer(relay *r, int want, char **payload)
     int type;
     size_t len;
     while (!r->broken) {
-        if (wire_recv(&r->rd, r->fd, &type, payload, &len) != 1) {
+        if (mpi_wire_recv(&r->rd, r->fd, &type, payload, &len) != 1) {
             r->broken = 1;
             return -1;
         }
@@ -93,7 +93,7 @@ static int relay_acquire(void *ctx, const char *endpoint, double deadline)
     if (!limited(r, endpoint))
         return 0;
     char *ans = NULL;
-    if (wire_send(r->fd, WIRE_PERMIT_REQ, endpoint, strlen(endpoint)) < 0 ||
+    if (mpi_wire_send(r->fd, WIRE_PERMIT_REQ, endpoint, strlen(endpoint)) < 0 ||
         relay_answer(r, WIRE_PERMIT_ANS, &ans) < 0)
         return -1;
     int granted = ans[0] == '1';
@@ -109,7 +109,7 @@ static void relay_release(void *ctx, const char *endpoint, int http_status)
     char buf[512];
     int n = snprintf(buf, sizeof buf, "%d %s", http_status, endpoint);
     if (n > 0 && (size_t)n < sizeof buf)
-        wire_send(r->fd, WIRE_PERMIT_REL, buf, (size_t)n);
+        mpi_wire_send(r->fd, WIRE_PERMIT_REL, buf, (size_t)n);
 }
 
 static double relay_spend(void *ctx, double usd, int64_t tokens)
@@ -123,10 +123,10 @@ static double relay_spend(void *ctx, double usd, int64_t tokens)
         /* Report it for the campaign's totals; nobody needs the answer now. */
         if (isfinite(usd) && usd > 0)
             r->spent += usd;
-        wire_send(r->fd, WIRE_SPEND, buf, (size_t)n);
+        mpi_wire_send(r->fd, WIRE_SPEND, buf, (size_t)n);
         return r->spent;
     }
-    if (wire_send(r->fd, WIRE_SPEND, buf, (size_t)n) < 0 || relay_answer(r, WIRE_SPENT, &ans) < 0)
+    if (mpi_wire_send(r->fd, WIRE_SPEND, buf, (size_t)n) < 0 || relay_answer(r, WIRE_SPENT, &ans) < 0)
         return 0.0;
     double total = strtod(ans, NULL);
     free(ans);
@@ -167,7 +167,7 @@ static l4h_inputs *read_inputs(l4h_err *err)
 /* Tell the rank why we run nothing; the rank records error_internal. */
 static int refuse(relay *r, const char *why)
 {
-    wire_send(r->fd, WIRE_REFUSED, why, strlen(why));
+    mpi_wire_send(r->fd, WIRE_REFUSED, why, strlen(why));
     fprintf(stderr, "llm4hep task: %s\n", why);
     return L4H_EXIT_INFRA;
 }
@@ -175,7 +175,7 @@ static int refuse(relay *r, const char *why)
 static void send_result(relay *r, l4h_task_rec *rec)
 {
     char *json = l4h_rec_to_json(rec);
-    wire_send(r->fd, WIRE_RESULT, json, strlen(json));
+    mpi_wire_send(r->fd, WIRE_RESULT, json, strlen(json));
     free(json);
 }
 
@@ -254,7 +254,7 @@ int l4h_task_child(int fd, long parent)
     l4h_sandbox *sb =
         llm ? l4h_sandbox_open_probed(cfg, isolation, &err) : NULL;
     if (!llm || !sb) {
-        rec_identity(&rec, cfg, task);
+        mpi_rec_identity(&rec, cfg, task);
         rec.status = llm ? L4H_STATUS_ERROR_SANDBOX : L4H_STATUS_ERROR_INTERNAL;
         rec.error_summary = l4h_xstrdup(err.msg);
     } else {
@@ -263,7 +263,7 @@ int l4h_task_child(int fd, long parent)
                             .keep_outputs_bytes = cfg->keep_outputs_mb << 20};
         if (l4h_task_run(&env, task, &rec, &err) < 0) {
             l4h_rec_clear(&rec);
-            rec_identity(&rec, cfg, task);
+            mpi_rec_identity(&rec, cfg, task);
             rec.status = L4H_STATUS_ERROR_INTERNAL;
             rec.error_summary = l4h_xstrdup(err.msg);
         }
@@ -285,6 +285,6 @@ int l4h_task_child(int fd, long parent)
     l4h_config_free(cfg);
     l4h_inputs_use(NULL);
     l4h_inputs_free(inputs);
-    wire_reader_free(&r.rd);
+    mpi_wire_reader_free(&r.rd);
     return 0;
 }

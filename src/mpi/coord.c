@@ -10,7 +10,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "mpi_internal.h"
 
 #define CHECKPOINT_TASKS 1000
 #define CHECKPOINT_SECONDS 5.0
@@ -27,7 +27,7 @@ static double cpu_seconds(void)
            ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
 }
 
-void coord_init(coord *c)
+void mpi_coord_init(coord *c)
 {
     size_t n = c->plan->n_tasks;
     int nranks = c->first_slot + c->nslots;
@@ -41,15 +41,15 @@ void coord_init(coord *c)
     c->dispatched_at = l4h_xcalloc(n ? n : 1, sizeof *c->dispatched_at);
     c->loop_started = l4h_monotonic();
     c->loop_cpu_started = cpu_seconds();
-    c->lim = limiter_new(c->cfg);
-    c->queue = sched_new(c->plan);
+    c->lim = mpi_limiter_new(c->cfg);
+    c->queue = mpi_sched_new(c->plan);
     size_t done = 0;
     for (size_t i = 0; i < n; i++) {
         l4h_key_state st;
         l4h_store_key_state(c->store, c->plan->tasks[i].key, &st);
         c->attempts_before[i] = st.attempts;
         c->infra_total[i] = st.infra_attempts;
-        sched_learn(c->queue, (int)i, st.measured_wall_s);
+        mpi_sched_learn(c->queue, (int)i, st.measured_wall_s);
         int redo;
         if (st.attempts == 0 || st.last_status == L4H_STATUS_INTERRUPTED)
             redo = 1;
@@ -58,7 +58,7 @@ void coord_init(coord *c)
         else
             redo = 0;
         if (redo)
-            sched_push(c->queue, (int)i);
+            mpi_sched_push(c->queue, (int)i);
         else
             done++;
     }
@@ -72,7 +72,7 @@ void coord_init(coord *c)
 
 static void send_to(coord *c, int rank, int tag, const void *data, size_t len)
 {
-    link_send(c->link, 0, rank, tag, data, len);
+    mpi_link_send(c->link, 0, rank, tag, data, len);
 }
 
 static void start_drain(coord *c, const char *why)
@@ -111,7 +111,7 @@ static void on_result(coord *c, const link_msg *m)
     if (l4h_rec_from_json(m->data, m->len, &rec, &err) < 0) {
         /* The rank sent something we cannot read: keep the campaign honest by
          * recording the task as our own failure. */
-        rec_identity(&rec, c->cfg, &c->plan->tasks[index]);
+        mpi_rec_identity(&rec, c->cfg, &c->plan->tasks[index]);
         rec.status = L4H_STATUS_ERROR_INTERNAL;
         rec.error_summary = l4h_xstrdup(err.msg);
     } else if (strcmp(rec.key, assigned) != 0) {
@@ -125,7 +125,7 @@ static void on_result(coord *c, const link_msg *m)
         double started = rec.started_utc, wall = rec.wall_s;
         l4h_rec_clear(&rec);
         memset(&rec, 0, sizeof rec);
-        rec_identity(&rec, c->cfg, &c->plan->tasks[index]);
+        mpi_rec_identity(&rec, c->cfg, &c->plan->tasks[index]);
         rec.attempt = attempt;
         rec.started_utc = started;
         rec.wall_s = wall;
@@ -155,22 +155,22 @@ static void on_result(coord *c, const link_msg *m)
     int final = rec.status != L4H_STATUS_INTERRUPTED;
     if (index >= 0) {
         if (!l4h_status_is_infra(rec.status))
-            sched_learn(c->queue, index, rec.wall_s);
+            mpi_sched_learn(c->queue, index, rec.wall_s);
         if (rec.status == L4H_STATUS_INTERRUPTED) {
             c->interrupted++;
         } else if (l4h_status_is_infra(rec.status)) {
             c->infra_total[index]++;
             if (c->infra_total[index] <= c->cfg->infra_retries && !c->draining) {
-                sched_push(c->queue, index);
+                mpi_sched_push(c->queue, index);
                 final = 0; /* its key is not done: the retry's result will say */
             }
         }
     }
-    progress_task(&c->prog, &rec, final);
+    mpi_progress_task(&c->prog, &rec, final);
     l4h_rec_clear(&rec);
 }
 
-void coord_handle(coord *c, const link_msg *m)
+void mpi_coord_handle(coord *c, const link_msg *m)
 {
     switch (m->tag) {
     case TAG_READY:
@@ -180,12 +180,12 @@ void coord_handle(coord *c, const link_msg *m)
         on_result(c, m);
         break;
     case TAG_PERMIT_REQ:
-        limiter_request(c->lim, c->link, m->from, m->data);
+        mpi_limiter_request(c->lim, c->link, m->from, m->data);
         break;
     case TAG_PERMIT_REL: {
         char *sp = strchr(m->data, ' ');
         if (sp)
-            limiter_release(c->lim, c->link, sp + 1, atoi(m->data));
+            mpi_limiter_release(c->lim, c->link, sp + 1, atoi(m->data));
         break;
     }
     case TAG_SPEND: {
@@ -224,7 +224,7 @@ static void checkpoint(coord *c, int force)
     c->last_checkpoint = now;
 }
 
-int coord_tick(coord *c)
+int mpi_coord_tick(coord *c)
 {
     if (l4h_sweep_stop_now && !c->killed) {
         c->killed = 1;
@@ -235,12 +235,12 @@ int coord_tick(coord *c)
     }
     if (l4h_sweep_drain_signal && !c->draining)
         start_drain(c, "signal received");
-    limiter_tick(c->lim, c->link);
+    mpi_limiter_tick(c->lim, c->link);
     if (!c->draining) {
-        for (int r = c->first_slot; r < c->first_slot + c->nslots && sched_queued(c->queue); r++) {
+        for (int r = c->first_slot; r < c->first_slot + c->nslots && mpi_sched_queued(c->queue); r++) {
             if (!c->idle[r])
                 continue;
-            int index = sched_pop(c->queue);
+            int index = mpi_sched_pop(c->queue);
             int32_t v[2] = {index, c->attempts_before[index] + ++c->tries_this_run[index]};
             char msg[sizeof v + 16];
             memcpy(msg, v, sizeof v);
@@ -254,21 +254,21 @@ int coord_tick(coord *c)
     }
     c->prog.in_flight = c->in_flight;
     checkpoint(c, 0);
-    progress_summary(&c->prog, 0);
-    return c->in_flight == 0 && (c->draining || !sched_queued(c->queue));
+    mpi_progress_summary(&c->prog, 0);
+    return c->in_flight == 0 && (c->draining || !mpi_sched_queued(c->queue));
 }
 
-void coord_release_slots(coord *c)
+void mpi_coord_release_slots(coord *c)
 {
     c->loop_ended = l4h_monotonic();
     c->loop_cpu_ended = cpu_seconds();
     for (int r = c->first_slot; r < c->first_slot + c->nslots; r++)
         send_to(c, r, TAG_NOMORE, "", 0);
     checkpoint(c, 1);
-    progress_summary(&c->prog, 1);
+    mpi_progress_summary(&c->prog, 1);
 }
 
-void coord_print_stats(const coord *c)
+void mpi_coord_print_stats(const coord *c)
 {
     double elapsed = c->loop_ended - c->loop_started;
     double cpu = c->loop_cpu_ended - c->loop_cpu_started;
@@ -297,21 +297,21 @@ void coord_print_stats(const coord *c)
     fflush(c->prog.out);
 }
 
-int coord_exit_code(const coord *c)
+int mpi_coord_exit_code(const coord *c)
 {
     if (c->store_failed)
         return L4H_EXIT_INFRA;
-    if (sched_queued(c->queue) || c->interrupted > 0)
+    if (mpi_sched_queued(c->queue) || c->interrupted > 0)
         return L4H_EXIT_STOPPED;
     return L4H_EXIT_OK;
 }
 
-void coord_free(coord *c)
+void mpi_coord_free(coord *c)
 {
-    limiter_free(c->lim);
+    mpi_limiter_free(c->lim);
     free(c->busy);
     free(c->idle);
-    sched_free(c->queue);
+    mpi_sched_free(c->queue);
     free(c->tries_this_run);
     free(c->infra_total);
     free(c->attempts_before);

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "mpi_internal.h"
 
 typedef struct waiter {
     int rank;
@@ -32,7 +32,7 @@ struct limiter {
     size_t n;
 };
 
-limiter *limiter_new(const l4h_config *cfg)
+limiter *mpi_limiter_new(const l4h_config *cfg)
 {
     limiter *l = l4h_xcalloc(1, sizeof *l);
     l->n = cfg->n_endpoints;
@@ -60,7 +60,7 @@ static ep_state *find(limiter *l, const char *name)
 static void answer(l4h_link *ln, int rank, int granted)
 {
     int32_t g = granted;
-    link_send(ln, 0, rank, TAG_PERMIT_ANS, &g, sizeof g);
+    mpi_link_send(ln, 0, rank, TAG_PERMIT_ANS, &g, sizeof g);
 }
 
 /* Grant queued requests while the window and the bucket allow. */
@@ -87,7 +87,7 @@ static void grant(ep_state *e, l4h_link *ln)
     }
 }
 
-void limiter_request(limiter *l, l4h_link *ln, int rank, const char *endpoint)
+void mpi_limiter_request(limiter *l, l4h_link *ln, int rank, const char *endpoint)
 {
     ep_state *e = find(l, endpoint);
     if (!e) {
@@ -104,7 +104,7 @@ void limiter_request(limiter *l, l4h_link *ln, int rank, const char *endpoint)
     grant(e, ln);
 }
 
-void limiter_release(limiter *l, l4h_link *ln, const char *endpoint, int http_status)
+void mpi_limiter_release(limiter *l, l4h_link *ln, const char *endpoint, int http_status)
 {
     ep_state *e = find(l, endpoint);
     if (!e)
@@ -124,14 +124,14 @@ void limiter_release(limiter *l, l4h_link *ln, const char *endpoint, int http_st
     grant(e, ln);
 }
 
-void limiter_tick(limiter *l, l4h_link *ln)
+void mpi_limiter_tick(limiter *l, l4h_link *ln)
 {
     for (size_t i = 0; i < l->n; i++)
         if (l->eps[i].head)
             grant(&l->eps[i], ln);
 }
 
-void limiter_free(limiter *l)
+void mpi_limiter_free(limiter *l)
 {
     if (!l)
         return;

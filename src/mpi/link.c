@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "mpi_internal.h"
 
-void link_send(l4h_link *ln, int from, int to, int tag, const void *data, size_t len)
+void mpi_link_send(l4h_link *ln, int from, int to, int tag, const void *data, size_t len)
 {
     if (!ln->serial) {
         (void)from;
@@ -29,7 +29,7 @@ void link_send(l4h_link *ln, int from, int to, int tag, const void *data, size_t
     ln->tail = m;
 }
 
-int link_poll(l4h_link *ln, int me, link_msg *out)
+int mpi_link_poll(l4h_link *ln, int me, link_msg *out)
 {
     if (!ln->serial) {
         int flag = 0;

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "mpi_internal.h"
 
 static void fmt_count(char *out, size_t n, double v)
 {
@@ -30,7 +30,7 @@ static void fmt_duration(char *out, size_t n, double s)
         snprintf(out, n, "%.1f h", s / 3600);
 }
 
-void progress_task(progress *p, const l4h_task_rec *rec, int final)
+void mpi_progress_task(progress *p, const l4h_task_rec *rec, int final)
 {
     p->finished++;
     if (final)
@@ -64,7 +64,7 @@ void progress_task(progress *p, const l4h_task_rec *rec, int final)
     fflush(p->out);
 }
 
-void progress_summary(progress *p, int force)
+void mpi_progress_summary(progress *p, int force)
 {
     double now = l4h_monotonic();
     if (!force && !p->tty && now - p->last_summary < 30)

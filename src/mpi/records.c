@@ -2,9 +2,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "mpi_internal.h"
 
-void rec_identity(l4h_task_rec *rec, const l4h_config *cfg, const l4h_task *task)
+void mpi_rec_identity(l4h_task_rec *rec, const l4h_config *cfg, const l4h_task *task)
 {
     char host[256] = "";
     gethostname(host, sizeof host - 1);

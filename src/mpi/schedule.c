@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "mpi_internal.h"
 
 typedef struct group {
     double sum_wall;     /* measured wall times */
@@ -114,7 +114,7 @@ static void sift_down(sched *s, size_t pos)
     heap_set(s, pos, gid);
 }
 
-sched *sched_new(const l4h_plan *plan)
+sched *mpi_sched_new(const l4h_plan *plan)
 {
     sched *s = l4h_xcalloc(1, sizeof *s);
     size_t n = plan->n_tasks;
@@ -146,7 +146,7 @@ sched *sched_new(const l4h_plan *plan)
     return s;
 }
 
-void sched_push(sched *s, int index)
+void mpi_sched_push(sched *s, int index)
 {
     group *g = &s->g[s->group_of[index]];
     if (g->head + g->len == g->cap) {
@@ -169,7 +169,7 @@ void sched_push(sched *s, int index)
     }
 }
 
-int sched_pop(sched *s)
+int mpi_sched_pop(sched *s)
 {
     if (!s->heap_len)
         return -1;
@@ -191,7 +191,7 @@ int sched_pop(sched *s)
     return index;
 }
 
-void sched_learn(sched *s, int index, double wall_s)
+void mpi_sched_learn(sched *s, int index, double wall_s)
 {
     if (index < 0 || (size_t)index >= s->n_tasks || !(wall_s > 0) || !isfinite(wall_s))
         return;
@@ -205,12 +205,12 @@ void sched_learn(sched *s, int index, double wall_s)
     }
 }
 
-size_t sched_queued(const sched *s)
+size_t mpi_sched_queued(const sched *s)
 {
     return s->queued;
 }
 
-void sched_free(sched *s)
+void mpi_sched_free(sched *s)
 {
     if (!s)
         return;

@@ -19,16 +19,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "mpi_internal.h"
 
 extern char **environ;
 
 static void up(slot *s, int tag, const void *data, size_t len)
 {
-    link_send(s->link, s->rank, 0, tag, data, len);
+    mpi_link_send(s->link, s->rank, 0, tag, data, len);
 }
 
-void slot_init(slot *s)
+void mpi_slot_init(slot *s)
 {
     s->child = 0;
     s->fd = -1;
@@ -39,7 +39,7 @@ void slot_init(slot *s)
 static void report_own(slot *s, l4h_status status, const char *summary)
 {
     l4h_task_rec rec = {0};
-    rec_identity(&rec, s->cfg, &s->plan->tasks[s->task_index]);
+    mpi_rec_identity(&rec, s->cfg, &s->plan->tasks[s->task_index]);
     rec.started_utc = s->started;
     rec.wall_s = l4h_now() - s->started;
     rec.status = status;
@@ -96,7 +96,7 @@ static void finish(slot *s, const char *killed_why)
                      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         report_own(s, L4H_STATUS_ERROR_INTERNAL, why);
     }
-    wire_reader_free(&s->rd);
+    mpi_wire_reader_free(&s->rd);
     if (!s->nomore)
         up(s, TAG_READY, "", 0);
     else
@@ -232,7 +232,7 @@ static void start(slot *s, int index, int attempt, const char *key)
     cJSON_AddStringToObject(a, "isolation", s->isolation);
     char *txt = cJSON_PrintUnformatted(a);
     cJSON_Delete(a);
-    if (wire_send(s->fd, WIRE_ASSIGN, txt, strlen(txt)) < 0)
+    if (mpi_wire_send(s->fd, WIRE_ASSIGN, txt, strlen(txt)) < 0)
         kill(-pid, SIGKILL); /* finish() will report error_internal */
     free(txt);
 }
@@ -247,7 +247,7 @@ static void kill_child(slot *s, const char *why)
     finish(s, why);
 }
 
-void slot_deliver(slot *s, const link_msg *m)
+void mpi_slot_deliver(slot *s, const link_msg *m)
 {
     switch (m->tag) {
     case TAG_TASK: {
@@ -283,7 +283,7 @@ void slot_deliver(slot *s, const link_msg *m)
         if (m->len == sizeof g)
             memcpy(&g, m->data, sizeof g);
         if (s->fd >= 0)
-            wire_send(s->fd, WIRE_PERMIT_ANS, g ? "1" : "0", 1);
+            mpi_wire_send(s->fd, WIRE_PERMIT_ANS, g ? "1" : "0", 1);
         break;
     }
     case TAG_SPENT: {
@@ -295,7 +295,7 @@ void slot_deliver(slot *s, const link_msg *m)
         char buf[64];
         int n = snprintf(buf, sizeof buf, "%.17g", total);
         if (s->fd >= 0)
-            wire_send(s->fd, WIRE_SPENT, buf, (size_t)n);
+            mpi_wire_send(s->fd, WIRE_SPENT, buf, (size_t)n);
         break;
     }
     default:
@@ -303,7 +303,7 @@ void slot_deliver(slot *s, const link_msg *m)
     }
 }
 
-int slot_poll(slot *s, int timeout_ms)
+int mpi_slot_poll(slot *s, int timeout_ms)
 {
     if (!s->child)
         return 0;
@@ -315,11 +315,11 @@ int slot_poll(slot *s, int timeout_ms)
     int n = poll(&p, 1, timeout_ms);
     if (n <= 0)
         return 0;
-    int rc = wire_fill(&s->rd, s->fd);
+    int rc = mpi_wire_fill(&s->rd, s->fd);
     int type;
     char *payload;
     size_t len;
-    while (wire_next(&s->rd, &type, &payload, &len)) {
+    while (mpi_wire_next(&s->rd, &type, &payload, &len)) {
         switch (type) {
         case WIRE_PERMIT_REQ:
             s->awaiting++;
@@ -352,7 +352,7 @@ int slot_poll(slot *s, int timeout_ms)
     return 1;
 }
 
-void slot_free(slot *s)
+void mpi_slot_free(slot *s)
 {
     if (s->child)
         kill_child(s, "the rank stopped");
@@ -361,5 +361,5 @@ void slot_free(slot *s)
     if (s->inputs_fd >= 0)
         close(s->inputs_fd);
     s->inputs_fd = -1;
-    wire_reader_free(&s->rd);
+    mpi_wire_reader_free(&s->rd);
 }

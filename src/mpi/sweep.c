@@ -17,7 +17,7 @@
 #include "llm4hep/check.h"
 #include "llm4hep/exec.h"
 #include "llm4hep/llm.h"
-#include "internal.h"
+#include "mpi_internal.h"
 
 extern char **environ;
 
@@ -42,8 +42,8 @@ static void on_interrupt(int sig)
 
 /* llm4hep-task's bytes (the generated task_blob.c: .incbin of the build's
  * llm4hep_task, see CMakeLists.txt). */
-extern const unsigned char l4h__task_blob[];
-extern const unsigned char l4h__task_blob_end[];
+extern const unsigned char mpi_task_blob[];
+extern const unsigned char mpi_task_blob_end[];
 
 /* A slot rank's signal: rank 0 decides about the campaign; here it only
  * ends a wait of this rank's own pre-flight (a server's Retry-After). */
@@ -383,56 +383,56 @@ static int run_coordinator(coord *c, slot *local)
     link_msg m;
     int idle = 0;
     if (local)
-        slot_init(local);
+        mpi_slot_init(local);
     for (;;) {
         int got = 0;
         double t0 = l4h_monotonic();
-        while (got < 4096 && link_poll(ln, 0, &m)) {
-            coord_handle(c, &m);
+        while (got < 4096 && mpi_link_poll(ln, 0, &m)) {
+            mpi_coord_handle(c, &m);
             free(m.data);
             got++;
         }
         if (local)
-            while (link_poll(ln, local->rank, &m)) {
-                slot_deliver(local, &m);
+            while (mpi_link_poll(ln, local->rank, &m)) {
+                mpi_slot_deliver(local, &m);
                 free(m.data);
                 got++;
             }
-        int finished = coord_tick(c);
+        int finished = mpi_coord_tick(c);
         if (got) /* handling the messages and the dispatch that follows them */
             c->busy_s += l4h_monotonic() - t0;
         if (finished && !ln->head)
             break;
         if (local && local->child)
-            got += slot_poll(local, got || local->awaiting ? 0 : 2);
+            got += mpi_slot_poll(local, got || local->awaiting ? 0 : 2);
         if (got)
             idle = 0;
         else /* a slot may be waiting for a permit: answer within a quarter millisecond */
             idle_wait(&idle, 250);
     }
-    coord_release_slots(c);
+    mpi_coord_release_slots(c);
     if (local)
-        while (link_poll(ln, local->rank, &m)) {
-            slot_deliver(local, &m);
+        while (mpi_link_poll(ln, local->rank, &m)) {
+            mpi_slot_deliver(local, &m);
             free(m.data);
         }
-    return coord_exit_code(c);
+    return mpi_coord_exit_code(c);
 }
 
 static void run_slot(slot *s)
 {
     link_msg m;
     int idle = 0;
-    slot_init(s);
+    mpi_slot_init(s);
     while (!s->done) {
         int got = 0;
-        while (link_poll(s->link, s->rank, &m)) {
-            slot_deliver(s, &m);
+        while (mpi_link_poll(s->link, s->rank, &m)) {
+            mpi_slot_deliver(s, &m);
             free(m.data);
             got = 1;
         }
         if (s->child)
-            got |= slot_poll(s, got || s->awaiting ? 0 : 2);
+            got |= mpi_slot_poll(s, got || s->awaiting ? 0 : 2);
         if (got)
             idle = 0;
         else if (!s->done) /* waiting for the coordinator's answer: look again soon */
@@ -507,8 +507,8 @@ static int start_rank(sweep_state *w, int *argc, char ***argv, l4h_err *err)
      * embedded in the binary this rank started from, even if the file is
      * replaced (a rebuild) while the campaign runs: a sealed memfd, which
      * /proc/self/fd/N names at exec time. */
-    w->exe_fd = l4h_exec_memfd("llm4hep-task", l4h__task_blob,
-                               (size_t)(l4h__task_blob_end - l4h__task_blob), err);
+    w->exe_fd = l4h_exec_memfd("llm4hep-task", mpi_task_blob,
+                               (size_t)(mpi_task_blob_end - mpi_task_blob), err);
     if (w->exe_fd < 0)
         return L4H_EXIT_INFRA;
     snprintf(w->self_exe, sizeof w->self_exe, "/proc/self/fd/%d", w->exe_fd);
@@ -641,16 +641,16 @@ static int run_campaign(sweep_state *w, l4h_err *err)
          * file, so launched campaigns always print plain lines. */
         c.prog.tty = isatty(1) && size == 1 && !getenv("OMPI_COMM_WORLD_SIZE") &&
                      !getenv("PMI_RANK") && !getenv("SLURM_STEP_ID");
-        coord_init(&c);
+        mpi_coord_init(&c);
         printf("campaign %s: %zu tasks, %zu done before, %zu to run on %d slot%s (%s sandbox); "
                "results %s\n",
-               cfg->name, w->plan.n_tasks, c.prog.done_before, sched_queued(c.queue), c.nslots,
+               cfg->name, w->plan.n_tasks, c.prog.done_before, mpi_sched_queued(c.queue), c.nslots,
                c.nslots == 1 ? "" : "s", w->isolation, cfg->output);
         printf("sandbox %s\n", l4h_sandbox_describe(w->isolation, cfg->sandbox.network));
         fflush(stdout);
         rc = run_coordinator(&c, size == 1 ? &s : NULL);
-        coord_print_stats(&c);
-        coord_free(&c);
+        mpi_coord_print_stats(&c);
+        mpi_coord_free(&c);
         if (l4h_store_close(w->store, rc, err) < 0) {
             fprintf(stderr, "llm4hep sweep: %s\n", err->msg);
             rc = L4H_EXIT_INFRA;
@@ -663,7 +663,7 @@ static int run_campaign(sweep_state *w, l4h_err *err)
     } else {
         run_slot(&s);
     }
-    slot_free(&s);
+    mpi_slot_free(&s);
     MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
     return rc;
 }

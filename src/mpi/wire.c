@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "llm4hep/core.h"
-#include "internal.h"
+#include "mpi_internal.h"
 
 #define WIRE_MAX_FRAME (1u << 30) /* a record larger than 1 GiB is a bug */
 
@@ -25,7 +25,7 @@ static int write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
-int wire_send(int fd, int type, const void *payload, size_t len)
+int mpi_wire_send(int fd, int type, const void *payload, size_t len)
 {
     if (len + 1 > WIRE_MAX_FRAME)
         return -1;
@@ -41,7 +41,7 @@ int wire_send(int fd, int type, const void *payload, size_t len)
     return len ? write_all(fd, payload, len) : 0;
 }
 
-int wire_fill(wire_reader *r, int fd)
+int mpi_wire_fill(wire_reader *r, int fd)
 {
     if (r->cap - r->len < 65536) {
         r->cap = r->cap ? r->cap * 2 : 131072;
@@ -60,7 +60,7 @@ int wire_fill(wire_reader *r, int fd)
     }
 }
 
-int wire_next(wire_reader *r, int *type, char **payload, size_t *len)
+int mpi_wire_next(wire_reader *r, int *type, char **payload, size_t *len)
 {
     if (r->len < 5)
         return 0;
@@ -78,18 +78,18 @@ int wire_next(wire_reader *r, int *type, char **payload, size_t *len)
     return 1;
 }
 
-int wire_recv(wire_reader *r, int fd, int *type, char **payload, size_t *len)
+int mpi_wire_recv(wire_reader *r, int fd, int *type, char **payload, size_t *len)
 {
     for (;;) {
-        if (wire_next(r, type, payload, len))
+        if (mpi_wire_next(r, type, payload, len))
             return 1;
-        int rc = wire_fill(r, fd);
+        int rc = mpi_wire_fill(r, fd);
         if (rc <= 0)
             return rc;
     }
 }
 
-void wire_reader_free(wire_reader *r)
+void mpi_wire_reader_free(wire_reader *r)
 {
     free(r->buf);
     memset(r, 0, sizeof *r);

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "llm4hep/llm.h"
-#include "report_int.h"
+#include "report_internal.h"
 
 #define TRANSCRIPT_MAX (120u * 1024) /* longer transcripts keep their head and tail */
 #define HEAD_KEEP (40u * 1024)
@@ -26,7 +26,7 @@ static char *prompt_path(const char *name)
     return l4h_buf_take(&b);
 }
 
-int annotator_prompt(const char *path, const char *default_name, char **text, l4h_err *err)
+int report_annotator_prompt(const char *path, const char *default_name, char **text, l4h_err *err)
 {
     char *p = path ? l4h_xstrdup(path) : prompt_path(default_name);
     int rc = l4h_read_file(p, text, NULL, err);
@@ -36,7 +36,7 @@ int annotator_prompt(const char *path, const char *default_name, char **text, l4
     return rc;
 }
 
-int annotator_client(const char *config_path, const char *model, l4h_config **cfg,
+int report_annotator_client(const char *config_path, const char *model, l4h_config **cfg,
                      struct l4h_llm **llm, l4h_err *err)
 {
     *cfg = NULL;
@@ -50,7 +50,7 @@ int annotator_client(const char *config_path, const char *model, l4h_config **cf
     return *llm ? 0 : -1;
 }
 
-void cost_text(double usd, char *out, size_t n)
+void report_cost_text(double usd, char *out, size_t n)
 {
     if (isnan(usd))
         snprintf(out, n, "cost unknown (no price for the model)");
@@ -82,14 +82,14 @@ static void cap(l4h_buf *t)
     *t = b;
 }
 
-int annotator_ask(struct l4h_llm *llm, const l4h_results *res, int64_t task_id, const char *model,
+int report_annotator_ask(struct l4h_llm *llm, const l4h_results *res, int64_t task_id, const char *model,
                   const char *prompt, int call, char **answer, int64_t *tokens, double *cost,
                   l4h_err *err)
 {
     *answer = NULL;
     l4h_buf tr = {0};
     l4h_buf_printf(&tr, "The transcript of the task follows.\n\n");
-    if (l4h_transcript(res, task_id, &tr, err) != 0) {
+    if (report_transcript(res, task_id, &tr, err) != 0) {
         l4h_buf_free(&tr);
         return -1;
     }
@@ -143,7 +143,7 @@ static long find_word(const char *s, const char *cat)
     return -1;
 }
 
-const char *l4h_category_parse(const char *answer)
+const char *report_category_parse(const char *answer)
 {
     if (!answer)
         return "other";

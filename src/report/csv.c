@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "report_int.h"
+#include "report_internal.h"
 
 /* One RFC 4180 field: quoted when it holds a comma, quote or line break. */
 static void field(l4h_buf *b, const char *s)
@@ -18,7 +18,7 @@ static void field(l4h_buf *b, const char *s)
     l4h_buf_puts(b, "\"");
 }
 
-int l4h_report_csv(const l4h_task_rec *const *rows, size_t n, const char *path, l4h_err *err)
+int report_csv(const l4h_task_rec *const *rows, size_t n, const char *path, l4h_err *err)
 {
     l4h_buf b = {0};
     l4h_buf_puts(&b, "supervisor,coder,step,success,iterations,duration,API_calls,tokens,errors,"

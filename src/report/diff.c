@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "llm4hep/report.h"
-#include "report_int.h"
+#include "report_internal.h"
 
 #define CONTEXT 3
 #define MAX_CELLS (16u << 20) /* LCS table limit: past it, replace the middle wholesale */
@@ -94,7 +94,7 @@ static size_t script(const line *a, size_t na, const line *b, size_t nb, op **op
     return n;
 }
 
-void l4h_line_diff(const char *a, const char *b, const char *a_name, const char *b_name,
+void report_line_diff(const char *a, const char *b, const char *a_name, const char *b_name,
                    l4h_buf *out)
 {
     line *la, *lb;

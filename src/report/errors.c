@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "llm4hep/llm.h"
-#include "report_int.h"
+#include "report_internal.h"
 
 static int category_index(const char *c)
 {
@@ -49,27 +49,27 @@ static void print_counts(const counts *c, char **models, size_t nm, char **steps
     heads[3 + L4H_N_CATEGORIES] = "uncategorised";
     memset(align + 3, 'r', L4H_N_CATEGORIES + 1);
     align[sizeof align - 1] = '\0';
-    rt_init_v(&t, align, heads);
+    report_table_init_v(&t, align, heads);
     int64_t tot[NC] = {0};
     for (size_t m = 0; m < nm; m++)
         for (size_t s = 0; s < ns; s++) {
             const int64_t *v = &c->n[(m * ns + s) * NC];
             if (!v[NC - 1])
                 continue;
-            rt_cell(&t, "%s", models[m]);
-            rt_cell(&t, "%s", steps[s]);
-            rt_cell(&t, "%lld", (long long)v[NC - 1]);
+            report_table_cell(&t, "%s", models[m]);
+            report_table_cell(&t, "%s", steps[s]);
+            report_table_cell(&t, "%lld", (long long)v[NC - 1]);
             for (int i = 0; i < NC - 1; i++) {
-                rt_cell(&t, "%lld", (long long)v[i]);
+                report_table_cell(&t, "%lld", (long long)v[i]);
                 tot[i] += v[i];
             }
             tot[NC - 1] += v[NC - 1];
         }
-    rt_cell(&t, "(all)");
-    rt_cell(&t, "(all)");
-    rt_cell(&t, "%lld", (long long)tot[NC - 1]);
+    report_table_cell(&t, "(all)");
+    report_table_cell(&t, "(all)");
+    report_table_cell(&t, "%lld", (long long)tot[NC - 1]);
     for (int i = 0; i < NC - 1; i++)
-        rt_cell(&t, "%lld", (long long)tot[i]);
+        report_table_cell(&t, "%lld", (long long)tot[i]);
     const char *what = strcmp(c->source, "rules") ? c->source : "rules (the error_category column)";
     if (fmt == L4H_FMT_MARKDOWN) {
         fputs("\n## Error categories: ", out);
@@ -77,15 +77,15 @@ static void print_counts(const counts *c, char **models, size_t nm, char **steps
         fputs("\n\n", out);
     } else
         fprintf(out, "\nError categories of the final failures: %s\n", what);
-    rt_print(&t, fmt, out);
-    rt_free(&t);
+    report_table_print(&t, fmt, out);
+    report_table_free(&t);
 }
 
 static void json_counts(l4h_buf *b, const counts *c, char **models, size_t nm, char **steps,
                         size_t ns, int first)
 {
     l4h_buf_puts(b, first ? "\n    {\"source\": " : ",\n    {\"source\": ");
-    json_str(b, c->source);
+    report_json_str(b, c->source);
     l4h_buf_puts(b, ", \"counts\": [");
     int f = 1;
     for (size_t m = 0; m < nm; m++)
@@ -95,9 +95,9 @@ static void json_counts(l4h_buf *b, const counts *c, char **models, size_t nm, c
                 continue;
             l4h_buf_puts(b, f ? "\n      {\"model\": " : ",\n      {\"model\": ");
             f = 0;
-            json_str(b, models[m]);
+            report_json_str(b, models[m]);
             l4h_buf_puts(b, ", \"step\": ");
-            json_str(b, steps[s]);
+            report_json_str(b, steps[s]);
             l4h_buf_printf(b, ", \"failures\": %lld", (long long)v[NC - 1]);
             for (int i = 0; i < L4H_N_CATEGORIES; i++)
                 l4h_buf_printf(b, ", \"%s\": %lld", l4h_categories[i], (long long)v[i]);
@@ -137,7 +137,7 @@ int l4h_errors_print(char *const *paths, size_t n_paths, l4h_report_format fmt, 
                      l4h_err *err)
 {
     rowset rs;
-    if (rowset_open(&rs, paths, n_paths, err) != 0)
+    if (report_rowset_open(&rs, paths, n_paths, err) != 0)
         return -1;
     char **models = NULL, **steps = NULL;
     size_t nm = 0, ns = 0;
@@ -145,9 +145,9 @@ int l4h_errors_print(char *const *paths, size_t n_paths, l4h_report_format fmt, 
     size_t *rsx = l4h_xcalloc(rs.n_rows ? rs.n_rows : 1, sizeof *rsx);
     char label[300];
     for (size_t i = 0; i < rs.n_rows; i++) {
-        l4h_report_model_label(rs.rows[i]->supervisor, rs.rows[i]->coder, label, sizeof label);
-        rm[i] = intern(&models, &nm, label);
-        rsx[i] = intern(&steps, &ns, rs.rows[i]->step);
+        report_model_label(rs.rows[i]->supervisor, rs.rows[i]->coder, label, sizeof label);
+        rm[i] = report_intern(&models, &nm, label);
+        rsx[i] = report_intern(&steps, &ns, rs.rows[i]->step);
     }
     size_t cells = nm * ns > 0 ? nm * ns : 1;
     ann_index *idx = l4h_xcalloc(rs.n_files ? rs.n_files : 1, sizeof *idx);
@@ -225,7 +225,7 @@ int l4h_errors_print(char *const *paths, size_t n_paths, l4h_report_format fmt, 
     for (size_t f = 0; f < rs.n_files; f++)
         free(idx[f].e);
     free(idx);
-    rowset_free(&rs);
+    report_rowset_free(&rs);
     return 0;
 }
 
@@ -319,11 +319,11 @@ static int annotate_tasks(const char *path, const char *model, const char *confi
     l4h_llm *llm = NULL;
     char *prompt = NULL;
     int rc = -1;
-    if (results_open_wait(path, &res, err) != 0)
+    if (report_results_open_wait(path, &res, err) != 0)
         return -1;
     if (can_annotate(path, kind->verb, err) != 0 ||
-        annotator_prompt(prompt_path, kind->prompt_name, &prompt, err) != 0 ||
-        annotator_client(config_path, model, &cfg, &llm, err) != 0)
+        report_annotator_prompt(prompt_path, kind->prompt_name, &prompt, err) != 0 ||
+        report_annotator_client(config_path, model, &cfg, &llm, err) != 0)
         goto out;
     l4h_buf source = {0};
     l4h_buf_printf(&source, "%s:%s", kind->source_prefix, model);
@@ -341,7 +341,7 @@ static int annotate_tasks(const char *path, const char *model, const char *confi
         }
         char *ans = NULL;
         l4h_err e = {0};
-        if (annotator_ask(llm, res, t->task_id, model, prompt, kind->call, &ans, &tokens, &cost,
+        if (report_annotator_ask(llm, res, t->task_id, model, prompt, kind->call, &ans, &tokens, &cost,
                           &e) != 0) {
             fprintf(stderr, "llm4hep %s: task %lld: %s\n", kind->verb, (long long)t->task_id,
                     e.msg);
@@ -351,7 +351,7 @@ static int annotate_tasks(const char *path, const char *model, const char *confi
         }
         l4h_annotation a = {.task_id = t->task_id, .source = source.data, .text = ans};
         if (t->status != L4H_STATUS_SUCCESS)
-            snprintf(a.error_category, sizeof a.error_category, "%s", l4h_category_parse(ans));
+            snprintf(a.error_category, sizeof a.error_category, "%s", report_category_parse(ans));
         l4h_err se = {0};
         int arc = l4h_store_annotate(path, &a, &se);
         if (arc != 0) { /* a campaign took the file, or it cannot be written: stop */
@@ -371,7 +371,7 @@ static int annotate_tasks(const char *path, const char *model, const char *confi
         free(ans);
     }
     char ct[64];
-    cost_text(cost, ct, sizeof ct);
+    report_cost_text(cost, ct, sizeof ct);
     fprintf(out, "%zu task(s) %s by %s, %zu already annotated by it (skipped), %zu failed; "
                  "%lld tokens, %s\n", asked, kind->done, source.data, skipped, failed,
             (long long)tokens, ct);
@@ -413,19 +413,19 @@ int l4h_explain(const char *path, const char *task, const char *model, const cha
     l4h_llm *llm = NULL;
     char *prompt = NULL, *ans = NULL;
     int rc = -1;
-    if (results_open_wait(path, &res, err) != 0)
+    if (report_results_open_wait(path, &res, err) != 0)
         return -1;
-    int64_t id = l4h_task_find(res, task, err);
-    if (id < 0 || annotator_prompt(prompt_path, "explain.txt", &prompt, err) != 0 ||
-        annotator_client(config_path, model, &cfg, &llm, err) != 0)
+    int64_t id = report_task_find(res, task, err);
+    if (id < 0 || report_annotator_prompt(prompt_path, "explain.txt", &prompt, err) != 0 ||
+        report_annotator_client(config_path, model, &cfg, &llm, err) != 0)
         goto out;
     int64_t tokens = 0;
     double cost = 0;
-    if (annotator_ask(llm, res, id, model, prompt, 1, &ans, &tokens, &cost, err) != 0)
+    if (report_annotator_ask(llm, res, id, model, prompt, 1, &ans, &tokens, &cost, err) != 0)
         goto out;
     const l4h_task_rec *t = &res->tasks[id - 1];
     char ct[64];
-    cost_text(cost, ct, sizeof ct);
+    report_cost_text(cost, ct, sizeof ct);
     fprintf(out, "Task %lld %s/%s/%s/%d: %s%s%s — explained by %s (%lld tokens, %s)\n\n",
             (long long)id, t->supervisor, t->coder, t->step, t->trial, l4h_status_name(t->status),
             t->error_category[0] ? ", " : "", t->error_category, model, (long long)tokens, ct);

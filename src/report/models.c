@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report_int.h"
+#include "report_internal.h"
 
 /* One alias -> served version row. */
 typedef struct served_row {
@@ -74,11 +74,11 @@ static int row_cmp(const void *a, const void *b)
 static int served_file(served_set *s, const char *path, l4h_err *err)
 {
     l4h_results *res = NULL;
-    if (results_open_wait(path, &res, err) < 0)
+    if (report_results_open_wait(path, &res, err) < 0)
         return -1;
     for (size_t i = 0; i < res->n_tasks; i++) {
         l4h_task_rec full = {0};
-        if (results_task_wait(res, res->tasks[i].task_id, &full, err) < 0) {
+        if (report_results_task_wait(res, res->tasks[i].task_id, &full, err) < 0) {
             l4h_results_free(res);
             return -1;
         }
@@ -116,17 +116,17 @@ static void print_json(const served_set *s, FILE *out)
         l4h_utc_string(r->first, first);
         l4h_utc_string(r->last, last);
         l4h_buf_printf(&b, "%s\n  {\"alias\": ", i ? "," : "");
-        json_str(&b, r->alias);
+        report_json_str(&b, r->alias);
         l4h_buf_printf(&b, ", \"served_model\": ");
-        json_str(&b, r->served);
+        report_json_str(&b, r->served);
         l4h_buf_printf(&b, ", \"system_fingerprint\": ");
-        json_str(&b, r->fingerprint);
+        report_json_str(&b, r->fingerprint);
         l4h_buf_printf(&b, ", \"served_model_id\": ");
-        json_str(&b, r->model_id);
+        report_json_str(&b, r->model_id);
         l4h_buf_printf(&b, ", \"calls\": %lld, \"first_utc\": ", (long long)r->calls);
-        json_str(&b, first);
+        report_json_str(&b, first);
         l4h_buf_printf(&b, ", \"last_utc\": ");
-        json_str(&b, last);
+        report_json_str(&b, last);
         l4h_buf_printf(&b, "}");
     }
     l4h_buf_printf(&b, "%s], \"calls_without_version\": %lld}\n", s->n ? "\n" : "",
@@ -155,7 +155,7 @@ int l4h_report_models(char *const *paths, size_t n_paths, l4h_report_format fmt,
                         (long long)s.unrecorded);
         } else {
             rtable t;
-            rt_init(&t, "lrlllrll", "alias", "versions", "served model", "fingerprint", "model id",
+            report_table_init(&t, "lrlllrll", "alias", "versions", "served model", "fingerprint", "model id",
                     "calls", "first (UTC)", "last (UTC)", NULL);
             for (size_t i = 0; i < s.n; i++) {
                 const served_row *r = &s.rows[i];
@@ -172,23 +172,23 @@ int l4h_report_models(char *const *paths, size_t n_paths, l4h_report_format fmt,
                 char *vis[4];
                 for (int k = 0; k < 4; k++)
                     vis[k] = cell_text(text[k]);
-                rt_cell(&t, "%s", vis[0]);
+                report_table_cell(&t, "%s", vis[0]);
                 if (same)
-                    rt_cell(&t, "%s", "");
+                    report_table_cell(&t, "%s", "");
                 else
-                    rt_cell(&t, "%zu", versions);
+                    report_table_cell(&t, "%zu", versions);
                 for (int k = 1; k < 4; k++)
-                    rt_cell(&t, "%s", vis[k]);
+                    report_table_cell(&t, "%s", vis[k]);
                 for (int k = 0; k < 4; k++)
                     free(vis[k]);
-                rt_cell(&t, "%lld", (long long)r->calls);
-                rt_cell(&t, "%s", first);
-                rt_cell(&t, "%s", last);
+                report_table_cell(&t, "%lld", (long long)r->calls);
+                report_table_cell(&t, "%s", first);
+                report_table_cell(&t, "%s", last);
             }
             fprintf(out, fmt == L4H_FMT_MARKDOWN ? "## Model versions served\n\n"
                                                  : "Model versions served (alias -> what answered)\n");
-            rt_print(&t, fmt, out);
-            rt_free(&t);
+            report_table_print(&t, fmt, out);
+            report_table_free(&t);
             if (s.unrecorded)
                 fprintf(out, "\n%lld calls recorded no served version (failed calls, scripted "
                              "models, or files written before llm4hep recorded it)\n",

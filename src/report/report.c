@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report_int.h"
+#include "report_internal.h"
 
 enum { DIM_MODEL, DIM_SUPERVISOR, DIM_CODER, DIM_STEP, DIM_FILE, N_DIMS };
 static const char *const dim_names[N_DIMS] = {"model", "supervisor", "coder", "step", "file"};
@@ -157,7 +157,7 @@ static void index_rows(report *r)
         r->row_val[d] = l4h_xcalloc(r->rs.n_rows ? r->rs.n_rows : 1, sizeof(size_t));
     for (size_t i = 0; i < r->rs.n_rows; i++) {
         const l4h_task_rec *t = r->rs.rows[i];
-        l4h_report_model_label(t->supervisor, t->coder, model, sizeof model);
+        report_model_label(t->supervisor, t->coder, model, sizeof model);
         int series = row_series(r, i);
         if (series) {
             snprintf(label, sizeof label, "%s [input series %d]", model, series);
@@ -174,7 +174,7 @@ static void index_rows(report *r)
             if (i && strcmp(r->vals[d][last], v[d]) == 0)
                 r->row_val[d][i] = last;
             else
-                r->row_val[d][i] = intern(&r->vals[d], &r->n_vals[d], v[d]);
+                r->row_val[d][i] = report_intern(&r->vals[d], &r->n_vals[d], v[d]);
         }
     }
     sort_dim(r, DIM_MODEL);
@@ -303,10 +303,10 @@ static void compare_models(report *r)
                 j++;
             }
         }
-        x->p = l4h_mcnemar_exact_p(x->only_a, x->only_b);
+        x->p = report_mcnemar_exact_p(x->only_a, x->only_b);
         p[c] = x->p;
     }
-    l4h_holm(p, r->n_cmp);
+    report_holm(p, r->n_cmp);
     for (size_t c = 0; c < r->n_cmp; c++)
         r->cmp[c].p_holm = p[c];
     free(p);
@@ -347,7 +347,7 @@ static double model_pass(const report *r, size_t m, int64_t k, int hat)
     for (size_t s = 0; s < ns; s++) {
         const agg *a = &r->ms[m * ns + s];
         if (a->n >= k) {
-            sum += hat ? l4h_pass_hat_k(a->n, a->k, k) : l4h_pass_at_k(a->n, a->k, k);
+            sum += hat ? report_pass_hat_k(a->n, a->k, k) : report_pass_at_k(a->n, a->k, k);
             n++;
         }
     }
@@ -364,31 +364,31 @@ static double safe_div(double a, double b)
 static void agg_cells(rtable *t, const agg *a)
 {
     double lo, hi;
-    l4h_wilson(a->k, a->n, 1.96, &lo, &hi);
-    rt_cell(t, "%lld/%lld", (long long)a->k, (long long)a->n);
+    report_wilson(a->k, a->n, 1.96, &lo, &hi);
+    report_table_cell(t, "%lld/%lld", (long long)a->k, (long long)a->n);
     if (a->n)
-        rt_cell(t, "%.1f%%", 100.0 * a->k / a->n);
+        report_table_cell(t, "%.1f%%", 100.0 * a->k / a->n);
     else
-        rt_cell(t, "-");
-    rt_cell(t, "[%.1f%%, %.1f%%]", 100 * lo, 100 * hi);
+        report_table_cell(t, "-");
+    report_table_cell(t, "[%.1f%%, %.1f%%]", 100 * lo, 100 * hi);
     if (a->n) {
-        rt_cell(t, "%.2f", (double)a->iterations / a->n);
-        rt_cell(t, "%.2f", (double)a->api_calls / a->n);
+        report_table_cell(t, "%.2f", (double)a->iterations / a->n);
+        report_table_cell(t, "%.2f", (double)a->api_calls / a->n);
     } else {
-        rt_cell(t, "-");
-        rt_cell(t, "-");
+        report_table_cell(t, "-");
+        report_table_cell(t, "-");
     }
-    rt_cell(t, "%lld", (long long)a->pt);
-    rt_cell(t, "%lld", (long long)a->ct);
+    report_table_cell(t, "%lld", (long long)a->pt);
+    report_table_cell(t, "%lld", (long long)a->ct);
     if (a->n && a->cost_unknown == a->n)
-        rt_cell(t, "?");
+        report_table_cell(t, "?");
     else
-        rt_cell(t, "%.4f%s", a->cost, a->cost_unknown ? "+?" : "");
+        report_table_cell(t, "%.4f%s", a->cost, a->cost_unknown ? "+?" : "");
     if (a->n)
-        rt_cell(t, "%.1f", a->wall / a->n);
+        report_table_cell(t, "%.1f", a->wall / a->n);
     else
-        rt_cell(t, "-");
-    rt_cell(t, "%lld", (long long)a->infra);
+        report_table_cell(t, "-");
+    report_table_cell(t, "%lld", (long long)a->infra);
 }
 
 static void print_title(FILE *out, l4h_report_format fmt, const char *title)
@@ -404,10 +404,10 @@ static void print_success(const report *r, FILE *out)
     rtable t;
     const char *h1 = dim_names[r->dims[0]], *h2 = r->n_dims == 2 ? dim_names[r->dims[1]] : NULL;
     if (h2)
-        rt_init(&t, "llrrlrrrrrrr", h1, h2, "success", "rate", "95% CI", "iter/task", "calls/task",
+        report_table_init(&t, "llrrlrrrrrrr", h1, h2, "success", "rate", "95% CI", "iter/task", "calls/task",
                 "tok in", "tok out", "cost $", "wall s/task", "infra");
     else
-        rt_init(&t, "lrrlrrrrrrr", h1, "success", "rate", "95% CI", "iter/task", "calls/task",
+        report_table_init(&t, "lrrlrrrrrrr", h1, "success", "rate", "95% CI", "iter/task", "calls/task",
                 "tok in", "tok out", "cost $", "wall s/task", "infra");
     size_t n1 = r->n_vals[r->dims[0]], n2 = h2 ? r->n_vals[r->dims[1]] : 1;
     for (size_t a = 0; a < n1; a++) {
@@ -415,23 +415,23 @@ static void print_success(const report *r, FILE *out)
             const agg *c = &r->cells[a * n2 + b];
             if (c->n + c->infra == 0)
                 continue;
-            rt_cell(&t, "%s", r->vals[r->dims[0]][a]);
-            rt_cell(&t, "%s", r->vals[r->dims[1]][b]);
+            report_table_cell(&t, "%s", r->vals[r->dims[0]][a]);
+            report_table_cell(&t, "%s", r->vals[r->dims[1]][b]);
             agg_cells(&t, c);
         }
-        rt_cell(&t, "%s", r->vals[r->dims[0]][a]);
+        report_table_cell(&t, "%s", r->vals[r->dims[0]][a]);
         if (h2)
-            rt_cell(&t, "(all)");
+            report_table_cell(&t, "(all)");
         agg_cells(&t, &r->tot1[a]);
     }
     for (size_t b = 0; h2 && b < n2; b++) {
-        rt_cell(&t, "(all)");
-        rt_cell(&t, "%s", r->vals[r->dims[1]][b]);
+        report_table_cell(&t, "(all)");
+        report_table_cell(&t, "%s", r->vals[r->dims[1]][b]);
         agg_cells(&t, &r->tot2[b]);
     }
-    rt_cell(&t, "(all)");
+    report_table_cell(&t, "(all)");
     if (h2)
-        rt_cell(&t, "(all)");
+        report_table_cell(&t, "(all)");
     agg_cells(&t, &r->all);
     char title[300];
     snprintf(title, sizeof title,
@@ -440,8 +440,8 @@ static void print_success(const report *r, FILE *out)
              h1, h2 ? " and " : "", h2 ? h2 : "",
              r->o->include_infra ? "counted (--include-infra)" : "not counted, see infra");
     print_title(out, r->o->format, title);
-    rt_print(&t, r->o->format, out);
-    rt_free(&t);
+    report_table_print(&t, r->o->format, out);
+    report_table_free(&t);
 }
 
 /* The model's failures by status, per model and step; the columns are the
@@ -461,7 +461,7 @@ static void print_failures(const report *r, FILE *out)
         }
     align[ncols] = '\0';
     rtable t;
-    rt_init_v(&t, align, cols);
+    report_table_init_v(&t, align, cols);
     for (size_t m = 0; m < nm; m++)
         for (size_t s = 0; s < ns; s++) {
             const agg *a = &r->ms[m * ns + s];
@@ -470,17 +470,17 @@ static void print_failures(const report *r, FILE *out)
                 failed += a->status[st_of[c]];
             if (!failed)
                 continue;
-            rt_cell(&t, "%s", r->vals[DIM_MODEL][m]);
-            rt_cell(&t, "%s", r->vals[DIM_STEP][s]);
+            report_table_cell(&t, "%s", r->vals[DIM_MODEL][m]);
+            report_table_cell(&t, "%s", r->vals[DIM_STEP][s]);
             for (size_t c = 2; c < ncols; c++)
-                rt_cell(&t, "%lld", (long long)a->status[st_of[c]]);
+                report_table_cell(&t, "%lld", (long long)a->status[st_of[c]]);
         }
     print_title(out, r->o->format, "The models' failures by status (final rows; counted in the rates)");
     if (t.nrows)
-        rt_print(&t, r->o->format, out);
+        report_table_print(&t, r->o->format, out);
     else
         fprintf(out, "none\n");
-    rt_free(&t);
+    report_table_free(&t);
 }
 
 static void print_infra(const report *r, FILE *out)
@@ -497,35 +497,35 @@ static void print_infra(const report *r, FILE *out)
             cols[ncols++] = l4h_status_name((l4h_status)st);
         }
     align[ncols] = '\0';
-    rt_init_v(&t, align, cols);
+    report_table_init_v(&t, align, cols);
     for (size_t m = 0; m < nm; m++)
         for (size_t s = 0; s < ns; s++) {
             const agg *a = &r->ms[m * ns + s];
             if (!a->infra)
                 continue;
-            rt_cell(&t, "%s", r->vals[DIM_MODEL][m]);
-            rt_cell(&t, "%s", r->vals[DIM_STEP][s]);
+            report_table_cell(&t, "%s", r->vals[DIM_MODEL][m]);
+            report_table_cell(&t, "%s", r->vals[DIM_STEP][s]);
             for (int st = 0; st < L4H_STATUS_COUNT; st++)
                 if (l4h_status_is_infra((l4h_status)st))
-                    rt_cell(&t, "%lld", (long long)a->status[st]);
+                    report_table_cell(&t, "%lld", (long long)a->status[st]);
         }
     print_title(out, r->o->format,
                 r->o->include_infra ? "Infrastructure outcomes (counted as failures: --include-infra)"
                                     : "Infrastructure outcomes (final rows; left out of the rates)");
     if (t.nrows)
-        rt_print(&t, r->o->format, out);
+        report_table_print(&t, r->o->format, out);
     else
         fprintf(out, "none\n");
-    rt_free(&t);
+    report_table_free(&t);
 }
 
 /* A probability with three decimals, '-' when undefined (NaN). */
 static void prob_cell(rtable *t, double v)
 {
     if (isnan(v))
-        rt_cell(t, "-");
+        report_table_cell(t, "-");
     else
-        rt_cell(t, "%.3f", v);
+        report_table_cell(t, "%.3f", v);
 }
 
 /* The k shown in the table: every k up to 10 trials; beyond, 1 2 3 5 10 20
@@ -562,8 +562,8 @@ static void print_pass(const report *r, FILE *out)
     memset(align + 4, 'r', 2 * nk);
     align[4 + 2 * nk] = '\0';
     rtable t;
-    rt_init(&t, "llrr", "model", "step", "trials", "successes");
-    /* rt_init takes a fixed header list: add the pass columns by hand */
+    report_table_init(&t, "llrr", "model", "step", "trials", "successes");
+    /* report_table_init takes a fixed header list: add the pass columns by hand */
     t.ncols = 4 + 2 * nk;
     free(t.align);
     t.align = l4h_xstrdup(align);
@@ -583,19 +583,19 @@ static void print_pass(const report *r, FILE *out)
                 continue;
             n += a->n;
             c += a->k;
-            rt_cell(&t, "%s", r->vals[DIM_MODEL][m]);
-            rt_cell(&t, "%s", r->vals[DIM_STEP][s]);
-            rt_cell(&t, "%lld", (long long)a->n);
-            rt_cell(&t, "%lld", (long long)a->k);
+            report_table_cell(&t, "%s", r->vals[DIM_MODEL][m]);
+            report_table_cell(&t, "%s", r->vals[DIM_STEP][s]);
+            report_table_cell(&t, "%lld", (long long)a->n);
+            report_table_cell(&t, "%lld", (long long)a->k);
             for (int hat = 0; hat < 2; hat++)
                 for (size_t i = 0; i < nk; i++)
-                    prob_cell(&t, hat ? l4h_pass_hat_k(a->n, a->k, ks[i])
-                                      : l4h_pass_at_k(a->n, a->k, ks[i]));
+                    prob_cell(&t, hat ? report_pass_hat_k(a->n, a->k, ks[i])
+                                      : report_pass_at_k(a->n, a->k, ks[i]));
         }
-        rt_cell(&t, "%s", r->vals[DIM_MODEL][m]);
-        rt_cell(&t, "(mean of steps)");
-        rt_cell(&t, "%lld", (long long)n);
-        rt_cell(&t, "%lld", (long long)c);
+        report_table_cell(&t, "%s", r->vals[DIM_MODEL][m]);
+        report_table_cell(&t, "(mean of steps)");
+        report_table_cell(&t, "%lld", (long long)n);
+        report_table_cell(&t, "%lld", (long long)c);
         for (int hat = 0; hat < 2; hat++)
             for (size_t i = 0; i < nk; i++)
                 prob_cell(&t, model_pass(r, m, ks[i], hat));
@@ -606,8 +606,8 @@ static void print_pass(const report *r, FILE *out)
                         : "pass@k (unbiased estimator: at least one of k trials succeeds) and pass^k "
                           "(all k succeed), per model and step; '-' where fewer than k trials ran; "
                           "a selection of k (--format json gives every k)");
-    rt_print(&t, r->o->format, out);
-    rt_free(&t);
+    report_table_print(&t, r->o->format, out);
+    report_table_free(&t);
 }
 
 static void print_compare(const report *r, FILE *out)
@@ -619,39 +619,39 @@ static void print_compare(const report *r, FILE *out)
         return;
     }
     rtable t;
-    rt_init(&t, "llrrrrrrrrrl", "A", "B", "shared", "both", "only A", "only B", "neither",
+    report_table_init(&t, "llrrrrrrrrrl", "A", "B", "shared", "both", "only A", "only B", "neither",
             "rate A", "rate B", "p", "p (Holm)", "verdict");
     for (size_t c = 0; c < r->n_cmp; c++) {
         const struct cmp *x = &r->cmp[c];
-        rt_cell(&t, "%s", r->vals[DIM_MODEL][x->a]);
-        rt_cell(&t, "%s", r->vals[DIM_MODEL][x->b]);
-        rt_cell(&t, "%lld", (long long)x->shared);
-        rt_cell(&t, "%lld", (long long)x->both);
-        rt_cell(&t, "%lld", (long long)x->only_a);
-        rt_cell(&t, "%lld", (long long)x->only_b);
-        rt_cell(&t, "%lld", (long long)x->neither);
+        report_table_cell(&t, "%s", r->vals[DIM_MODEL][x->a]);
+        report_table_cell(&t, "%s", r->vals[DIM_MODEL][x->b]);
+        report_table_cell(&t, "%lld", (long long)x->shared);
+        report_table_cell(&t, "%lld", (long long)x->both);
+        report_table_cell(&t, "%lld", (long long)x->only_a);
+        report_table_cell(&t, "%lld", (long long)x->only_b);
+        report_table_cell(&t, "%lld", (long long)x->neither);
         if (x->shared) {
-            rt_cell(&t, "%.1f%%", 100.0 * x->na_k / x->shared);
-            rt_cell(&t, "%.1f%%", 100.0 * x->nb_k / x->shared);
+            report_table_cell(&t, "%.1f%%", 100.0 * x->na_k / x->shared);
+            report_table_cell(&t, "%.1f%%", 100.0 * x->nb_k / x->shared);
         } else {
-            rt_cell(&t, "-");
-            rt_cell(&t, "-");
+            report_table_cell(&t, "-");
+            report_table_cell(&t, "-");
         }
-        rt_cell(&t, "%.4g", x->p);
-        rt_cell(&t, "%.4g", x->p_holm);
+        report_table_cell(&t, "%.4g", x->p);
+        report_table_cell(&t, "%.4g", x->p_holm);
         double p = r->n_cmp > 1 ? x->p_holm : x->p;
         if (!x->shared)
-            rt_cell(&t, "no shared tasks");
+            report_table_cell(&t, "no shared tasks");
         else if (p < 0.05)
-            rt_cell(&t, "%s better", x->only_a > x->only_b ? "A" : "B");
+            report_table_cell(&t, "%s better", x->only_a > x->only_b ? "A" : "B");
         else
-            rt_cell(&t, "no significant difference");
+            report_table_cell(&t, "no significant difference");
     }
     print_title(out, r->o->format,
                 "Paired comparison on shared tasks (same step and trial): exact McNemar test, "
                 "two-sided; verdict at 5% (Holm-adjusted when several pairs)");
-    rt_print(&t, r->o->format, out);
-    rt_free(&t);
+    report_table_print(&t, r->o->format, out);
+    report_table_free(&t);
 }
 
 static void print_header(const report *r, FILE *out)
@@ -696,25 +696,25 @@ static void print_header(const report *r, FILE *out)
 static void json_agg(l4h_buf *b, const agg *a)
 {
     double lo, hi;
-    l4h_wilson(a->k, a->n, 1.96, &lo, &hi);
+    report_wilson(a->k, a->n, 1.96, &lo, &hi);
     l4h_buf_printf(b, "\"trials\": %lld, \"successes\": %lld, \"rate\": ", (long long)a->n,
                    (long long)a->k);
-    json_num(b, safe_div((double)a->k, (double)a->n));
+    report_json_num(b, safe_div((double)a->k, (double)a->n));
     l4h_buf_puts(b, ", \"wilson_lo\": ");
-    json_num(b, lo);
+    report_json_num(b, lo);
     l4h_buf_puts(b, ", \"wilson_hi\": ");
-    json_num(b, hi);
+    report_json_num(b, hi);
     l4h_buf_printf(b, ", \"iterations\": %lld, \"mean_iterations\": ", (long long)a->iterations);
-    json_num(b, safe_div((double)a->iterations, (double)a->n));
+    report_json_num(b, safe_div((double)a->iterations, (double)a->n));
     l4h_buf_printf(b, ", \"api_calls\": %lld, \"mean_api_calls\": ", (long long)a->api_calls);
-    json_num(b, safe_div((double)a->api_calls, (double)a->n));
+    report_json_num(b, safe_div((double)a->api_calls, (double)a->n));
     l4h_buf_printf(b, ", \"prompt_tokens\": %lld, \"completion_tokens\": %lld, \"cost_usd\": ",
                    (long long)a->pt, (long long)a->ct);
-    json_num(b, a->cost);
+    report_json_num(b, a->cost);
     l4h_buf_printf(b, ", \"cost_unknown\": %lld, \"wall_s\": ", (long long)a->cost_unknown);
-    json_num(b, a->wall);
+    report_json_num(b, a->wall);
     l4h_buf_puts(b, ", \"mean_wall_s\": ");
-    json_num(b, safe_div(a->wall, (double)a->n));
+    report_json_num(b, safe_div(a->wall, (double)a->n));
     l4h_buf_printf(b, ", \"infra\": %lld, \"infra_statuses\": {", (long long)a->infra);
     const char *sep = "";
     for (int st = 0; st < L4H_STATUS_COUNT; st++) {
@@ -740,7 +740,7 @@ static void json_group(l4h_buf *b, const report *r, const char *v1, const char *
         const char *v = d ? v2 : v1;
         l4h_buf_printf(b, "%s\"%s\": ", d ? ", " : "", dim_names[r->dims[d]]);
         if (v)
-            json_str(b, v);
+            report_json_str(b, v);
         else
             l4h_buf_puts(b, "null");
     }
@@ -756,9 +756,9 @@ static void print_json(const report *r, const char *rescored, FILE *out)
     l4h_buf_puts(&b, "{\n  \"files\": [");
     for (size_t f = 0; f < rs->n_files; f++) {
         l4h_buf_puts(&b, f ? ", {\"path\": " : "{\"path\": ");
-        json_str(&b, rs->files[f]->path);
+        report_json_str(&b, rs->files[f]->path);
         l4h_buf_puts(&b, ", \"campaign\": ");
-        json_str(&b, rs->files[f]->campaign);
+        report_json_str(&b, rs->files[f]->campaign);
         l4h_buf_printf(&b, ", \"attempts\": %zu}", rs->files[f]->n_tasks);
     }
     l4h_buf_printf(&b, "],\n  \"final_tasks\": %zu,\n  \"duplicates\": %zu,\n  \"include_infra\": %s,\n",
@@ -803,10 +803,10 @@ static void print_json(const report *r, const char *rescored, FILE *out)
                 continue;
             l4h_buf_puts(&b, first ? "\n    {\"model\": " : ",\n    {\"model\": ");
             first = 0;
-            json_str(&b, r->vals[DIM_MODEL][m]);
+            report_json_str(&b, r->vals[DIM_MODEL][m]);
             l4h_buf_puts(&b, ", \"step\": ");
             if (a) {
-                json_str(&b, r->vals[DIM_STEP][s]);
+                report_json_str(&b, r->vals[DIM_STEP][s]);
                 l4h_buf_printf(&b, ", \"trials\": %lld, \"successes\": %lld", (long long)a->n,
                                (long long)a->k);
             } else {
@@ -818,8 +818,8 @@ static void print_json(const report *r, const char *rescored, FILE *out)
                 for (int64_t k = 1; k <= K; k++) {
                     if (k > 1)
                         l4h_buf_puts(&b, ", ");
-                    json_num(&b, a ? (hat ? l4h_pass_hat_k(a->n, a->k, k)
-                                          : l4h_pass_at_k(a->n, a->k, k))
+                    report_json_num(&b, a ? (hat ? report_pass_hat_k(a->n, a->k, k)
+                                          : report_pass_at_k(a->n, a->k, k))
                                    : model_pass(r, m, k, hat));
                 }
                 l4h_buf_puts(&b, "]");
@@ -830,16 +830,16 @@ static void print_json(const report *r, const char *rescored, FILE *out)
     for (size_t c = 0; c < r->n_cmp; c++) {
         const struct cmp *x = &r->cmp[c];
         l4h_buf_puts(&b, c ? ",\n    {\"a\": " : "\n    {\"a\": ");
-        json_str(&b, r->vals[DIM_MODEL][x->a]);
+        report_json_str(&b, r->vals[DIM_MODEL][x->a]);
         l4h_buf_puts(&b, ", \"b\": ");
-        json_str(&b, r->vals[DIM_MODEL][x->b]);
+        report_json_str(&b, r->vals[DIM_MODEL][x->b]);
         l4h_buf_printf(&b, ", \"shared\": %lld, \"both\": %lld, \"only_a\": %lld, "
                            "\"only_b\": %lld, \"neither\": %lld, \"p_value\": ",
                        (long long)x->shared, (long long)x->both, (long long)x->only_a,
                        (long long)x->only_b, (long long)x->neither);
-        json_num(&b, x->p);
+        report_json_num(&b, x->p);
         l4h_buf_puts(&b, ", \"p_holm\": ");
-        json_num(&b, x->p_holm);
+        report_json_num(&b, x->p_holm);
         double p = r->n_cmp > 1 ? x->p_holm : x->p;
         l4h_buf_printf(&b, ", \"better\": %s}",
                        x->shared && p < 0.05 ? (x->only_a > x->only_b ? "\"a\"" : "\"b\"") : "null");
@@ -863,7 +863,7 @@ static void report_free(report *r)
     free(r->tot2);
     free(r->ms);
     free(r->cmp);
-    rowset_free(&r->rs);
+    report_rowset_free(&r->rs);
 }
 
 int l4h_report_print(char *const *paths, size_t n_paths, const l4h_report_opts *o, FILE *out,
@@ -874,14 +874,14 @@ int l4h_report_print(char *const *paths, size_t n_paths, const l4h_report_opts *
     r.o = o;
     if (parse_by(&r, o->by, err) != 0)
         return -1;
-    if (rowset_open(&r.rs, paths, n_paths, err) != 0)
+    if (report_rowset_open(&r.rs, paths, n_paths, err) != 0)
         return -1;
     index_rows(&r);
     int rc = -1;
     if (plan_comparisons(&r, err) != 0)
         goto out;
     compute(&r);
-    if (o->csv_path && l4h_report_csv(r.rs.rows, r.rs.n_rows, o->csv_path, err) != 0)
+    if (o->csv_path && report_csv(r.rs.rows, r.rs.n_rows, o->csv_path, err) != 0)
         goto out;
     if (o->format == L4H_FMT_JSON) {
         l4h_buf resc = {0};

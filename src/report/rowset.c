@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "report_int.h"
+#include "report_internal.h"
 
 #define LOCK_WAIT_S 10.0
 
@@ -26,7 +26,7 @@ static void nap(void)
 /* The store's reader waits while it sees a checkpoint's lock, but a
  * checkpoint that ends between its open and its look at the lock still
  * fails the open; retrying here until LOCK_WAIT_S closes that gap. */
-int results_open_wait(const char *path, l4h_results **out, l4h_err *err)
+int report_results_open_wait(const char *path, l4h_results **out, l4h_err *err)
 {
     double until = l4h_monotonic() + LOCK_WAIT_S;
     int rc;
@@ -36,7 +36,7 @@ int results_open_wait(const char *path, l4h_results **out, l4h_err *err)
     return rc;
 }
 
-int results_task_wait(const l4h_results *res, int64_t task_id, l4h_task_rec *out, l4h_err *err)
+int report_results_task_wait(const l4h_results *res, int64_t task_id, l4h_task_rec *out, l4h_err *err)
 {
     double until = l4h_monotonic() + LOCK_WAIT_S;
     int rc;
@@ -46,7 +46,7 @@ int results_task_wait(const l4h_results *res, int64_t task_id, l4h_task_rec *out
     return rc;
 }
 
-size_t intern(char ***v, size_t *n, const char *s)
+size_t report_intern(char ***v, size_t *n, const char *s)
 {
     for (size_t i = *n; i-- > 0;)
         if (strcmp((*v)[i], s) == 0)
@@ -65,14 +65,14 @@ static uint64_t key_hash(const char *k)
     return h;
 }
 
-int rowset_open(rowset *rs, char *const *paths, size_t n, l4h_err *err)
+int report_rowset_open(rowset *rs, char *const *paths, size_t n, l4h_err *err)
 {
     memset(rs, 0, sizeof *rs);
     rs->files = l4h_xcalloc(n ? n : 1, sizeof *rs->files);
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
-        if (results_open_wait(paths[i], &rs->files[i], err) != 0) {
-            rowset_free(rs);
+        if (report_results_open_wait(paths[i], &rs->files[i], err) != 0) {
+            report_rowset_free(rs);
             return -1;
         }
         rs->n_files++;
@@ -121,7 +121,7 @@ int rowset_open(rowset *rs, char *const *paths, size_t n, l4h_err *err)
     return 0;
 }
 
-void rowset_free(rowset *rs)
+void report_rowset_free(rowset *rs)
 {
     for (size_t i = 0; i < rs->n_files; i++)
         l4h_results_free(rs->files[i]);
@@ -131,7 +131,7 @@ void rowset_free(rowset *rs)
     memset(rs, 0, sizeof *rs);
 }
 
-void json_str(l4h_buf *b, const char *s)
+void report_json_str(l4h_buf *b, const char *s)
 {
     l4h_buf_puts(b, "\"");
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
@@ -151,7 +151,7 @@ void json_str(l4h_buf *b, const char *s)
     l4h_buf_puts(b, "\"");
 }
 
-void json_num(l4h_buf *b, double x)
+void report_json_num(l4h_buf *b, double x)
 {
     if (!isfinite(x))
         l4h_buf_puts(b, "null");
@@ -159,7 +159,7 @@ void json_num(l4h_buf *b, double x)
         l4h_buf_printf(b, "%.17g", x);
 }
 
-void l4h_report_model_label(const char *supervisor, const char *coder, char *out, size_t n)
+void report_model_label(const char *supervisor, const char *coder, char *out, size_t n)
 {
     if (strcmp(supervisor, coder) == 0)
         snprintf(out, n, "%s", supervisor);

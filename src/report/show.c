@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report_int.h"
+#include "report_internal.h"
 
-int64_t l4h_task_find(const l4h_results *res, const char *task, l4h_err *err)
+int64_t report_task_find(const l4h_results *res, const char *task, l4h_err *err)
 {
     size_t len = strlen(task);
     if (len && strspn(task, "0123456789") == len) {
@@ -212,7 +212,7 @@ static void exec_text(l4h_buf *b, const l4h_exec_rec *e, int *version, const cha
             snprintf(bn, sizeof bn, "version %d", *version);
             l4h_buf_printf(b, "\n~~~ code version %d, diff to version %d:\n", *version, *version - 1);
             l4h_buf d = {0};
-            l4h_line_diff(*prev_code, e->code, an, bn, &d);
+            report_line_diff(*prev_code, e->code, an, bn, &d);
             indent(b, d.data);
             l4h_buf_free(&d);
         }
@@ -268,10 +268,10 @@ static void header(l4h_buf *b, const l4h_task_rec *t)
                        t->error_summary);
 }
 
-int l4h_transcript(const l4h_results *res, int64_t task_id, l4h_buf *out, l4h_err *err)
+int report_transcript(const l4h_results *res, int64_t task_id, l4h_buf *out, l4h_err *err)
 {
     l4h_task_rec t = {0};
-    if (results_task_wait(res, task_id, &t, err) != 0)
+    if (report_results_task_wait(res, task_id, &t, err) != 0)
         return -1;
     header(out, &t);
     int max_it = 0;
@@ -370,11 +370,11 @@ int l4h_transcript(const l4h_results *res, int64_t task_id, l4h_buf *out, l4h_er
 int l4h_show(const char *path, const char *task, FILE *out, l4h_err *err)
 {
     l4h_results *res;
-    if (results_open_wait(path, &res, err) != 0)
+    if (report_results_open_wait(path, &res, err) != 0)
         return -1;
-    int64_t id = l4h_task_find(res, task, err);
+    int64_t id = report_task_find(res, task, err);
     l4h_buf b = {0};
-    int rc = id < 0 ? -1 : l4h_transcript(res, id, &b, err);
+    int rc = id < 0 ? -1 : report_transcript(res, id, &b, err);
     if (rc == 0)
         l4h_term_puts(out, b.data); /* the file's texts are shown, their escapes never obeyed */
     l4h_buf_free(&b);

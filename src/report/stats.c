@@ -4,9 +4,9 @@
 #include <stdlib.h>
 
 #include "llm4hep/report.h"
-#include "report_int.h"
+#include "report_internal.h"
 
-void l4h_wilson(int64_t k, int64_t n, double z, double *lo, double *hi)
+void report_wilson(int64_t k, int64_t n, double z, double *lo, double *hi)
 {
     if (n <= 0) {
         *lo = 0.0;
@@ -21,7 +21,7 @@ void l4h_wilson(int64_t k, int64_t n, double z, double *lo, double *hi)
     *hi = centre + half > 1.0 ? 1.0 : centre + half;
 }
 
-double l4h_pass_at_k(int64_t n, int64_t c, int64_t k)
+double report_pass_at_k(int64_t n, int64_t c, int64_t k)
 {
     if (k < 1 || k > n || c < 0 || c > n)
         return NAN;
@@ -34,7 +34,7 @@ double l4h_pass_at_k(int64_t n, int64_t c, int64_t k)
     return 1.0 - prod;
 }
 
-double l4h_pass_hat_k(int64_t n, int64_t c, int64_t k)
+double report_pass_hat_k(int64_t n, int64_t c, int64_t k)
 {
     if (k < 1 || k > n || c < 0 || c > n)
         return NAN;
@@ -46,7 +46,7 @@ double l4h_pass_hat_k(int64_t n, int64_t c, int64_t k)
     return prod;
 }
 
-double l4h_mcnemar_exact_p(int64_t b, int64_t c)
+double report_mcnemar_exact_p(int64_t b, int64_t c)
 {
     int64_t m = b + c, lo = b < c ? b : c;
     if (m <= 0)
@@ -59,7 +59,7 @@ double l4h_mcnemar_exact_p(int64_t b, int64_t c)
     return p > 1.0 ? 1.0 : p;
 }
 
-void l4h_holm(double *p, size_t n)
+void report_holm(double *p, size_t n)
 {
     if (n == 0)
         return;

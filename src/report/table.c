@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report_int.h"
+#include "report_internal.h"
 
-void rt_init(rtable *t, const char *align, ...)
+void report_table_init(rtable *t, const char *align, ...)
 {
     memset(t, 0, sizeof *t);
     t->ncols = strlen(align);
@@ -21,7 +21,7 @@ void rt_init(rtable *t, const char *align, ...)
     va_end(ap);
 }
 
-void rt_init_v(rtable *t, const char *align, const char *const *heads)
+void report_table_init_v(rtable *t, const char *align, const char *const *heads)
 {
     memset(t, 0, sizeof *t);
     t->ncols = strlen(align);
@@ -31,7 +31,7 @@ void rt_init_v(rtable *t, const char *align, const char *const *heads)
         t->head[i] = l4h_xstrdup(heads[i] ? heads[i] : "");
 }
 
-void rt_cell(rtable *t, const char *fmt, ...)
+void report_table_cell(rtable *t, const char *fmt, ...)
 {
     if (t->ncells == t->cap) {
         t->cap = t->cap ? 2 * t->cap : 64;
@@ -93,7 +93,7 @@ void report_md_puts(const char *s, FILE *out)
     }
 }
 
-/* Display width of s as rt_print writes it: escaped in markdown (md). */
+/* Display width of s as report_table_print writes it: escaped in markdown (md). */
 static size_t shown_width(const char *s, int md)
 {
     size_t w = width(s);
@@ -114,7 +114,7 @@ static const char *cell(const rtable *t, size_t r, size_t c)
     return i < t->ncells ? t->cells[i] : "";
 }
 
-void rt_print(const rtable *t, l4h_report_format fmt, FILE *out)
+void report_table_print(const rtable *t, l4h_report_format fmt, FILE *out)
 {
     size_t *w = l4h_xcalloc(t->ncols, sizeof *w);
     int md = fmt == L4H_FMT_MARKDOWN;
@@ -161,7 +161,7 @@ void rt_print(const rtable *t, l4h_report_format fmt, FILE *out)
     free(w);
 }
 
-void rt_free(rtable *t)
+void report_table_free(rtable *t)
 {
     for (size_t i = 0; i < t->ncols; i++)
         free(t->head[i]);

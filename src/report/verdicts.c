@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report_int.h"
+#include "report_internal.h"
 
 /* The rows of one task's run in v[lo, hi): all passed? and into b the
  * checks whose verdict differs from the sweep's rows of the same task. */
@@ -120,18 +120,18 @@ int report_print_rescored(const rowset *rs, l4h_report_format fmt, FILE *out, l4
         return -1;
     if (c.judged) {
         rtable t;
-        rt_init(&t, "rrllrll", "run", "task", "step", "model", "trial", "verdict", "checks", NULL);
+        report_table_init(&t, "rrllrll", "run", "task", "step", "model", "trial", "verdict", "checks", NULL);
         for (size_t i = 0; i < c.n; i++) {
             const changed *x = &c.v[i];
             char model[300];
             model_of(x->task, model, sizeof model);
-            rt_cell(&t, "%d", x->run);
-            rt_cell(&t, "%lld", (long long)x->task->task_id);
-            rt_cell(&t, "%s", x->task->step);
-            rt_cell(&t, "%s", model);
-            rt_cell(&t, "%d", x->task->trial);
-            rt_cell(&t, "%s -> %s", x->task->success ? "PASS" : "FAIL", x->now ? "PASS" : "FAIL");
-            rt_cell(&t, "%s", x->checks[0] ? x->checks : "-");
+            report_table_cell(&t, "%d", x->run);
+            report_table_cell(&t, "%lld", (long long)x->task->task_id);
+            report_table_cell(&t, "%s", x->task->step);
+            report_table_cell(&t, "%s", model);
+            report_table_cell(&t, "%d", x->task->trial);
+            report_table_cell(&t, "%s -> %s", x->task->success ? "PASS" : "FAIL", x->now ? "PASS" : "FAIL");
+            report_table_cell(&t, "%s", x->checks[0] ? x->checks : "-");
         }
         if (fmt == L4H_FMT_MARKDOWN)
             fprintf(out, "\n## Verdicts changed by rescore runs (against the sweep's)\n\n");
@@ -139,10 +139,10 @@ int report_print_rescored(const rowset *rs, l4h_report_format fmt, FILE *out, l4
             fprintf(out, "\nVerdicts changed by rescore runs (against the sweep's; %zu task%s "
                          "judged again)\n", c.judged, c.judged == 1 ? "" : "s");
         if (t.nrows)
-            rt_print(&t, fmt, out);
+            report_table_print(&t, fmt, out);
         else
             fprintf(out, "none\n");
-        rt_free(&t);
+        report_table_free(&t);
     }
     changes_free(&c);
     return 0;
@@ -160,12 +160,12 @@ int report_rescored_json(const rowset *rs, l4h_buf *b, l4h_err *err)
         model_of(x->task, model, sizeof model);
         l4h_buf_printf(b, "%s\n    {\"run\": %d, \"task_id\": %lld, \"step\": ", i ? "," : "",
                        x->run, (long long)x->task->task_id);
-        json_str(b, x->task->step);
+        report_json_str(b, x->task->step);
         l4h_buf_puts(b, ", \"model\": ");
-        json_str(b, model);
+        report_json_str(b, model);
         l4h_buf_printf(b, ", \"trial\": %d, \"old\": \"%s\", \"new\": \"%s\", \"checks\": ",
                        x->task->trial, x->task->success ? "PASS" : "FAIL", x->now ? "PASS" : "FAIL");
-        json_str(b, x->checks);
+        report_json_str(b, x->checks);
         l4h_buf_puts(b, "}");
     }
     l4h_buf_puts(b, c.n ? "\n  ]}" : "]}");

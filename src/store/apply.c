@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "pieces.h"
-#include "store_int.h"
+#include "store_internal.h"
 
 #define BATCH_RECORDS 512
 #define BATCH_BYTES (64u << 20)
@@ -117,12 +117,12 @@ static void put_text(void *ctx, const char *column, const char *s, int64_t *off,
 static int batch_begin(batch *b, hid_t f, piece_index **pieces, size_t n, l4h_err *err)
 {
     memset(b, 0, sizeof *b);
-    b->n_runs = l4h_table_rows(f, "runs", err);
-    b->n_tasks = l4h_table_rows(f, "tasks", err);
-    b->n_calls = l4h_table_rows(f, "calls", err);
-    b->n_execs = l4h_table_rows(f, "execs", err);
-    b->n_checks = l4h_table_rows(f, "checks", err);
-    b->base = l4h_heap_len(f, err);
+    b->n_runs = store_table_rows(f, "runs", err);
+    b->n_tasks = store_table_rows(f, "tasks", err);
+    b->n_calls = store_table_rows(f, "calls", err);
+    b->n_execs = store_table_rows(f, "execs", err);
+    b->n_checks = store_table_rows(f, "checks", err);
+    b->base = store_heap_len(f, err);
     if (b->n_runs < 0 || b->n_tasks < 0 || b->n_calls < 0 || b->n_execs < 0 || b->n_checks < 0 ||
         b->base < 0)
         return -1;
@@ -259,7 +259,7 @@ static int add_task(apply_ctx *c, batch *b, size_t i, l4h_err *err)
     if (store_pieces_add_record(&b->pw, &b->text, b->base, c->p[i].payload, c->p[i].len,
                                 (call_row *)b->calls.v + first_call, r->n_calls, &why) != 0)
         return bad_record(err, &c->p[i], why);
-    key_entry *k = l4h_keymap_get(&c->st->keys, r->key, 1);
+    key_entry *k = store_keymap_get(&c->st->keys, r->key, 1);
     if (k && k->file_task_id > 0) {
         if (k->file_task_id > b->n_tasks) /* the superseded row is in this batch */
             ((task_row *)b->tasks.v)[k->file_task_id - b->n_tasks - 1].final = 0;
@@ -280,22 +280,22 @@ static void add_run_begin(apply_ctx *c, batch *b, const cJSON *o)
     r->started_utc = jnum(o, "started_utc", NAN);
     r->ended_utc = NAN;
     r->exit_code = -1;
-    l4h_fix_set(r->slurm_job_id, sizeof r->slurm_job_id, jstr(o, "slurm_job_id"));
+    store_fix_set(r->slurm_job_id, sizeof r->slurm_job_id, jstr(o, "slurm_job_id"));
     r->slurm_restart_count = (int32_t)jnum(o, "slurm_restart_count", 0);
     r->ranks = (int32_t)jnum(o, "ranks", 0);
-    l4h_fix_set(r->hosts, sizeof r->hosts, jstr(o, "hosts"));
-    l4h_fix_set(r->llm4hep_version, sizeof r->llm4hep_version, jstr(o, "llm4hep_version"));
-    l4h_fix_set(r->git_commit, sizeof r->git_commit, jstr(o, "git_commit"));
+    store_fix_set(r->hosts, sizeof r->hosts, jstr(o, "hosts"));
+    store_fix_set(r->llm4hep_version, sizeof r->llm4hep_version, jstr(o, "llm4hep_version"));
+    store_fix_set(r->git_commit, sizeof r->git_commit, jstr(o, "git_commit"));
     put_text(b, "config_text", jstr(o, "config_text"), &r->config_off, &r->config_len);
     put_text(b, "python_packages", jstr(o, "python_packages"), &r->python_packages_off, &r->python_packages_len);
-    l4h_fix_set(r->inputs_sha256, sizeof r->inputs_sha256, jstr(o, "inputs_sha256"));
+    store_fix_set(r->inputs_sha256, sizeof r->inputs_sha256, jstr(o, "inputs_sha256"));
     r->input_series = (int32_t)jnum(o, "input_series", 1);
-    l4h_fix_set(r->kind, sizeof r->kind, "sweep");
+    store_fix_set(r->kind, sizeof r->kind, "sweep");
     const cJSON *fi;
     cJSON_ArrayForEach(fi, cJSON_GetObjectItemCaseSensitive(o, "inputs")) {
         input_row *ir = row_add(&b->ins);
         ir->run = r->run;
-        l4h_fix_set(ir->sha256, sizeof ir->sha256, jstr(fi, "sha256"));
+        store_fix_set(ir->sha256, sizeof ir->sha256, jstr(fi, "sha256"));
         ir->size = (int64_t)jnum(fi, "size", 0);
         put_text(b, "path", jstr(fi, "path"), &ir->path_off, &ir->path_len);
         put_text(b, "text", jstr(fi, "text"), &ir->content_off, &ir->content_len);
@@ -339,12 +339,12 @@ static int add_rescore(batch *b, const cJSON *o, const pending *p, l4h_err *err)
     r->ended_utc = jnum(o, "ended_utc", NAN);
     r->exit_code = (int32_t)jnum(o, "exit_code", -1);
     r->ranks = 1;
-    l4h_fix_set(r->hosts, sizeof r->hosts, jstr(o, "hosts"));
-    l4h_fix_set(r->llm4hep_version, sizeof r->llm4hep_version, jstr(o, "llm4hep_version"));
-    l4h_fix_set(r->git_commit, sizeof r->git_commit, jstr(o, "git_commit"));
+    store_fix_set(r->hosts, sizeof r->hosts, jstr(o, "hosts"));
+    store_fix_set(r->llm4hep_version, sizeof r->llm4hep_version, jstr(o, "llm4hep_version"));
+    store_fix_set(r->git_commit, sizeof r->git_commit, jstr(o, "git_commit"));
     put_text(b, "config_text", jstr(o, "config_text"), &r->config_off, &r->config_len);
     r->input_series = 0; /* measured nothing: its rows are checks of earlier runs' tasks */
-    l4h_fix_set(r->kind, sizeof r->kind, "rescore");
+    store_fix_set(r->kind, sizeof r->kind, "rescore");
     int64_t known = b->n_tasks + (int64_t)b->tasks.n;
     const cJSON *t;
     cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(o, "tasks")) {
@@ -374,8 +374,8 @@ static void add_annotation(batch *b, const cJSON *o)
 {
     annotation_row *a = row_add(&b->anns);
     a->task_id = (int64_t)jnum(o, "task_id", 0);
-    l4h_fix_set(a->source, sizeof a->source, jstr(o, "source"));
-    l4h_fix_set(a->error_category, sizeof a->error_category, jstr(o, "error_category"));
+    store_fix_set(a->source, sizeof a->source, jstr(o, "source"));
+    store_fix_set(a->error_category, sizeof a->error_category, jstr(o, "error_category"));
     a->created_utc = jnum(o, "created_utc", NAN);
     put_text(b, "text", jstr(o, "text"), &a->text_off, &a->text_len);
 }
@@ -409,34 +409,34 @@ static int add_record(apply_ctx *c, batch *b, const pending *p, l4h_err *err)
 static int write_batch(apply_ctx *c, batch *b, l4h_err *err)
 {
     hid_t f = c->file;
-    int rc = l4h_heap_append(f, b->text.data, b->text.len, err);
+    int rc = store_heap_append(f, b->text.data, b->text.len, err);
     if (!rc)
         rc = store_pieces_flush(&b->pw, err);
     if (!rc)
-        rc = l4h_table_append(f, &l4h_t_runs, b->runs.v, b->runs.n, err);
-    if (!rc && b->ins.n && l4h_table_rows(f, l4h_t_inputs.name, NULL) < 0) {
+        rc = store_table_append(f, &l4h_t_runs, b->runs.v, b->runs.n, err);
+    if (!rc && b->ins.n && store_table_rows(f, l4h_t_inputs.name, NULL) < 0) {
         H5Eclear2(H5E_DEFAULT); /* a file written before /inputs existed */
-        rc = l4h_table_create(f, &l4h_t_inputs, err);
+        rc = store_table_create(f, &l4h_t_inputs, err);
     }
     const struct { const table_desc *t; const rows *r; } adds[] = {
         {&l4h_t_inputs, &b->ins},  {&l4h_t_tasks, &b->tasks},   {&l4h_t_calls, &b->calls},
         {&l4h_t_execs, &b->execs}, {&l4h_t_checks, &b->checks}, {&l4h_t_annotations, &b->anns}};
     for (size_t i = 0; i < sizeof adds / sizeof adds[0] && !rc; i++)
-        rc = l4h_table_append(f, adds[i].t, adds[i].r->v, adds[i].r->n, err);
+        rc = store_table_append(f, adds[i].t, adds[i].r->v, adds[i].r->n, err);
     static const char *const final_col[] = {"final"};
     for (size_t i = 0; i < b->unfinal.n && !rc; i++) {
         task_row t = {.final = 0};
-        rc = l4h_table_update(f, &l4h_t_tasks, final_col, 1, ((int64_t *)b->unfinal.v)[i] - 1, &t,
+        rc = store_table_update(f, &l4h_t_tasks, final_col, 1, ((int64_t *)b->unfinal.v)[i] - 1, &t,
                               err);
     }
     static const char *const end_cols[] = {"ended_utc", "exit_code"};
     for (size_t i = 0; i < b->ends.n && !rc; i++) {
         const run_end *e = &((const run_end *)b->ends.v)[i];
         run_row r = {.ended_utc = e->ended_utc, .exit_code = e->exit_code};
-        rc = l4h_table_update(f, &l4h_t_runs, end_cols, 2, e->run - 1, &r, err);
+        rc = store_table_update(f, &l4h_t_runs, end_cols, 2, e->run - 1, &r, err);
     }
     if (!rc && c->config_sha256)
-        rc = l4h_attr_set_str(f, "config_sha256", c->config_sha256, err);
+        rc = store_attr_set_str(f, "config_sha256", c->config_sha256, err);
     return rc;
 }
 
@@ -518,9 +518,9 @@ static int write_vocabulary(hid_t file, l4h_err *err)
     return 0;
 }
 
-int l4h_apply_journal(hid_t file, const char *jpath, sync_state *st, l4h_err *err)
+int store_apply_journal(hid_t file, const char *jpath, sync_state *st, l4h_err *err)
 {
-    if (l4h_attr_set_str(file, "checkpoint_state", "writing", err) != 0 ||
+    if (store_attr_set_str(file, "checkpoint_state", "writing", err) != 0 ||
         write_vocabulary(file, err) != 0)
         return -1;
     H5Fflush(file, H5F_SCOPE_GLOBAL);
@@ -536,14 +536,14 @@ int l4h_apply_journal(hid_t file, const char *jpath, sync_state *st, l4h_err *er
     free(c.config_sha256);
     if (rc)
         return -1;
-    if (l4h_attr_set_i64(file, "journal_offset", st->file_end, err) != 0 ||
-        l4h_attr_set_i64(file, "journal_records", st->file_records, err) != 0 ||
-        l4h_attr_set_str(file, "checkpoint_state", "clean", err) != 0)
+    if (store_attr_set_i64(file, "journal_offset", st->file_end, err) != 0 ||
+        store_attr_set_i64(file, "journal_records", st->file_records, err) != 0 ||
+        store_attr_set_str(file, "checkpoint_state", "clean", err) != 0)
         return -1;
     return 0;
 }
 
-int l4h_init_file(hid_t file, const char *header_json, l4h_err *err)
+int store_init_file(hid_t file, const char *header_json, l4h_err *err)
 {
     cJSON *o = cJSON_Parse(header_json ? header_json : "");
     if (!cJSON_IsObject(o)) {
@@ -552,23 +552,23 @@ int l4h_init_file(hid_t file, const char *header_json, l4h_err *err)
     }
     static const char *const keys[] = {"campaign", "created_utc", "config_sha256",
                                        "suite_sha256", "meaning_sha256"};
-    int rc = l4h_attr_set_i64(file, "format_version", L4H_FORMAT_VERSION, err);
+    int rc = store_attr_set_i64(file, "format_version", L4H_FORMAT_VERSION, err);
     for (size_t i = 0; i < 5 && !rc; i++)
-        rc = l4h_attr_set_str(file, keys[i], jstr(o, keys[i]), err);
+        rc = store_attr_set_str(file, keys[i], jstr(o, keys[i]), err);
     cJSON_Delete(o);
     if (!rc)
-        rc = l4h_attr_set_str(file, "checkpoint_state", "writing", err);
+        rc = store_attr_set_str(file, "checkpoint_state", "writing", err);
     for (size_t i = 0; i < 6 && !rc; i++)
-        rc = l4h_table_create(file, l4h_tables[i], err);
+        rc = store_table_create(file, l4h_tables[i], err);
     if (!rc)
-        rc = l4h_table_create(file, &l4h_t_inputs, err);
+        rc = store_table_create(file, &l4h_t_inputs, err);
     if (!rc)
-        rc = l4h_heap_create(file, err);
+        rc = store_heap_create(file, err);
     if (!rc)
         rc = store_pieces_create(file, err);
     if (!rc)
-        rc = l4h_attr_set_i64(file, "journal_offset", 0, err);
+        rc = store_attr_set_i64(file, "journal_offset", 0, err);
     if (!rc)
-        rc = l4h_attr_set_i64(file, "journal_records", 0, err);
+        rc = store_attr_set_i64(file, "journal_records", 0, err);
     return rc;
 }

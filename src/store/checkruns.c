@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_int.h"
+#include "store_internal.h"
 
 #define BLOCK 65536
 
@@ -64,7 +64,7 @@ int l4h_results_check_runs(const l4h_results *res, l4h_check_verdict **out, size
         H5Eclear2(H5E_DEFAULT);
         return 0;
     }
-    int64_t rows = l4h_table_rows(f, "checks", err);
+    int64_t rows = store_table_rows(f, "checks", err);
     uint8_t *mark = l4h_xcalloc(res->n_tasks + 1, 1);
     check_row *buf = l4h_xcalloc(BLOCK, sizeof *buf);
     static const char *const ids[] = {"task_id", "run"};
@@ -100,7 +100,7 @@ int l4h_results_check_runs(const l4h_results *res, l4h_check_verdict **out, size
             l4h_check_verdict *v = &(*out)[(*n)++];
             v->task_id = t;
             v->run = buf[i].run > 0 ? buf[i].run : res->tasks[t - 1].run;
-            l4h_fix_copy(v->check, sizeof v->check, buf[i].check, sizeof buf[i].check);
+            store_fix_copy(v->check, sizeof v->check, buf[i].check, sizeof buf[i].check);
             v->passed = buf[i].passed != 0;
         }
     }

@@ -3,11 +3,11 @@
 #include <zlib.h>
 
 #include "llm4hep/store.h"
-#include "store_int.h"
+#include "store_internal.h"
 
 /* zlib's crc32 computes exactly this CRC, several bytes per step (a
  * byte-at-a-time table cost rank 0 ~4 % of its time per stored task). */
-uint32_t l4h_crc32(uint32_t crc, const void *data, size_t n)
+uint32_t store_crc32(uint32_t crc, const void *data, size_t n)
 {
     const unsigned char *p = data;
     while (n > 0) {

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_int.h"
+#include "store_internal.h"
 
 /* 256 KiB chunks at deflate level 6: deflate's 32 KiB window cannot reach
  * across a chunk's start, so a larger chunk keeps more of the heap's
@@ -12,7 +12,7 @@
 #define HEAP_CHUNK 262144
 #define HEAP_DEFLATE 6
 
-void l4h_h5_quiet(void)
+void store_h5_quiet(void)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
@@ -27,7 +27,7 @@ static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *data)
     return 0;
 }
 
-void l4h_h5_errmsg(char *buf, size_t n)
+void store_h5_errmsg(char *buf, size_t n)
 {
     char m[256] = "";
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk_cb, m);
@@ -35,7 +35,7 @@ void l4h_h5_errmsg(char *buf, size_t n)
     H5Eclear2(H5E_DEFAULT);
 }
 
-int l4h_heap_create(hid_t file, l4h_err *err)
+int store_heap_create(hid_t file, l4h_err *err)
 {
     hsize_t dims = 0, maxdims = H5S_UNLIMITED, chunk = HEAP_CHUNK;
     hid_t space = H5Screate_simple(1, &dims, &maxdims);
@@ -47,19 +47,19 @@ int l4h_heap_create(hid_t file, l4h_err *err)
     H5Sclose(space);
     if (d < 0) {
         char m[256];
-        l4h_h5_errmsg(m, sizeof m);
+        store_h5_errmsg(m, sizeof m);
         return l4h_err_set(err, L4H_EXIT_INFRA, "HDF5: cannot create /text: %s", m);
     }
     H5Dclose(d);
     return 0;
 }
 
-int64_t l4h_heap_len(hid_t file, l4h_err *err)
+int64_t store_heap_len(hid_t file, l4h_err *err)
 {
-    return l4h_table_rows(file, "text", err);
+    return store_table_rows(file, "text", err);
 }
 
-int l4h_heap_append(hid_t file, const void *data, size_t n, l4h_err *err)
+int store_heap_append(hid_t file, const void *data, size_t n, l4h_err *err)
 {
     if (n == 0)
         return 0;
@@ -86,13 +86,13 @@ int l4h_heap_append(hid_t file, const void *data, size_t n, l4h_err *err)
     H5Dclose(d);
     if (rc) {
         char m[256];
-        l4h_h5_errmsg(m, sizeof m);
+        store_h5_errmsg(m, sizeof m);
         return l4h_err_set(err, L4H_EXIT_INFRA, "HDF5: cannot append to /text: %s", m);
     }
     return 0;
 }
 
-int l4h_heap_read(hid_t d, int64_t off, int64_t len, char **out, l4h_err *err)
+int store_heap_read(hid_t d, int64_t off, int64_t len, char **out, l4h_err *err)
 {
     *out = NULL;
     hid_t fs = H5Dget_space(d);
@@ -116,7 +116,7 @@ int l4h_heap_read(hid_t d, int64_t off, int64_t len, char **out, l4h_err *err)
         hid_t ms = H5Screate_simple(1, &count, NULL);
         if (H5Dread(d, H5T_NATIVE_UCHAR, ms, fs, H5P_DEFAULT, s) < 0) {
             char m[256];
-            l4h_h5_errmsg(m, sizeof m);
+            store_h5_errmsg(m, sizeof m);
             rc = l4h_err_set(err, L4H_EXIT_INFRA, "HDF5: cannot read /text: %s", m);
         }
         H5Sclose(ms);
@@ -146,7 +146,7 @@ static int attr_put(hid_t obj, const char *name, hid_t t, const void *buf, l4h_e
     return 0;
 }
 
-int l4h_attr_set_str(hid_t obj, const char *name, const char *value, l4h_err *err)
+int store_attr_set_str(hid_t obj, const char *name, const char *value, l4h_err *err)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
     H5Tset_size(t, H5T_VARIABLE);
@@ -178,12 +178,12 @@ int store_attr_set_strv(hid_t obj, const char *name, const char *const *v, size_
     return 0;
 }
 
-int l4h_attr_set_i64(hid_t obj, const char *name, int64_t value, l4h_err *err)
+int store_attr_set_i64(hid_t obj, const char *name, int64_t value, l4h_err *err)
 {
     return attr_put(obj, name, H5T_NATIVE_INT64, &value, err);
 }
 
-int l4h_attr_get_str(hid_t obj, const char *name, char **out)
+int store_attr_get_str(hid_t obj, const char *name, char **out)
 {
     *out = NULL;
     if (H5Aexists(obj, name) <= 0)
@@ -221,7 +221,7 @@ int l4h_attr_get_str(hid_t obj, const char *name, char **out)
     return rc;
 }
 
-int l4h_attr_get_i64(hid_t obj, const char *name, int64_t *out)
+int store_attr_get_i64(hid_t obj, const char *name, int64_t *out)
 {
     if (H5Aexists(obj, name) <= 0)
         return -1;

@@ -12,7 +12,7 @@
 #include <zlib.h>
 
 #include "llm4hep/store.h"
-#include "store_int.h"
+#include "store_internal.h"
 
 #define HDR 16
 #define MAX_PAYLOAD (1u << 30) /* 1 GiB: anything larger is a damaged length */
@@ -84,8 +84,8 @@ int l4h_journal_append(int fd, int type, const char *payload, size_t len, l4h_er
     b[6] = b[7] = 0;
     put32(b + 8, (uint32_t)len);
     memcpy(b + HDR, payload, len);
-    uint32_t crc = l4h_crc32(0, b, 12);
-    crc = l4h_crc32(crc, payload, len);
+    uint32_t crc = store_crc32(0, b, 12);
+    crc = store_crc32(crc, payload, len);
     put32(b + 12, crc);
     b[HDR + len] = '\n';
     free(packed);
@@ -130,7 +130,7 @@ static int valid_record_at(FILE *f, int64_t pos, int64_t size)
     if (!p)
         return 0;
     int ok = fread(p, 1, (size_t)len + 1, f) == (size_t)len + 1 && p[len] == '\n' &&
-             l4h_crc32(l4h_crc32(0, h, 12), p, len) == get32(h + 12);
+             store_crc32(store_crc32(0, h, 12), p, len) == get32(h + 12);
     free(p);
     return ok;
 }
@@ -220,7 +220,7 @@ int l4h_journal_read(const char *path, int64_t from, l4h_journal_fn fn, void *ct
                 why = "incomplete payload";
             else if (p[len] != '\n')
                 why = "missing record terminator";
-            else if (l4h_crc32(l4h_crc32(0, h, 12), p, len) != get32(h + 12))
+            else if (store_crc32(store_crc32(0, h, 12), p, len) != get32(h + 12))
                 why = "CRC mismatch";
         }
         if (why) {

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_int.h"
+#include "store_internal.h"
 
 /* FNV-1a of the key. */
 static size_t hash(const char *k)
@@ -31,7 +31,7 @@ static void grow(key_map *m)
     m->cap = ncap;
 }
 
-key_entry *l4h_keymap_get(key_map *m, const char *key, int create)
+key_entry *store_keymap_get(key_map *m, const char *key, int create)
 {
     if (!key || !key[0])
         return NULL;
@@ -56,7 +56,7 @@ key_entry *l4h_keymap_get(key_map *m, const char *key, int create)
     return &m->e[j];
 }
 
-void l4h_keymap_free(key_map *m)
+void store_keymap_free(key_map *m)
 {
     free(m->e);
     memset(m, 0, sizeof *m);
@@ -64,7 +64,7 @@ void l4h_keymap_free(key_map *m)
 
 /* error_* rows use up infra_retries; `interrupted` never does (design.md).
  * Only a model outcome measures how long the task takes. */
-void l4h_key_note(key_entry *k, l4h_status status, double wall_s, int64_t task_id)
+void store_key_note(key_entry *k, l4h_status status, double wall_s, int64_t task_id)
 {
     k->attempts++;
     if (l4h_status_is_infra(status) && status != L4H_STATUS_INTERRUPTED)

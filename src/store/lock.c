@@ -8,7 +8,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "store_int.h"
+#include "store_internal.h"
 
 /* h5path + suffix, malloc'd. */
 static char *with_suffix(const char *h5path, const char *suffix)
@@ -18,7 +18,7 @@ static char *with_suffix(const char *h5path, const char *suffix)
     return l4h_buf_take(&b);
 }
 
-char *l4h_journal_path(const char *h5path)
+char *store_journal_path(const char *h5path)
 {
     return with_suffix(h5path, ".journal");
 }
@@ -29,7 +29,7 @@ static char *lock_path(const char *h5path)
     return with_suffix(h5path, ".lock");
 }
 
-int l4h_lock_take(const char *h5path, const char *why, l4h_err *err)
+int store_lock_take(const char *h5path, const char *why, l4h_err *err)
 {
     char *p = lock_path(h5path);
     int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -68,7 +68,7 @@ int l4h_lock_take(const char *h5path, const char *why, l4h_err *err)
     return fd;
 }
 
-void l4h_lock_release(int fd)
+void store_lock_release(int fd)
 {
     if (fd < 0)
         return;

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store_int.h"
+#include "store_internal.h"
 
 /* ------------------------------------------------------------ cutting */
 

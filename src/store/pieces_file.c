@@ -31,7 +31,7 @@ static const table_desc t_pieces = {"pieces", piece_cols, 3, sizeof(piece_row), 
 
 int store_pieces_create(hid_t file, l4h_err *err)
 {
-    if (l4h_table_create(file, &t_pieces, err) != 0)
+    if (store_table_create(file, &t_pieces, err) != 0)
         return -1;
     hsize_t dims = 0, maxd = H5S_UNLIMITED, chunk = REFS_CHUNK;
     hid_t sp = H5Screate_simple(1, &dims, &maxd);
@@ -44,7 +44,7 @@ int store_pieces_create(hid_t file, l4h_err *err)
     H5Sclose(sp);
     if (d < 0) {
         char m[256];
-        l4h_h5_errmsg(m, sizeof m);
+        store_h5_errmsg(m, sizeof m);
         return l4h_err_set(err, L4H_EXIT_INFRA, "cannot create /%s: %s", REFS, m);
     }
     H5Dclose(d);
@@ -54,7 +54,7 @@ int store_pieces_create(hid_t file, l4h_err *err)
 int store_pieces_in_file(hid_t file)
 {
     int64_t v = 0;
-    return l4h_attr_get_i64(file, "format_version", &v) == 0 && v >= 2;
+    return store_attr_get_i64(file, "format_version", &v) == 0 && v >= 2;
 }
 
 /* Rows of the 1-D dataset d, or -1. */
@@ -78,7 +78,7 @@ static int load_index(hid_t file, int64_t rows, piece_index **ix, l4h_err *err)
     int rc = 0;
     for (int64_t at = 0; at < rows && !rc; at += step) {
         size_t n = (size_t)(rows - at < step ? rows - at : step);
-        rc = l4h_table_read(file, &t_pieces, at, n, buf, err);
+        rc = store_table_read(file, &t_pieces, at, n, buf, err);
         for (size_t i = 0; i < n && !rc; i++) {
             char hex[65];
             unsigned char d[32];
@@ -108,7 +108,7 @@ int store_pieces_begin(piece_writer *w, hid_t file, piece_index **ix, l4h_err *e
     H5Eclear2(H5E_DEFAULT);
     if (have <= 0 && store_pieces_create(file, err) != 0)
         return -1;
-    int64_t rows = l4h_table_rows(file, t_pieces.name, err);
+    int64_t rows = store_table_rows(file, t_pieces.name, err);
     hid_t d = H5Dopen2(file, REFS, H5P_DEFAULT);
     int64_t refs = d >= 0 ? extent(d) : -1;
     if (d >= 0)
@@ -328,7 +328,7 @@ void store_pieces_abandon(piece_writer *w)
 
 int store_pieces_flush(piece_writer *w, l4h_err *err)
 {
-    int rc = l4h_table_append(w->file, &t_pieces, w->rows, w->n_rows, err);
+    int rc = store_table_append(w->file, &t_pieces, w->rows, w->n_rows, err);
     if (!rc && w->n_refs) {
         hid_t d = H5Dopen2(w->file, REFS, H5P_DEFAULT);
         hsize_t at = (hsize_t)w->refs0, n = w->n_refs, total = at + n;
@@ -338,7 +338,7 @@ int store_pieces_flush(piece_writer *w, l4h_err *err)
             (ms = H5Screate_simple(1, &n, NULL)) < 0 ||
             H5Dwrite(d, H5T_NATIVE_INT64, ms, fs, H5P_DEFAULT, w->refs) < 0) {
             char m[256];
-            l4h_h5_errmsg(m, sizeof m);
+            store_h5_errmsg(m, sizeof m);
             rc = l4h_err_set(err, L4H_EXIT_INFRA, "cannot append to /%s: %s", REFS, m);
         }
         if (ms >= 0)
@@ -384,7 +384,7 @@ static piece_row *read_rows(hid_t file, const int64_t *refs, size_t n, l4h_err *
     for (size_t i = 0; i < k; i++)
         pts[i] = (hsize_t)u[i];
     piece_row *urows = l4h_xcalloc(k, sizeof *urows), *rows = NULL;
-    hid_t d = H5Dopen2(file, t_pieces.name, H5P_DEFAULT), mt = l4h_table_memtype(&t_pieces);
+    hid_t d = H5Dopen2(file, t_pieces.name, H5P_DEFAULT), mt = store_table_memtype(&t_pieces);
     hid_t fs = d >= 0 ? H5Dget_space(d) : -1, ms = H5Screate_simple(1, &nk, NULL);
     if (fs >= 0 && ms >= 0 && mt >= 0 && H5Sselect_elements(fs, H5S_SELECT_SET, k, pts) >= 0 &&
         H5Dread(d, mt, ms, fs, H5P_DEFAULT, urows) >= 0) {
@@ -421,7 +421,7 @@ int store_pieces_read(hid_t file, hid_t heap, uint64_t heap_len, int64_t off, in
     }
     hid_t d = H5Dopen2(file, REFS, H5P_DEFAULT);
     int64_t nrefs = d >= 0 ? extent(d) : -1;
-    int64_t npieces = l4h_table_rows(file, t_pieces.name, NULL);
+    int64_t npieces = store_table_rows(file, t_pieces.name, NULL);
     H5Eclear2(H5E_DEFAULT);
     if (nrefs < 0 || npieces < 0) {
         if (d >= 0)
@@ -465,7 +465,7 @@ int store_pieces_read(hid_t file, hid_t heap, uint64_t heap_len, int64_t off, in
             break;
         }
         char *s = NULL;
-        rc = l4h_heap_read(heap, r->text_off, r->text_len, &s, err);
+        rc = store_heap_read(heap, r->text_off, r->text_len, &s, err);
         if (!rc)
             l4h_buf_add(&b, s, (size_t)r->text_len);
         free(s);

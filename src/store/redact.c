@@ -5,7 +5,7 @@
  * so a field added to a list is covered without a line here. */
 #include <string.h>
 
-#include "store_int.h"
+#include "store_internal.h"
 
 /* Redact a fixed-size field in place; 1 when it held a secret, else 0. */
 static size_t redact_fixed(char *s, size_t cap)
@@ -50,8 +50,8 @@ static size_t redact_check(l4h_check_rec *r)
     return n;
 }
 
-/* See store_int.h. Can't fail. */
-size_t l4h_redact_rec(l4h_task_rec *r)
+/* See store_internal.h. Can't fail. */
+size_t store_redact_rec(l4h_task_rec *r)
 {
     size_t n = 0;
     L4H_TASK_FIELDS(REDACT)

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store_int.h"
+#include "store_internal.h"
 
 struct l4h_rescore_writer {
     char *h5path, *jpath;
@@ -43,8 +43,8 @@ void l4h_store_rescore_abandon(l4h_rescore_writer *w)
 {
     if (!w)
         return;
-    l4h_sync_state_free(&w->st);
-    l4h_lock_release(w->lock);
+    store_sync_state_free(&w->st);
+    store_lock_release(w->lock);
     free(w->h5path);
     free(w->jpath);
     free(w);
@@ -52,22 +52,22 @@ void l4h_store_rescore_abandon(l4h_rescore_writer *w)
 
 l4h_rescore_writer *l4h_store_rescore_begin(const char *h5path, l4h_err *err)
 {
-    int lock = l4h_lock_take(h5path, "rescoring it", err);
+    int lock = store_lock_take(h5path, "rescoring it", err);
     if (lock < 0)
         return NULL;
     l4h_rescore_writer *w = l4h_xcalloc(1, sizeof *w);
     w->lock = lock;
     w->h5path = l4h_xstrdup(h5path);
-    w->jpath = l4h_journal_path(h5path);
+    w->jpath = store_journal_path(h5path);
     if (access(w->jpath, F_OK) != 0) {
         l4h_err_set(err, L4H_EXIT_USAGE, "%s has no journal (%s): cannot record a rescore in it",
                     h5path, w->jpath);
         l4h_store_rescore_abandon(w);
         return NULL;
     }
-    l4h_h5_quiet();
+    store_h5_quiet();
     int old = !has_column(h5path, "checks", "run") || !has_column(h5path, "runs", "kind");
-    if (l4h_sync_file(h5path, w->jpath, old, &w->st, NULL, err) != 0) {
+    if (store_sync_file(h5path, w->jpath, old, &w->st, NULL, err) != 0) {
         l4h_store_rescore_abandon(w);
         return NULL;
     }
@@ -134,7 +134,7 @@ int l4h_store_rescore_end(l4h_rescore_writer *w, l4h_run_info *info, l4h_task_re
         w->st.end += 16 + (int64_t)strlen(js) + 1;
         w->st.n_records++;
         w->st.n_runs++;
-        rc = l4h_update_file(w->h5path, w->jpath, &w->st, 1, NULL, err);
+        rc = store_update_file(w->h5path, w->jpath, &w->st, 1, NULL, err);
     }
     if (jfd >= 0)
         close(jfd);

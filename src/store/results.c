@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "pieces.h"
-#include "store_int.h"
+#include "store_internal.h"
 
 /* The public struct plus where each task's rows are. */
 typedef struct results_impl {
@@ -38,7 +38,7 @@ static int writer_holds(const char *path)
  * checkpoint that holds the file to finish. */
 static hid_t open_ro(const char *path, l4h_err *err)
 {
-    l4h_h5_quiet();
+    store_h5_quiet();
     if (access(path, R_OK) != 0)
         return l4h_err_set(err, L4H_EXIT_USAGE, "%s: no such results file", path);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -52,13 +52,13 @@ static hid_t open_ro(const char *path, l4h_err *err)
     }
     if (f < 0) {
         char m[512];
-        l4h_h5_errmsg(m, sizeof m);
+        store_h5_errmsg(m, sizeof m);
         return l4h_err_set(err, L4H_EXIT_USAGE,
                            "%s: does not open as HDF5 (%s); if a campaign wrote it, its journal "
                            "rebuilds it: `llm4hep sweep` resumes and rebuilds", path, m);
     }
     int64_t v = 0;
-    if (l4h_attr_get_i64(f, "format_version", &v) != 0 || v < 1 || v > L4H_FORMAT_VERSION) {
+    if (store_attr_get_i64(f, "format_version", &v) != 0 || v < 1 || v > L4H_FORMAT_VERSION) {
         H5Fclose(f);
         if (v > L4H_FORMAT_VERSION)
             return l4h_err_set(err, L4H_EXIT_USAGE,
@@ -90,7 +90,7 @@ static int heap_get(void *ctx, const char *column, int64_t off, int64_t len, cha
                     l4h_err *err)
 {
     (void)column;
-    return l4h_heap_read(*(const hid_t *)ctx, off, len, out, err);
+    return store_heap_read(*(const hid_t *)ctx, off, len, out, err);
 }
 
 /* At most this many task attempts or annotations in one file: a 300-task
@@ -103,13 +103,13 @@ static int heap_get(void *ctx, const char *column, int64_t off, int64_t len, cha
  * rescore run, which measured no task). */
 static void read_run_series(hid_t f, l4h_results *res)
 {
-    int64_t n = l4h_table_rows(f, "runs", NULL);
+    int64_t n = store_table_rows(f, "runs", NULL);
     if (n <= 0 || n > L4H_RESULTS_ROWS_MAX) {
         H5Eclear2(H5E_DEFAULT);
         return;
     }
     run_row *runs = l4h_xcalloc((size_t)n, sizeof *runs);
-    int ok = l4h_table_read(f, &l4h_t_runs, 0, (size_t)n, runs, NULL) == 0;
+    int ok = store_table_read(f, &l4h_t_runs, 0, (size_t)n, runs, NULL) == 0;
     H5Eclear2(H5E_DEFAULT);
     res->run_series = l4h_xcalloc((size_t)n, sizeof *res->run_series);
     res->n_runs = (size_t)n;
@@ -126,7 +126,7 @@ static int read_tasks(hid_t f, hid_t heap, results_impl *ri, int64_t n, l4h_err 
 {
     size_t m = (size_t)(n ? n : 1);
     task_row *rows = l4h_xcalloc(m, sizeof *rows); /* zeroed: a column the file lacks reads 0 */
-    int rc = l4h_table_read(f, &l4h_t_tasks, 0, (size_t)n, rows, err);
+    int rc = store_table_read(f, &l4h_t_tasks, 0, (size_t)n, rows, err);
     ri->pub.tasks = l4h_xcalloc(m, sizeof *ri->pub.tasks);
     ri->calls_row = l4h_xmalloc(m * 8);
     ri->execs_row = l4h_xmalloc(m * 8);
@@ -154,16 +154,16 @@ static int read_tasks(hid_t f, hid_t heap, results_impl *ri, int64_t n, l4h_err 
 static int read_annotations(hid_t f, hid_t heap, l4h_results *res, int64_t na, l4h_err *err)
 {
     annotation_row *arows = l4h_xcalloc((size_t)(na ? na : 1), sizeof *arows); /* as above */
-    int rc = l4h_table_read(f, &l4h_t_annotations, 0, (size_t)na, arows, err);
+    int rc = store_table_read(f, &l4h_t_annotations, 0, (size_t)na, arows, err);
     res->annotations = l4h_xcalloc((size_t)(na ? na : 1), sizeof *res->annotations);
     for (int64_t i = 0; i < na && !rc; i++) {
         l4h_annotation *a = &res->annotations[i];
         res->n_annotations++;
         a->task_id = arows[i].task_id;
-        a->source = l4h_fix_get(arows[i].source, sizeof arows[i].source);
-        l4h_fix_copy(a->error_category, sizeof a->error_category, arows[i].error_category,
+        a->source = store_fix_get(arows[i].source, sizeof arows[i].source);
+        store_fix_copy(a->error_category, sizeof a->error_category, arows[i].error_category,
                      sizeof arows[i].error_category);
-        rc = l4h_heap_read(heap, arows[i].text_off, arows[i].text_len, &a->text, err);
+        rc = store_heap_read(heap, arows[i].text_off, arows[i].text_len, &a->text, err);
     }
     free(arows);
     return rc;
@@ -180,12 +180,12 @@ int l4h_results_open(const char *h5path, l4h_results **out, l4h_err *err)
     results_impl *ri = l4h_xcalloc(1, sizeof *ri);
     l4h_results *res = &ri->pub;
     res->path = l4h_xstrdup(h5path);
-    if (l4h_attr_get_str(f, "campaign", &res->campaign) != 0)
+    if (store_attr_get_str(f, "campaign", &res->campaign) != 0)
         res->campaign = l4h_xstrdup("");
     ri->pieced = store_pieces_in_file(f);
     hid_t heap = -1;
     int rc = -1;
-    int64_t n = l4h_table_rows(f, "tasks", err), na = l4h_table_rows(f, "annotations", err);
+    int64_t n = store_table_rows(f, "tasks", err), na = store_table_rows(f, "annotations", err);
     if (n < 0 || na < 0)
         goto out;
     if (n > L4H_RESULTS_ROWS_MAX || na > L4H_RESULTS_ROWS_MAX) {
@@ -227,7 +227,7 @@ static int get_text(hid_t heap, const char *buf, int64_t lo, int64_t hi, int64_t
         (*out)[len] = '\0';
         return 0;
     }
-    return l4h_heap_read(heap, len > 0 ? off : 0, len, out, err);
+    return store_heap_read(heap, len > 0 ? off : 0, len, out, err);
 }
 
 /* 0 when the text ref (off, len) of table.column lies inside a heap of
@@ -258,7 +258,7 @@ static int check_ref(const char *path, int64_t task_id, const char *table, const
 static int check_rows(hid_t f, const char *path, int64_t task_id, const char *name, int64_t first,
                       int64_t n, l4h_err *err)
 {
-    int64_t rows = l4h_table_rows(f, name, err);
+    int64_t rows = store_table_rows(f, name, err);
     if (rows < 0)
         return -1;
     if (first >= 0 && n >= 0 && first <= rows && n <= rows - first && n <= L4H_TASK_ROWS_MAX)
@@ -305,9 +305,9 @@ static int read_task_rows(hid_t f, const l4h_results *res, int64_t i, task_rows 
     tr->calls = l4h_xcalloc(tr->n_calls + 1, sizeof *tr->calls);
     tr->execs = l4h_xcalloc(tr->n_execs + 1, sizeof *tr->execs);
     tr->checks = l4h_xcalloc(tr->n_checks + 1, sizeof *tr->checks);
-    if (l4h_table_read(f, &l4h_t_calls, ri->calls_row[i], tr->n_calls, tr->calls, err) ||
-        l4h_table_read(f, &l4h_t_execs, ri->execs_row[i], tr->n_execs, tr->execs, err) ||
-        l4h_table_read(f, &l4h_t_checks, ri->checks_row[i], tr->n_checks, tr->checks, err))
+    if (store_table_read(f, &l4h_t_calls, ri->calls_row[i], tr->n_calls, tr->calls, err) ||
+        store_table_read(f, &l4h_t_execs, ri->execs_row[i], tr->n_execs, tr->execs, err) ||
+        store_table_read(f, &l4h_t_checks, ri->checks_row[i], tr->n_checks, tr->checks, err))
         return -1;
     return 0;
 }
@@ -384,7 +384,7 @@ static int read_region(hid_t f, text_region *g, const task_rows *tr, l4h_err *er
         if (store_check_refs(&tr->checks[k], region_ref, g, err))
             return -1;
     if (g->sum > 0 && (uint64_t)(g->hi - g->lo) <= 2 * (uint64_t)g->sum + 65536)
-        return l4h_heap_read(g->heap, g->lo, g->hi - g->lo, &g->buf, err);
+        return store_heap_read(g->heap, g->lo, g->hi - g->lo, &g->buf, err);
     return 0;
 }
 

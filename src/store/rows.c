@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_int.h"
+#include "store_internal.h"
 
 /* ------------------------------------------------------ record -> row */
 
@@ -15,13 +15,13 @@
 #define FILL_I64(m) d->m = s->m;
 #define FILL_F64(m) d->m = s->m;
 #define FILL_FLAG(m) d->m = (int8_t)(s->m != 0);
-#define FILL_NAME(m) l4h_fix_set(d->m, sizeof d->m, s->m);
-#define FILL_KEY(m) l4h_fix_set(d->m, sizeof d->m, s->m);
-#define FILL_STR(m) l4h_fix_set(d->m, sizeof d->m, s->m);
-#define FILL_STATUS(m) l4h_fix_set(d->m, sizeof d->m, l4h_status_name(s->m));
+#define FILL_NAME(m) store_fix_set(d->m, sizeof d->m, s->m);
+#define FILL_KEY(m) store_fix_set(d->m, sizeof d->m, s->m);
+#define FILL_STR(m) store_fix_set(d->m, sizeof d->m, s->m);
+#define FILL_STATUS(m) store_fix_set(d->m, sizeof d->m, l4h_status_name(s->m));
 #define FILL_TEXT(m) put(ctx, #m, s->m, &d->m##_off, &d->m##_len);
 /* The full text's ref is the caller's: a batch's summaries go first in the heap. */
-#define FILL_SUMMARY(m) l4h_fix_set(d->m, sizeof d->m, s->m);
+#define FILL_SUMMARY(m) store_fix_set(d->m, sizeof d->m, s->m);
 
 void store_task_fill(task_row *d, const l4h_task_rec *s, store_put_text put, void *ctx)
 {
@@ -54,7 +54,7 @@ void store_check_fill(check_row *d, const l4h_check_rec *s, store_put_text put, 
 static l4h_status status_of(const char *fix, size_t w)
 {
     char name[64];
-    l4h_fix_copy(name, sizeof name, fix, w);
+    store_fix_copy(name, sizeof name, fix, w);
     int s = l4h_status_parse(name);
     return s < 0 ? L4H_STATUS_ERROR_INTERNAL : (l4h_status)s;
 }
@@ -64,7 +64,7 @@ static l4h_status status_of(const char *fix, size_t w)
 static int summary_of(const char *fix, size_t w, int64_t off, int64_t len, char **out,
                       store_get_text get, void *ctx, l4h_err *err)
 {
-    *out = l4h_fix_get(fix, w);
+    *out = store_fix_get(fix, w);
     if (len <= (int64_t)strlen(*out))
         return 0;
     free(*out);
@@ -77,9 +77,9 @@ static int summary_of(const char *fix, size_t w, int64_t off, int64_t len, char 
 #define READ_I64(m) d->m = s->m;
 #define READ_F64(m) d->m = s->m;
 #define READ_FLAG(m) d->m = s->m;
-#define READ_NAME(m) l4h_fix_copy(d->m, sizeof d->m, s->m, sizeof s->m);
-#define READ_KEY(m) l4h_fix_copy(d->m, sizeof d->m, s->m, sizeof s->m);
-#define READ_STR(m) d->m = l4h_fix_get(s->m, sizeof s->m);
+#define READ_NAME(m) store_fix_copy(d->m, sizeof d->m, s->m, sizeof s->m);
+#define READ_KEY(m) store_fix_copy(d->m, sizeof d->m, s->m, sizeof s->m);
+#define READ_STR(m) d->m = store_fix_get(s->m, sizeof s->m);
 #define READ_STATUS(m) d->m = status_of(s->m, sizeof s->m);
 #define READ_TEXT(m)                                                                               \
     if (get(ctx, #m, s->m##_off, s->m##_len, &d->m, err) != 0)                                     \

@@ -1,5 +1,5 @@
 /* store.c — the writer: l4h_store_open / begin_run / add / checkpoint /
- * close, l4h_store_annotate and l4h_store_rebuild. The journal is written
+ * close, l4h_store_annotate and store_rebuild. The journal is written
  * first (fsync'd); the HDF5 file follows at checkpoints (sync.c). */
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "pieces.h"
-#include "store_int.h"
+#include "store_internal.h"
 
 #define DEFER_MAX_S 60.0 /* a reader holding the file delays updates at most this long */
 #define COPY_SHARE 20.0  /* ... and at least this many times what its last copy-aside took,
@@ -434,8 +434,8 @@ static void store_free(l4h_store *st)
         return;
     if (st->jfd >= 0)
         close(st->jfd);
-    l4h_lock_release(st->lock_fd);
-    l4h_sync_state_free(&st->sync);
+    store_lock_release(st->lock_fd);
+    store_sync_state_free(&st->sync);
     store_pieces_seen_free(&st->pieces);
     free(st->h5path);
     free(st->jpath);
@@ -453,14 +453,14 @@ int l4h_store_open(const l4h_config *cfg, const l4h_inputs *inputs, int flags, l
     l4h_store *st = l4h_xcalloc(1, sizeof *st);
     st->jfd = -1;
     st->h5path = l4h_xstrdup(cfg->output);
-    st->jpath = l4h_journal_path(cfg->output);
+    st->jpath = store_journal_path(cfg->output);
     snprintf(st->campaign, sizeof st->campaign, "%s", cfg->name ? cfg->name : "");
     char *dir = l4h_path_dir(cfg->output);
     int rc = l4h_mkdirs(dir, 0755, err);
     free(dir);
     if (rc)
         goto fail;
-    st->lock_fd = l4h_lock_take(st->h5path, "opening it for another campaign", err);
+    st->lock_fd = store_lock_take(st->h5path, "opening it for another campaign", err);
     if (st->lock_fd < 0)
         goto fail;
     remove_stale_temps(st->h5path);
@@ -526,7 +526,7 @@ int l4h_store_open(const l4h_config *cfg, const l4h_inputs *inputs, int flags, l
             goto fail;
         }
     }
-    if (l4h_sync_file(st->h5path, st->jpath, 0, &st->sync, &st->dropped, err) != 0) {
+    if (store_sync_file(st->h5path, st->jpath, 0, &st->sync, &st->dropped, err) != 0) {
         free(header);
         goto fail;
     }
@@ -559,7 +559,7 @@ fail:
 int l4h_store_key_state(const l4h_store *st, const char *key, l4h_key_state *out)
 {
     memset(out, 0, sizeof *out);
-    key_entry *k = l4h_keymap_get((key_map *)&st->sync.keys, key, 0);
+    key_entry *k = store_keymap_get((key_map *)&st->sync.keys, key, 0);
     if (k) {
         out->attempts = k->attempts;
         out->infra_attempts = k->infra_attempts;
@@ -649,12 +649,12 @@ int l4h_store_add(l4h_store *st, l4h_task_rec *rec, l4h_err *err)
     if (l4h_status_name(rec->status) == NULL)
         return l4h_err_set(err, L4H_EXIT_INFRA, "store: task %s has an invalid status %d",
                            rec->key, (int)rec->status);
-    l4h_redact_rec(rec);
+    store_redact_rec(rec);
     if (!rec->campaign)
         rec->campaign = l4h_xstrdup(st->campaign);
     if (rec->run == 0)
         rec->run = st->run;
-    key_entry *k = l4h_keymap_get(&st->sync.keys, rec->key, 1);
+    key_entry *k = store_keymap_get(&st->sync.keys, rec->key, 1);
     rec->task_id = st->sync.n_tasks + 1;
     rec->attempt = k->attempts + 1;
     rec->final = 1;
@@ -673,7 +673,7 @@ int l4h_store_add(l4h_store *st, l4h_task_rec *rec, l4h_err *err)
         return -1;
     }
     st->sync.n_tasks++;
-    l4h_key_note(k, rec->status, rec->wall_s, rec->task_id);
+    store_key_note(k, rec->status, rec->wall_s, rec->task_id);
     return 0;
 }
 
@@ -685,7 +685,7 @@ static int checkpoint(l4h_store *st, int force, l4h_err *err)
     double wait = DEFER_MAX_S > COPY_SHARE * st->sync.copy_s ? DEFER_MAX_S
                                                               : COPY_SHARE * st->sync.copy_s;
     int allow_copy = force || now - st->last_update > wait;
-    if (l4h_update_file(st->h5path, st->jpath, &st->sync, allow_copy, &deferred, err) != 0)
+    if (store_update_file(st->h5path, st->jpath, &st->sync, allow_copy, &deferred, err) != 0)
         return -1;
     if (!deferred)
         st->last_update = now;
@@ -714,7 +714,7 @@ int l4h_store_close(l4h_store *st, int exit_code, l4h_err *err)
     return rc;
 }
 
-int64_t l4h_store_dropped_bytes(const l4h_store *st)
+int64_t store_dropped_bytes(const l4h_store *st)
 {
     return st->dropped;
 }
@@ -726,10 +726,10 @@ int64_t l4h_store_n_tasks(const l4h_store *st)
 
 int l4h_store_annotate(const char *h5path, const l4h_annotation *a, l4h_err *err)
 {
-    int lock = l4h_lock_take(h5path, "annotating", err);
+    int lock = store_lock_take(h5path, "annotating", err);
     if (lock < 0)
         return -1;
-    char *jpath = l4h_journal_path(h5path);
+    char *jpath = store_journal_path(h5path);
     sync_state st;
     int rc = -1;
     if (access(jpath, F_OK) != 0) {
@@ -738,7 +738,7 @@ int l4h_store_annotate(const char *h5path, const l4h_annotation *a, l4h_err *err
         goto out_nostate;
     }
     /* the counts only: annotating task after task costs no journal re-read */
-    if (l4h_sync_counts(h5path, jpath, &st, err) != 0)
+    if (store_sync_counts(h5path, jpath, &st, err) != 0)
         goto out_nostate;
     if (a->task_id < 1 || a->task_id > st.n_tasks) {
         l4h_err_set(err, L4H_EXIT_USAGE, "%s: no task %" PRId64 " (tasks are 1..%" PRId64 ")",
@@ -774,26 +774,26 @@ int l4h_store_annotate(const char *h5path, const l4h_annotation *a, l4h_err *err
     st.end += 16 + (int64_t)strlen(js) + 1;
     st.n_records++;
     free(js);
-    rc = l4h_update_file(h5path, jpath, &st, 1, NULL, err);
+    rc = store_update_file(h5path, jpath, &st, 1, NULL, err);
 out:
-    l4h_sync_state_free(&st);
+    store_sync_state_free(&st);
 out_nostate:
     free(jpath);
-    l4h_lock_release(lock);
+    store_lock_release(lock);
     return rc;
 }
 
-int l4h_store_rebuild(const char *h5path, l4h_err *err)
+int store_rebuild(const char *h5path, l4h_err *err)
 {
-    int lock = l4h_lock_take(h5path, "rebuilding", err);
+    int lock = store_lock_take(h5path, "rebuilding", err);
     if (lock < 0)
         return -1;
-    char *jpath = l4h_journal_path(h5path);
+    char *jpath = store_journal_path(h5path);
     sync_state st;
-    int rc = l4h_sync_file(h5path, jpath, 1, &st, NULL, err);
+    int rc = store_sync_file(h5path, jpath, 1, &st, NULL, err);
     if (rc == 0)
-        l4h_sync_state_free(&st);
+        store_sync_state_free(&st);
     free(jpath);
-    l4h_lock_release(lock);
+    store_lock_release(lock);
     return rc;
 }

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "pieces.h"
-#include "store_int.h"
+#include "store_internal.h"
 
 /* What the file says about itself. */
 typedef struct file_view {
@@ -34,11 +34,11 @@ typedef struct pass_ctx {
     int64_t records_at_x;
 } pass_ctx;
 
-void l4h_sync_state_free(sync_state *st)
+void store_sync_state_free(sync_state *st)
 {
     if (!st)
         return;
-    l4h_keymap_free(&st->keys);
+    store_keymap_free(&st->keys);
     store_pieces_index_free(st->pieces);
     free(st->header_json);
     free(st->last_run_json);
@@ -51,7 +51,7 @@ void l4h_sync_state_free(sync_state *st)
 static int scan_task(const char *payload, size_t len, int64_t offset, task_scan *out,
                      l4h_err *err)
 {
-    if (l4h_task_scan(payload, len, out) == 0 && l4h_status_parse(out->status) >= 0)
+    if (store_task_scan(payload, len, out) == 0 && l4h_status_parse(out->status) >= 0)
         return 0;
     l4h_task_rec r = {0};
     l4h_err e2;
@@ -120,9 +120,9 @@ static int pass_record(int type, const char *payload, size_t len, int64_t offset
                                "journal: task record at byte %" PRId64 " has task_id %" PRId64
                                ", expected %" PRId64, offset, r.task_id, st->n_tasks + 1);
         st->n_tasks++;
-        key_entry *k = l4h_keymap_get(&st->keys, r.key, 1);
+        key_entry *k = store_keymap_get(&st->keys, r.key, 1);
         if (k) {
-            l4h_key_note(k, (l4h_status)l4h_status_parse(r.status), r.wall_s, r.task_id);
+            store_key_note(k, (l4h_status)l4h_status_parse(r.status), r.wall_s, r.task_id);
             if (before_x)
                 k->file_task_id = r.task_id;
         }
@@ -155,15 +155,15 @@ static void view_file(const char *h5path, file_view *v)
     v->opened = 1;
     char *state = NULL;
     int64_t version = 0; /* a file of an older format is rebuilt in the current one */
-    if (l4h_attr_get_i64(f, "format_version", &version) == 0 && version == L4H_FORMAT_VERSION &&
-        l4h_attr_get_str(f, "checkpoint_state", &state) == 0 && !strcmp(state, "clean") &&
-        l4h_attr_get_i64(f, "journal_offset", &v->offset) == 0 &&
-        l4h_attr_get_i64(f, "journal_records", &v->records) == 0)
+    if (store_attr_get_i64(f, "format_version", &version) == 0 && version == L4H_FORMAT_VERSION &&
+        store_attr_get_str(f, "checkpoint_state", &state) == 0 && !strcmp(state, "clean") &&
+        store_attr_get_i64(f, "journal_offset", &v->offset) == 0 &&
+        store_attr_get_i64(f, "journal_records", &v->records) == 0)
         v->clean = 1;
     free(state);
     for (int i = 0; i < 6 && v->clean; i++) {
-        v->rows[i] = l4h_table_rows(f, l4h_tables[i]->name, NULL);
-        if (v->rows[i] < 0 || l4h_heap_len(f, NULL) < 0)
+        v->rows[i] = store_table_rows(f, l4h_tables[i]->name, NULL);
+        if (v->rows[i] < 0 || store_heap_len(f, NULL) < 0)
             v->clean = 0;
     }
     H5Fclose(f);
@@ -201,7 +201,7 @@ static int commit_tmp(const char *tmp, const char *dst, l4h_err *err)
 static int h5err(l4h_err *err, const char *what, const char *path)
 {
     char m[512];
-    l4h_h5_errmsg(m, sizeof m);
+    store_h5_errmsg(m, sizeof m);
     return l4h_err_set(err, L4H_EXIT_INFRA, "%s %s: %s", what, path, m);
 }
 
@@ -229,9 +229,9 @@ static int rebuild(const char *h5path, const char *jpath, sync_state *st, l4h_er
     if (f < 0) {
         rc = h5err(err, "cannot create", tmp);
     } else {
-        rc = l4h_init_file(f, st->header_json, err);
+        rc = store_init_file(f, st->header_json, err);
         if (!rc)
-            rc = l4h_apply_journal(f, jpath, st, err);
+            rc = store_apply_journal(f, jpath, st, err);
         if (H5Fclose(f) < 0 && !rc)
             rc = h5err(err, "cannot close", tmp);
         if (!rc)
@@ -328,7 +328,7 @@ static char *copy_aside(const char *h5path, l4h_err *err)
     return tmp;
 }
 
-int l4h_update_file(const char *h5path, const char *jpath, sync_state *st, int allow_copy,
+int store_update_file(const char *h5path, const char *jpath, sync_state *st, int allow_copy,
                     int *deferred, l4h_err *err)
 {
     if (deferred)
@@ -366,7 +366,7 @@ int l4h_update_file(const char *h5path, const char *jpath, sync_state *st, int a
         }
         return rebuild(h5path, jpath, st, err);
     }
-    int rc = l4h_apply_journal(f, jpath, st, err);
+    int rc = store_apply_journal(f, jpath, st, err);
     if (H5Fclose(f) < 0 && !rc)
         rc = h5err(err, "cannot close", target);
     if (tmp) {
@@ -385,7 +385,7 @@ static int sync_file(const char *h5path, const char *jpath, int force_rebuild, s
                      int64_t *dropped, l4h_err *err)
 {
     memset(st, 0, sizeof *st);
-    l4h_h5_quiet();
+    store_h5_quiet();
     file_view v;
     view_file(h5path, &v);
     pass_ctx c = {.st = st, .x = v.clean ? v.offset : 0};
@@ -409,7 +409,7 @@ static int sync_file(const char *h5path, const char *jpath, int force_rebuild, s
     }
     st->file_end = c.x;
     st->file_records = c.records_at_x;
-    return l4h_update_file(h5path, jpath, st, 1, NULL, err);
+    return store_update_file(h5path, jpath, st, 1, NULL, err);
 }
 
 /* Journal callback keeping the first record (the header) and stopping. */
@@ -423,10 +423,10 @@ static int header_cb(int type, const char *payload, size_t len, int64_t offset, 
     return -1;
 }
 
-int l4h_sync_counts(const char *h5path, const char *jpath, sync_state *st, l4h_err *err)
+int store_sync_counts(const char *h5path, const char *jpath, sync_state *st, l4h_err *err)
 {
     memset(st, 0, sizeof *st);
-    l4h_h5_quiet();
+    store_h5_quiet();
     file_view v;
     view_file(h5path, &v);
     struct stat sb;
@@ -442,14 +442,14 @@ int l4h_sync_counts(const char *h5path, const char *jpath, sync_state *st, l4h_e
             return 0;
         }
     }
-    return l4h_sync_file(h5path, jpath, 0, st, NULL, err);
+    return store_sync_file(h5path, jpath, 0, st, NULL, err);
 }
 
-int l4h_sync_file(const char *h5path, const char *jpath, int force_rebuild, sync_state *st,
+int store_sync_file(const char *h5path, const char *jpath, int force_rebuild, sync_state *st,
                   int64_t *dropped, l4h_err *err)
 {
     int rc = sync_file(h5path, jpath, force_rebuild, st, dropped, err);
     if (rc)
-        l4h_sync_state_free(st);
+        store_sync_state_free(st);
     return rc;
 }

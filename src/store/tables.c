@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_int.h"
+#include "store_internal.h"
 
 #define C_I64(T, f) {#f, COL_I64, 8, offsetof(T, f)}
 #define C_I32(T, f) {#f, COL_I32, 4, offsetof(T, f)}
@@ -112,7 +112,7 @@ static hid_t compound(const col_desc *cols, size_t n, size_t row_size, int mem)
     return t;
 }
 
-hid_t l4h_table_memtype(const table_desc *t)
+hid_t store_table_memtype(const table_desc *t)
 {
     return compound(t->cols, t->ncols, t->row_size, 1);
 }
@@ -121,11 +121,11 @@ hid_t l4h_table_memtype(const table_desc *t)
 static int h5fail(l4h_err *err, const char *what, const char *name)
 {
     char m[512];
-    l4h_h5_errmsg(m, sizeof m);
+    store_h5_errmsg(m, sizeof m);
     return l4h_err_set(err, L4H_EXIT_INFRA, "HDF5: %s /%s: %s", what, name, m);
 }
 
-int l4h_table_create(hid_t file, const table_desc *t, l4h_err *err)
+int store_table_create(hid_t file, const table_desc *t, l4h_err *err)
 {
     hsize_t dims = 0, maxdims = H5S_UNLIMITED, chunk = t->chunk_rows;
     hid_t space = H5Screate_simple(1, &dims, &maxdims);
@@ -143,7 +143,7 @@ int l4h_table_create(hid_t file, const table_desc *t, l4h_err *err)
     return 0;
 }
 
-int64_t l4h_table_rows(hid_t file, const char *name, l4h_err *err)
+int64_t store_table_rows(hid_t file, const char *name, l4h_err *err)
 {
     hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
     if (d < 0)
@@ -173,7 +173,7 @@ static int write_rows(hid_t d, hid_t mt, int64_t first, size_t n, const void *ro
     return r < 0 ? -1 : 0;
 }
 
-int l4h_table_append(hid_t file, const table_desc *t, const void *rows, size_t n, l4h_err *err)
+int store_table_append(hid_t file, const table_desc *t, const void *rows, size_t n, l4h_err *err)
 {
     if (n == 0)
         return 0;
@@ -186,7 +186,7 @@ int l4h_table_append(hid_t file, const table_desc *t, const void *rows, size_t n
     H5Sclose(s);
     hsize_t nd = dims + n;
     int rc = 0;
-    hid_t mt = l4h_table_memtype(t);
+    hid_t mt = store_table_memtype(t);
     if (H5Dset_extent(d, &nd) < 0 || write_rows(d, mt, (int64_t)dims, n, rows) < 0)
         rc = h5fail(err, "cannot append to", t->name);
     H5Tclose(mt);
@@ -194,7 +194,7 @@ int l4h_table_append(hid_t file, const table_desc *t, const void *rows, size_t n
     return rc;
 }
 
-int l4h_table_read(hid_t file, const table_desc *t, int64_t first, size_t n, void *rows,
+int store_table_read(hid_t file, const table_desc *t, int64_t first, size_t n, void *rows,
                    l4h_err *err)
 {
     if (n == 0)
@@ -215,7 +215,7 @@ int l4h_table_read(hid_t file, const table_desc *t, int64_t first, size_t n, voi
         hsize_t start = (hsize_t)first, count = n;
         H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count, NULL);
         hid_t ms = H5Screate_simple(1, &count, NULL);
-        hid_t mt = l4h_table_memtype(t);
+        hid_t mt = store_table_memtype(t);
         if (H5Dread(d, mt, ms, fs, H5P_DEFAULT, rows) < 0)
             rc = h5fail(err, "cannot read", t->name);
         H5Tclose(mt);
@@ -226,7 +226,7 @@ int l4h_table_read(hid_t file, const table_desc *t, int64_t first, size_t n, voi
     return rc;
 }
 
-int l4h_table_update(hid_t file, const table_desc *t, const char *const *cols, size_t ncols,
+int store_table_update(hid_t file, const table_desc *t, const char *const *cols, size_t ncols,
                      int64_t row, const void *src, l4h_err *err)
 {
     col_desc sub[8];
@@ -245,8 +245,8 @@ int l4h_table_update(hid_t file, const table_desc *t, const char *const *cols, s
     return rc;
 }
 
-/* Copy with the truncation marker; see store_int.h. */
-void l4h_fix_set(char *dst, size_t w, const char *s)
+/* Copy with the truncation marker; see store_internal.h. */
+void store_fix_set(char *dst, size_t w, const char *s)
 {
     memset(dst, 0, w);
     if (!s)
@@ -263,7 +263,7 @@ void l4h_fix_set(char *dst, size_t w, const char *s)
     memcpy(dst + keep, "...", 3);
 }
 
-char *l4h_fix_get(const char *src, size_t w)
+char *store_fix_get(const char *src, size_t w)
 {
     size_t n = strnlen(src, w);
     char *s = l4h_xmalloc(n + 1);
@@ -272,7 +272,7 @@ char *l4h_fix_get(const char *src, size_t w)
     return s;
 }
 
-void l4h_fix_copy(char *dst, size_t n, const char *src, size_t w)
+void store_fix_copy(char *dst, size_t n, const char *src, size_t w)
 {
     size_t k = strnlen(src, w);
     if (k > n - 1)

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_int.h"
+#include "store_internal.h"
 
 typedef struct scan {
     const char *p, *end;
@@ -98,8 +98,8 @@ static int skip_value(scan *s, size_t *elems)
     return 0;
 }
 
-/* See store_int.h. */
-int l4h_task_scan(const char *json, size_t len, task_scan *out)
+/* See store_internal.h. */
+int store_task_scan(const char *json, size_t len, task_scan *out)
 {
     memset(out, 0, sizeof *out);
     scan s = {json, json + len};

@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     l4h_chat_response r = {0};
     int truncated = 0;
     char why[600];
-    if (l4h_llm_parse_response(body, size, &r, &truncated, why, sizeof why) == 0) {
+    if (llm_parse_response(body, size, &r, &truncated, why, sizeof why) == 0) {
         FUZZ_ASSERT(r.prompt_tokens >= 0 && r.prompt_tokens <= L4H_LLM_MAX_CALL_TOKENS);
         FUZZ_ASSERT(r.completion_tokens >= 0 && r.completion_tokens <= L4H_LLM_MAX_CALL_TOKENS);
         FUZZ_ASSERT(r.cached_tokens >= 0 && r.cached_tokens <= L4H_LLM_MAX_CALL_TOKENS);
@@ -21,10 +21,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < r.n_tool_calls; i++)
             FUZZ_ASSERT(r.tool_calls[i].id && r.tool_calls[i].name && r.tool_calls[i].arguments);
         /* what the scripted backend builds from an answer parses back the same */
-        char *again = l4h_llm_response_body("m", r.content, r.tool_calls, r.n_tool_calls,
+        char *again = llm_response_body("m", r.content, r.tool_calls, r.n_tool_calls,
                                             r.prompt_tokens, r.completion_tokens);
         l4h_chat_response r2 = {0};
-        FUZZ_ASSERT(l4h_llm_parse_response(again, strlen(again), &r2, &truncated, why, sizeof why) == 0);
+        FUZZ_ASSERT(llm_parse_response(again, strlen(again), &r2, &truncated, why, sizeof why) == 0);
         FUZZ_ASSERT(r2.n_tool_calls == r.n_tool_calls && r2.prompt_tokens == r.prompt_tokens);
         l4h_chat_response_clear(&r2);
         free(again);
@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     l4h_chat_response_clear(&r);
     char msg[900];
-    l4h_llm_error_message(body, size, msg, sizeof msg);
+    llm_error_message(body, size, msg, sizeof msg);
     FUZZ_ASSERT(memchr(msg, '\0', sizeof msg) != NULL);
     return 0;
 }

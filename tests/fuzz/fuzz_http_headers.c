@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
         char *line = l4h_xmalloc(n); /* exact size: ASan sees any read past it */
         memcpy(line, p, n);
-        l4h_llm_header_line(line, n, &h);
+        llm_header_line(line, n, &h);
         free(line);
         p += n;
     }
@@ -29,14 +29,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(*c >= 0x20 && *c < 0x7f);
     l4h_retry_cfg rc = {8, 2.0, 120.0};
     double now = 1.8e9;
-    double ra = l4h_llm_retry_after_parse(h.retry_after, now);
-    double ms = l4h_llm_retry_after_parse(h.retry_after_ms, 0);
+    double ra = llm_retry_after_parse(h.retry_after, now);
+    double ms = llm_retry_after_parse(h.retry_after_ms, 0);
     FUZZ_ASSERT(ra == -1 || (ra >= 0 && isfinite(ra)));
     FUZZ_ASSERT(ms == -1 || (ms >= 0 && isfinite(ms)));
     int capped;
-    double w = l4h_llm_wait_cap(&rc, ra, &capped);
+    double w = llm_wait_cap(&rc, ra, &capped);
     FUZZ_ASSERT(w >= 0 && w <= rc.max_s);
-    w = l4h_llm_wait_cap(&rc, ms / 1000.0, &capped);
+    w = llm_wait_cap(&rc, ms / 1000.0, &capped);
     FUZZ_ASSERT(w >= 0 && w <= rc.max_s);
     return 0;
 }

@@ -22,7 +22,7 @@ static size_t conv_cost(const l4h_conv *c)
 {
     size_t n = 0;
     for (size_t i = 0; i < c->n; i++)
-        n += l4h_message_cost(&c->msgs[i]);
+        n += agent_message_cost(&c->msgs[i]);
     return n;
 }
 
@@ -51,7 +51,7 @@ static void review_of_hostile_output_and_names(void **state)
     l4h_iteration_report r = {.iteration = 1, .code = "print(1)\n", .res = &res};
     /* with a budget: every section survives, each within its share */
     r.budget = 8000;
-    char *t = l4h_review_text(&r);
+    char *t = agent_review_text(&r);
     size_t n = strlen(t);
     assert_true(l4h_text_is_clean(t, n, 0));
     assert_true(n < 8000 * 3 / 2);
@@ -62,7 +62,7 @@ static void review_of_hostile_output_and_names(void **state)
     free(t);
     r.budget = 0;
 
-    t = l4h_review_text(&r);
+    t = agent_review_text(&r);
     n = strlen(t);
     assert_true(l4h_text_is_clean(t, n, 0));
     assert_true(n < 200 * 1024); /* bounded, though stdout alone was 3.6 MB */
@@ -89,7 +89,7 @@ static void review_of_a_huge_answer_without_code(void **state)
     memset(t0, 0xC3, (1 << 20) - 1);
     t0[(1 << 20) - 1] = '\0';
     l4h_iteration_report r = {.iteration = 3, .coder_text = t0};
-    char *t = l4h_review_text(&r);
+    char *t = agent_review_text(&r);
     assert_true(l4h_text_is_clean(t, strlen(t), 0));
     assert_true(strlen(t) < 9000);
     has(t, "bytes of the answer cut here ...]");
@@ -102,18 +102,18 @@ static void conversation_is_clean(void **state)
 {
     (void)state;
     l4h_conv c = {0};
-    l4h_conv_add(&c, "user", "x\xff\x01y");
+    agent_conv_add(&c, "user", "x\xff\x01y");
     assert_string_equal(c.msgs[0].content, "x\xEF\xBF\xBD␁y");
     l4h_tool_call tc = {.id = "id\n1", .name = "t\x80", .arguments = "{\"a\": \"\xc0\"}"};
     l4h_chat_response resp = {.content = "ok", .tool_calls = &tc, .n_tool_calls = 1};
-    l4h_message *m = l4h_conv_add_answer(&c, &resp);
+    l4h_message *m = agent_conv_add_answer(&c, &resp);
     assert_string_equal(m->tool_calls[0].id, "id␊1");
     assert_string_equal(m->tool_calls[0].name, "t\xEF\xBF\xBD");
     assert_string_equal(m->tool_calls[0].arguments, "{\"a\": \"\xEF\xBF\xBD\"}");
-    m = l4h_conv_add_tool(&c, "id\n1", "out\x1b");
+    m = agent_conv_add_tool(&c, "id\n1", "out\x1b");
     assert_string_equal(m->tool_call_id, "id␊1"); /* still matches its call */
     assert_string_equal(m->content, "out␛");
-    l4h_conv_free(&c);
+    agent_conv_free(&c);
 }
 
 static char *text_of(size_t n, char fill)
@@ -130,27 +130,27 @@ static void fit_cuts_earlier_messages_first(void **state)
 {
     (void)state;
     l4h_conv c = {0};
-    l4h_conv_add(&c, "system", "You are the supervisor.");
-    l4h_conv_add(&c, "user", "The step's prompt.");
+    agent_conv_add(&c, "system", "You are the supervisor.");
+    agent_conv_add(&c, "user", "The step's prompt.");
     for (int i = 0; i < 10; i++) {
         char *review = text_of(20000, (char)('a' + i));
-        l4h_conv_add(&c, "user", review);
+        agent_conv_add(&c, "user", review);
         free(review);
-        l4h_conv_add(&c, "assistant", "VERDICT: CONTINUE");
+        agent_conv_add(&c, "assistant", "VERDICT: CONTINUE");
     }
     char *last = text_of(20000, 'z');
-    l4h_conv_add(&c, "user", last);
+    agent_conv_add(&c, "user", last);
     free(last);
 
     l4h_conv v;
-    assert_int_equal(l4h_conv_fit(&c, conv_cost(&c), 2, &v), 0);
+    assert_int_equal(agent_conv_fit(&c, conv_cost(&c), 2, &v), 0);
     assert_int_equal(v.n, c.n);
     for (size_t i = 0; i < c.n; i++)
         assert_string_equal(v.msgs[i].content, c.msgs[i].content);
-    l4h_conv_free(&v);
+    agent_conv_free(&v);
 
     size_t budget = 100000;
-    size_t cuts = l4h_conv_fit(&c, budget, 2, &v);
+    size_t cuts = agent_conv_fit(&c, budget, 2, &v);
     assert_true(cuts > 0);
     assert_true(conv_cost(&v) <= budget);
     assert_int_equal(v.n, c.n);
@@ -159,19 +159,19 @@ static void fit_cuts_earlier_messages_first(void **state)
     assert_string_equal(v.msgs[c.n - 1].content, c.msgs[c.n - 1].content); /* the latest, whole */
     has(v.msgs[2].content, "bytes of this message (left out to fit the model's context) cut here");
     assert_string_equal(v.msgs[c.n - 3].content, c.msgs[c.n - 3].content); /* recent ones kept */
-    l4h_conv_free(&v);
+    agent_conv_free(&v);
     /* the conversation itself is untouched */
     assert_int_equal(strlen(c.msgs[2].content), 20000);
 
     /* a budget below the latest message: it is cut too, head and tail kept */
-    cuts = l4h_conv_fit(&c, 12000, 2, &v);
+    cuts = agent_conv_fit(&c, 12000, 2, &v);
     assert_true(conv_cost(&v) <= 12000);
     const char *lm = v.msgs[c.n - 1].content;
     assert_int_equal(lm[0], 'z');
     assert_int_equal(lm[strlen(lm) - 1], 'z');
     has(lm, "cut here ...]");
-    l4h_conv_free(&v);
-    l4h_conv_free(&c);
+    agent_conv_free(&v);
+    agent_conv_free(&c);
 }
 
 /* Our prompts are cut last: a large system prompt stays whole while the
@@ -182,21 +182,21 @@ static void fit_cuts_the_prompts_last(void **state)
     l4h_conv c = {0};
     char *sys = text_of(5000, 's');
     char *last = text_of(8000, 'r');
-    l4h_conv_add(&c, "system", sys);
-    l4h_conv_add(&c, "user", "task");
-    l4h_conv_add(&c, "user", last);
+    agent_conv_add(&c, "system", sys);
+    agent_conv_add(&c, "user", "task");
+    agent_conv_add(&c, "user", last);
     l4h_conv v;
-    assert_true(l4h_conv_fit(&c, 7000, 2, &v) > 0);
+    assert_true(agent_conv_fit(&c, 7000, 2, &v) > 0);
     assert_true(conv_cost(&v) <= 7000);
     assert_string_equal(v.msgs[0].content, sys);
     has(v.msgs[2].content, "cut here ...]");
-    l4h_conv_free(&v);
+    agent_conv_free(&v);
     /* only when the rest is at its minimum do the prompts give way */
-    l4h_conv_fit(&c, 3000, 2, &v);
+    agent_conv_fit(&c, 3000, 2, &v);
     assert_true(conv_cost(&v) <= 3000);
     has(v.msgs[0].content, "cut here ...]");
-    l4h_conv_free(&v);
-    l4h_conv_free(&c);
+    agent_conv_free(&v);
+    agent_conv_free(&c);
     free(sys);
     free(last);
 }
@@ -209,21 +209,21 @@ static void fit_of_many_messages_is_quick(void **state)
     (void)state;
     enum { N = 20000 };
     l4h_conv c = {0};
-    l4h_conv_add(&c, "system", "coder");
+    agent_conv_add(&c, "system", "coder");
     char *t = text_of(300, 't');
     for (int i = 0; i < N; i++)
-        l4h_conv_add(&c, "tool", t);
+        agent_conv_add(&c, "tool", t);
     free(t);
     l4h_conv v;
     double t0 = l4h_monotonic();
-    size_t cuts = l4h_conv_fit(&c, 100000, 1, &v);
+    size_t cuts = agent_conv_fit(&c, 100000, 1, &v);
     assert_true(l4h_monotonic() - t0 < 20.0); /* quadratic would be far slower */
     assert_true(cuts >= N - 1);
     assert_true(conv_cost(&v) > 100000); /* the floor of each text wins */
     for (size_t i = 1; i < v.n; i++)
         assert_true(strlen(v.msgs[i].content) <= 240);
-    l4h_conv_free(&v);
-    l4h_conv_free(&c);
+    agent_conv_free(&v);
+    agent_conv_free(&c);
 }
 
 /* Huge tool-call arguments become a JSON note when they must go; the calls
@@ -232,23 +232,23 @@ static void fit_replaces_huge_arguments(void **state)
 {
     (void)state;
     l4h_conv c = {0};
-    l4h_conv_add(&c, "system", "coder");
-    l4h_conv_add(&c, "user", "plan");
+    agent_conv_add(&c, "system", "coder");
+    agent_conv_add(&c, "user", "plan");
     char *args = text_of(50000, '1');
     args[0] = '[';
     l4h_tool_call tc = {.id = "c1", .name = "evaluate_boundaries", .arguments = args};
     l4h_chat_response resp = {.tool_calls = &tc, .n_tool_calls = 1};
-    l4h_conv_add_answer(&c, &resp);
-    l4h_conv_add_tool(&c, "c1", "tool error: not JSON");
-    l4h_conv_add(&c, "user", "review");
+    agent_conv_add_answer(&c, &resp);
+    agent_conv_add_tool(&c, "c1", "tool error: not JSON");
+    agent_conv_add(&c, "user", "review");
     l4h_conv v;
-    l4h_conv_fit(&c, 4000, 1, &v);
+    agent_conv_fit(&c, 4000, 1, &v);
     assert_true(conv_cost(&v) <= 4000);
     assert_string_equal(v.msgs[2].tool_calls[0].id, "c1");
     has(v.msgs[2].tool_calls[0].arguments, "\"llm4hep_note\": \"arguments of 50000 bytes left out");
     assert_string_equal(v.msgs[3].tool_call_id, "c1");
-    l4h_conv_free(&v);
-    l4h_conv_free(&c);
+    agent_conv_free(&v);
+    agent_conv_free(&c);
     free(args);
 }
 

@@ -12,7 +12,7 @@
 static void expect_code(const char *text, const char *want, const char *note_part)
 {
     const char *note = NULL;
-    char *code = l4h_extract_code(text, &note);
+    char *code = agent_extract_code(text, &note);
     if (!want) {
         assert_null(code);
     } else {
@@ -71,8 +71,8 @@ static void no_fence_is_no_code(void **state)
     expect_code("I would read the files with h5py and then...", NULL, "no fenced");
     expect_code("", NULL, NULL);
     const char *note = NULL;
-    assert_null(l4h_extract_code(NULL, &note));
-    assert_null(l4h_extract_code("no code", NULL)); /* note may be NULL */
+    assert_null(agent_extract_code(NULL, &note));
+    assert_null(agent_extract_code("no code", NULL)); /* note may be NULL */
 }
 
 static void unclosed_block_taken_to_end(void **state)

@@ -75,14 +75,14 @@ static void inputs_name_size_dtype_and_shape(void **state)
     l4h_step step = {.name = "s", .number = 1, .stage = stage, .n_stage = 4};
     char *host = l4h_path_join(root, "ws");
     l4h_workspace ws = {.host = host, .view = "/workspace"};
-    char *t = l4h_inputs_text(&ws, &step);
+    char *t = agent_inputs_text(&ws, &step);
     has(t, "- /workspace/arrays/signal.npy: 176 bytes; .npy float64, shape (3, 2) (read-only)\n");
     has(t, "- /workspace/arrays/scores.npy: 133 bytes; .npy bool, shape (5,) (read-only)\n");
     has(t, "- /workspace/categories.json: 2 bytes (read-only)\n");
     has(t, "- /workspace/arrays/gone.npy: missing");
     free(t);
     step.n_stage = 0;
-    t = l4h_inputs_text(&ws, &step);
+    t = agent_inputs_text(&ws, &step);
     has(t, "none");
     free(t);
     free(host);
@@ -95,17 +95,17 @@ static void files_sorted_with_sizes_hidden_skipped(void **state)
     put("data/Data/a.h5", "xy", 2);
     put("data/.hidden", "x", 1);
     char *host = l4h_path_join(root, "data");
-    char *t = l4h_files_text(host, "/data");
+    char *t = agent_files_text(host, "/data");
     assert_string_equal(t, "- /data/Data/a.h5: 2 bytes\n- /data/MC/b.h5: 3 bytes");
     free(t);
     free(host);
     put("empty/.keep", "", 0);
     host = l4h_path_join(root, "empty");
-    t = l4h_files_text(host, "/data");
+    t = agent_files_text(host, "/data");
     has(t, "is empty");
     free(t);
     free(host);
-    t = l4h_files_text("/nonexistent/llm4hep", "/data");
+    t = agent_files_text("/nonexistent/llm4hep", "/data");
     has(t, "cannot be read");
     free(t);
 }

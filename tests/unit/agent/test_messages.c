@@ -21,28 +21,28 @@ static void conversation_keeps_order_and_copies(void **state)
     (void)state;
     l4h_conv c = {0};
     char sys[] = "system prompt";
-    l4h_conv_add(&c, "system", sys);
+    agent_conv_add(&c, "system", sys);
     sys[0] = 'X'; /* the conversation holds its own copy */
-    l4h_conv_add(&c, "user", "plan");
+    agent_conv_add(&c, "user", "plan");
     l4h_tool_call tc = {.id = "call_1", .name = "evaluate_boundaries", .arguments = "{\"boundaries\": [0.5]}"};
     l4h_chat_response resp = {.content = NULL, .tool_calls = &tc, .n_tool_calls = 1};
-    l4h_message *m = l4h_conv_add_answer(&c, &resp);
+    l4h_message *m = agent_conv_add_answer(&c, &resp);
     assert_string_equal(m->role, "assistant");
     assert_null(m->content);
     assert_int_equal(m->n_tool_calls, 1);
     assert_ptr_not_equal(m->tool_calls[0].arguments, tc.arguments);
     assert_string_equal(m->tool_calls[0].arguments, tc.arguments);
-    l4h_conv_add_tool(&c, "call_1", "{\"z\": 2.1}");
+    agent_conv_add_tool(&c, "call_1", "{\"z\": 2.1}");
     for (int i = 0; i < 30; i++) /* growth keeps earlier messages */
-        l4h_conv_add(&c, "user", "more");
+        agent_conv_add(&c, "user", "more");
     assert_int_equal(c.n, 34);
     assert_string_equal(c.msgs[0].content, "system prompt");
     assert_string_equal(c.msgs[3].role, "tool");
     assert_string_equal(c.msgs[3].tool_call_id, "call_1");
-    l4h_conv_set(&c, 0, "review prompt");
+    agent_conv_set(&c, 0, "review prompt");
     assert_string_equal(c.msgs[0].content, "review prompt");
-    l4h_conv_set(&c, 99, "ignored");
-    l4h_conv_free(&c);
+    agent_conv_set(&c, 99, "ignored");
+    agent_conv_free(&c);
     assert_int_equal(c.n, 0);
     assert_null(c.msgs);
 }
@@ -56,7 +56,7 @@ static void review_of_a_clean_run(void **state)
                            .files = files, .n_files = 2, .isolation = "bwrap"};
     l4h_iteration_report r = {.iteration = 2, .code = "import numpy as np\nprint('x')\n",
                               .code_note = "the python block", .res = &res};
-    char *t = l4h_review_text(&r);
+    char *t = agent_review_text(&r);
     has(t, "Iteration 2.");
     has(t, "generated_code/iter_2.py; the python block");
     has(t, "```python\nimport numpy as np\nprint('x')\n```");
@@ -77,7 +77,7 @@ static void review_of_a_failure_with_notes(void **state)
     l4h_iteration_report r = {.iteration = 1, .code = "s = '''\n```\n'''\n", .res = &res,
                               .tools_text = "- evaluate_boundaries({}) -> tool error: x\n",
                               .notes = "your previous message did not end with a verdict"};
-    char *t = l4h_review_text(&r);
+    char *t = agent_review_text(&r);
     has(t, "exit code 1");
     has(t, "KeyError: 'ph_pt'");
     has(t, "cut to its head and tail");
@@ -94,17 +94,17 @@ static void review_of_time_limit_and_signal(void **state)
     (void)state;
     l4h_exec_result res = {.exit_code = -1, .signal = 9, .timed_out = 1, .wall_s = 900};
     l4h_iteration_report r = {.iteration = 3, .code = "while True: pass\n", .res = &res};
-    char *t = l4h_review_text(&r);
+    char *t = agent_review_text(&r);
     has(t, "stopped by the time limit after 900.0 s");
     free(t);
     l4h_exec_result res2 = {.exit_code = -1, .signal = 9, .wall_s = 2, .limit = "memory"};
     r.res = &res2;
-    t = l4h_review_text(&r);
+    t = agent_review_text(&r);
     has(t, "stopped by the memory limit");
     free(t);
     l4h_exec_result res3 = {.exit_code = -1, .signal = 11, .wall_s = 2};
     r.res = &res3;
-    t = l4h_review_text(&r);
+    t = agent_review_text(&r);
     has(t, "killed by signal 11");
     free(t);
 }
@@ -115,13 +115,13 @@ static void review_without_code(void **state)
     l4h_iteration_report r = {.iteration = 1, .code = NULL,
                               .code_note = "no fenced code block in the answer",
                               .coder_text = "I think we should first look at the files."};
-    char *t = l4h_review_text(&r);
+    char *t = agent_review_text(&r);
     has(t, "held no code (no fenced code block in the answer), so nothing ran");
     has(t, "I think we should first look at the files.");
     assert_null(strstr(t, "```python"));
     free(t);
     r.coder_text = NULL;
-    t = l4h_review_text(&r);
+    t = agent_review_text(&r);
     has(t, "The answer was empty.");
     free(t);
 }

@@ -1,4 +1,4 @@
-/* test_compare.c — DESIGN.md's array tolerance (l4h_value_matches) and the
+/* test_compare.c — DESIGN.md's array tolerance (check_value_matches) and the
  * streaming array check (l4h_check_array): exactly at and just beyond the
  * tolerance, 5th- vs 4th-digit differences, decades, zeros and zero_floor,
  * NaN positions, infinities, shape and dtype-class mismatch, the report,
@@ -24,47 +24,47 @@ static void at_and_beyond_tolerance(void **state)
 {
     (void)state;
     /* r = 1000, 4 digits: half a unit in the 4th digit is 0.5, exactly representable */
-    assert_true(l4h_value_matches(1000.5, 1000.0, 4, 1e-9));
-    assert_true(l4h_value_matches(999.5, 1000.0, 4, 1e-9));
-    assert_false(l4h_value_matches(nextafter(1000.5, INFINITY), 1000.0, 4, 1e-9));
-    assert_false(l4h_value_matches(nextafter(999.5, 0), 1000.0, 4, 1e-9));
+    assert_true(check_value_matches(1000.5, 1000.0, 4, 1e-9));
+    assert_true(check_value_matches(999.5, 1000.0, 4, 1e-9));
+    assert_false(check_value_matches(nextafter(1000.5, INFINITY), 1000.0, 4, 1e-9));
+    assert_false(check_value_matches(nextafter(999.5, 0), 1000.0, 4, 1e-9));
     /* r = 2048 (decade 3): tolerance 0.5 as well */
-    assert_true(l4h_value_matches(2048.5, 2048.0, 4, 0));
-    assert_false(l4h_value_matches(nextafter(2048.5, INFINITY), 2048.0, 4, 0));
+    assert_true(check_value_matches(2048.5, 2048.0, 4, 0));
+    assert_false(check_value_matches(nextafter(2048.5, INFINITY), 2048.0, 4, 0));
     /* negative references */
-    assert_true(l4h_value_matches(-1000.5, -1000.0, 4, 1e-9));
-    assert_false(l4h_value_matches(-1000.5000001, -1000.0, 4, 1e-9));
+    assert_true(check_value_matches(-1000.5, -1000.0, 4, 1e-9));
+    assert_false(check_value_matches(-1000.5000001, -1000.0, 4, 1e-9));
     /* other digit counts */
-    assert_true(l4h_value_matches(1050.0, 1000.0, 2, 0));
-    assert_false(l4h_value_matches(1050.1, 1000.0, 2, 0));
-    assert_true(l4h_value_matches(1000.05, 1000.0, 5, 0));
-    assert_false(l4h_value_matches(1000.06, 1000.0, 5, 0));
+    assert_true(check_value_matches(1050.0, 1000.0, 2, 0));
+    assert_false(check_value_matches(1050.1, 1000.0, 2, 0));
+    assert_true(check_value_matches(1000.05, 1000.0, 5, 0));
+    assert_false(check_value_matches(1000.06, 1000.0, 5, 0));
 }
 
 static void fifth_digit_passes_fourth_fails(void **state)
 {
     (void)state;
     /* 1.2345|6: a change in the 5th significant digit passes at 4 digits, in the 4th fails */
-    assert_true(l4h_value_matches(1.23466, 1.23456, 4, 1e-9));
-    assert_true(l4h_value_matches(1.23446, 1.23456, 4, 1e-9));
-    assert_false(l4h_value_matches(1.23556, 1.23456, 4, 1e-9));
-    assert_false(l4h_value_matches(1.23356, 1.23456, 4, 1e-9));
+    assert_true(check_value_matches(1.23466, 1.23456, 4, 1e-9));
+    assert_true(check_value_matches(1.23446, 1.23456, 4, 1e-9));
+    assert_false(check_value_matches(1.23556, 1.23456, 4, 1e-9));
+    assert_false(check_value_matches(1.23356, 1.23456, 4, 1e-9));
     /* the same at other magnitudes */
-    assert_true(l4h_value_matches(123466.0, 123456.0, 4, 1e-9));
-    assert_false(l4h_value_matches(123556.0, 123456.0, 4, 1e-9));
-    assert_true(l4h_value_matches(1.23466e-5, 1.23456e-5, 4, 1e-9));
-    assert_false(l4h_value_matches(1.23556e-5, 1.23456e-5, 4, 1e-9));
-    assert_true(l4h_value_matches(-8.76549e20, -8.76541e20, 4, 1e-9));
-    assert_false(l4h_value_matches(-8.77541e20, -8.76541e20, 4, 1e-9));
+    assert_true(check_value_matches(123466.0, 123456.0, 4, 1e-9));
+    assert_false(check_value_matches(123556.0, 123456.0, 4, 1e-9));
+    assert_true(check_value_matches(1.23466e-5, 1.23456e-5, 4, 1e-9));
+    assert_false(check_value_matches(1.23556e-5, 1.23456e-5, 4, 1e-9));
+    assert_true(check_value_matches(-8.76549e20, -8.76541e20, 4, 1e-9));
+    assert_false(check_value_matches(-8.77541e20, -8.76541e20, 4, 1e-9));
 }
 
 static void decade_boundaries(void **state)
 {
     (void)state;
     /* 9999.9 is in decade 3 (tolerance 0.5), 10000 in decade 4 (tolerance 5) */
-    assert_true(l4h_value_matches(10004.0, 10000.0, 4, 0));
-    assert_false(l4h_value_matches(10000.5, 9999.9, 4, 0));
-    assert_true(l4h_value_matches(10000.3, 9999.9, 4, 0));
+    assert_true(check_value_matches(10004.0, 10000.0, 4, 0));
+    assert_false(check_value_matches(10000.5, 9999.9, 4, 0));
+    assert_true(check_value_matches(10000.3, 9999.9, 4, 0));
     /* every decade: 0.49 and 0.51 of the half unit's unit */
     for (int k = -290; k <= 290; k++) {
         char s[32];
@@ -72,11 +72,11 @@ static void decade_boundaries(void **state)
         double r = strtod(s, NULL);
         snprintf(s, sizeof s, "1e%d", k - 3);
         double unit = strtod(s, NULL);
-        if (!l4h_value_matches(r + 0.49 * unit, r, 4, 0))
+        if (!check_value_matches(r + 0.49 * unit, r, 4, 0))
             fail_msg("decade %d: +0.49 unit should match", k);
-        if (l4h_value_matches(r + 0.51 * unit, r, 4, 0))
+        if (check_value_matches(r + 0.51 * unit, r, 4, 0))
             fail_msg("decade %d: +0.51 unit should not match", k);
-        if (!l4h_value_matches(r - 0.49 * unit / 10, r, 4, 0))
+        if (!check_value_matches(r - 0.49 * unit / 10, r, 4, 0))
             fail_msg("decade %d: -0.049 unit should match", k);
     }
 }
@@ -84,39 +84,39 @@ static void decade_boundaries(void **state)
 static void zeros_and_zero_floor(void **state)
 {
     (void)state;
-    assert_true(l4h_value_matches(0.0, 0.0, 4, 1e-9));
-    assert_true(l4h_value_matches(-0.0, 0.0, 4, 0));
-    assert_true(l4h_value_matches(5e-10, 0.0, 4, 1e-9));
-    assert_true(l4h_value_matches(1e-9, 0.0, 4, 1e-9));
-    assert_false(l4h_value_matches(2e-9, 0.0, 4, 1e-9));
+    assert_true(check_value_matches(0.0, 0.0, 4, 1e-9));
+    assert_true(check_value_matches(-0.0, 0.0, 4, 0));
+    assert_true(check_value_matches(5e-10, 0.0, 4, 1e-9));
+    assert_true(check_value_matches(1e-9, 0.0, 4, 1e-9));
+    assert_false(check_value_matches(2e-9, 0.0, 4, 1e-9));
     /* |r| < zero_floor: the absolute test */
-    assert_true(l4h_value_matches(1e-9, 1e-10, 4, 1e-9));
-    assert_false(l4h_value_matches(1.2e-9, 1e-10, 4, 1e-9));
+    assert_true(check_value_matches(1e-9, 1e-10, 4, 1e-9));
+    assert_false(check_value_matches(1.2e-9, 1e-10, 4, 1e-9));
     /* |r| >= zero_floor: back to significant digits */
-    assert_false(l4h_value_matches(1.1e-9, 1e-9, 4, 1e-9));
-    assert_true(l4h_value_matches(1.00004e-9, 1e-9, 4, 1e-9));
+    assert_false(check_value_matches(1.1e-9, 1e-9, 4, 1e-9));
+    assert_true(check_value_matches(1.00004e-9, 1e-9, 4, 1e-9));
     /* zero_floor 0: only an exact zero matches zero */
-    assert_false(l4h_value_matches(1e-300, 0.0, 4, 0));
-    assert_true(l4h_value_matches(0.0, -0.0, 4, 0));
+    assert_false(check_value_matches(1e-300, 0.0, 4, 0));
+    assert_true(check_value_matches(0.0, -0.0, 4, 0));
     /* a subnormal reference */
-    assert_true(l4h_value_matches(0.0, 4.9e-324, 4, 1e-9));
+    assert_true(check_value_matches(0.0, 4.9e-324, 4, 1e-9));
 }
 
 static void nan_and_inf(void **state)
 {
     (void)state;
-    assert_true(l4h_value_matches(NAN, NAN, 4, 1e-9));
-    assert_false(l4h_value_matches(1.0, NAN, 4, 1e-9));
-    assert_false(l4h_value_matches(NAN, 1.0, 4, 1e-9));
-    assert_false(l4h_value_matches(NAN, 0.0, 4, 1e-9));
-    assert_true(l4h_value_matches(INFINITY, INFINITY, 4, 1e-9));
-    assert_false(l4h_value_matches(-INFINITY, INFINITY, 4, 1e-9));
-    assert_false(l4h_value_matches(1e308, INFINITY, 4, 1e-9));
-    assert_false(l4h_value_matches(INFINITY, 1e308, 4, 1e-9));
-    assert_false(l4h_value_matches(-1e308, 1e308, 4, 1e-9));
+    assert_true(check_value_matches(NAN, NAN, 4, 1e-9));
+    assert_false(check_value_matches(1.0, NAN, 4, 1e-9));
+    assert_false(check_value_matches(NAN, 1.0, 4, 1e-9));
+    assert_false(check_value_matches(NAN, 0.0, 4, 1e-9));
+    assert_true(check_value_matches(INFINITY, INFINITY, 4, 1e-9));
+    assert_false(check_value_matches(-INFINITY, INFINITY, 4, 1e-9));
+    assert_false(check_value_matches(1e308, INFINITY, 4, 1e-9));
+    assert_false(check_value_matches(INFINITY, 1e308, 4, 1e-9));
+    assert_false(check_value_matches(-1e308, 1e308, 4, 1e-9));
 }
 
-/* The array check's fast table path must agree with l4h_value_matches
+/* The array check's fast table path must agree with check_value_matches
  * value by value, across magnitudes and near every tolerance edge. */
 static void table_agrees_with_rule(void **state)
 {
@@ -143,7 +143,7 @@ static void table_agrees_with_rule(void **state)
         c[i] = r[i] * (1.0 + f) + (r[i] == 0 ? f * 1e-3 : 0);
         if (i % 1009 == 0)
             c[i] = NAN;
-        expect_bad += !l4h_value_matches(c[i], r[i], sig, zf);
+        expect_bad += !check_value_matches(c[i], r[i], sig, zf);
     }
     assert_true(expect_bad > 1000 && expect_bad < n - 1000);
     assert_int_equal(npy_write_f8(tpath("tr.npy"), r, n, 0), 0);

@@ -188,20 +188,20 @@ static void header_fields(void **state)
     assert_int_equal(npy.big_endian, 1);
     assert_string_equal(npy.descr, ">f4");
     char s[64];
-    l4h_npy_shape_string(&npy, s, sizeof s);
+    check_npy_shape_string(&npy, s, sizeof s);
     assert_string_equal(s, "(7, 6)");
-    assert_string_equal(l4h_npy_class_name(npy.cls), "float");
+    assert_string_equal(check_npy_class_name(npy.cls), "float");
     l4h_npy_close(&npy);
     snprintf(path, sizeof path, "%s/t_leu2_1_C.npy", tmpdir);
     assert_int_equal(l4h_npy_open(path, &npy, &err), 0);
-    assert_string_equal(l4h_npy_class_name(npy.cls), "int");
-    l4h_npy_shape_string(&npy, s, sizeof s);
+    assert_string_equal(check_npy_class_name(npy.cls), "int");
+    check_npy_shape_string(&npy, s, sizeof s);
     assert_string_equal(s, "(11,)");
     l4h_npy_close(&npy);
     snprintf(path, sizeof path, "%s/t_leb1_0_C.npy", tmpdir);
     assert_int_equal(l4h_npy_open(path, &npy, &err), 0);
-    assert_string_equal(l4h_npy_class_name(npy.cls), "bool");
-    l4h_npy_shape_string(&npy, s, sizeof s);
+    assert_string_equal(check_npy_class_name(npy.cls), "bool");
+    check_npy_shape_string(&npy, s, sizeof s);
     assert_string_equal(s, "()");
     assert_int_equal(npy.count, 1);
     l4h_npy_close(&npy);
@@ -231,7 +231,7 @@ static void fortran_chunks(void **state)
         /* storage order is the transpose for 2-D */
         if (npy.ndim == 2) {
             double *st = malloc(n * sizeof *st);
-            assert_int_equal(l4h_npy_read_storage(&npy, 0, st, n, &err), (int64_t)n);
+            assert_int_equal(check_npy_read_storage(&npy, 0, st, n, &err), (int64_t)n);
             uint64_t rows = npy.shape[0], cols = npy.shape[1];
             for (uint64_t r = 0; r < rows; r++)
                 for (uint64_t col = 0; col < cols; col++)

@@ -35,7 +35,7 @@ static void text_patterns(void **state)
     char *ok[] = {"mini", "photon_pt", "data_A\\.GamGam", "^branches:", "[0-9]+ entries$",
                   "\"boundaries\"[[:space:]]*:"};
     l4h_check_rec rec = {0};
-    assert_int_equal(l4h_check_text(path, ok, 6, &rec), 0);
+    assert_int_equal(check_text(path, ok, 6, &rec), 0);
     assert_true(rec.passed);
     assert_int_equal(rec.n_bad, 0);
     assert_true(isnan(rec.max_rel_diff));
@@ -44,7 +44,7 @@ static void text_patterns(void **state)
     rec_free(&rec);
 
     char *bad[] = {"mini", "jet_pt", "^photon_pt", "(unclosed"};
-    assert_int_equal(l4h_check_text(path, bad, 4, &rec), 0);
+    assert_int_equal(check_text(path, bad, 4, &rec), 0);
     assert_false(rec.passed);
     assert_int_equal(rec.n_bad, 3);
     assert_contains(rec.report, "FAIL ");
@@ -58,7 +58,7 @@ static void text_patterns(void **state)
     /* an existing check name is kept */
     rec.check = strdup("text:summary.txt");
     snprintf(path, sizeof path, "%s/absent.txt", tmpdir);
-    assert_int_equal(l4h_check_text(path, ok, 1, &rec), 0);
+    assert_int_equal(check_text(path, ok, 1, &rec), 0);
     assert_string_equal(rec.check, "text:summary.txt");
     assert_false(rec.passed);
     assert_int_equal(rec.n_bad, -1);
@@ -66,7 +66,7 @@ static void text_patterns(void **state)
     rec_free(&rec);
 
     /* a directory where a file should be */
-    assert_int_equal(l4h_check_text(tmpdir, ok, 1, &rec), 0);
+    assert_int_equal(check_text(tmpdir, ok, 1, &rec), 0);
     assert_false(rec.passed);
     assert_contains(rec.report, "not a regular file");
     rec_free(&rec);
@@ -91,7 +91,7 @@ static const l4h_expect EXPECT[] = {
 static l4h_check_rec judge(l4h_exec_result r)
 {
     l4h_check_rec rec = {0};
-    assert_int_equal(l4h_check_command_result("checks/x.py", &r, EXPECT, 3, &rec), 0);
+    assert_int_equal(check_command_result("checks/x.py", &r, EXPECT, 3, &rec), 0);
     assert_non_null(rec.report);
     assert_true(isnan(rec.max_rel_diff));
     return rec;

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "llm4hep/core.h"
-#include "../../../src/core/ytree.h"
+#include "../../../src/core/core_internal.h"
 
 static char base[256], root[300], outside[300];
 
@@ -63,7 +63,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    l4h_fs_use_openat2(1);
+    core_fs_use_openat2(1);
     l4h_remove_tree(base, NULL);
     return 0;
 }
@@ -96,7 +96,7 @@ static void links_are_refused_with_and_without_openat2(void **state)
     (void)state;
     plant();
     for (int mode = 1; mode >= 0; mode--) {
-        l4h_fs_use_openat2(mode);
+        core_fs_use_openat2(mode);
         l4h_err err = {0, ""};
         int d = l4h_fs_dir_open(root, &err);
         assert_true(d >= 0);
@@ -123,7 +123,7 @@ static void links_are_refused_with_and_without_openat2(void **state)
         assert_int_not_equal(stat(p, &st), 0);
         close(d);
     }
-    l4h_fs_use_openat2(1);
+    core_fs_use_openat2(1);
 }
 
 static void writes_replace_planted_links_never_through_them(void **state)

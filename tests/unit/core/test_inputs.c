@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "llm4hep/core.h"
-#include "../../../src/core/ytree.h"
+#include "../../../src/core/core_internal.h"
 
 static char dir[] = "/tmp/l4h-inputs-XXXXXX";
 
@@ -59,7 +59,7 @@ static void test_record_then_frozen(void **state)
     assert_string_equal(text, "first\n");
     free(text);
     assert_int_equal(l4h_inputs_count(in), 1);
-    const l4h_input_file *f = l4h_inputs_find(in, a);
+    const l4h_input_file *f = core_inputs_find(in, a);
     assert_non_null(f);
     char sha[65];
     l4h_sha256_hex("first\n", 6, sha);
@@ -80,7 +80,7 @@ static void test_record_then_frozen(void **state)
     l4h_inputs *back = NULL;
     assert_int_equal(l4h_inputs_decode(blob, n, &back, &err), 0);
     assert_int_equal(l4h_inputs_count(back), 1);
-    assert_memory_equal(l4h_inputs_find(back, a)->data, "first\n", 6);
+    assert_memory_equal(core_inputs_find(back, a)->data, "first\n", 6);
     char s1[65], s2[65];
     l4h_inputs_sha256(in, s1);
     l4h_inputs_sha256(back, s2);
@@ -98,11 +98,11 @@ static void test_record_then_frozen(void **state)
 
     /* a program verified against the snapshot: refused once changed */
     l4h_inputs_use(back);
-    assert_int_equal(l4h_input_verify(a, &err), -1);
+    assert_int_equal(core_input_verify(a, &err), -1);
     assert_non_null(strstr(err.msg, "changed since the campaign started"));
     free(put("a.txt", "first\n"));
-    assert_int_equal(l4h_input_verify(a, &err), 0);
-    assert_int_equal(l4h_input_verify(b, &err), 0); /* not a snapshot file: not ours to judge */
+    assert_int_equal(core_input_verify(a, &err), 0);
+    assert_int_equal(core_input_verify(b, &err), 0); /* not a snapshot file: not ours to judge */
     l4h_inputs_use(NULL);
     l4h_inputs_free(back);
     l4h_inputs_free(in);
@@ -135,8 +135,8 @@ static void test_config_loads_from_snapshot(void **state)
     assert_int_equal(rc, 0);
     l4h_config_free(cfg);
     l4h_inputs_freeze(in);
-    assert_non_null(l4h_inputs_find(in, prompt));
-    assert_non_null(l4h_inputs_find(in, suite));
+    assert_non_null(core_inputs_find(in, prompt));
+    assert_non_null(core_inputs_find(in, suite));
 
     /* the files change on disk: a load from the snapshot sees the originals */
     free(put("models.txt", "m/three\n"));

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "llm4hep/core.h"
-#include "../../../src/core/ytree.h"
+#include "../../../src/core/core_internal.h"
 
 static void expect_clean(const char *in, size_t len, unsigned flags, const char *want)
 {
@@ -114,13 +114,13 @@ static void test_utf8_floor(void **state)
 {
     (void)state;
     const char *s = "aγb"; /* a CE B3 b */
-    assert_int_equal(l4h_utf8_floor(s, 4, 0), 0);
-    assert_int_equal(l4h_utf8_floor(s, 4, 1), 1);
-    assert_int_equal(l4h_utf8_floor(s, 4, 2), 1);
-    assert_int_equal(l4h_utf8_floor(s, 4, 3), 3);
-    assert_int_equal(l4h_utf8_floor(s, 4, 9), 4);
+    assert_int_equal(core_utf8_floor(s, 4, 0), 0);
+    assert_int_equal(core_utf8_floor(s, 4, 1), 1);
+    assert_int_equal(core_utf8_floor(s, 4, 2), 1);
+    assert_int_equal(core_utf8_floor(s, 4, 3), 3);
+    assert_int_equal(core_utf8_floor(s, 4, 9), 4);
     /* garbage of continuation bytes: never moves more than 3 back */
-    assert_int_equal(l4h_utf8_floor("\x80\x80\x80\x80\x80\x80", 6, 5), 5);
+    assert_int_equal(core_utf8_floor("\x80\x80\x80\x80\x80\x80", 6, 5), 5);
 }
 
 int main(void)

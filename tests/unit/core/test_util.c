@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "llm4hep/core.h"
-#include "../../../src/core/ytree.h"
+#include "../../../src/core/core_internal.h"
 
 static void test_err(void **state)
 {
@@ -188,7 +188,7 @@ static void expand_ok(const char *in, const char *want)
 {
     char *out;
     l4h_err err = {0};
-    int rc = l4h_expand_env(in, &out, &err);
+    int rc = core_expand_env(in, &out, &err);
     if (rc)
         fail_msg("%s: %s", in, err.msg);
     assert_string_equal(out, want);
@@ -199,7 +199,7 @@ static void expand_bad(const char *in, const char *msg)
 {
     char *out = (char *)1;
     l4h_err err = {0};
-    assert_int_equal(l4h_expand_env(in, &out, &err), -1);
+    assert_int_equal(core_expand_env(in, &out, &err), -1);
     assert_null(out);
     assert_int_equal(err.code, 2);
     assert_string_equal(err.msg, msg);

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "llm4hep/core.h"
-#include "../../../src/core/ytree.h"
+#include "../../../src/core/core_internal.h"
 
 static char dir[64];
 
@@ -194,14 +194,14 @@ static void test_read_file_refuses(void **state)
     assert_int_equal(l4h_read_file(dir, &text, &len, &err), -1);
     assert_non_null(strstr(err.msg, "is a directory, expected a regular file"));
     const char *p = put("ten.txt", "0123456789");
-    assert_int_equal(l4h_read_file_max(p, 9, &text, &len, &err), -1);
+    assert_int_equal(core_read_file_max(p, 9, &text, &len, &err), -1);
     assert_int_equal(err.code, 2);
     assert_non_null(strstr(err.msg, "10 bytes, expected at most 9"));
-    assert_int_equal(l4h_read_file_max(p, 10, &text, &len, &err), 0);
+    assert_int_equal(core_read_file_max(p, 10, &text, &len, &err), 0);
     assert_int_equal(len, 10);
     free(text);
     /* a regular file that claims 0 bytes but reads forever is cut at the cap */
-    assert_int_equal(l4h_read_file_max("/proc/self/maps", 16, &text, &len, &err), -1);
+    assert_int_equal(core_read_file_max("/proc/self/maps", 16, &text, &len, &err), -1);
     assert_non_null(strstr(err.msg, "more than 16 bytes"));
 }
 

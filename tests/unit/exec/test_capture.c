@@ -16,11 +16,11 @@ static char *capture(size_t budget, const char *data, size_t len, size_t chunk,
                      int *truncated)
 {
     l4h_capture c;
-    l4h__capture_init(&c, budget);
+    exec_capture_init(&c, budget);
     for (size_t off = 0; off < len; off += chunk)
-        l4h__capture_add(&c, data + off, len - off < chunk ? len - off : chunk);
+        exec_capture_add(&c, data + off, len - off < chunk ? len - off : chunk);
     *truncated = 0;
-    return l4h__capture_finish(&c, truncated);
+    return exec_capture_finish(&c, truncated);
 }
 
 static void small_output_is_kept_whole(void **state)

@@ -46,7 +46,7 @@ static void environment_is_built_from_nothing(void **state)
     setenv("CBORG_API_KEY", "sk-not-for-the-code", 1);
     setenv("https_proxy", "http://user:pw@proxy:3128", 1);
     l4h_sandbox sb = fake();
-    char **env = l4h__exec_env(&sb, "/workspace", "/data", NULL, NULL);
+    char **env = exec_env(&sb, "/workspace", "/data", NULL, NULL);
     assert_true(has(env, "PATH=/opt/py/bin:/usr/local/bin:/usr/bin:/bin"));
     assert_true(has(env, "HOME=/workspace/.home"));
     assert_true(has(env, "LLM4HEP_WORKSPACE=/workspace"));
@@ -62,7 +62,7 @@ static void environment_is_built_from_nothing(void **state)
         assert_null(strstr(env[i], "LLM4HEP_REFERENCE"));
     }
     l4h_strv_free(env);
-    env = l4h__exec_env(&sb, "/ws", "/d", "/ref", "abc");
+    env = exec_env(&sb, "/ws", "/d", "/ref", "abc");
     assert_true(has(env, "LLM4HEP_REFERENCE=/ref"));
     assert_true(has(env, "LLM4HEP_EXEC_TOKEN=abc"));
     l4h_strv_free(env);
@@ -80,11 +80,11 @@ static void launcher_words_carry_the_limits(void **state)
     exec_limits_word(&sb, 1, w, sizeof w);
     assert_string_equal(w, "cpu=2:3,nproc=256,nofile=4096,core=0");
     l4h_argv a = {0};
-    l4h__exec_add_launcher(&sb, 1, &a);
+    exec_add_launcher(&sb, 1, &a);
     assert_int_equal(a.n, 4);
     assert_string_equal(a.v[0], "/proc/self/fd/9");
     assert_string_equal(a.v[3], "cpu=2:3,nproc=256,nofile=4096,core=0");
-    l4h__argv_free(&a);
+    exec_argv_free(&a);
 }
 
 static void every_run_dies_with_its_spawner(void **state)
@@ -112,13 +112,13 @@ static void program_for_argv0(void **state)
 {
     (void)state;
     l4h_sandbox sb = fake();
-    char *p = l4h__exec_program(&sb, "python");
+    char *p = exec_program(&sb, "python");
     assert_string_equal(p, "/opt/py/bin/python3");
     free(p);
-    p = l4h__exec_program(&sb, "/usr/bin/env");
+    p = exec_program(&sb, "/usr/bin/env");
     assert_string_equal(p, "/usr/bin/env");
     free(p);
-    p = l4h__exec_program(&sb, "no-such-program-l4h");
+    p = exec_program(&sb, "no-such-program-l4h");
     assert_string_equal(p, "no-such-program-l4h");
     free(p);
 }

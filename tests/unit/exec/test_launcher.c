@@ -36,7 +36,7 @@ static int launch(const char *limits, const char *const *prog, pid_t parent, cha
                   size_t st_sz, char *out, size_t out_sz, int *e)
 {
     l4h_err err = {0};
-    int lfd = l4h__launch_fd(&err);
+    int lfd = exec_launch_fd(&err);
     assert_true(lfd >= 0);
     int sp[2], op[2];
     assert_int_equal(pipe(sp), 0);

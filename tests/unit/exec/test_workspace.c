@@ -117,12 +117,12 @@ static void create_stage_vars_list_copy_remove(void **state)
     assert_int_equal(symlink("/etc/shadow", p), 0);
     l4h_file_entry *files;
     size_t n;
-    l4h__list_files(ws.host, &files, &n, NULL);
+    exec_list_files(ws.host, &files, &n, NULL);
     assert_int_equal(n, 2); /* arrays/signal.npy, plots/a.png: no link, no HOME */
     assert_string_equal(files[0].path, "arrays/signal.npy");
     assert_string_equal(files[1].path, "plots/a.png");
     assert_int_equal(files[1].size, 4);
-    l4h__files_free(files, n);
+    exec_files_free(files, n);
 
     char *out = l4h_path_join(base, "out");
     assert_int_equal(l4h_workspace_copy_out(&ws, out, &err), 0);
@@ -222,11 +222,11 @@ static void slots_are_exclusive_and_freed_on_close(void **state)
     (void)state;
     char *dir = l4h_path_join(base, "slots");
     l4h_err err = {0, ""};
-    int a = l4h__slot_acquire(dir, 2, NULL, &err);
-    int b = l4h__slot_acquire(dir, 2, NULL, &err);
+    int a = exec_slot_acquire(dir, 2, NULL, &err);
+    int b = exec_slot_acquire(dir, 2, NULL, &err);
     assert_true(a >= 0 && b >= 0 && a != b);
     close(a);
-    int c = l4h__slot_acquire(dir, 2, NULL, &err); /* a's slot is free again */
+    int c = exec_slot_acquire(dir, 2, NULL, &err); /* a's slot is free again */
     assert_true(c >= 0);
     close(b);
     close(c);
@@ -356,7 +356,7 @@ static void staged_inputs_and_root_are_restored(void **state)
             assert_int_equal(chmod(ws.host, 0), 0);
             break;
         }
-        assert_int_equal(l4h__workspace_restore(NULL, &ws, &err), 0);
+        assert_int_equal(exec_workspace_restore(NULL, &ws, &err), 0);
         snprintf(p, sizeof p, "%s/arrays/signal.npy", ws.host);
         assert_int_equal(lstat(p, &st), 0);
         assert_true(S_ISREG(st.st_mode));
@@ -372,14 +372,14 @@ static void staged_inputs_and_root_are_restored(void **state)
     assert_true(S_ISDIR(st.st_mode));
     assert_int_equal(rmdir(p), 0);
     assert_int_equal(symlink("/root", p), 0);
-    assert_int_equal(l4h__workspace_restore(NULL, &ws, &err), 0);
+    assert_int_equal(exec_workspace_restore(NULL, &ws, &err), 0);
     assert_int_equal(lstat(p, &st), 0);
     assert_true(S_ISDIR(st.st_mode));
     /* the root itself gone: the code's doing (code 1), not the harness's */
     char *top = l4h_xstrdup(ws.top);
     snprintf(p, sizeof p, "%s/gone", top);
     assert_int_equal(rename(ws.host, p), 0);
-    assert_int_equal(l4h__workspace_restore(NULL, &ws, &err), -1);
+    assert_int_equal(exec_workspace_restore(NULL, &ws, &err), -1);
     assert_int_equal(err.code, 1);
     assert_int_equal(l4h_workspace_write(&ws, "generated_code/iter_2.py", "x", 1, &err), -1);
     assert_int_equal(err.code, 1);
@@ -413,17 +413,17 @@ static void the_scan_counts_every_level(void **state)
     }
     close(fd);
     int64_t bytes, entries;
-    assert_int_equal(l4h__tree_usage(dir, &bytes, &entries), 1); /* too deep */
+    assert_int_equal(exec_tree_usage(dir, &bytes, &entries), 1); /* too deep */
     assert_true(bytes >= 300LL * 1024 * 1024);
     l4h_file_entry *files;
     size_t n;
     int pruned = 0;
-    l4h__list_files(dir, &files, &n, &pruned);
+    exec_list_files(dir, &files, &n, &pruned);
     assert_int_equal(pruned, 1);
     assert_int_equal(n, 1);
     assert_int_equal(files[0].size, 300L * 1024 * 1024);
-    l4h__files_free(files, n);
-    assert_int_equal(l4h__tree_usage(dir, &bytes, &entries), 0);
+    exec_files_free(files, n);
+    assert_int_equal(exec_tree_usage(dir, &bytes, &entries), 0);
     assert_int_equal(entries, L4H_WS_MAX_DEPTH - 1 + 1);
     l4h_remove_tree(dir, NULL);
 }
@@ -437,7 +437,7 @@ static void slot_directory_must_be_ours(void **state)
     l4h_err err = {0, ""};
     snprintf(dir, sizeof dir, "%s/slots-planted", base);
     assert_int_equal(symlink(base, dir), 0);
-    assert_int_equal(l4h__slot_acquire(dir, 1, NULL, &err), -1);
+    assert_int_equal(exec_slot_acquire(dir, 1, NULL, &err), -1);
     assert_non_null(strstr(err.msg, "link"));
     snprintf(p, sizeof p, "%s/slot.0", base);
     struct stat st;
@@ -445,14 +445,14 @@ static void slot_directory_must_be_ours(void **state)
     snprintf(dir, sizeof dir, "%s/slots-open", base);
     mkdir(dir, 0777);
     chmod(dir, 0777);
-    assert_int_equal(l4h__slot_acquire(dir, 1, NULL, &err), -1);
+    assert_int_equal(exec_slot_acquire(dir, 1, NULL, &err), -1);
     assert_non_null(strstr(err.msg, "mode 0777"));
     assert_non_null(strstr(err.msg, "remove it"));
     if (geteuid() == 0) { /* another uid's directory, mode 0700 */
         snprintf(dir, sizeof dir, "%s/slots-theirs", base);
         mkdir(dir, 0700);
         assert_int_equal(chown(dir, 1000, 1000), 0);
-        assert_int_equal(l4h__slot_acquire(dir, 1, NULL, &err), -1);
+        assert_int_equal(exec_slot_acquire(dir, 1, NULL, &err), -1);
         assert_non_null(strstr(err.msg, "owned by uid 1000"));
     }
     /* a slot file planted as a link inside our directory */
@@ -462,14 +462,14 @@ static void slot_directory_must_be_ours(void **state)
     char t[600];
     snprintf(t, sizeof t, "%s/victim", base);
     assert_int_equal(symlink(t, p), 0);
-    assert_int_equal(l4h__slot_acquire(dir, 1, NULL, &err), -1);
+    assert_int_equal(exec_slot_acquire(dir, 1, NULL, &err), -1);
     assert_int_not_equal(stat(t, &st), 0);
     unlink(p);
     /* busy: the wait ends as soon as the stop flag is set */
-    int held = l4h__slot_acquire(dir, 1, NULL, &err);
+    int held = exec_slot_acquire(dir, 1, NULL, &err);
     assert_true(held >= 0);
     volatile sig_atomic_t stop = 1;
-    assert_int_equal(l4h__slot_acquire(dir, 1, &stop, &err), -1);
+    assert_int_equal(exec_slot_acquire(dir, 1, &stop, &err), -1);
     assert_non_null(strstr(err.msg, "interrupted"));
     close(held);
 }

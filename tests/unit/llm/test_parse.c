@@ -14,7 +14,7 @@
 
 static int parse(const char *body, l4h_chat_response *r, int *trunc, char *why)
 {
-    return l4h_llm_parse_response(body, strlen(body), r, trunc, why, 600);
+    return llm_parse_response(body, strlen(body), r, trunc, why, 600);
 }
 
 static void test_plain_content_and_usage_details(void **s)
@@ -119,18 +119,18 @@ static void test_error_bodies(void **s)
     char out[900];
     const char *litellm = "{\"error\":{\"message\":\"Invalid model name\",\"type\":\"invalid_request_error\","
                           "\"param\":null,\"code\":\"400\"}}";
-    l4h_llm_error_message(litellm, strlen(litellm), out, sizeof out);
+    llm_error_message(litellm, strlen(litellm), out, sizeof out);
     assert_string_equal(out, "Invalid model name (type invalid_request_error, code 400)");
     const char *openai = "{\"error\":{\"message\":\"Rate limit\",\"code\":429}}";
-    l4h_llm_error_message(openai, strlen(openai), out, sizeof out);
+    llm_error_message(openai, strlen(openai), out, sizeof out);
     assert_string_equal(out, "Rate limit (code 429)");
     const char *detail = "{\"detail\":\"Not Found\"}";
-    l4h_llm_error_message(detail, strlen(detail), out, sizeof out);
+    llm_error_message(detail, strlen(detail), out, sizeof out);
     assert_string_equal(out, "Not Found");
     const char *html = "<html>\r\n<head><title>502 Bad Gateway</title></head>";
-    l4h_llm_error_message(html, strlen(html), out, sizeof out);
+    llm_error_message(html, strlen(html), out, sizeof out);
     assert_non_null(strstr(out, "body: \"<html>  <head><title>502 Bad Gateway"));
-    l4h_llm_error_message("", 0, out, sizeof out);
+    llm_error_message("", 0, out, sizeof out);
     assert_string_equal(out, "empty body");
     /* a 200 carrying an error object */
     l4h_chat_response r = {0};
@@ -147,7 +147,7 @@ static void test_quote_cuts_long_bodies(void **s)
     char big[1000];
     memset(big, 'x', sizeof big);
     char out[300];
-    l4h_llm_quote_bytes(big, sizeof big, 200, out, sizeof out);
+    llm_quote_bytes(big, sizeof big, 200, out, sizeof out);
     assert_int_equal(strlen(out), 203);
     assert_string_equal(out + 200, "...");
 }
@@ -170,7 +170,7 @@ static void test_request_body(void **s)
     l4h_chat_request req = {.model = "openai/o3", .messages = msgs, .n_messages = 3,
                             .tools = &tool, .n_tools = 1};
     l4h_err err;
-    cJSON *tree = l4h_llm_request_tree(&m, &req, 0, &err);
+    cJSON *tree = llm_request_tree(&m, &req, 0, &err);
     assert_non_null(tree);
     char *str = cJSON_PrintUnformatted(tree);
     assert_string_equal(str,
@@ -190,7 +190,7 @@ static void test_request_body(void **s)
     req.n_tools = 0;
     req.tools = NULL;
     req.n_messages = 1;
-    tree = l4h_llm_request_tree(&m, &req, 0, &err);
+    tree = llm_request_tree(&m, &req, 0, &err);
     str = cJSON_PrintUnformatted(tree);
     assert_string_equal(str, "{\"model\":\"openai/o3\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
                              "\"temperature\":0}");
@@ -199,7 +199,7 @@ static void test_request_body(void **s)
     tool.parameters_json = "{broken";
     req.tools = &tool;
     req.n_tools = 1;
-    assert_null(l4h_llm_request_tree(&m, &req, 0, &err));
+    assert_null(llm_request_tree(&m, &req, 0, &err));
     assert_int_equal(err.code, 2);
     assert_non_null(strstr(err.msg, "tool f"));
 }
@@ -208,7 +208,7 @@ static void test_response_body_round_trip(void **s)
 {
     (void)s;
     l4h_tool_call tc = {.id = "call_coder_0_0", .name = "evaluate", .arguments = "{\"b\": [1]}"};
-    char *body = l4h_llm_response_body("scripted/x", NULL, &tc, 1, 1200, 300);
+    char *body = llm_response_body("scripted/x", NULL, &tc, 1, 1200, 300);
     l4h_chat_response r = {0};
     int t;
     char why[600];
@@ -306,13 +306,13 @@ static void test_served_version_labels(void **s)
 
     l4h_http_hints h = {.model_id_name = "x-litellm-model-id"};
     const char line[] = "X-LiteLLM-Model-Id: \t dep\x01loy\"-7\xff \r\n";
-    assert_int_equal(l4h_llm_header_line(line, sizeof line - 1, &h), 0);
+    assert_int_equal(llm_header_line(line, sizeof line - 1, &h), 0);
     assert_string_equal(h.model_id, "dep?loy\"-7?");
     const char other[] = "x-litellm-model-idx: no\r\n"; /* another header's name is not ours */
-    assert_int_equal(l4h_llm_header_line(other, sizeof other - 1, &h), 0);
+    assert_int_equal(llm_header_line(other, sizeof other - 1, &h), 0);
     assert_string_equal(h.model_id, "dep?loy\"-7?");
     const char status[] = "HTTP/1.1 200 OK\r\n"; /* a new response forgets the last one's */
-    assert_int_equal(l4h_llm_header_line(status, sizeof status - 1, &h), 1);
+    assert_int_equal(llm_header_line(status, sizeof status - 1, &h), 1);
     assert_string_equal(h.model_id, "");
 }
 
@@ -329,20 +329,20 @@ static void test_request_chat_api_options(void **s)
     l4h_message msg = {.role = "user", .content = "hi"};
     l4h_chat_request req = {.model = "openai/o3", .messages = &msg, .n_messages = 1};
     l4h_err err = {0};
-    char *str = l4h_llm_request_body(&m, &req, 0, &err);
+    char *str = llm_request_body(&m, &req, 0, &err);
     assert_non_null(str);
     assert_string_equal(str, "{\"model\":\"openai/o3\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
                              "\"max_completion_tokens\":4096,\"reasoning_effort\":\"high\","
                              "\"service_tier\":\"flex\",\"metadata\":{\"a\":[1,true,null]}}");
     free(str);
     /* the one-token check uses the same name */
-    str = l4h_llm_request_body(&m, &req, 1, &err);
+    str = llm_request_body(&m, &req, 1, &err);
     assert_non_null(strstr(str, "\"max_completion_tokens\":1"));
     assert_null(strstr(str, "\"max_tokens\""));
     free(str);
     /* a member we set is never overwritten (the config refuses it first) */
     m.extra_body = "{\"messages\":[]}";
-    assert_null(l4h_llm_request_body(&m, &req, 0, &err));
+    assert_null(llm_request_body(&m, &req, 0, &err));
     assert_int_equal(err.code, 2);
     assert_non_null(strstr(err.msg, "'messages'"));
 }

@@ -13,7 +13,7 @@
 
 static l4h_refusal of(int status, const char *body)
 {
-    return l4h_llm_refusal_of(status, body, body ? strlen(body) : 0);
+    return llm_refusal_of(status, body, body ? strlen(body) : 0);
 }
 
 static void test_context(void **state)
@@ -72,12 +72,12 @@ static void test_refusal_in_a_200(void **state)
 {
     (void)state;
     const char *ctx = "{\"error\": {\"message\": \"context_length_exceeded\", \"code\": 400}}";
-    assert_int_equal(l4h_llm_refusal_in_answer(ctx, strlen(ctx)), L4H_REFUSAL_CONTEXT);
+    assert_int_equal(llm_refusal_in_answer(ctx, strlen(ctx)), L4H_REFUSAL_CONTEXT);
     const char *other = "{\"error\": {\"message\": \"upstream hiccup\"}}";
-    assert_int_equal(l4h_llm_refusal_in_answer(other, strlen(other)), L4H_REFUSAL_NONE);
+    assert_int_equal(llm_refusal_in_answer(other, strlen(other)), L4H_REFUSAL_NONE);
     const char *ok = "{\"choices\": [], \"note\": \"context length\"}";
-    assert_int_equal(l4h_llm_refusal_in_answer(ok, strlen(ok)), L4H_REFUSAL_NONE);
-    assert_int_equal(l4h_llm_refusal_in_answer(NULL, 0), L4H_REFUSAL_NONE);
+    assert_int_equal(llm_refusal_in_answer(ok, strlen(ok)), L4H_REFUSAL_NONE);
+    assert_int_equal(llm_refusal_in_answer(NULL, 0), L4H_REFUSAL_NONE);
 }
 
 int main(void)

@@ -35,7 +35,7 @@ static char *body_for(const char *model, const char *text)
     l4h_model_resolved m = model_for(model, &ep);
     l4h_message msg = {.role = "user", .content = (char *)text};
     l4h_chat_request req = {.model = model, .messages = &msg, .n_messages = 1};
-    cJSON *t = l4h_llm_request_tree(&m, &req, 0, NULL);
+    cJSON *t = llm_request_tree(&m, &req, 0, NULL);
     char *s = cJSON_PrintUnformatted(t);
     char *copy = strdup(s);
     cJSON_free(s);
@@ -81,10 +81,10 @@ static void build(int attempt, l4h_task_rec *r, int with_calls)
         return;
     char *req0 = body_for("openai/gpt-5", attempt == 0 ? "first attempt" : "Plan the step.");
     char *req1 = body_for("openai/gpt-5", "Write to /scratch/u/llm4hep-00000000000000aa-77-Ab12Cd/arrays/x.npy");
-    char *resp0 = l4h_llm_response_body("openai/gpt-5", attempt == 0 ? "old" : "Plan: read. VERDICT: CONTINUE",
+    char *resp0 = llm_response_body("openai/gpt-5", attempt == 0 ? "old" : "Plan: read. VERDICT: CONTINUE",
                                         NULL, 0, 100, 20);
     l4h_tool_call tc = {.id = "call_9", .name = "evaluate", .arguments = "{\"b\":[1]}"};
-    char *resp1 = l4h_llm_response_body("openai/gpt-5", NULL, &tc, 1, 300, 40);
+    char *resp1 = llm_response_body("openai/gpt-5", NULL, &tc, 1, 300, 40);
     add_call(r, "supervisor", 0, 200, req0, resp0, 0.002);
     add_call(r, "coder", 0, 200, req1, resp1, NAN);
     add_call(r, "coder", 1, 503, req1, "model openai/gpt-5 at endpoint cborg: gave up after 8 attempts; last: HTTP 503", 0);
@@ -155,7 +155,7 @@ static int ask(void *st, const char *agent, int call, const char *text, const ch
     req.pos = (l4h_call_position){.supervisor = "openai/gpt-5", .coder = "openai/gpt-5",
                                   .step = step, .trial = trial, .agent = agent, .call = call};
     l4h_chat_response_clear(r);
-    return l4h_llm_replay_ops.chat(st, &m, &req, NULL, r, err);
+    return llm_replay_ops.chat(st, &m, &req, NULL, r, err);
 }
 
 static void test_replays_the_final_attempt(void **s)
@@ -164,7 +164,7 @@ static void test_replays_the_final_attempt(void **s)
     l4h_endpoint ep = {.name = "replay", .provider = L4H_PROVIDER_REPLAY, .file = out};
     void *st;
     l4h_err err;
-    assert_int_equal(l4h_llm_replay_ops.open(NULL, &ep, &st, &err), 0);
+    assert_int_equal(llm_replay_ops.open(NULL, &ep, &st, &err), 0);
     l4h_chat_response r = {0};
     assert_int_equal(ask(st, "supervisor", 0, "Plan the step.", "create_numpy", 1, &r, &err), 0);
     assert_string_equal(r.content, "Plan: read. VERDICT: CONTINUE"); /* not the first attempt's "old" */
@@ -204,12 +204,12 @@ static void test_replays_the_final_attempt(void **s)
     assert_int_equal(ask(st, "coder", 0, "x", "create_numpy", 2, &r, &err), -1);
 
     l4h_model_resolved m = model_for("openai/gpt-5", &ep);
-    assert_int_equal(l4h_llm_replay_ops.check_model(st, &m, &err), 0);
+    assert_int_equal(llm_replay_ops.check_model(st, &m, &err), 0);
     m.name = "openai/o3";
-    assert_int_equal(l4h_llm_replay_ops.check_model(st, &m, &err), -1);
+    assert_int_equal(llm_replay_ops.check_model(st, &m, &err), -1);
     l4h_chat_response_clear(&r);
     assert_int_equal(n_loads, 1); /* the final attempt's task, loaded once */
-    l4h_llm_replay_ops.close(st);
+    llm_replay_ops.close(st);
     assert_int_equal(n_open, 0);
 }
 
@@ -219,10 +219,10 @@ static void test_missing_file_is_a_clear_error(void **s)
     l4h_endpoint ep = {.name = "old", .provider = L4H_PROVIDER_REPLAY, .file = "/nonexistent/r.h5"};
     void *st;
     l4h_err err;
-    assert_int_equal(l4h_llm_replay_ops.open(NULL, &ep, &st, &err), -1);
+    assert_int_equal(llm_replay_ops.open(NULL, &ep, &st, &err), -1);
     assert_non_null(strstr(err.msg, "endpoint old: replay file"));
     l4h_endpoint nofile = {.name = "nf", .provider = L4H_PROVIDER_REPLAY};
-    assert_int_equal(l4h_llm_replay_ops.open(NULL, &nofile, &st, &err), -1);
+    assert_int_equal(llm_replay_ops.open(NULL, &nofile, &st, &err), -1);
     assert_non_null(strstr(err.msg, "needs `file:`"));
 }
 
@@ -234,7 +234,7 @@ static void test_no_reader_is_a_clear_error(void **s)
     l4h_endpoint ep = {.name = "old", .provider = L4H_PROVIDER_REPLAY, .file = out};
     void *st;
     l4h_err err;
-    assert_int_equal(l4h_llm_replay_ops.open(NULL, &ep, &st, &err), -1);
+    assert_int_equal(llm_replay_ops.open(NULL, &ep, &st, &err), -1);
     assert_int_equal(err.code, L4H_EXIT_USAGE);
     assert_non_null(strstr(err.msg, "cannot read results files"));
     l4h_llm_set_replay_source(&source);

@@ -19,18 +19,18 @@ static void test_full_jitter_bounds(void **s)
     (void)s;
     l4h_retry_cfg rc = {8, 2.0, 120.0};
     double u = 0.5;
-    assert_float_equal(l4h_llm_backoff_s(&rc, 1, fixed_rng, &u), 1.0, 1e-12);  /* 0.5 * 2 */
-    assert_float_equal(l4h_llm_backoff_s(&rc, 2, fixed_rng, &u), 2.0, 1e-12);  /* 0.5 * 4 */
-    assert_float_equal(l4h_llm_backoff_s(&rc, 4, fixed_rng, &u), 8.0, 1e-12);  /* 0.5 * 16 */
-    assert_float_equal(l4h_llm_backoff_s(&rc, 7, fixed_rng, &u), 60.0, 1e-12); /* capped 120 */
-    assert_float_equal(l4h_llm_backoff_s(&rc, 500, fixed_rng, &u), 60.0, 1e-12);
+    assert_float_equal(llm_backoff_s(&rc, 1, fixed_rng, &u), 1.0, 1e-12);  /* 0.5 * 2 */
+    assert_float_equal(llm_backoff_s(&rc, 2, fixed_rng, &u), 2.0, 1e-12);  /* 0.5 * 4 */
+    assert_float_equal(llm_backoff_s(&rc, 4, fixed_rng, &u), 8.0, 1e-12);  /* 0.5 * 16 */
+    assert_float_equal(llm_backoff_s(&rc, 7, fixed_rng, &u), 60.0, 1e-12); /* capped 120 */
+    assert_float_equal(llm_backoff_s(&rc, 500, fixed_rng, &u), 60.0, 1e-12);
     u = 0.0;
-    assert_float_equal(l4h_llm_backoff_s(&rc, 3, fixed_rng, &u), 0.0, 0);
+    assert_float_equal(llm_backoff_s(&rc, 3, fixed_rng, &u), 0.0, 0);
     u = 1.0; /* out of range is clamped below the ceiling */
-    double w = l4h_llm_backoff_s(&rc, 3, fixed_rng, &u);
+    double w = llm_backoff_s(&rc, 3, fixed_rng, &u);
     assert_true(w < 8.0 && w > 7.99);
     u = -3; /* never negative */
-    assert_float_equal(l4h_llm_backoff_s(&rc, 3, fixed_rng, &u), 0.0, 0);
+    assert_float_equal(llm_backoff_s(&rc, 3, fixed_rng, &u), 0.0, 0);
 }
 
 static void test_default_rng_in_range(void **s)
@@ -39,7 +39,7 @@ static void test_default_rng_in_range(void **s)
     l4h_retry_cfg rc = {8, 0.5, 4.0};
     double lo = 1e9, hi = -1;
     for (int i = 0; i < 2000; i++) {
-        double w = l4h_llm_backoff_s(&rc, 3, NULL, NULL); /* ceiling 2.0 */
+        double w = llm_backoff_s(&rc, 3, NULL, NULL); /* ceiling 2.0 */
         assert_true(w >= 0 && w < 2.0);
         lo = w < lo ? w : lo;
         hi = w > hi ? w : hi;
@@ -51,22 +51,22 @@ static void test_retry_after(void **s)
 {
     (void)s;
     double now = 1795800000.0;
-    assert_float_equal(l4h_llm_retry_after_parse("120", now), 120, 0);
-    assert_float_equal(l4h_llm_retry_after_parse(" 1.5 ", now), 1.5, 0);
-    assert_float_equal(l4h_llm_retry_after_parse("0", now), 0, 0);
-    assert_true(l4h_llm_retry_after_parse("", now) < 0);
-    assert_true(l4h_llm_retry_after_parse(NULL, now) < 0);
-    assert_true(l4h_llm_retry_after_parse("-5", now) < 0);
-    assert_true(l4h_llm_retry_after_parse("12abc", now) < 0);
-    assert_true(l4h_llm_retry_after_parse("soon", now) < 0);
+    assert_float_equal(llm_retry_after_parse("120", now), 120, 0);
+    assert_float_equal(llm_retry_after_parse(" 1.5 ", now), 1.5, 0);
+    assert_float_equal(llm_retry_after_parse("0", now), 0, 0);
+    assert_true(llm_retry_after_parse("", now) < 0);
+    assert_true(llm_retry_after_parse(NULL, now) < 0);
+    assert_true(llm_retry_after_parse("-5", now) < 0);
+    assert_true(llm_retry_after_parse("12abc", now) < 0);
+    assert_true(llm_retry_after_parse("soon", now) < 0);
     /* the three HTTP date forms, 30 s after "now" (784111777 = 1994-11-06T08:49:37Z) */
-    assert_float_equal(l4h_llm_retry_after_parse("Sun, 06 Nov 1994 08:49:37 GMT", 784111777.0 - 30),
+    assert_float_equal(llm_retry_after_parse("Sun, 06 Nov 1994 08:49:37 GMT", 784111777.0 - 30),
                        30, 0);
-    assert_float_equal(l4h_llm_retry_after_parse("Sunday, 06-Nov-94 08:49:37 GMT", 784111777.0 - 30),
+    assert_float_equal(llm_retry_after_parse("Sunday, 06-Nov-94 08:49:37 GMT", 784111777.0 - 30),
                        30, 0);
-    assert_float_equal(l4h_llm_retry_after_parse("Sun Nov  6 08:49:37 1994", 784111777.0 - 30), 30, 0);
+    assert_float_equal(llm_retry_after_parse("Sun Nov  6 08:49:37 1994", 784111777.0 - 30), 30, 0);
     /* a date in the past means now */
-    assert_float_equal(l4h_llm_retry_after_parse("Sun, 06 Nov 1994 08:49:37 GMT", now), 0, 0);
+    assert_float_equal(llm_retry_after_parse("Sun, 06 Nov 1994 08:49:37 GMT", now), 0, 0);
 }
 
 static void test_which_statuses_retry(void **s)
@@ -75,9 +75,9 @@ static void test_which_statuses_retry(void **s)
     int yes[] = {408, 409, 425, 429, 500, 502, 503, 504, 599};
     int no[] = {200, 400, 401, 403, 404, 405, 413, 422};
     for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
-        assert_true(l4h_llm_status_retryable(yes[i]));
+        assert_true(llm_status_retryable(yes[i]));
     for (size_t i = 0; i < sizeof no / sizeof *no; i++)
-        assert_false(l4h_llm_status_retryable(no[i]));
+        assert_false(llm_status_retryable(no[i]));
 }
 
 static void test_permits_aimd(void **s)
@@ -175,18 +175,18 @@ static void test_wait_cap(void **s)
     (void)s;
     l4h_retry_cfg rc = {8, 2.0, 120.0};
     int capped = -1;
-    assert_true(l4h_llm_wait_cap(&rc, 100000, &capped) == 120.0 && capped == 1);
-    assert_true(l4h_llm_wait_cap(&rc, 30, &capped) == 30.0 && capped == 0);
-    assert_true(l4h_llm_wait_cap(&rc, NAN, &capped) == 0.0 && capped == 0);
-    assert_true(l4h_llm_wait_cap(&rc, -5, &capped) == 0.0);
-    assert_true(l4h_llm_wait_cap(&rc, INFINITY, &capped) == 120.0 && capped == 1);
+    assert_true(llm_wait_cap(&rc, 100000, &capped) == 120.0 && capped == 1);
+    assert_true(llm_wait_cap(&rc, 30, &capped) == 30.0 && capped == 0);
+    assert_true(llm_wait_cap(&rc, NAN, &capped) == 0.0 && capped == 0);
+    assert_true(llm_wait_cap(&rc, -5, &capped) == 0.0);
+    assert_true(llm_wait_cap(&rc, INFINITY, &capped) == 120.0 && capped == 1);
     l4h_retry_cfg zero = {1, 0, 0};
-    assert_true(l4h_llm_wait_cap(&zero, 1e9, &capped) == L4H_LLM_WAIT_MAX_DEFAULT_S);
+    assert_true(llm_wait_cap(&zero, 1e9, &capped) == L4H_LLM_WAIT_MAX_DEFAULT_S);
     /* a huge Retry-After parses (the cap applies afterwards), a hostile one does not */
-    assert_true(l4h_llm_retry_after_parse("100000", 0) == 100000.0);
-    assert_true(l4h_llm_retry_after_parse("1e400", 0) == -1);
-    assert_true(l4h_llm_retry_after_parse("nan", 0) == -1);
-    assert_true(l4h_llm_retry_after_parse("-3", 0) == -1);
+    assert_true(llm_retry_after_parse("100000", 0) == 100000.0);
+    assert_true(llm_retry_after_parse("1e400", 0) == -1);
+    assert_true(llm_retry_after_parse("nan", 0) == -1);
+    assert_true(llm_retry_after_parse("-3", 0) == -1);
 }
 
 /* l4h_sleep_s sleeps the whole time until a handler interrupts waits; from

@@ -27,7 +27,7 @@ static int ask(void *st, const char *model_name, const char *step, const char *a
                                   .agent = agent, .call = call};
     l4h_chat_response_clear(r);
     model.name = model_name;
-    return l4h_llm_scripted_ops.chat(st, &model, &req, NULL, r, err);
+    return llm_scripted_ops.chat(st, &model, &req, NULL, r, err);
 }
 
 static void test_answers_in_call_order(void **s)
@@ -35,7 +35,7 @@ static void test_answers_in_call_order(void **s)
     (void)s;
     void *st;
     l4h_err err;
-    assert_int_equal(l4h_llm_scripted_ops.open(NULL, &ep, &st, &err), 0);
+    assert_int_equal(llm_scripted_ops.open(NULL, &ep, &st, &err), 0);
     l4h_chat_response r = {0};
     assert_int_equal(ask(st, "scripted/demo", "create_numpy", "supervisor", 1, 0, &r, &err), 0);
     assert_string_equal(r.content, "Read every data file and write the arrays. VERDICT: CONTINUE");
@@ -63,7 +63,7 @@ static void test_answers_in_call_order(void **s)
     assert_int_equal(r.prompt_tokens, 1200);
     assert_int_equal(r.completion_tokens, 50);
     l4h_chat_response_clear(&r);
-    l4h_llm_scripted_ops.close(st);
+    llm_scripted_ops.close(st);
 }
 
 static void test_tool_calls_and_trials(void **s)
@@ -71,7 +71,7 @@ static void test_tool_calls_and_trials(void **s)
     (void)s;
     void *st;
     l4h_err err;
-    assert_int_equal(l4h_llm_scripted_ops.open(NULL, &ep, &st, &err), 0);
+    assert_int_equal(llm_scripted_ops.open(NULL, &ep, &st, &err), 0);
     l4h_chat_response r = {0};
     assert_int_equal(ask(st, "x/y/demo", "categorization", "coder", 1, 0, &r, &err), 0);
     assert_null(r.content);
@@ -100,7 +100,7 @@ static void test_tool_calls_and_trials(void **s)
     assert_string_equal(first, r.response_json);
     free(first);
     l4h_chat_response_clear(&r);
-    l4h_llm_scripted_ops.close(st);
+    llm_scripted_ops.close(st);
 }
 
 static void test_clear_errors(void **s)
@@ -108,7 +108,7 @@ static void test_clear_errors(void **s)
     (void)s;
     void *st;
     l4h_err err;
-    assert_int_equal(l4h_llm_scripted_ops.open(NULL, &ep, &st, &err), 0);
+    assert_int_equal(llm_scripted_ops.open(NULL, &ep, &st, &err), 0);
     l4h_chat_response r = {0};
     assert_int_equal(ask(st, "scripted/demo", "preprocess", "coder", 1, 0, &r, &err), -1);
     assert_int_equal(err.code, 2);
@@ -126,18 +126,18 @@ static void test_clear_errors(void **s)
     assert_int_equal(ask(st, "scripted/demo", NULL, "coder", 1, 0, &r, &err), -1);
     assert_non_null(strstr(err.msg, "names no step and agent"));
     l4h_chat_response_clear(&r);
-    l4h_llm_scripted_ops.close(st);
+    llm_scripted_ops.close(st);
 
     l4h_endpoint bad = {.name = "bad", .provider = L4H_PROVIDER_SCRIPTED,
                         .dir = LLM4HEP_SOURCE_DIR "/tests/fixtures/llm/scripted-bad"};
-    assert_int_equal(l4h_llm_scripted_ops.open(NULL, &bad, &st, &err), 0);
+    assert_int_equal(llm_scripted_ops.open(NULL, &bad, &st, &err), 0);
     assert_int_equal(ask(st, "toplevel", "s1", "coder", 1, 0, &r, &err), -1);
     assert_non_null(strstr(err.msg, "unknown key `step`"));
     l4h_chat_response_clear(&r);
-    l4h_llm_scripted_ops.close(st);
+    llm_scripted_ops.close(st);
 
     l4h_endpoint nodir = {.name = "nodir", .provider = L4H_PROVIDER_SCRIPTED, .dir = "/nonexistent/dir"};
-    assert_int_equal(l4h_llm_scripted_ops.open(NULL, &nodir, &st, &err), -1);
+    assert_int_equal(llm_scripted_ops.open(NULL, &nodir, &st, &err), -1);
     assert_non_null(strstr(err.msg, "not a directory"));
 }
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../src/mpi/internal.h"
+#include "../../../src/mpi/mpi_internal.h"
 
 #define MAXT 512
 
@@ -50,15 +50,15 @@ static void nothing_known_is_plan_order(void **state)
 {
     (void)state;
     l4h_plan p = make_plan(3, 2, 4);
-    sched *s = sched_new(&p);
+    sched *s = mpi_sched_new(&p);
     for (size_t i = 0; i < p.n_tasks; i++)
-        sched_push(s, (int)i);
-    assert_int_equal(sched_queued(s), p.n_tasks);
+        mpi_sched_push(s, (int)i);
+    assert_int_equal(mpi_sched_queued(s), p.n_tasks);
     for (size_t i = 0; i < p.n_tasks; i++)
-        assert_int_equal(sched_pop(s), (int)i);
-    assert_int_equal(sched_pop(s), -1);
-    assert_int_equal(sched_queued(s), 0);
-    sched_free(s);
+        assert_int_equal(mpi_sched_pop(s), (int)i);
+    assert_int_equal(mpi_sched_pop(s), -1);
+    assert_int_equal(mpi_sched_queued(s), 0);
+    mpi_sched_free(s);
 }
 
 /* Group of plan index i in make_plan(nm, ns, T): (step, model). */
@@ -66,54 +66,54 @@ static void longest_group_first_then_plan_order(void **state)
 {
     (void)state;
     l4h_plan p = make_plan(2, 2, 3); /* groups: (s0,a)=0 (s0,b)=1 (s1,a)=2 (s1,b)=3 */
-    sched *s = sched_new(&p);
+    sched *s = mpi_sched_new(&p);
     /* Trial 1 ran: (s1,a) took 9 s, (s0,b) 5 s, (s0,a) 1 s; (s1,b) unknown. */
-    sched_learn(s, 2, 9.0);
-    sched_learn(s, 1, 5.0);
-    sched_learn(s, 0, 1.0);
+    mpi_sched_learn(s, 2, 9.0);
+    mpi_sched_learn(s, 1, 5.0);
+    mpi_sched_learn(s, 0, 1.0);
     for (size_t i = 4; i < p.n_tasks; i++)
-        sched_push(s, (int)i);
+        mpi_sched_push(s, (int)i);
     /* unknown (s1,b): 7, 11; then (s1,a): 6, 10; (s0,b): 5, 9; (s0,a): 4, 8 */
     int want[] = {7, 11, 6, 10, 5, 9, 4, 8};
     for (size_t i = 0; i < 8; i++)
-        assert_int_equal(sched_pop(s), want[i]);
-    assert_int_equal(sched_pop(s), -1);
-    sched_free(s);
+        assert_int_equal(mpi_sched_pop(s), want[i]);
+    assert_int_equal(mpi_sched_pop(s), -1);
+    mpi_sched_free(s);
 }
 
 static void learning_while_queued_reorders(void **state)
 {
     (void)state;
     l4h_plan p = make_plan(2, 1, 3); /* groups a: 0,2,4  b: 1,3,5 */
-    sched *s = sched_new(&p);
-    sched_learn(s, 0, 2.0);
-    sched_learn(s, 1, 1.0);
+    sched *s = mpi_sched_new(&p);
+    mpi_sched_learn(s, 0, 2.0);
+    mpi_sched_learn(s, 1, 1.0);
     for (int i = 2; i < 6; i++)
-        sched_push(s, i);
-    assert_int_equal(sched_pop(s), 2);      /* a (2 s) before b (1 s) */
-    sched_learn(s, 3, 11.0);                /* b now averages 6 s */
-    assert_int_equal(sched_pop(s), 3);
-    assert_int_equal(sched_pop(s), 5);
-    sched_push(s, 3);                       /* a retry goes back in its group */
-    assert_int_equal(sched_pop(s), 3);
-    assert_int_equal(sched_pop(s), 4);
-    assert_int_equal(sched_pop(s), -1);
+        mpi_sched_push(s, i);
+    assert_int_equal(mpi_sched_pop(s), 2);      /* a (2 s) before b (1 s) */
+    mpi_sched_learn(s, 3, 11.0);                /* b now averages 6 s */
+    assert_int_equal(mpi_sched_pop(s), 3);
+    assert_int_equal(mpi_sched_pop(s), 5);
+    mpi_sched_push(s, 3);                       /* a retry goes back in its group */
+    assert_int_equal(mpi_sched_pop(s), 3);
+    assert_int_equal(mpi_sched_pop(s), 4);
+    assert_int_equal(mpi_sched_pop(s), -1);
     /* Nothing measured: a task queued again waits behind those already queued. */
-    sched_free(s);
-    s = sched_new(&p);
+    mpi_sched_free(s);
+    s = mpi_sched_new(&p);
     for (int i = 0; i < 6; i++)
-        sched_push(s, i);
-    assert_int_equal(sched_pop(s), 0);
-    sched_push(s, 0);                       /* an infrastructure retry */
+        mpi_sched_push(s, i);
+    assert_int_equal(mpi_sched_pop(s), 0);
+    mpi_sched_push(s, 0);                       /* an infrastructure retry */
     for (int want = 1; want < 6; want++)
-        assert_int_equal(sched_pop(s), want);
-    assert_int_equal(sched_pop(s), 0);
+        assert_int_equal(mpi_sched_pop(s), want);
+    assert_int_equal(mpi_sched_pop(s), 0);
     /* Nonsense durations teach nothing. */
-    sched_learn(s, 0, NAN);
-    sched_learn(s, 0, -1);
-    sched_learn(s, 0, INFINITY);
-    sched_learn(s, 999, 1.0);
-    sched_free(s);
+    mpi_sched_learn(s, 0, NAN);
+    mpi_sched_learn(s, 0, -1);
+    mpi_sched_learn(s, 0, INFINITY);
+    mpi_sched_learn(s, 999, 1.0);
+    mpi_sched_free(s);
 }
 
 /* The rule, by linear scan: the queued task whose group has the largest
@@ -167,33 +167,33 @@ static void matches_the_rule_on_random_sequences(void **state)
     l4h_plan p = make_plan(4, 3, 20);
     unsigned seed = 12345;
     for (int round = 0; round < 50; round++) {
-        sched *s = sched_new(&p);
+        sched *s = mpi_sched_new(&p);
         model md = {0};
         for (size_t i = 0; i < p.n_tasks; i++) {
-            sched_push(s, (int)i);
+            mpi_sched_push(s, (int)i);
             md.queue[md.n++] = (int)i;
         }
         for (int step = 0; step < 400; step++) {
             seed = seed * 1103515245u + 12345u;
             unsigned r = (seed >> 8) % 10;
             if (r < 6) {
-                int a = sched_pop(s), b = model_pop(&md, &p);
+                int a = mpi_sched_pop(s), b = model_pop(&md, &p);
                 assert_int_equal(a, b);
                 if (a >= 0 && r < 2) { /* some go back, as infra retries do */
-                    sched_push(s, a);
+                    mpi_sched_push(s, a);
                     md.queue[md.n++] = a;
                 }
             } else {
                 int idx = (int)((seed >> 4) % p.n_tasks);
                 double w = 0.5 + (double)((seed >> 12) % 1000) / 100.0;
-                sched_learn(s, idx, w);
+                mpi_sched_learn(s, idx, w);
                 int g = group_id(&p.tasks[idx]);
                 md.sum[g] += w;
                 md.cnt[g]++;
             }
-            assert_int_equal(sched_queued(s), md.n);
+            assert_int_equal(mpi_sched_queued(s), md.n);
         }
-        sched_free(s);
+        mpi_sched_free(s);
     }
 }
 

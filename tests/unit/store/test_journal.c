@@ -14,18 +14,18 @@
 #include <unistd.h>
 
 #include "llm4hep/store.h"
-#include "../../../src/store/store_int.h"
+#include "../../../src/store/store_internal.h"
 
 static char dir[64];
 
 static void crc_known_values(void **state)
 {
     (void)state;
-    assert_int_equal(l4h_crc32(0, "123456789", 9), 0xCBF43926u);
-    assert_int_equal(l4h_crc32(0, "", 0), 0);
-    uint32_t c = l4h_crc32(0, "1234", 4);
-    assert_int_equal(l4h_crc32(c, "56789", 5), 0xCBF43926u);
-    assert_int_not_equal(l4h_crc32(0, "123456788", 9), 0xCBF43926u);
+    assert_int_equal(store_crc32(0, "123456789", 9), 0xCBF43926u);
+    assert_int_equal(store_crc32(0, "", 0), 0);
+    uint32_t c = store_crc32(0, "1234", 4);
+    assert_int_equal(store_crc32(c, "56789", 5), 0xCBF43926u);
+    assert_int_not_equal(store_crc32(0, "123456788", 9), 0xCBF43926u);
 }
 
 typedef struct seen {
@@ -239,7 +239,7 @@ static void task_records_stored_deflated(void **state)
     unsigned char *b = malloc(16 + n);
     assert_int_equal(pread(fd, b, 16 + n, after_h), (ssize_t)(16 + n));
     b[16 + n / 2] ^= 0x55;
-    uint32_t crc = l4h_crc32(l4h_crc32(0, b, 12), b + 16, n);
+    uint32_t crc = store_crc32(store_crc32(0, b, 12), b + 16, n);
     b[12] = crc & 0xff, b[13] = (crc >> 8) & 0xff, b[14] = (crc >> 16) & 0xff, b[15] = crc >> 24;
     assert_int_equal(pwrite(fd, b, 16 + n, after_h), (ssize_t)(16 + n));
     close(fd);

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "llm4hep/store.h"
-#include "../../../src/store/store_int.h"
+#include "../../../src/store/store_internal.h"
 
 static char dir[64];
 static int counter;
@@ -345,7 +345,7 @@ static void rebuild_equals_incremental(void **state)
     char inc[300];
     snprintf(inc, sizeof inc, "%s.incremental", t.out);
     copy(t.out, inc);
-    assert_int_equal(l4h_store_rebuild(t.out, &err), 0);
+    assert_int_equal(store_rebuild(t.out, &err), 0);
     assert_same_results(inc, t.out);
     l4h_results *res = results_ok(t.out);
     assert_int_equal(res->n_annotations, 1);
@@ -373,7 +373,7 @@ static void resume_continues(void **state)
     close_ok(st);
     st = open_ok(&t, 0);
     assert_int_equal(l4h_store_n_tasks(st), 2);
-    assert_int_equal(l4h_store_dropped_bytes(st), 0);
+    assert_int_equal(store_dropped_bytes(st), 0);
     l4h_run_info run2 = {0};
     assert_int_equal(l4h_store_begin_run(st, &run2, &err), 0);
     assert_int_equal(run2.run, 2);
@@ -404,7 +404,7 @@ static void torn_tail_on_open(void **state)
     assert_int_equal(truncate(j, sb.st_size - 10), 0); /* cut the last task record */
     unlink(t.out); /* and lose the HDF5 file too */
     st = open_ok(&t, 0);
-    assert_true(l4h_store_dropped_bytes(st) > 0);
+    assert_true(store_dropped_bytes(st) > 0);
     assert_int_equal(l4h_store_n_tasks(st), 1);
     add_ok(st, 2, L4H_STATUS_SUCCESS);
     close_ok(st);
@@ -664,7 +664,7 @@ static void annotate_reads_only_the_header(void **state)
     assert_int_equal(res->n_tasks, 4);
     assert_int_equal(res->n_annotations, 4);
     l4h_results_free(res);
-    assert_int_not_equal(l4h_store_rebuild(t.out, &err), 0);
+    assert_int_not_equal(store_rebuild(t.out, &err), 0);
     assert_non_null(strstr(err.msg, "corrupted"));
 }
 

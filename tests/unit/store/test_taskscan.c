@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../src/store/store_int.h"
+#include "../../../src/store/store_internal.h"
 
 static const char *const nasty[] = {
     "", "plain", "a ] b } c [ d { e", "quote \" inside, and , commas",
@@ -53,7 +53,7 @@ static void scan_agrees_with_full_parse(void **state)
                 char *js = l4h_rec_to_json(&r);
                 l4h_rec_clear(&r);
                 task_scan s;
-                assert_int_equal(l4h_task_scan(js, strlen(js), &s), 0);
+                assert_int_equal(store_task_scan(js, strlen(js), &s), 0);
                 l4h_task_rec f = {0};
                 l4h_err e;
                 assert_int_equal(l4h_rec_from_json(js, strlen(js), &f, &e), 0);
@@ -79,13 +79,13 @@ static void scan_declines_what_it_cannot_read(void **state)
     size_t len = strlen(js);
     task_scan s;
     for (size_t cut = 0; cut < len; cut++) /* every torn or shortened payload */
-        assert_int_equal(l4h_task_scan(js, cut, &s), -1);
+        assert_int_equal(store_task_scan(js, cut, &s), -1);
     free(js);
 
     make(&r, 8, 1, 0, 0, NAN, 1); /* wall_s written as the string "NaN" */
     js = l4h_rec_to_json(&r);
     l4h_rec_clear(&r);
-    assert_int_equal(l4h_task_scan(js, strlen(js), &s), -1);
+    assert_int_equal(store_task_scan(js, strlen(js), &s), -1);
     free(js);
 
     static const char *const bad[] = {
@@ -97,10 +97,10 @@ static void scan_declines_what_it_cannot_read(void **state)
         "{\"key\":\"0123456789abcdef\" \"status\":\"success\",\"task_id\":1}",
         "{\"key\":\"0123456789abcdef\",\"status\":\"success\",\"task_id\":1,\"x\":[}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(l4h_task_scan(bad[i], strlen(bad[i]), &s), -1);
+        assert_int_equal(store_task_scan(bad[i], strlen(bad[i]), &s), -1);
     const char *ok = " { \"calls\" : [ ] , \"key\":\"0123456789abcdef\",\"status\":\"success\","
                      "\"task_id\":12,\"execs\":[{},{}] } ";
-    assert_int_equal(l4h_task_scan(ok, strlen(ok), &s), 0);
+    assert_int_equal(store_task_scan(ok, strlen(ok), &s), 0);
     assert_int_equal(s.task_id, 12);
     assert_int_equal(s.n_calls, 0);
     assert_int_equal(s.n_execs, 2);

@@ -1,4 +1,4 @@
-/* internal.h — the pieces of the campaign runner, private to src/mpi/.
+/* mpi_internal.h — the pieces of the campaign runner, private to src/mpi/.
  *
  *   slot.c     a task slot: spawns `llm4hep task`, relays its permits and
  *              spending, turns whatever became of it into a record
@@ -60,7 +60,7 @@ enum {
 };
 
 /* Write one frame; retries on EINTR/short writes. 0 ok, -1 on error. */
-int wire_send(int fd, int type, const void *payload, size_t len);
+int mpi_wire_send(int fd, int type, const void *payload, size_t len);
 
 /* Incremental frame reader for a non-blocking or blocking fd. */
 typedef struct wire_reader {
@@ -70,13 +70,13 @@ typedef struct wire_reader {
 
 /* Read what is available (one read call). Returns 1 when data was read, 0 at
  * end of file, -1 on error (EAGAIN counts as 1 with nothing added). */
-int wire_fill(wire_reader *r, int fd);
+int mpi_wire_fill(wire_reader *r, int fd);
 /* Pop one complete frame if buffered: returns 1 and sets *type, *payload
  * (malloc'd, NUL-terminated, caller frees) and *len; 0 when none complete. */
-int wire_next(wire_reader *r, int *type, char **payload, size_t *len);
+int mpi_wire_next(wire_reader *r, int *type, char **payload, size_t *len);
 /* Blocking: read until a whole frame arrives. 1 got one, 0 EOF, -1 error. */
-int wire_recv(wire_reader *r, int fd, int *type, char **payload, size_t *len);
-void wire_reader_free(wire_reader *r);
+int mpi_wire_recv(wire_reader *r, int fd, int *type, char **payload, size_t *len);
+void mpi_wire_reader_free(wire_reader *r);
 
 /* ------------------------------------------------------------------ link */
 
@@ -94,17 +94,17 @@ typedef struct l4h_link {
 
 /* Send bytes to rank `to` (MPI_Send, or queue in serial mode). Can't fail
  * (MPI errors abort the job, which is MPI's own policy). */
-void link_send(l4h_link *ln, int from, int to, int tag, const void *data, size_t len);
+void mpi_link_send(l4h_link *ln, int from, int to, int tag, const void *data, size_t len);
 /* Next message addressed to `me`, without blocking: 1 and fills *m (data
  * malloc'd, NUL-terminated, caller frees) or 0 when none. */
-int link_poll(l4h_link *ln, int me, link_msg *m);
+int mpi_link_poll(l4h_link *ln, int me, link_msg *m);
 
 /* --------------------------------------------------------------- records */
 
 /* Fill the identity of a record for task (key, campaign, models, step, trial,
  * host, started) — for records the rank must make itself (a crashed or killed
  * child). Can't fail. */
-void rec_identity(l4h_task_rec *rec, const l4h_config *cfg, const l4h_task *task);
+void mpi_rec_identity(l4h_task_rec *rec, const l4h_config *cfg, const l4h_task *task);
 
 /* --------------------------------------------------------------- slot */
 
@@ -138,12 +138,12 @@ typedef struct slot {
 } slot;
 
 /* Ready the slot and tell the coordinator it is idle. */
-void slot_init(slot *s);
+void mpi_slot_init(slot *s);
 /* A message from the coordinator. */
-void slot_deliver(slot *s, const link_msg *m);
+void mpi_slot_deliver(slot *s, const link_msg *m);
 /* Service the child for up to timeout_ms; returns 1 if anything happened. */
-int slot_poll(slot *s, int timeout_ms);
-void slot_free(slot *s);
+int mpi_slot_poll(slot *s, int timeout_ms);
+void mpi_slot_free(slot *s);
 
 /* -------------------------------------------------------------- schedule */
 
@@ -154,28 +154,28 @@ void slot_free(slot *s);
  * what already waits). */
 typedef struct sched sched;
 /* A queue for the tasks of plan (borrowed; must outlive it), empty. Can't fail. */
-sched *sched_new(const l4h_plan *plan);
+sched *mpi_sched_new(const l4h_plan *plan);
 /* Queue plan index (again). Can't fail. */
-void sched_push(sched *s, int index);
+void mpi_sched_push(sched *s, int index);
 /* The next task to dispatch, or -1 when nothing is queued. */
-int sched_pop(sched *s);
+int mpi_sched_pop(sched *s);
 /* A measured wall time of plan index (a model outcome, this run or an earlier
  * one); ignored unless finite and > 0. Can't fail. */
-void sched_learn(sched *s, int index, double wall_s);
+void mpi_sched_learn(sched *s, int index, double wall_s);
 /* How many tasks are queued. */
-size_t sched_queued(const sched *s);
-void sched_free(sched *s);
+size_t mpi_sched_queued(const sched *s);
+void mpi_sched_free(sched *s);
 
 /* --------------------------------------------------------------- limiter */
 
 typedef struct limiter limiter;
-limiter *limiter_new(const l4h_config *cfg);
+limiter *mpi_limiter_new(const l4h_config *cfg);
 /* Queue a permit request from rank for endpoint; grants go out via link. */
-void limiter_request(limiter *l, l4h_link *ln, int rank, const char *endpoint);
-void limiter_release(limiter *l, l4h_link *ln, const char *endpoint, int http_status);
+void mpi_limiter_request(limiter *l, l4h_link *ln, int rank, const char *endpoint);
+void mpi_limiter_release(limiter *l, l4h_link *ln, const char *endpoint, int http_status);
 /* Grant what the rate allows now (call every loop). */
-void limiter_tick(limiter *l, l4h_link *ln);
-void limiter_free(limiter *l);
+void mpi_limiter_tick(limiter *l, l4h_link *ln);
+void mpi_limiter_free(limiter *l);
 
 /* --------------------------------------------------------------- progress */
 
@@ -196,8 +196,8 @@ typedef struct progress {
  * key follows in this run (an interrupted or re-queued attempt is not
  * final), so the key counts as done; the line's [k/N] counts keys, never
  * attempts. */
-void progress_task(progress *p, const l4h_task_rec *rec, int final);
-void progress_summary(progress *p, int force);
+void mpi_progress_task(progress *p, const l4h_task_rec *rec, int final);
+void mpi_progress_summary(progress *p, int force);
 
 /* ---------------------------------------------------------- coordinator */
 
@@ -242,18 +242,18 @@ typedef struct coord {
 } coord;
 
 /* Decide what to run (resume), fill the queue. Can't fail. */
-void coord_init(coord *c);
+void mpi_coord_init(coord *c);
 /* One message from a slot. */
-void coord_handle(coord *c, const link_msg *m);
+void mpi_coord_handle(coord *c, const link_msg *m);
 /* Timers, signals, dispatch to idle slots; returns 1 when the campaign loop
  * may end (nothing queued or draining, nothing in flight). */
-int coord_tick(coord *c);
+int mpi_coord_tick(coord *c);
 /* Tell every slot there is no more work. */
-void coord_release_slots(coord *c);
+void mpi_coord_release_slots(coord *c);
 /* Print the run's own figures: tasks/s, overhead per task, rank 0's CPU and memory. */
-void coord_print_stats(const coord *c);
+void mpi_coord_print_stats(const coord *c);
 /* The exit code for what happened. */
-int coord_exit_code(const coord *c);
-void coord_free(coord *c);
+int mpi_coord_exit_code(const coord *c);
+void mpi_coord_free(coord *c);
 
 #endif

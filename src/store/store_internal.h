@@ -1,7 +1,7 @@
-/* store_int.h — private to src/store: the HDF5 tables' row structs and
+/* store_internal.h — private to src/store: the HDF5 tables' row structs and
  * column descriptors, the heap helpers, the key map and secret redaction. */
-#ifndef L4H_STORE_INT_H
-#define L4H_STORE_INT_H
+#ifndef LLM4HEP_STORE_INTERNAL_H
+#define LLM4HEP_STORE_INTERNAL_H
 
 #include <hdf5.h>
 #include <stddef.h>
@@ -149,37 +149,37 @@ extern const table_desc l4h_t_inputs;
 extern const table_desc *const l4h_tables[6];
 
 /* Memory type of a table's rows (caller closes). */
-hid_t l4h_table_memtype(const table_desc *t);
+hid_t store_table_memtype(const table_desc *t);
 /* Create the table as an empty chunked, extendible, deflated dataset. */
-int l4h_table_create(hid_t file, const table_desc *t, l4h_err *err);
+int store_table_create(hid_t file, const table_desc *t, l4h_err *err);
 /* Rows in the table; -1 with err when it cannot be read. */
-int64_t l4h_table_rows(hid_t file, const char *name, l4h_err *err);
+int64_t store_table_rows(hid_t file, const char *name, l4h_err *err);
 /* Append n rows (row structs). */
-int l4h_table_append(hid_t file, const table_desc *t, const void *rows, size_t n, l4h_err *err);
+int store_table_append(hid_t file, const table_desc *t, const void *rows, size_t n, l4h_err *err);
 /* Read rows [first, first+n) into rows. */
-int l4h_table_read(hid_t file, const table_desc *t, int64_t first, size_t n, void *rows,
+int store_table_read(hid_t file, const table_desc *t, int64_t first, size_t n, void *rows,
                    l4h_err *err);
 /* Overwrite the named columns (a subset, in cols) of one row from the row
  * struct src. */
-int l4h_table_update(hid_t file, const table_desc *t, const char *const *cols, size_t ncols,
+int store_table_update(hid_t file, const table_desc *t, const char *const *cols, size_t ncols,
                      int64_t row, const void *src, l4h_err *err);
 
 /* Copy s into a fixed field of width w: NUL padded; cut on a UTF-8 boundary
  * and ended with "..." when it does not fit. NULL is "". Can't fail. */
-void l4h_fix_set(char *dst, size_t w, const char *s);
+void store_fix_set(char *dst, size_t w, const char *s);
 /* A NUL-terminated malloc'd copy of a fixed field of width w. */
-char *l4h_fix_get(const char *src, size_t w);
+char *store_fix_get(const char *src, size_t w);
 /* The same into a char array of size n (n > 0). */
-void l4h_fix_copy(char *dst, size_t n, const char *src, size_t w);
+void store_fix_copy(char *dst, size_t n, const char *src, size_t w);
 
 /* ------------------------------------------------------------ heap */
 
 /* Create /text (empty). */
-int l4h_heap_create(hid_t file, l4h_err *err);
+int store_heap_create(hid_t file, l4h_err *err);
 /* Bytes in /text. */
-int64_t l4h_heap_len(hid_t file, l4h_err *err);
+int64_t store_heap_len(hid_t file, l4h_err *err);
 /* Append n bytes; *at gets the offset of the first. */
-int l4h_heap_append(hid_t file, const void *data, size_t n, l4h_err *err);
+int store_heap_append(hid_t file, const void *data, size_t n, l4h_err *err);
 /* The longest one text ref may be (a damaged file's larger length is an
  * error, not an allocation of its size). Texts are captured outputs, code
  * and bodies, each far smaller. */
@@ -188,24 +188,24 @@ int l4h_heap_append(hid_t file, const void *data, size_t n, l4h_err *err);
 /* Read [off, off+len) into a malloc'd NUL-terminated string (*out). A range
  * outside the heap (checked without overflow) or longer than L4H_TEXT_MAX
  * is a code-2 "damaged file" error naming it. */
-int l4h_heap_read(hid_t hdset, int64_t off, int64_t len, char **out, l4h_err *err);
+int store_heap_read(hid_t hdset, int64_t off, int64_t len, char **out, l4h_err *err);
 
 /* ------------------------------------------------------ HDF5 helpers */
 
 /* Turn off HDF5's automatic error printing (we report errors ourselves). */
-void l4h_h5_quiet(void);
+void store_h5_quiet(void);
 /* The innermost message of HDF5's error stack, into buf. */
-void l4h_h5_errmsg(char *buf, size_t n);
+void store_h5_errmsg(char *buf, size_t n);
 /* Root attributes. */
-int l4h_attr_set_str(hid_t obj, const char *name, const char *value, l4h_err *err);
-int l4h_attr_set_i64(hid_t obj, const char *name, int64_t value, l4h_err *err);
+int store_attr_set_str(hid_t obj, const char *name, const char *value, l4h_err *err);
+int store_attr_set_i64(hid_t obj, const char *name, int64_t value, l4h_err *err);
 /* A root attribute holding the n strings v (a 1-D array of UTF-8 strings),
  * replacing one of that name. -1 with err (code 3). */
 int store_attr_set_strv(hid_t obj, const char *name, const char *const *v, size_t n,
                         l4h_err *err);
 /* -1 when absent or unreadable (no err message; callers decide). */
-int l4h_attr_get_str(hid_t obj, const char *name, char **out);
-int l4h_attr_get_i64(hid_t obj, const char *name, int64_t *out);
+int store_attr_get_str(hid_t obj, const char *name, char **out);
+int store_attr_get_i64(hid_t obj, const char *name, int64_t *out);
 
 /* --------------------------------------------------------- key map */
 
@@ -225,10 +225,10 @@ typedef struct key_map {
 } key_map;
 
 /* The entry for key (created zeroed when absent and create != 0; else NULL). */
-key_entry *l4h_keymap_get(key_map *m, const char *key, int create);
-void l4h_keymap_free(key_map *m);
+key_entry *store_keymap_get(key_map *m, const char *key, int create);
+void store_keymap_free(key_map *m);
 /* Count one more attempt of the key (status, wall time, task id). Can't fail. */
-void l4h_key_note(key_entry *k, l4h_status status, double wall_s, int64_t task_id);
+void store_key_note(key_entry *k, l4h_status status, double wall_s, int64_t task_id);
 
 /* ------------------------------------------------------- redaction */
 
@@ -236,7 +236,7 @@ void l4h_key_note(key_entry *k, l4h_status status, double wall_s, int64_t task_i
  * in every text of a task record, whatever a producer let through. What a
  * model wrote holds none (the llm client refuses such an answer), so this
  * never changes an answer, a tool call or code. Returns the number replaced. */
-size_t l4h_redact_rec(l4h_task_rec *rec);
+size_t store_redact_rec(l4h_task_rec *rec);
 
 /* ------------------------------------------------------ task scan */
 
@@ -253,7 +253,7 @@ typedef struct task_scan {
  * the rest (no allocation). -1 when the record is not the plain shape the
  * writer makes (malformed, a member missing or written as a string): the
  * caller then parses it in full. Can't fail otherwise. */
-int l4h_task_scan(const char *json, size_t len, task_scan *out);
+int store_task_scan(const char *json, size_t len, task_scan *out);
 
 /* ------------------------------------------------------ file writer */
 
@@ -262,12 +262,12 @@ int l4h_task_scan(const char *json, size_t len, task_scan *out);
 hid_t store_open_ro(const char *path, l4h_err *err);
 
 /* The journal file beside h5path (caller frees). */
-char *l4h_journal_path(const char *h5path);
+char *store_journal_path(const char *h5path);
 
 /* Take the campaign lock on h5path (flock on <h5path>.lock, "host pid"
  * written inside). Returns the lock fd, or -1 (code 2 naming the holder). */
-int l4h_lock_take(const char *h5path, const char *why, l4h_err *err);
-void l4h_lock_release(int fd);
+int store_lock_take(const char *h5path, const char *why, l4h_err *err);
+void store_lock_release(int fd);
 
 /* State of the HDF5 file reflecting a journal, built by the sync pass. */
 typedef struct sync_state {
@@ -287,45 +287,45 @@ typedef struct sync_state {
 /* Bring h5path up to date with the journal at jpath: append what it lacks,
  * or rebuild it (temp + rename) when it does not open, was left mid-write,
  * disagrees with the journal, or force_rebuild. Fills st (caller frees with
- * l4h_sync_state_free). *dropped: torn tail bytes (may be NULL). A file
+ * store_sync_state_free). *dropped: torn tail bytes (may be NULL). A file
  * held open by a reader is updated through a copy renamed over it. */
-int l4h_sync_file(const char *h5path, const char *jpath, int force_rebuild, sync_state *st,
+int store_sync_file(const char *h5path, const char *jpath, int force_rebuild, sync_state *st,
                   int64_t *dropped, l4h_err *err);
-void l4h_sync_state_free(sync_state *st);
+void store_sync_state_free(sync_state *st);
 /* For a writer that needs the counts but no key states (annotate): when the
  * file is clean and reflects the whole journal (its journal_offset is the
  * journal's size), fill st from the file and the journal's header record
  * alone, without reading the rest of the journal (st->keys stays empty:
  * appending non-task records and a rebuild need none); else as
- * l4h_sync_file. Caller frees st. */
-int l4h_sync_counts(const char *h5path, const char *jpath, sync_state *st, l4h_err *err);
+ * store_sync_file. Caller frees st. */
+int store_sync_counts(const char *h5path, const char *jpath, sync_state *st, l4h_err *err);
 
 /* Apply the journal records from st->file_end on to an open file that
  * reflects st (file_task_id fields, file_end, file_records); advances st.
  * Marks the file `writing` first and `clean` (with the journal position)
  * last. */
-int l4h_apply_journal(hid_t file, const char *jpath, sync_state *st, l4h_err *err);
+int store_apply_journal(hid_t file, const char *jpath, sync_state *st, l4h_err *err);
 /* Create the groups-less skeleton of a results file: root attributes from
  * the journal's H record (JSON), the six empty tables and /text. */
-int l4h_init_file(hid_t file, const char *header_json, l4h_err *err);
+int store_init_file(hid_t file, const char *header_json, l4h_err *err);
 /* Make the file reflect the journal up to st->end; see store.c. allow_copy:
  * when a reader holds the file, update a copy and rename it over; else
  * defer (*deferred = 1). Rebuilds when the file does not open. */
-int l4h_update_file(const char *h5path, const char *jpath, sync_state *st, int allow_copy,
+int store_update_file(const char *h5path, const char *jpath, sync_state *st, int allow_copy,
                     int *deferred, l4h_err *err);
 
 /* ------------ used only inside the room (tests/unit/store too) */
 
 /* Bytes of a torn last journal record that l4h_store_open dropped (0 when
  * the journal was whole). */
-int64_t l4h_store_dropped_bytes(const l4h_store *st);
+int64_t store_dropped_bytes(const l4h_store *st);
 
 /* Rebuild the HDF5 file h5path from its journal (temp file + atomic rename).
  * Refuses (code 2) while a campaign holds the lock. */
-int l4h_store_rebuild(const char *h5path, l4h_err *err);
+int store_rebuild(const char *h5path, l4h_err *err);
 
 /* CRC-32 (IEEE 802.3, zlib's crc32): start with crc = 0; chain calls to
  * continue over more bytes. Can't fail. */
-uint32_t l4h_crc32(uint32_t crc, const void *data, size_t n);
+uint32_t store_crc32(uint32_t crc, const void *data, size_t n);
 
 #endif
