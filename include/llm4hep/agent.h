@@ -120,6 +120,11 @@ int l4h_reference_verify(const l4h_suite *suite, l4h_err *err);
 int l4h_reference_selftest(const l4h_config *cfg, const l4h_suite *suite, const char *self_exe,
                            const char *filter, int jobs, l4h_err *err);
 
+/* The step named in DIR/task.json (the record a `run` leaves), opened
+ * beneath DIR with no link followed and at most 64 MiB read; NULL when there
+ * is no such record or it names no step. Caller frees. */
+char *l4h_manifest_recorded_step(const char *dir);
+
 /* Are the files `validate` would judge in DIR really written by `step`'s
  * code? DIR/task.json (the record `run --out-dir` writes) names the step whose
  * task left DIR; that task's staged inputs are reference files. Returns 1 and

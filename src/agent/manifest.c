@@ -199,9 +199,8 @@ int l4h_reference_verify(const l4h_suite *suite, l4h_err *err)
     return rc;
 }
 
-/* The step named in DIR/task.json, or NULL (no record, or none readable).
- * Caller frees. */
-static char *recorded_step(const char *dir)
+/* See agent.h. */
+char *l4h_manifest_recorded_step(const char *dir)
 {
     l4h_workspace w = {.host = (char *)dir};
     l4h_err e = {0};
@@ -248,7 +247,7 @@ int l4h_manifest_foreign_outputs(const l4h_suite *suite, const l4h_step *step, c
                                  char **why, l4h_err *err)
 {
     *why = NULL;
-    char *name = recorded_step(dir);
+    char *name = l4h_manifest_recorded_step(dir);
     if (!name)
         return 0;
     const l4h_step *ran = l4h_suite_step(suite, name);

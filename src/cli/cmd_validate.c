@@ -83,29 +83,6 @@ static char *missing_reference(const l4h_suite *suite, const l4h_step *step)
     return NULL;
 }
 
-/* The step named in dir/task.json (opened beneath dir, no link followed,
- * at most 64 MiB read), or NULL. Caller frees. */
-static char *recorded_step(const char *dir)
-{
-    l4h_workspace w = {.host = (char *)dir};
-    l4h_err e = {0};
-    int fd = l4h_workspace_open(&w, "task.json", &e);
-    if (fd < 0)
-        return NULL;
-    l4h_buf b = {0};
-    char buf[65536];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) > 0 && b.len < (64u << 20))
-        l4h_buf_add(&b, buf, (size_t)n);
-    close(fd);
-    cJSON *j = cJSON_ParseWithLength(b.data ? b.data : "", b.len);
-    l4h_buf_free(&b);
-    const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "step");
-    char *out = cJSON_IsString(st) ? l4h_xstrdup(st->valuestring) : NULL;
-    cJSON_Delete(j);
-    return out;
-}
-
 /* Every array and text check file of step is a regular file in dir (and
  * the step has at least one). */
 static int has_check_files(const l4h_step *step, const char *dir)
@@ -132,7 +109,7 @@ static int has_check_files(const l4h_step *step, const char *dir)
 static char *step_dir(const char *dir, const l4h_step *step)
 {
     char *sub = l4h_path_join(dir, step->name);
-    char *rec = recorded_step(sub);
+    char *rec = l4h_manifest_recorded_step(sub);
     int ours = rec && !strcmp(rec, step->name);
     free(rec);
     if (ours)
@@ -145,7 +122,7 @@ static char *step_dir(const char *dir, const l4h_step *step)
  * Returns how many. */
 static size_t find_steps(const l4h_suite *suite, const char *dir, int *chosen)
 {
-    char *name = recorded_step(dir);
+    char *name = l4h_manifest_recorded_step(dir);
     const l4h_step *st = name ? l4h_suite_step(suite, name) : NULL;
     free(name);
     if (st) {
@@ -155,7 +132,7 @@ static size_t find_steps(const l4h_suite *suite, const char *dir, int *chosen)
     size_t n = 0;
     for (size_t i = 0; i < suite->n_steps; i++) {
         char *sub = l4h_path_join(dir, suite->steps[i].name);
-        char *rec = recorded_step(sub);
+        char *rec = l4h_manifest_recorded_step(sub);
         if (rec && !strcmp(rec, suite->steps[i].name)) {
             chosen[i] = 1;
             n++;
