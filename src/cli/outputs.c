@@ -54,6 +54,21 @@ void cli_write_validation_log(const char *dir, const char *step, const char *tex
         fprintf(stderr, "llm4hep: writing %s/%s: %s\n", dir, rel, err.msg);
 }
 
+/* A chat message's content and tool calls, as prompt_pairs/ shows them.
+ * Can't fail. */
+static void message_text(const cJSON *m, l4h_buf *out)
+{
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
+    const cJSON *calls = cJSON_GetObjectItemCaseSensitive(m, "tool_calls");
+    if (cJSON_IsString(content))
+        l4h_buf_printf(out, "%s\n", content->valuestring);
+    if (calls) {
+        char *t = cJSON_PrintUnformatted(calls);
+        l4h_buf_printf(out, "tool_calls: %s\n", t ? t : "");
+        free(t);
+    }
+}
+
 /* A chat request's messages as text: "### role" then the content (tool
  * calls and tool results as their JSON). The raw body when it is not JSON. */
 static void request_text(const char *request, l4h_buf *out)
@@ -68,16 +83,8 @@ static void request_text(const char *request, l4h_buf *out)
     const cJSON *m;
     cJSON_ArrayForEach(m, msgs) {
         const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
-        const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
-        const cJSON *calls = cJSON_GetObjectItemCaseSensitive(m, "tool_calls");
         l4h_buf_printf(out, "### %s\n", cJSON_IsString(role) ? role->valuestring : "?");
-        if (cJSON_IsString(content))
-            l4h_buf_printf(out, "%s\n", content->valuestring);
-        if (calls) {
-            char *t = cJSON_PrintUnformatted(calls);
-            l4h_buf_printf(out, "tool_calls: %s\n", t ? t : "");
-            free(t);
-        }
+        message_text(m, out);
         l4h_buf_puts(out, "\n");
     }
     cJSON_Delete(j);
@@ -95,15 +102,7 @@ static void answer_text(const char *response, l4h_buf *out)
         cJSON_Delete(j);
         return;
     }
-    const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
-    const cJSON *calls = cJSON_GetObjectItemCaseSensitive(m, "tool_calls");
-    if (cJSON_IsString(content))
-        l4h_buf_printf(out, "%s\n", content->valuestring);
-    if (calls) {
-        char *t = cJSON_PrintUnformatted(calls);
-        l4h_buf_printf(out, "tool_calls: %s\n", t ? t : "");
-        free(t);
-    }
+    message_text(m, out);
     cJSON_Delete(j);
 }
 

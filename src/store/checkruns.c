@@ -10,38 +10,6 @@
 
 #define BLOCK 65536
 
-/* The rows [first, first+n) of /checks, only the columns named. */
-static int read_cols(hid_t d, const char *const *names, size_t nn, int64_t first, size_t n,
-                     check_row *out)
-{
-    hid_t mt = H5Tcreate(H5T_COMPOUND, sizeof(check_row));
-    for (size_t i = 0; i < nn; i++) {
-        if (!strcmp(names[i], "task_id"))
-            H5Tinsert(mt, "task_id", offsetof(check_row, task_id), H5T_NATIVE_INT64);
-        else if (!strcmp(names[i], "run"))
-            H5Tinsert(mt, "run", offsetof(check_row, run), H5T_NATIVE_INT32);
-        else if (!strcmp(names[i], "passed"))
-            H5Tinsert(mt, "passed", offsetof(check_row, passed), H5T_NATIVE_INT8);
-        else {
-            hid_t st = H5Tcopy(H5T_C_S1);
-            H5Tset_size(st, sizeof out->check);
-            H5Tset_strpad(st, H5T_STR_NULLPAD);
-            H5Tset_cset(st, H5T_CSET_UTF8);
-            H5Tinsert(mt, "check", offsetof(check_row, check), st);
-            H5Tclose(st);
-        }
-    }
-    hid_t fs = H5Dget_space(d);
-    hsize_t start = (hsize_t)first, count = n;
-    H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count, NULL);
-    hid_t ms = H5Screate_simple(1, &count, NULL);
-    herr_t r = H5Dread(d, mt, ms, fs, H5P_DEFAULT, out);
-    H5Sclose(ms);
-    H5Sclose(fs);
-    H5Tclose(mt);
-    return r < 0 ? -1 : 0;
-}
-
 int l4h_results_check_runs(const l4h_results *res, l4h_check_verdict **out, size_t *n,
                            l4h_err *err)
 {
@@ -73,8 +41,7 @@ int l4h_results_check_runs(const l4h_results *res, l4h_check_verdict **out, size
     /* pass 1: the tasks with a row of a run other than their own */
     for (int64_t at = 0; !rc && at < rows; at += BLOCK) {
         size_t k = (size_t)(rows - at < BLOCK ? rows - at : BLOCK);
-        if (read_cols(d, ids, 2, at, k, buf) < 0)
-            rc = l4h_err_set(err, L4H_EXIT_USAGE, "%s: /checks does not read", res->path);
+        rc = store_table_read_cols(f, &l4h_t_checks, ids, 2, at, k, buf, err);
         for (size_t i = 0; !rc && i < k; i++) {
             int64_t t = buf[i].task_id;
             if (t >= 1 && (size_t)t <= res->n_tasks && buf[i].run > 0 &&
@@ -87,8 +54,7 @@ int l4h_results_check_runs(const l4h_results *res, l4h_check_verdict **out, size
     for (int64_t at = 0; !rc && any && at < rows; at += BLOCK) {
         size_t k = (size_t)(rows - at < BLOCK ? rows - at : BLOCK);
         memset(buf, 0, k * sizeof *buf);
-        if (read_cols(d, all, 4, at, k, buf) < 0)
-            rc = l4h_err_set(err, L4H_EXIT_USAGE, "%s: /checks does not read", res->path);
+        rc = store_table_read_cols(f, &l4h_t_checks, all, 4, at, k, buf, err);
         for (size_t i = 0; !rc && i < k; i++) {
             int64_t t = buf[i].task_id;
             if (t < 1 || (size_t)t > res->n_tasks || !mark[t])

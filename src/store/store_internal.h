@@ -148,6 +148,11 @@ extern const table_desc l4h_t_inputs;
 /* The six tables in file order. */
 extern const table_desc *const l4h_tables[6];
 
+/* Rows [first, first+n) of table t, only the columns named in cols (the
+ * others in rows are left as they are; unknown names are skipped), into row
+ * structs. 0, or -1 with err (code 2 for rows the table does not have). */
+int store_table_read_cols(hid_t file, const table_desc *t, const char *const *cols,
+                          size_t ncols, int64_t first, size_t n, void *rows, l4h_err *err);
 /* Memory type of a table's rows (caller closes). */
 hid_t store_table_memtype(const table_desc *t);
 /* Create the table as an empty chunked, extendible, deflated dataset. */

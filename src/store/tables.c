@@ -160,34 +160,62 @@ int64_t store_table_rows(hid_t file, const char *name, l4h_err *err)
     return (int64_t)dims;
 }
 
-/* Write n rows (or the subset type mt) at [first, first+n) of open dataset d. */
-static int write_rows(hid_t d, hid_t mt, int64_t first, size_t n, const void *rows)
+/* Read (write = 0) or write rows [first, first+n) of open dataset d with
+ * memory type mt (the whole row, or a subset of its columns). 0, or -1. */
+static int rows_io(hid_t d, hid_t mt, int64_t first, size_t n, void *rows, int write)
 {
     hid_t fs = H5Dget_space(d);
     hsize_t start = (hsize_t)first, count = n;
     H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count, NULL);
     hid_t ms = H5Screate_simple(1, &count, NULL);
-    herr_t r = H5Dwrite(d, mt, ms, fs, H5P_DEFAULT, rows);
+    herr_t r = write ? H5Dwrite(d, mt, ms, fs, H5P_DEFAULT, rows)
+                     : H5Dread(d, mt, ms, fs, H5P_DEFAULT, rows);
     H5Sclose(ms);
     H5Sclose(fs);
     return r < 0 ? -1 : 0;
+}
+
+/* The memory type of table t's columns named in cols (all when cols is
+ * NULL) at their row-struct offsets; unknown names are left out. Caller
+ * closes. */
+static hid_t subset_type(const table_desc *t, const char *const *cols, size_t ncols)
+{
+    if (!cols)
+        return store_table_memtype(t);
+    col_desc sub[16];
+    size_t n = 0;
+    for (size_t i = 0; i < ncols && n < 16; i++)
+        for (size_t j = 0; j < t->ncols; j++)
+            if (!strcmp(cols[i], t->cols[j].name))
+                sub[n++] = t->cols[j];
+    return compound(sub, n, t->row_size, 1);
+}
+
+/* Open table t's dataset and its row count (*dims). The dataset (caller
+ * closes), or -1 with err. */
+static hid_t open_table(hid_t file, const table_desc *t, hsize_t *dims, l4h_err *err)
+{
+    hid_t d = H5Dopen2(file, t->name, H5P_DEFAULT);
+    if (d < 0)
+        return h5fail(err, "cannot open", t->name);
+    hid_t s = H5Dget_space(d);
+    H5Sget_simple_extent_dims(s, dims, NULL);
+    H5Sclose(s);
+    return d;
 }
 
 int store_table_append(hid_t file, const table_desc *t, const void *rows, size_t n, l4h_err *err)
 {
     if (n == 0)
         return 0;
-    hid_t d = H5Dopen2(file, t->name, H5P_DEFAULT);
-    if (d < 0)
-        return h5fail(err, "cannot open", t->name);
-    hid_t s = H5Dget_space(d);
     hsize_t dims = 0;
-    H5Sget_simple_extent_dims(s, &dims, NULL);
-    H5Sclose(s);
+    hid_t d = open_table(file, t, &dims, err);
+    if (d < 0)
+        return -1;
     hsize_t nd = dims + n;
     int rc = 0;
     hid_t mt = store_table_memtype(t);
-    if (H5Dset_extent(d, &nd) < 0 || write_rows(d, mt, (int64_t)dims, n, rows) < 0)
+    if (H5Dset_extent(d, &nd) < 0 || rows_io(d, mt, (int64_t)dims, n, (void *)rows, 1) < 0)
         rc = h5fail(err, "cannot append to", t->name);
     H5Tclose(mt);
     H5Dclose(d);
@@ -195,16 +223,20 @@ int store_table_append(hid_t file, const table_desc *t, const void *rows, size_t
 }
 
 int store_table_read(hid_t file, const table_desc *t, int64_t first, size_t n, void *rows,
-                   l4h_err *err)
+                     l4h_err *err)
+{
+    return store_table_read_cols(file, t, NULL, 0, first, n, rows, err);
+}
+
+int store_table_read_cols(hid_t file, const table_desc *t, const char *const *cols,
+                          size_t ncols, int64_t first, size_t n, void *rows, l4h_err *err)
 {
     if (n == 0)
         return 0;
-    hid_t d = H5Dopen2(file, t->name, H5P_DEFAULT);
-    if (d < 0)
-        return h5fail(err, "cannot open", t->name);
-    hid_t fs = H5Dget_space(d);
     hsize_t dims = 0;
-    H5Sget_simple_extent_dims(fs, &dims, NULL);
+    hid_t d = open_table(file, t, &dims, err);
+    if (d < 0)
+        return -1;
     int rc = 0;
     if (first < 0 || (hsize_t)first > dims || n > dims - (hsize_t)first) { /* no wrap */
         rc = l4h_err_set(err, L4H_EXIT_USAGE,
@@ -212,34 +244,23 @@ int store_table_read(hid_t file, const table_desc *t, int64_t first, size_t n, v
                          t->name, (unsigned long long)dims, (long long)first,
                          (long long)l4h_add_sat_i64(first, n > INT64_MAX ? INT64_MAX : (int64_t)n - 1));
     } else {
-        hsize_t start = (hsize_t)first, count = n;
-        H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count, NULL);
-        hid_t ms = H5Screate_simple(1, &count, NULL);
-        hid_t mt = store_table_memtype(t);
-        if (H5Dread(d, mt, ms, fs, H5P_DEFAULT, rows) < 0)
+        hid_t mt = subset_type(t, cols, ncols);
+        if (rows_io(d, mt, first, n, rows, 0) < 0)
             rc = h5fail(err, "cannot read", t->name);
         H5Tclose(mt);
-        H5Sclose(ms);
     }
-    H5Sclose(fs);
     H5Dclose(d);
     return rc;
 }
 
 int store_table_update(hid_t file, const table_desc *t, const char *const *cols, size_t ncols,
-                     int64_t row, const void *src, l4h_err *err)
+                       int64_t row, const void *src, l4h_err *err)
 {
-    col_desc sub[8];
-    size_t n = 0;
-    for (size_t i = 0; i < ncols && n < 8; i++)
-        for (size_t j = 0; j < t->ncols; j++)
-            if (!strcmp(cols[i], t->cols[j].name))
-                sub[n++] = t->cols[j];
     hid_t d = H5Dopen2(file, t->name, H5P_DEFAULT);
     if (d < 0)
         return h5fail(err, "cannot open", t->name);
-    hid_t mt = compound(sub, n, t->row_size, 1);
-    int rc = write_rows(d, mt, row, 1, src) < 0 ? h5fail(err, "cannot update", t->name) : 0;
+    hid_t mt = subset_type(t, cols, ncols);
+    int rc = rows_io(d, mt, row, 1, (void *)src, 1) < 0 ? h5fail(err, "cannot update", t->name) : 0;
     H5Tclose(mt);
     H5Dclose(d);
     return rc;
