@@ -77,18 +77,9 @@ l4h_rescore_writer *l4h_store_rescore_begin(const char *h5path, l4h_err *err)
 /* The rescore record's JSON (caller frees). */
 static char *record_json(const l4h_run_info *info, l4h_task_rec *tasks, size_t n)
 {
-    char *cfg_text = l4h_xstrdup(info->config_text);
-    l4h_secrets_redact(&cfg_text);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "run", info->run);
-    cJSON_AddNumberToObject(o, "started_utc", info->started_utc);
+    cJSON *o = store_run_json(info);
     cJSON_AddNumberToObject(o, "ended_utc", info->ended_utc);
     cJSON_AddNumberToObject(o, "exit_code", info->exit_code);
-    cJSON_AddStringToObject(o, "hosts", info->hosts ? info->hosts : "");
-    cJSON_AddStringToObject(o, "llm4hep_version", info->llm4hep_version ? info->llm4hep_version : "");
-    cJSON_AddStringToObject(o, "git_commit", info->git_commit ? info->git_commit : "");
-    cJSON_AddStringToObject(o, "config_text", cfg_text ? cfg_text : "");
-    free(cfg_text);
     cJSON *arr = cJSON_AddArrayToObject(o, "tasks");
     for (size_t i = 0; i < n; i++) {
         l4h_task_rec only = {.task_id = tasks[i].task_id, .checks = tasks[i].checks,

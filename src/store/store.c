@@ -581,6 +581,22 @@ static int journal_add(l4h_store *st, int type, const char *js, l4h_err *err)
     return 0;
 }
 
+/* See store_internal.h. */
+cJSON *store_run_json(const l4h_run_info *info)
+{
+    char *cfg_text = l4h_xstrdup(info->config_text);
+    l4h_secrets_redact(&cfg_text);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "run", info->run);
+    cJSON_AddNumberToObject(o, "started_utc", info->started_utc);
+    cJSON_AddStringToObject(o, "hosts", info->hosts ? info->hosts : "");
+    cJSON_AddStringToObject(o, "llm4hep_version", info->llm4hep_version ? info->llm4hep_version : "");
+    cJSON_AddStringToObject(o, "git_commit", info->git_commit ? info->git_commit : "");
+    cJSON_AddStringToObject(o, "config_text", cfg_text ? cfg_text : "");
+    free(cfg_text);
+    return o;
+}
+
 int l4h_store_begin_run(l4h_store *st, l4h_run_info *info, l4h_err *err)
 {
     info->run = (int)st->sync.n_runs + 1;
@@ -590,22 +606,14 @@ int l4h_store_begin_run(l4h_store *st, l4h_run_info *info, l4h_err *err)
     char sha[65];
     l4h_sha256_hex(info->config_text ? info->config_text : "",
                    info->config_text ? strlen(info->config_text) : 0, sha);
-    char *cfg_text = l4h_xstrdup(info->config_text), *pk = l4h_xstrdup(info->python_packages);
-    l4h_secrets_redact(&cfg_text);
+    char *pk = l4h_xstrdup(info->python_packages);
     l4h_secrets_redact(&pk);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "run", info->run);
-    cJSON_AddNumberToObject(o, "started_utc", info->started_utc);
+    cJSON *o = store_run_json(info);
     cJSON_AddStringToObject(o, "slurm_job_id", info->slurm_job_id);
     cJSON_AddNumberToObject(o, "slurm_restart_count", info->slurm_restart_count);
     cJSON_AddNumberToObject(o, "ranks", info->ranks);
-    cJSON_AddStringToObject(o, "hosts", info->hosts ? info->hosts : "");
-    cJSON_AddStringToObject(o, "llm4hep_version", info->llm4hep_version ? info->llm4hep_version : "");
-    cJSON_AddStringToObject(o, "git_commit", info->git_commit ? info->git_commit : "");
     cJSON_AddStringToObject(o, "config_sha256", info->config_text ? sha : "");
-    cJSON_AddStringToObject(o, "config_text", cfg_text ? cfg_text : "");
     cJSON_AddStringToObject(o, "python_packages", pk ? pk : "");
-    free(cfg_text);
     free(pk);
     cJSON_AddStringToObject(o, "meaning_sha256", st->meaning_sha256);
     cJSON_AddNumberToObject(o, "input_series", st->input_series);

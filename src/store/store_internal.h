@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "llm4hep/store.h"
 
 /* ------------------------------------------------------------- tables */
@@ -265,6 +267,11 @@ int store_task_scan(const char *json, size_t len, task_scan *out);
 /* Open a results file read-only for reading (format_version checked; waits
  * up to 10 s for a checkpoint that holds it). The file id, or -1 (code 2). */
 hid_t store_open_ro(const char *path, l4h_err *err);
+
+/* A run's identity as its journal record holds it (a new cJSON object the
+ * caller adds to and deletes): run, started_utc, hosts, llm4hep_version,
+ * git_commit and config_text with secrets redacted. Can't fail. */
+cJSON *store_run_json(const l4h_run_info *info);
 
 /* The journal file beside h5path (caller frees). */
 char *store_journal_path(const char *h5path);
