@@ -451,222 +451,293 @@ static const char *output_root(const run_args *a, char *buf, size_t n)
     return NULL;
 }
 
-int cli_run(int argc, char **argv)
+/* One `run` invocation: its arguments, what it opened, and the steps'
+ * records so far (run.json). */
+typedef struct run_state {
+    run_args a;
+    l4h_config *cfg;
+    const l4h_suite *suite;
+    l4h_permits *permits;
+    l4h_llm *llm;
+    l4h_sandbox *sb;
+    l4h_task_rec rec;
+    char *priv;   /* our own directory: chain staging (and outputs without a folder) */
+    char **dirs;  /* per step: the folder its outputs were copied to */
+    int *chosen;  /* per step: 1 to run it */
+    cJSON *runj, *stepsj;
+    char rootbuf[128];
+    const char *root; /* the output folder, or NULL */
+    size_t n_run;
+    int any_stage, multi, broken;
+    const char *mode; /* "staged" or "chain" */
+    printer pr;
+    l4h_observer obs;
+} run_state;
+
+/* Everything checked before any work: the steps, the output folder (new or
+ * empty), the models, the reference; the chain's private directory and the
+ * output folder made. 0, or the exit code (the message printed). */
+static int run_prepare(run_state *st, l4h_err *err)
 {
-    if (cli_wants_help(argc, argv)) {
-        fputs(usage, stdout);
-        return L4H_EXIT_OK;
+    const l4h_suite *suite = st->suite;
+    if (pick_steps(&st->a, suite, st->chosen) != 0)
+        return L4H_EXIT_USAGE;
+    for (size_t i = 0; i < suite->n_steps; i++) {
+        st->n_run += st->chosen[i] != 0;
+        st->any_stage |= st->chosen[i] && suite->steps[i].n_stage;
     }
-    run_args a = {.trial = 1};
-    cli_args cli;
-    if (parse_args(argc, argv, &a, &cli) != 0) {
-        cli_args_free(&cli);
+    st->multi = st->n_run > 1;
+    /* a reused output folder would mix two runs' files: refuse before any work */
+    if (st->root && l4h_workspace_outdir_check(st->root, err) != 0) {
+        fprintf(stderr, "llm4hep run: %s\n", err->msg);
         return L4H_EXIT_USAGE;
     }
-
-    l4h_err err = {0};
-    l4h_config *cfg = NULL;
-    if (l4h_config_load(a.config, &cfg, &err) != 0) {
-        fprintf(stderr, "llm4hep run: %s\n", err.msg);
-        cli_args_free(&cli);
-        return err.code ? err.code : L4H_EXIT_USAGE;
-    }
-    const l4h_suite *suite = cfg->suite;
-    int rc = L4H_EXIT_INFRA;
-    l4h_permits *permits = NULL;
-    l4h_llm *llm = NULL;
-    l4h_sandbox *sb = NULL;
-    l4h_task_rec rec = {0};
-    char *priv = NULL; /* our own directory: chain staging (and outputs without a folder) */
-    char **dirs = l4h_xcalloc(suite->n_steps + 1, sizeof *dirs);
-    int *chosen = l4h_xcalloc(suite->n_steps + 1, sizeof *chosen);
-    cJSON *runj = cJSON_CreateObject();
-    char rootbuf[128];
-    const char *root = output_root(&a, rootbuf, sizeof rootbuf);
-    size_t n_run = 0;
-    int any_stage = 0;
-    if (pick_steps(&a, suite, chosen) != 0) {
-        rc = L4H_EXIT_USAGE;
-        goto out;
-    }
-    for (size_t i = 0; i < suite->n_steps; i++) {
-        n_run += chosen[i] != 0;
-        any_stage |= chosen[i] && suite->steps[i].n_stage;
-    }
-    int multi = n_run > 1;
-    /* a reused output folder would mix two runs' files: refuse before any work */
-    if (root && l4h_workspace_outdir_check(root, &err) != 0) {
-        fprintf(stderr, "llm4hep run: %s\n", err.msg);
-        rc = L4H_EXIT_USAGE;
-        goto out;
-    }
     l4h_model_resolved mr;
-    const char *who[2] = {a.supervisor, a.coder};
+    const char *who[2] = {st->a.supervisor, st->a.coder};
     for (int k = 0; k < 2; k++)
-        if (l4h_config_model(cfg, who[k], &mr, &err) != 0) {
-            fprintf(stderr, "llm4hep run: --%s %s: %s\n", a.model ? "model" : k ? "coder" : "supervisor",
-                    who[k], err.msg);
-            rc = L4H_EXIT_USAGE;
-            goto out;
+        if (l4h_config_model(st->cfg, who[k], &mr, err) != 0) {
+            fprintf(stderr, "llm4hep run: --%s %s: %s\n",
+                    st->a.model ? "model" : k ? "coder" : "supervisor", who[k], err->msg);
+            return L4H_EXIT_USAGE;
         }
-    if ((a.validate || any_stage) && l4h_reference_verify(suite, &err) != 0) {
-        fprintf(stderr, "llm4hep run: the reference is not usable: %s\n", err.msg);
-        rc = L4H_EXIT_USAGE;
-        goto out;
+    if ((st->a.validate || st->any_stage) && l4h_reference_verify(suite, err) != 0) {
+        fprintf(stderr, "llm4hep run: the reference is not usable: %s\n", err->msg);
+        return L4H_EXIT_USAGE;
     }
-    if (a.chain) {
+    if (st->a.chain) {
         const char *tmp = getenv("TMPDIR");
         char *tmpl = l4h_path_join(tmp && *tmp ? tmp : "/tmp", "llm4hep-chain-XXXXXX");
         if (!mkdtemp(tmpl)) {
             fprintf(stderr, "llm4hep run: --chain: cannot create %s: %s\n", tmpl, strerror(errno));
             free(tmpl);
-            goto out;
+            return L4H_EXIT_INFRA;
         }
-        priv = tmpl; /* 0700 */
+        st->priv = tmpl; /* 0700 */
     }
-    if (root && l4h_mkdirs(root, 0755, &err) != 0) {
-        fprintf(stderr, "llm4hep run: %s\n", err.msg);
-        goto out;
+    if (st->root && l4h_mkdirs(st->root, 0755, err) != 0) {
+        fprintf(stderr, "llm4hep run: %s\n", err->msg);
+        return L4H_EXIT_INFRA;
     }
+    return 0;
+}
 
+/* The model client, the sandbox and the signal handlers; the run's record
+ * begun. 0, or the exit code (the message printed). */
+static int run_open(run_state *st, l4h_err *err)
+{
     l4h_buf notes = {0}; /* said here, once: which keys are placeholders */
-    l4h_secrets_collect(cfg, &notes);
+    l4h_secrets_collect(st->cfg, &notes);
     if (notes.len)
         fputs(notes.data, stderr);
     l4h_buf_free(&notes);
-    permits = l4h_permits_local_new(cfg);
-    if (!(llm = l4h_llm_new(cfg, permits, &err)) || !(sb = l4h_sandbox_open(cfg, &err))) {
-        fprintf(stderr, "llm4hep run: %s\n", err.msg);
-        rc = err.code ? err.code : L4H_EXIT_INFRA;
-        goto out;
+    st->permits = l4h_permits_local_new(st->cfg);
+    if (!(st->llm = l4h_llm_new(st->cfg, st->permits, err)) ||
+        !(st->sb = l4h_sandbox_open(st->cfg, err))) {
+        fprintf(stderr, "llm4hep run: %s\n", err->msg);
+        return err->code ? err->code : L4H_EXIT_INFRA;
     }
     l4h_exec_harden_self();
     struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESETHAND};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    st->pr = (printer){.fp = stdout, .colour = isatty(STDOUT_FILENO) && !getenv("NO_COLOR")};
+    st->obs = (l4h_observer){.ctx = &st->pr, .message = on_message, .code = on_code,
+                             .exec = on_exec, .tool = on_tool, .check = on_check};
+    st->mode = st->a.chain ? "chain" : "staged";
+    cJSON_AddStringToObject(st->runj, "mode", st->mode);
+    cJSON_AddStringToObject(st->runj, "supervisor", st->a.supervisor);
+    cJSON_AddStringToObject(st->runj, "coder", st->a.coder);
+    cJSON_AddNumberToObject(st->runj, "trial", st->a.trial);
+    st->stepsj = cJSON_AddArrayToObject(st->runj, "steps");
+    return 0;
+}
 
-    printer pr = {.fp = stdout, .colour = isatty(STDOUT_FILENO) && !getenv("NO_COLOR")};
-    l4h_observer obs = {.ctx = &pr, .message = on_message, .code = on_code, .exec = on_exec,
-                        .tool = on_tool, .check = on_check};
-    const char *mode = a.chain ? "chain" : "staged";
-    cJSON_AddStringToObject(runj, "mode", mode);
-    cJSON_AddStringToObject(runj, "supervisor", a.supervisor);
-    cJSON_AddStringToObject(runj, "coder", a.coder);
-    cJSON_AddNumberToObject(runj, "trial", a.trial);
-    cJSON *stepsj = cJSON_AddArrayToObject(runj, "steps");
-    rc = L4H_EXIT_OK;
-    int broken = 0;
-    for (size_t si = 0; si < suite->n_steps; si++) {
-        if (!chosen[si])
-            continue;
-        const l4h_step *step = &suite->steps[si];
-        cJSON *sj = cJSON_CreateObject();
-        cJSON_AddItemToArray(stepsj, sj);
-        cJSON_AddStringToObject(sj, "step", step->name);
-        cJSON_AddNumberToObject(sj, "number", step->number);
-        if (stop_flag || broken) {
-            cJSON_AddStringToObject(sj, "status", "not_run");
-            cJSON_AddStringToObject(sj, "why", broken ? "the chain stopped before it" : "interrupted");
-            continue;
-        }
-        char *dir = root ? (multi ? l4h_path_join(root, step->name) : l4h_xstrdup(root))
-                    : priv ? l4h_path_join(priv, step->name) : NULL;
-        step_inputs in = {.mode = mode, .sources = l4h_xcalloc(step->n_stage + 1, sizeof(char *))};
-        char *stage_dir = NULL;
-        if (a.chain && step->n_stage) {
-            char leaf[300];
-            snprintf(leaf, sizeof leaf, "stage-%s", step->name);
-            stage_dir = l4h_path_join(priv, leaf);
-            if (l4h_mkdirs(stage_dir, 0700, &err) != 0 ||
-                cli_chain_stage(suite, step, (const char *const *)dirs, stage_dir, in.sources, &err) != 0) {
-                int model = err.code == 1;
-                printf("\nllm4hep run: the chain stops before step %d %s: %s\n", step->number,
-                       step->name, err.msg);
-                cJSON_AddStringToObject(sj, "status", "not_run");
-                cJSON_AddStringToObject(sj, "why", err.msg);
-                rc = cli_worse_exit(rc, model ? L4H_EXIT_FAILED : L4H_EXIT_INFRA);
-                free(stage_dir);
-                free(dir);
-                sources_free(step, in.sources);
-                broken = 1; /* the later steps are listed as not run */
-                continue;
-            }
-        }
-        l4h_task task = {.index = 0, .supervisor = a.supervisor, .coder = a.coder, .step = step,
-                         .trial = a.trial};
-        l4h_task_key(cfg->name, a.supervisor, a.coder, step->name, a.trial, task.key);
-        l4h_task_env env = {.cfg = cfg, .llm = llm, .sandbox = sb, .permits = permits,
-                            .observer = &obs, .out_dir = dir, .attempt = 1, .stop = &stop_flag,
-                            .no_checks = !a.validate, .stage_dir = stage_dir};
-        l4h_buf ib = {0};
-        inputs_text(step, &in, &ib);
-        printf("%sllm4hep run: step %d %s, supervisor %s, coder %s, trial %d, sandbox %s, task %s%s\n",
-               si && multi ? "\n" : "", step->number, step->name, a.supervisor, a.coder, a.trial,
-               l4h_sandbox_isolation(sb), task.key, a.validate ? ", checks after the loop" : "");
-        printf("llm4hep run: mode %s, inputs: %s\n", mode, ib.data);
-        printf("llm4hep run: sandbox %s\n",
-               l4h_sandbox_describe(l4h_sandbox_isolation(sb), cfg->sandbox.network));
-        l4h_buf_free(&ib);
-        fflush(stdout);
-        int ran = l4h_task_run(&env, &task, &rec, &err) == 0;
-        free(stage_dir);
-        if (!ran) {
-            fprintf(stderr, "llm4hep run: %s\n", err.msg);
-            rc = L4H_EXIT_INFRA;
-            free(dir);
-            sources_free(step, in.sources);
-            break;
-        }
-        if (!a.validate && rec.status != L4H_STATUS_FAILED_NO_CODE && !l4h_status_is_infra(rec.status))
-            printf("\n(no checks: run with --validate to compare the outputs with the reference)\n");
-        summary(&pr, &rec, step, &in);
-        cJSON_AddStringToObject(sj, "status", l4h_status_name(rec.status));
-        add_inputs_json(sj, step, &in);
-        if (dir) {
-            write_outputs(suite, dir, &rec, step, &in);
-            if (root) {
-                cJSON_AddStringToObject(sj, "dir", multi ? step->name : ".");
-                printf("workspace copied to %s (record: %s/task.json)\n", dir, dir);
-            }
-        }
-        dirs[si] = dir;
+/* With --chain, stage step's inputs from the earlier steps' outputs into a
+ * directory of our own (*stage_dir, caller frees). 0; or the exit code for
+ * a chain that stops here (the step recorded as not run in sj). */
+static int run_chain_stage(run_state *st, const l4h_step *step, cJSON *sj, step_inputs *in,
+                           char **stage_dir, l4h_err *err)
+{
+    *stage_dir = NULL;
+    if (!st->a.chain || !step->n_stage)
+        return 0;
+    char leaf[300];
+    snprintf(leaf, sizeof leaf, "stage-%s", step->name);
+    *stage_dir = l4h_path_join(st->priv, leaf);
+    if (l4h_mkdirs(*stage_dir, 0700, err) == 0 &&
+        cli_chain_stage(st->suite, step, (const char *const *)st->dirs, *stage_dir, in->sources,
+                        err) == 0)
+        return 0;
+    printf("\nllm4hep run: the chain stops before step %d %s: %s\n", step->number, step->name,
+           err->msg);
+    cJSON_AddStringToObject(sj, "status", "not_run");
+    cJSON_AddStringToObject(sj, "why", err->msg);
+    free(*stage_dir);
+    *stage_dir = NULL;
+    st->broken = 1; /* the later steps are listed as not run */
+    return err->code == 1 ? L4H_EXIT_FAILED : L4H_EXIT_INFRA;
+}
+
+/* Print the header of one step's task. */
+static void run_step_header(const run_state *st, size_t si, const l4h_step *step,
+                            const step_inputs *in, const char *key)
+{
+    l4h_buf ib = {0};
+    inputs_text(step, in, &ib);
+    printf("%sllm4hep run: step %d %s, supervisor %s, coder %s, trial %d, sandbox %s, task %s%s\n",
+           si && st->multi ? "\n" : "", step->number, step->name, st->a.supervisor, st->a.coder,
+           st->a.trial, l4h_sandbox_isolation(st->sb), key,
+           st->a.validate ? ", checks after the loop" : "");
+    printf("llm4hep run: mode %s, inputs: %s\n", st->mode, ib.data);
+    printf("llm4hep run: sandbox %s\n",
+           l4h_sandbox_describe(l4h_sandbox_isolation(st->sb), st->cfg->sandbox.network));
+    l4h_buf_free(&ib);
+    fflush(stdout);
+}
+
+/* Run step si (chosen) and record it in run.json. Returns the worse of rc
+ * and the step's exit code; -1 when the run cannot go on (infrastructure:
+ * *rc set, the message printed). */
+static int run_step(run_state *st, size_t si, int rc, l4h_err *err)
+{
+    const l4h_step *step = &st->suite->steps[si];
+    cJSON *sj = cJSON_CreateObject();
+    cJSON_AddItemToArray(st->stepsj, sj);
+    cJSON_AddStringToObject(sj, "step", step->name);
+    cJSON_AddNumberToObject(sj, "number", step->number);
+    if (stop_flag || st->broken) {
+        cJSON_AddStringToObject(sj, "status", "not_run");
+        cJSON_AddStringToObject(sj, "why", st->broken ? "the chain stopped before it" : "interrupted");
+        return rc;
+    }
+    char *dir = st->root ? (st->multi ? l4h_path_join(st->root, step->name) : l4h_xstrdup(st->root))
+                : st->priv ? l4h_path_join(st->priv, step->name) : NULL;
+    step_inputs in = {.mode = st->mode, .sources = l4h_xcalloc(step->n_stage + 1, sizeof(char *))};
+    char *stage_dir;
+    int stop = run_chain_stage(st, step, sj, &in, &stage_dir, err);
+    if (stop) {
+        free(dir);
         sources_free(step, in.sources);
-        rc = cli_worse_exit(rc, exit_code_of(rec.status));
-        l4h_rec_clear(&rec);
-        memset(&rec, 0, sizeof rec);
+        return cli_worse_exit(rc, stop);
     }
-    if (multi) {
-        printf("\nllm4hep run: %zu steps, mode %s\n", n_run, mode);
-        const cJSON *sj;
-        cJSON_ArrayForEach(sj, stepsj) {
-            const cJSON *st = cJSON_GetObjectItemCaseSensitive(sj, "status");
-            printf("  step %d %-20s %s\n",
-                   (int)cJSON_GetObjectItemCaseSensitive(sj, "number")->valuedouble,
-                   cJSON_GetObjectItemCaseSensitive(sj, "step")->valuestring,
-                   cJSON_IsString(st) ? st->valuestring : "not_run");
-        }
-        if (root) {
-            char *json = cJSON_Print(runj);
-            if (cli_write_file(root, "run.json", json, strlen(json), &err) != 0)
-                fprintf(stderr, "llm4hep run: writing %s/run.json: %s\n", root, err.msg);
-            free(json);
+    l4h_task task = {.index = 0, .supervisor = st->a.supervisor, .coder = st->a.coder,
+                     .step = step, .trial = st->a.trial};
+    l4h_task_key(st->cfg->name, st->a.supervisor, st->a.coder, step->name, st->a.trial, task.key);
+    l4h_task_env env = {.cfg = st->cfg, .llm = st->llm, .sandbox = st->sb,
+                        .permits = st->permits, .observer = &st->obs, .out_dir = dir,
+                        .attempt = 1, .stop = &stop_flag, .no_checks = !st->a.validate,
+                        .stage_dir = stage_dir};
+    run_step_header(st, si, step, &in, task.key);
+    int ran = l4h_task_run(&env, &task, &st->rec, err) == 0;
+    free(stage_dir);
+    if (!ran) {
+        fprintf(stderr, "llm4hep run: %s\n", err->msg);
+        free(dir);
+        sources_free(step, in.sources);
+        return -1;
+    }
+    l4h_task_rec *rec = &st->rec;
+    if (!st->a.validate && rec->status != L4H_STATUS_FAILED_NO_CODE && !l4h_status_is_infra(rec->status))
+        printf("\n(no checks: run with --validate to compare the outputs with the reference)\n");
+    summary(&st->pr, rec, step, &in);
+    cJSON_AddStringToObject(sj, "status", l4h_status_name(rec->status));
+    add_inputs_json(sj, step, &in);
+    if (dir) {
+        write_outputs(st->suite, dir, rec, step, &in);
+        if (st->root) {
+            cJSON_AddStringToObject(sj, "dir", st->multi ? step->name : ".");
+            printf("workspace copied to %s (record: %s/task.json)\n", dir, dir);
         }
     }
-out:
-    if (priv && l4h_remove_tree(priv, &err) != 0)
+    st->dirs[si] = dir;
+    sources_free(step, in.sources);
+    rc = cli_worse_exit(rc, exit_code_of(rec->status));
+    l4h_rec_clear(rec);
+    memset(rec, 0, sizeof *rec);
+    return rc;
+}
+
+/* Several steps: the one-line-per-step summary and DIR/run.json. */
+static void run_summary(const run_state *st, l4h_err *err)
+{
+    if (!st->multi)
+        return;
+    printf("\nllm4hep run: %zu steps, mode %s\n", st->n_run, st->mode);
+    const cJSON *sj;
+    cJSON_ArrayForEach(sj, st->stepsj) {
+        const cJSON *status = cJSON_GetObjectItemCaseSensitive(sj, "status");
+        printf("  step %d %-20s %s\n",
+               (int)cJSON_GetObjectItemCaseSensitive(sj, "number")->valuedouble,
+               cJSON_GetObjectItemCaseSensitive(sj, "step")->valuestring,
+               cJSON_IsString(status) ? status->valuestring : "not_run");
+    }
+    if (st->root) {
+        char *json = cJSON_Print(st->runj);
+        if (cli_write_file(st->root, "run.json", json, strlen(json), err) != 0)
+            fprintf(stderr, "llm4hep run: writing %s/run.json: %s\n", st->root, err->msg);
+        free(json);
+    }
+}
+
+/* Free what the run opened and remove its private directory. */
+static void run_close(run_state *st, l4h_err *err)
+{
+    if (st->priv && l4h_remove_tree(st->priv, err) != 0)
+        fprintf(stderr, "llm4hep run: %s\n", err->msg);
+    free(st->priv);
+    for (size_t i = 0; i < st->suite->n_steps; i++)
+        free(st->dirs[i]);
+    free(st->dirs);
+    free(st->chosen);
+    cJSON_Delete(st->runj);
+    l4h_rec_clear(&st->rec);
+    l4h_sandbox_free(st->sb);
+    l4h_llm_free(st->llm);
+    l4h_permits_local_free(st->permits);
+    l4h_config_free(st->cfg);
+}
+
+int cli_run(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(usage, stdout);
+        return L4H_EXIT_OK;
+    }
+    run_state st = {.a = {.trial = 1}};
+    cli_args cli;
+    if (parse_args(argc, argv, &st.a, &cli) != 0) {
+        cli_args_free(&cli);
+        return L4H_EXIT_USAGE;
+    }
+    l4h_err err = {0};
+    if (l4h_config_load(st.a.config, &st.cfg, &err) != 0) {
         fprintf(stderr, "llm4hep run: %s\n", err.msg);
-    free(priv);
-    for (size_t i = 0; i < suite->n_steps; i++)
-        free(dirs[i]);
-    free(dirs);
-    free(chosen);
-    cJSON_Delete(runj);
-    l4h_rec_clear(&rec);
-    l4h_sandbox_free(sb);
-    l4h_llm_free(llm);
-    l4h_permits_local_free(permits);
-    l4h_config_free(cfg);
+        cli_args_free(&cli);
+        return err.code ? err.code : L4H_EXIT_USAGE;
+    }
+    st.suite = st.cfg->suite;
+    st.dirs = l4h_xcalloc(st.suite->n_steps + 1, sizeof *st.dirs);
+    st.chosen = l4h_xcalloc(st.suite->n_steps + 1, sizeof *st.chosen);
+    st.runj = cJSON_CreateObject();
+    st.root = output_root(&st.a, st.rootbuf, sizeof st.rootbuf);
+    int rc = run_prepare(&st, &err);
+    if (!rc)
+        rc = run_open(&st, &err);
+    if (!rc) { /* every chosen step, in suite order; a failed step does not stop the others */
+        for (size_t si = 0; si < st.suite->n_steps; si++) {
+            if (!st.chosen[si])
+                continue;
+            int r = run_step(&st, si, rc, &err);
+            if (r < 0) {
+                rc = L4H_EXIT_INFRA;
+                break;
+            }
+            rc = r;
+        }
+        run_summary(&st, &err);
+    }
+    run_close(&st, &err);
     cli_args_free(&cli);
     return rc;
 }
