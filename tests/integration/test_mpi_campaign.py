@@ -75,7 +75,13 @@ def test_sigusr1_drains_then_resume_completes(tmp_path):
         t0 = time.time()
         rc = job.wait_launcher(120)
         out = job.output()
-        assert rc == 4, out
+        with h5py.File(output_of(cfg), "r") as f:
+            run_rc = int(f["runs"][-1]["exit_code"])
+        assert run_rc == 4, out  # rank 0's own exit code, as the results file records it
+        # MPICH's mpiexec (Hydra) sometimes reports 0 for a process that exited
+        # non-zero (pmodels/mpich#7057); Open MPI's mpirun and Slurm's srun do not
+        hydra_lost_it = os.environ.get("LLM4HEP_MPIEXEC", "").endswith("mpich") and rc == 0
+        assert rc == 4 or hydra_lost_it, out
         # a drain waits for the grace, not for the tasks (each ~2 s, 5 left per slot)
         assert time.time() - t0 < 15, "drain must respect the grace deadline"
         assert "stopped early" in out
