@@ -62,6 +62,12 @@ static void finish(slot *s, const char *killed_why)
     int status = 0;
     while (waitpid(s->child, &status, 0) < 0 && errno == EINTR) {
     }
+    /* What the child left in its process group goes with it: a sandbox it
+     * spawned (bwrap stays in the group) whose parent-death signal came too
+     * late — bwrap arms --die-with-parent after its clone, so a child killed
+     * in that window leaves the inner process. The group id cannot have
+     * been reused while a member lives. */
+    kill(-s->child, SIGKILL);
     if (s->fd >= 0)
         close(s->fd);
     s->fd = -1;
