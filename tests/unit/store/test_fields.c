@@ -63,15 +63,24 @@ static void make_full(l4h_task_rec *r)
     }
 }
 
+/* A store for a file named leaf in the test's directory (its path in out). */
+static l4h_store *open_store(const char *leaf, char *out, size_t n)
+{
+    snprintf(out, n, "%s/%s", dir, leaf);
+    l4h_config cfg = {.name = "unit", .output = out, .max_iterations = 10};
+    l4h_store *st = NULL;
+    l4h_err err = {0};
+    if (l4h_store_open(&cfg, NULL, 0, &st, &err) != 0)
+        fail_msg("%s: %s", out, err.msg);
+    return st;
+}
+
 static void every_field_round_trips(void **state)
 {
     (void)state;
     char out[300];
-    snprintf(out, sizeof out, "%s/fields.h5", dir);
-    l4h_config cfg = {.name = "unit", .output = out, .max_iterations = 10};
-    l4h_store *st = NULL;
     l4h_err err = {0};
-    assert_int_equal(l4h_store_open(&cfg, NULL, 0, &st, &err), 0);
+    l4h_store *st = open_store("fields.h5", out, sizeof out);
     l4h_task_rec rec;
     make_full(&rec);
     assert_int_equal(l4h_store_add(st, &rec, &err), 0);
@@ -165,11 +174,8 @@ static void missing_task_column_reads_zero(void **state)
 {
     (void)state;
     char out[300];
-    snprintf(out, sizeof out, "%s/old.h5", dir);
-    l4h_config cfg = {.name = "unit", .output = out, .max_iterations = 10};
-    l4h_store *st = NULL;
     l4h_err err = {0};
-    assert_int_equal(l4h_store_open(&cfg, NULL, 0, &st, &err), 0);
+    l4h_store *st = open_store("old.h5", out, sizeof out);
     for (int k = 0; k < 40; k++) {
         l4h_task_rec rec;
         make_full(&rec);
@@ -234,11 +240,8 @@ static void no_field_lets_a_secret_through(void **state)
     setenv("L4H_FIELDS_API_KEY", SECRET, 1);
     l4h_secrets_forget();
     char out[300];
-    snprintf(out, sizeof out, "%s/secrets.h5", dir);
-    l4h_config cfg = {.name = "unit", .output = out, .max_iterations = 10};
-    l4h_store *st = NULL;
     l4h_err err = {0};
-    assert_int_equal(l4h_store_open(&cfg, NULL, 0, &st, &err), 0);
+    l4h_store *st = open_store("secrets.h5", out, sizeof out);
     l4h_task_rec rec;
     make_full(&rec);
     hide_task(&rec);
