@@ -112,9 +112,13 @@ static void put_text(void *ctx, const char *column, const char *s, int64_t *off,
         store_pieces_note_text(&b->pw, &b->text, b->base, *off, *len);
 }
 
-/* Start a batch of n records for file f (pieces: the file's piece index):
- * read the tables' row counts and the heap's length. 0, or -1 with err (b then holds nothing to free). */
-static int batch_begin(batch *b, hid_t f, piece_index **pieces, size_t n, l4h_err *err)
+/* Start a batch of n records for file f (pieces: the file's piece index,
+ * made ready only when with_tasks: a batch of run, annotation or rescore
+ * records stores no requests, and loading the index costs O(pieces in the
+ * file)): read the tables' row counts and the heap's length. 0, or -1 with
+ * err (b then holds nothing to free). */
+static int batch_begin(batch *b, hid_t f, piece_index **pieces, int with_tasks, size_t n,
+                       l4h_err *err)
 {
     memset(b, 0, sizeof *b);
     b->n_runs = store_table_rows(f, "runs", err);
@@ -126,7 +130,7 @@ static int batch_begin(batch *b, hid_t f, piece_index **pieces, size_t n, l4h_er
     if (b->n_runs < 0 || b->n_tasks < 0 || b->n_calls < 0 || b->n_execs < 0 || b->n_checks < 0 ||
         b->base < 0)
         return -1;
-    if (store_pieces_begin(&b->pw, f, pieces, err) != 0)
+    if (with_tasks && store_pieces_begin(&b->pw, f, pieces, err) != 0)
         return -1;
     b->runs.size = sizeof(run_row);
     b->tasks.size = sizeof(task_row);
@@ -449,8 +453,11 @@ static int flush(apply_ctx *c, l4h_err *err)
 {
     if (!c->n)
         return 0;
+    int with_tasks = 0;
+    for (size_t i = 0; i < c->n && !with_tasks; i++)
+        with_tasks = c->p[i].type == L4H_J_TASK;
     batch b;
-    if (batch_begin(&b, c->file, &c->st->pieces, c->n, err) != 0)
+    if (batch_begin(&b, c->file, &c->st->pieces, with_tasks, c->n, err) != 0)
         return -1;
     int rc = parse_tasks(c, &b, err);
     for (size_t i = 0; i < c->n && !rc; i++)

@@ -129,8 +129,7 @@ void store_pieces_each_long_string(const char *s, size_t n, void (*fn)(void *, s
 
 typedef struct ix_entry {
     unsigned char d[32];
-    int64_t v;
-    int used;
+    int64_t v1; /* the value + 1; 0: an empty slot (40 bytes an entry) */
 } ix_entry;
 
 struct piece_index {
@@ -159,7 +158,7 @@ static size_t slot_of(const piece_index *ix, const unsigned char d[32])
     uint64_t h;
     memcpy(&h, d, sizeof h); /* a SHA-256 is uniform already */
     size_t i = (size_t)h & (ix->cap - 1);
-    while (ix->e[i].used && memcmp(ix->e[i].d, d, 32))
+    while (ix->e[i].v1 && memcmp(ix->e[i].d, d, 32))
         i = (i + 1) & (ix->cap - 1);
     return i;
 }
@@ -167,28 +166,42 @@ static size_t slot_of(const piece_index *ix, const unsigned char d[32])
 int64_t store_pieces_index_get(const piece_index *ix, const unsigned char d[32])
 {
     const ix_entry *e = &ix->e[slot_of(ix, d)];
-    return e->used ? e->v : -1;
+    return e->v1 - 1;
+}
+
+/* Rehash ix into cap slots (a power of two above its count). Can't fail
+ * (aborts on out of memory). */
+static void rehash(piece_index *ix, size_t cap)
+{
+    piece_index big = {.cap = cap};
+    big.e = l4h_xcalloc(big.cap, sizeof *big.e);
+    for (size_t i = 0; i < ix->cap; i++)
+        if (ix->e[i].v1)
+            big.e[slot_of(&big, ix->e[i].d)] = ix->e[i];
+    free(ix->e);
+    ix->e = big.e;
+    ix->cap = big.cap;
+}
+
+void store_pieces_index_reserve(piece_index *ix, size_t n)
+{
+    size_t cap = ix->cap;
+    while (n * 4 > cap * 3) /* keep the load under 3/4 */
+        cap *= 2;
+    if (cap != ix->cap)
+        rehash(ix, cap);
 }
 
 void store_pieces_index_put(piece_index *ix, const unsigned char d[32], int64_t v)
 {
-    if ((ix->n + 1) * 4 > ix->cap * 3) { /* keep the load under 3/4 */
-        piece_index big = {.cap = ix->cap * 2};
-        big.e = l4h_xcalloc(big.cap, sizeof *big.e);
-        for (size_t i = 0; i < ix->cap; i++)
-            if (ix->e[i].used)
-                big.e[slot_of(&big, ix->e[i].d)] = ix->e[i];
-        free(ix->e);
-        ix->e = big.e;
-        ix->cap = big.cap;
-    }
+    if ((ix->n + 1) * 4 > ix->cap * 3)
+        rehash(ix, ix->cap * 2);
     ix_entry *e = &ix->e[slot_of(ix, d)];
-    if (!e->used) {
+    if (!e->v1) {
         memcpy(e->d, d, 32);
-        e->used = 1;
         ix->n++;
     }
-    e->v = v;
+    e->v1 = v + 1;
 }
 
 size_t store_pieces_index_count(const piece_index *ix)

@@ -49,8 +49,13 @@ piece_index *store_pieces_index_new(void);
 void store_pieces_index_free(piece_index *ix);
 /* The value of digest d, or -1 when absent. */
 int64_t store_pieces_index_get(const piece_index *ix, const unsigned char d[32]);
-/* Set d's value (added or replaced). Can't fail (aborts on out of memory). */
+/* Set d's value, v >= 0 (added or replaced). Can't fail (aborts on out of
+ * memory). */
 void store_pieces_index_put(piece_index *ix, const unsigned char d[32], int64_t v);
+/* Make room for n digests in all, so that adding them never rehashes (a
+ * table loaded from a file is sized once: no transient double). Can't fail
+ * (aborts on out of memory). */
+void store_pieces_index_reserve(piece_index *ix, size_t n);
 /* Number of digests. */
 size_t store_pieces_index_count(const piece_index *ix);
 
@@ -60,6 +65,13 @@ void store_pieces_digest(const void *s, size_t n, unsigned char d[32], char out_
 int store_pieces_unhex(const char *hex, unsigned char d[32]);
 
 /* --------------------------------------------------- results file */
+
+/* Load the digest index of h5path's /pieces into *ix (replacing it) unless
+ * it already matches the file's row count; a file without pieces (format 1)
+ * leaves *ix as it is. A campaign's open (the resume, which reads the
+ * journal once anyway) calls it, so its checkpoints cost only what they add.
+ * 0, or -1 with err (a file that does not open, a damaged /pieces). */
+int store_pieces_preload(const char *h5path, piece_index **ix, l4h_err *err);
 
 /* Create /pieces and /piece_refs (empty). */
 int store_pieces_create(hid_t file, l4h_err *err);

@@ -73,6 +73,7 @@ static int load_index(hid_t file, int64_t rows, piece_index **ix, l4h_err *err)
 {
     store_pieces_index_free(*ix);
     *ix = store_pieces_index_new();
+    store_pieces_index_reserve(*ix, (size_t)rows);
     const int64_t step = 65536;
     piece_row *buf = l4h_xmalloc((size_t)step * sizeof *buf);
     int rc = 0;
@@ -97,6 +98,26 @@ static int load_index(hid_t file, int64_t rows, piece_index **ix, l4h_err *err)
         store_pieces_index_free(*ix);
         *ix = NULL;
     }
+    return rc;
+}
+
+int store_pieces_preload(const char *h5path, piece_index **ix, l4h_err *err)
+{
+    hid_t f = H5Fopen(h5path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return l4h_err_set(err, L4H_EXIT_INFRA, "cannot open %s to read its /pieces", h5path);
+    }
+    int rc = 0;
+    if (store_pieces_in_file(f) && H5Lexists(f, t_pieces.name, H5P_DEFAULT) > 0) {
+        int64_t rows = store_table_rows(f, t_pieces.name, err);
+        if (rows < 0)
+            rc = -1;
+        else if (!*ix || (int64_t)store_pieces_index_count(*ix) != rows)
+            rc = load_index(f, rows, ix, err);
+    }
+    H5Eclear2(H5E_DEFAULT);
+    H5Fclose(f);
     return rc;
 }
 
@@ -328,6 +349,10 @@ void store_pieces_abandon(piece_writer *w)
 
 int store_pieces_flush(piece_writer *w, l4h_err *err)
 {
+    if (!w->n_rows && !w->n_refs) { /* nothing new, or a batch that stored no requests */
+        store_pieces_abandon(w);
+        return 0;
+    }
     int rc = store_table_append(w->file, &t_pieces, w->rows, w->n_rows, err);
     if (!rc && w->n_refs) {
         hid_t d = H5Dopen2(w->file, REFS, H5P_DEFAULT);

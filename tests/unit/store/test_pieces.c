@@ -129,8 +129,17 @@ static void index_grows_and_replaces(void **state)
         snprintf(s, sizeof s, "piece %d", i);
         store_pieces_digest(s, strlen(s), d, NULL);
         assert_int_equal(store_pieces_index_get(ix, d), i);
-        store_pieces_index_put(ix, d, -i - 10);
-        assert_int_equal(store_pieces_index_get(ix, d), -i - 10);
+        store_pieces_index_put(ix, d, i + 100000);
+        assert_int_equal(store_pieces_index_get(ix, d), i + 100000);
+    }
+    assert_int_equal(store_pieces_index_count(ix), 5000);
+    /* making room rehashes what is there: every value (0 included) survives */
+    store_pieces_index_reserve(ix, 100000);
+    for (int i = 0; i < 5000; i++) {
+        char s[32];
+        snprintf(s, sizeof s, "piece %d", i);
+        store_pieces_digest(s, strlen(s), d, NULL);
+        assert_int_equal(store_pieces_index_get(ix, d), i % 7 ? i : i + 100000);
     }
     assert_int_equal(store_pieces_index_count(ix), 5000);
     store_pieces_index_free(ix);
