@@ -67,11 +67,12 @@ int store_pieces_unhex(const char *hex, unsigned char d[32]);
 /* --------------------------------------------------- results file */
 
 /* Load the digest index of h5path's /pieces into *ix (replacing it) unless
- * it already matches the file's row count; a file without pieces (format 1)
- * leaves *ix as it is. A campaign's open (the resume, which reads the
- * journal once anyway) calls it, so its checkpoints cost only what they add.
- * 0, or -1 with err (a file that does not open, a damaged /pieces). */
-int store_pieces_preload(const char *h5path, piece_index **ix, l4h_err *err);
+ * it already matches the file's row count. A campaign's open (the resume,
+ * which reads the journal once anyway) calls it, so its checkpoints cost
+ * only what they add. Best effort, can't fail: a file without pieces, one
+ * that does not open (held by a writer) or a damaged /pieces leave the
+ * loading (and its error) to the first batch, store_pieces_begin. */
+void store_pieces_preload(const char *h5path, piece_index **ix);
 
 /* Create /pieces and /piece_refs (empty). */
 int store_pieces_create(hid_t file, l4h_err *err);

@@ -101,24 +101,18 @@ static int load_index(hid_t file, int64_t rows, piece_index **ix, l4h_err *err)
     return rc;
 }
 
-int store_pieces_preload(const char *h5path, piece_index **ix, l4h_err *err)
+void store_pieces_preload(const char *h5path, piece_index **ix)
 {
     hid_t f = H5Fopen(h5path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return l4h_err_set(err, L4H_EXIT_INFRA, "cannot open %s to read its /pieces", h5path);
-    }
-    int rc = 0;
-    if (store_pieces_in_file(f) && H5Lexists(f, t_pieces.name, H5P_DEFAULT) > 0) {
-        int64_t rows = store_table_rows(f, t_pieces.name, err);
-        if (rows < 0)
-            rc = -1;
-        else if (!*ix || (int64_t)store_pieces_index_count(*ix) != rows)
-            rc = load_index(f, rows, ix, err);
+    if (f >= 0 && store_pieces_in_file(f) && H5Lexists(f, t_pieces.name, H5P_DEFAULT) > 0) {
+        l4h_err e = {0};
+        int64_t rows = store_table_rows(f, t_pieces.name, &e);
+        if (rows >= 0 && (!*ix || (int64_t)store_pieces_index_count(*ix) != rows))
+            load_index(f, rows, ix, &e); /* on error *ix is NULL: the first batch reports it */
     }
     H5Eclear2(H5E_DEFAULT);
-    H5Fclose(f);
-    return rc;
+    if (f >= 0)
+        H5Fclose(f);
 }
 
 int store_pieces_begin(piece_writer *w, hid_t file, piece_index **ix, l4h_err *err)

@@ -526,11 +526,11 @@ int l4h_store_open(const l4h_config *cfg, const l4h_inputs *inputs, int flags, l
             goto fail;
         }
     }
-    if (store_sync_file(st->h5path, st->jpath, 0, &st->sync, &st->dropped, err) != 0 ||
-        store_pieces_preload(st->h5path, &st->sync.pieces, err) != 0) {
+    if (store_sync_file(st->h5path, st->jpath, 0, &st->sync, &st->dropped, err) != 0) {
         free(header);
         goto fail;
     }
+    store_pieces_preload(st->h5path, &st->sync.pieces);
     if (header) {
         rc = check_meaning(st, header, cfg, inputs, (flags & L4H_STORE_ACCEPT_CHANGED) != 0, err);
         free(header);
