@@ -101,14 +101,23 @@ static int load_index(hid_t file, int64_t rows, piece_index **ix, l4h_err *err)
     return rc;
 }
 
+/* Make *ix the index of file's /pieces (rows of them): loaded unless it
+ * already holds that many digests. 0, or -1 with err (*ix is then NULL). */
+static int ensure_index(hid_t file, int64_t rows, piece_index **ix, l4h_err *err)
+{
+    if (*ix && (int64_t)store_pieces_index_count(*ix) == rows)
+        return 0;
+    return load_index(file, rows, ix, err);
+}
+
 void store_pieces_preload(const char *h5path, piece_index **ix)
 {
     hid_t f = H5Fopen(h5path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f >= 0 && store_pieces_in_file(f) && H5Lexists(f, t_pieces.name, H5P_DEFAULT) > 0) {
         l4h_err e = {0};
         int64_t rows = store_table_rows(f, t_pieces.name, &e);
-        if (rows >= 0 && (!*ix || (int64_t)store_pieces_index_count(*ix) != rows))
-            load_index(f, rows, ix, &e); /* on error *ix is NULL: the first batch reports it */
+        if (rows >= 0)
+            ensure_index(f, rows, ix, &e); /* on error *ix is NULL: the first batch reports it */
     }
     H5Eclear2(H5E_DEFAULT);
     if (f >= 0)
@@ -132,8 +141,7 @@ int store_pieces_begin(piece_writer *w, hid_t file, piece_index **ix, l4h_err *e
         H5Eclear2(H5E_DEFAULT);
         return l4h_err_set(err, L4H_EXIT_INFRA, "cannot read /pieces or /%s", REFS);
     }
-    if ((!*ix || (int64_t)store_pieces_index_count(*ix) != rows) &&
-        load_index(file, rows, ix, err) != 0)
+    if (ensure_index(file, rows, ix, err) != 0)
         return -1;
     w->ix = *ix;
     w->pieces0 = rows;
