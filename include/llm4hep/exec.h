@@ -258,6 +258,15 @@ pid_t l4h_exec_spawn_tied(char *const argv[], char *const envp[], int stdout_fd,
  * or -1 (code 3, the reason in err). */
 int l4h_exec_memfd(const char *name, const void *data, size_t len, l4h_err *err);
 
+/* End everything this process started, however deep: make it the reaper
+ * of its descendants' orphans (PR_SET_CHILD_SUBREAPER, for good), then
+ * SIGKILL and reap its children, and every orphan that comes to it while
+ * they die, until it has none or patience_s passed. 0 when none is left,
+ * -1 otherwise. Only system calls, no allocation: a signal handler may call
+ * it (the task process does when its rank dies). It kills every child of
+ * the caller: call it only where every child is one to end. */
+int l4h_exec_end_descendants(double patience_s);
+
 /* Make this process non-dumpable (its /proc/<pid>/environ unreadable by code). */
 void l4h_exec_harden_self(void);
 

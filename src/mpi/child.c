@@ -179,16 +179,45 @@ static void send_result(relay *r, l4h_task_rec *rec)
     free(json);
 }
 
+/* How long a task process whose rank died spends ending what it started. */
+#define RANK_DEATH_PATIENCE_S 30.0
+
+static long rank_pid; /* the rank that spawned us */
+
+/* Our rank died (the death signal armed in l4h_task_child): end everything
+ * we started before we go. Dying at once would leave it to our sandbox's
+ * own death signals, and those have a window: bubblewrap arms
+ * --die-with-parent in its inner process after the clone, so an inner
+ * process whose outer bwrap died first lives on. As the reaper of our
+ * descendants' orphans we get it back and kill it. The same signal from
+ * anybody else while our rank lives is ignored. */
+static void on_rank_death(int sig)
+{
+    (void)sig;
+    if ((long)getppid() == rank_pid)
+        return;
+    l4h_exec_end_descendants(RANK_DEATH_PATIENCE_S);
+    _exit(L4H_EXIT_INFRA);
+}
+
 int l4h_task_child(int fd, long parent)
 {
     /* Slurm's warning and the terminal's interrupt are for the ranks, which
-     * decide; if our rank dies we die with it: armed first, then checked
-     * (a rank that died before the signal was armed left us orphaned, and
-     * an orphan's parent is init or a subreaper — not necessarily pid 1). */
+     * decide; if our rank dies we end what we started and go: armed first,
+     * then checked (a rank that died before the signal was armed left us
+     * orphaned — we have started nothing yet — and an orphan's parent is
+     * init or a subreaper, not necessarily pid 1). */
     signal(SIGUSR1, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    rank_pid = parent;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_rank_death;
+    sa.sa_flags = SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    sigaction(SIGUSR2, &sa, NULL);
+    prctl(PR_SET_PDEATHSIG, SIGUSR2);
     if ((long)getppid() != parent)
         return L4H_EXIT_INFRA;
     l4h_exec_harden_self();

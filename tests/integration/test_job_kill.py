@@ -7,7 +7,9 @@ it), and a resume completes the campaign with nothing lost or counted twice.
 Every wait is for an event (a process appearing, a line, the launcher's
 exit) with a generous deadline."""
 import os
+import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -82,6 +84,70 @@ def test_kill9_of_one_process_leaves_nothing_and_resume_completes(kind):
     finally:
         job.kill_whole()
     assert_complete(cfg, 2 * TRIALS, all_success=kind not in ("bwrap", "code"))
+
+
+# A bubblewrap whose sandbox leaves one process behind that does not die
+# with it: what bwrap's inner process is when its outer process dies before
+# the inner one armed --die-with-parent (the window seen after kill -9 of
+# mpirun). The sweep's own trial run goes straight to bubblewrap; a task's
+# run starts the leak, then bubblewrap, then holds until the test releases
+# it (so the kill always finds the leak alive), and only then ends the leak.
+LEAKY_BWRAP = """#!/bin/sh
+case "$*" in
+*generated_code/iter_*) ;;
+*) exec %(real)s "$@" ;;
+esac
+sleep 6171 &
+leak=$!
+%(real)s "$@"
+while [ ! -e %(dir)s/release ]; do sleep 0.1; done
+kill $leak
+"""
+
+
+def ancestors(pid):
+    """pid's parent, grandparent, ... as [(pid, argv)], up to init."""
+    out = []
+    while pid > 1:
+        try:
+            st = open(f"/proc/{pid}/stat").read()
+            pid = int(st[st.rindex(")") + 2:].split()[1])
+            argv = open(f"/proc/{pid}/cmdline", "rb").read().decode().split("\0")
+        except (OSError, ValueError):
+            break
+        out.append((pid, argv))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["worker_rank", "mpirun"])
+def test_what_a_sandbox_leaves_dies_with_the_rank(kind):
+    """Issue 14 §3: when a rank dies (alone, or with mpirun), its task
+    process ends everything it started before it goes — also a sandbox's
+    process whose own death signal missed its parent's death."""
+    real = shutil.which("bwrap")
+    if not real:
+        pytest.fail("bubblewrap is part of the test command's packages")
+    d = tempfile.mkdtemp(prefix="leaky-bwrap-", dir="/tmp")
+    os.chmod(d, 0o755)  # the sandbox's uid starts bubblewrap
+    fake = os.path.join(d, "bwrap")
+    with open(fake, "w") as f:
+        f.write(LEAKY_BWRAP % {"real": real, "dir": d})
+    os.chmod(fake, 0o755)
+    cfg = make_campaign(None, ("scripted/slow",), trials=1, name=f"leak-{kind}")
+    job = Job(cfg, RANKS, env={"LLM4HEP_BWRAP": fake})
+    try:
+        leak, _, _ = job.find(lambda p, pp, a: a[:2] == ["sleep", "6171"], 300, "the leak")
+        if kind == "mpirun":
+            target = job.find(lambda p, pp, a: KINDS["mpirun"](job, p, pp, a), 60, "mpirun")[0]
+        else:
+            target = next(p for p, a in ancestors(leak) if is_rank(a))
+        job.kill_one(target)
+        job.wait_launcher(300)
+        left = job.wait_empty(60)
+        assert left == [], f"after kill -9 of {kind}: still alive {left}"
+    finally:
+        job.kill_whole()
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_spawn_runs_nothing_when_its_spawner_is_gone(tmp_path):
