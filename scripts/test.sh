@@ -43,7 +43,9 @@ if [ "${1:-}" = "-R" ]; then
 fi
 
 run_ctest "unit tests" "$build" -L unit -j2
-run_ctest "integration tests" "$build" -L integration
+# two at a time: most of their time is spent waiting (for ranks, servers,
+# Slurm, sandboxes), and every wait is for an event with a generous deadline
+run_ctest "integration tests" "$build" -L integration -j2
 run_ctest "benchmarks (quick mode)" "$build" -L bench
 
 echo "== unit tests under ASan + UBSan"

@@ -161,17 +161,23 @@ def test_stop_kills_jobs_and_daemons_then_idempotent(tmp_path):
     pids = daemon_pids(s.dir)
     assert set(pids) == {"munged", "slurmctld", "slurmd"} and all(alive(p) for p in pids.values())
     marker = tmp_path / "running"
+    # the job's sleeps carry a name of this run's own: other tests (or
+    # another run of this one) may have sleeps of theirs on the machine
+    name = f"stop-test-sleep-{os.getpid()}-{tmp_path.name}"
     job = s.sbatch(["-n", "2", "-o", "/dev/null", "--wrap",
-                    "srun bash -c 'touch %s; exec sleep 300'" % marker])
-    deadline = time.monotonic() + 30
-    while not marker.exists() and time.monotonic() < deadline:
+                    "srun bash -c 'touch %s; exec -a %s sleep 300'" % (marker, name)])
+    def running():
+        return marker.exists() and name in subprocess.run(
+            ["ps", "-eo", "args"], stdout=subprocess.PIPE, text=True).stdout
+    deadline = time.monotonic() + 60
+    while not running() and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert marker.exists(), s.job(job)
+    assert running(), s.job(job)
     s.stop()
     assert not any(alive(p) for p in pids.values())
     assert not Path(s.dir).exists()
     ps = subprocess.run(["ps", "-eo", "args"], stdout=subprocess.PIPE, text=True).stdout
-    assert "sleep 300" not in ps
+    assert name not in ps
     p = subprocess.run([str(SRC / "slurm/local/stop.sh"), s.dir], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True, timeout=30)
     assert p.returncode == 0 and "nothing to stop" in p.stderr
