@@ -258,6 +258,15 @@ pid_t l4h_exec_spawn_tied(char *const argv[], char *const envp[], int stdout_fd,
  * or -1 (code 3, the reason in err). */
 int l4h_exec_memfd(const char *name, const void *data, size_t len, l4h_err *err);
 
+/* Make this process the reaper of its descendants' orphans for good, and
+ * have each sandbox run it makes end, when the run ends, every child of
+ * this process (the orphans of the run that came to it: the code's
+ * daemons, a sandbox's inner process whose outer one was killed before it
+ * armed its death signal). Only for a process whose every child is a
+ * sandbox run of its own, one at a time: the task process. 0, or -1 with
+ * errno set (prctl). */
+int l4h_exec_adopt_orphans(void);
+
 /* End everything this process started, however deep: make it the reaper
  * of its descendants' orphans (PR_SET_CHILD_SUBREAPER, for good), then
  * SIGKILL and reap its children, and every orphan that comes to it while

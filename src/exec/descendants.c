@@ -1,11 +1,11 @@
 /* descendants.c — ending everything a process started, however deep:
  * become the reaper of the orphans of our descendants (so a sandbox's
  * inner process that outlived its own parent comes to us instead of
- * init), then kill and reap our children until none is left. Used by a
- * task process whose rank died: its sandbox's death signals alone leave a
- * window (bubblewrap arms --die-with-parent in its inner process after the
- * clone), this closes it. Only system calls and no allocation, so a signal
- * handler may call it. */
+ * init), then kill and reap our children until none is left. The task
+ * process does it after each sandbox run and when its rank dies: death
+ * signals alone leave a window (bubblewrap arms --die-with-parent in its
+ * inner process after the clone), this closes it. Only system calls and no
+ * allocation, so a signal handler may call it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -110,6 +110,19 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* See exec.h. */
+int l4h_exec_adopt_orphans(void)
+{
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 ? 0 : -1;
+}
+
+/* See exec_internal.h. */
+int exec_adopts_orphans(void)
+{
+    int on = 0;
+    return prctl(PR_GET_CHILD_SUBREAPER, &on, 0, 0, 0) == 0 && on;
 }
 
 /* See exec.h. */

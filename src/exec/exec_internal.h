@@ -290,6 +290,10 @@ unsigned long long exec_proc_start(pid_t pid);
 /* 1 while a zombie of uid started at or after `since` (ticks) exists: the
  * remains of a run's processes that init has not reaped yet. */
 int exec_proc_zombies(uid_t uid, unsigned long long since);
+
+/* 1 when this process reaps its descendants' orphans (l4h_exec_adopt_orphans):
+ * then every child left when a run has ended is the run's. Can't fail. */
+int exec_adopts_orphans(void);
 /* SIGKILL every process whose environment holds LLM4HEP_EXEC_TOKEN=token
  * (rlimit: children that left the process group), noting them in killed
  * (may be NULL). With patience > 0, rescan until none is left alive (a killed

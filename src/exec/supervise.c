@@ -139,6 +139,12 @@ static void kill_all(run *r)
  * happens only once every process of the namespace is. */
 static void sweep_after_exit(run *r)
 {
+    /* a reaper of orphans has only the run's leftovers as children now: the
+     * code's daemons (rlimit), a sandbox's inner process whose outer one died
+     * before it armed its death signal (bwrap); end them first, so nothing
+     * below waits for zombies only we could reap */
+    if (exec_adopts_orphans())
+        l4h_exec_end_descendants(SWEEP_S);
     if (r->sp->own_session)
         kill(-r->pid, SIGKILL);
     if (r->sp->token) {

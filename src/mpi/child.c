@@ -220,6 +220,12 @@ int l4h_task_child(int fd, long parent)
     prctl(PR_SET_PDEATHSIG, SIGUSR2);
     if ((long)getppid() != parent)
         return L4H_EXIT_INFRA;
+    /* what our runs leave comes back to us, and ends with each run */
+    if (l4h_exec_adopt_orphans() < 0) {
+        fprintf(stderr, "llm4hep task: cannot become the reaper of what our runs leave: %s\n",
+                strerror(errno));
+        return L4H_EXIT_INFRA;
+    }
     l4h_exec_harden_self();
     l4h_replay_use_results();
 

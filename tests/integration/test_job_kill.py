@@ -89,15 +89,17 @@ def test_kill9_of_one_process_leaves_nothing_and_resume_completes(kind):
 # A bubblewrap whose sandbox leaves one process behind that does not die
 # with it: what bwrap's inner process is when its outer process dies before
 # the inner one armed --die-with-parent (the window seen after kill -9 of
-# mpirun). The sweep's own trial run goes straight to bubblewrap; a task's
-# run starts the leak, then bubblewrap, then holds until the test releases
-# it (so the kill always finds the leak alive), and only then ends the leak.
+# mpirun), in a session of its own as code's daemon would be (so no kill of
+# a process group reaches it). The sweep's own trial run goes straight to
+# bubblewrap; a task's run starts the leak, then bubblewrap, then holds
+# until the test releases it (so the kill always finds the leak alive), and
+# only then ends the leak.
 LEAKY_BWRAP = """#!/bin/sh
 case "$*" in
 *generated_code/iter_*) ;;
 *) exec %(real)s "$@" ;;
 esac
-sleep 6171 &
+setsid sleep 6171 &
 leak=$!
 %(real)s "$@"
 while [ ! -e %(dir)s/release ]; do sleep 0.1; done
@@ -119,11 +121,12 @@ def ancestors(pid):
     return out
 
 
-@pytest.mark.parametrize("kind", ["worker_rank", "mpirun"])
-def test_what_a_sandbox_leaves_dies_with_the_rank(kind):
-    """Issue 14 §3: when a rank dies (alone, or with mpirun), its task
-    process ends everything it started before it goes — also a sandbox's
-    process whose own death signal missed its parent's death."""
+@pytest.mark.parametrize("kind", ["worker_rank", "mpirun", "bwrap"])
+def test_what_a_sandbox_leaves_dies_with_its_run_or_rank(kind):
+    """Issue 14 §3: a sandbox's process whose own death signal missed its
+    parent's death comes back to the task process, which ends it — when the
+    run ends (here: its bubblewrap killed alone, the task process lives on)
+    and when the task process's rank dies (alone, or with mpirun)."""
     real = shutil.which("bwrap")
     if not real:
         pytest.fail("bubblewrap is part of the test command's packages")
@@ -136,15 +139,25 @@ def test_what_a_sandbox_leaves_dies_with_the_rank(kind):
     cfg = make_campaign(None, ("scripted/slow",), trials=1, name=f"leak-{kind}")
     job = Job(cfg, RANKS, env={"LLM4HEP_BWRAP": fake})
     try:
-        leak, _, _ = job.find(lambda p, pp, a: a[:2] == ["sleep", "6171"], 300, "the leak")
+        leak, sandbox, _ = job.find(lambda p, pp, a: a[:2] == ["sleep", "6171"], 300, "the leak")
         if kind == "mpirun":
             target = job.find(lambda p, pp, a: KINDS["mpirun"](job, p, pp, a), 60, "mpirun")[0]
+        elif kind == "bwrap":
+            target = sandbox
         else:
             target = next(p for p, a in ancestors(leak) if is_rank(a))
         job.kill_one(target)
-        job.wait_launcher(300)
+        if kind == "bwrap":
+            # the run ended: its leftover must go now, while the campaign runs
+            Job._wait(lambda: not any(m[0] == leak for m in job.members()), 60,
+                      "the end of the killed run's leftover")
+            with open(os.path.join(d, "release"), "w"):
+                pass  # the other runs may end now
+        rc = job.wait_launcher(300)
         left = job.wait_empty(60)
         assert left == [], f"after kill -9 of {kind}: still alive {left}"
+        if kind == "bwrap":
+            assert rc in (0, 1), job.output()
     finally:
         job.kill_whole()
         shutil.rmtree(d, ignore_errors=True)
