@@ -4,7 +4,9 @@ Real daemons (munged, slurmctld, slurmd as root in a private directory), real
 jobs: srun and a 4-rank MPI program, Perlmutter's directives, the time-limit
 signal, requeue with SLURM_RESTART_COUNT, clean stop.
 """
+import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -124,14 +126,34 @@ def test_mpi_program_4_ranks(slurm, tmp_path, launcher):
     assert "size=4 sum=6" in out.read_text()
 
 
-# The signal 20 s before the limit: Slurm checks limits on a 30 s tick and may
-# signal up to a tick early, so with @55 it sometimes came before a rank had
-# installed its trap (that rank died of USR1 silently); @20 comes 10-40 s in.
+# Slurm's time-limit warning (--signal=USR1@20, no B:) goes to every process
+# of the step: proctrack/linuxproc signals the tree under slurmstepd children
+# first, so each rank's sleeper gets USR1 before the rank's bash. A sleeper
+# that died of it woke the bash's `wait` (which then returns 0), and a bash
+# that ran to its end before slurmstepd reached it exited 0 without running
+# its trap: "rank N got USR1" missing and srun silent about task N. So the
+# sleeper ignores USR1 (as llm4hep's own task children do) and the trap alone
+# ends the rank. Each rank also writes what happened to its own file.
+RANK = r"""#!/bin/bash
+f=%(dir)s/rank-$SLURM_PROCID
+trap '' USR1            # inherited by the sleeper: only this shell's trap handles it
+sleep 300 &
+pid=$!
+trap 'echo "rank $SLURM_PROCID got USR1"; echo "$(date +%%T.%%N) got USR1" >>"$f"; kill $pid; exit 4' USR1
+echo "$(date +%%T.%%N) pid $$ sleeper $pid: trap set" >>"$f"
+wait $pid
+echo "$(date +%%T.%%N) wait returned $? without the trap" >>"$f"
+"""
+
+# Submitted with a 5-minute limit, so the warning (20 s before the limit;
+# slurmctld checks limits on a 30 s tick and may send it up to a tick early)
+# cannot come before the ranks have installed their trap; the test shortens
+# the limit once both say they are ready.
 SIGNAL_JOB = r"""#!/bin/bash
-#SBATCH -t 1 --signal=USR1@20 --requeue --open-mode=append
+#SBATCH -t 5 --signal=USR1@20 --requeue --open-mode=append
 echo "run restart=${SLURM_RESTART_COUNT:-0}"
 if [[ ${SLURM_RESTART_COUNT:-0} == 0 ]]; then
-    srun bash -c 'trap "echo rank $SLURM_PROCID got USR1; exit 4" USR1; sleep 90 & wait'
+    srun %(dir)s/rank.sh
     echo "srun exit $?"
     scontrol requeue $SLURM_JOB_ID
     exit 4
@@ -140,19 +162,48 @@ echo "second run"
 """
 
 
+def srun_task_exits(text):
+    """{task: exit code} from srun's "task 1: ..." / "tasks 0-1: Exited with exit code 4"
+    (one line per message from slurmstepd, which groups tasks that ended together)."""
+    exits = {}
+    for spec, code in re.findall(r"tasks? ([0-9,-]+): Exited with exit code (\d+)", text):
+        for part in spec.split(","):
+            first, _, last = part.partition("-")
+            for task in range(int(first), int(last or first) + 1):
+                exits[task] = int(code)
+    return exits
+
+
 def test_signal_reaches_ranks_and_requeue_reruns(slurm, tmp_path):
-    script = write(tmp_path / "job.sh", SIGNAL_JOB)
+    write(tmp_path / "rank.sh", RANK % {"dir": tmp_path})
+    script = write(tmp_path / "job.sh", SIGNAL_JOB % {"dir": tmp_path})
     out = tmp_path / "out.txt"
+    ranks = [tmp_path / ("rank-%d" % r) for r in range(2)]
+
+    def said():
+        return {f.name: f.read_text() if f.exists() else None for f in ranks}
+
     t0 = time.monotonic()
     job = slurm.sbatch(["-n", "2", "-o", str(out), str(script)], cwd=tmp_path)
-    info = slurm.wait(job, timeout=120)
+    deadline = t0 + 120
+    while not all("trap set" in (t or "") for t in said().values()):
+        assert time.monotonic() < deadline, (slurm.job(job), said())
+        time.sleep(0.1)
+    # The limit that makes the warning due now (or 10 s into the job) and
+    # still leaves the 30 s tick and the trap time before the limit.
+    ready = time.monotonic()
+    minutes = max(1, math.ceil((ready - t0 + 40) / 60))
+    p = slurm.run(["scontrol", "update", "JobId=%s" % job, "TimeLimit=%d" % minutes])
+    assert p.returncode == 0, p.stderr
+    info = slurm.wait(job, timeout=180)
     text = out.read_text()
-    assert info["JobState"] == "COMPLETED" and exit_code(info) == 0, text
-    assert "rank 0 got USR1" in text and "rank 1 got USR1" in text
-    assert "srun exit 4" in text
+    assert info["JobState"] == "COMPLETED" and exit_code(info) == 0, (text, said())
+    assert all("got USR1" in t for t in said().values()), (text, said())
+    assert "rank 0 got USR1" in text and "rank 1 got USR1" in text, (text, said())
+    assert srun_task_exits(text) == {0: 4, 1: 4} and "srun exit 4" in text, text
     assert "run restart=0" in text and "run restart=1" in text and "second run" in text
     assert info.get("Restarts") == "1"
-    assert time.monotonic() - t0 < 100
+    assert time.monotonic() - ready < 100
 
 
 def test_stop_kills_jobs_and_daemons_then_idempotent(tmp_path):
