@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -77,8 +78,8 @@ static pid_t stat_parent(int procfd, const char *name)
     return (pid_t)v;
 }
 
-/* SIGKILL every process whose parent is `self`. Returns how many were
- * found (whatever their state). */
+/* SIGKILL every child of ours (every process whose parent is `self`).
+ * Returns how many were found (whatever their state). */
 static int kill_children(pid_t self)
 {
     int procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -123,6 +124,21 @@ int exec_adopts_orphans(void)
 {
     int on = 0;
     return prctl(PR_GET_CHILD_SUBREAPER, &on, 0, 0, 0) == 0 && on;
+}
+
+/* See exec_internal.h. A system call per zombie, no /proc scan: cheap
+ * enough for every wake-up of a run's watch. */
+void exec_reap_orphans(pid_t keep)
+{
+    for (;;) {
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) != 0 || si.si_pid == 0 ||
+            si.si_pid == keep)
+            return; /* none, or the run's own first: the watch reaps it */
+        if (waitpid(si.si_pid, NULL, WNOHANG | __WALL) <= 0)
+            return;
+    }
 }
 
 /* See exec.h. */

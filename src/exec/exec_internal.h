@@ -294,6 +294,12 @@ int exec_proc_zombies(uid_t uid, unsigned long long since);
 /* 1 when this process reaps its descendants' orphans (l4h_exec_adopt_orphans):
  * then every child left when a run has ended is the run's. Can't fail. */
 int exec_adopts_orphans(void);
+
+/* Reap every zombie child of ours but `keep` (the run's own process, whose
+ * status the supervisor wants): the orphans an adopting process got during
+ * a run, which would otherwise hold a place in the code uid's process
+ * limit until the run ends. Can't fail. */
+void exec_reap_orphans(pid_t keep);
 /* SIGKILL every process whose environment holds LLM4HEP_EXEC_TOKEN=token
  * (rlimit: children that left the process group), noting them in killed
  * (may be NULL). With patience > 0, rescan until none is left alive (a killed

@@ -36,6 +36,9 @@
 #define REAP_S 30.0
 /* After a kill, how long bwrap gets to notice before it is killed too. */
 #define MONITOR_GRACE_S 10.0
+/* An adopting process reaps the orphans that came to it at least this often
+ * during a run (zombies hold places in the code uid's process limit). */
+#define ORPHANS_S 0.5
 
 /* Move fd to a number >= 10 (so dup2 onto 3.. in the child never collides),
  * close-on-exec. Returns the new fd (the old one closed) or -1. */
@@ -115,6 +118,7 @@ typedef struct run {
     int64_t ws_max, ws_bytes0, ws_entries0;
     int exited, status;
     struct rusage ru;
+    int adopting;         /* we reap our descendants' orphans (exec_adopts_orphans) */
 } run;
 
 /* Stop everything the run started (see exec_internal.h). */
@@ -143,7 +147,7 @@ static void sweep_after_exit(run *r)
      * code's daemons (rlimit), a sandbox's inner process whose outer one died
      * before it armed its death signal (bwrap); end them first, so nothing
      * below waits for zombies only we could reap */
-    if (exec_adopts_orphans())
+    if (r->adopting)
         l4h_exec_end_descendants(SWEEP_S);
     if (r->sp->own_session)
         kill(-r->pid, SIGKILL);
@@ -309,6 +313,7 @@ static int run_start(const l4h_sandbox *sb, const l4h_spawn *sp, int launcher, r
     r->deadline = r->t0 + (sp->timeout_s > 0 ? sp->timeout_s : 900.0);
     r->ws_every = WS_CHECK_S;
     r->next_ws = r->t0 + r->ws_every;
+    r->adopting = exec_adopts_orphans();
     return 0;
 }
 
@@ -368,6 +373,8 @@ static int run_poll(run *r)
         until = now + 0.05;
     else
         until = r->deadline < r->next_ws ? r->deadline : r->next_ws;
+    if (r->adopting && !r->exited && until > now + ORPHANS_S)
+        until = now + ORPHANS_S;
     int ms = (int)((until - now) * 1000.0) + 1;
     if (ms < 0)
         ms = 0;
@@ -449,8 +456,11 @@ static void run_watch(run *r, l4h_exec_result *res)
                 break;
             continue;
         }
-        if (!run_reap(r, res))
+        if (!run_reap(r, res)) {
+            if (r->adopting)
+                exec_reap_orphans(r->pid);
             run_check_limits(r, res);
+        }
     }
     if (!r->exited) { /* poll failed: reap whatever happens */
         while (wait4(r->pid, &r->status, 0, &r->ru) < 0 && errno == EINTR) {

@@ -166,3 +166,37 @@ def test_processes_are_capped_at_256(box):
         # the budget is the sandbox's own (counted per user namespace); under
         # rlimit it is shared by every process of the uid on the node
         assert n >= 250, n
+
+
+def test_a_reaper_reaps_the_codes_orphans_during_the_run_and_ends_them_after(box):
+    """As the task process runs code (issue 14 §3): the reaper of its
+    descendants' orphans. An orphan of the code that exits is reaped during
+    the run (a zombie would hold a place in the code uid's process limit
+    until the run ends), and one that lives on — in a session of its own,
+    out of every process group — is ended with the run."""
+    marker = new_marker()
+    code = ("import os, sys, time\nprint('start')\n"
+            "def orphan(then):\n"
+            "    r, w = os.pipe()\n"
+            "    if os.fork() == 0:\n"
+            "        os.setsid()\n"
+            "        pid = os.fork()\n"
+            "        if pid == 0:\n"
+            "            then()\n"
+            "        os.write(w, str(pid).encode()); os._exit(0)\n"
+            "    os.close(w); pid = int(os.read(r, 32)); os.wait(); return pid\n"
+            "def die():\n    time.sleep(0.2); os._exit(0)\n"
+            "def live():\n    os.execvp('sleep', ['sleep', sys.argv[1]])\n"
+            "dead, alive = orphan(die), orphan(live)\n"
+            "if os.getpid() == 1:\n    print('init', alive); sys.exit(0)\n"
+            "end = time.monotonic() + 60\n"
+            "while os.path.exists(f'/proc/{dead}') and time.monotonic() < end:\n"
+            "    time.sleep(0.05)\n"
+            "print('reaped' if not os.path.exists(f'/proc/{dead}') else 'still a zombie', alive)\n")
+    res = run_payload(box, code, marker, "--adopt-orphans")  # checks: nothing left
+    assert res["exit_code"] == 0, res["stderr"]
+    if box.isolation == "bwrap":
+        # the code is its namespace's init: its orphans come to it, not to us
+        assert res["stdout"].startswith("start\ninit"), res["stdout"]
+    else:
+        assert "reaped" in res["stdout"], res["stdout"]

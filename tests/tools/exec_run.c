@@ -8,7 +8,8 @@
  *            [--see-reference]
  *            [--timeout S] [--memory-mb N] [--workspace-mb N] [--output-bytes N]
  *            [--max-parallel N] [--python PATH] [--secret-env VAR]...
- *            [--stdin FILE] [--runs N] [--keep] [--plain] CODE.py [ARGS...]
+ *            [--stdin FILE] [--runs N] [--keep] [--plain] [--adopt-orphans]
+ *            CODE.py [ARGS...]
  *
  * --program PATH runs `python PATH ARGS...` instead (PATH a host file, e.g. a
  * suite's tool; no CODE.py then).
@@ -16,7 +17,9 @@
  * --plain runs `python CODE.py` with plain posix_spawn, no sandbox, for the
  * start-up benchmark; --with-plain precedes every sandboxed run by a plain
  * one (its times are "plain_wall_s" and "plain_cpu_s" in that run's JSON: a
- * pair under the same machine load); --keep keeps the workspace (its host path is printed).
+ * pair under the same machine load); --keep keeps the workspace (its host path is printed);
+ * --adopt-orphans makes us the reaper of our descendants' orphans first, as
+ * the task process is (l4h_exec_adopt_orphans).
  * Exit 0 when the code ran (whatever its exit), 2 on bad flags, 3 when the
  * sandbox refused or failed (message on stderr). */
 #include <cjson/cJSON.h>
@@ -146,6 +149,11 @@ int main(int argc, char **argv)
         }
         if (strcmp(f, "--with-plain") == 0) {
             with_plain = 1;
+            continue;
+        }
+        if (strcmp(f, "--adopt-orphans") == 0) { /* as the task process does */
+            if (l4h_exec_adopt_orphans() != 0)
+                return usage("--adopt-orphans: prctl failed");
             continue;
         }
         if (i + 1 >= argc)
